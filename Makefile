@@ -1,0 +1,64 @@
+# mnsim: thin wrapper around CMake. `make demo` and `make test` work on a fresh Debian 12 machine:
+# they first install the Debian packages that are missing (apt-get; root or sudo).
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+JOBS ?= 2
+CMAKE_FLAGS ?=
+PKGS = gcc make cmake pkg-config libyaml-dev libjansson-dev libplplot-dev plplot-driver-cairo \
+       libcriterion-dev fonts-dejavu-core
+SOURCES = $(shell find src include tests bench -name '*.[ch]')
+
+.PHONY: all deps build demo test test-asan bench install format format-check docs clean
+
+all: build
+
+deps:
+	@missing=$$(for p in $(PKGS); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+	  echo "mnsim: installing Debian packages:" $$missing; \
+	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  $$sudo apt-get install -y -q --no-install-recommends $$missing >/dev/null || \
+	  { $$sudo apt-get update -q >/dev/null && \
+	    $$sudo apt-get install -y -q --no-install-recommends $$missing >/dev/null; } || exit 1; \
+	fi
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+demo: build
+	./$(BUILD)/mnsim device examples/pen-cheek.yaml -o out/demo
+	@echo
+	@echo "demo outputs in out/demo: density.png and density.svg (puncture density map),"
+	@echo "device.json, device.csv (summary), punctures.csv, density.csv"
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+test-asan: deps
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DMNSIM_SANITIZE=ON $(CMAKE_FLAGS)
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS)
+
+bench: build
+	./$(BUILD)/bench_device
+
+install: build
+	cmake --install $(BUILD)
+
+format:
+	clang-format -i $(SOURCES)
+
+format-check:
+	clang-format --dry-run -Werror $(SOURCES)
+
+docs: build
+	./$(BUILD)/mnsim config --reference > docs/config.md
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) out

@@ -1,0 +1,217 @@
+/* mnsim device: needle cartridges, pens, rollers and stamps, and the hand passes that move them
+ * over a region -> the set of punctures, with effective depth, channel radius and statistics.
+ * Pipeline stage 1 (uses core and skin). Sources: data/devices.csv, data/device_classes.csv. */
+#ifndef MNSIM_DEVICE_H
+#define MNSIM_DEVICE_H
+
+/* Pipeline order: an earlier stage must not include this header. */
+#if defined(MN__BUILDING_CORE) || defined(MN__BUILDING_SKIN)
+#error "mnsim/device.h is a later pipeline stage than the module being built"
+#endif
+
+#include "mnsim/core.h"
+#include "mnsim/skin.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+  MN_DEVICE_PEN = 0,
+  MN_DEVICE_ROLLER,
+  MN_DEVICE_STAMP,
+  MN_DEVICE_CLASS_COUNT
+} mn_device_class;
+
+/** Needle arrangement: pen/stamp tips in a grid, a ring or a hex-packed disc; roller drums. */
+typedef enum { MN_LAYOUT_GRID = 0, MN_LAYOUT_RING, MN_LAYOUT_DISC, MN_LAYOUT_DRUM } mn_layout;
+
+const char *mn_device_class_name(int cls);
+const char *mn_layout_name(int layout);
+
+/** One catalogue entry (a row of data/devices.csv). */
+typedef struct mn_device_spec {
+  char id[32];         /**< catalogue key, e.g. "pen-12" */
+  char name[96];       /**< description */
+  int cls;             /**< mn_device_class */
+  int layout;          /**< mn_layout */
+  int needles;         /**< needles per cartridge, drum or stamp */
+  int rows, cols;      /**< grid rows (along the motion) and columns (across); drum: rows around
+                            the circumference and needle circles along the width */
+  double pitch_mm;     /**< grid spacing */
+  double footprint_mm; /**< diameter of the needle field (ring/disc) */
+  double drum_diameter_mm, drum_width_mm;
+  double rate_hz_min, rate_hz_max, rate_hz_default; /**< pen stroke rate */
+  double depth_mm_min, depth_mm_max;                /**< nominal depth (needle length) range */
+  double needle_diameter_mm;                        /**< shaft diameter */
+  double tip_length_mm; /**< length of the conical taper (= needle length if fully conical) */
+  double tip_radius_um; /**< radius of the rounded tip */
+  char tag[8];          /**< evidence tag: V, D, M, E ("example") */
+  char source[320];
+} mn_device_spec;
+
+/** Device-class penetration model (a row of data/device_classes.csv). */
+typedef struct mn_device_class_info {
+  int cls;
+  double depth_ratio;          /**< effective depth / nominal length, central value */
+  double ratio_min, ratio_max; /**< its uncertainty range */
+  double depth_cv;             /**< puncture-to-puncture coefficient of variation of depth */
+  char tag[8];
+  char source[320];
+} mn_device_class_info;
+
+typedef struct mn_device_catalogue mn_device_catalogue;
+
+/** Load the catalogue compiled into the library (data/devices.csv, data/device_classes.csv). */
+int mn_device_catalogue_create(mn_device_catalogue **out, mn_error *err);
+/** Load a catalogue from CSV texts (same columns as the shipped files). */
+int mn_device_catalogue_parse(const char *devices_csv, size_t devices_len, const char *devices_name,
+                              const char *classes_csv, size_t classes_len, const char *classes_name,
+                              mn_device_catalogue **out, mn_error *err);
+void mn_device_catalogue_destroy(mn_device_catalogue *c);
+size_t mn_device_catalogue_count(const mn_device_catalogue *c);
+const mn_device_spec *mn_device_catalogue_get(const mn_device_catalogue *c, size_t i);
+/** Find @p id; MN_EINPUT naming the nearest known id when absent (key "device.model"). */
+int mn_device_catalogue_find(const mn_device_catalogue *c, const char *id,
+                             const mn_device_spec **out, mn_error *err);
+const mn_device_class_info *mn_device_catalogue_class(const mn_device_catalogue *c, int cls);
+
+/** Device settings (YAML section `device`). */
+typedef struct mn_device_params {
+  char model[32];        /**< catalogue id */
+  double depth_mm;       /**< nominal needle depth setting (roller/stamp: needle length) */
+  double stroke_rate_hz; /**< pen stroke rate; 0 = the cartridge's default */
+  double depth_ratio;    /**< effective/nominal depth; 0 = the device class's sourced value */
+} mn_device_params;
+const mn_param_desc *mn_device_param_table(size_t *n);
+
+typedef enum {
+  MN_DIR_HORIZONTAL = 0, /**< strokes along +x */
+  MN_DIR_VERTICAL,       /**< along +y */
+  MN_DIR_DIAGONAL,       /**< 45 degrees */
+  MN_DIR_ANTIDIAGONAL,   /**< 135 degrees */
+  MN_DIR_ANGLE           /**< angle_deg */
+} mn_direction;
+
+/** One pass: parallel strokes over the whole outline (YAML list `treatment.passes`). */
+typedef struct mn_pass_params {
+  int direction;         /**< mn_direction */
+  double angle_deg;      /**< stroke angle when direction = angle */
+  double speed_mm_per_s; /**< hand speed along a stroke */
+  double spacing_mm;     /**< distance between strokes; 0 = from overlap and footprint width */
+  double overlap;        /**< fraction of the footprint shared by adjacent strokes */
+  double jitter_mm;      /**< SD of hand position error per stamp (pen/stamp) or per stroke */
+  double depth_mm;       /**< depth for this pass; 0 = device.depth_mm */
+} mn_pass_params;
+const mn_param_desc *mn_pass_param_table(size_t *n);
+
+enum { MN_MAX_PASSES = 32, MN_MAX_OUTLINE = 256 };
+
+/** Treatment: region outline (polygon in mm, treatment frame) and passes. */
+typedef struct mn_treatment {
+  double outline_mm[MN_MAX_OUTLINE][2];
+  int n_outline;
+  mn_pass_params passes[MN_MAX_PASSES];
+  int n_passes;
+  uint64_t seed;
+} mn_treatment;
+
+/** Area of the outline in cm2 (shoelace). */
+double mn_treatment_area_cm2(const mn_treatment *t);
+/** 1 when point (x, y) is inside the outline (even-odd rule). */
+int mn_treatment_contains(const mn_treatment *t, double x_mm, double y_mm);
+/** Validate the outline: at least 3 vertices, finite, non-zero area, not self-intersecting. */
+int mn_treatment_check(const mn_treatment *t, mn_error *err);
+
+/** A resolved device: catalogue entry + class model + settings, range-checked. Plain data. */
+typedef struct mn_device {
+  mn_device_spec spec;
+  mn_device_class_info cls;
+  mn_device_params params;
+  double rate_hz;          /**< stroke rate in use (pens) */
+  double depth_ratio;      /**< ratio in use */
+  double swath_mm;         /**< footprint width across the stroke */
+  double step_mm;          /**< stamp: footprint length along the stroke */
+  int n_offsets;           /**< needle positions in the head frame (pen/stamp) */
+  double (*offsets_mm)[2]; /**< [n_offsets][2]: along, across; owned */
+} mn_device;
+
+/** Resolve @p p against the catalogue; checks depth and stroke rate against the entry's ranges
+ *  (keys "device.depth_mm", "device.stroke_rate_hz"). Free with mn_device_fini(). */
+int mn_device_init(mn_device *d, const mn_device_catalogue *c, const mn_device_params *p,
+                   mn_error *err);
+void mn_device_fini(mn_device *d);
+/** Surface radius of a channel of depth @p depth_um (needle radius at that distance from the tip).
+ */
+double mn_device_channel_radius_um(const mn_device *d, double depth_um, double z_um);
+/** Punctures per cm2 that one pass lays down in the interior of a region, from the geometry
+ *  (pen: n f / (v s); roller: needles / (pi D s); stamp: n / (step s)). */
+double mn_device_pass_density_cm2(const mn_device *d, const mn_pass_params *p);
+/** Stroke spacing in use for pass @p p (spacing_mm, or swath x (1 - overlap)). */
+double mn_device_stroke_spacing_mm(const mn_device *d, const mn_pass_params *p);
+
+/** The punctures of a treatment, structure of arrays. */
+typedef struct mn_puncture_set {
+  size_t n, cap;
+  double *x_mm, *y_mm; /**< surface position */
+  float *depth_um;     /**< effective depth reached */
+  float *radius_um;    /**< channel radius at the surface */
+  uint8_t *pass;       /**< pass index */
+  size_t pass_count[MN_MAX_PASSES];
+  int n_passes;
+  double path_mm;    /**< total hand path length over all passes */
+  double duration_s; /**< treatment time at the pass speeds */
+} mn_puncture_set;
+
+/** Generate the punctures of @p t with device @p d; jitter and depth variation come from the
+ *  seeded RNG (one stream per pass), so the same inputs give identical sets. */
+int mn_device_punctures(const mn_device *d, const mn_treatment *t, mn_puncture_set **out,
+                        mn_error *err);
+void mn_puncture_set_destroy(mn_puncture_set *s);
+
+/** Figures a device engineer asks for. */
+typedef struct mn_device_stats {
+  size_t count;        /**< all punctures */
+  size_t count_inside; /**< inside the outline */
+  double area_cm2;
+  double density_cm2; /**< inside punctures per cm2 of outline */
+  double density_pass_cm2[MN_MAX_PASSES];
+  double expected_pass_cm2[MN_MAX_PASSES]; /**< geometric interior density per pass */
+  double rate_per_s;                       /**< punctures per second while the device runs (pens) */
+  double duration_s, path_mm;
+  double coverage;         /**< fraction of the outline inside at least one channel */
+  double coverage_se;      /**< its Monte-Carlo standard error */
+  double coverage_poisson; /**< 1 - exp(-density x mean channel area), a random pattern */
+  double mean_channel_area_um2;
+  double overlap_fraction; /**< punctures with a neighbour closer than one channel diameter */
+  double nn_mean_um, nn_median_um, nn_p05_um; /**< nearest-neighbour distances */
+  double depth_mean_um, depth_sd_um, depth_min_um, depth_max_um;
+  double depth_lo_um, depth_hi_um;       /**< mean depth at the class ratio's range ends */
+  double layer_fraction[MN_LAYER_COUNT]; /**< fraction of channels ending in each layer */
+  double reach_fraction[MN_LAYER_COUNT]; /**< fraction of channels reaching each layer's top */
+  double bleeding_fraction;              /**< channels at or below the subpapillary plexus */
+  double plexus_depth_um;
+  double surface_radius_mean_um;
+  double density_map_cv; /**< CV of the density map over cells fully inside the outline */
+} mn_device_stats;
+
+/** Compute the statistics of @p s on skin @p sk. @p seed drives the coverage sampling. */
+int mn_device_stats_compute(const mn_device *d, const mn_treatment *t, const mn_skin *sk,
+                            const mn_puncture_set *s, mn_device_stats *out, mn_error *err);
+
+/** Density map: counts per cell in punctures/cm2 over the outline's bounding box. */
+typedef struct mn_density_map {
+  int nx, ny;
+  double x0_mm, y0_mm, cell_mm;
+  double *per_cm2; /**< [ny][nx], x fastest */
+  uint8_t *inside; /**< 1 for cells whose centre is inside the outline */
+} mn_density_map;
+/** Build the map with cells of @p cell_mm (0 = automatic, about 100 x 100 cells at most). */
+int mn_density_map_build(const mn_treatment *t, const mn_puncture_set *s, double cell_mm,
+                         mn_density_map *out, mn_error *err);
+void mn_density_map_fini(mn_density_map *m);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MNSIM_DEVICE_H */

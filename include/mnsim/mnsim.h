@@ -1,0 +1,11 @@
+/* mnsim: micro-needling simulator and treatment planner. Umbrella header of libmnsim. */
+#ifndef MNSIM_H
+#define MNSIM_H
+
+#include "mnsim/core.h"
+#include "mnsim/device.h"
+#include "mnsim/io.h"
+#include "mnsim/report.h"
+#include "mnsim/skin.h"
+
+#endif /* MNSIM_H */

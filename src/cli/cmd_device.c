@@ -1,0 +1,264 @@
+/* `mnsim device CASE.yaml`: the punctures a device and its hand passes make in the patient's
+ * skin, with the figures a device engineer or clinician asks for; writes JSON, CSV and the
+ * density map (SVG, PNG). */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static void help(void) {
+  printf(
+      "usage: mnsim device CASE.yaml [-o DIR] [--json] [--seed N] [--no-figures] [-q] [-v]\n"
+      "       mnsim device --list [--json]\n\n"
+      "Generate the punctures of the device and passes in CASE.yaml over its region and report:\n"
+      "puncture count, density per cm2 per pass and in total, surface coverage, channel overlap,\n"
+      "nearest-neighbour spacing, depth reached per skin layer and the fraction of channels at\n"
+      "bleeding depth (the subpapillary plexus).\n\n"
+      "options:\n"
+      "  -o, --output DIR   result directory (default: ./<case name>-device)\n"
+      "      --json         print the JSON summary on stdout instead of the text summary\n"
+      "      --seed N       override the case file's seed\n"
+      "      --no-figures   skip the SVG/PNG density maps\n"
+      "      --list         list the device catalogue\n"
+      "  -q, --quiet        errors only;  -v, --verbose  more detail (raise sites of errors)\n"
+      "  -h, --help         this text\n\n"
+      "files written: device.json, device.csv (summary), punctures.csv, density.csv,\n"
+      "density.svg, density.png. Every file is written to a temporary name and renamed.\n"
+      "Keys of the case file: mnsim config --defaults.\n");
+}
+
+static int list_catalogue(const cli_opts *o) {
+  mn_error err = {0};
+  mn_device_catalogue *cat;
+  if (mn_device_catalogue_create(&cat, &err)) return cli_fail(o, &err);
+  size_t n = mn_device_catalogue_count(cat);
+  if (!o->json)
+    printf("%-18s %-7s %7s %-6s %-12s %-11s %s\n", "id", "class", "needles", "layout", "rate (1/s)",
+           "depth (mm)", "evidence / source");
+  else
+    printf("[\n");
+  for (size_t i = 0; i < n; i++) {
+    const mn_device_spec *s = mn_device_catalogue_get(cat, i);
+    char rate[32] = "-";
+    if (s->cls == MN_DEVICE_PEN)
+      snprintf(rate, sizeof rate, "%g-%g", s->rate_hz_min, s->rate_hz_max);
+    if (o->json)
+      printf(
+          "  {\"id\": \"%s\", \"class\": \"%s\", \"needles\": %d, \"layout\": \"%s\", "
+          "\"depth_mm\": [%g, %g], \"tag\": \"%s\"}%s\n",
+          s->id, mn_device_class_name(s->cls), s->needles, mn_layout_name(s->layout),
+          s->depth_mm_min, s->depth_mm_max, s->tag, i + 1 < n ? "," : "");
+    else
+      printf("%-18s %-7s %7d %-6s %-12s %4.2f-%-6.2f %s: %s\n", s->id, mn_device_class_name(s->cls),
+             s->needles, mn_layout_name(s->layout), rate, s->depth_mm_min, s->depth_mm_max, s->tag,
+             s->source);
+  }
+  if (o->json)
+    printf("]\n");
+  else
+    printf(
+        "\nevidence: V seen in the source, D derived, M maker's claim, E example/estimate "
+        "(data/devices.csv)\n");
+  mn_device_catalogue_destroy(cat);
+  return EXIT_OK;
+}
+
+static const char *pct(double f, char *buf, size_t n) {
+  snprintf(buf, n, "%.1f %%", 100.0 * f);
+  return buf;
+}
+
+static void print_summary(const mn_device_result *r, const char *outdir, int figures) {
+  const mn_device *d = r->dev;
+  const mn_skin *s = r->skin;
+  const mn_device_stats *st = r->st;
+  char a[32], b[32];
+  static const char *const dirs[] = {"horizontal", "vertical", "diagonal", "antidiagonal", "angle"};
+  printf("mnsim device: %s\n", r->cs->file);
+  printf("  device     %s (%s, %d needles)", d->spec.id, mn_device_class_name(d->spec.cls),
+         d->spec.needles);
+  if (d->spec.cls == MN_DEVICE_PEN) printf(", %g strokes/s", d->rate_hz);
+  printf(", depth setting %.2f mm, effective/nominal %.2f [%s]\n", d->params.depth_mm,
+         d->depth_ratio, d->cls.tag);
+  printf(
+      "  skin       %s, %s, %.0f y, Fitzpatrick %s: SC %.0f | VE %.0f | PD %.0f | RD %.0f um "
+      "(dermis ends at %.0f um)\n",
+      s->region, s->params.sex ? "male" : "female", s->params.age_y,
+      mn_fitzpatrick_name(s->params.fitzpatrick), s->thickness_um[0], s->thickness_um[1],
+      s->thickness_um[2], s->thickness_um[3], s->top_um[MN_LAYER_HYPO]);
+  printf("  region     %.2f cm2, %d pass%s, hand path %.0f mm, about %.0f s\n", st->area_cm2,
+         r->cs->treatment.n_passes, r->cs->treatment.n_passes > 1 ? "es" : "", st->path_mm,
+         st->duration_s);
+  printf("  punctures  %zu (%zu inside the region), %.0f per cm2", st->count, st->count_inside,
+         st->density_cm2);
+  if (st->rate_per_s > 0) printf(", %.0f per second", st->rate_per_s);
+  printf("\n");
+  for (int p = 0; p < r->cs->treatment.n_passes; p++)
+    printf("    pass %-2d  %-12s %8.*f per cm2 (geometric interior value %.*f)\n", p + 1,
+           dirs[r->cs->treatment.passes[p].direction], st->density_pass_cm2[p] < 100 ? 1 : 0,
+           st->density_pass_cm2[p], st->expected_pass_cm2[p] < 100 ? 1 : 0,
+           st->expected_pass_cm2[p]);
+  printf("  coverage   %s +/- %.1f of the surface inside a channel (random pattern: %s)\n",
+         pct(st->coverage, a, sizeof a), 100 * st->coverage_se,
+         pct(st->coverage_poisson, b, sizeof b));
+  printf(
+      "  overlap    %s of punctures touch another channel; nearest neighbour median %.0f um, "
+      "5th percentile %.0f um\n",
+      pct(st->overlap_fraction, a, sizeof a), st->nn_median_um, st->nn_p05_um);
+  printf(
+      "  depth      mean %.0f um (sd %.0f; %.0f-%.0f um over the depth ratio's range), channel "
+      "radius at the surface %.0f um\n",
+      st->depth_mean_um, st->depth_sd_um, st->depth_lo_um, st->depth_hi_um,
+      st->surface_radius_mean_um);
+  printf("  reaches    VE %.0f %% | PD %.0f %% | RD %.0f %% | below the dermis %.0f %%\n",
+         100 * st->reach_fraction[MN_LAYER_VE], 100 * st->reach_fraction[MN_LAYER_PD],
+         100 * st->reach_fraction[MN_LAYER_RD], 100 * st->reach_fraction[MN_LAYER_HYPO]);
+  printf("  bleeding   %s of channels reach the subpapillary plexus (%.0f um deep)\n",
+         pct(st->bleeding_fraction, a, sizeof a), st->plexus_depth_um);
+  for (int i = 0; i < r->cs->n_lesions; i++) {
+    char desc[256];
+    mn_lesion_describe(&r->cs->lesions[i], desc, sizeof desc);
+    printf("  lesion %-3d %s\n", i + 1, desc);
+  }
+  printf(
+      "  evidence   depth ratio and most cartridge layouts are estimates (see device.json "
+      "'evidence')\n");
+  printf("  outputs    %s/device.json device.csv punctures.csv density.csv%s\n", outdir,
+         figures ? " density.svg density.png" : "");
+}
+
+typedef struct run {
+  mn_case *cs;
+  mn_skin_atlas *atlas;
+  mn_device_catalogue *cat;
+  mn_device dev;
+  mn_skin skin;
+  mn_puncture_set *set;
+  mn_device_stats st;
+  mn_density_map map;
+} run;
+
+static void run_fini(run *r) {
+  mn_density_map_fini(&r->map);
+  mn_puncture_set_destroy(r->set);
+  mn_device_fini(&r->dev);
+  mn_device_catalogue_destroy(r->cat);
+  mn_skin_atlas_destroy(r->atlas);
+  mn_case_destroy(r->cs);
+}
+
+/* Load, check and compute; every failure keeps its case-file position. */
+static int compute(run *r, const char *path, int have_seed, uint64_t seed, mn_error *err) {
+  int rc = MN_OK;
+  MN_TRY(mn_case_read(path, &r->cs, err));
+  if (have_seed) r->cs->seed = r->cs->treatment.seed = seed;
+  MN_TRY(mn_skin_atlas_create(&r->atlas, err));
+  MN_TRY(mn_device_catalogue_create(&r->cat, err));
+  MN_TRY(mn_case_check_skin(r->cs, r->atlas, &r->skin, err));
+  if ((rc = mn_device_init(&r->dev, r->cat, &r->cs->device, err))) goto located;
+  if ((rc = mn_device_punctures(&r->dev, &r->cs->treatment, &r->set, err))) goto located;
+  MN_TRY(mn_device_stats_compute(&r->dev, &r->cs->treatment, &r->skin, r->set, &r->st, err));
+  MN_TRY(mn_density_map_build(&r->cs->treatment, r->set, 0, &r->map, err));
+  return MN_OK;
+located:
+  mn_case_locate(r->cs, err);
+cleanup:
+  return rc;
+}
+
+static int write_outputs(run *r, const mn_device_result *res, const char *dir, int figures,
+                         mn_error *err) {
+  int rc = MN_OK;
+  char p[4200], title[200];
+  MN_TRY(mn_mkdir_p(dir, err));
+  snprintf(p, sizeof p, "%s/device.json", dir);
+  MN_TRY(mn_io_write_atomic(p, mn_io_device_json, res, err));
+  snprintf(p, sizeof p, "%s/device.csv", dir);
+  MN_TRY(mn_io_write_atomic(p, mn_io_device_summary_csv, res, err));
+  snprintf(p, sizeof p, "%s/punctures.csv", dir);
+  MN_TRY(mn_io_write_atomic(p, mn_io_punctures_csv, res, err));
+  snprintf(p, sizeof p, "%s/density.csv", dir);
+  MN_TRY(mn_io_write_atomic(p, mn_io_density_map_csv, &r->map, err));
+  if (!figures) return MN_OK;
+  snprintf(title, sizeof title, "%s, %d pass%s: %.0f punctures/cm#u2#d, coverage %.0f %%",
+           r->dev.spec.id, r->cs->treatment.n_passes, r->cs->treatment.n_passes > 1 ? "es" : "",
+           r->st.density_cm2, 100 * r->st.coverage);
+  for (int f = 0; f < 2; f++) {
+    snprintf(p, sizeof p, "%s/density.%s", dir, f ? "png" : "svg");
+    MN_TRY(mn_report_density_map(p, f ? MN_FIG_PNG : MN_FIG_SVG, &r->map, &r->cs->treatment,
+                                 r->cs->lesions, r->cs->n_lesions, title, err));
+  }
+cleanup:
+  return rc;
+}
+
+int cmd_device(int argc, char **argv) {
+  static const struct option longopts[] = {{"output", required_argument, 0, 'o'},
+                                           {"json", no_argument, 0, 'j'},
+                                           {"seed", required_argument, 0, 's'},
+                                           {"no-figures", no_argument, 0, 'F'},
+                                           {"list", no_argument, 0, 'L'},
+                                           {"quiet", no_argument, 0, 'q'},
+                                           {"verbose", no_argument, 0, 'v'},
+                                           {"help", no_argument, 0, 'h'},
+                                           {0, 0, 0, 0}};
+  cli_opts o = {0};
+  int figures = 1, list = 0, have_seed = 0, c;
+  uint64_t seed = 0;
+  optind = 1;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":o:qvh", longopts, NULL)) != -1) {
+    if (cli_common_option(c, optarg, &o)) continue;
+    switch (c) {
+      case 'h':
+        help();
+        return EXIT_OK;
+      case 'F':
+        figures = 0;
+        break;
+      case 'L':
+        list = 1;
+        break;
+      case 's': {
+        long v;
+        if (mn_parse_long(optarg, &v) != 0 || v < 0)
+          return cli_usage_error("device", "--seed '%s' must be a non-negative integer", optarg);
+        seed = (uint64_t)v, have_seed = 1;
+        break;
+      }
+      case ':':
+        return cli_usage_error("device", "option %s needs a value", argv[optind - 1]);
+      default:
+        return cli_usage_error("device", "unknown option '%s'", argv[optind - 1]);
+    }
+  }
+  cli_log_setup(&o);
+  if (list) return list_catalogue(&o);
+  if (optind != argc - 1)
+    return cli_usage_error(
+        "device", optind >= argc ? "a case file is required" : "exactly one case file is expected");
+  const char *path = argv[optind];
+  char dir[4096];
+  if (o.outdir)
+    snprintf(dir, sizeof dir, "%s", o.outdir);
+  else {
+    char stem[256];
+    cli_stem(path, stem, sizeof stem);
+    snprintf(dir, sizeof dir, "%s-device", stem);
+  }
+  run r = {0};
+  mn_error err = {0};
+  int rc = compute(&r, path, have_seed, seed, &err);
+  mn_device_result res = {r.cs, &r.dev, &r.skin, r.set, &r.st};
+  if (rc == MN_OK) rc = write_outputs(&r, &res, dir, figures, &err);
+  if (rc == MN_OK) {
+    if (o.json)
+      rc = mn_io_device_json(stdout, &res, &err);
+    else if (!o.quiet)
+      print_summary(&res, dir, figures);
+  }
+  int code = rc ? cli_fail(&o, &err) : EXIT_OK;
+  run_fini(&r);
+  return code;
+}

@@ -1,0 +1,66 @@
+/* mnsim: git-style entry point. Dispatches `mnsim <command> [options]`; exit codes 0 ok,
+ * 1 runtime failure, 2 bad usage or bad input. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const struct command {
+  const char *name;
+  int (*run)(int argc, char **argv);
+  const char *summary;
+} commands[] = {
+    {"device", cmd_device, "punctures of a device and hand passes: density, coverage, depth"},
+    {"skin", cmd_skin, "layered anatomy of a face region for a patient"},
+    {"config", cmd_config, "annotated default case file or the configuration reference"},
+};
+
+static void usage(FILE *fp) {
+  fprintf(fp,
+          "usage: mnsim <command> [options]\n"
+          "       mnsim --version | --help\n\n"
+          "mnsim simulates micro-needling: device -> punctures -> skin response.\n"
+          "It informs a clinician's decision and does not replace it.\n\ncommands:\n");
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    fprintf(fp, "  %-8s %s\n", commands[i].name, commands[i].summary);
+  fprintf(fp, "  %-8s %s\n", "version", "print the version");
+  fprintf(fp,
+          "\n`mnsim <command> --help` describes each command. Exit status: 0 ok, 1 runtime "
+          "failure, 2 bad usage or input.\n");
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return EXIT_USAGE;
+  }
+  const char *cmd = argv[1];
+  if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+    if (argc > 2 && strcmp(cmd, "help") == 0) {
+      char help_flag[] = "--help";
+      char *sub[] = {argv[2], help_flag, NULL};
+      for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(commands[i].name, argv[2])) return commands[i].run(2, sub);
+    }
+    usage(stdout);
+    return EXIT_OK;
+  }
+  if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
+    printf("mnsim %s\n", mn_version());
+    return EXIT_OK;
+  }
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    if (!strcmp(commands[i].name, cmd)) return commands[i].run(argc - 1, argv + 1);
+  const char *names[8];
+  size_t n = 0;
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) names[n++] = commands[i].name;
+  names[n++] = "version";
+  const char *near = mn_nearest(cmd, names, n);
+  if (near)
+    fprintf(stderr, "mnsim: '%s' is not a command; did you mean '%s'? (see mnsim --help)\n", cmd,
+            near);
+  else
+    fprintf(stderr, "mnsim: '%s' is not a command (see mnsim --help)\n", cmd);
+  return EXIT_USAGE;
+}

@@ -1,0 +1,61 @@
+/* Shared CLI helpers: error printing with exit codes, the log handler, common options. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+int cli_fail(const cli_opts *o, const mn_error *err) {
+  char buf[1200];
+  mn_error_format(err, buf, sizeof buf, o && o->verbose);
+  fprintf(stderr, "mnsim: %s\n", buf);
+  return mn_status_is_user_error(err->code) ? EXIT_USAGE : EXIT_RUNTIME;
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "mnsim %s: ", cmd);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, " (see mnsim %s --help)\n", cmd);
+  return EXIT_USAGE;
+}
+
+static void log_to_stderr(int level, const char *msg, void *user) {
+  (void)user;
+  static const char *const names[] = {"error", "warning", "info", "debug"};
+  fprintf(stderr, "mnsim: %s: %s\n", names[level < 0 ? 0 : (level > 3 ? 3 : level)], msg);
+}
+
+void cli_log_setup(const cli_opts *o) {
+  mn_log_set_handler(log_to_stderr, NULL);
+  mn_log_set_level(o->quiet ? MN_LOG_ERROR : MN_LOG_WARN + o->verbose);
+}
+
+int cli_common_option(int opt, const char *arg, cli_opts *o) {
+  switch (opt) {
+    case 'q':
+      o->quiet = 1;
+      return 1;
+    case 'v':
+      o->verbose++;
+      return 1;
+    case 'j':
+      o->json = 1;
+      return 1;
+    case 'o':
+      o->outdir = arg;
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+void cli_stem(const char *path, char *buf, size_t size) {
+  const char *b = strrchr(path, '/');
+  b = b ? b + 1 : path;
+  snprintf(buf, size, "%s", b);
+  char *dot = strrchr(buf, '.');
+  if (dot && dot != buf) *dot = '\0';
+}

@@ -1,0 +1,146 @@
+/* In-memory CSV tables: the data tables compiled into the library (anatomy, devices) and any
+ * user-supplied table. RFC 4180 quoting; '#' comment lines. Stage: core. */
+#include <string.h>
+
+#include "mnsim/core.h"
+
+/* Split one record starting at *pp in place; fields are NUL-terminated and unquoted. Returns the
+ * field count, or -1 on an unterminated quote. *line is advanced over newlines consumed. */
+static int split_record(char **pp, char **fields, int max_fields, int *line) {
+  char *p = *pp, *w = p;
+  int n = 0;
+  fields[n++] = w;
+  for (;;) {
+    char c = *p;
+    if (c == '"' && w == fields[n - 1] && p[0] == '"') {
+      p++; /* quoted field */
+      for (;;) {
+        if (!*p) return -1;
+        if (*p == '"' && p[1] == '"') {
+          *w++ = '"';
+          p += 2;
+        } else if (*p == '"') {
+          p++;
+          break;
+        } else {
+          if (*p == '\n') (*line)++;
+          *w++ = *p++;
+        }
+      }
+      continue;
+    }
+    if (c == ',') {
+      *w = '\0';
+      p++;
+      w = p;
+      if (n < max_fields) fields[n] = w;
+      n++;
+      continue;
+    }
+    if (c == '\0' || c == '\n' || c == '\r') {
+      *w = '\0';
+      if (c == '\r' && p[1] == '\n') p++;
+      if (c) p++;
+      *pp = p;
+      return n;
+    }
+    *w++ = *p++;
+  }
+}
+
+void mn_csv_fini(mn_csv *c) {
+  if (!c) return;
+  if (c->rows)
+    for (int i = 0; i < c->nrows; i++) mn_free(c->rows[i]);
+  mn_free(c->rows);
+  mn_free(c->nfields);
+  mn_free(c->lineno);
+  mn_free(c->header);
+  mn_free(c->buf);
+  memset(c, 0, sizeof *c);
+}
+
+int mn_csv_parse(const char *text, size_t len, const char *name, mn_csv *out, mn_error *err) {
+  enum { MAXF = 64 };
+  int rc = MN_OK;
+  memset(out, 0, sizeof *out);
+  snprintf(out->name, sizeof out->name, "%s", name ? name : "table");
+  int cap = 0;
+  char *fields[MAXF];
+  out->buf = mn_malloc(len + 1);
+  MN_CHECK(out->buf, err, MN_ENOMEM, "", "out of memory reading %s", out->name);
+  memcpy(out->buf, text, len);
+  out->buf[len] = '\0';
+  MN_CHECK(strlen(out->buf) == len, err, MN_EINPUT, "", "%s: contains a NUL byte", out->name);
+  char *p = out->buf;
+  int line = 1;
+  while (*p) {
+    int start = line;
+    if (*p == '#' || *p == '\n' || *p == '\r') { /* comment or blank line */
+      while (*p && *p != '\n') p++;
+      if (*p) p++;
+      line++;
+      continue;
+    }
+    int n = split_record(&p, fields, MAXF, &line);
+    line++;
+    if (n < 0) {
+      rc = MN_ERR(err, MN_EINPUT, "", "%s:%d: unterminated quoted field", out->name, start);
+      goto cleanup;
+    }
+    MN_CHECK(n <= MAXF, err, MN_EINPUT, "", "%s:%d: more than %d fields", out->name, start, MAXF);
+    if (!out->header) {
+      out->header = mn_malloc_array((size_t)n, sizeof(char *));
+      MN_CHECK(out->header, err, MN_ENOMEM, "", "out of memory reading %s", out->name);
+      memcpy(out->header, fields, (size_t)n * sizeof(char *));
+      out->ncols = n;
+      continue;
+    }
+    MN_CHECK(n == out->ncols, err, MN_EINPUT, "", "%s:%d: %d fields, the header has %d", out->name,
+             start, n, out->ncols);
+    if (out->nrows == cap) {
+      int ncap = cap ? 2 * cap : 16;
+      char ***r = mn_realloc_array(out->rows, (size_t)ncap, sizeof *r);
+      MN_CHECK(r, err, MN_ENOMEM, "", "out of memory reading %s", out->name);
+      out->rows = r;
+      int *nf = mn_realloc_array(out->nfields, (size_t)ncap, sizeof *nf);
+      MN_CHECK(nf, err, MN_ENOMEM, "", "out of memory reading %s", out->name);
+      out->nfields = nf;
+      int *ln = mn_realloc_array(out->lineno, (size_t)ncap, sizeof *ln);
+      MN_CHECK(ln, err, MN_ENOMEM, "", "out of memory reading %s", out->name);
+      out->lineno = ln;
+      cap = ncap;
+    }
+    char **row = mn_malloc_array((size_t)n, sizeof(char *));
+    MN_CHECK(row, err, MN_ENOMEM, "", "out of memory reading %s", out->name);
+    memcpy(row, fields, (size_t)n * sizeof(char *));
+    out->rows[out->nrows] = row;
+    out->nfields[out->nrows] = n;
+    out->lineno[out->nrows] = start;
+    out->nrows++;
+  }
+  MN_CHECK(out->header, err, MN_EINPUT, "", "%s: no header line", out->name);
+  return MN_OK;
+cleanup:
+  mn_csv_fini(out);
+  return rc;
+}
+
+int mn_csv_col(const mn_csv *c, const char *name) {
+  for (int j = 0; j < c->ncols; j++)
+    if (strcmp(c->header[j], name) == 0) return j;
+  return -1;
+}
+
+int mn_csv_require(const mn_csv *c, const char *name, int *col, mn_error *err) {
+  *col = mn_csv_col(c, name);
+  if (*col < 0) return MN_ERR(err, MN_EINPUT, "", "%s: missing column '%s'", c->name, name);
+  return MN_OK;
+}
+
+int mn_csv_double(const mn_csv *c, int r, int col, double *out, mn_error *err) {
+  if (mn_parse_double(c->rows[r][col], out) != 0)
+    return MN_ERR(err, MN_EINPUT, "", "%s:%d: column '%s' = '%s' is not a finite number", c->name,
+                  c->lineno[r], c->header[col], c->rows[r][col]);
+  return MN_OK;
+}

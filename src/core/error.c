@@ -1,0 +1,87 @@
+/* Status codes and the mn_error record: what failed, where in the input, and where in mnsim.
+ * Stage: core. Reference: libuv uv-common.c (one status list), Lua lauxlib.c luaL_where. */
+#include <stdio.h>
+#include <string.h>
+
+#include "mnsim/core.h"
+
+static const char *const status_names[] = {
+#define MN__NAME(name, value, text) "MN_" #name,
+    MN_STATUS_MAP(MN__NAME)
+#undef MN__NAME
+};
+
+static const char *const status_texts[] = {
+#define MN__TEXT(name, value, text) text,
+    MN_STATUS_MAP(MN__TEXT)
+#undef MN__TEXT
+};
+
+const char *mn_status_name(int code) {
+  if (code < 0 || code >= MN_STATUS_COUNT) return "MN_UNKNOWN";
+  return status_names[code];
+}
+
+const char *mn_status_text(int code) {
+  if (code < 0 || code >= MN_STATUS_COUNT) return "unknown status";
+  return status_texts[code];
+}
+
+int mn_status_is_user_error(int code) {
+  return code == MN_EUSAGE || code == MN_EINPUT || code == MN_ERANGE;
+}
+
+void mn_error_clear(mn_error *err) {
+  if (err) memset(err, 0, sizeof *err);
+}
+
+/* Copy with truncation; snprintf keeps GCC's -Wformat-truncation quiet for fixed buffers. */
+static void copy_str(char *dst, size_t size, const char *src) {
+  if (!src) src = "";
+  size_t n = strlen(src);
+  if (n >= size) n = size - 1;
+  memcpy(dst, src, n);
+  dst[n] = '\0';
+}
+
+int mn__error_set(mn_error *err, int code, const char *key, const char *src_file, int src_line,
+                  const char *src_func, const char *fmt, ...) {
+  if (!err || err->code != MN_OK) return code;
+  err->code = code;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+  va_end(ap);
+  copy_str(err->key, sizeof err->key, key);
+  err->src_file = src_file;
+  err->src_line = src_line;
+  err->src_func = src_func;
+  return code;
+}
+
+void mn_error_set_position(mn_error *err, const char *file, int line, int col) {
+  if (!err) return;
+  if (file && !err->file[0]) copy_str(err->file, sizeof err->file, file);
+  if (line > 0 && err->line == 0) {
+    err->line = line;
+    err->col = col;
+  }
+}
+
+size_t mn_error_format(const mn_error *err, char *buf, size_t size, int verbose) {
+  char pos[320] = "";
+  if (err->file[0] && err->line > 0 && err->col > 0)
+    snprintf(pos, sizeof pos, "%s:%d:%d: ", err->file, err->line, err->col);
+  else if (err->file[0] && err->line > 0)
+    snprintf(pos, sizeof pos, "%s:%d: ", err->file, err->line);
+  else if (err->file[0])
+    snprintf(pos, sizeof pos, "%s: ", err->file);
+  const char *msg = err->msg[0] ? err->msg : mn_status_text(err->code);
+  int n;
+  if (verbose && err->src_file)
+    n = snprintf(buf, size, "%s%s [%s %s:%d %s]", pos, msg, mn_status_name(err->code),
+                 err->src_file, err->src_line, err->src_func ? err->src_func : "?");
+  else
+    n = snprintf(buf, size, "%s%s", pos, msg);
+  return n < 0 ? 0 : (size_t)n;
+}

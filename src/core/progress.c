@@ -1,0 +1,74 @@
+/* Progress bar with elapsed time and ETA, for long runs; drawn on a stream the caller chooses and
+ * only when the caller enables it (a terminal, not -q). Stage: core. */
+#include <string.h>
+#include <time.h>
+
+#include "mnsim/core.h"
+
+double mn_wall_time(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void format_hms(char *buf, size_t size, double s) {
+  if (!(s >= 0) || s > 359999) {
+    snprintf(buf, size, "--:--");
+    return;
+  }
+  long t = (long)(s + 0.5);
+  if (t >= 3600)
+    snprintf(buf, size, "%ld:%02ld:%02ld", t / 3600, (t / 60) % 60, t % 60);
+  else
+    snprintf(buf, size, "%ld:%02ld", t / 60, t % 60);
+}
+
+void mn_progress_format(char *buf, size_t size, const char *label, double frac, double elapsed_s) {
+  enum { WIDTH = 30 };
+  if (!(frac >= 0)) frac = 0;
+  if (frac > 1) frac = 1;
+  char bar[WIDTH + 1];
+  int filled = (int)(frac * WIDTH);
+  for (int i = 0; i < WIDTH; i++) bar[i] = i < filled ? '=' : (i == filled ? '>' : ' ');
+  bar[WIDTH] = '\0';
+  char eta[32];
+  if (frac >= 1)
+    format_hms(eta, sizeof eta, elapsed_s);
+  else
+    format_hms(eta, sizeof eta, frac > 0 ? elapsed_s * (1 - frac) / frac : -1);
+  snprintf(buf, size, "%s [%s] %3d%%  %s %s", label, bar, (int)(frac * 100),
+           frac >= 1 ? "in" : "ETA", eta);
+}
+
+void mn_progress_init(mn_progress *p, FILE *fp, const char *label, int enabled) {
+  memset(p, 0, sizeof *p);
+  p->fp = fp;
+  p->enabled = enabled && fp;
+  snprintf(p->label, sizeof p->label, "%s", label ? label : "");
+  p->t_start = mn_wall_time();
+  p->t_last = -1;
+}
+
+static void draw(mn_progress *p, double frac, double now) {
+  char line[160];
+  mn_progress_format(line, sizeof line, p->label, frac, now - p->t_start);
+  fprintf(p->fp, "\r%s\033[K", line);
+  fflush(p->fp);
+  p->t_last = now;
+  p->last_frac = frac;
+}
+
+void mn_progress_update(mn_progress *p, double frac) {
+  if (!p->enabled) return;
+  double now = mn_wall_time();
+  if (p->t_last >= 0 && now - p->t_last < 0.1) return;
+  draw(p, frac, now);
+}
+
+void mn_progress_finish(mn_progress *p) {
+  if (!p->enabled) return;
+  draw(p, 1.0, mn_wall_time());
+  fputc('\n', p->fp);
+  fflush(p->fp);
+  p->enabled = 0;
+}

@@ -1,0 +1,88 @@
+/* Small text utilities: strict number parsing, edit distance and nearest-name suggestions.
+ * Stage: core. */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mnsim/core.h"
+
+int mn_edit_distance(const char *a, const char *b) {
+  enum { CAP = 64 };
+  size_t la = strlen(a), lb = strlen(b);
+  if (la > CAP || lb > CAP) return 255;
+  int prev[CAP + 1], cur[CAP + 1];
+  for (size_t j = 0; j <= lb; j++) prev[j] = (int)j;
+  for (size_t i = 1; i <= la; i++) {
+    cur[0] = (int)i;
+    for (size_t j = 1; j <= lb; j++) {
+      int sub =
+          prev[j - 1] + (tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]));
+      int del = prev[j] + 1, ins = cur[j - 1] + 1;
+      cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+    }
+    memcpy(prev, cur, (lb + 1) * sizeof *prev);
+  }
+  return prev[lb] > 255 ? 255 : prev[lb];
+}
+
+/* A suggestion must be close relative to the word's length: a third of its letters, at least 2. */
+const char *mn_nearest(const char *word, const char *const *cands, size_t n) {
+  const char *best = NULL;
+  int best_d = 1 << 20;
+  size_t lw = strlen(word);
+  for (size_t i = 0; i < n; i++) {
+    if (!cands[i]) continue;
+    int d = mn_edit_distance(word, cands[i]);
+    /* a word that starts a candidate ("fore" -> "forehead") counts as close */
+    if (lw >= 3 && strncmp(word, cands[i], lw) == 0) d = d < 2 ? d : 2;
+    if (d < best_d) {
+      best_d = d;
+      best = cands[i];
+    }
+  }
+  int limit = (int)(lw / 3);
+  if (limit < 2) limit = 2;
+  if (!best || best_d > limit || (size_t)best_d >= lw) return NULL;
+  return best;
+}
+
+static const char *skip_blank(const char *s) {
+  while (*s == ' ' || *s == '\t') s++;
+  return s;
+}
+
+int mn_parse_double(const char *s, double *out) {
+  s = skip_blank(s);
+  if (!*s) return -1;
+  char *end;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (end == s || errno == ERANGE) return -1;
+  end = (char *)skip_blank(end);
+  if (*end || !isfinite(v)) return -1;
+  *out = v;
+  return 0;
+}
+
+int mn_parse_long(const char *s, long *out) {
+  s = skip_blank(s);
+  if (!*s) return -1;
+  char *end;
+  errno = 0;
+  long v = strtol(s, &end, 10);
+  if (end == s || errno == ERANGE) return -1;
+  end = (char *)skip_blank(end);
+  if (*end) return -1;
+  *out = v;
+  return 0;
+}
+
+void mn_format_double(char *buf, size_t size, double v, int sig) {
+  snprintf(buf, size, "%.*g", sig, v);
+}
+
+const char *mn_version(void) {
+  return MNSIM_VERSION;
+}

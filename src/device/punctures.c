@@ -1,0 +1,198 @@
+/* Punctures of a treatment: each pass lays parallel strokes over the outline; a pen stamps its
+ * needle pattern at its stroke rate along the stroke, a roller's needle circles touch down at
+ * their circumferential spacing, a stamp is pressed at footprint steps. Hand jitter and depth
+ * variation come from the seeded RNG, one stream per pass. Stage: device. MODEL.md section 1. */
+#include <math.h>
+#include <string.h>
+
+#include "device_impl.h"
+
+enum { MAX_SEGMENTS = MN_MAX_OUTLINE / 2 + 1 };
+static const double MAX_PUNCTURES = 4e8; /* ~10 GB of puncture records */
+
+void mn_puncture_set_destroy(mn_puncture_set *s) {
+  if (!s) return;
+  mn_free(s->x_mm);
+  mn_free(s->y_mm);
+  mn_free(s->depth_um);
+  mn_free(s->radius_um);
+  mn_free(s->pass);
+  mn_free(s);
+}
+
+static int reserve(mn_puncture_set *s, size_t cap) {
+  if (cap <= s->cap) return 0;
+  double *x = mn_realloc_array(s->x_mm, cap, sizeof *x);
+  if (x) s->x_mm = x;
+  double *y = mn_realloc_array(s->y_mm, cap, sizeof *y);
+  if (y) s->y_mm = y;
+  float *dp = mn_realloc_array(s->depth_um, cap, sizeof *dp);
+  if (dp) s->depth_um = dp;
+  float *r = mn_realloc_array(s->radius_um, cap, sizeof *r);
+  if (r) s->radius_um = r;
+  uint8_t *p = mn_realloc_array(s->pass, cap, sizeof *p);
+  if (p) s->pass = p;
+  if (!x || !y || !dp || !r || !p) return -1;
+  s->cap = cap;
+  return 0;
+}
+
+/* Generation state of one pass. */
+typedef struct gen {
+  const mn_device *d;
+  mn_puncture_set *s;
+  mn_rng rng;
+  double u[2], nrm[2]; /* stroke direction and its normal */
+  double depth_um;     /* mean effective depth of this pass */
+  double depth_max_um; /* nominal depth: no channel is deeper */
+  int pass;
+  int oom;
+} gen;
+
+static void push(gen *g, double x, double y) {
+  mn_puncture_set *s = g->s;
+  if (s->n == s->cap && reserve(s, s->cap ? 2 * s->cap : 4096) != 0) {
+    g->oom = 1;
+    return;
+  }
+  double dz = g->depth_um * (1.0 + g->d->cls.depth_cv * mn_rng_normal(&g->rng));
+  if (dz > g->depth_max_um) dz = g->depth_max_um;
+  if (dz < 0.1 * g->depth_um) dz = 0.1 * g->depth_um;
+  s->x_mm[s->n] = x;
+  s->y_mm[s->n] = y;
+  s->depth_um[s->n] = (float)dz;
+  s->radius_um[s->n] = (float)mn_device_channel_radius_um(g->d, dz, 0.0);
+  s->pass[s->n] = (uint8_t)g->pass;
+  s->n++;
+}
+
+/* Press the head's needle pattern with its centre at c (head frame: along u, across nrm). */
+static void press(gen *g, double cx, double cy) {
+  const mn_device *d = g->d;
+  for (int q = 0; q < d->n_offsets && !g->oom; q++) {
+    double a = d->offsets_mm[q][0], b = d->offsets_mm[q][1];
+    push(g, cx + a * g->u[0] + b * g->nrm[0], cy + a * g->u[1] + b * g->nrm[1]);
+  }
+}
+
+/* One stroke segment from base + t0 u to base + t1 u. */
+static void stroke(gen *g, const mn_pass_params *p, const double base[2], double t0, double t1) {
+  const mn_device *d = g->d;
+  double sd = p->jitter_mm;
+  if (d->spec.cls == MN_DEVICE_PEN) {
+    double dl = p->speed_mm_per_s / d->rate_hz; /* hand travel between strokes */
+    for (double t = t0 + dl * mn_rng_uniform(&g->rng); t <= t1 && !g->oom; t += dl) {
+      double jx = sd * mn_rng_normal(&g->rng), jy = sd * mn_rng_normal(&g->rng);
+      press(g, base[0] + t * g->u[0] + jx, base[1] + t * g->u[1] + jy);
+    }
+  } else if (d->spec.cls == MN_DEVICE_STAMP) {
+    double step = d->step_mm * (1.0 - p->overlap);
+    int n = (int)ceil((t1 - t0) / step - 1e-9);
+    double lead = 0.5 * ((t1 - t0) - (n - 1) * step); /* centre the presses on the segment */
+    for (int j = 0; j < n && !g->oom; j++) {
+      double t = t0 + lead + j * step;
+      double jx = sd * mn_rng_normal(&g->rng), jy = sd * mn_rng_normal(&g->rng);
+      press(g, base[0] + t * g->u[0] + jx, base[1] + t * g->u[1] + jy);
+    }
+  } else { /* roller: each needle circle touches down every circumference / rows */
+    int rows = d->spec.rows, cols = d->spec.cols;
+    double pitch = d->step_mm / rows, lat = sd * mn_rng_normal(&g->rng);
+    double phase = pitch * mn_rng_uniform(&g->rng), w = d->spec.drum_width_mm / cols;
+    for (int j = 0; j < cols && !g->oom; j++) {
+      double c = (j - 0.5 * (cols - 1)) * w + lat;
+      double off = fmod(phase + (j & 1) * 0.5 * pitch, pitch); /* neighbouring circles staggered */
+      for (double t = t0 + off; t <= t1 && !g->oom; t += pitch)
+        push(g, base[0] + t * g->u[0] + c * g->nrm[0], base[1] + t * g->u[1] + c * g->nrm[1]);
+    }
+  }
+}
+
+/* Lay the strokes of pass @p pi: lines spaced s along the normal, centred on the outline's extent,
+ * clipped to the outline, walked in alternating directions (serpentine). */
+static void run_pass(gen *g, const mn_treatment *t, int pi) {
+  const mn_pass_params *p = &t->passes[pi];
+  mn__pass_direction(p, g->u);
+  g->nrm[0] = -g->u[1];
+  g->nrm[1] = g->u[0];
+  double smin = INFINITY, smax = -INFINITY;
+  for (int i = 0; i < t->n_outline; i++) {
+    double s = t->outline_mm[i][0] * g->nrm[0] + t->outline_mm[i][1] * g->nrm[1];
+    smin = fmin(smin, s);
+    smax = fmax(smax, s);
+  }
+  double sp = mn_device_stroke_spacing_mm(g->d, p);
+  int lines = (int)ceil((smax - smin) / sp - 1e-9);
+  if (lines < 1) lines = 1;
+  double first = 0.5 * (smin + smax) - 0.5 * (lines - 1) * sp;
+  for (int k = 0; k < lines && !g->oom; k++) {
+    double base[2] = {(first + k * sp) * g->nrm[0], (first + k * sp) * g->nrm[1]};
+    mn__segment seg[MAX_SEGMENTS];
+    int ns = mn__clip_line(t, base, g->u, seg, MAX_SEGMENTS);
+    for (int q = 0; q < ns && !g->oom; q++) {
+      stroke(g, p, base, seg[q].t0, seg[q].t1);
+      g->s->path_mm += seg[q].t1 - seg[q].t0;
+      g->s->duration_s += (seg[q].t1 - seg[q].t0) / p->speed_mm_per_s;
+    }
+  }
+}
+
+/* Per-pass checks that need the device: pass ranges, per-pass depth within the device's range,
+ * and the size of the result, refused up front when it would not fit in memory. */
+static int check_passes(const mn_device *d, const mn_treatment *t, mn_error *err) {
+  size_t np;
+  const mn_param_desc *tab = mn_pass_param_table(&np);
+  double expect = 0, area = mn_treatment_area_cm2(t);
+  for (int i = 0; i < t->n_passes; i++) {
+    const mn_pass_params *p = &t->passes[i];
+    char key[64];
+    snprintf(key, sizeof key, "treatment.passes[%d]", i);
+    int rc = mn_param_check(tab, np, p, key, err);
+    if (rc) return rc;
+    double lo = d->spec.depth_mm_min > 0.05 ? d->spec.depth_mm_min : 0.05;
+    if (p->depth_mm != 0 && (p->depth_mm < lo || p->depth_mm > d->spec.depth_mm_max)) {
+      snprintf(key, sizeof key, "treatment.passes[%d].depth_mm", i);
+      return MN_ERR(err, MN_ERANGE, key, "%s = %g is outside the range of %s [%g, %g] mm", key,
+                    p->depth_mm, d->spec.id, lo, d->spec.depth_mm_max);
+    }
+    expect += mn_device_pass_density_cm2(d, p) * (area + 1.0);
+  }
+  if (expect > MAX_PUNCTURES)
+    return MN_ERR(err, MN_ERANGE, "treatment.passes",
+                  "this treatment would make about %.3g punctures (%.1f GB); the limit is %.3g: "
+                  "lower the stroke rate, raise the speed or spacing, or treat a smaller area",
+                  expect, expect * 25 / 1e9, MAX_PUNCTURES);
+  return MN_OK;
+}
+
+int mn_device_punctures(const mn_device *d, const mn_treatment *t, mn_puncture_set **out,
+                        mn_error *err) {
+  int rc = MN_OK;
+  mn_puncture_set *s = NULL;
+  *out = NULL;
+  MN_TRY(mn_treatment_check(t, err));
+  MN_TRY(check_passes(d, t, err));
+  s = mn_calloc(1, sizeof *s);
+  MN_CHECK(s, err, MN_ENOMEM, "", "out of memory for the puncture set");
+  double expect = 0, area = mn_treatment_area_cm2(t);
+  for (int i = 0; i < t->n_passes; i++) expect += mn_device_pass_density_cm2(d, &t->passes[i]);
+  MN_CHECK(reserve(s, (size_t)(1.1 * expect * area) + 1024) == 0, err, MN_ENOMEM, "",
+           "out of memory for %.0f punctures", expect * area);
+  s->n_passes = t->n_passes;
+  for (int i = 0; i < t->n_passes; i++) {
+    const mn_pass_params *p = &t->passes[i];
+    gen g = {.d = d, .s = s, .pass = i};
+    double nominal = 1000.0 * (p->depth_mm > 0 ? p->depth_mm : d->params.depth_mm);
+    g.depth_um = nominal * d->depth_ratio;
+    g.depth_max_um = nominal;
+    mn_rng_init(&g.rng, t->seed, (uint64_t)i + 1);
+    size_t before = s->n;
+    run_pass(&g, t, i);
+    MN_CHECK(!g.oom, err, MN_ENOMEM, "", "out of memory after %zu punctures", s->n);
+    s->pass_count[i] = s->n - before;
+  }
+  *out = s;
+  return MN_OK;
+cleanup:
+  mn_puncture_set_destroy(s);
+  return rc;
+}

@@ -1,0 +1,206 @@
+/* Result files of `mnsim device`: puncture list and summary as CSV (spreadsheets), summary as
+ * JSON (scripts), density map as CSV; all through mn_io_write_atomic. Stage: io. */
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <string.h>
+
+#include "io_impl.h"
+
+int mn_io_write_atomic(const char *path, mn_write_fn fn, const void *ctx, mn_error *err) {
+  mn_ofile f;
+  int rc = mn_ofile_open(&f, path, err);
+  if (rc) return rc;
+  rc = fn(f.fp, ctx, err);
+  if (rc == MN_OK && ferror(f.fp))
+    rc = MN_ERR(err, MN_EIO, "", "cannot write %s: %s", f.tmp, strerror(errno));
+  if (rc) {
+    mn_ofile_abort(&f);
+    return rc;
+  }
+  return mn_ofile_commit(&f, err);
+}
+
+static int io_check(FILE *fp, mn_error *err) {
+  if (ferror(fp)) return MN_ERR(err, MN_EIO, "", "write error: %s", strerror(errno));
+  return MN_OK;
+}
+
+int mn_io_punctures_csv(FILE *fp, const void *ctx, mn_error *err) {
+  const mn_device_result *r = ctx;
+  const mn_puncture_set *s = r->set;
+  double plexus = mn_skin_plexus_depth_um(r->skin);
+  fprintf(fp, "x_mm,y_mm,depth_um,radius_um,pass,layer,bleeding\n");
+  for (size_t i = 0; i < s->n; i++) {
+    double z = s->depth_um[i];
+    fprintf(fp, "%.4f,%.4f,%.1f,%.2f,%d,%s,%d\n", s->x_mm[i], s->y_mm[i], z, s->radius_um[i],
+            s->pass[i] + 1, mn_layer_name(mn_skin_layer_at(r->skin, z)), z >= plexus);
+  }
+  return io_check(fp, err);
+}
+
+int mn_io_density_map_csv(FILE *fp, const void *ctx, mn_error *err) {
+  const mn_density_map *m = ctx;
+  fprintf(fp, "x_mm,y_mm,punctures_per_cm2,inside\n");
+  for (int j = 0; j < m->ny; j++)
+    for (int i = 0; i < m->nx; i++) {
+      size_t k = (size_t)j * m->nx + i;
+      fprintf(fp, "%.4f,%.4f,%.2f,%d\n", m->x0_mm + (i + 0.5) * m->cell_mm,
+              m->y0_mm + (j + 0.5) * m->cell_mm, m->per_cm2[k], m->inside[k]);
+    }
+  return io_check(fp, err);
+}
+
+static void row(FILE *fp, const char *q, double v, const char *unit, const char *note) {
+  char buf[40];
+  mn_format_double(buf, sizeof buf, v, 6);
+  fprintf(fp, "%s,%s,%s,\"%s\"\n", q, buf, unit, note);
+}
+
+int mn_io_device_summary_csv(FILE *fp, const void *ctx, mn_error *err) {
+  const mn_device_result *r = ctx;
+  const mn_device_stats *st = r->st;
+  fprintf(fp, "quantity,value,unit,note\n");
+  row(fp, "punctures", (double)st->count, "", "all passes, inside and outside the outline");
+  row(fp, "punctures_inside", (double)st->count_inside, "", "inside the outline");
+  row(fp, "area", st->area_cm2, "cm2", "outline");
+  row(fp, "density_total", st->density_cm2, "1/cm2", "inside punctures per outline area");
+  for (int p = 0; p < r->cs->treatment.n_passes; p++) {
+    char q[64], note[96];
+    snprintf(q, sizeof q, "density_pass_%d", p + 1);
+    snprintf(note, sizeof note, "geometric interior value %.1f/cm2", st->expected_pass_cm2[p]);
+    row(fp, q, st->density_pass_cm2[p], "1/cm2", note);
+  }
+  row(fp, "puncture_rate", st->rate_per_s, "1/s", "needles x stroke rate (pens)");
+  row(fp, "treatment_time", st->duration_s, "s", "hand path / speed");
+  row(fp, "coverage", st->coverage, "", "fraction of the outline inside a channel");
+  row(fp, "coverage_se", st->coverage_se, "", "Monte-Carlo standard error");
+  row(fp, "coverage_random", st->coverage_poisson, "", "1 - exp(-density x channel area)");
+  row(fp, "overlap_fraction", st->overlap_fraction, "", "punctures touching another channel");
+  row(fp, "nn_median", st->nn_median_um, "um", "nearest-neighbour distance, median");
+  row(fp, "nn_p05", st->nn_p05_um, "um", "nearest-neighbour distance, 5th percentile");
+  row(fp, "depth_mean", st->depth_mean_um, "um", "effective depth");
+  row(fp, "depth_band_low", st->depth_lo_um, "um", "at the class's lowest depth ratio");
+  row(fp, "depth_band_high", st->depth_hi_um, "um", "at the class's highest depth ratio");
+  row(fp, "channel_radius_mean", st->surface_radius_mean_um, "um", "at the surface");
+  for (int l = 1; l < MN_LAYER_COUNT; l++) {
+    char q[64];
+    snprintf(q, sizeof q, "reach_%s", mn_layer_name(l));
+    row(fp, q, st->reach_fraction[l], "", mn_layer_long_name(l));
+  }
+  row(fp, "bleeding_fraction", st->bleeding_fraction, "", "channels at the subpapillary plexus");
+  row(fp, "plexus_depth", st->plexus_depth_um, "um", "bottom of the papillary dermis");
+  row(fp, "density_map_cv", st->density_map_cv, "", "over map cells inside the outline");
+  return io_check(fp, err);
+}
+
+/* ---- JSON ---------------------------------------------------------------------------------- */
+
+static json_t *num(double v) {
+  return isfinite(v) ? json_real(v) : json_null();
+}
+
+static json_t *skin_json(const mn_skin *s) {
+  json_t *layers = json_array();
+  for (int l = 0; l < MN_LAYER_HYPO; l++)
+    json_array_append_new(
+        layers, json_pack("{s:s,s:s,s:o,s:o,s:o,s:[o,o],s:o,s:s,s:s}", "layer", mn_layer_name(l),
+                          "name", mn_layer_long_name(l), "top_um", num(s->top_um[l]),
+                          "thickness_um", num(s->thickness_um[l]), "sd_um", num(s->sd_um[l]),
+                          "range_um", num(s->range_um[l][0]), num(s->range_um[l][1]), "age_factor",
+                          num(s->age_factor[l]), "tag", s->tag[l], "source", s->source[l]));
+  return json_pack("{s:s,s:o,s:s,s:i,s:s,s:o,s:o}", "region", s->region, "age_y",
+                   num(s->params.age_y), "sex", s->params.sex ? "male" : "female", "fitzpatrick",
+                   s->params.fitzpatrick, "fitzpatrick_doc",
+                   mn_fitzpatrick_doc(s->params.fitzpatrick), "dermis_bottom_um",
+                   num(s->top_um[MN_LAYER_HYPO]), "layers", layers);
+}
+
+static json_t *device_json(const mn_device *d) {
+  const mn_device_spec *s = &d->spec;
+  return json_pack(
+      "{s:s,s:s,s:s,s:s,s:i,s:o,s:o,s:o,s:[o,o],s:o,s:o,s:o,s:o,s:o,s:s,s:s,s:s,s:s}", "id", s->id,
+      "name", s->name, "class", mn_device_class_name(s->cls), "layout", mn_layout_name(s->layout),
+      "needles", s->needles, "stroke_rate_hz", num(s->cls == MN_DEVICE_PEN ? d->rate_hz : 0),
+      "depth_mm", num(d->params.depth_mm), "depth_ratio", num(d->depth_ratio), "depth_ratio_range",
+      num(d->cls.ratio_min), num(d->cls.ratio_max), "depth_cv", num(d->cls.depth_cv), "swath_mm",
+      num(d->swath_mm), "needle_diameter_mm", num(s->needle_diameter_mm), "tip_length_mm",
+      num(s->tip_length_mm), "tip_radius_um", num(s->tip_radius_um), "tag", s->tag, "source",
+      s->source, "depth_ratio_tag", d->cls.tag, "depth_ratio_source", d->cls.source);
+}
+
+static const char *const dir_names[] = {"horizontal", "vertical", "diagonal", "antidiagonal",
+                                        "angle"};
+
+static json_t *treatment_json(const mn_device_result *r) {
+  const mn_treatment *t = &r->cs->treatment;
+  json_t *outline = json_array(), *passes = json_array();
+  for (int i = 0; i < t->n_outline; i++)
+    json_array_append_new(outline,
+                          json_pack("[o,o]", num(t->outline_mm[i][0]), num(t->outline_mm[i][1])));
+  for (int p = 0; p < t->n_passes; p++) {
+    const mn_pass_params *q = &t->passes[p];
+    json_array_append_new(
+        passes,
+        json_pack("{s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:I,s:o,s:o}", "direction", dir_names[q->direction],
+                  "angle_deg", num(q->angle_deg), "speed_mm_per_s", num(q->speed_mm_per_s),
+                  "spacing_mm", num(mn_device_stroke_spacing_mm(r->dev, q)), "overlap",
+                  num(q->overlap), "jitter_mm", num(q->jitter_mm), "depth_mm",
+                  num(q->depth_mm > 0 ? q->depth_mm : r->dev->params.depth_mm), "punctures",
+                  (json_int_t)r->set->pass_count[p], "density_cm2", num(r->st->density_pass_cm2[p]),
+                  "expected_density_cm2", num(r->st->expected_pass_cm2[p])));
+  }
+  return json_pack("{s:o,s:o,s:o}", "area_cm2", num(r->st->area_cm2), "outline_mm", outline,
+                   "passes", passes);
+}
+
+static json_t *results_json(const mn_device_stats *st) {
+  json_t *reach = json_object(), *ends = json_object();
+  for (int l = 0; l < MN_LAYER_COUNT; l++) {
+    json_object_set_new(reach, mn_layer_name(l), num(st->reach_fraction[l]));
+    json_object_set_new(ends, mn_layer_name(l), num(st->layer_fraction[l]));
+  }
+  return json_pack(
+      "{s:I,s:I,s:o,s:o,s:o,s:o,s:{s:o,s:o,s:o},s:o,s:{s:o,s:o,s:o},s:{s:o,s:o,s:o,s:o,s:o,s:o},"
+      "s:o,s:o,s:o,s:o,s:o,s:o}",
+      "punctures", (json_int_t)st->count, "punctures_inside", (json_int_t)st->count_inside,
+      "density_cm2", num(st->density_cm2), "puncture_rate_per_s", num(st->rate_per_s),
+      "treatment_time_s", num(st->duration_s), "hand_path_mm", num(st->path_mm), "coverage",
+      "fraction", num(st->coverage), "standard_error", num(st->coverage_se), "random_pattern",
+      num(st->coverage_poisson), "overlap_fraction", num(st->overlap_fraction),
+      "nearest_neighbour_um", "mean", num(st->nn_mean_um), "median", num(st->nn_median_um), "p05",
+      num(st->nn_p05_um), "depth_um", "mean", num(st->depth_mean_um), "sd", num(st->depth_sd_um),
+      "min", num(st->depth_min_um), "max", num(st->depth_max_um), "band_low", num(st->depth_lo_um),
+      "band_high", num(st->depth_hi_um), "reach_fraction", reach, "end_layer_fraction", ends,
+      "bleeding_fraction", num(st->bleeding_fraction), "plexus_depth_um", num(st->plexus_depth_um),
+      "channel_radius_mean_um", num(st->surface_radius_mean_um), "density_map_cv",
+      num(st->density_map_cv));
+}
+
+int mn_io_device_json(FILE *fp, const void *ctx, mn_error *err) {
+  const mn_device_result *r = ctx;
+  json_t *lesions = json_array();
+  for (int i = 0; i < r->cs->n_lesions; i++) {
+    char desc[256];
+    mn_lesion_describe(&r->cs->lesions[i], desc, sizeof desc);
+    json_array_append_new(lesions, json_string(desc));
+  }
+  json_t *root = json_pack(
+      "{s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:[s,s,s]}", "mnsim_version", mn_version(), "command",
+      "device", "case", r->cs->file, "description", r->cs->description, "seed",
+      json_integer((json_int_t)r->cs->seed), "skin", skin_json(r->skin), "device",
+      device_json(r->dev), "treatment", treatment_json(r), "results", results_json(r->st),
+      "evidence",
+      "effective depth ratios are estimates bracketed by ex vivo pen histology (about 1.0) and a "
+      "rat roller study (0.2); see device.depth_ratio_source",
+      "needle layouts of most cartridges are not published; rows tagged E are examples",
+      "the bleeding endpoint is the anatomical depth of the subpapillary plexus, not a measured "
+      "clinical threshold");
+  if (!root) return MN_ERR(err, MN_EINTERNAL, "", "cannot build the JSON summary");
+  json_object_set_new(root, "lesions", lesions);
+  int bad = json_dumpf(root, fp, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+  json_decref(root);
+  fputc('\n', fp);
+  if (bad) return MN_ERR(err, MN_EIO, "", "cannot write the JSON summary: %s", strerror(errno));
+  return io_check(fp, err);
+}

@@ -1,0 +1,159 @@
+/* Density map figure: punctures per cm2 per map cell as an image with a colour bar, the region
+ * outline and the lesions, drawn with PLplot's cairo drivers (SVG or PNG). Stage: report. */
+#include <math.h>
+#include <plplot.h>
+#include <string.h>
+
+#include "mnsim/report.h"
+
+/* PLplot calls exit() on fatal errors unless a handler says otherwise; record instead. */
+static char pl_failure[256];
+static int pl_exit_handler(PLCHAR_VECTOR msg) {
+  snprintf(pl_failure, sizeof pl_failure, "%s", msg ? msg : "PLplot error");
+  return 0;
+}
+
+/* plinit() asks on stdin for a device it does not know: make sure the driver is there first. */
+static int have_device(const char *dev) {
+  const char **menu = NULL, **names = NULL;
+  int n = 64;
+  menu = mn_calloc((size_t)n, sizeof *menu);
+  names = mn_calloc((size_t)n, sizeof *names);
+  if (!menu || !names) {
+    mn_free(menu);
+    mn_free(names);
+    return 0;
+  }
+  plgDevs(&menu, &names, &n);
+  int found = 0;
+  for (int i = 0; i < n; i++)
+    if (names[i] && strcmp(names[i], dev) == 0) found = 1;
+  mn_free(menu);
+  mn_free(names);
+  return found;
+}
+
+/* A perceptually ordered map from dark blue through teal and green to yellow (viridis-like). */
+static void set_colour_map(void) {
+  PLFLT pos[] = {0.0, 0.25, 0.5, 0.75, 1.0};
+  PLFLT r[] = {0.267, 0.231, 0.129, 0.369, 0.993};
+  PLFLT g[] = {0.005, 0.322, 0.569, 0.788, 0.906};
+  PLFLT b[] = {0.329, 0.545, 0.553, 0.384, 0.144};
+  plscmap1n(256);
+  plscmap1l(1, 5, pos, r, g, b, NULL);
+}
+
+static void draw_colourbar(double zmax) {
+  PLFLT values[64];
+  for (int i = 0; i < 64; i++) values[i] = zmax * i / 63.0;
+  const PLFLT *vals[1] = {values};
+  PLINT n_values[1] = {64}, label_opts[1] = {PL_COLORBAR_LABEL_RIGHT}, sub_ticks[1] = {0};
+  const char *labels[1] = {"punctures / cm#u2#d"}, *axis_opts[1] = {"bcvtm"};
+  PLFLT ticks[1] = {0.0}, w, h;
+  plcolorbar(&w, &h, PL_COLORBAR_IMAGE, PL_POSITION_RIGHT, 0.03, 0.0, 0.04, 0.78, 0, 1, 1, 0, 0, 0,
+             0, 1, label_opts, labels, 1, axis_opts, ticks, sub_ticks, n_values, vals);
+}
+
+static void draw_map(const mn_density_map *m, PLFLT **img, double zmax) {
+  for (int i = 0; i < m->nx; i++)
+    for (int j = 0; j < m->ny; j++) {
+      size_t k = (size_t)j * m->nx + i;
+      img[i][j] = m->inside[k] ? m->per_cm2[k] : -1.0; /* below zmin: left blank */
+    }
+  double x1 = m->x0_mm + m->nx * m->cell_mm, y1 = m->y0_mm + m->ny * m->cell_mm;
+  plimagefr((PLFLT_MATRIX)img, m->nx, m->ny, m->x0_mm, x1, m->y0_mm, y1, 0.0, zmax, 0.0, zmax, NULL,
+            NULL);
+}
+
+static void draw_shapes(const mn_treatment *t, const mn_lesion *les, int nl) {
+  PLFLT xs[MN_MAX_OUTLINE + 1], ys[MN_MAX_OUTLINE + 1];
+  for (int i = 0; i <= t->n_outline; i++) {
+    xs[i] = t->outline_mm[i % t->n_outline][0];
+    ys[i] = t->outline_mm[i % t->n_outline][1];
+  }
+  plcol0(1);
+  plwidth(2.0);
+  plline(t->n_outline + 1, xs, ys);
+  plcol0(2);
+  for (int i = 0; i < nl; i++) {
+    const mn_lesion *l = &les[i];
+    if (l->type == MN_LESION_WRINKLE) {
+      double a = l->angle_deg * M_PI / 180.0, h = 0.5 * l->length_mm;
+      PLFLT wx[2] = {l->x_mm - h * cos(a), l->x_mm + h * cos(a)};
+      PLFLT wy[2] = {l->y_mm - h * sin(a), l->y_mm + h * sin(a)};
+      plline(2, wx, wy);
+    } else {
+      plarc(l->x_mm, l->y_mm, 0.5 * l->width_mm, 0.5 * l->width_mm, 0, 360, 0, 0);
+    }
+  }
+  plwidth(1.0);
+  plcol0(15);
+}
+
+static void plot(const mn_density_map *m, PLFLT **img, const mn_treatment *t, const mn_lesion *les,
+                 int nl, const char *title) {
+  double zmax = 0;
+  for (size_t k = 0; k < (size_t)m->nx * m->ny; k++)
+    if (m->inside[k] && m->per_cm2[k] > zmax) zmax = m->per_cm2[k];
+  if (zmax <= 0) zmax = 1;
+  double x1 = m->x0_mm + m->nx * m->cell_mm, y1 = m->y0_mm + m->ny * m->cell_mm;
+  pladv(0);
+  plschr(0, 0.85);
+  plvpor(0.1, 0.8, 0.1, 0.9);
+  plwind(m->x0_mm, x1, m->y0_mm, y1);
+  plvpas(0.1, 0.8, 0.1, 0.9, (y1 - m->y0_mm) / (x1 - m->x0_mm));
+  plwind(m->x0_mm, x1, m->y0_mm, y1);
+  draw_map(m, img, zmax);
+  plcol0(15);
+  plbox("bcnst", 0, 0, "bcnstv", 0, 0);
+  pllab("x (mm)", "y (mm)", title);
+  draw_shapes(t, les, nl);
+  draw_colourbar(zmax);
+}
+
+int mn_report_density_map(const char *path, int format, const mn_density_map *m,
+                          const mn_treatment *t, const mn_lesion *lesions, int n_lesions,
+                          const char *title, mn_error *err) {
+  const char *dev = format == MN_FIG_PNG ? "pngcairo" : "svgcairo";
+  if (!have_device(dev))
+    return MN_ERR(err, MN_EIO, "", "PLplot has no '%s' driver: install plplot-driver-cairo", dev);
+  PLFLT **img = mn_malloc_array((size_t)m->nx, sizeof *img);
+  PLFLT *cells = mn_malloc_array((size_t)m->nx * (size_t)m->ny, sizeof *cells);
+  if (!img || !cells) {
+    mn_free(img);
+    mn_free(cells);
+    return MN_ERR(err, MN_ENOMEM, "", "out of memory drawing %s", path);
+  }
+  for (int i = 0; i < m->nx; i++) img[i] = cells + (size_t)i * m->ny;
+  mn_ofile f;
+  int rc = mn_ofile_open(&f, path, err);
+  if (rc == MN_OK) {
+    mn_ofile_detach(&f);
+    PLINT strm, old;
+    plgstrm(&old);
+    plmkstrm(&strm);
+    pl_failure[0] = '\0';
+    plsexit(pl_exit_handler);
+    plsdev(dev);
+    plsfnam(f.tmp);
+    plspage(0, 0, 900, 760, 0, 0);
+    plscolbg(255, 255, 255);
+    plscol0(15, 0, 0, 0);
+    plscol0(1, 220, 40, 40);
+    plscol0(2, 255, 255, 255);
+    plinit();
+    set_colour_map();
+    plot(m, img, t, lesions, n_lesions, title);
+    plend1();
+    plsstrm(old);
+    if (pl_failure[0]) {
+      rc = MN_ERR(err, MN_EIO, "", "PLplot failed writing %s: %s", path, pl_failure);
+      mn_ofile_abort(&f);
+    } else {
+      rc = mn_ofile_commit(&f, err);
+    }
+  }
+  mn_free(img);
+  mn_free(cells);
+  return rc;
+}

@@ -1,0 +1,55 @@
+#!/bin/sh
+# CLI behaviour: help everywhere, version, exit codes for bad usage. usage: tests/cli.sh MNSIM
+set -u
+m=$1
+fail=0
+expect() { # expect STATUS PATTERN -- command...
+  want=$1 pat=$2
+  shift 3
+  out=$("$@" 2>&1)
+  rc=$?
+  [ "$rc" -eq "$want" ] || { echo "FAIL '$*': exit $rc, expected $want"; fail=1; }
+  printf '%s' "$out" | grep -q -- "$pat" || { echo "FAIL '$*': output lacks '$pat':"; echo "$out"; fail=1; }
+}
+expect 0 "usage: mnsim <command>" -- "$m" --help
+expect 0 "mnsim 0" -- "$m" --version
+expect 0 "mnsim 0" -- "$m" version
+expect 2 "usage: mnsim <command>" -- "$m"
+expect 2 "did you mean 'device'" -- "$m" devise
+expect 0 "usage: mnsim device" -- "$m" device --help
+expect 0 "usage: mnsim device" -- "$m" help device
+expect 0 "usage: mnsim skin" -- "$m" skin --help
+expect 0 "usage: mnsim config" -- "$m" config --help
+expect 2 "a case file is required" -- "$m" device
+expect 2 "exactly one case file" -- "$m" device a.yaml b.yaml
+expect 2 "unknown option '--frobnicate'" -- "$m" device --frobnicate x.yaml
+expect 2 "option -o needs a value" -- "$m" device x.yaml -o
+expect 2 "--seed 'abc' must be a non-negative integer" -- "$m" device --seed abc x.yaml
+expect 2 "cannot open case file: No such file" -- "$m" device /nonexistent.yaml
+expect 0 "roller-192" -- "$m" device --list
+expect 0 '"id": "pen-12"' -- "$m" device --list --json
+expect 0 "periorbital" -- "$m" skin --list
+expect 0 "subpapillary plexus" -- "$m" skin --region forehead --age 60 --sex male
+expect 2 "did you mean 'forehead'" -- "$m" skin --region forehed
+expect 2 "--age_y = 200 is outside" -- "$m" skin --age 200
+expect 0 '"region": "cheek"' -- "$m" skin examples/pen-cheek.yaml --json
+expect 0 "depth_mm: 1" -- "$m" config --defaults
+expect 0 "| key | default |" -- "$m" config --reference
+expect 2 "give --defaults or --reference" -- "$m" config
+# the defaults file is itself a valid case
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+"$m" config --defaults >"$tmp/d.yaml"
+expect 0 "punctures" -- "$m" device --no-figures -o "$tmp/o" "$tmp/d.yaml"
+# --json prints one JSON document; --seed changes the result; the same seed reproduces it
+"$m" device --json --no-figures -o "$tmp/a" examples/pen-cheek.yaml >"$tmp/a.json" || fail=1
+grep -q '"punctures_inside"' "$tmp/a.json" || { echo "FAIL --json output"; fail=1; }
+"$m" device -q --no-figures -o "$tmp/b" examples/pen-cheek.yaml || fail=1
+cmp -s "$tmp/a/punctures.csv" "$tmp/b/punctures.csv" || { echo "FAIL same seed differs"; fail=1; }
+"$m" device -q --no-figures --seed 5 -o "$tmp/c" examples/pen-cheek.yaml || fail=1
+cmp -s "$tmp/a/punctures.csv" "$tmp/c/punctures.csv" && { echo "FAIL --seed ignored"; fail=1; }
+# an unwritable output location is a clear runtime error (exit 1) that names the path
+touch "$tmp/file"
+expect 1 "cannot create directory $tmp/file/out" -- "$m" device -q -o "$tmp/file/out" examples/pen-cheek.yaml
+[ $fail -eq 0 ] && echo "cli: all checks passed"
+exit $fail
