@@ -199,9 +199,26 @@ static int need_list(ctx *x, const char *path, const yaml_node_t *v, int max, in
   return MN_OK;
 }
 
+/* Items of a list of sections, each parsed against @p tab into items + i * stride after its
+ * defaults are set. */
+static int walk_items(ctx *x, const char *path, const yaml_node_t *v, const mn_param_desc *tab,
+                      size_t nt, void *items, size_t stride, int n) {
+  for (int i = 0; i < n; i++) {
+    yaml_node_t *item = yaml_document_get_node(x->doc, v->data.sequence.items.start[i]);
+    char ip[64];
+    snprintf(ip, sizeof ip, "%s[%d]", path, i);
+    if (add_loc(x->c, ip, item) != 0) return fail_at(x, item, MN_ENOMEM, ip, "out of memory");
+    void *obj = (char *)items + (size_t)i * stride;
+    mn_param_defaults(tab, nt, obj);
+    int rc = walk_map(x, item, ip, tab, nt, obj, NULL, 0);
+    if (rc) return rc;
+  }
+  return MN_OK;
+}
+
 static int on_lesions(ctx *x, const char *path, const yaml_node_t *v, void *obj) {
   (void)obj;
-  int n, rc = need_list(x, path, v, MN_MAX_LESIONS, &n);
+  int n = 0, rc = need_list(x, path, v, MN_MAX_LESIONS, &n);
   if (rc) return rc;
   mn_case *c = x->c;
   size_t nt;
@@ -210,41 +227,27 @@ static int on_lesions(ctx *x, const char *path, const yaml_node_t *v, void *obj)
   c->lesions = mn_calloc((size_t)n + 1, sizeof *c->lesions);
   c->n_lesions = 0;
   if (!c->lesions) return fail_at(x, v, MN_ENOMEM, path, "out of memory reading %s", path);
-  for (int i = 0; i < n; i++) {
-    yaml_node_t *item = yaml_document_get_node(x->doc, v->data.sequence.items.start[i]);
-    char ip[64];
-    snprintf(ip, sizeof ip, "%s[%d]", path, i);
-    if (add_loc(c, ip, item) != 0) return fail_at(x, item, MN_ENOMEM, ip, "out of memory");
-    mn_param_defaults(tab, nt, &c->lesions[i]);
-    c->n_lesions = i + 1;
-    if ((rc = walk_map(x, item, ip, tab, nt, &c->lesions[i], NULL, 0))) return rc;
-  }
-  return MN_OK;
+  rc = walk_items(x, path, v, tab, nt, c->lesions, sizeof *c->lesions, n);
+  if (rc == MN_OK) c->n_lesions = n;
+  return rc;
 }
 
 static int on_passes(ctx *x, const char *path, const yaml_node_t *v, void *obj) {
   (void)obj;
-  int n, rc = need_list(x, path, v, MN_MAX_PASSES, &n);
+  int n = 0, rc = need_list(x, path, v, MN_MAX_PASSES, &n);
   if (rc) return rc;
   if (n == 0) return fail_at(x, v, MN_EINPUT, path, "%s is empty; list at least one pass", path);
   size_t nt;
   const mn_param_desc *tab = mn_pass_param_table(&nt);
   mn_treatment *t = &x->c->treatment;
-  for (int i = 0; i < n; i++) {
-    yaml_node_t *item = yaml_document_get_node(x->doc, v->data.sequence.items.start[i]);
-    char ip[64];
-    snprintf(ip, sizeof ip, "%s[%d]", path, i);
-    if (add_loc(x->c, ip, item) != 0) return fail_at(x, item, MN_ENOMEM, ip, "out of memory");
-    mn_param_defaults(tab, nt, &t->passes[i]);
-    if ((rc = walk_map(x, item, ip, tab, nt, &t->passes[i], NULL, 0))) return rc;
-  }
-  t->n_passes = n;
-  return MN_OK;
+  rc = walk_items(x, path, v, tab, nt, t->passes, sizeof t->passes[0], n);
+  if (rc == MN_OK) t->n_passes = n;
+  return rc;
 }
 
 static int on_outline(ctx *x, const char *path, const yaml_node_t *v, void *obj) {
   (void)obj;
-  int n, rc = need_list(x, path, v, MN_MAX_OUTLINE, &n);
+  int n = 0, rc = need_list(x, path, v, MN_MAX_OUTLINE, &n);
   if (rc) return rc;
   mn_treatment *t = &x->c->treatment;
   for (int i = 0; i < n; i++) {
