@@ -5,7 +5,8 @@
 #define MNSIM_IO_H
 
 /* Pipeline order: an earlier stage must not include this header. */
-#if defined(MN__BUILDING_CORE) || defined(MN__BUILDING_SKIN) || defined(MN__BUILDING_DEVICE)
+#if defined(MN__BUILDING_CORE) || defined(MN__BUILDING_SKIN) || defined(MN__BUILDING_DEVICE) || \
+    defined(MN__BUILDING_GRID) || defined(MN__BUILDING_INJURY) || defined(MN__BUILDING_HEALING)
 #error "mnsim/io.h is a later pipeline stage than the module being built"
 #endif
 

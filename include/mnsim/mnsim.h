@@ -4,6 +4,9 @@
 
 #include "mnsim/core.h"
 #include "mnsim/device.h"
+#include "mnsim/grid.h"
+#include "mnsim/healing.h"
+#include "mnsim/injury.h"
 #include "mnsim/io.h"
 #include "mnsim/report.h"
 #include "mnsim/skin.h"

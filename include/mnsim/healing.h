@@ -1,0 +1,262 @@
+/* mnsim healing: the reaction-diffusion model of micro-injury repair (research/models.md 7) -
+ * species, parameters (data/healing_params.csv), the per-voxel reaction kernel shared with the
+ * lumped twin, and the 3D solver: Strang splitting of positive MPRK22 reactions and LOD
+ * backward-Euler diffusion with adaptive steps. Stage 5 (uses core, skin, grid). */
+#ifndef MNSIM_HEALING_H
+#define MNSIM_HEALING_H
+
+/* Pipeline order: an earlier stage must not include this header. */
+#if defined(MN__BUILDING_CORE) || defined(MN__BUILDING_SKIN) || defined(MN__BUILDING_DEVICE) || \
+    defined(MN__BUILDING_GRID) || defined(MN__BUILDING_INJURY)
+#error "mnsim/healing.h is a later pipeline stage than the module being built"
+#endif
+
+#include "mnsim/core.h"
+#include "mnsim/grid.h"
+#include "mnsim/skin.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Species: nine dynamical plus two observable states (models.md 7.2). */
+typedef enum {
+  MN_SP_D = 0, /**< acute damage (debris, open barrier), 0-1 */
+  MN_SP_P,     /**< pro-inflammatory mediator, units of K_P */
+  MN_SP_N,     /**< neutrophils (excess), units of Q */
+  MN_SP_M,     /**< recruited macrophages, units of Q */
+  MN_SP_T,     /**< active TGF-beta-like growth factor, units of K_T */
+  MN_SP_F,     /**< activated fibroblasts, units of Q */
+  MN_SP_C3,    /**< immature type-III-rich matrix, units of C0 */
+  MN_SP_C1,    /**< mature type-I-rich collagen, baseline 1 */
+  MN_SP_E,     /**< elastin, baseline 1 */
+  MN_SP_V,     /**< vasodilation (redness), papillary dermis */
+  MN_SP_MEL,   /**< melanogenic activation, viable epidermis */
+  MN_NSPECIES
+} mn_species;
+
+/** Short species names ("d", "P", ..., "Mel"). */
+const char *mn_species_name(int s);
+/** Baseline value of species @p s (1 for C1 and E, else 0). */
+double mn_species_baseline(int s);
+/** 1 if species @p s lives in layer @p layer (MN_LAYER_*); never in MN_CELL_VOID. */
+int mn_species_in_layer(int s, int layer);
+
+/** Model parameters (one field per row of data/healing_params.csv). */
+typedef struct mn_model_params {
+  double k_d_derm, k_d_epi, kap_N, kap_M, D_P, D_T, k_P, a_d, a_N, a_M, rho_N, k_N, k_eff, D_N,
+      rho_M, k_M, D_M, b_M, b_eff, b_F, k_T, tau_plt, a_F, r_F, F_max, k_F, D_F, q_F, gam, k_mat,
+      k_3, k_1, phi_cut, k_E, q_E, V_max, K_V, tau_V, V_vis, k_in, P_th, k_bm, k_out, w_UV;
+  double s_FT[6], s_vis[6]; /**< by Fitzpatrick type I-VI */
+} mn_model_params;
+
+/** One parameter's metadata from the data file. */
+typedef struct mn_param_info {
+  char name[24];
+  double value, min, max;
+  char unit[24];
+  char tag[4];
+  char source[320];
+} mn_param_info;
+
+/** A parameter set with its metadata. */
+typedef struct mn_param_set {
+  mn_model_params p;
+  mn_param_info info[128];
+  int n;
+} mn_param_set;
+
+/** Load the parameter file compiled into the library (data/healing_params.csv). */
+int mn_param_set_load_default(mn_param_set *ps, mn_error *err);
+/** Load parameters from CSV text; every parameter must appear once with a unit that matches. */
+int mn_param_set_parse(const char *csv, size_t len, const char *name, mn_param_set *ps,
+                       mn_error *err);
+/** Set parameter @p name (an error names the nearest known one). */
+int mn_param_set_set(mn_param_set *ps, const char *name, double value, mn_error *err);
+/** Address of parameter @p name in @p p, or NULL. */
+double *mn_model_param_ref(mn_model_params *p, const char *name);
+
+/** Loop gain of the healthy state's P-N-M feedback (models.md 7.6):
+ *  G = a_N rho_N / (k_P k_N) + a_M rho_M / (k_P k_M); the healthy state is stable iff G < 1. */
+double mn_model_loop_gain(const mn_model_params *p);
+/** Refuse parameter sets with G >= 1 (MN_ERANGE with the reason); warn (log) when G > 0.95. */
+int mn_model_check(const mn_model_params *p, mn_error *err);
+
+/** Coefficients that depend on the layer of a voxel. */
+typedef struct mn_layer_coef {
+  double k_d;          /**< damage clearance */
+  double rho_N, rho_M; /**< recruitment (0 where there are no vessels) */
+  double s_FT;         /**< pigmentation susceptibility of the patient */
+  uint16_t present;    /**< bit s set when species s lives in this layer */
+} mn_layer_coef;
+
+/** Layer coefficients for layer @p layer (MN_LAYER_*) and Fitzpatrick type @p fitz. */
+void mn_layer_coef_init(mn_layer_coef *c, const mn_model_params *p, int layer, int fitz);
+
+/* ---------------------------------------------------------------------------------------------
+ * Reaction kernel (models.md 7.3), written as production p >= 0 and loss rate l >= 0 for every
+ * species: du/dt = p(u) - l(u) u. Shared by the 3D solver and the lumped twin. u_UV: UV exposure
+ * (0 none, 1 reference). Species absent from the layer get p = l = 0. */
+static inline void mn_reaction_pl(const mn_model_params *m, const mn_layer_coef *c, const double *u,
+                                  double u_uv, double *p, double *l) {
+  const double d = u[MN_SP_D], P = u[MN_SP_P], N = u[MN_SP_N], M = u[MN_SP_M], T = u[MN_SP_T];
+  const double F = u[MN_SP_F], C3 = u[MN_SP_C3];
+  const double hP = P / (1.0 + P), hT = T / (1.0 + T);
+  const unsigned has = c->present;
+  for (int s = 0; s < MN_NSPECIES; s++) p[s] = l[s] = 0.0;
+  if (has & (1u << MN_SP_D)) l[MN_SP_D] = c->k_d + m->kap_N * N + m->kap_M * M;
+  if (has & (1u << MN_SP_P)) {
+    p[MN_SP_P] = m->a_d * d + m->a_N * N + m->a_M * M / (1.0 + T);
+    l[MN_SP_P] = m->k_P;
+  }
+  if (has & (1u << MN_SP_N)) {
+    p[MN_SP_N] = c->rho_N * hP;
+    l[MN_SP_N] = m->k_N + m->k_eff * M;
+  }
+  if (has & (1u << MN_SP_M)) {
+    p[MN_SP_M] = c->rho_M * hP;
+    l[MN_SP_M] = m->k_M;
+  }
+  if (has & (1u << MN_SP_T)) {
+    p[MN_SP_T] = m->b_M * M + m->b_eff * m->k_eff * M * N + m->b_F * F * hP;
+    l[MN_SP_T] = m->k_T;
+  }
+  if (has & (1u << MN_SP_F)) { /* logistic split: growth as production, crowding as loss */
+    p[MN_SP_F] = m->a_F * hT + m->r_F * hT * F * (m->F_max - 1.0) / m->F_max;
+    l[MN_SP_F] = m->k_F + m->r_F * hT * F / m->F_max;
+  }
+  if (has & (1u << MN_SP_C3)) {
+    p[MN_SP_C3] = m->q_F * F * (1.0 + m->gam * hT);
+    l[MN_SP_C3] = m->k_mat + m->k_3;
+  }
+  if (has & (1u << MN_SP_C1)) {
+    p[MN_SP_C1] = m->k_1 + m->k_mat * C3;
+    l[MN_SP_C1] = m->k_1;
+  }
+  if (has & (1u << MN_SP_E)) {
+    p[MN_SP_E] = m->k_E + m->q_E * F * hT;
+    l[MN_SP_E] = m->k_E;
+  }
+  if (has & (1u << MN_SP_V)) {
+    p[MN_SP_V] = m->V_max * P * P / (m->K_V * m->K_V + P * P) / m->tau_V;
+    l[MN_SP_V] = 1.0 / m->tau_V;
+  }
+  if (has & (1u << MN_SP_MEL)) {
+    double over = P - m->P_th;
+    p[MN_SP_MEL] =
+        m->k_in * c->s_FT * (1.0 + m->w_UV * u_uv) * (over > 0 ? over : 0.0) + m->k_bm * d;
+    l[MN_SP_MEL] = m->k_out;
+  }
+}
+
+/** Advance one voxel's reactions by @p dt with the second-order, unconditionally positive
+ *  modified Patankar-Runge-Kutta scheme MPRK22 (Burchard, Deleersnijder & Meister 2003):
+ *    u1 = (u0 + dt p0) / (1 + dt l0)                       (first-order Patankar-Euler stage)
+ *    u2 = (u0 + dt/2 (p0 + p1)) / (1 + dt/2 (l0 u0 + l1 u1) / u1).
+ *  If @p low is not NULL it receives u1, the embedded first-order solution: |u2 - u1| estimates
+ *  the local error for step-size control. */
+static inline void mn_reaction_step(const mn_model_params *m, const mn_layer_coef *c, double *u,
+                                    double u_uv, double dt, double *low) {
+  double p0[MN_NSPECIES], l0[MN_NSPECIES], p1[MN_NSPECIES], l1[MN_NSPECIES], u1[MN_NSPECIES];
+  mn_reaction_pl(m, c, u, u_uv, p0, l0);
+  for (int s = 0; s < MN_NSPECIES; s++) u1[s] = (u[s] + dt * p0[s]) / (1.0 + dt * l0[s]);
+  mn_reaction_pl(m, c, u1, u_uv, p1, l1);
+  for (int s = 0; s < MN_NSPECIES; s++) {
+    if (low) low[s] = u1[s];
+    if (!(c->present & (1u << s))) continue;
+    double num = u[s] + 0.5 * dt * (p0[s] + p1[s]);
+    double den = u1[s] > 1e-300 ? 1.0 + 0.5 * dt * (l0[s] * u[s] + l1[s] * u1[s]) / u1[s]
+                                : 1.0 + 0.5 * dt * (l0[s] + l1[s]);
+    u[s] = num / den;
+  }
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The 3D solver. */
+
+/** Solver settings (YAML section `solver`). */
+typedef struct mn_solver_params {
+  double min_step_day;   /**< smallest time step */
+  double max_step_day;   /**< largest time step */
+  double first_step_day; /**< step after each injury */
+  double rel_tol;        /**< relative local error tolerance of the reaction steps */
+  double abs_tol;        /**< absolute local error tolerance (units of each species) */
+  double freeze_tol;     /**< fast species below this everywhere are frozen at baseline */
+  int fixed_step;        /**< 1: no adaptivity (for convergence studies), dt = first_step_day */
+  int threads;           /**< OpenMP threads; 0 = the OpenMP default */
+} mn_solver_params;
+const mn_param_desc *mn_solver_param_table(size_t *n);
+
+/** Diffusivity of species @p s in layer @p layer, mm2/day (0 where absent or immobile). */
+double mn_model_diffusivity(const mn_model_params *p, int s, int layer);
+
+typedef struct mn_solver mn_solver;
+
+/** Create a solver on @p g for parameters @p mp and a patient of Fitzpatrick type @p fitz. The
+ *  state starts at the healthy baseline at t = 0. @p g must outlive the solver. */
+int mn_solver_create(const mn_solver_params *sp, const mn_grid *g, const mn_model_params *mp,
+                     int fitz, mn_solver **out, mn_error *err);
+void mn_solver_destroy(mn_solver *s);
+
+/** Field of species @p sp (mn_grid layout). */
+double *mn_solver_field(mn_solver *s, int sp);
+const double *mn_solver_field_c(const mn_solver *s, int sp);
+double mn_solver_time(const mn_solver *s);
+double mn_solver_dt(const mn_solver *s);
+/** UV exposure from now on (0 = none). */
+void mn_solver_set_uv(mn_solver *s, double u_uv);
+
+/** Superpose an injury at the current time (models.md 7.4): d <- 1 - (1 - d)(1 - d_inj),
+ *  C1 <- C1 (1 - phi_cut d_inj) in the dermis, T <- T + tau_plt d_bleed; resets the step to
+ *  first_step_day and unfreezes the fast species. @p d_inj, @p d_bleed: grid fields. */
+void mn_solver_apply_injury(mn_solver *s, const double *d_inj, const double *d_bleed);
+
+/** What one step did. */
+typedef struct mn_step_info {
+  double t_day, dt_day; /**< time after the step and the step taken */
+  double error;         /**< local error estimate of the step, relative to the tolerances */
+  int frozen;           /**< fast species frozen */
+  int rejected;         /**< steps redone with a smaller dt */
+} mn_step_info;
+
+/** Advance one adaptive step, not beyond @p t_stop. Stops with MN_ENUMERIC naming the voxel,
+ *  species and time when a value turns NaN or negative (the state is restored to the start of
+ *  the step). */
+int mn_solver_step(mn_solver *s, double t_stop, mn_step_info *info, mn_error *err);
+
+/** Layer means of every species over the cells where it lives: out[layer][species], layers
+ *  MN_LAYER_SC..MN_LAYER_RD. Fixed-order reduction: identical for any thread count. */
+void mn_solver_layer_means(const mn_solver *s, double out[MN_LAYER_HYPO][MN_NSPECIES]);
+/** Redness index R(t): area mean of V over the papillary dermis. */
+double mn_solver_redness(const mn_solver *s);
+
+/** Raw state for checkpoints: fields in species order plus the scalars below. */
+typedef struct mn_solver_scalars {
+  double t_day, dt_day, u_uv;
+  int frozen;
+  long steps;
+} mn_solver_scalars;
+void mn_solver_get_scalars(const mn_solver *s, mn_solver_scalars *out);
+void mn_solver_set_scalars(mn_solver *s, const mn_solver_scalars *in);
+long mn_solver_steps(const mn_solver *s);
+
+/* ---------------------------------------------------------------------------------------------
+ * Kernels, exposed for verification and benchmarks. */
+
+/** One LOD backward-Euler diffusion step of field @p u over @p dt days with per-layer
+ *  diffusivity @p D_layer[MN_LAYER_HYPO] (mm2/day; 0 = absent/immobile): x, y then z sweeps of
+ *  finite-volume tridiagonal systems (harmonic-mean face diffusivities, zero flux into cells
+ *  where the species is absent, periodic lines solved as cyclic systems). @p decay (1/day), if
+ *  non-zero, is split equally over the three sweeps as in BioFVM. @p work: mn_diffusion_work()
+ *  doubles per thread. */
+void mn_diffusion_lod(const mn_grid *g, double *u, const double D_layer[MN_LAYER_HYPO],
+                      double decay, double dt, double *work, int nthreads);
+/** Work doubles needed per thread by mn_diffusion_lod. */
+size_t mn_diffusion_work(const mn_grid *g);
+/** Total mass sum(u dV) over the interior (um3 x units), fixed-order reduction. */
+double mn_field_mass(const mn_grid *g, const double *u);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MNSIM_HEALING_H */

@@ -1,0 +1,227 @@
+/* LOD backward-Euler diffusion on the layered grid (research/models.md 6.2-6.3): three implicit
+ * 1D finite-volume sweeps (x, y, z), each a tridiagonal system per grid line solved by the
+ * Thomas algorithm; periodic lines are cyclic systems solved by Sherman-Morrison with two
+ * substitutions on one factorisation. Rows are in mass form, so each sweep conserves
+ *   sum_k dz_k u_k  exactly (up to round-off) under zero flux and no decay.
+ * Face diffusivity: harmonic mean of the two cells (0 if the species is absent in either);
+ * z faces use the resistance form G = 1 / (dz_a / 2 D_a + dz_b / 2 D_b).
+ * Row of cell q:  (m_q (1 + dt lambda / 3) + w_lo + w_hi) u_q - w_lo u_{q-1} - w_hi u_{q+1}
+ *                 = m_q u_q^old,   m_q = 1 (x, y) or dz_q (z),  w = dt D_face / dx^2 (x, y). */
+#include <math.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "healing_impl.h"
+
+size_t mn_diffusion_work(const mn_grid *g) {
+  size_t nx = (size_t)g->nx, ny = (size_t)g->ny, nz = (size_t)g->nz;
+  /* y sweep: five [ny][nx] arrays and the wrap weights; z sweep: four [nz][nx]; x: five [nx] */
+  return 5 * nx * (ny > nz ? ny : nz) + 6 * nx + 64;
+}
+
+/* Diffusivity table by cell code, in um2/day. */
+static void code_table(const double D_layer[MN_LAYER_HYPO], double Dc[256]) {
+  for (int c = 0; c < 256; c++) Dc[c] = 0;
+  for (int l = 0; l < MN_LAYER_HYPO; l++) Dc[l] = 1e6 * D_layer[l];
+}
+
+static inline double harmonic(double a, double b) {
+  return a > 0 && b > 0 ? 2 * a * b / (a + b) : 0;
+}
+
+/* Solve one contiguous line of n cells in place: sub/super weights wlo[q], whi[q], diagonal
+ * extra `dec`, cyclic if `wrap` >= 0 (weight of the face between cell n-1 and cell 0). */
+static void line_solve(double *u, int n, const double *wlo, const double *whi, double dec,
+                       double wrap, double *cp, double *im, double *z) {
+  /* factor: cp = modified super-diagonal, im = 1 / modified diagonal */
+  double b0 = 1 + dec + wlo[0] + whi[0], gamma = -b0;
+  double beta = -wrap, alpha = -wrap; /* A[0][n-1], A[n-1][0] */
+  int cyc = wrap >= 0;
+  for (int q = 0; q < n; q++) {
+    double b = 1 + dec + wlo[q] + whi[q];
+    if (cyc && q == 0) b -= gamma;
+    if (cyc && q == n - 1) b -= alpha * beta / gamma;
+    double a = q ? -wlo[q] : 0, m = b - (q ? a * cp[q - 1] : 0);
+    im[q] = 1 / m;
+    cp[q] = -whi[q] * im[q];
+  }
+  /* forward/backward substitution of the right-hand side (and of the correction vector) */
+  u[0] *= im[0];
+  for (int q = 1; q < n; q++) u[q] = (u[q] + wlo[q] * u[q - 1]) * im[q];
+  for (int q = n - 2; q >= 0; q--) u[q] -= cp[q] * u[q + 1];
+  if (!cyc) return;
+  for (int q = 0; q < n; q++) z[q] = 0;
+  z[0] = gamma * im[0];
+  for (int q = 1; q < n; q++) z[q] = ((q == n - 1 ? alpha : 0) + wlo[q] * z[q - 1]) * im[q];
+  for (int q = n - 2; q >= 0; q--) z[q] -= cp[q] * z[q + 1];
+  double f = (u[0] + beta * u[n - 1] / gamma) / (1 + z[0] + beta * z[n - 1] / gamma);
+  for (int q = 0; q < n; q++) u[q] -= f * z[q];
+}
+
+/* x sweep of plane k: each j-line solved on its own (contiguous). */
+static void sweep_x(const mn_grid *g, double *u, const double *Dc, double dt, double dec, int k,
+                    double *w) {
+  int nx = g->nx, cyc = g->lateral_bc == MN_BC_PERIODIC;
+  double *wlo = w, *whi = w + nx, *cp = w + 2 * nx, *im = w + 3 * nx, *z = w + 4 * nx;
+  double s = dt / (g->dx_um * g->dx_um);
+  for (int j = 0; j < g->ny; j++) {
+    size_t o = mn_grid_at(g, 0, j, k);
+    const uint8_t *c = g->cell + o;
+    for (int i = 0; i <= nx; i++) { /* face i-1/2 for i = 0..nx (halo cells at both ends) */
+      double wf = s * harmonic(Dc[c[i - 1]], Dc[c[i]]);
+      if (i < nx) wlo[i] = wf;
+      if (i > 0) whi[i - 1] = wf;
+    }
+    double wrap = cyc ? wlo[0] : -1;
+    if (!cyc) wlo[0] = whi[nx - 1] = 0;
+    line_solve(u + o, nx, wlo, whi, dec, wrap, cp, im, z);
+  }
+}
+
+/* Batched solve of m lines of n cells, line l at position q at u[q * qs + l] (the m lines are
+ * contiguous, so the recurrences run as vector loops over l). wlo/whi/mass are [n][m]. */
+static void batch_solve(double *u, int n, int m, size_t qs, const double *wlo, const double *whi,
+                        const double *mass, double dec, const double *wrap, double *cp, double *im,
+                        double *z) {
+  for (int q = 0; q < n; q++) {
+    const double *lo = wlo + (size_t)q * m, *hi = whi + (size_t)q * m;
+    double *cq = cp + (size_t)q * m, *iq = im + (size_t)q * m, *uq = u + (size_t)q * qs;
+    const double *cprev = cp + (size_t)(q - 1) * m, *uprev = u + (size_t)(q - 1) * qs;
+    for (int l = 0; l < m; l++) {
+      double mq = mass ? mass[q] : 1.0;
+      double b = mq * (1 + dec) + lo[l] + hi[l];
+      if (wrap) {
+        double b0 = (mass ? mass[0] : 1.0) * (1 + dec) + wlo[l] + whi[l];
+        if (q == 0) b += b0;                         /* b - gamma, gamma = -b0 */
+        if (q == n - 1) b += wrap[l] * wrap[l] / b0; /* b - alpha beta / gamma */
+      }
+      double mm = b - (q ? -lo[l] * cprev[l] : 0);
+      iq[l] = 1 / mm;
+      cq[l] = -hi[l] * iq[l];
+      uq[l] = (mq * uq[l] + (q ? lo[l] * uprev[l] : 0)) * iq[l];
+    }
+  }
+  for (int q = n - 2; q >= 0; q--) {
+    double *uq = u + (size_t)q * qs;
+    const double *un = u + (size_t)(q + 1) * qs, *cq = cp + (size_t)q * m;
+    for (int l = 0; l < m; l++) uq[l] -= cq[l] * un[l];
+  }
+  if (!wrap) return;
+  for (int q = 0; q < n; q++) { /* correction vector: rhs (gamma, 0, ..., alpha) */
+    double *zq = z + (size_t)q * m;
+    const double *lo = wlo + (size_t)q * m, *iq = im + (size_t)q * m, *zp = zq - m;
+    for (int l = 0; l < m; l++) {
+      double b0 = (mass ? mass[0] : 1.0) * (1 + dec) + wlo[l] + whi[l];
+      double r = q == 0 ? -b0 : (q == n - 1 ? -wrap[l] : 0);
+      zq[l] = (r + (q ? lo[l] * zp[l] : 0)) * iq[l];
+    }
+  }
+  for (int q = n - 2; q >= 0; q--) {
+    double *zq = z + (size_t)q * m;
+    const double *cq = cp + (size_t)q * m;
+    for (int l = 0; l < m; l++) zq[l] -= cq[l] * zq[l + m];
+  }
+  double *un = u + (size_t)(n - 1) * qs, *zn = z + (size_t)(n - 1) * m;
+  for (int l = 0; l < m; l++) {
+    double b0 = (mass ? mass[0] : 1.0) * (1 + dec) + wlo[l] + whi[l], gamma = -b0;
+    double beta = -wrap[l];
+    double f = (u[l] + beta * un[l] / gamma) / (1 + z[l] + beta * zn[l] / gamma);
+    for (int q = 0; q < n; q++) u[(size_t)q * qs + l] -= f * z[(size_t)q * m + l];
+  }
+}
+
+/* y sweep of plane k: the nx lines along y solved together. */
+static void sweep_y(const mn_grid *g, double *u, const double *Dc, double dt, double dec, int k,
+                    double *w) {
+  int nx = g->nx, ny = g->ny, cyc = g->lateral_bc == MN_BC_PERIODIC;
+  size_t pn = (size_t)nx * ny;
+  double *wlo = w, *whi = w + pn, *cp = w + 2 * pn, *im = w + 3 * pn, *z = w + 4 * pn;
+  double *wrap = w + 5 * pn;
+  double s = dt / (g->dx_um * g->dx_um);
+  for (int j = 0; j <= ny; j++) {
+    const uint8_t *c = g->cell + mn_grid_at(g, 0, j, k), *cm = c - g->sy;
+    for (int i = 0; i < nx; i++) {
+      double wf = s * harmonic(Dc[cm[i]], Dc[c[i]]);
+      if (j < ny) wlo[(size_t)j * nx + i] = wf;
+      if (j > 0) whi[(size_t)(j - 1) * nx + i] = wf;
+    }
+  }
+  if (cyc) {
+    for (int i = 0; i < nx; i++) wrap[i] = wlo[i];
+  } else {
+    for (int i = 0; i < nx; i++) wlo[i] = whi[(size_t)(ny - 1) * nx + i] = 0;
+  }
+  batch_solve(u + mn_grid_at(g, 0, 0, k), ny, nx, g->sy, wlo, whi, NULL, dec, cyc ? wrap : NULL, cp,
+              im, z);
+}
+
+/* z sweep of row j: the nx columns along z solved together, in mass form with non-uniform dz. */
+static void sweep_z(const mn_grid *g, double *u, const double *Dc, double dt, double dec, int j,
+                    double *w) {
+  int nx = g->nx, nz = g->nz;
+  size_t pn = (size_t)nx * nz;
+  double *wlo = w, *whi = w + pn, *cp = w + 2 * pn, *im = w + 3 * pn, *z = w + 4 * pn;
+  for (int k = 0; k < nz; k++) {
+    const uint8_t *c = g->cell + mn_grid_at(g, 0, j, k), *cb = c + g->sz;
+    double dza = g->dz_um[k], dzb = k + 1 < nz ? g->dz_um[k + 1] : 0;
+    for (int i = 0; i < nx; i++) {
+      double Da = Dc[c[i]], wf = 0;
+      if (k + 1 < nz) {
+        double Db = Dc[cb[i]];
+        if (Da > 0 && Db > 0) wf = dt / (0.5 * dza / Da + 0.5 * dzb / Db);
+      } else if (g->bottom_bc == MN_BOTTOM_BASELINE && Da > 0) {
+        wf = dt * Da / (0.5 * dza); /* excess held at 0 half a cell below the last centre */
+      }
+      whi[(size_t)k * nx + i] = wf;
+      if (k + 1 < nz) wlo[(size_t)(k + 1) * nx + i] = wf;
+    }
+  }
+  for (int i = 0; i < nx; i++) wlo[i] = 0;
+  /* a baseline bottom face stays on the last row's diagonal: its neighbour is the fixed 0 */
+  (void)z;
+  batch_solve(u + mn_grid_at(g, 0, j, 0), nz, nx, g->sz, wlo, whi, g->dz_um, dec, NULL, cp, im,
+              NULL);
+}
+
+static int thread_id(void) {
+#ifdef _OPENMP
+  return omp_get_thread_num();
+#else
+  return 0;
+#endif
+}
+
+void mn_diffusion_lod(const mn_grid *g, double *u, const double D_layer[MN_LAYER_HYPO],
+                      double decay, double dt, double *work, int nthreads) {
+  double Dc[256];
+  code_table(D_layer, Dc);
+  double dec = dt * decay / 3.0;
+  size_t wsz = mn_diffusion_work(g);
+  if (nthreads < 1) nthreads = 1;
+  (void)nthreads;
+#pragma omp parallel num_threads(nthreads)
+  {
+    double *w = work + (size_t)thread_id() * wsz;
+#pragma omp for schedule(static)
+    for (int k = 0; k < g->nz; k++) sweep_x(g, u, Dc, dt, dec, k, w);
+#pragma omp for schedule(static)
+    for (int k = 0; k < g->nz; k++) sweep_y(g, u, Dc, dt, dec, k, w);
+#pragma omp for schedule(static)
+    for (int j = 0; j < g->ny; j++) sweep_z(g, u, Dc, dt, dec, j, w);
+  }
+}
+
+double mn_field_mass(const mn_grid *g, const double *u) {
+  double total = 0;
+  for (int k = 0; k < g->nz; k++) { /* plane sums in a fixed order, then over planes */
+    double plane = 0;
+    for (int j = 0; j < g->ny; j++) {
+      const double *row = u + mn_grid_at(g, 0, j, k);
+      for (int i = 0; i < g->nx; i++) plane += row[i];
+    }
+    total += plane * g->dz_um[k] * g->dx_um * g->dx_um;
+  }
+  return total;
+}

@@ -1,0 +1,207 @@
+/* Model parameters: the table in data/healing_params.csv (value, unit, range, evidence tag,
+ * source), the loop-gain check of the healthy state, species placement by layer and the
+ * per-layer coefficients. Stage: healing. Reference: research/models.md 7.2-7.6. */
+#include <math.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "healing_impl.h"
+
+static const char *const species_names[MN_NSPECIES] = {"d",  "P",  "N", "M", "T",  "F",
+                                                       "C3", "C1", "E", "V", "Mel"};
+const int mn__diffusing[MN_NDIFFUSING] = {MN_SP_P, MN_SP_T, MN_SP_N, MN_SP_M, MN_SP_F};
+
+const char *mn_species_name(int s) {
+  return s >= 0 && s < MN_NSPECIES ? species_names[s] : "?";
+}
+double mn_species_baseline(int s) {
+  return s == MN_SP_C1 || s == MN_SP_E ? 1.0 : 0.0;
+}
+
+/* Where each species lives (models.md 7.2): damage everywhere; mediators, growth factor and
+ * leukocytes in the viable epidermis and dermis; fibroblasts and matrix in the dermis only;
+ * vasodilation in the papillary dermis; melanogenesis in the viable epidermis. */
+int mn_species_in_layer(int s, int layer) {
+  switch (layer) {
+    case MN_LAYER_SC:
+      return s == MN_SP_D;
+    case MN_LAYER_VE:
+      return s == MN_SP_D || s == MN_SP_P || s == MN_SP_N || s == MN_SP_M || s == MN_SP_T ||
+             s == MN_SP_MEL;
+    case MN_LAYER_PD:
+      return s != MN_SP_MEL;
+    case MN_LAYER_RD:
+      return s != MN_SP_MEL && s != MN_SP_V;
+    default:
+      return 0;
+  }
+}
+
+/* Parameter names, their struct fields and the units the file must state. */
+typedef struct pdesc {
+  const char *name, *unit;
+  size_t off;
+} pdesc;
+#define P(n, u) \
+  { #n, u, offsetof(mn_model_params, n) }
+#define PA(n, i, u) \
+  { #n "_" #i, u, offsetof(mn_model_params, n) + (i - 1) * sizeof(double) }
+static const pdesc pdescs[] = {
+    P(k_d_derm, "1/day"),  P(k_d_epi, "1/day"), P(kap_N, "1/(Q day)"), P(kap_M, "1/(Q day)"),
+    P(D_P, "mm2/day"),     P(D_T, "mm2/day"),   P(k_P, "1/day"),       P(a_d, "1/day"),
+    P(a_N, "1/day"),       P(a_M, "1/day"),     P(rho_N, "Q/day"),     P(k_N, "1/day"),
+    P(k_eff, "1/(Q day)"), P(D_N, "mm2/day"),   P(rho_M, "Q/day"),     P(k_M, "1/day"),
+    P(D_M, "mm2/day"),     P(b_M, "1/day"),     P(b_eff, "1/day"),     P(b_F, "1/day"),
+    P(k_T, "1/day"),       P(tau_plt, "1"),     P(a_F, "1/day"),       P(r_F, "1/day"),
+    P(F_max, "Q"),         P(k_F, "1/day"),     P(D_F, "mm2/day"),     P(q_F, "C0/(Q day)"),
+    P(gam, "1"),           P(k_mat, "1/day"),   P(k_3, "1/day"),       P(k_1, "1/day"),
+    P(phi_cut, "1"),       P(k_E, "1/day"),     P(q_E, "1/(Q day)"),   P(V_max, "1"),
+    P(K_V, "1"),           P(tau_V, "day"),     P(V_vis, "1"),         P(k_in, "1/day"),
+    P(P_th, "1"),          P(k_bm, "1/day"),    P(k_out, "1/day"),     P(w_UV, "1"),
+    PA(s_FT, 1, "1"),      PA(s_FT, 2, "1"),    PA(s_FT, 3, "1"),      PA(s_FT, 4, "1"),
+    PA(s_FT, 5, "1"),      PA(s_FT, 6, "1"),    PA(s_vis, 1, "1"),     PA(s_vis, 2, "1"),
+    PA(s_vis, 3, "1"),     PA(s_vis, 4, "1"),   PA(s_vis, 5, "1"),     PA(s_vis, 6, "1"),
+};
+#undef P
+#undef PA
+enum { NPARAM = sizeof pdescs / sizeof pdescs[0] };
+
+double *mn_model_param_ref(mn_model_params *p, const char *name) {
+  for (int i = 0; i < NPARAM; i++)
+    if (strcmp(pdescs[i].name, name) == 0) return (double *)((char *)p + pdescs[i].off);
+  return NULL;
+}
+
+static int unknown_param(const char *name, const char *where, mn_error *err) {
+  const char *names[NPARAM];
+  for (int i = 0; i < NPARAM; i++) names[i] = pdescs[i].name;
+  const char *near = mn_nearest(name, names, NPARAM);
+  if (near)
+    return MN_ERR(err, MN_EINPUT, "", "%s'%s' is not a model parameter; did you mean '%s'?", where,
+                  name, near);
+  return MN_ERR(err, MN_EINPUT, "", "%s'%s' is not a model parameter", where, name);
+}
+
+static int parse_row(const mn_csv *c, int r, const int col[7], mn_param_set *ps, int *seen,
+                     mn_error *err) {
+  int rc = MN_OK, line = c->lineno[r];
+  const char *name = c->rows[r][col[0]];
+  char where[300];
+  snprintf(where, sizeof where, "%s:%d: ", c->name, line);
+  int k = -1;
+  for (int i = 0; i < NPARAM; i++)
+    if (strcmp(pdescs[i].name, name) == 0) k = i;
+  if (k < 0) return unknown_param(name, where, err);
+  MN_CHECK(!seen[k], err, MN_EINPUT, "", "%sparameter '%s' is given twice", where, name);
+  seen[k] = 1;
+  mn_param_info *in = &ps->info[ps->n++];
+  snprintf(in->name, sizeof in->name, "%s", name);
+  MN_TRY(mn_csv_double(c, r, col[1], &in->value, err));
+  MN_TRY(mn_csv_double(c, r, col[3], &in->min, err));
+  MN_TRY(mn_csv_double(c, r, col[4], &in->max, err));
+  snprintf(in->unit, sizeof in->unit, "%s", c->rows[r][col[2]]);
+  snprintf(in->tag, sizeof in->tag, "%s", c->rows[r][col[5]]);
+  snprintf(in->source, sizeof in->source, "%s", c->rows[r][col[6]]);
+  MN_CHECK(strcmp(in->unit, pdescs[k].unit) == 0, err, MN_EINPUT, "",
+           "%s'%s' has unit '%s'; mnsim expects '%s'", where, name, in->unit, pdescs[k].unit);
+  MN_CHECK(in->min <= in->value && in->value <= in->max && in->min >= 0, err, MN_EINPUT, "",
+           "%s'%s' = %g must lie within its range [%g, %g], which must not be negative", where,
+           name, in->value, in->min, in->max);
+  MN_CHECK(strchr("VECDR", in->tag[0]) && in->tag[0] && !in->tag[1], err, MN_EINPUT, "",
+           "%s'%s' has tag '%s'; allowed V, E, C, D, R", where, name, in->tag);
+  MN_CHECK(in->source[0], err, MN_EINPUT, "", "%s'%s' needs a source", where, name);
+  *(double *)((char *)&ps->p + pdescs[k].off) = in->value;
+cleanup:
+  return rc;
+}
+
+int mn_param_set_parse(const char *csv, size_t len, const char *name, mn_param_set *ps,
+                       mn_error *err) {
+  static const char *const cols[7] = {"name", "value", "unit", "min", "max", "tag", "source"};
+  int rc = MN_OK, col[7], seen[NPARAM] = {0};
+  mn_csv c;
+  memset(ps, 0, sizeof *ps);
+  MN_TRY(mn_csv_parse(csv, len, name, &c, err));
+  for (int j = 0; j < 7; j++)
+    if ((rc = mn_csv_require(&c, cols[j], &col[j], err))) goto done;
+  for (int r = 0; r < c.nrows && rc == MN_OK; r++) {
+    if (ps->n >= (int)(sizeof ps->info / sizeof ps->info[0]))
+      rc = MN_ERR(err, MN_EINPUT, "", "%s: too many rows", c.name);
+    else
+      rc = parse_row(&c, r, col, ps, seen, err);
+  }
+  for (int k = 0; k < NPARAM && rc == MN_OK; k++)
+    if (!seen[k])
+      rc = MN_ERR(err, MN_EINPUT, "", "%s: parameter '%s' is missing", c.name, pdescs[k].name);
+  if (rc == MN_OK && ps->p.F_max <= 1)
+    rc = MN_ERR(err, MN_EINPUT, "", "%s: F_max = %g must exceed 1 (it counts the resident pool)",
+                c.name, ps->p.F_max);
+done:
+  mn_csv_fini(&c);
+cleanup:
+  return rc;
+}
+
+int mn_param_set_load_default(mn_param_set *ps, mn_error *err) {
+  return mn_param_set_parse(mn__data_healing_params_csv, mn__data_healing_params_csv_len,
+                            "data/healing_params.csv", ps, err);
+}
+
+int mn_param_set_set(mn_param_set *ps, const char *name, double value, mn_error *err) {
+  double *v = mn_model_param_ref(&ps->p, name);
+  if (!v) return unknown_param(name, "", err);
+  if (!isfinite(value) || value < 0)
+    return MN_ERR(err, MN_ERANGE, "", "parameter %s = %g must be finite and not negative", name,
+                  value);
+  *v = value;
+  return MN_OK;
+}
+
+double mn_model_loop_gain(const mn_model_params *p) {
+  return p->a_N * p->rho_N / (p->k_P * p->k_N) + p->a_M * p->rho_M / (p->k_P * p->k_M);
+}
+
+int mn_model_check(const mn_model_params *p, mn_error *err) {
+  if (!(p->k_P > 0 && p->k_N > 0 && p->k_M > 0 && p->k_T > 0 && p->tau_V > 0 && p->F_max > 1))
+    return MN_ERR(err, MN_ERANGE, "",
+                  "model parameters k_P, k_N, k_M, k_T, tau_V must be positive and F_max > 1");
+  double G = mn_model_loop_gain(p);
+  if (!(G < 1))
+    return MN_ERR(err, MN_ERANGE, "",
+                  "loop gain G = a_N rho_N/(k_P k_N) + a_M rho_M/(k_P k_M) = %.3f >= 1: the "
+                  "healthy state is unstable, inflammation would never resolve (models.md 7.6); "
+                  "lower a_N, a_M, rho_N or rho_M, or raise k_P, k_N or k_M",
+                  G);
+  if (G > 0.95)
+    mn_log(MN_LOG_WARN, "loop gain G = %.3f is close to 1: inflammation resolves very slowly", G);
+  return MN_OK;
+}
+
+void mn_layer_coef_init(mn_layer_coef *c, const mn_model_params *p, int layer, int fitz) {
+  memset(c, 0, sizeof *c);
+  int dermis = layer == MN_LAYER_PD || layer == MN_LAYER_RD;
+  c->k_d = dermis ? p->k_d_derm : p->k_d_epi;
+  c->rho_N = dermis ? p->rho_N : 0; /* recruitment needs vessels */
+  c->rho_M = dermis ? p->rho_M : 0;
+  c->s_FT = fitz >= 1 && fitz <= 6 ? p->s_FT[fitz - 1] : 1.0;
+  for (int s = 0; s < MN_NSPECIES; s++)
+    if (mn_species_in_layer(s, layer)) c->present |= (uint16_t)(1u << s);
+}
+
+double mn_model_diffusivity(const mn_model_params *p, int s, int layer) {
+  if (!mn_species_in_layer(s, layer)) return 0;
+  switch (s) {
+    case MN_SP_P:
+      return p->D_P;
+    case MN_SP_T:
+      return p->D_T;
+    case MN_SP_N:
+      return p->D_N;
+    case MN_SP_M:
+      return p->D_M;
+    case MN_SP_F:
+      return p->D_F;
+    default:
+      return 0;
+  }
+}

@@ -1,0 +1,331 @@
+/* The 3D solver: Strang splitting R(dt/2) D(dt) R(dt/2) of per-voxel MPRK22 reactions and LOD
+ * backward-Euler diffusion, with a step controller on the largest relative change of the fast
+ * species, freezing of the fast species once they are back at baseline everywhere, and
+ * fixed-order reductions so that 1 and N threads give bit-identical fields.
+ * Stage: healing. Reference: research/models.md 6.3 and 7. */
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "healing_impl.h"
+
+static const mn_param_desc solver_table[] = {
+    {"min_step_day", MN_PARAM_DOUBLE, "day", 1.0 / 1440, 1e-6, 1, NULL, NULL,
+     offsetof(mn_solver_params, min_step_day), sizeof(double), "smallest time step (1 min)"},
+    {"max_step_day", MN_PARAM_DOUBLE, "day", 1, 1e-4, 10, NULL, NULL,
+     offsetof(mn_solver_params, max_step_day), sizeof(double),
+     "largest time step (remodelling months)"},
+    {"first_step_day", MN_PARAM_DOUBLE, "day", 2.0 / 1440, 1e-6, 1, NULL, NULL,
+     offsetof(mn_solver_params, first_step_day), sizeof(double),
+     "step after each injury; also the fixed step when fixed_step is true"},
+    {"rel_tol", MN_PARAM_DOUBLE, "", 0.01, 1e-6, 0.5, NULL, NULL,
+     offsetof(mn_solver_params, rel_tol), sizeof(double),
+     "relative local error tolerance of the reaction steps (embedded MPRK22 / Patankar-Euler)"},
+    {"abs_tol", MN_PARAM_DOUBLE, "", 1e-3, 1e-9, 0.1, NULL, NULL,
+     offsetof(mn_solver_params, abs_tol), sizeof(double),
+     "absolute local error tolerance, in each species' units"},
+    {"freeze_tol", MN_PARAM_DOUBLE, "", 1e-7, 0, 1e-2, NULL, NULL,
+     offsetof(mn_solver_params, freeze_tol), sizeof(double),
+     "fast species (d, P, N, M, T, V) below this everywhere are set to baseline and frozen"},
+    {"fixed_step", MN_PARAM_BOOL, "", 0, 0, 1, NULL, NULL, offsetof(mn_solver_params, fixed_step),
+     sizeof(int), "no adaptivity: every step is first_step_day (convergence studies)"},
+    {"threads", MN_PARAM_INT, "", 0, 0, 256, NULL, NULL, offsetof(mn_solver_params, threads),
+     sizeof(int), "OpenMP threads; 0 = OMP_NUM_THREADS or all cores"},
+};
+
+const mn_param_desc *mn_solver_param_table(size_t *n) {
+  *n = sizeof solver_table / sizeof solver_table[0];
+  return solver_table;
+}
+
+/* Fast species: they set the step while inflammation runs and are frozen afterwards. */
+static const int fast[] = {MN_SP_D, MN_SP_P, MN_SP_N, MN_SP_M, MN_SP_T, MN_SP_V};
+enum { NFAST = sizeof fast / sizeof fast[0] };
+
+struct mn_solver {
+  mn_solver_params sp;
+  const mn_grid *g;
+  mn_model_params m;
+  int fitz, nthreads;
+  mn_layer_coef lc[256];
+  double D[MN_NSPECIES][MN_LAYER_HYPO];
+  double *u[MN_NSPECIES];
+  double *work;
+  double *plane_change; /* [nz] per-plane largest relative change */
+  double *plane_fast;   /* [nz][NFAST] per-plane maxima of the fast species */
+  size_t *plane_bad;    /* [nz] first bad cell of a plane, SIZE_MAX if none */
+  double *plane_sum;    /* [nz][MN_LAYER_HYPO][MN_NSPECIES + 1] */
+  double t, dt, u_uv;
+  int frozen;
+  long steps;
+};
+
+static int default_threads(void) {
+#ifdef _OPENMP
+  return omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+
+void mn_solver_destroy(mn_solver *s) {
+  if (!s) return;
+  for (int q = 0; q < MN_NSPECIES; q++) mn_free(s->u[q]);
+  mn_free(s->work);
+  mn_free(s->plane_change);
+  mn_free(s->plane_fast);
+  mn_free(s->plane_bad);
+  mn_free(s->plane_sum);
+  mn_free(s);
+}
+
+static void set_baseline(mn_solver *s) {
+  const mn_grid *g = s->g;
+  for (int q = 0; q < MN_NSPECIES; q++) {
+    double base = mn_species_baseline(q);
+    for (int k = 0; k < g->nz; k++)
+      for (int j = 0; j < g->ny; j++)
+        for (int i = 0; i < g->nx; i++) {
+          size_t c = mn_grid_at(g, i, j, k);
+          s->u[q][c] = s->lc[g->cell[c]].present & (1u << q) ? base : 0.0;
+        }
+  }
+}
+
+int mn_solver_create(const mn_solver_params *sp, const mn_grid *g, const mn_model_params *mp,
+                     int fitz, mn_solver **out, mn_error *err) {
+  int rc = MN_OK;
+  size_t nt;
+  const mn_param_desc *tab = mn_solver_param_table(&nt);
+  mn_solver *s = NULL;
+  *out = NULL;
+  MN_TRY(mn_param_check(tab, nt, sp, "solver", err));
+  MN_CHECK(sp->min_step_day <= sp->max_step_day, err, MN_EINPUT, "solver.min_step_day",
+           "solver.min_step_day = %g exceeds solver.max_step_day = %g", sp->min_step_day,
+           sp->max_step_day);
+  MN_TRY(mn_model_check(mp, err));
+  s = mn_calloc(1, sizeof *s);
+  MN_CHECK(s, err, MN_ENOMEM, "", "out of memory for the solver");
+  s->sp = *sp;
+  s->g = g;
+  s->m = *mp;
+  s->fitz = fitz;
+  s->nthreads = sp->threads > 0 ? sp->threads : default_threads();
+  for (int c = 0; c < 256; c++) mn_layer_coef_init(&s->lc[c], mp, c < MN_LAYER_HYPO ? c : -1, fitz);
+  for (int q = 0; q < MN_NSPECIES; q++)
+    for (int l = 0; l < MN_LAYER_HYPO; l++) s->D[q][l] = mn_model_diffusivity(mp, q, l);
+  for (int q = 0; q < MN_NSPECIES; q++) {
+    s->u[q] = mn_grid_field(g);
+    MN_CHECK(s->u[q], err, MN_ENOMEM, "", "out of memory for %zu cells x %d species", g->ncell,
+             MN_NSPECIES);
+  }
+  s->work = mn_malloc_array(mn_diffusion_work(g) * (size_t)s->nthreads, sizeof(double));
+  s->plane_change = mn_malloc_array((size_t)g->nz, sizeof(double));
+  s->plane_fast = mn_malloc_array((size_t)g->nz * NFAST, sizeof(double));
+  s->plane_bad = mn_malloc_array((size_t)g->nz, sizeof(size_t));
+  s->plane_sum = mn_malloc_array((size_t)g->nz * MN_LAYER_HYPO * (MN_NSPECIES + 1), sizeof(double));
+  MN_CHECK(s->work && s->plane_change && s->plane_fast && s->plane_bad && s->plane_sum, err,
+           MN_ENOMEM, "", "out of memory for the solver's workspace");
+  set_baseline(s);
+  s->dt = sp->first_step_day;
+  *out = s;
+  return MN_OK;
+cleanup:
+  mn_solver_destroy(s);
+  return rc;
+}
+
+double *mn_solver_field(mn_solver *s, int sp) {
+  return s->u[sp];
+}
+const double *mn_solver_field_c(const mn_solver *s, int sp) {
+  return s->u[sp];
+}
+double mn_solver_time(const mn_solver *s) {
+  return s->t;
+}
+double mn_solver_dt(const mn_solver *s) {
+  return s->dt;
+}
+long mn_solver_steps(const mn_solver *s) {
+  return s->steps;
+}
+void mn_solver_set_uv(mn_solver *s, double u_uv) {
+  s->u_uv = u_uv;
+}
+
+void mn_solver_get_scalars(const mn_solver *s, mn_solver_scalars *o) {
+  *o = (mn_solver_scalars){s->t, s->dt, s->u_uv, s->frozen, s->steps};
+}
+void mn_solver_set_scalars(mn_solver *s, const mn_solver_scalars *in) {
+  s->t = in->t_day, s->dt = in->dt_day, s->u_uv = in->u_uv, s->frozen = in->frozen;
+  s->steps = in->steps;
+}
+
+void mn_solver_apply_injury(mn_solver *s, const double *d_inj, const double *d_bleed) {
+  const mn_grid *g = s->g;
+  double phi = s->m.phi_cut, tau = s->m.tau_plt;
+#pragma omp parallel for num_threads(s->nthreads) schedule(static)
+  for (int k = 0; k < g->nz; k++)
+    for (int j = 0; j < g->ny; j++)
+      for (int i = 0; i < g->nx; i++) {
+        size_t c = mn_grid_at(g, i, j, k);
+        unsigned has = s->lc[g->cell[c]].present;
+        double f = d_inj[c];
+        if (f <= 0 && !(d_bleed && d_bleed[c] > 0)) continue;
+        if (has & (1u << MN_SP_D)) s->u[MN_SP_D][c] = 1 - (1 - s->u[MN_SP_D][c]) * (1 - f);
+        if (has & (1u << MN_SP_C1)) s->u[MN_SP_C1][c] *= 1 - phi * f;
+        if (d_bleed && (has & (1u << MN_SP_T))) s->u[MN_SP_T][c] += tau * d_bleed[c];
+      }
+  s->dt = s->sp.first_step_day;
+  s->frozen = 0;
+}
+
+/* Reactions of plane k over dt: the largest local error estimate of a fast species (MPRK22
+ * against its embedded Patankar-Euler stage, over abs_tol + rel_tol |u|), the largest fast value,
+ * and the first cell whose state turned NaN or negative. */
+static void react_plane(mn_solver *s, int k, double dt) {
+  const mn_grid *g = s->g;
+  double change = 0, fastmax[NFAST] = {0}, u[MN_NSPECIES];
+  size_t bad = SIZE_MAX;
+  for (int j = 0; j < g->ny; j++)
+    for (int i = 0; i < g->nx; i++) {
+      size_t c = mn_grid_at(g, i, j, k);
+      const mn_layer_coef *lc = &s->lc[g->cell[c]];
+      if (!lc->present) continue;
+      for (int q = 0; q < MN_NSPECIES; q++) u[q] = s->u[q][c];
+      double low[MN_NSPECIES];
+      mn_reaction_step(&s->m, lc, u, s->u_uv, dt, low);
+      for (int q = 0; q < MN_NSPECIES; q++) {
+        if (!(u[q] >= 0) && bad == SIZE_MAX) bad = c; /* NaN fails the comparison too */
+        s->u[q][c] = u[q];
+      }
+      for (int f = 0; f < NFAST; f++) {
+        double a =
+            fabs(u[fast[f]] - low[fast[f]]) / (s->sp.abs_tol + s->sp.rel_tol * fabs(u[fast[f]]));
+        change = a > change ? a : change;
+        fastmax[f] = u[fast[f]] > fastmax[f] ? u[fast[f]] : fastmax[f];
+      }
+    }
+  s->plane_change[k] = change;
+  memcpy(s->plane_fast + (size_t)k * NFAST, fastmax, sizeof fastmax);
+  s->plane_bad[k] = bad;
+}
+
+/* One reaction half-step over the grid; returns the largest scaled error estimate. */
+static double react(mn_solver *s, double dt, double *fastmax, size_t *bad) {
+  const mn_grid *g = s->g;
+#pragma omp parallel for num_threads(s->nthreads) schedule(static)
+  for (int k = 0; k < g->nz; k++) react_plane(s, k, dt);
+  double change = 0, peak[NFAST] = {0};
+  *fastmax = 0;
+  *bad = SIZE_MAX;
+  for (int k = 0; k < g->nz; k++) {
+    change = fmax(change, s->plane_change[k]);
+    for (int f = 0; f < NFAST; f++) peak[f] = fmax(peak[f], s->plane_fast[(size_t)k * NFAST + f]);
+    if (s->plane_bad[k] < *bad) *bad = s->plane_bad[k];
+  }
+  for (int f = 0; f < NFAST; f++) *fastmax = fmax(*fastmax, peak[f]);
+  return change;
+}
+
+static int bad_state(const mn_solver *s, size_t c, mn_error *err) {
+  const mn_grid *g = s->g;
+  size_t off = c - g->origin;
+  int k = (int)(off / g->sz), j = (int)(off % g->sz / g->sy), i = (int)(off % g->sy);
+  int q = 0;
+  for (; q < MN_NSPECIES - 1; q++)
+    if (!(s->u[q][c] >= 0)) break;
+  return MN_ERR(err, MN_ENUMERIC, "",
+                "species %s = %g at voxel (%d, %d, %d) (x %.3f mm, y %.3f mm, depth %.1f um, "
+                "layer %s) at day %.6f: the state is no longer valid; the last checkpoint is "
+                "the last good state",
+                mn_species_name(q), s->u[q][c], i, j, k, mn_grid_xc_mm(g, i), mn_grid_yc_mm(g, j),
+                g->zc_um[k], g->cell[c] < MN_LAYER_HYPO ? mn_layer_name(g->cell[c]) : "void", s->t);
+}
+
+static void freeze_fast(mn_solver *s) {
+  const mn_grid *g = s->g;
+  for (int f = 0; f < NFAST; f++) {
+    double *u = s->u[fast[f]];
+    for (int k = 0; k < g->nz; k++)
+      for (int j = 0; j < g->ny; j++) memset(u + mn_grid_at(g, 0, j, k), 0, g->nx * sizeof *u);
+  }
+  s->frozen = 1;
+}
+
+/* Standard controller for a local error of order 2: dt_new = dt 0.9 / sqrt(err), limited to a
+ * factor in [0.25, 1.5]. */
+static void adapt(mn_solver *s, double dt_used, double err) {
+  if (s->sp.fixed_step) return;
+  double f = 0.9 / sqrt(fmax(err, 1e-12));
+  f = fmin(fmax(f, 0.25), 1.5);
+  double next = dt_used * f;
+  if (dt_used < s->dt && f >= 1) next = s->dt; /* a step shortened to hit an output time */
+  s->dt = fmin(fmax(next, s->sp.min_step_day), s->sp.max_step_day);
+}
+
+int mn_solver_step(mn_solver *s, double t_stop, mn_step_info *info, mn_error *err) {
+  double left = t_stop - s->t, dt = s->sp.fixed_step ? s->sp.first_step_day : s->dt;
+  if (left <= 0)
+    return MN_ERR(err, MN_EINTERNAL, "", "step requested at day %g, stop %g", s->t, t_stop);
+  if (dt > left || left - dt < 1e-3 * dt) dt = left;
+  double fmax1, fmax2;
+  size_t bad1, bad2;
+  double ch = react(s, 0.5 * dt, &fmax1, &bad1);
+  for (int q = 0; q < MN_NSPECIES; q++) {
+    int moving = 0;
+    for (int l = 0; l < MN_LAYER_HYPO; l++) moving |= s->D[q][l] > 0;
+    if (!moving || (s->frozen && q != MN_SP_F)) continue;
+    mn_diffusion_lod(s->g, s->u[q], s->D[q], 0.0, dt, s->work, s->nthreads);
+  }
+  ch = fmax(ch, react(s, 0.5 * dt, &fmax2, &bad2));
+  size_t bad = bad1 < bad2 ? bad1 : bad2;
+  if (bad != SIZE_MAX) return bad_state(s, bad, err);
+  s->t += dt;
+  s->steps++;
+  adapt(s, dt, ch);
+  if (!s->frozen && fmax2 < s->sp.freeze_tol) freeze_fast(s);
+  if (info) *info = (mn_step_info){s->t, dt, ch, s->frozen, 0};
+  return MN_OK;
+}
+
+void mn_solver_layer_means(const mn_solver *s, double out[MN_LAYER_HYPO][MN_NSPECIES]) {
+  const mn_grid *g = s->g;
+  enum { W = MN_NSPECIES + 1 };
+#pragma omp parallel for num_threads(s->nthreads) schedule(static)
+  for (int k = 0; k < g->nz; k++) {
+    double *ps = s->plane_sum + (size_t)k * MN_LAYER_HYPO * W;
+    memset(ps, 0, MN_LAYER_HYPO * W * sizeof *ps);
+    for (int j = 0; j < g->ny; j++)
+      for (int i = 0; i < g->nx; i++) {
+        size_t c = mn_grid_at(g, i, j, k);
+        int l = g->cell[c];
+        if (l >= MN_LAYER_HYPO) continue;
+        double *acc = ps + l * W;
+        acc[MN_NSPECIES] += 1;
+        for (int q = 0; q < MN_NSPECIES; q++) acc[q] += s->u[q][c];
+      }
+  }
+  double tot[MN_LAYER_HYPO][W];
+  memset(tot, 0, sizeof tot);
+  for (int k = 0; k < g->nz; k++) /* fixed order over planes: thread-count independent */
+    for (int l = 0; l < MN_LAYER_HYPO; l++)
+      for (int q = 0; q < W; q++)
+        tot[l][q] += s->plane_sum[((size_t)k * MN_LAYER_HYPO + l) * W + q] * g->dz_um[k];
+  for (int l = 0; l < MN_LAYER_HYPO; l++)
+    for (int q = 0; q < MN_NSPECIES; q++)
+      out[l][q] = tot[l][MN_NSPECIES] > 0 && mn_species_in_layer(q, l)
+                      ? tot[l][q] / tot[l][MN_NSPECIES]
+                      : 0.0;
+}
+
+double mn_solver_redness(const mn_solver *s) {
+  double m[MN_LAYER_HYPO][MN_NSPECIES];
+  mn_solver_layer_means(s, m);
+  return m[MN_LAYER_PD][MN_SP_V];
+}

@@ -1,0 +1,105 @@
+/* Rasterising needle channels into voxel damage fractions. For each lateral sub-sample point of a
+ * cell at distance r from the channel axis, the channel covers the depth interval from the local
+ * surface down to depth - h(r), where h(r) is the distance from the tip at which the needle's
+ * radius reaches r (taper: r(h) = r_t + (R - r_t) min(1, h / L_t)); the overlap of that interval
+ * with each cell's [z_top, z_bottom] is exact. Fractions of overlapping channels combine as
+ * 1 - (1 - a)(1 - b). Stage: injury. Reference: research/models.md 7.4. */
+#include <math.h>
+#include <string.h>
+
+#include "mnsim/injury.h"
+
+int mn_injury_init(const mn_grid *g, mn_injury *out, mn_error *err) {
+  memset(out, 0, sizeof *out);
+  out->d_inj = mn_grid_field(g);
+  out->d_bleed = mn_grid_field(g);
+  if (!out->d_inj || !out->d_bleed) {
+    mn_injury_fini(out);
+    return MN_ERR(err, MN_ENOMEM, "", "out of memory for the injury fields");
+  }
+  return MN_OK;
+}
+
+void mn_injury_fini(mn_injury *inj) {
+  if (!inj) return;
+  mn_free(inj->d_inj);
+  mn_free(inj->d_bleed);
+  inj->d_inj = inj->d_bleed = NULL;
+}
+
+/* Distance from the tip at which the needle's radius reaches r (um); -1 if never. */
+static double taper_height(const mn_device *dev, double r) {
+  double R = 500.0 * dev->spec.needle_diameter_mm, rt = dev->spec.tip_radius_um;
+  double L = 1000.0 * dev->spec.tip_length_mm;
+  if (r >= R) return -1;
+  if (r <= rt) return 0;
+  return L * (r - rt) / (R - rt);
+}
+
+static double surface_deficit(const mn_lesion *les, int nl, double x, double y) {
+  double def = 0;
+  for (int q = 0; q < nl; q++) def = fmax(def, mn_lesion_deficit_um(&les[q], x, y));
+  return def;
+}
+
+/* Add the channel at (x, y) of depth @p depth below the local surface @p def to the fields. */
+static void add_channel(const mn_grid *g, const mn_device *dev, double x_mm, double y_mm,
+                        double depth, double def, int bleeds, int S, mn_injury *inj) {
+  double R = 500.0 * dev->spec.needle_diameter_mm, dx = g->dx_um;
+  double xc = 1000.0 * (x_mm - g->x0_mm), yc = 1000.0 * (y_mm - g->y0_mm); /* um, grid frame */
+  int i0 = (int)floor((xc - R) / dx), i1 = (int)floor((xc + R) / dx);
+  int j0 = (int)floor((yc - R) / dx), j1 = (int)floor((yc + R) / dx);
+  int per = g->lateral_bc == MN_BC_PERIODIC;
+  double w = 1.0 / (S * S);
+  for (int jj = j0; jj <= j1; jj++)
+    for (int ii = i0; ii <= i1; ii++) {
+      int i = ii, j = jj;
+      if (per)
+        i = ((i % g->nx) + g->nx) % g->nx, j = ((j % g->ny) + g->ny) % g->ny;
+      else if (i < 0 || j < 0 || i >= g->nx || j >= g->ny)
+        continue;
+      for (int k = 0; k < g->nz; k++) {
+        double ztop = g->zf_um[k], zbot = g->zf_um[k + 1], frac = 0;
+        if (ztop >= def + depth || zbot <= def) continue;
+        for (int b = 0; b < S; b++)
+          for (int a = 0; a < S; a++) {
+            double px = (ii + (a + 0.5) / S) * dx - xc, py = (jj + (b + 0.5) / S) * dx - yc;
+            double h = taper_height(dev, hypot(px, py));
+            if (h < 0 || h >= depth) continue;
+            double lo = fmax(ztop, def), hi = fmin(zbot, def + depth - h);
+            if (hi > lo) frac += w * (hi - lo) / (zbot - ztop);
+          }
+        if (frac <= 0) continue;
+        size_t c = mn_grid_at(g, i, j, k);
+        if (g->cell[c] == MN_CELL_VOID) continue;
+        inj->d_inj[c] = 1 - (1 - inj->d_inj[c]) * (1 - frac);
+        inj->volume_um3 += frac * dx * dx * (zbot - ztop);
+        if (bleeds && (g->cell[c] == MN_LAYER_PD || g->cell[c] == MN_LAYER_RD))
+          inj->d_bleed[c] = 1 - (1 - inj->d_bleed[c]) * (1 - frac);
+      }
+    }
+  inj->channels++;
+  inj->bleeding += bleeds;
+}
+
+void mn_injury_add_channel(const mn_grid *g, const mn_skin *sk, const mn_device *dev, double x_mm,
+                           double y_mm, double depth_um, int supersample, mn_injury *inj) {
+  int bleeds = depth_um >= mn_skin_plexus_depth_um(sk);
+  add_channel(g, dev, x_mm, y_mm, depth_um, 0, bleeds, supersample, inj);
+}
+
+int mn_injury_rasterize(const mn_grid *g, const mn_skin *sk, const mn_device *dev,
+                        const mn_puncture_set *set, const mn_lesion *lesions, int n_lesions,
+                        int supersample, mn_injury *out, mn_error *err) {
+  if (supersample < 1 || supersample > 16)
+    return MN_ERR(err, MN_ERANGE, "", "supersample = %d is outside [1, 16]", supersample);
+  double plexus = mn_skin_plexus_depth_um(sk);
+  for (size_t n = 0; n < set->n; n++) {
+    double x = set->x_mm[n], y = set->y_mm[n], depth = set->depth_um[n];
+    /* the channel starts at the local surface, which a lesion lowers; its bleeding is judged
+     * against the plexus below that surface */
+    double def = surface_deficit(lesions, n_lesions, x, y);
+    add_channel(g, dev, x, y, depth, def, depth >= plexus, supersample, out);
+  }
+  return MN_OK;
+}

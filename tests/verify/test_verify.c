@@ -1,0 +1,412 @@
+/* Numerical verification of the healing solver (research/models.md 6.3): Gaussian source with
+ * decay against the analytic solution, exact mass conservation, observed orders in dx and dt,
+ * symmetry of a centred puncture, the two-layer steady state, positivity, thread-count
+ * independence, and the reaction kernel against the published well-mixed check. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "mnsim/mnsim.h"
+
+/* A skin of four equal layers (um), so a grid with dz targets = h / n has uniform cells. */
+static mn_skin layered_skin(double h[4]) {
+  mn_skin s;
+  memset(&s, 0, sizeof s);
+  snprintf(s.region, sizeof s.region, "test");
+  for (int l = 0; l < MN_LAYER_HYPO; l++) {
+    s.thickness_um[l] = h[l];
+    s.top_um[l + 1] = s.top_um[l] + h[l];
+  }
+  return s;
+}
+
+static mn_grid *box_grid(double w_mm, double dx, double depth, double dz, int bc, int bottom) {
+  double h[4] = {depth / 4, depth / 4, depth / 4, depth / 4};
+  mn_skin s = layered_skin(h);
+  mn_grid_params p = {.dx_um = dx,
+                      .dz_epi_um = dz,
+                      .dz_pd_um = dz,
+                      .dz_rd_um = dz,
+                      .lateral_bc = bc,
+                      .bottom_bc = bottom};
+  mn_grid *g;
+  mn_error e = {0};
+  cr_assert_eq(mn_grid_create(&p, &s, NULL, 0, 0, 0, w_mm, w_mm, &g, &e), MN_OK, "%s", e.msg);
+  return g;
+}
+
+static double *work_for(const mn_grid *g, int threads) {
+  return mn_malloc_array(mn_diffusion_work(g) * (size_t)threads, sizeof(double));
+}
+
+/* ---- Gaussian source with decay ----------------------------------------------------------- */
+Test(verify, gaussian_with_decay_matches_analytic) {
+  /* u(r, t) = (4 pi D (t + t0))^(-3/2) exp(-r^2 / (4 D (t + t0)) - lambda t): a Gaussian started
+   * at width sqrt(2 D t0) in the middle of a box far larger than it */
+  double D = 0.86, lambda = 5, t0 = 0.002, T = 0.01, dt = 2.5e-5;
+  double errs[2];
+  for (int r = 0; r < 2; r++) {
+    double dx = r ? 15 : 30;
+    mn_grid *g = box_grid(1.2, dx, 1200, dx, MN_BC_ZERO_FLUX, MN_BOTTOM_ZERO_FLUX);
+    double *u = mn_grid_field(g), *w = work_for(g, 1), Dl[4] = {D, D, D, D};
+    double c = 600, s2 = 4 * D * 1e6 * t0; /* um2 */
+    for (int k = 0; k < g->nz; k++)
+      for (int j = 0; j < g->ny; j++)
+        for (int i = 0; i < g->nx; i++) {
+          double x = (i + 0.5) * dx - c, y = (j + 0.5) * dx - c, z = g->zc_um[k] - c;
+          u[mn_grid_at(g, i, j, k)] = exp(-(x * x + y * y + z * z) / s2);
+        }
+    int n = (int)lround(T / dt);
+    for (int q = 0; q < n; q++) mn_diffusion_lod(g, u, Dl, lambda, dt, w, 1);
+    double num = 0, den = 0, s2T = 4 * D * 1e6 * (t0 + T);
+    double amp = pow(t0 / (t0 + T), 1.5) * exp(-lambda * T);
+    for (int k = 0; k < g->nz; k++)
+      for (int j = 0; j < g->ny; j++)
+        for (int i = 0; i < g->nx; i++) {
+          double x = (i + 0.5) * dx - c, y = (j + 0.5) * dx - c, z = g->zc_um[k] - c;
+          double ex = amp * exp(-(x * x + y * y + z * z) / s2T), d = u[mn_grid_at(g, i, j, k)] - ex;
+          num += d * d, den += ex * ex;
+        }
+    errs[r] = sqrt(num / den);
+    mn_free(u);
+    mn_free(w);
+    mn_grid_destroy(g);
+  }
+  printf("gaussian: relative L2 error %.4f (dx 30 um), %.4f (dx 15 um)\n", errs[0], errs[1]);
+  cr_assert_lt(errs[1], 0.02);
+  cr_assert_lt(errs[1], errs[0]);
+}
+
+/* ---- mass ---------------------------------------------------------------------------------- */
+static void random_fill(const mn_grid *g, double *u, unsigned seed) {
+  mn_rng r;
+  mn_rng_init(&r, seed, 0);
+  for (int k = 0; k < g->nz; k++)
+    for (int j = 0; j < g->ny; j++)
+      for (int i = 0; i < g->nx; i++) u[mn_grid_at(g, i, j, k)] = mn_rng_uniform(&r);
+}
+
+Test(verify, mass_is_conserved_without_decay) {
+  mn_skin_atlas *a;
+  mn_error e = {0};
+  cr_assert_eq(mn_skin_atlas_create(&a, &e), MN_OK);
+  mn_skin_params sp = {.region = "cheek", .age_y = 40, .fitzpatrick = 3};
+  mn_skin sk;
+  cr_assert_eq(mn_skin_build(a, &sp, &sk, &e), MN_OK);
+  mn_lesion les = {
+      .type = MN_LESION_BOXCAR, .x_mm = 0.3, .y_mm = 0.3, .width_mm = 0.4, .depth_mm = 0.2};
+  for (int bc = 0; bc < 2; bc++) {
+    mn_grid_params gp = {
+        .dx_um = 20, .dz_epi_um = 10, .dz_pd_um = 20, .dz_rd_um = 40, .lateral_bc = bc};
+    mn_grid *g;
+    cr_assert_eq(mn_grid_create(&gp, &sk, &les, 1, 0, 0, 0.6, 0.5, &g, &e), MN_OK, "%s", e.msg);
+    cr_assert(!g->uniform, "the lesion makes the layer map 3D");
+    double *u = mn_grid_field(g), *w = work_for(g, 2);
+    random_fill(g, u, 3);
+    /* layered diffusivities, one layer immobile, so interfaces and non-uniform dz are tested */
+    double Dl[4] = {0, 0.2, 0.86, 3.0};
+    double m0 = mn_field_mass(g, u);
+    for (int q = 0; q < 50; q++) mn_diffusion_lod(g, u, Dl, 0, 0.01, w, 2);
+    double drift = fabs(mn_field_mass(g, u) / m0 - 1);
+    printf("mass drift after 50 steps (%s): %.2e\n", bc ? "zero flux" : "periodic", drift);
+    cr_assert_lt(drift, 1e-12);
+    mn_free(u);
+    mn_free(w);
+    mn_grid_destroy(g);
+  }
+  mn_skin_atlas_destroy(a);
+}
+
+Test(verify, decay_split_gives_the_exact_mass_factor) {
+  /* BioFVM's scheme: each of the three sweeps divides the total by (1 + dt lambda / 3) */
+  mn_grid *g = box_grid(0.4, 20, 400, 20, MN_BC_ZERO_FLUX, MN_BOTTOM_ZERO_FLUX);
+  double *u = mn_grid_field(g), *w = work_for(g, 1), Dl[4] = {0.7, 0.7, 0.7, 0.7};
+  random_fill(g, u, 9);
+  double m0 = mn_field_mass(g, u), dt = 0.1 / 1440, lambda = 0.1 * 1440;
+  int n = 20;
+  for (int q = 0; q < n; q++) mn_diffusion_lod(g, u, Dl, lambda, dt, w, 1);
+  double expect = pow(1 + dt * lambda / 3, -3.0 * n);
+  cr_assert_float_eq(mn_field_mass(g, u) / m0 / expect, 1.0, 1e-12);
+  mn_free(u);
+  mn_free(w);
+  mn_grid_destroy(g);
+}
+
+/* ---- spatial order ----------------------------------------------------------------------- */
+/* Decay of a cosine mode along one axis; the time error is removed by a small step and the
+ * remaining error is the spatial one, O(dx^2). */
+static double mode_error(int axis, int n) {
+  double L = 1.0, D = 0.86, T = 0.005, dt = 2e-7, dx = 1000.0 * L / n;
+  mn_grid *g;
+  mn_error e = {0};
+  if (axis < 2) { /* n cells along the axis, 3 across, 4 deep */
+    double h[4] = {dx, dx, dx, dx};
+    mn_skin s = layered_skin(h);
+    mn_grid_params p = {
+        .dx_um = dx, .dz_epi_um = dx, .dz_pd_um = dx, .dz_rd_um = dx, .lateral_bc = MN_BC_PERIODIC};
+    double thin = 3 * dx / 1000;
+    cr_assert_eq(
+        mn_grid_create(&p, &s, NULL, 0, 0, 0, axis == 0 ? L : thin, axis == 1 ? L : thin, &g, &e),
+        MN_OK, "%s", e.msg);
+  } else { /* 3 x 3 columns, n cells deep */
+    double h[4] = {250 * L, 250 * L, 250 * L, 250 * L};
+    mn_skin s = layered_skin(h);
+    mn_grid_params p = {
+        .dx_um = 20, .dz_epi_um = dx, .dz_pd_um = dx, .dz_rd_um = dx, .lateral_bc = MN_BC_PERIODIC};
+    cr_assert_eq(mn_grid_create(&p, &s, NULL, 0, 0, 0, 0.06, 0.06, &g, &e), MN_OK, "%s", e.msg);
+  }
+  double *u = mn_grid_field(g), *w = work_for(g, 1), Dl[4] = {D, D, D, D};
+  double kx = axis == 2 ? M_PI / (1000 * L) : 2 * M_PI / (1000 * L); /* 1/um */
+  for (int k = 0; k < g->nz; k++)
+    for (int j = 0; j < g->ny; j++)
+      for (int i = 0; i < g->nx; i++) {
+        double x = axis == 0 ? (i + 0.5) * dx : axis == 1 ? (j + 0.5) * dx : g->zc_um[k];
+        u[mn_grid_at(g, i, j, k)] = cos(kx * x);
+      }
+  int steps = (int)lround(T / dt);
+  for (int q = 0; q < steps; q++) mn_diffusion_lod(g, u, Dl, 0, dt, w, 1);
+  double decay = exp(-D * 1e6 * kx * kx * T), err = 0;
+  for (int k = 0; k < g->nz; k++)
+    for (int j = 0; j < g->ny; j++)
+      for (int i = 0; i < g->nx; i++) {
+        double x = axis == 0 ? (i + 0.5) * dx : axis == 1 ? (j + 0.5) * dx : g->zc_um[k];
+        err = fmax(err, fabs(u[mn_grid_at(g, i, j, k)] - decay * cos(kx * x)));
+      }
+  mn_free(u);
+  mn_free(w);
+  mn_grid_destroy(g);
+  return err;
+}
+
+Test(verify, observed_order_in_dx_is_two) {
+  const char *names[3] = {"x", "y", "z"};
+  for (int axis = 0; axis < 3; axis++) {
+    double e1 = mode_error(axis, 16), e2 = mode_error(axis, 32);
+    double order = log2(e1 / e2);
+    printf("dx order along %s: errors %.3e, %.3e -> %.3f\n", names[axis], e1, e2, order);
+    cr_assert(order > 1.85 && order < 2.15, "order %.3f along %s", order, names[axis]);
+  }
+}
+
+/* ---- two-layer steady state ----------------------------------------------------------------- */
+Test(verify, two_layer_steady_state_matches_piecewise_exponentials) {
+  /* -D(z) u'' + lambda u = S (top layer only), zero flux at the surface, u = 0 at the bottom
+   * (baseline boundary): u = S/lambda + A cosh(z/L1) above h1, B sinh((H - z)/L2) below. */
+  double D1 = 0.2, D2 = 1.5, lambda = 20, S = 1.0, H = 800, h1 = 400, dz = 5;
+  double h[4] = {200, 200, 200, 200};
+  mn_skin s = layered_skin(h);
+  mn_grid_params p = {.dx_um = 20,
+                      .dz_epi_um = dz,
+                      .dz_pd_um = dz,
+                      .dz_rd_um = dz,
+                      .lateral_bc = MN_BC_PERIODIC,
+                      .bottom_bc = MN_BOTTOM_BASELINE};
+  mn_grid *g;
+  mn_error e = {0};
+  cr_assert_eq(mn_grid_create(&p, &s, NULL, 0, 0, 0, 0.06, 0.06, &g, &e), MN_OK);
+  double *u = mn_grid_field(g), *w = work_for(g, 1), Dl[4] = {D1, D1, D2, D2};
+  /* source then implicit diffusion-decay: the steady state of this splitting satisfies the
+   * discrete equation up to the O(dt lambda) split of the decay over the three sweeps */
+  double dt = 2e-5;
+  for (int q = 0; q < 150000; q++) {
+    for (int k = 0; k < g->nz; k++)
+      if (g->zc_um[k] < h1)
+        for (int j = 0; j < g->ny; j++)
+          for (int i = 0; i < g->nx; i++) u[mn_grid_at(g, i, j, k)] += dt * S;
+    mn_diffusion_lod(g, u, Dl, lambda, dt, w, 1);
+  }
+  double L1 = 1000 * sqrt(D1 / lambda), L2 = 1000 * sqrt(D2 / lambda); /* um */
+  /* continuity of value and flux at h1 */
+  double a11 = cosh(h1 / L1), a12 = -sinh((H - h1) / L2), b1 = -S / lambda;
+  double a21 = D1 * sinh(h1 / L1) / L1, a22 = D2 * cosh((H - h1) / L2) / L2, b2 = 0;
+  double det = a11 * a22 - a12 * a21;
+  double A = (b1 * a22 - a12 * b2) / det, B = (a11 * b2 - a21 * b1) / det;
+  double err = 0, umax = 0;
+  for (int k = 0; k < g->nz; k++) {
+    double z = g->zc_um[k];
+    double ex = z < h1 ? S / lambda + A * cosh(z / L1) : B * sinh((H - z) / L2);
+    err = fmax(err, fabs(u[mn_grid_at(g, 1, 1, k)] - ex));
+    umax = fmax(umax, ex);
+  }
+  printf("two-layer steady state: max error %.2e of max %.4f\n", err, umax);
+  cr_assert_lt(err / umax, 5e-3);
+  mn_free(u);
+  mn_free(w);
+  mn_grid_destroy(g);
+}
+
+/* ---- the model on a unit cell ------------------------------------------------------------- */
+typedef struct cell_run {
+  mn_skin_atlas *atlas;
+  mn_device_catalogue *cat;
+  mn_skin skin;
+  mn_device dev;
+  mn_grid *g;
+  mn_solver *s;
+  mn_param_set ps;
+} cell_run;
+
+static void cell_setup(cell_run *r, double width_mm, double dx, int threads, int fixed, double dt) {
+  mn_error e = {0};
+  memset(r, 0, sizeof *r);
+  cr_assert_eq(mn_skin_atlas_create(&r->atlas, &e), MN_OK);
+  cr_assert_eq(mn_device_catalogue_create(&r->cat, &e), MN_OK);
+  mn_skin_params sp = {.region = "cheek", .age_y = 40, .fitzpatrick = 3};
+  cr_assert_eq(mn_skin_build(r->atlas, &sp, &r->skin, &e), MN_OK);
+  mn_device_params dp = {.model = "pen-12", .depth_mm = 1.0};
+  cr_assert_eq(mn_device_init(&r->dev, r->cat, &dp, &e), MN_OK);
+  mn_grid_params gp = {
+      .dx_um = dx, .dz_epi_um = 10, .dz_pd_um = 20, .dz_rd_um = 40, .lateral_bc = MN_BC_PERIODIC};
+  cr_assert_eq(mn_grid_create(&gp, &r->skin, NULL, 0, 0, 0, width_mm, width_mm, &r->g, &e), MN_OK);
+  cr_assert_eq(mn_param_set_load_default(&r->ps, &e), MN_OK, "%s", e.msg);
+  mn_solver_params so = {.min_step_day = 1e-5,
+                         .max_step_day = 1,
+                         .first_step_day = dt,
+                         .rel_tol = 0.01,
+                         .abs_tol = 1e-3,
+                         .freeze_tol = 1e-7,
+                         .fixed_step = fixed,
+                         .threads = threads};
+  cr_assert_eq(mn_solver_create(&so, r->g, &r->ps.p, 3, &r->s, &e), MN_OK, "%s", e.msg);
+  mn_injury inj;
+  cr_assert_eq(mn_injury_init(r->g, &inj, &e), MN_OK);
+  mn_injury_add_channel(r->g, &r->skin, &r->dev, 0.5 * width_mm, 0.5 * width_mm, 900, 4, &inj);
+  mn_solver_apply_injury(r->s, inj.d_inj, inj.d_bleed);
+  mn_injury_fini(&inj);
+}
+
+static void cell_fini(cell_run *r) {
+  mn_solver_destroy(r->s);
+  mn_grid_destroy(r->g);
+  mn_device_fini(&r->dev);
+  mn_device_catalogue_destroy(r->cat);
+  mn_skin_atlas_destroy(r->atlas);
+}
+
+static void run_until(cell_run *r, double t) {
+  mn_error e = {0};
+  while (mn_solver_time(r->s) < t - 1e-12)
+    cr_assert_eq(mn_solver_step(r->s, t, NULL, &e), MN_OK, "%s", e.msg);
+}
+
+Test(verify, centred_puncture_is_symmetric_and_positive) {
+  cell_run r;
+  cell_setup(&r, 0.4, 20, 1, 0, 1e-3);
+  run_until(&r, 1.5);
+  const mn_grid *g = r.g;
+  double worst = 0, scale = 0;
+  for (int q = 0; q < MN_NSPECIES; q++) {
+    const double *u = mn_solver_field_c(r.s, q);
+    for (int k = 0; k < g->nz; k++)
+      for (int j = 0; j < g->ny; j++)
+        for (int i = 0; i < g->nx; i++) {
+          double v = u[mn_grid_at(g, i, j, k)];
+          cr_assert_geq(v, 0.0, "%s negative at (%d,%d,%d)", mn_species_name(q), i, j, k);
+          scale = fmax(scale, fabs(v));
+          double mx = u[mn_grid_at(g, g->nx - 1 - i, j, k)],
+                 my = u[mn_grid_at(g, i, g->ny - 1 - j, k)];
+          double tr = u[mn_grid_at(g, j, i, k)];
+          worst = fmax(worst, fmax(fabs(v - mx), fmax(fabs(v - my), fabs(v - tr))));
+        }
+  }
+  printf("symmetry: largest asymmetry %.2e of values up to %.3f\n", worst, scale);
+  cr_assert_lt(worst, 1e-10 * scale);
+  cell_fini(&r);
+}
+
+Test(verify, one_and_two_threads_give_identical_fields) {
+  cell_run a, b;
+  cell_setup(&a, 0.3, 20, 1, 0, 1e-3);
+  cell_setup(&b, 0.3, 20, 2, 0, 1e-3);
+  run_until(&a, 2.0);
+  run_until(&b, 2.0);
+  cr_assert_eq(mn_solver_steps(a.s), mn_solver_steps(b.s));
+  for (int q = 0; q < MN_NSPECIES; q++)
+    cr_assert(
+        !memcmp(mn_solver_field_c(a.s, q), mn_solver_field_c(b.s, q), a.g->ncell * sizeof(double)),
+        "species %s differs", mn_species_name(q));
+  double ma[MN_LAYER_HYPO][MN_NSPECIES], mb[MN_LAYER_HYPO][MN_NSPECIES];
+  mn_solver_layer_means(a.s, ma);
+  mn_solver_layer_means(b.s, mb);
+  cr_assert(!memcmp(ma, mb, sizeof ma));
+  cell_fini(&a);
+  cell_fini(&b);
+}
+
+Test(verify, observed_order_in_dt_is_one) {
+  /* fixed steps dt, dt/2, dt/4 against dt/32 over the first 0.25 day after an injury */
+  double T = 0.25, dts[4] = {0.01, 0.005, 0.0025, 0.01 / 32}, *ref = NULL, err[3];
+  const mn_grid *g = NULL;
+  cell_run runs[4];
+  for (int r = 3; r >= 0; r--) {
+    cell_setup(&runs[r], 0.2, 20, 1, 1, dts[r]);
+    run_until(&runs[r], T);
+  }
+  g = runs[3].g;
+  ref = mn_solver_field(runs[3].s, MN_SP_N);
+  for (int r = 0; r < 3; r++) {
+    const double *u = mn_solver_field_c(runs[r].s, MN_SP_N);
+    double e2 = 0, n2 = 0;
+    for (int k = 0; k < g->nz; k++)
+      for (int j = 0; j < g->ny; j++)
+        for (int i = 0; i < g->nx; i++) {
+          size_t c = mn_grid_at(g, i, j, k);
+          e2 += (u[c] - ref[c]) * (u[c] - ref[c]), n2 += ref[c] * ref[c];
+        }
+    err[r] = sqrt(e2 / n2);
+  }
+  double o1 = log2(err[0] / err[1]), o2 = log2(err[1] / err[2]);
+  printf("dt order (neutrophils): errors %.3e %.3e %.3e -> %.3f, %.3f\n", err[0], err[1], err[2],
+         o1, o2);
+  cr_assert(o2 > 0.85 && o2 < 1.3, "observed order %.3f", o2);
+  for (int r = 0; r < 4; r++) cell_fini(&runs[r]);
+}
+
+/* ---- reaction kernel against research/models.md Appendix A ---------------------------------- */
+Test(verify, reaction_kernel_reproduces_the_published_well_mixed_check) {
+  /* one well-mixed papillary neighbourhood, d = 0.3 and a TGF-beta bolus of 5 at t = 0:
+   * models.md 7.7 reports redness (V > 0.5) ending near day 2.1, a neutrophil peak of 0.87 at
+   * 1.1 days, and a collagen gain of about +15 % (peak near day 188) */
+  mn_param_set ps;
+  mn_error e = {0};
+  cr_assert_eq(mn_param_set_load_default(&ps, &e), MN_OK);
+  ps.p.k_mat = log(2) / 30; /* the script's exact values */
+  ps.p.k_P = log(2) * 24;
+  ps.p.k_1 = log(2) / (15 * 365);
+  mn_layer_coef c;
+  mn_layer_coef_init(&c, &ps.p, MN_LAYER_PD, 3);
+  double u[MN_NSPECIES] = {0};
+  u[MN_SP_D] = 0.3, u[MN_SP_T] = 5, u[MN_SP_C1] = 1, u[MN_SP_E] = 1;
+  double t = 0, red = 0, npk = 0, tnpk = 0, c1max = 0, tc1 = 0;
+  while (t < 365) {
+    double h = t < 20 ? 0.0005 : 0.01;
+    mn_reaction_step(&ps.p, &c, u, 0, h, NULL);
+    t += h;
+    if (u[MN_SP_V] > 0.5) red = t;
+    if (u[MN_SP_N] > npk) npk = u[MN_SP_N], tnpk = t;
+    if (u[MN_SP_C1] > c1max) c1max = u[MN_SP_C1], tc1 = t;
+  }
+  printf("kernel: redness ends %.2f d, N peak %.2f at %.2f d, C1 peak %+.1f %% at day %.0f\n", red,
+         npk, tnpk, 100 * (c1max - 1), tc1);
+  cr_assert_float_eq(red, 2.1, 0.1);
+  cr_assert_float_eq(npk, 0.87, 0.03);
+  cr_assert_float_eq(tnpk, 1.1, 0.1);
+  cr_assert_float_eq(100 * (c1max - 1), 15.3, 0.6);
+  cr_assert(tc1 > 150 && tc1 < 230, "C1 peak at day %.0f", tc1);
+}
+
+Test(verify, loop_gain_check_refuses_unstable_sets) {
+  mn_param_set ps;
+  mn_error e = {0};
+  cr_assert_eq(mn_param_set_load_default(&ps, &e), MN_OK);
+  cr_assert_float_eq(mn_model_loop_gain(&ps.p), 0.89, 0.01); /* models.md 7.6 */
+  cr_assert_eq(mn_model_check(&ps.p, &e), MN_OK);
+  ps.p.a_N = 6;
+  cr_assert_eq(mn_model_check(&ps.p, &e), MN_ERANGE);
+  cr_assert(strstr(e.msg, "loop gain G") && strstr(e.msg, ">= 1"), "%s", e.msg);
+  mn_error_clear(&e);
+  cr_assert_eq(mn_param_set_set(&ps, "a_M", 1, &e), MN_OK);
+  cr_assert_eq(mn_param_set_set(&ps, "a_X", 1, &e), MN_EINPUT);
+  cr_assert(strstr(e.msg, "did you mean"), "%s", e.msg);
+}
