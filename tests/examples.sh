@@ -1,14 +1,23 @@
 #!/bin/sh
-# Every example runs and writes its results. usage: tests/examples.sh MNSIM
+# Every example runs and writes its results: `mnsim device` for all of them, `mnsim simulate`
+# for those with a simulate section (the patch example only for its first 0.3 day here).
+# usage: tests/examples.sh MNSIM
 set -u
 m=$1
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail=0
 for f in examples/*.yaml; do
-  out="$tmp/$(basename "$f" .yaml)"
-  "$m" device -o "$out" "$f" >"$out.txt" 2>&1 || { echo "FAIL $f"; cat "$out.txt"; fail=1; continue; }
+  name=$(basename "$f" .yaml)
+  out="$tmp/$name"
+  "$m" device -o "$out" "$f" >"$out.txt" 2>&1 || { echo "FAIL device $f"; cat "$out.txt"; fail=1; continue; }
   grep -q "punctures" "$out.txt" || { echo "FAIL $f: no summary"; fail=1; }
   [ -s "$out/density.png" ] || { echo "FAIL $f: no density map"; fail=1; }
+  grep -q '^simulate:' "$f" || continue
+  days=""
+  grep -q 'mode: patch' "$f" && days="--days 0.3"
+  "$m" simulate $days -o "$out-sim" "$f" >"$out-sim.txt" 2>&1 || { echo "FAIL simulate $f"; cat "$out-sim.txt"; fail=1; continue; }
+  grep -q "redness" "$out-sim.txt" || { echo "FAIL $f: no simulate summary"; fail=1; }
+  [ -s "$out-sim/fields.h5" ] || { echo "FAIL $f: no fields.h5"; fail=1; }
 done
 exit $fail

@@ -73,6 +73,8 @@ int mn_param_set_parse(const char *csv, size_t len, const char *name, mn_param_s
                        mn_error *err);
 /** Set parameter @p name (an error names the nearest known one). */
 int mn_param_set_set(mn_param_set *ps, const char *name, double value, mn_error *err);
+/** Names of all model parameters (for suggestions and docs). */
+const char *const *mn_model_param_names(size_t *n);
 /** Address of parameter @p name in @p p, or NULL. */
 double *mn_model_param_ref(mn_model_params *p, const char *name);
 
@@ -251,6 +253,11 @@ long mn_solver_steps(const mn_solver *s);
  *  doubles per thread. */
 void mn_diffusion_lod(const mn_grid *g, double *u, const double D_layer[MN_LAYER_HYPO],
                       double decay, double dt, double *work, int nthreads);
+/** mn_diffusion_lod for @p nf fields at once (field f with diffusivities D_layer[f]), sharing one
+ *  parallel region: three barriers per step instead of three per field. */
+void mn_diffusion_lod_many(const mn_grid *g, double *const *u,
+                           const double (*D_layer)[MN_LAYER_HYPO], int nf, double decay, double dt,
+                           double *work, int nthreads);
 /** Work doubles needed per thread by mn_diffusion_lod. */
 size_t mn_diffusion_work(const mn_grid *g);
 /** Total mass sum(u dV) over the interior (um3 x units), fixed-order reduction. */

@@ -5,8 +5,9 @@
 #define MNSIM_IO_H
 
 /* Pipeline order: an earlier stage must not include this header. */
-#if defined(MN__BUILDING_CORE) || defined(MN__BUILDING_SKIN) || defined(MN__BUILDING_DEVICE) || \
-    defined(MN__BUILDING_GRID) || defined(MN__BUILDING_INJURY) || defined(MN__BUILDING_HEALING)
+#if defined(MN__BUILDING_CORE) || defined(MN__BUILDING_SKIN) || defined(MN__BUILDING_DEVICE) ||    \
+    defined(MN__BUILDING_GRID) || defined(MN__BUILDING_INJURY) || defined(MN__BUILDING_HEALING) || \
+    defined(MN__BUILDING_OUTCOME)
 #error "mnsim/io.h is a later pipeline stage than the module being built"
 #endif
 
@@ -14,13 +15,41 @@
 
 #include "mnsim/core.h"
 #include "mnsim/device.h"
+#include "mnsim/grid.h"
+#include "mnsim/healing.h"
+#include "mnsim/outcome.h"
 #include "mnsim/skin.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-enum { MN_MAX_LESIONS = 1000 };
+enum { MN_MAX_LESIONS = 1000, MN_MAX_SNAPSHOTS = 64, MN_MAX_OVERRIDES = 64 };
+
+typedef enum { MN_SIM_UNIT_CELL = 0, MN_SIM_PATCH = 1 } mn_sim_mode;
+typedef enum { MN_PREC_FLOAT32 = 0, MN_PREC_FLOAT64 = 1 } mn_precision;
+
+/** Settings of `mnsim simulate` (YAML section `simulate`). */
+typedef struct mn_simulate_params {
+  int mode;               /**< mn_sim_mode */
+  double density_per_cm2; /**< unit cell: punctures per cm2; 0 = the passes' geometric density */
+  double days;            /**< simulated days after the first session */
+  int sessions;           /**< number of sessions */
+  double interval_day;    /**< days between sessions */
+  double sample_hours;    /**< time-series sampling in the week after each session */
+  double checkpoint_min;  /**< wall-clock minutes between checkpoints; 0 = on signal only */
+  int supersample;        /**< lateral samples per cell side when rasterising channels */
+  int precision;          /**< mn_precision of fields.h5 */
+  double snapshot_days[MN_MAX_SNAPSHOTS]; /**< days of the 3D snapshots in fields.h5 */
+  int n_snapshots;
+} mn_simulate_params;
+const mn_param_desc *mn_simulate_param_table(size_t *n);
+
+/** A model-parameter override from the case file (section `model`). */
+typedef struct mn_override {
+  char name[24];
+  double value;
+} mn_override;
 
 /** Where a key of the case file was written (for positioned errors). */
 typedef struct mn_case_loc {
@@ -39,7 +68,12 @@ typedef struct mn_case {
   mn_device_params device;    /**< section `device` */
   mn_treatment treatment;     /**< section `treatment` (outline and passes); its seed = seed */
   double width_mm, height_mm; /**< rectangle outline when `outline_mm` is absent */
-  mn_case_loc *locs;          /**< key positions, owned */
+  mn_simulate_params sim;     /**< section `simulate` */
+  mn_grid_params grid;        /**< section `grid` */
+  mn_solver_params solver;    /**< section `solver` */
+  mn_override overrides[MN_MAX_OVERRIDES]; /**< section `model` */
+  int n_overrides;
+  mn_case_loc *locs; /**< key positions, owned */
   int n_locs, cap_locs;
 } mn_case;
 
@@ -53,6 +87,9 @@ void mn_case_destroy(mn_case *c);
 void mn_case_locate(const mn_case *c, mn_error *err);
 /** Check what needs the anatomy: build @p skin and check every lesion against it. */
 int mn_case_check_skin(const mn_case *c, const mn_skin_atlas *atlas, mn_skin *skin, mn_error *err);
+
+/** Apply the case's model overrides to @p ps (errors located in the case file). */
+int mn_case_apply_overrides(const mn_case *c, mn_param_set *ps, mn_error *err);
 
 /** Write an annotated YAML case file with every key, its default, unit, range and doc. */
 void mn_case_write_defaults(FILE *fp);
@@ -80,6 +117,59 @@ int mn_io_device_summary_csv(FILE *fp, const void *ctx, mn_error *err);
 int mn_io_device_json(FILE *fp, const void *ctx, mn_error *err);
 /** Density map as CSV (x_mm,y_mm,punctures_per_cm2,inside). @p ctx: mn_density_map. */
 int mn_io_density_map_csv(FILE *fp, const void *ctx, mn_error *err);
+
+/* ---------------------------------------------------------------------------------------------
+ * 3D fields (HDF5 + XDMF for ParaView/VisIt) and checkpoints. HDF5 files are written without
+ * object timestamps, so the same data gives the same bytes. */
+
+/** Write the state of @p s at day @p day to its own HDF5 file @p path (atomically): group
+ *  /day_DDDD.DDD with one [nz][ny][nx] dataset per species (interior cells, float32 or float64,
+ *  chunked and deflated). */
+int mn_h5_write_snapshot(const char *path, const mn_grid *g, const mn_solver *s, double day,
+                         int precision, mn_error *err);
+/** Build @p out (atomically): /mesh (x_mm, y_mm node coordinates, z_mm node depths below the
+ *  surface, layer codes per cell) and every snapshot group of @p snaps in order. */
+int mn_h5_merge(const char *out, const char *const *snaps, int n, const mn_grid *g, mn_error *err);
+/** Write the XDMF 3.0 description of @p h5name (a temporal collection of 3DRectMesh grids with
+ *  cell-centred attributes) to @p path (atomically). */
+int mn_xdmf_write(const char *path, const char *h5name, const mn_grid *g, const double *days, int n,
+                  int precision, mn_error *err);
+
+/** Position of a run in its schedule, saved with each checkpoint. */
+typedef struct mn_run_state {
+  int next_session;    /**< sessions applied so far */
+  int next_sample;     /**< time-series samples taken so far */
+  int next_snapshot;   /**< snapshots written so far */
+  uint64_t seed;       /**< the run's seed (a --seed override survives --resume) */
+  char case_file[256]; /**< the case file as the user named it */
+} mn_run_state;
+
+/** Save everything needed to continue a run bit-identically (atomically). */
+int mn_checkpoint_write(const char *path, const mn_grid *g, const mn_solver *s,
+                        const mn_run_state *rs, const mn_timeseries *ts, mn_error *err);
+/** Restore a checkpoint into a solver built from the same case (MN_EINPUT if the grid does not
+ *  match). */
+int mn_checkpoint_read(const char *path, const mn_grid *g, mn_solver *s, mn_run_state *rs,
+                       mn_timeseries *ts, mn_error *err);
+
+/** Context of the result writers of `mnsim simulate`. */
+typedef struct mn_sim_result {
+  const mn_case *cs;
+  const mn_skin *skin;
+  const mn_device *dev;
+  const mn_grid *grid;
+  const mn_param_set *params;
+  const mn_timeseries *ts;
+  const mn_outcome *out;
+  double density_cm2; /**< punctures per cm2 simulated */
+  long steps;         /**< time steps taken */
+  double wall_s;      /**< wall time of the run */
+} mn_sim_result;
+/** timeseries.csv: t_day, session, redness, then <layer>_<species> for every species of every
+ *  layer where it lives. @p ctx: mn_sim_result. */
+int mn_io_timeseries_csv(FILE *fp, const void *ctx, mn_error *err);
+/** outcome.json: inputs, grid, observables with their evidence. @p ctx: mn_sim_result. */
+int mn_io_outcome_json(FILE *fp, const void *ctx, mn_error *err);
 
 #ifdef __cplusplus
 }

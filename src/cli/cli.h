@@ -28,5 +28,6 @@ void cli_stem(const char *path, char *buf, size_t size);
 int cmd_device(int argc, char **argv);
 int cmd_skin(int argc, char **argv);
 int cmd_config(int argc, char **argv);
+int cmd_simulate(int argc, char **argv);
 
 #endif

@@ -193,24 +193,37 @@ static int thread_id(void) {
 #endif
 }
 
-void mn_diffusion_lod(const mn_grid *g, double *u, const double D_layer[MN_LAYER_HYPO],
-                      double decay, double dt, double *work, int nthreads) {
-  double Dc[256];
-  code_table(D_layer, Dc);
+void mn_diffusion_lod_many(const mn_grid *g, double *const *u,
+                           const double (*D_layer)[MN_LAYER_HYPO], int nf, double decay, double dt,
+                           double *work, int nthreads) {
+  enum { MAXF = 16 };
+  double Dc[MAXF][256];
+  if (nf > MAXF) nf = MAXF;
+  for (int f = 0; f < nf; f++) code_table(D_layer[f], Dc[f]);
   double dec = dt * decay / 3.0;
   size_t wsz = mn_diffusion_work(g);
   if (nthreads < 1) nthreads = 1;
-  (void)nthreads;
+    /* one parallel region and three barriers per step for all fields: x sweeps of every field,
+     * then y sweeps, then z sweeps */
 #pragma omp parallel num_threads(nthreads)
   {
     double *w = work + (size_t)thread_id() * wsz;
-#pragma omp for schedule(static)
-    for (int k = 0; k < g->nz; k++) sweep_x(g, u, Dc, dt, dec, k, w);
-#pragma omp for schedule(static)
-    for (int k = 0; k < g->nz; k++) sweep_y(g, u, Dc, dt, dec, k, w);
-#pragma omp for schedule(static)
-    for (int j = 0; j < g->ny; j++) sweep_z(g, u, Dc, dt, dec, j, w);
+#pragma omp for schedule(static) collapse(2)
+    for (int f = 0; f < nf; f++)
+      for (int k = 0; k < g->nz; k++) sweep_x(g, u[f], Dc[f], dt, dec, k, w);
+#pragma omp for schedule(static) collapse(2)
+    for (int f = 0; f < nf; f++)
+      for (int k = 0; k < g->nz; k++) sweep_y(g, u[f], Dc[f], dt, dec, k, w);
+#pragma omp for schedule(static) collapse(2)
+    for (int f = 0; f < nf; f++)
+      for (int j = 0; j < g->ny; j++) sweep_z(g, u[f], Dc[f], dt, dec, j, w);
   }
+}
+
+void mn_diffusion_lod(const mn_grid *g, double *u, const double D_layer[MN_LAYER_HYPO],
+                      double decay, double dt, double *work, int nthreads) {
+  mn_diffusion_lod_many(g, &u, (const double(*)[MN_LAYER_HYPO])D_layer, 1, decay, dt, work,
+                        nthreads);
 }
 
 double mn_field_mass(const mn_grid *g, const double *u) {

@@ -66,6 +66,14 @@ static const pdesc pdescs[] = {
 #undef PA
 enum { NPARAM = sizeof pdescs / sizeof pdescs[0] };
 
+const char *const *mn_model_param_names(size_t *n) {
+  static const char *names[NPARAM];
+  if (!names[0])
+    for (int i = 0; i < NPARAM; i++) names[i] = pdescs[i].name;
+  *n = NPARAM;
+  return names;
+}
+
 double *mn_model_param_ref(mn_model_params *p, const char *name) {
   for (int i = 0; i < NPARAM; i++)
     if (strcmp(pdescs[i].name, name) == 0) return (double *)((char *)p + pdescs[i].off);
@@ -73,9 +81,9 @@ double *mn_model_param_ref(mn_model_params *p, const char *name) {
 }
 
 static int unknown_param(const char *name, const char *where, mn_error *err) {
-  const char *names[NPARAM];
-  for (int i = 0; i < NPARAM; i++) names[i] = pdescs[i].name;
-  const char *near = mn_nearest(name, names, NPARAM);
+  size_t n;
+  const char *const *names = mn_model_param_names(&n);
+  const char *near = mn_nearest(name, names, n);
   if (near)
     return MN_ERR(err, MN_EINPUT, "", "%s'%s' is not a model parameter; did you mean '%s'?", where,
                   name, near);
@@ -154,6 +162,13 @@ int mn_param_set_set(mn_param_set *ps, const char *name, double value, mn_error 
     return MN_ERR(err, MN_ERANGE, "", "parameter %s = %g must be finite and not negative", name,
                   value);
   *v = value;
+  for (int i = 0; i < ps->n; i++)
+    if (!strcmp(ps->info[i].name, name)) {
+      if (value < ps->info[i].min || value > ps->info[i].max)
+        mn_log(MN_LOG_WARN, "model parameter %s = %g is outside its tabulated range [%g, %g]", name,
+               value, ps->info[i].min, ps->info[i].max);
+      ps->info[i].value = value;
+    }
   return MN_OK;
 }
 

@@ -34,7 +34,7 @@ static const mn_param_desc solver_table[] = {
     {"fixed_step", MN_PARAM_BOOL, "", 0, 0, 1, NULL, NULL, offsetof(mn_solver_params, fixed_step),
      sizeof(int), "no adaptivity: every step is first_step_day (convergence studies)"},
     {"threads", MN_PARAM_INT, "", 0, 0, 256, NULL, NULL, offsetof(mn_solver_params, threads),
-     sizeof(int), "OpenMP threads; 0 = OMP_NUM_THREADS or all cores"},
+     sizeof(int), "OpenMP threads; 0 = automatic (one per 200k cells, at most OMP_NUM_THREADS)"},
 };
 
 const mn_param_desc *mn_solver_param_table(size_t *n) {
@@ -64,10 +64,15 @@ struct mn_solver {
   long steps;
 };
 
-static int default_threads(void) {
+/* Threads when the case does not say: all the cores OpenMP offers, but one per 200k cells at
+ * most - below that the barriers of the sweeps cost more than the work they share. */
+static int default_threads(const mn_grid *g) {
 #ifdef _OPENMP
-  return omp_get_max_threads();
+  int want = 1 + (int)(mn_grid_cells(g) / 200000);
+  int have = omp_get_max_threads();
+  return want < have ? want : have;
 #else
+  (void)g;
   return 1;
 #endif
 }
@@ -114,7 +119,7 @@ int mn_solver_create(const mn_solver_params *sp, const mn_grid *g, const mn_mode
   s->g = g;
   s->m = *mp;
   s->fitz = fitz;
-  s->nthreads = sp->threads > 0 ? sp->threads : default_threads();
+  s->nthreads = sp->threads > 0 ? sp->threads : default_threads(g);
   for (int c = 0; c < 256; c++) mn_layer_coef_init(&s->lc[c], mp, c < MN_LAYER_HYPO ? c : -1, fitz);
   for (int q = 0; q < MN_NSPECIES; q++)
     for (int l = 0; l < MN_LAYER_HYPO; l++) s->D[q][l] = mn_model_diffusivity(mp, q, l);
@@ -277,12 +282,18 @@ int mn_solver_step(mn_solver *s, double t_stop, mn_step_info *info, mn_error *er
   double fmax1, fmax2;
   size_t bad1, bad2;
   double ch = react(s, 0.5 * dt, &fmax1, &bad1);
+  double *fields[MN_NSPECIES];
+  double Ds[MN_NSPECIES][MN_LAYER_HYPO];
+  int nf = 0;
   for (int q = 0; q < MN_NSPECIES; q++) {
     int moving = 0;
     for (int l = 0; l < MN_LAYER_HYPO; l++) moving |= s->D[q][l] > 0;
     if (!moving || (s->frozen && q != MN_SP_F)) continue;
-    mn_diffusion_lod(s->g, s->u[q], s->D[q], 0.0, dt, s->work, s->nthreads);
+    fields[nf] = s->u[q];
+    memcpy(Ds[nf++], s->D[q], sizeof Ds[0]);
   }
+  mn_diffusion_lod_many(s->g, fields, (const double(*)[MN_LAYER_HYPO])Ds, nf, 0.0, dt, s->work,
+                        s->nthreads);
   ch = fmax(ch, react(s, 0.5 * dt, &fmax2, &bad2));
   size_t bad = bad1 < bad2 ? bad1 : bad2;
   if (bad != SIZE_MAX) return bad_state(s, bad, err);

@@ -22,7 +22,41 @@ static const mn_param_desc treatment_table[] = {
     {"height_mm", MN_PARAM_DOUBLE, "mm", 20, 0.1, 500, NULL, NULL, offsetof(mn_case, height_mm),
      sizeof(double), "height of the rectangular region (without outline_mm)"},
 };
+static const char *const mode_names[] = {"unit_cell", "patch", NULL};
+static const char *const precision_names[] = {"float32", "float64", NULL};
+static const mn_param_desc simulate_table[] = {
+    {"mode", MN_PARAM_ENUM, "", MN_SIM_UNIT_CELL, 0, 1, mode_names, NULL,
+     offsetof(mn_simulate_params, mode), sizeof(int),
+     "unit_cell: one channel in a periodic cell at the treatment's density; patch: the "
+     "treatment's punctures over its region (periodic patch)"},
+    {"density_per_cm2", MN_PARAM_DOUBLE, "1/cm2", 0, 0, 20000, NULL, NULL,
+     offsetof(mn_simulate_params, density_per_cm2), sizeof(double),
+     "unit cell: punctures per cm2; 0 = the passes' geometric density"},
+    {"days", MN_PARAM_DOUBLE, "day", 180, 0.01, 3650, NULL, NULL,
+     offsetof(mn_simulate_params, days), sizeof(double), "simulated days after the first session"},
+    {"sessions", MN_PARAM_INT, "", 1, 1, MN_MAX_SESSIONS, NULL, NULL,
+     offsetof(mn_simulate_params, sessions), sizeof(int), "number of sessions"},
+    {"interval_day", MN_PARAM_DOUBLE, "day", 42, 1, 365, NULL, NULL,
+     offsetof(mn_simulate_params, interval_day), sizeof(double), "days between sessions"},
+    {"sample_hours", MN_PARAM_DOUBLE, "h", 1, 0.05, 24, NULL, NULL,
+     offsetof(mn_simulate_params, sample_hours), sizeof(double),
+     "time-series sampling in the week after each session (daily afterwards)"},
+    {"checkpoint_min", MN_PARAM_DOUBLE, "min", 10, 0, 1440, NULL, NULL,
+     offsetof(mn_simulate_params, checkpoint_min), sizeof(double),
+     "wall-clock minutes between checkpoints; 0 = only when interrupted"},
+    {"supersample", MN_PARAM_INT, "", 4, 1, 16, NULL, NULL,
+     offsetof(mn_simulate_params, supersample), sizeof(int),
+     "lateral samples per cell side when rasterising channels"},
+    {"precision", MN_PARAM_ENUM, "", MN_PREC_FLOAT32, 0, 1, precision_names, NULL,
+     offsetof(mn_simulate_params, precision), sizeof(int), "storage of fields.h5"},
+};
+
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+const mn_param_desc *mn_simulate_param_table(size_t *n) {
+  *n = COUNT(simulate_table);
+  return simulate_table;
+}
 
 const mn_param_desc *mn__case_table(size_t *n) {
   *n = COUNT(case_table);
@@ -271,6 +305,97 @@ static int on_outline(ctx *x, const char *path, const yaml_node_t *v, void *obj)
   return MN_OK;
 }
 
+static int on_snapshots(ctx *x, const char *path, const yaml_node_t *v, void *obj) {
+  (void)obj;
+  int n = 0, rc = need_list(x, path, v, MN_MAX_SNAPSHOTS, &n);
+  if (rc) return rc;
+  mn_simulate_params *sim = &x->c->sim;
+  for (int i = 0; i < n; i++) {
+    yaml_node_t *it = yaml_document_get_node(x->doc, v->data.sequence.items.start[i]);
+    char ip[64];
+    snprintf(ip, sizeof ip, "%s[%d]", path, i);
+    double d;
+    if (it->type != YAML_SCALAR_NODE || mn_parse_double(scalar(it), &d) != 0 || d < 0 || d > 3650)
+      return fail_at(x, it, MN_EINPUT, ip, "%s must be a day in [0, 3650]", ip);
+    if (i > 0 && d <= sim->snapshot_days[i - 1])
+      return fail_at(x, it, MN_EINPUT, ip, "%s = %g: snapshot days must increase", ip, d);
+    sim->snapshot_days[i] = d;
+  }
+  sim->n_snapshots = n;
+  return MN_OK;
+}
+
+static int on_simulate(ctx *x, const char *path, const yaml_node_t *v, void *obj) {
+  (void)obj;
+  static const extra_key extra[] = {{"snapshot_days", on_snapshots}};
+  return walk_map(x, v, path, simulate_table, COUNT(simulate_table), &x->c->sim, extra,
+                  COUNT(extra));
+}
+
+static int on_grid(ctx *x, const char *path, const yaml_node_t *v, void *obj) {
+  (void)obj;
+  size_t nt;
+  const mn_param_desc *tab = mn_grid_param_table(&nt);
+  return walk_map(x, v, path, tab, nt, &x->c->grid, NULL, 0);
+}
+
+static int on_solver(ctx *x, const char *path, const yaml_node_t *v, void *obj) {
+  (void)obj;
+  size_t nt;
+  const mn_param_desc *tab = mn_solver_param_table(&nt);
+  return walk_map(x, v, path, tab, nt, &x->c->solver, NULL, 0);
+}
+
+/* Model-parameter overrides: any key of data/healing_params.csv with a non-negative value. */
+static int on_model(ctx *x, const char *path, const yaml_node_t *v, void *obj) {
+  (void)obj;
+  if (v->type != YAML_MAPPING_NODE)
+    return fail_at(x, v, MN_EINPUT, path, "%s must be a section of 'parameter: value' lines", path);
+  mn_model_params probe;
+  for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+    yaml_node_t *k = yaml_document_get_node(x->doc, p->key),
+                *val = yaml_document_get_node(x->doc, p->value);
+    const char *key = k->type == YAML_SCALAR_NODE ? scalar(k) : "";
+    char full[200];
+    snprintf(full, sizeof full, "%s.%s", path, key);
+    if (!mn_model_param_ref(&probe, key)) {
+      size_t n;
+      const char *const *names = mn_model_param_names(&n);
+      const char *near = mn_nearest(key, names, n);
+      return fail_at(x, k, MN_EINPUT, full,
+                     "%s is not a model parameter%s%s%s (see data/healing_params.csv)", full,
+                     near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "");
+    }
+    double d;
+    if (val->type != YAML_SCALAR_NODE || mn_parse_double(scalar(val), &d) != 0 || d < 0)
+      return fail_at(x, val, MN_EINPUT, full, "%s must be a finite, non-negative number", full);
+    if (x->c->n_overrides >= MN_MAX_OVERRIDES)
+      return fail_at(x, k, MN_ERANGE, full, "at most %d model overrides", MN_MAX_OVERRIDES);
+    for (int i = 0; i < x->c->n_overrides; i++)
+      if (!strcmp(x->c->overrides[i].name, key))
+        return fail_at(x, k, MN_EINPUT, full, "%s is given twice", full);
+    mn_override *o = &x->c->overrides[x->c->n_overrides++];
+    snprintf(o->name, sizeof o->name, "%s", key);
+    o->value = d;
+    if (add_loc(x->c, full, val) != 0) return fail_at(x, k, MN_ENOMEM, full, "out of memory");
+  }
+  return MN_OK;
+}
+
+int mn_case_apply_overrides(const mn_case *c, mn_param_set *ps, mn_error *err) {
+  for (int i = 0; i < c->n_overrides; i++) {
+    int rc = mn_param_set_set(ps, c->overrides[i].name, c->overrides[i].value, err);
+    if (rc) {
+      char key[64];
+      snprintf(key, sizeof key, "model.%s", c->overrides[i].name);
+      snprintf(err->key, sizeof err->key, "%s", key);
+      mn_case_locate(c, err);
+      return rc;
+    }
+  }
+  return MN_OK;
+}
+
 static int on_skin(ctx *x, const char *path, const yaml_node_t *v, void *obj) {
   (void)obj;
   size_t nt;
@@ -306,6 +431,14 @@ static void set_defaults(mn_case *c) {
   t = mn_pass_param_table(&n);
   mn_param_defaults(t, n, &c->treatment.passes[0]);
   c->treatment.n_passes = 1;
+  mn_param_defaults(simulate_table, COUNT(simulate_table), &c->sim);
+  static const double snaps[] = {1, 3, 7, 30, 90, 180};
+  memcpy(c->sim.snapshot_days, snaps, sizeof snaps);
+  c->sim.n_snapshots = COUNT(snaps);
+  t = mn_grid_param_table(&n);
+  mn_param_defaults(t, n, &c->grid);
+  t = mn_solver_param_table(&n);
+  mn_param_defaults(t, n, &c->solver);
 }
 
 /* Rectangle outline from width/height, refusing both forms at once. */
@@ -341,8 +474,10 @@ static int parse_document(ctx *x, yaml_parser_t *ps) {
   if (!root)
     return fail_at(x, NULL, MN_EINPUT, "",
                    "the case file is empty (see `mnsim config --defaults`)");
-  static const extra_key extra[] = {
-      {"skin", on_skin}, {"device", on_device}, {"treatment", on_treatment}};
+  static const extra_key extra[] = {{"skin", on_skin},           {"device", on_device},
+                                    {"treatment", on_treatment}, {"simulate", on_simulate},
+                                    {"grid", on_grid},           {"solver", on_solver},
+                                    {"model", on_model}};
   int rc = walk_map(x, root, "", case_table, COUNT(case_table), x->c, extra, COUNT(extra));
   if (rc) return rc;
   yaml_document_t next;

@@ -1,0 +1,72 @@
+/* mnsim outcome: observables of a healing run from its time series of layer means - redness
+ * index and resolution day, inflammatory peaks, barrier closure, collagen change per layer, type
+ * III fraction, elastin change. Stage 7 (uses core, skin, grid, healing). research/models.md 7.8.
+ */
+#ifndef MNSIM_OUTCOME_H
+#define MNSIM_OUTCOME_H
+
+/* Pipeline order: an earlier stage must not include this header. */
+#if defined(MN__BUILDING_CORE) || defined(MN__BUILDING_SKIN) || defined(MN__BUILDING_DEVICE) || \
+    defined(MN__BUILDING_GRID) || defined(MN__BUILDING_INJURY) || defined(MN__BUILDING_HEALING)
+#error "mnsim/outcome.h is a later pipeline stage than the module being built"
+#endif
+
+#include "mnsim/core.h"
+#include "mnsim/healing.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum { MN_MAX_SESSIONS = 32 };
+
+/** Time series of layer means (volume-weighted, over the cells where each species lives). */
+typedef struct mn_timeseries {
+  int n, cap;
+  double *t;       /**< [cap] day */
+  int *session;    /**< [cap] sessions applied so far */
+  double *redness; /**< [cap] redness index R(t) */
+  double *mean;    /**< [cap][MN_LAYER_HYPO][MN_NSPECIES] */
+} mn_timeseries;
+
+/** Reserve room for @p cap samples (no allocation later). */
+int mn_timeseries_init(mn_timeseries *ts, int cap, mn_error *err);
+void mn_timeseries_fini(mn_timeseries *ts);
+/** Append a sample; MN_EINTERNAL if the reserved room is exhausted. */
+int mn_timeseries_add(mn_timeseries *ts, double t, int session, double redness,
+                      const double mean[MN_LAYER_HYPO][MN_NSPECIES], mn_error *err);
+/** Layer mean of species @p s in layer @p l at sample @p i. */
+static inline double mn_ts_mean(const mn_timeseries *ts, int i, int l, int s) {
+  return ts->mean[((size_t)i * MN_LAYER_HYPO + (size_t)l) * MN_NSPECIES + (size_t)s];
+}
+/** Linear interpolation of layer mean (@p l, @p s) at day @p t (clamped to the sampled range). */
+double mn_ts_at(const mn_timeseries *ts, int l, int s, double t);
+
+/** Baseline type III share of dermal collagen (normal dermis is 80-85 % type I) [R]. */
+#define MN_TYPE3_BASELINE 0.15
+
+/** Observables of one run. Times are days; changes are percent of the baseline. */
+typedef struct mn_outcome {
+  int n_sessions;
+  double session_day[MN_MAX_SESSIONS];
+  double redness_threshold;              /**< V_vis x s_vis(Fitzpatrick type) */
+  double redness_peak, redness_peak_day; /**< largest R(t) and when */
+  double redness_days[MN_MAX_SESSIONS];  /**< visible redness after each session */
+  double barrier_days[MN_MAX_SESSIONS];  /**< epidermal damage below 10 % of its initial value */
+  double peak[3], peak_day[3];           /**< P, N, M in the papillary dermis */
+  double collagen_pct[2][3];             /**< PD, RD at 30, 90, 180 days after the first session */
+  double collagen_end_pct[2];            /**< PD, RD at the end */
+  double type3_end[2];                   /**< (C3 + f3 C1) / (C3 + C1) at the end, PD, RD */
+  double elastin_end_pct[2];             /**< PD, RD at the end (low confidence) */
+  double t_end;
+} mn_outcome;
+
+/** Compute the observables of @p ts for parameters @p m, Fitzpatrick type @p fitz and the
+ *  session days @p sessions[0..n-1]. */
+int mn_outcome_compute(const mn_timeseries *ts, const mn_model_params *m, int fitz,
+                       const double *sessions, int n, mn_outcome *out, mn_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MNSIM_OUTCOME_H */

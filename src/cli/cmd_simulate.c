@@ -1,0 +1,485 @@
+/* `mnsim simulate CASE.yaml -o DIR`: the healing model on the 3D grid for the case's treatment,
+ * either on a periodic unit cell around one channel or on a periodic patch of the treatment's
+ * punctures. Owns the time loop: sessions, time-series samples, 3D snapshots, progress,
+ * checkpoints every N minutes, SIGINT/SIGTERM, --resume. */
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static volatile sig_atomic_t got_signal;
+static void on_signal(int sig) {
+  got_signal = sig;
+}
+
+static void help(void) {
+  printf(
+      "usage: mnsim simulate CASE.yaml [-o DIR] [--threads N] [--seed N] [--json] [-q] [-v]\n"
+      "       mnsim simulate --resume DIR [--threads N] [-q] [-v]\n\n"
+      "Run the healing model (inflammation, growth factor, fibroblasts, collagen III/I,\n"
+      "elastin, redness, pigment) on the 3D tissue grid after the case's treatment sessions.\n"
+      "simulate.mode unit_cell: one channel in a periodic cell at the treatment's density\n"
+      "(seconds); patch: the treatment's punctures over its region (minutes).\n\n"
+      "options:\n"
+      "  -o, --output DIR   result directory (default: ./<case name>-simulate)\n"
+      "      --resume DIR   continue an interrupted run from its last checkpoint\n"
+      "      --threads N    OpenMP threads (default: solver.threads, else all cores)\n"
+      "      --seed N       override the case file's seed\n"
+      "      --days D       override simulate.days (a quick look at the first days)\n"
+      "      --json         print outcome.json on stdout instead of the summary\n"
+      "  -q, --quiet        errors only;  -v, --verbose  more detail\n"
+      "  -h, --help         this text\n\n"
+      "files: timeseries.csv (layer means over time), outcome.json (observables),\n"
+      "fields.h5 + fields.xdmf (3D snapshots for ParaView/VisIt). A checkpoint is written every\n"
+      "simulate.checkpoint_min minutes and on SIGINT/SIGTERM; --resume continues "
+      "bit-identically.\n");
+}
+
+typedef struct sim {
+  cli_opts o;
+  char dir[4096], run[4200];
+  mn_case *cs;
+  mn_skin_atlas *atlas;
+  mn_device_catalogue *cat;
+  mn_skin skin;
+  mn_device dev;
+  mn_param_set ps;
+  mn_grid *g;
+  mn_solver *s;
+  mn_timeseries ts;
+  mn_outcome out;
+  mn_run_state rs;
+  double density, t_end, *samples, session_day[MN_MAX_SESSIONS];
+  int nsamples;
+  double wall0;
+  double days; /* --days override, 0 = none */
+} sim;
+
+static void sim_fini(sim *m) {
+  mn_timeseries_fini(&m->ts);
+  mn_free(m->samples);
+  mn_solver_destroy(m->s);
+  mn_grid_destroy(m->g);
+  mn_device_fini(&m->dev);
+  mn_device_catalogue_destroy(m->cat);
+  mn_skin_atlas_destroy(m->atlas);
+  mn_case_destroy(m->cs);
+}
+
+/* Bounding box of the outline. */
+static void bbox(const mn_treatment *t, double b[4]) {
+  b[0] = b[2] = INFINITY, b[1] = b[3] = -INFINITY;
+  for (int i = 0; i < t->n_outline; i++) {
+    b[0] = fmin(b[0], t->outline_mm[i][0]), b[1] = fmax(b[1], t->outline_mm[i][0]);
+    b[2] = fmin(b[2], t->outline_mm[i][1]), b[3] = fmax(b[3], t->outline_mm[i][1]);
+  }
+}
+
+static long phys_bytes(void) {
+  long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGE_SIZE);
+  return pages > 0 && size > 0 ? pages * size : -1;
+}
+
+/* Time-series sample days: every sample_hours for a week after each session, then daily. */
+static int build_samples(sim *m, mn_error *err) {
+  const mn_simulate_params *p = &m->cs->sim;
+  int cap = 2;
+  for (int s = 0; s < p->sessions; s++) cap += (int)(7 * 24 / p->sample_hours) + 2;
+  cap += (int)m->t_end + 2;
+  m->samples = mn_malloc_array((size_t)cap, sizeof *m->samples);
+  if (!m->samples) return MN_ERR(err, MN_ENOMEM, "", "out of memory for the sample schedule");
+  int n = 0;
+  for (int s = 0; s < p->sessions; s++) {
+    double t0 = m->session_day[s], t1 = s + 1 < p->sessions ? m->session_day[s + 1] : m->t_end;
+    double h = p->sample_hours / 24.0;
+    for (int k = 0;; k++) { /* k * h rather than a running sum: exact, repeatable times */
+      double t = t0 + k * h;
+      if (t > fmin(t0 + 7, t1) + 1e-9 || t > m->t_end + 1e-9) break;
+      if (t < t1 - 1e-9 || t1 >= m->t_end) m->samples[n++] = t;
+    }
+    for (int d = 8; t0 + d < t1 - 1e-9 && t0 + d <= m->t_end + 1e-9; d++) m->samples[n++] = t0 + d;
+  }
+  if (m->samples[n - 1] < m->t_end - 1e-9) m->samples[n++] = m->t_end;
+  m->nsamples = n;
+  return mn_timeseries_init(&m->ts, n, err);
+}
+
+/* Everything that follows from the case alone: anatomy, device, parameters, grid, solver. */
+static int setup(sim *m, const char *case_path, int have_seed, uint64_t seed, int threads,
+                 mn_error *err) {
+  int rc = MN_OK;
+  MN_TRY(mn_case_read(case_path, &m->cs, err));
+  if (m->days > 0) m->cs->sim.days = m->days;
+  if (have_seed) m->cs->seed = m->cs->treatment.seed = seed;
+  if (threads > 0) m->cs->solver.threads = threads;
+  const mn_simulate_params *p = &m->cs->sim;
+  MN_TRY(mn_skin_atlas_create(&m->atlas, err));
+  MN_TRY(mn_device_catalogue_create(&m->cat, err));
+  MN_TRY(mn_case_check_skin(m->cs, m->atlas, &m->skin, err));
+  if ((rc = mn_device_init(&m->dev, m->cat, &m->cs->device, err))) goto located;
+  if ((rc = mn_treatment_check(&m->cs->treatment, err))) goto located;
+  MN_TRY(mn_param_set_load_default(&m->ps, err));
+  MN_TRY(mn_case_apply_overrides(m->cs, &m->ps, err));
+  m->t_end = p->days;
+  for (int s = 0; s < p->sessions; s++) m->session_day[s] = s * p->interval_day;
+  if (m->session_day[p->sessions - 1] >= m->t_end) {
+    rc = MN_ERR(err, MN_EINPUT, "simulate.days",
+                "simulate.days = %g ends before session %d (day %g); raise simulate.days or lower "
+                "simulate.sessions / simulate.interval_day",
+                p->days, p->sessions, m->session_day[p->sessions - 1]);
+    goto located;
+  }
+  double x0 = 0, y0 = 0, w, h;
+  if (p->mode == MN_SIM_UNIT_CELL) {
+    m->density = p->density_per_cm2;
+    for (int i = 0; m->density == 0 && i < m->cs->treatment.n_passes; i++)
+      m->density += mn_device_pass_density_cm2(&m->dev, &m->cs->treatment.passes[i]);
+    w = h = 10.0 / sqrt(m->density);
+    if (m->cs->n_lesions) mn_log(MN_LOG_WARN, "simulate.mode unit_cell ignores skin.lesions");
+  } else {
+    double b[4];
+    bbox(&m->cs->treatment, b);
+    x0 = b[0], y0 = b[2], w = b[1] - b[0], h = b[3] - b[2];
+  }
+  double need = mn_grid_bytes_estimate(&m->cs->grid, &m->skin, w, h, MN_NSPECIES + 3);
+  long have = phys_bytes();
+  if (have > 0 && need > 0.8 * (double)have) {
+    rc = MN_ERR(err, MN_ERANGE, "grid.dx_um",
+                "a %.1f x %.1f mm domain at grid.dx_um = %g needs about %.1f GB; this machine has "
+                "%.1f GB: raise grid.dx_um or simulate a smaller region",
+                w, h, m->cs->grid.dx_um, need / 1e9, (double)have / 1e9);
+    goto located;
+  }
+  if ((rc = mn_grid_create(&m->cs->grid, &m->skin, p->mode == MN_SIM_PATCH ? m->cs->lesions : NULL,
+                           p->mode == MN_SIM_PATCH ? m->cs->n_lesions : 0, x0, y0, w, h, &m->g,
+                           err)))
+    goto located;
+  if ((rc = mn_solver_create(&m->cs->solver, m->g, &m->ps.p, m->cs->skin.fitzpatrick, &m->s, err)))
+    goto located;
+  MN_TRY(build_samples(m, err));
+  return MN_OK;
+located:
+  mn_case_locate(m->cs, err);
+cleanup:
+  return rc;
+}
+
+/* The injury of session @p k: one central channel (unit cell) or the treatment's punctures,
+ * generated with a seed of their own per session (patch). */
+static int apply_session(sim *m, int k, mn_error *err) {
+  int rc = MN_OK;
+  mn_injury inj;
+  mn_puncture_set *set = NULL;
+  MN_TRY(mn_injury_init(m->g, &inj, err));
+  if (m->cs->sim.mode == MN_SIM_UNIT_CELL) {
+    double w = 1e-3 * m->g->dx_um * m->g->nx;
+    double depth = 1000.0 * m->dev.params.depth_mm * m->dev.depth_ratio;
+    mn_injury_add_channel(m->g, &m->skin, &m->dev, 0.5 * w, 0.5 * w, depth, m->cs->sim.supersample,
+                          &inj);
+  } else {
+    mn_treatment t = m->cs->treatment;
+    t.seed = m->cs->seed + 0x9E3779B97F4A7C15ULL * (uint64_t)k;
+    rc = mn_device_punctures(&m->dev, &t, &set, err);
+    if (rc == MN_OK)
+      rc = mn_injury_rasterize(m->g, &m->skin, &m->dev, set, m->cs->lesions, m->cs->n_lesions,
+                               m->cs->sim.supersample, &inj, err);
+    if (rc == MN_OK && k == 0) { /* punctures inside the region per cm2 */
+      size_t in = 0;
+      for (size_t i = 0; i < set->n; i++)
+        in += mn_treatment_contains(&t, set->x_mm[i], set->y_mm[i]);
+      m->density = (double)in / mn_treatment_area_cm2(&t);
+    }
+  }
+  if (rc == MN_OK) {
+    mn_solver_apply_injury(m->s, inj.d_inj, inj.d_bleed);
+    mn_log(MN_LOG_INFO, "session %d at day %g: %d channels (%d bleeding)", k + 1, m->session_day[k],
+           inj.channels, inj.bleeding);
+  }
+  mn_puncture_set_destroy(set);
+  mn_injury_fini(&inj);
+cleanup:
+  return rc;
+}
+
+static void snap_path(const sim *m, int i, char *buf, size_t n) {
+  snprintf(buf, n, "%s/snap_%03d.h5", m->run, i);
+}
+
+static int record(sim *m, mn_error *err) {
+  double mean[MN_LAYER_HYPO][MN_NSPECIES];
+  mn_solver_layer_means(m->s, mean);
+  int rc = mn_timeseries_add(&m->ts, mn_solver_time(m->s), m->rs.next_session,
+                             mean[MN_LAYER_PD][MN_SP_V], mean, err);
+  if (rc == MN_OK) m->rs.next_sample++;
+  return rc;
+}
+
+static int checkpoint(sim *m, mn_error *err) {
+  char p[4300];
+  snprintf(p, sizeof p, "%s/checkpoint.h5", m->run);
+  return mn_checkpoint_write(p, m->g, m->s, &m->rs, &m->ts, err);
+}
+
+/* The time loop. Events at a time are handled in the order session, sample, snapshot. */
+static int loop(sim *m, mn_error *err) {
+  const mn_simulate_params *p = &m->cs->sim;
+  mn_progress bar;
+  mn_progress_init(&bar, stderr, "simulate", isatty(2) && !m->o.quiet);
+  double last_ckpt = mn_wall_time(), eps = 1e-9;
+  int rc = MN_OK;
+  for (;;) {
+    double t = mn_solver_time(m->s);
+    if (m->rs.next_session < p->sessions && t >= m->session_day[m->rs.next_session] - eps) {
+      MN_TRY(apply_session(m, m->rs.next_session, err));
+      m->rs.next_session++;
+      continue;
+    }
+    if (m->rs.next_sample < m->nsamples && t >= m->samples[m->rs.next_sample] - eps) {
+      MN_TRY(record(m, err));
+      continue;
+    }
+    if (m->rs.next_snapshot < p->n_snapshots && t >= p->snapshot_days[m->rs.next_snapshot] - eps) {
+      char sp[4300];
+      snap_path(m, m->rs.next_snapshot, sp, sizeof sp);
+      MN_TRY(mn_h5_write_snapshot(sp, m->g, m->s, p->snapshot_days[m->rs.next_snapshot],
+                                  p->precision, err));
+      m->rs.next_snapshot++;
+      continue;
+    }
+    if (t >= m->t_end - eps) break;
+    double stop = m->t_end;
+    if (m->rs.next_session < p->sessions) stop = fmin(stop, m->session_day[m->rs.next_session]);
+    if (m->rs.next_sample < m->nsamples) stop = fmin(stop, m->samples[m->rs.next_sample]);
+    if (m->rs.next_snapshot < p->n_snapshots)
+      stop = fmin(stop, p->snapshot_days[m->rs.next_snapshot]);
+    mn_step_info info;
+    MN_TRY(mn_solver_step(m->s, stop, &info, err));
+    mn_progress_update(&bar, info.t_day / m->t_end);
+    if (got_signal) {
+      MN_TRY(checkpoint(m, err));
+      mn_progress_finish(&bar);
+      return -1;
+    }
+    if (p->checkpoint_min > 0 && mn_wall_time() - last_ckpt > 60 * p->checkpoint_min) {
+      MN_TRY(checkpoint(m, err));
+      last_ckpt = mn_wall_time();
+    }
+  }
+  mn_progress_finish(&bar);
+cleanup:
+  return rc;
+}
+
+static void print_summary(const sim *m, long steps, double wall) {
+  const mn_outcome *o = &m->out;
+  const mn_grid *g = m->g;
+  printf("mnsim simulate: %s\n", m->cs->file);
+  printf("  model      %s, %d session%s every %g days, %g days; %s %s, depth %.2f mm\n",
+         m->cs->sim.mode == MN_SIM_PATCH ? "periodic patch" : "periodic unit cell", o->n_sessions,
+         o->n_sessions > 1 ? "s" : "", m->cs->sim.interval_day, m->t_end, m->dev.spec.id,
+         m->skin.region, m->dev.params.depth_mm);
+  printf(
+      "  grid       %d x %d x %d cells (dx %g um, %.2f x %.2f mm, %.0f um deep), %.0f "
+      "punctures/cm2\n",
+      g->nx, g->ny, g->nz, g->dx_um, 1e-3 * g->dx_um * g->nx, 1e-3 * g->dx_um * g->ny,
+      g->zf_um[g->nz], m->density);
+  printf("  redness    peak R %.2f at day %.2f; visible (R > %.2f)", o->redness_peak,
+         o->redness_peak_day, o->redness_threshold);
+  for (int s = 0; s < o->n_sessions; s++) printf("%s %.1f d", s ? "," : "", o->redness_days[s]);
+  printf(" after each session\n  barrier    epidermal damage below 10 %%:");
+  for (int s = 0; s < o->n_sessions; s++) printf("%s %.1f d", s ? "," : "", o->barrier_days[s]);
+  printf("\n  peaks (PD) P %.2f at %.2f d, N %.2f at %.2f d, M %.2f at %.2f d\n", o->peak[0],
+         o->peak_day[0], o->peak[1], o->peak_day[1], o->peak[2], o->peak_day[2]);
+  static const char *const lay[2] = {"papillary", "reticular"};
+  static const int at[3] = {30, 90, 180};
+  for (int l = 0; l < 2; l++) {
+    printf("  collagen   %-9s", lay[l]);
+    for (int q = 0; q < 3; q++)
+      if (isfinite(o->collagen_pct[l][q]))
+        printf(" %+.2f %% at %d d,", o->collagen_pct[l][q], at[q]);
+    printf(" %+.2f %% at day %g; type III %.1f %%\n", o->collagen_end_pct[l], o->t_end,
+           100 * o->type3_end[l]);
+  }
+  printf("  evidence   nominal parameters, no uncertainty band yet; see outcome.json 'evidence'\n");
+  printf("  run        %ld steps in %.1f s\n", steps, wall);
+  printf("  outputs    %s/timeseries.csv outcome.json fields.h5 fields.xdmf\n", m->dir);
+}
+
+/* Outputs at the end: outcome, time series, merged fields and XDMF; then the run state goes. */
+static int finish(sim *m, mn_error *err) {
+  int rc = MN_OK;
+  const mn_simulate_params *p = &m->cs->sim;
+  char path[4300];
+  MN_TRY(mn_outcome_compute(&m->ts, &m->ps.p, m->cs->skin.fitzpatrick, m->session_day, p->sessions,
+                            &m->out, err));
+  long steps = mn_solver_steps(m->s);
+  double wall = mn_wall_time() - m->wall0;
+  mn_sim_result r = {m->cs,  &m->skin, &m->dev,    m->g,  &m->ps,
+                     &m->ts, &m->out,  m->density, steps, wall};
+  snprintf(path, sizeof path, "%s/timeseries.csv", m->dir);
+  MN_TRY(mn_io_write_atomic(path, mn_io_timeseries_csv, &r, err));
+  snprintf(path, sizeof path, "%s/outcome.json", m->dir);
+  MN_TRY(mn_io_write_atomic(path, mn_io_outcome_json, &r, err));
+  char snaps[MN_MAX_SNAPSHOTS][4300];
+  const char *sp[MN_MAX_SNAPSHOTS];
+  for (int i = 0; i < p->n_snapshots; i++)
+    snap_path(m, i, snaps[i], sizeof snaps[i]), sp[i] = snaps[i];
+  snprintf(path, sizeof path, "%s/fields.h5", m->dir);
+  MN_TRY(mn_h5_merge(path, sp, p->n_snapshots, m->g, err));
+  snprintf(path, sizeof path, "%s/fields.xdmf", m->dir);
+  MN_TRY(
+      mn_xdmf_write(path, "fields.h5", m->g, p->snapshot_days, p->n_snapshots, p->precision, err));
+  for (int i = 0; i < p->n_snapshots; i++) unlink(sp[i]);
+  snprintf(path, sizeof path, "%s/checkpoint.h5", m->run);
+  unlink(path);
+  snprintf(path, sizeof path, "%s/case.yaml", m->run);
+  unlink(path);
+  rmdir(m->run);
+  if (m->o.json)
+    rc = mn_io_outcome_json(stdout, &r, err);
+  else if (!m->o.quiet)
+    print_summary(m, steps, wall);
+cleanup:
+  return rc;
+}
+
+static int copy_file(const char *from, const char *to, mn_error *err) {
+  FILE *fp = fopen(from, "rb");
+  if (!fp) return MN_ERR(err, MN_EINPUT, "", "cannot open %s", from);
+  char *buf = mn_malloc(16 << 20);
+  size_t n = buf ? fread(buf, 1, 16 << 20, fp) : 0;
+  fclose(fp);
+  int rc =
+      buf ? mn_write_file_atomic(to, buf, n, err) : MN_ERR(err, MN_ENOMEM, "", "out of memory");
+  mn_free(buf);
+  return rc;
+}
+
+static int run_sim(sim *m, const char *case_path, const char *resume, int have_seed, uint64_t seed,
+                   int threads, mn_error *err) {
+  int rc = MN_OK;
+  char path[4300];
+  snprintf(m->run, sizeof m->run, "%s/.mnsim-run", m->dir);
+  snprintf(path, sizeof path, "%s/case.yaml", m->run);
+  if (resume) {
+    MN_TRY(setup(m, path, 0, 0, threads, err));
+    snprintf(path, sizeof path, "%s/checkpoint.h5", m->run);
+    MN_TRY(mn_checkpoint_read(path, m->g, m->s, &m->rs, &m->ts, err));
+    m->cs->seed = m->cs->treatment.seed = m->rs.seed;
+    if (m->rs.case_file[0]) snprintf(m->cs->file, sizeof m->cs->file, "%s", m->rs.case_file);
+    mn_log(MN_LOG_INFO, "resuming at day %g", mn_solver_time(m->s));
+  } else {
+    struct stat st;
+    snprintf(path, sizeof path, "%s/checkpoint.h5", m->run);
+    if (stat(path, &st) == 0)
+      return MN_ERR(err, MN_EUSAGE, "",
+                    "%s holds an interrupted run: continue it with `mnsim simulate --resume %s` "
+                    "or remove %s",
+                    m->dir, m->dir, m->run);
+    MN_TRY(setup(m, case_path, have_seed, seed, threads, err));
+    MN_TRY(mn_mkdir_p(m->run, err));
+    snprintf(path, sizeof path, "%s/case.yaml", m->run);
+    MN_TRY(copy_file(case_path, path, err));
+    m->rs.seed = m->cs->seed;
+    snprintf(m->rs.case_file, sizeof m->rs.case_file, "%s", m->cs->file);
+  }
+  int n = 0; /* snapshots beyond the end are dropped */
+  while (n < m->cs->sim.n_snapshots && m->cs->sim.snapshot_days[n] <= m->t_end + 1e-9) n++;
+  m->cs->sim.n_snapshots = n;
+  rc = loop(m, err);
+  if (rc == 0) rc = finish(m, err);
+cleanup:
+  return rc;
+}
+
+int cmd_simulate(int argc, char **argv) {
+  static const struct option longopts[] = {
+      {"output", required_argument, 0, 'o'},  {"resume", required_argument, 0, 'r'},
+      {"threads", required_argument, 0, 't'}, {"seed", required_argument, 0, 's'},
+      {"json", no_argument, 0, 'j'},          {"quiet", no_argument, 0, 'q'},
+      {"days", required_argument, 0, 'd'},    {"verbose", no_argument, 0, 'v'},
+      {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
+  sim m;
+  memset(&m, 0, sizeof m);
+  const char *resume = NULL;
+  int c, threads = 0, have_seed = 0;
+  uint64_t seed = 0;
+  long v;
+  optind = 1;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":o:qvh", longopts, NULL)) != -1) {
+    if (cli_common_option(c, optarg, &m.o)) continue;
+    switch (c) {
+      case 'h':
+        help();
+        return EXIT_OK;
+      case 'r':
+        resume = optarg;
+        break;
+      case 't':
+        if (mn_parse_long(optarg, &v) != 0 || v < 1 || v > 256)
+          return cli_usage_error("simulate", "--threads '%s' must be an integer in [1, 256]",
+                                 optarg);
+        threads = (int)v;
+        break;
+      case 'd':
+        if (mn_parse_double(optarg, &m.days) != 0 || m.days < 0.01 || m.days > 3650)
+          return cli_usage_error("simulate", "--days '%s' must be a number in [0.01, 3650]",
+                                 optarg);
+        break;
+      case 's':
+        if (mn_parse_long(optarg, &v) != 0 || v < 0)
+          return cli_usage_error("simulate", "--seed '%s' must be a non-negative integer", optarg);
+        seed = (uint64_t)v, have_seed = 1;
+        break;
+      case ':':
+        return cli_usage_error("simulate", "option %s needs a value", argv[optind - 1]);
+      default:
+        return cli_usage_error("simulate", "unknown option '%s'", argv[optind - 1]);
+    }
+  }
+  cli_log_setup(&m.o);
+  const char *case_path = NULL;
+  if (resume) {
+    if (optind != argc || m.o.outdir || have_seed || m.days > 0)
+      return cli_usage_error("simulate", "--resume DIR takes no case file, -o, --seed or --days");
+    snprintf(m.dir, sizeof m.dir, "%s", resume);
+  } else {
+    if (optind != argc - 1)
+      return cli_usage_error("simulate", optind >= argc ? "a case file is required"
+                                                        : "exactly one case file is expected");
+    case_path = argv[optind];
+    if (m.o.outdir)
+      snprintf(m.dir, sizeof m.dir, "%s", m.o.outdir);
+    else {
+      char stem[256];
+      cli_stem(case_path, stem, sizeof stem);
+      snprintf(m.dir, sizeof m.dir, "%s-simulate", stem);
+    }
+  }
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  m.wall0 = mn_wall_time();
+  mn_error err = {0};
+  int rc = run_sim(&m, case_path, resume, have_seed, seed, threads, &err);
+  int code = EXIT_OK;
+  if (rc < 0) {
+    fprintf(stderr,
+            "mnsim: interrupted at day %.3f; checkpoint written. Continue with: mnsim simulate "
+            "--resume %s\n",
+            mn_solver_time(m.s), m.dir);
+    code = 128 + got_signal;
+  } else if (rc) {
+    code = cli_fail(&m.o, &err);
+  }
+  sim_fini(&m);
+  return code;
+}

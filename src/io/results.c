@@ -1,0 +1,110 @@
+/* Result files of `mnsim simulate`: the time series of layer means (CSV) and the outcome summary
+ * (JSON) with the inputs, the grid and the evidence behind each observable. Stage: io. */
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <string.h>
+
+#include "io_impl.h"
+
+int mn_io_timeseries_csv(FILE *fp, const void *ctx, mn_error *err) {
+  const mn_sim_result *r = ctx;
+  const mn_timeseries *ts = r->ts;
+  fprintf(fp, "t_day,session,redness");
+  for (int l = 0; l < MN_LAYER_HYPO; l++)
+    for (int q = 0; q < MN_NSPECIES; q++)
+      if (mn_species_in_layer(q, l)) fprintf(fp, ",%s_%s", mn_layer_name(l), mn_species_name(q));
+  fputc('\n', fp);
+  for (int i = 0; i < ts->n; i++) {
+    fprintf(fp, "%.6f,%d,%.9g", ts->t[i], ts->session[i], ts->redness[i]);
+    for (int l = 0; l < MN_LAYER_HYPO; l++)
+      for (int q = 0; q < MN_NSPECIES; q++)
+        if (mn_species_in_layer(q, l)) fprintf(fp, ",%.9g", mn_ts_mean(ts, i, l, q));
+    fputc('\n', fp);
+  }
+  if (ferror(fp)) return MN_ERR(err, MN_EIO, "", "write error: %s", strerror(errno));
+  return MN_OK;
+}
+
+static json_t *num(double v) {
+  return isfinite(v) ? json_real(v) : json_null();
+}
+
+static json_t *per_session(const double *v, int n) {
+  json_t *a = json_array();
+  for (int i = 0; i < n; i++) json_array_append_new(a, num(v[i]));
+  return a;
+}
+
+static json_t *collagen(const mn_outcome *o) {
+  json_t *c = json_object();
+  static const char *const layer[2] = {"PD", "RD"};
+  for (int l = 0; l < 2; l++)
+    json_object_set_new(
+        c, layer[l],
+        json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "day_30_pct", num(o->collagen_pct[l][0]),
+                  "day_90_pct", num(o->collagen_pct[l][1]), "day_180_pct",
+                  num(o->collagen_pct[l][2]), "end_pct", num(o->collagen_end_pct[l]),
+                  "type3_fraction_end", num(o->type3_end[l]), "elastin_end_pct",
+                  num(o->elastin_end_pct[l])));
+  return c;
+}
+
+static json_t *params_json(const mn_param_set *ps) {
+  json_t *a = json_array();
+  for (int i = 0; i < ps->n; i++) {
+    const mn_param_info *p = &ps->info[i];
+    json_array_append_new(
+        a, json_pack("{s:s,s:o,s:s,s:[o,o],s:s}", "name", p->name, "value", num(p->value), "unit",
+                     p->unit, "range", num(p->min), num(p->max), "tag", p->tag));
+  }
+  return a;
+}
+
+int mn_io_outcome_json(FILE *fp, const void *ctx, mn_error *err) {
+  const mn_sim_result *r = ctx;
+  const mn_outcome *o = r->out;
+  const mn_grid *g = r->grid;
+  static const char *const modes[2] = {"unit_cell", "patch"};
+  json_t *root = json_pack(
+      "{s:s,s:s,s:s,s:I,s:s,s:{s:s,s:o,s:i,s:o,s:i,s:o},s:{s:i,s:i,s:i,s:o,s:o,s:o,s:s,s:s},"
+      "s:{s:I,s:o}}",
+      "mnsim_version", mn_version(), "command", "simulate", "case", r->cs->file, "seed",
+      (json_int_t)r->cs->seed, "skin_region", r->skin->region, "treatment", "device",
+      r->dev->spec.id, "depth_mm", num(r->dev->params.depth_mm), "sessions", o->n_sessions,
+      "interval_day", num(r->cs->sim.interval_day), "fitzpatrick", r->cs->skin.fitzpatrick,
+      "density_cm2", num(r->density_cm2), "grid", "nx", g->nx, "ny", g->ny, "nz", g->nz, "dx_um",
+      num(g->dx_um), "width_mm", num(1e-3 * g->dx_um * g->nx), "depth_um", num(g->zf_um[g->nz]),
+      "lateral_bc", g->lateral_bc == MN_BC_PERIODIC ? "periodic" : "zero_flux", "mode",
+      modes[r->cs->sim.mode], "run", "steps", (json_int_t)r->steps, "sample_count", num(r->ts->n));
+  json_t *obs = json_pack(
+      "{s:o,s:{s:o,s:o,s:o,s:o},s:o,s:{s:[o,o],s:[o,o],s:[o,o]},s:o,s:o}", "session_day",
+      per_session(o->session_day, o->n_sessions), "redness", "threshold", num(o->redness_threshold),
+      "peak", num(o->redness_peak), "peak_day", num(o->redness_peak_day), "visible_days",
+      per_session(o->redness_days, o->n_sessions), "barrier_days",
+      per_session(o->barrier_days, o->n_sessions), "inflammation_peaks_PD", "P", num(o->peak[0]),
+      num(o->peak_day[0]), "N", num(o->peak[1]), num(o->peak_day[1]), "M", num(o->peak[2]),
+      num(o->peak_day[2]), "collagen", collagen(o), "t_end_day", num(o->t_end));
+  json_t *ev = json_pack(
+      "[s,s,s,s]",
+      "redness, barrier and collagen rest on parameters tagged C (to be calibrated, issue 4) and "
+      "E (estimates); the values are the nominal model, without uncertainty bands yet",
+      "redness visible while R(t) > V_vis x s_vis(Fitzpatrick); s_vis values are estimates",
+      "barrier closure: mean epidermal damage below 10 % of its value at the session",
+      "elastin change is low confidence: published evidence conflicts");
+  if (!root || !obs || !ev) {
+    json_decref(root);
+    json_decref(obs);
+    json_decref(ev);
+    return MN_ERR(err, MN_EINTERNAL, "", "cannot build outcome.json");
+  }
+  json_object_set_new(root, "outcome", obs);
+  json_object_set_new(root, "evidence", ev);
+  json_object_set_new(root, "parameters", params_json(r->params));
+  int bad = json_dumpf(root, fp, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+  json_decref(root);
+  fputc('\n', fp);
+  if (bad || ferror(fp))
+    return MN_ERR(err, MN_EIO, "", "cannot write outcome.json: %s", strerror(errno));
+  return MN_OK;
+}

@@ -1,0 +1,128 @@
+/* Observables from the time series of layer means (research/models.md 7.8): redness index
+ * against the Fitzpatrick-scaled visibility threshold, inflammatory peaks, barrier closure,
+ * collagen change per layer, type III fraction and elastin change. Stage: outcome. */
+#include <math.h>
+#include <string.h>
+
+#include "mnsim/outcome.h"
+
+int mn_timeseries_init(mn_timeseries *ts, int cap, mn_error *err) {
+  memset(ts, 0, sizeof *ts);
+  ts->cap = cap;
+  ts->t = mn_malloc_array((size_t)cap, sizeof *ts->t);
+  ts->session = mn_malloc_array((size_t)cap, sizeof *ts->session);
+  ts->redness = mn_malloc_array((size_t)cap, sizeof *ts->redness);
+  ts->mean = mn_malloc_array((size_t)cap * MN_LAYER_HYPO * MN_NSPECIES, sizeof *ts->mean);
+  if (!ts->t || !ts->session || !ts->redness || !ts->mean) {
+    mn_timeseries_fini(ts);
+    return MN_ERR(err, MN_ENOMEM, "", "out of memory for a time series of %d samples", cap);
+  }
+  return MN_OK;
+}
+
+void mn_timeseries_fini(mn_timeseries *ts) {
+  if (!ts) return;
+  mn_free(ts->t);
+  mn_free(ts->session);
+  mn_free(ts->redness);
+  mn_free(ts->mean);
+  memset(ts, 0, sizeof *ts);
+}
+
+int mn_timeseries_add(mn_timeseries *ts, double t, int session, double redness,
+                      const double mean[MN_LAYER_HYPO][MN_NSPECIES], mn_error *err) {
+  if (ts->n >= ts->cap)
+    return MN_ERR(err, MN_EINTERNAL, "", "time series full (%d samples reserved)", ts->cap);
+  int i = ts->n++;
+  ts->t[i] = t;
+  ts->session[i] = session;
+  ts->redness[i] = redness;
+  memcpy(ts->mean + (size_t)i * MN_LAYER_HYPO * MN_NSPECIES, mean,
+         sizeof(double) * MN_LAYER_HYPO * MN_NSPECIES);
+  return MN_OK;
+}
+
+/* Linear interpolation of a sampled quantity get(i) at day t. */
+static double interp(const mn_timeseries *ts, double t,
+                     double (*get)(const mn_timeseries *, int, int, int), int l, int s) {
+  if (ts->n == 0) return 0;
+  if (t <= ts->t[0]) return get(ts, 0, l, s);
+  for (int i = 1; i < ts->n; i++)
+    if (ts->t[i] >= t) {
+      double a = (t - ts->t[i - 1]) / (ts->t[i] - ts->t[i - 1]);
+      return (1 - a) * get(ts, i - 1, l, s) + a * get(ts, i, l, s);
+    }
+  return get(ts, ts->n - 1, l, s);
+}
+
+static double get_mean(const mn_timeseries *ts, int i, int l, int s) {
+  return mn_ts_mean(ts, i, l, s);
+}
+double mn_ts_at(const mn_timeseries *ts, int l, int s, double t) {
+  return interp(ts, t, get_mean, l, s);
+}
+
+/* Last time in [t0, t1) at which x(i) exceeds thr, interpolated at the downward crossing. */
+static double last_above(const mn_timeseries *ts, const double *x, double thr, double t0,
+                         double t1) {
+  double last = t0;
+  int any = 0;
+  for (int i = 0; i < ts->n; i++) {
+    if (ts->t[i] < t0 || ts->t[i] >= t1) continue;
+    if (x[i] > thr) {
+      any = 1;
+      last = ts->t[i];
+      if (i + 1 < ts->n && x[i + 1] <= thr && ts->t[i + 1] < t1)
+        last = ts->t[i] + (ts->t[i + 1] - ts->t[i]) * (x[i] - thr) / (x[i] - x[i + 1]);
+    }
+  }
+  return any ? last - t0 : 0;
+}
+
+int mn_outcome_compute(const mn_timeseries *ts, const mn_model_params *m, int fitz,
+                       const double *sessions, int n, mn_outcome *o, mn_error *err) {
+  memset(o, 0, sizeof *o);
+  if (ts->n < 2) return MN_ERR(err, MN_EINPUT, "", "a time series needs at least two samples");
+  if (n < 1 || n > MN_MAX_SESSIONS)
+    return MN_ERR(err, MN_EINPUT, "", "%d sessions; allowed 1 to %d", n, MN_MAX_SESSIONS);
+  o->n_sessions = n;
+  memcpy(o->session_day, sessions, (size_t)n * sizeof *sessions);
+  o->t_end = ts->t[ts->n - 1];
+  o->redness_threshold = m->V_vis * (fitz >= 1 && fitz <= 6 ? m->s_vis[fitz - 1] : 1.0);
+  double *dve = mn_malloc_array((size_t)ts->n, sizeof *dve);
+  if (!dve) return MN_ERR(err, MN_ENOMEM, "", "out of memory for the outcome");
+  for (int i = 0; i < ts->n; i++) {
+    dve[i] = mn_ts_mean(ts, i, MN_LAYER_VE, MN_SP_D);
+    if (ts->redness[i] > o->redness_peak)
+      o->redness_peak = ts->redness[i], o->redness_peak_day = ts->t[i];
+    static const int sp[3] = {MN_SP_P, MN_SP_N, MN_SP_M};
+    for (int q = 0; q < 3; q++) {
+      double v = mn_ts_mean(ts, i, MN_LAYER_PD, sp[q]);
+      if (v > o->peak[q]) o->peak[q] = v, o->peak_day[q] = ts->t[i];
+    }
+  }
+  for (int s = 0; s < n; s++) {
+    double t0 = sessions[s], t1 = s + 1 < n ? sessions[s + 1] : INFINITY;
+    o->redness_days[s] = last_above(ts, ts->redness, o->redness_threshold, t0, t1);
+    double d0 = interp(ts, t0, get_mean, MN_LAYER_VE, MN_SP_D);
+    o->barrier_days[s] = last_above(ts, dve, 0.1 * d0, t0, t1);
+  }
+  mn_free(dve);
+  static const double at[3] = {30, 90, 180};
+  for (int l = 0; l < 2; l++) {
+    int layer = l ? MN_LAYER_RD : MN_LAYER_PD;
+    for (int q = 0; q < 3; q++) {
+      double t = sessions[0] + at[q];
+      o->collagen_pct[l][q] =
+          t <= o->t_end
+              ? 100 * (mn_ts_at(ts, layer, MN_SP_C1, t) + mn_ts_at(ts, layer, MN_SP_C3, t) - 1)
+              : NAN;
+    }
+    double c1 = mn_ts_mean(ts, ts->n - 1, layer, MN_SP_C1),
+           c3 = mn_ts_mean(ts, ts->n - 1, layer, MN_SP_C3);
+    o->collagen_end_pct[l] = 100 * (c1 + c3 - 1);
+    o->type3_end[l] = c1 + c3 > 0 ? (c3 + MN_TYPE3_BASELINE * c1) / (c3 + c1) : NAN;
+    o->elastin_end_pct[l] = 100 * (mn_ts_mean(ts, ts->n - 1, layer, MN_SP_E) - 1);
+  }
+  return MN_OK;
+}
