@@ -24,7 +24,7 @@ expect 2 "a case file is required" -- "$m" device
 expect 2 "exactly one case file" -- "$m" device a.yaml b.yaml
 expect 2 "unknown option '--frobnicate'" -- "$m" device --frobnicate x.yaml
 expect 2 "option -o needs a value" -- "$m" device x.yaml -o
-expect 2 "--seed 'abc' must be a non-negative integer" -- "$m" device --seed abc x.yaml
+expect 2 "--seed 'abc' must be an integer in" -- "$m" device --seed abc x.yaml
 expect 2 "cannot open case file: No such file" -- "$m" device /nonexistent.yaml
 expect 0 "roller-192" -- "$m" device --list
 expect 0 '"id": "pen-12"' -- "$m" device --list --json
@@ -46,6 +46,20 @@ expect 0 "punctures" -- "$m" device --no-figures -o "$tmp/o" "$tmp/d.yaml"
 grep -q '"punctures_inside"' "$tmp/a.json" || { echo "FAIL --json output"; fail=1; }
 "$m" device -q --no-figures -o "$tmp/b" examples/pen-cheek.yaml || fail=1
 cmp -s "$tmp/a/punctures.csv" "$tmp/b/punctures.csv" || { echo "FAIL same seed differs"; fail=1; }
+# same seed, every output file identical, figures included
+"$m" device -q -o "$tmp/f1" examples/pen-cheek.yaml && "$m" device -q -o "$tmp/f2" examples/pen-cheek.yaml || fail=1
+for f in device.json device.csv punctures.csv density.csv density.svg density.png; do
+  cmp -s "$tmp/f1/$f" "$tmp/f2/$f" || { echo "FAIL same seed: $f differs"; fail=1; }
+done
+# an output path with PLplot's family marker %n still gets its figures, and no temporary remains
+"$m" device -q -o "$tmp/p%nq" examples/pen-cheek.yaml || { echo "FAIL %n path"; fail=1; }
+[ -s "$tmp/p%nq/density.png" ] || { echo "FAIL %n path: no figure"; fail=1; }
+ls -A "$tmp/p%nq" | grep -q '^\.' && { echo "FAIL %n path: temporary left"; fail=1; }
+# a failing file leaves no partial result set: earlier outputs stay as they were
+mkdir -p "$tmp/pp/punctures.csv"
+"$m" device -q -o "$tmp/pp" examples/pen-cheek.yaml 2>/dev/null && { echo "FAIL: unwritable file accepted"; fail=1; }
+[ -e "$tmp/pp/device.json" ] && { echo "FAIL: partial result set written"; fail=1; }
+ls -A "$tmp/pp" | grep -q '^\.' && { echo "FAIL: temporary left after a failed set"; fail=1; }
 "$m" device -q --no-figures --seed 5 -o "$tmp/c" examples/pen-cheek.yaml || fail=1
 cmp -s "$tmp/a/punctures.csv" "$tmp/c/punctures.csv" && { echo "FAIL --seed ignored"; fail=1; }
 # an unwritable output location is a clear runtime error (exit 1) that names the path

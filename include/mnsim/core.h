@@ -175,6 +175,11 @@ int mn_ofile_commit(mn_ofile *f, mn_error *err);
 void mn_ofile_detach(mn_ofile *f);
 /** Close and remove the temporary; the destination is untouched. NULL-safe, idempotent. */
 void mn_ofile_abort(mn_ofile *f);
+/** Register / forget a temporary file of another writer for mn_ofile_unlink_all(). */
+void mn_ofile_track(const char *tmp);
+void mn_ofile_untrack(const char *tmp);
+/** Remove every temporary that is open right now; async-signal-safe, for signal handlers. */
+void mn_ofile_unlink_all(void);
 /** Create directory @p dir and its parents (mode 0777 & ~umask). */
 int mn_mkdir_p(const char *dir, mn_error *err);
 /** Write @p len bytes of @p data atomically to @p path. */
@@ -233,6 +238,8 @@ const char *mn_nearest(const char *word, const char *const *cands, size_t n);
 int mn_parse_double(const char *s, double *out);
 /** Parse a decimal integer that fills the whole of @p s. 0 on success. */
 int mn_parse_long(const char *s, long *out);
+/** Parse an unsigned 64-bit decimal integer that fills the whole of @p s. 0 on success. */
+int mn_parse_u64(const char *s, uint64_t *out);
 /** Format a double with up to @p sig significant digits, shortest form ("0.25", "1e-06"). */
 void mn_format_double(char *buf, size_t size, double v, int sig);
 

@@ -185,6 +185,7 @@ typedef struct mn_device_stats {
   double mean_channel_area_um2;
   double overlap_fraction; /**< punctures with a neighbour closer than one channel diameter */
   double nn_mean_um, nn_median_um, nn_p05_um; /**< nearest-neighbour distances */
+  size_t spacing_sampled; /**< punctures the spacing and overlap figures rest on */
   double depth_mean_um, depth_sd_um, depth_min_um, depth_max_um;
   double depth_lo_um, depth_hi_um;       /**< mean depth at the class ratio's range ends */
   double layer_fraction[MN_LAYER_COUNT]; /**< fraction of channels ending in each layer */

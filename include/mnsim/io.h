@@ -100,6 +100,17 @@ void mn_case_write_reference_md(FILE *fp);
 typedef int (*mn_write_fn)(FILE *fp, const void *ctx, mn_error *err);
 int mn_io_write_atomic(const char *path, mn_write_fn fn, const void *ctx, mn_error *err);
 
+/** One file of a result set. */
+typedef struct mn_out_item {
+  char path[4200];
+  mn_write_fn fn;
+  const void *ctx;
+} mn_out_item;
+/** Write a set of files all or nothing: every file goes to its temporary first; only when all
+ *  are complete are they renamed into place, otherwise every temporary is removed and the
+ *  earlier results stay as they were. */
+int mn_io_write_set(const mn_out_item *items, int n, mn_error *err);
+
 /** Everything `mnsim device` reports, for the writers below. */
 typedef struct mn_device_result {
   const mn_case *cs;

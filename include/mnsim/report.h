@@ -20,12 +20,20 @@ extern "C" {
 
 typedef enum { MN_FIG_SVG = 0, MN_FIG_PNG = 1 } mn_fig_format;
 
-/** Plot the density map @p m (punctures/cm2 per cell) with the outline of @p t and the lesions
- *  as circles, to @p path in @p format (SVG or PNG, 900 x 760 px). @p title goes above the plot.
- */
-int mn_report_density_map(const char *path, int format, const mn_density_map *m,
-                          const mn_treatment *t, const mn_lesion *lesions, int n_lesions,
-                          const char *title, mn_error *err);
+/** What to draw in a density map figure. */
+typedef struct mn_density_figure {
+  int format;                /**< mn_fig_format */
+  const mn_density_map *map; /**< punctures/cm2 per cell */
+  const mn_treatment *t;     /**< outline (red) */
+  const mn_lesion *lesions;  /**< drawn as white circles or lines */
+  int n_lesions;
+  const char *title;
+} mn_density_figure;
+
+/** Render the figure @p ctx (an mn_density_figure; 900 x 760 px) and write its bytes to @p fp: an
+ *  mn_write_fn, so it can go through mn_io_write_atomic. PLplot renders into a private temporary
+ *  file first (its file names treat "%n" specially, so the destination is never given to it). */
+int mn_report_density_map(FILE *fp, const void *ctx, mn_error *err);
 
 #ifdef __cplusplus
 }

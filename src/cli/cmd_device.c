@@ -2,6 +2,7 @@
  * skin, with the figures a device engineer or clinician asks for; writes JSON, CSV and the
  * density map (SVG, PNG). */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -157,8 +158,15 @@ static int compute(run *r, const char *path, int have_seed, uint64_t seed, mn_er
   MN_TRY(mn_device_catalogue_create(&r->cat, err));
   MN_TRY(mn_case_check_skin(r->cs, r->atlas, &r->skin, err));
   if ((rc = mn_device_init(&r->dev, r->cat, &r->cs->device, err))) goto located;
+  mn_log(MN_LOG_INFO, "device %s: %s, %d needles, swath %.2f mm, depth ratio %.2f, %g strokes/s",
+         r->dev.spec.id, mn_device_class_name(r->dev.spec.cls), r->dev.spec.needles,
+         r->dev.swath_mm, r->dev.depth_ratio, r->dev.rate_hz);
+  double t0 = mn_wall_time();
   if ((rc = mn_device_punctures(&r->dev, &r->cs->treatment, &r->set, err))) goto located;
+  double t1 = mn_wall_time();
   MN_TRY(mn_device_stats_compute(&r->dev, &r->cs->treatment, &r->skin, r->set, &r->st, err));
+  mn_log(MN_LOG_INFO, "%zu punctures generated in %.3f s, statistics in %.3f s (spacing from %zu)",
+         r->set->n, t1 - t0, mn_wall_time() - t1, r->st.spacing_sampled);
   MN_TRY(mn_density_map_build(&r->cs->treatment, r->set, 0, &r->map, err));
   return MN_OK;
 located:
@@ -167,30 +175,39 @@ cleanup:
   return rc;
 }
 
+/* All result files or none: written to temporaries, renamed together at the end. */
 static int write_outputs(run *r, const mn_device_result *res, const char *dir, int figures,
                          mn_error *err) {
-  int rc = MN_OK;
-  char p[4200], title[200];
-  MN_TRY(mn_mkdir_p(dir, err));
-  snprintf(p, sizeof p, "%s/device.json", dir);
-  MN_TRY(mn_io_write_atomic(p, mn_io_device_json, res, err));
-  snprintf(p, sizeof p, "%s/device.csv", dir);
-  MN_TRY(mn_io_write_atomic(p, mn_io_device_summary_csv, res, err));
-  snprintf(p, sizeof p, "%s/punctures.csv", dir);
-  MN_TRY(mn_io_write_atomic(p, mn_io_punctures_csv, res, err));
-  snprintf(p, sizeof p, "%s/density.csv", dir);
-  MN_TRY(mn_io_write_atomic(p, mn_io_density_map_csv, &r->map, err));
-  if (!figures) return MN_OK;
+  int rc = mn_mkdir_p(dir, err);
+  if (rc) return rc;
+  char title[200];
   snprintf(title, sizeof title, "%s, %d pass%s: %.0f punctures/cm#u2#d, coverage %.0f %%",
            r->dev.spec.id, r->cs->treatment.n_passes, r->cs->treatment.n_passes > 1 ? "es" : "",
            r->st.density_cm2, 100 * r->st.coverage);
-  for (int f = 0; f < 2; f++) {
-    snprintf(p, sizeof p, "%s/density.%s", dir, f ? "png" : "svg");
-    MN_TRY(mn_report_density_map(p, f ? MN_FIG_PNG : MN_FIG_SVG, &r->map, &r->cs->treatment,
-                                 r->cs->lesions, r->cs->n_lesions, title, err));
-  }
-cleanup:
-  return rc;
+  mn_density_figure fig[2];
+  for (int f = 0; f < 2; f++)
+    fig[f] = (mn_density_figure){f ? MN_FIG_PNG : MN_FIG_SVG,
+                                 &r->map,
+                                 &r->cs->treatment,
+                                 r->cs->lesions,
+                                 r->cs->n_lesions,
+                                 title};
+  mn_out_item items[] = {
+      {"", mn_io_device_json, res},         {"", mn_io_device_summary_csv, res},
+      {"", mn_io_punctures_csv, res},       {"", mn_io_density_map_csv, &r->map},
+      {"", mn_report_density_map, &fig[0]}, {"", mn_report_density_map, &fig[1]}};
+  static const char *const names[] = {"device.json", "device.csv",  "punctures.csv",
+                                      "density.csv", "density.svg", "density.png"};
+  int n = figures ? 6 : 4;
+  for (int i = 0; i < n; i++) snprintf(items[i].path, sizeof items[i].path, "%s/%s", dir, names[i]);
+  return mn_io_write_set(items, n, err);
+}
+
+/* Interrupted while writing: remove the temporaries, then die of the signal as usual. */
+static void on_signal(int sig) {
+  mn_ofile_unlink_all();
+  signal(sig, SIG_DFL);
+  raise(sig);
 }
 
 int cmd_device(int argc, char **argv) {
@@ -221,10 +238,10 @@ int cmd_device(int argc, char **argv) {
         list = 1;
         break;
       case 's': {
-        long v;
-        if (mn_parse_long(optarg, &v) != 0 || v < 0)
-          return cli_usage_error("device", "--seed '%s' must be a non-negative integer", optarg);
-        seed = (uint64_t)v, have_seed = 1;
+        if (mn_parse_u64(optarg, &seed) != 0)
+          return cli_usage_error("device", "--seed '%s' must be an integer in [0, 2^64 - 1]",
+                                 optarg);
+        have_seed = 1;
         break;
       }
       case ':':
@@ -247,6 +264,8 @@ int cmd_device(int argc, char **argv) {
     cli_stem(path, stem, sizeof stem);
     snprintf(dir, sizeof dir, "%s-device", stem);
   }
+  signal(SIGINT, on_signal);
+  signal(SIGTERM, on_signal);
   run r = {0};
   mn_error err = {0};
   int rc = compute(&r, path, have_seed, seed, &err);

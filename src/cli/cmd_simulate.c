@@ -433,9 +433,10 @@ int cmd_simulate(int argc, char **argv) {
                                  optarg);
         break;
       case 's':
-        if (mn_parse_long(optarg, &v) != 0 || v < 0)
-          return cli_usage_error("simulate", "--seed '%s' must be a non-negative integer", optarg);
-        seed = (uint64_t)v, have_seed = 1;
+        if (mn_parse_u64(optarg, &seed) != 0)
+          return cli_usage_error("simulate", "--seed '%s' must be an integer in [0, 2^64 - 1]",
+                                 optarg);
+        have_seed = 1;
         break;
       case ':':
         return cli_usage_error("simulate", "option %s needs a value", argv[optind - 1]);

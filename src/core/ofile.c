@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -23,6 +24,47 @@ static void dir_of(const char *path, char *dir, size_t size) {
   }
 }
 
+/* Temporaries in flight, so that a signal handler can remove them (async-signal-safe: fixed
+ * slots, unlink only). */
+enum { MAX_LIVE = 64 };
+static char live_path[MAX_LIVE][4096];
+static volatile sig_atomic_t live_used[MAX_LIVE];
+
+void mn_ofile_track(const char *tmp) {
+  for (int i = 0; i < MAX_LIVE; i++)
+    if (!live_used[i]) {
+      snprintf(live_path[i], sizeof live_path[i], "%s", tmp);
+      live_used[i] = 1;
+      return;
+    }
+}
+
+void mn_ofile_untrack(const char *tmp) {
+  for (int i = 0; i < MAX_LIVE; i++)
+    if (live_used[i] && strcmp(live_path[i], tmp) == 0) live_used[i] = 0;
+}
+
+void mn_ofile_unlink_all(void) {
+  for (int i = 0; i < MAX_LIVE; i++)
+    if (live_used[i]) {
+      unlink(live_path[i]);
+      live_used[i] = 0;
+    }
+}
+
+/* Permission bits of new files: 0666 less the process umask (read once). */
+static mode_t file_mode(void) {
+  static mode_t mode = 0;
+  static int known = 0;
+  if (!known) {
+    mode_t m = umask(0);
+    umask(m);
+    mode = 0666 & ~m;
+    known = 1;
+  }
+  return mode;
+}
+
 int mn_ofile_open(mn_ofile *f, const char *path, mn_error *err) {
   memset(f, 0, sizeof *f);
   if (strlen(path) + 16 >= sizeof f->tmp)
@@ -40,15 +82,17 @@ int mn_ofile_open(mn_ofile *f, const char *path, mn_error *err) {
     return MN_ERR(err, MN_EIO, "", "cannot create a temporary file in %s for %s: %s", dir, path,
                   strerror(e));
   }
-  (void)fchmod(fd, 0644);
+  (void)fchmod(fd, file_mode());
   f->fp = fdopen(fd, "wb");
   if (!f->fp) {
     int e = errno;
     close(fd);
     unlink(f->tmp);
+    MN_ERR(err, MN_EIO, "", "cannot open %s (for %s): %s", f->tmp, path, strerror(e));
     f->tmp[0] = '\0';
-    return MN_ERR(err, MN_EIO, "", "cannot open %s: %s", f->tmp, strerror(e));
+    return MN_EIO;
   }
+  mn_ofile_track(f->tmp);
   return MN_OK;
 }
 
@@ -74,7 +118,10 @@ int mn_ofile_commit(mn_ofile *f, mn_error *err) {
     if (!f->fp) {
       int e = errno;
       unlink(f->tmp);
-      return MN_ERR(err, MN_EIO, "", "cannot reopen %s for %s: %s", f->tmp, f->path, strerror(e));
+      mn_ofile_untrack(f->tmp);
+      MN_ERR(err, MN_EIO, "", "cannot reopen %s for %s: %s", f->tmp, f->path, strerror(e));
+      f->tmp[0] = '\0';
+      return MN_EIO;
     }
   }
   int bad = ferror(f->fp) != 0;
@@ -84,10 +131,13 @@ int mn_ofile_commit(mn_ofile *f, mn_error *err) {
   if (fclose(f->fp) != 0 && !bad) bad = 1, e = errno;
   f->fp = NULL;
   if (!bad && rename(f->tmp, f->path) != 0) bad = 1, e = errno;
+  mn_ofile_untrack(f->tmp);
   if (bad) {
     unlink(f->tmp);
-    return MN_ERR(err, MN_EIO, "", "cannot write %s (temporary %s): %s; %s is unchanged", f->path,
-                  f->tmp, strerror(e), f->path);
+    MN_ERR(err, MN_EIO, "", "cannot write %s (temporary %s): %s; %s is unchanged", f->path, f->tmp,
+           strerror(e), f->path);
+    f->tmp[0] = '\0';
+    return MN_EIO;
   }
   fsync_dir(f->path);
   f->tmp[0] = '\0';
@@ -98,7 +148,10 @@ void mn_ofile_abort(mn_ofile *f) {
   if (!f) return;
   if (f->fp) fclose(f->fp);
   f->fp = NULL;
-  if (f->tmp[0]) unlink(f->tmp);
+  if (f->tmp[0]) {
+    unlink(f->tmp);
+    mn_ofile_untrack(f->tmp);
+  }
   f->tmp[0] = '\0';
 }
 

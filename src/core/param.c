@@ -162,14 +162,9 @@ int mn_param_parse(const mn_param_desc *d, const char *text, void *obj, const ch
       return rc;
     }
     case MN_PARAM_SEED: {
-      const char *s = text;
-      uint64_t v = 0;
-      if (!*s) return MN_ERR(err, MN_EINPUT, path, "%s is empty (allowed: %s)", path, allowed);
-      for (; *s; s++) {
-        if (*s < '0' || *s > '9' || v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
-          return MN_ERR(err, MN_EINPUT, path, "%s = '%s' is not %s", path, text, allowed);
-        v = v * 10 + (uint64_t)(*s - '0');
-      }
+      uint64_t v;
+      if (mn_parse_u64(text, &v) != 0)
+        return MN_ERR(err, MN_EINPUT, path, "%s = '%s' is not %s", path, text, allowed);
       *(uint64_t *)f = v;
       return MN_OK;
     }

@@ -56,10 +56,12 @@ static const char *skip_blank(const char *s) {
 int mn_parse_double(const char *s, double *out) {
   s = skip_blank(s);
   if (!*s) return -1;
+  for (const char *c = s; *c; c++) /* decimal only: no hex floats, inf or nan */
+    if (*c == 'x' || *c == 'X' || *c == 'n' || *c == 'N' || *c == 'i' || *c == 'I') return -1;
   char *end;
   errno = 0;
   double v = strtod(s, &end);
-  if (end == s || errno == ERANGE) return -1;
+  if (end == s || (errno == ERANGE && fabs(v) > 1.0)) return -1; /* overflow; underflow gives 0 */
   end = (char *)skip_blank(end);
   if (*end || !isfinite(v)) return -1;
   *out = v;
@@ -75,6 +77,19 @@ int mn_parse_long(const char *s, long *out) {
   if (end == s || errno == ERANGE) return -1;
   end = (char *)skip_blank(end);
   if (*end) return -1;
+  *out = v;
+  return 0;
+}
+
+int mn_parse_u64(const char *s, uint64_t *out) {
+  s = skip_blank(s);
+  uint64_t v = 0;
+  if (!*s) return -1;
+  for (; *s >= '0' && *s <= '9'; s++) {
+    if (v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10) return -1;
+    v = v * 10 + (uint64_t)(*s - '0');
+  }
+  if (*skip_blank(s)) return -1;
   *out = v;
   return 0;
 }

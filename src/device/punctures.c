@@ -8,7 +8,9 @@
 #include "device_impl.h"
 
 enum { MAX_SEGMENTS = MN_MAX_OUTLINE / 2 + 1 };
-static const double MAX_PUNCTURES = 4e8; /* ~10 GB of puncture records */
+/* 5e7 punctures: 1.25 GB of records plus the statistics' index, and a puncture list of about
+ * 1.7 GB; beyond that the command would not finish in a reasonable time on a workstation. */
+static const double MAX_PUNCTURES = 5e7;
 
 void mn_puncture_set_destroy(mn_puncture_set *s) {
   if (!s) return;
@@ -75,23 +77,27 @@ static void press(gen *g, double cx, double cy) {
   }
 }
 
-/* One stroke segment from base + t0 u to base + t1 u. */
-static void stroke(gen *g, const mn_pass_params *p, const double base[2], double t0, double t1) {
+/* One stroke segment from base + t0 u to base + t1 u, walked forward, or backward when @p back
+ * (the serpentine return of the hand): the hand path runs from t1 to t0. */
+static void stroke(gen *g, const mn_pass_params *p, const double base[2], double t0, double t1,
+                   int back) {
   const mn_device *d = g->d;
-  double sd = p->jitter_mm;
+  double sd = p->jitter_mm, len = t1 - t0;
+  /* position along the segment of hand travel a: forward t0 + a, backward t1 - a */
+#define AT(a) (back ? t1 - (a) : t0 + (a))
   if (d->spec.cls == MN_DEVICE_PEN) {
     double dl = p->speed_mm_per_s / d->rate_hz; /* hand travel between strokes */
-    for (double t = t0 + dl * mn_rng_uniform(&g->rng); t <= t1 && !g->oom; t += dl) {
-      double jx = sd * mn_rng_normal(&g->rng), jy = sd * mn_rng_normal(&g->rng);
+    for (double a = dl * mn_rng_uniform(&g->rng); a <= len && !g->oom; a += dl) {
+      double jx = sd * mn_rng_normal(&g->rng), jy = sd * mn_rng_normal(&g->rng), t = AT(a);
       press(g, base[0] + t * g->u[0] + jx, base[1] + t * g->u[1] + jy);
     }
   } else if (d->spec.cls == MN_DEVICE_STAMP) {
     double step = d->step_mm * (1.0 - p->overlap);
-    int n = (int)ceil((t1 - t0) / step - 1e-9);
-    double lead = 0.5 * ((t1 - t0) - (n - 1) * step); /* centre the presses on the segment */
+    int n = (int)ceil(len / step - 1e-9);
+    double lead = 0.5 * (len - (n - 1) * step); /* centre the presses on the segment */
     for (int j = 0; j < n && !g->oom; j++) {
-      double t = t0 + lead + j * step;
       double jx = sd * mn_rng_normal(&g->rng), jy = sd * mn_rng_normal(&g->rng);
+      double t = AT(lead + j * step);
       press(g, base[0] + t * g->u[0] + jx, base[1] + t * g->u[1] + jy);
     }
   } else { /* roller: each needle circle touches down every circumference / rows */
@@ -101,10 +107,13 @@ static void stroke(gen *g, const mn_pass_params *p, const double base[2], double
     for (int j = 0; j < cols && !g->oom; j++) {
       double c = (j - 0.5 * (cols - 1)) * w + lat;
       double off = fmod(phase + (j & 1) * 0.5 * pitch, pitch); /* neighbouring circles staggered */
-      for (double t = t0 + off; t <= t1 && !g->oom; t += pitch)
+      for (double a = off; a <= len && !g->oom; a += pitch) {
+        double t = AT(a);
         push(g, base[0] + t * g->u[0] + c * g->nrm[0], base[1] + t * g->u[1] + c * g->nrm[1]);
+      }
     }
   }
+#undef AT
 }
 
 /* Lay the strokes of pass @p pi: lines spaced s along the normal, centred on the outline's extent,
@@ -127,9 +136,10 @@ static void run_pass(gen *g, const mn_treatment *t, int pi) {
   for (int k = 0; k < lines && !g->oom; k++) {
     double base[2] = {(first + k * sp) * g->nrm[0], (first + k * sp) * g->nrm[1]};
     mn__segment seg[MAX_SEGMENTS];
-    int ns = mn__clip_line(t, base, g->u, seg, MAX_SEGMENTS);
-    for (int q = 0; q < ns && !g->oom; q++) {
-      stroke(g, p, base, seg[q].t0, seg[q].t1);
+    int ns = mn__clip_line(t, base, g->u, seg, MAX_SEGMENTS), back = k & 1;
+    for (int r = 0; r < ns && !g->oom; r++) {
+      int q = back ? ns - 1 - r : r; /* odd strokes run the other way, segments in reverse */
+      stroke(g, p, base, seg[q].t0, seg[q].t1, back);
       g->s->path_mm += seg[q].t1 - seg[q].t0;
       g->s->duration_s += (seg[q].t1 - seg[q].t0) / p->speed_mm_per_s;
     }
@@ -158,9 +168,10 @@ static int check_passes(const mn_device *d, const mn_treatment *t, mn_error *err
   }
   if (expect > MAX_PUNCTURES)
     return MN_ERR(err, MN_ERANGE, "treatment.passes",
-                  "this treatment would make about %.3g punctures (%.1f GB); the limit is %.3g: "
-                  "lower the stroke rate, raise the speed or spacing, or treat a smaller area",
-                  expect, expect * 25 / 1e9, MAX_PUNCTURES);
+                  "this treatment would make about %.3g punctures (%.1f GB in memory, %.1f GB as "
+                  "punctures.csv); the limit is %.3g: lower the stroke rate, raise the speed or "
+                  "spacing, or treat a smaller area",
+                  expect, expect * 37 / 1e9, expect * 35 / 1e9, MAX_PUNCTURES);
   return MN_OK;
 }
 

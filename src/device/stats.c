@@ -7,7 +7,7 @@
 
 #include "device_impl.h"
 
-enum { COVERAGE_SAMPLES = 200000 };
+enum { COVERAGE_SAMPLES = 200000, SPACING_SAMPLES = 100000 };
 
 /* Uniform cell hash over the punctures' bounding box: order[] lists punctures cell by cell,
  * start[c]..start[c+1] is cell c's range. */
@@ -37,7 +37,8 @@ static int hash_build(hash *h, const mn_puncture_set *s, double min_cell, mn_err
     ymin = fmin(ymin, s->y_mm[i]), ymax = fmax(ymax, s->y_mm[i]);
   }
   double w = xmax - xmin + 1e-6, hgt = ymax - ymin + 1e-6;
-  h->cell = fmax(min_cell, sqrt(w * hgt / (double)s->n)); /* about one puncture per cell */
+  /* about one puncture per cell; searches widen to the channel radius in rings of cells */
+  h->cell = fmax(min_cell, sqrt(w * hgt / (double)s->n));
   h->nx = (int)(w / h->cell) + 1;
   h->ny = (int)(hgt / h->cell) + 1;
   h->x0 = xmin;
@@ -69,26 +70,30 @@ static int hash_build(hash *h, const mn_puncture_set *s, double min_cell, mn_err
   return MN_OK;
 }
 
-/* Is (x, y) inside some channel's surface disc? Channels are at most rmax_mm wide, and the cell
- * is at least 2 rmax, so the 3 x 3 block around the point's cell suffices. */
-static int covered(const hash *h, const mn_puncture_set *s, double x, double y) {
+/* Is (x, y) inside some channel's surface disc? Channel centres within rmax_mm of the point lie
+ * in the block of cells R = ceil(rmax / cell) around the point's cell. */
+static int covered(const hash *h, const mn_puncture_set *s, double x, double y, double rmax) {
   int ix = (int)floor((x - h->x0) / h->cell), iy = (int)floor((y - h->y0) / h->cell);
-  for (int j = iy - 1; j <= iy + 1; j++) {
-    if (j < 0 || j >= h->ny) continue;
-    for (int i = ix - 1; i <= ix + 1; i++) {
-      if (i < 0 || i >= h->nx) continue;
-      size_t c = (size_t)j * h->nx + i;
-      for (uint32_t k = h->start[c]; k < h->start[c + 1]; k++) {
-        uint32_t q = h->order[k];
-        double dx = x - s->x_mm[q], dy = y - s->y_mm[q], r = 1e-3 * s->radius_um[q];
-        if (dx * dx + dy * dy < r * r) return 1;
+  int R = (int)ceil(rmax / h->cell);
+  for (int ring = 0; ring <= R; ring++) /* inside out: dense patterns answer at once */
+    for (int j = iy - ring; j <= iy + ring; j++) {
+      if (j < 0 || j >= h->ny) continue;
+      for (int i = ix - ring; i <= ix + ring; i++) {
+        if (i < 0 || i >= h->nx || (abs(i - ix) != ring && abs(j - iy) != ring)) continue;
+        size_t c = (size_t)j * h->nx + i;
+        for (uint32_t k = h->start[c]; k < h->start[c + 1]; k++) {
+          uint32_t q = h->order[k];
+          double dx = x - s->x_mm[q], dy = y - s->y_mm[q], r = 1e-3 * s->radius_um[q];
+          if (dx * dx + dy * dy < r * r) return 1;
+        }
       }
     }
-  }
   return 0;
 }
 
-static void coverage(const mn_treatment *t, const hash *h, const mn_puncture_set *s,
+/* Monte-Carlo coverage: uniform points in the outline's bounding box, kept when inside; for thin
+ * outlines up to 20x more points are drawn so that the estimate rests on enough samples. */
+static void coverage(const mn_treatment *t, const hash *h, const mn_puncture_set *s, double rmax,
                      mn_device_stats *st) {
   double xmin = INFINITY, xmax = -INFINITY, ymin = INFINITY, ymax = -INFINITY;
   for (int i = 0; i < t->n_outline; i++) {
@@ -98,12 +103,12 @@ static void coverage(const mn_treatment *t, const hash *h, const mn_puncture_set
   mn_rng rng;
   mn_rng_init(&rng, t->seed, 0x636f766572ULL); /* "cover": its own stream */
   long inside = 0, hit = 0;
-  for (int k = 0; k < COVERAGE_SAMPLES; k++) {
+  for (long k = 0; k < 20L * COVERAGE_SAMPLES && inside < COVERAGE_SAMPLES; k++) {
     double x = xmin + (xmax - xmin) * mn_rng_uniform(&rng);
     double y = ymin + (ymax - ymin) * mn_rng_uniform(&rng);
     if (!mn_treatment_contains(t, x, y)) continue;
     inside++;
-    hit += s->n ? covered(h, s, x, y) : 0;
+    hit += s->n ? covered(h, s, x, y, rmax) : 0;
   }
   st->coverage = inside ? (double)hit / inside : 0;
   st->coverage_se = inside ? sqrt(st->coverage * (1 - st->coverage) / inside) : 0;
@@ -134,9 +139,10 @@ static double nearest(const hash *h, const mn_puncture_set *s, size_t q, double 
         }
       }
     }
-    /* every point beyond this ring is farther than ring * cell */
+    /* every point beyond this ring is farther than ring * cell: stop once that is past the
+     * nearest neighbour and past any channel that could touch this one */
     double reach = ring * h->cell;
-    if (best2 < reach * reach && reach >= 2 * rmax) break;
+    if (best2 < reach * reach && (*overlap || reach >= rq + rmax)) break;
   }
   return sqrt(best2);
 }
@@ -146,24 +152,31 @@ static int cmp_float(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-static int spacing(const hash *h, const mn_puncture_set *s, double rmax, mn_device_stats *st,
-                   mn_error *err) {
+/* Nearest-neighbour distances and overlap over all punctures, or over a seeded random sample of
+ * SPACING_SAMPLES of them when there are more (these are estimates either way). */
+static int spacing(const hash *h, const mn_puncture_set *s, double rmax, uint64_t seed,
+                   mn_device_stats *st, mn_error *err) {
   if (s->n < 2) return MN_OK;
-  float *nn = mn_malloc_array(s->n, sizeof *nn);
+  size_t m = s->n > SPACING_SAMPLES ? SPACING_SAMPLES : s->n;
+  float *nn = mn_malloc_array(m, sizeof *nn);
   if (!nn) return MN_ERR(err, MN_ENOMEM, "", "out of memory for nearest-neighbour distances");
+  mn_rng rng;
+  mn_rng_init(&rng, seed, 0x6e6e); /* "nn": its own stream */
   size_t over = 0;
   double sum = 0;
-  for (size_t q = 0; q < s->n; q++) {
+  for (size_t k = 0; k < m; k++) {
+    size_t q = m == s->n ? k : (size_t)(mn_rng_uniform(&rng) * (double)s->n);
     int ov;
-    nn[q] = (float)(1000.0 * nearest(h, s, q, rmax, &ov));
+    nn[k] = (float)(1000.0 * nearest(h, s, q, rmax, &ov));
     over += (size_t)ov;
-    sum += nn[q];
+    sum += nn[k];
   }
-  qsort(nn, s->n, sizeof *nn, cmp_float);
-  st->nn_mean_um = sum / (double)s->n;
-  st->nn_median_um = nn[s->n / 2];
-  st->nn_p05_um = nn[s->n / 20];
-  st->overlap_fraction = (double)over / (double)s->n;
+  qsort(nn, m, sizeof *nn, cmp_float);
+  st->spacing_sampled = m;
+  st->nn_mean_um = sum / (double)m;
+  st->nn_median_um = nn[m / 2];
+  st->nn_p05_um = nn[m / 20];
+  st->overlap_fraction = (double)over / (double)m;
   mn_free(nn);
   return MN_OK;
 }
@@ -186,8 +199,10 @@ static void depth_stats(const mn_device *d, const mn_skin *sk, const mn_puncture
   double n = s->n ? (double)s->n : 1;
   st->depth_mean_um = sum / n;
   st->depth_sd_um = sqrt(fmax(0, sum2 / n - st->depth_mean_um * st->depth_mean_um));
-  st->depth_lo_um = st->depth_mean_um * d->cls.ratio_min / d->depth_ratio;
-  st->depth_hi_um = st->depth_mean_um * d->cls.ratio_max / d->depth_ratio;
+  /* the class's ratio range; a user-set ratio has no tabulated range */
+  int fixed = d->params.depth_ratio > 0;
+  st->depth_lo_um = st->depth_mean_um * (fixed ? 1 : d->cls.ratio_min / d->depth_ratio);
+  st->depth_hi_um = st->depth_mean_um * (fixed ? 1 : d->cls.ratio_max / d->depth_ratio);
   st->mean_channel_area_um2 = area / n;
   st->surface_radius_mean_um = rsum / n;
   st->bleeding_fraction = bleed / n;
@@ -241,10 +256,10 @@ int mn_device_stats_compute(const mn_device *d, const mn_treatment *t, const mn_
   depth_stats(d, sk, s, st);
   st->coverage_poisson = 1.0 - exp(-st->density_cm2 * 1e-8 * st->mean_channel_area_um2);
   if (s->n) {
-    MN_TRY(hash_build(&h, s, 2e-3 * rmax_um, err));
-    MN_TRY(spacing(&h, s, 1e-3 * rmax_um, st, err));
+    MN_TRY(hash_build(&h, s, 0.25e-3 * rmax_um, err));
+    MN_TRY(spacing(&h, s, 1e-3 * rmax_um, t->seed, st, err));
   }
-  coverage(t, &h, s, st);
+  coverage(t, &h, s, 1e-3 * rmax_um, st);
   MN_TRY(mn_density_map_build(t, s, 0, &m, err));
   map_cv(t, &m, st);
 cleanup:

@@ -301,6 +301,9 @@ static int on_outline(ctx *x, const char *path, const yaml_node_t *v, void *obj)
       t->outline_mm[i][k] = val;
     }
   }
+  if (n < 3)
+    return fail_at(x, v, MN_EINPUT, path, "%s has %d points; a polygon needs 3 to %d", path, n,
+                   MN_MAX_OUTLINE);
   t->n_outline = n;
   return MN_OK;
 }
@@ -469,6 +472,19 @@ static int finish_outline(ctx *x) {
   return rc;
 }
 
+static int syntax_error(ctx *x, const yaml_parser_t *ps) {
+  int line = (int)ps->problem_mark.line + 1, col = (int)ps->problem_mark.column + 1;
+  if (ps->error == YAML_MEMORY_ERROR)
+    return MN_ERR(x->err, MN_ENOMEM, "", "out of memory reading the case file");
+  if (ps->context)
+    MN_ERR(x->err, MN_EINPUT, "", "YAML syntax error: %s %s (the construct started on line %d)",
+           ps->problem ? ps->problem : "error", ps->context, (int)ps->context_mark.line + 1);
+  else
+    MN_ERR(x->err, MN_EINPUT, "", "YAML syntax error: %s", ps->problem ? ps->problem : "error");
+  mn_error_set_position(x->err, x->c->file, line, col);
+  return MN_EINPUT;
+}
+
 static int parse_document(ctx *x, yaml_parser_t *ps) {
   yaml_node_t *root = yaml_document_get_root_node(x->doc);
   if (!root)
@@ -481,7 +497,7 @@ static int parse_document(ctx *x, yaml_parser_t *ps) {
   int rc = walk_map(x, root, "", case_table, COUNT(case_table), x->c, extra, COUNT(extra));
   if (rc) return rc;
   yaml_document_t next;
-  if (!yaml_parser_load(ps, &next)) return MN_OK; /* a later syntax error is reported below */
+  if (!yaml_parser_load(ps, &next)) return syntax_error(x, ps);
   int more = yaml_document_get_root_node(&next) != NULL;
   int line = (int)next.start_mark.line + 1;
   yaml_document_delete(&next);
@@ -493,17 +509,33 @@ static int parse_document(ctx *x, yaml_parser_t *ps) {
   return finish_outline(x);
 }
 
-static int syntax_error(ctx *x, const yaml_parser_t *ps) {
-  int line = (int)ps->problem_mark.line + 1, col = (int)ps->problem_mark.column + 1;
-  if (ps->error == YAML_MEMORY_ERROR)
-    return MN_ERR(x->err, MN_ENOMEM, "", "out of memory reading the case file");
-  if (ps->context)
-    MN_ERR(x->err, MN_EINPUT, "", "YAML syntax error: %s %s (the construct started on line %d)",
-           ps->problem ? ps->problem : "error", ps->context, (int)ps->context_mark.line + 1);
-  else
-    MN_ERR(x->err, MN_EINPUT, "", "YAML syntax error: %s", ps->problem ? ps->problem : "error");
-  mn_error_set_position(x->err, x->c->file, line, col);
-  return MN_EINPUT;
+/* libyaml's loader is quadratic in nesting depth: scan the events first and refuse deep nesting
+ * (a case file needs four levels) before building the document. */
+static int check_depth(ctx *x, const char *text, size_t len) {
+  enum { MAX_DEPTH = 32 };
+  yaml_parser_t ps;
+  if (!yaml_parser_initialize(&ps)) return MN_ERR(x->err, MN_ENOMEM, "", "out of memory");
+  yaml_parser_set_input_string(&ps, (const unsigned char *)text, len);
+  int depth = 0, rc = MN_OK;
+  for (;;) {
+    yaml_event_t ev;
+    if (!yaml_parser_parse(&ps, &ev)) break; /* syntax errors are reported by the loader */
+    yaml_event_type_t t = ev.type;
+    int line = (int)ev.start_mark.line + 1, col = (int)ev.start_mark.column + 1;
+    yaml_event_delete(&ev);
+    if (t == YAML_SEQUENCE_START_EVENT || t == YAML_MAPPING_START_EVENT) depth++;
+    if (t == YAML_SEQUENCE_END_EVENT || t == YAML_MAPPING_END_EVENT) depth--;
+    if (depth > MAX_DEPTH) {
+      MN_ERR(x->err, MN_EINPUT, "", "nesting deeper than %d levels; a case file needs four",
+             MAX_DEPTH);
+      mn_error_set_position(x->err, x->c->file, line, col);
+      rc = MN_EINPUT;
+      break;
+    }
+    if (t == YAML_STREAM_END_EVENT) break;
+  }
+  yaml_parser_delete(&ps);
+  return rc;
 }
 
 int mn_case_parse(const char *text, size_t len, const char *name, mn_case **out, mn_error *err) {
@@ -521,6 +553,11 @@ int mn_case_parse(const char *text, size_t len, const char *name, mn_case **out,
     return MN_ERR(err, MN_ENOMEM, "", "out of memory reading %s", name);
   }
   yaml_parser_set_input_string(&ps, (const unsigned char *)text, len);
+  if ((rc = check_depth(&x, text, len)) != MN_OK) {
+    yaml_parser_delete(&ps);
+    mn_case_destroy(c);
+    return rc;
+  }
   if (!yaml_parser_load(&ps, &doc)) {
     rc = syntax_error(&x, &ps);
   } else {
@@ -549,7 +586,7 @@ int mn_case_read(const char *path, mn_case **out, mn_error *err) {
     mn_error_set_position(err, path, 0, 0);
     return MN_EINPUT;
   }
-  enum { LIMIT = 16 << 20 };
+  enum { LIMIT = 1 << 20 }; /* case files are a few kB */
   char *buf = mn_malloc(LIMIT + 1);
   size_t n = buf ? fread(buf, 1, LIMIT + 1, fp) : 0;
   int bad = ferror(fp), e = errno;

@@ -4,6 +4,7 @@
 #include <jansson.h>
 #include <math.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "io_impl.h"
 
@@ -19,6 +20,41 @@ int mn_io_write_atomic(const char *path, mn_write_fn fn, const void *ctx, mn_err
     return rc;
   }
   return mn_ofile_commit(&f, err);
+}
+
+int mn_io_write_set(const mn_out_item *items, int n, mn_error *err) {
+  enum { MAXN = 16 };
+  mn_ofile f[MAXN];
+  int opened = 0, rc = MN_OK;
+  if (n > MAXN) return MN_ERR(err, MN_EINTERNAL, "", "at most %d files in a set", MAXN);
+  for (int i = 0; i < n && rc == MN_OK; i++) {
+    rc = mn_ofile_open(&f[i], items[i].path, err);
+    if (rc) break;
+    opened++;
+    rc = items[i].fn(f[i].fp, items[i].ctx, err);
+    if (rc == MN_OK && (fflush(f[i].fp) != 0 || ferror(f[i].fp)))
+      rc = MN_ERR(err, MN_EIO, "", "cannot write %s: %s", f[i].tmp, strerror(errno));
+  }
+  for (int i = 0; i < n && rc == MN_OK; i++) { /* renames that would fail, found before any */
+    struct stat st;
+    if (stat(items[i].path, &st) == 0 && S_ISDIR(st.st_mode))
+      rc = MN_ERR(err, MN_EIO, "",
+                  "cannot write %s: a directory of that name exists; no result "
+                  "file was replaced",
+                  items[i].path);
+  }
+  if (rc) {
+    for (int i = 0; i < opened; i++) mn_ofile_abort(&f[i]);
+    return rc;
+  }
+  for (int i = 0; i < n; i++) {
+    int c = mn_ofile_commit(&f[i], err);
+    if (c && rc == MN_OK) rc = c;
+    if (c)
+      for (int k = i + 1; k < n; k++) mn_ofile_abort(&f[k]);
+    if (c) break;
+  }
+  return rc;
 }
 
 static int io_check(FILE *fp, mn_error *err) {
@@ -198,6 +234,8 @@ int mn_io_device_json(FILE *fp, const void *ctx, mn_error *err) {
       "clinical threshold");
   if (!root) return MN_ERR(err, MN_EINTERNAL, "", "cannot build the JSON summary");
   json_object_set_new(root, "lesions", lesions);
+  json_object_set_new(json_object_get(root, "results"), "spacing_sampled",
+                      json_integer((json_int_t)r->st->spacing_sampled));
   int bad = json_dumpf(root, fp, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
   json_decref(root);
   fputc('\n', fp);

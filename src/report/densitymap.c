@@ -2,15 +2,18 @@
  * outline and the lesions, drawn with PLplot's cairo drivers (SVG or PNG). Stage: report. */
 #include <math.h>
 #include <plplot.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mnsim/report.h"
 
-/* PLplot calls exit() on fatal errors unless a handler says otherwise; record instead. */
-static char pl_failure[256];
+/* PLplot's plexit() calls this handler and then exit() with its return value whatever it
+ * returns: remove our temporaries and make the exit status a failure. */
 static int pl_exit_handler(PLCHAR_VECTOR msg) {
-  snprintf(pl_failure, sizeof pl_failure, "%s", msg ? msg : "PLplot error");
-  return 0;
+  (void)msg;
+  mn_ofile_unlink_all();
+  return 1;
 }
 
 /* plinit() asks on stdin for a device it does not know: make sure the driver is there first. */
@@ -111,46 +114,64 @@ static void plot(const mn_density_map *m, PLFLT **img, const mn_treatment *t, co
   draw_colourbar(zmax);
 }
 
-int mn_report_density_map(const char *path, int format, const mn_density_map *m,
-                          const mn_treatment *t, const mn_lesion *lesions, int n_lesions,
-                          const char *title, mn_error *err) {
-  const char *dev = format == MN_FIG_PNG ? "pngcairo" : "svgcairo";
+/* Render with PLplot into the file @p tmp. */
+static void render(const char *dev, const char *tmp, const mn_density_figure *fig, PLFLT **img) {
+  PLINT strm, old;
+  plgstrm(&old);
+  plmkstrm(&strm);
+  plsexit(pl_exit_handler);
+  plsdev(dev);
+  plsfnam(tmp);
+  plspage(0, 0, 900, 760, 0, 0);
+  plscolbg(255, 255, 255);
+  plscol0(15, 0, 0, 0);
+  plscol0(1, 220, 40, 40);
+  plscol0(2, 255, 255, 255);
+  plinit();
+  set_colour_map();
+  plot(fig->map, img, fig->t, fig->lesions, fig->n_lesions, fig->title);
+  plend1();
+  plsstrm(old);
+}
+
+/* Copy the rendered file into @p fp. */
+static int copy_into(const char *tmp, FILE *fp, mn_error *err) {
+  FILE *in = fopen(tmp, "rb");
+  if (!in) return MN_ERR(err, MN_EIO, "", "PLplot wrote no figure (%s)", tmp);
+  char buf[65536];
+  size_t n, total = 0;
+  while ((n = fread(buf, 1, sizeof buf, in)) > 0) total += fwrite(buf, 1, n, fp) == n ? n : 0;
+  int bad = ferror(in) || ferror(fp);
+  fclose(in);
+  if (bad || total == 0)
+    return MN_ERR(err, MN_EIO, "", "cannot copy the rendered figure (%s)", tmp);
+  return MN_OK;
+}
+
+int mn_report_density_map(FILE *fp, const void *ctx, mn_error *err) {
+  const mn_density_figure *fig = ctx;
+  const mn_density_map *m = fig->map;
+  const char *dev = fig->format == MN_FIG_PNG ? "pngcairo" : "svgcairo";
   if (!have_device(dev))
     return MN_ERR(err, MN_EIO, "", "PLplot has no '%s' driver: install plplot-driver-cairo", dev);
   PLFLT **img = mn_malloc_array((size_t)m->nx, sizeof *img);
   PLFLT *cells = mn_malloc_array((size_t)m->nx * (size_t)m->ny, sizeof *cells);
+  int rc = MN_OK;
   if (!img || !cells) {
-    mn_free(img);
-    mn_free(cells);
-    return MN_ERR(err, MN_ENOMEM, "", "out of memory drawing %s", path);
-  }
-  for (int i = 0; i < m->nx; i++) img[i] = cells + (size_t)i * m->ny;
-  mn_ofile f;
-  int rc = mn_ofile_open(&f, path, err);
-  if (rc == MN_OK) {
-    mn_ofile_detach(&f);
-    PLINT strm, old;
-    plgstrm(&old);
-    plmkstrm(&strm);
-    pl_failure[0] = '\0';
-    plsexit(pl_exit_handler);
-    plsdev(dev);
-    plsfnam(f.tmp);
-    plspage(0, 0, 900, 760, 0, 0);
-    plscolbg(255, 255, 255);
-    plscol0(15, 0, 0, 0);
-    plscol0(1, 220, 40, 40);
-    plscol0(2, 255, 255, 255);
-    plinit();
-    set_colour_map();
-    plot(m, img, t, lesions, n_lesions, title);
-    plend1();
-    plsstrm(old);
-    if (pl_failure[0]) {
-      rc = MN_ERR(err, MN_EIO, "", "PLplot failed writing %s: %s", path, pl_failure);
-      mn_ofile_abort(&f);
+    rc = MN_ERR(err, MN_ENOMEM, "", "out of memory drawing the density map");
+  } else {
+    for (int i = 0; i < m->nx; i++) img[i] = cells + (size_t)i * m->ny;
+    char tmp[] = "/tmp/mnsim-plot-XXXXXX"; /* a name PLplot cannot misread */
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+      rc = MN_ERR(err, MN_EIO, "", "cannot create a temporary file in /tmp for a figure");
     } else {
-      rc = mn_ofile_commit(&f, err);
+      close(fd);
+      mn_ofile_track(tmp); /* a fatal PLplot error or a signal removes it */
+      render(dev, tmp, fig, img);
+      rc = copy_into(tmp, fp, err);
+      unlink(tmp);
+      mn_ofile_untrack(tmp);
     }
   }
   mn_free(img);

@@ -52,8 +52,8 @@ int mn_lesion_check(const mn_lesion *l, const mn_skin *s, const char *path, mn_e
   snprintf(key, sizeof key, "%s.width_mm", path);
   if (l->type == MN_LESION_ICEPICK && l->width_mm > 3.0)
     return MN_ERR(err, MN_ERANGE, key,
-                  "%s = %g: an icepick scar is narrower than 2 mm (Jacob 2001); allowed [0.05, 3] "
-                  "mm, use boxcar or rolling for wider scars",
+                  "%s = %g is outside [0.05, 3] mm for an icepick scar (icepick scars are "
+                  "narrower than 2 mm, Jacob 2001): describe wider scars as boxcar or rolling",
                   key, l->width_mm);
   return MN_OK;
 }

@@ -172,7 +172,11 @@ ParameterizedTest(pen_case *c, device, pen_density_matches_n_f_over_v_w, .init =
   t.passes[0].speed_mm_per_s = c->speed;
   t.passes[0].jitter_mm = 0.3;
   mn_puncture_set *s = generate(&d, &t);
-  double expect = 100.0 * d.spec.needles * c->rate / (c->speed * d.swath_mm);
+  /* swath from the catalogue row, independently of the code: grid cols x pitch, else the field
+   * diameter */
+  const mn_device_spec *sp = &d.spec;
+  double swath = sp->layout == MN_LAYOUT_GRID ? sp->cols * sp->pitch_mm : sp->footprint_mm;
+  double expect = 100.0 * sp->needles * c->rate / (c->speed * swath);
   cr_assert_float_eq(mn_device_pass_density_cm2(&d, &t.passes[0]), expect, 1e-9 * expect);
   double got = window_density(s, 10, 50, 10, 50);
   cr_assert(fabs(got / expect - 1) < 0.03, "%s: %.1f vs n f/(v w) = %.1f per cm2", c->model, got,
