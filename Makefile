@@ -50,6 +50,7 @@ test-asan: deps
 
 bench: build
 	./$(BUILD)/bench_device
+	./$(BUILD)/bench_solver
 
 install: build
 	cmake --install $(BUILD)
@@ -62,6 +63,7 @@ format-check:
 
 docs: build
 	./$(BUILD)/mnsim config --reference > docs/config.md
+	@echo "docs/model.md: paste the output of ./$(BUILD)/mnsim config --parameters (a test checks it)"
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) out

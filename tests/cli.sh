@@ -35,7 +35,8 @@ expect 2 "--age_y = 200 is outside" -- "$m" skin --age 200
 expect 0 '"region": "cheek"' -- "$m" skin examples/pen-cheek.yaml --json
 expect 0 "depth_mm: 1" -- "$m" config --defaults
 expect 0 "| key | default |" -- "$m" config --reference
-expect 2 "give --defaults or --reference" -- "$m" config
+expect 2 "give --defaults, --reference or --parameters" -- "$m" config
+expect 0 "Loop gain of the nominal set: G = 0.8" -- "$m" config --parameters
 # the defaults file is itself a valid case
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -65,5 +66,10 @@ cmp -s "$tmp/a/punctures.csv" "$tmp/c/punctures.csv" && { echo "FAIL --seed igno
 # an unwritable output location is a clear runtime error (exit 1) that names the path
 touch "$tmp/file"
 expect 1 "cannot create directory $tmp/file/out" -- "$m" device -q -o "$tmp/file/out" examples/pen-cheek.yaml
+# docs/model.md carries the parameter table exactly as the program prints it
+"$m" config --parameters >"$tmp/params.md"
+while IFS= read -r line; do
+  grep -qxF -- "$line" docs/model.md || { echo "FAIL docs/model.md lacks: $line"; fail=1; break; }
+done <"$tmp/params.md"
 [ $fail -eq 0 ] && echo "cli: all checks passed"
 exit $fail

@@ -120,14 +120,34 @@ int cmd_skin(int argc, char **argv) {
 
 static void config_help(void) {
   printf(
-      "usage: mnsim config --defaults | --reference\n\n"
-      "  --defaults   print a case file with every key at its default, with units and ranges\n"
-      "  --reference  print the configuration reference as markdown (docs/config.md)\n");
+      "usage: mnsim config --defaults | --reference | --parameters\n\n"
+      "  --defaults    print a case file with every key at its default, with units and ranges\n"
+      "  --reference   print the configuration reference as markdown (docs/config.md)\n"
+      "  --parameters  print the healing-model parameters with units, ranges and sources as a\n"
+      "                markdown table (data/healing_params.csv; used in docs/model.md)\n");
+}
+
+static int print_parameters(void) {
+  mn_param_set ps;
+  mn_error err = {0};
+  if (mn_param_set_load_default(&ps, &err)) return cli_fail(NULL, &err);
+  printf(
+      "| parameter | value | unit | range (UQ) | tag | source or calibration target |\n"
+      "| --- | --- | --- | --- | --- | --- |\n");
+  for (int i = 0; i < ps.n; i++) {
+    const mn_param_info *p = &ps.info[i];
+    printf("| `%s` | %g | %s | %g-%g | %s | %s |\n", p->name, p->value, p->unit, p->min, p->max,
+           p->tag, p->source);
+  }
+  printf("\nLoop gain of the nominal set: G = %.3f (must stay below 1).\n",
+         mn_model_loop_gain(&ps.p));
+  return EXIT_OK;
 }
 
 int cmd_config(int argc, char **argv) {
   static const struct option longopts[] = {{"defaults", no_argument, 0, 'd'},
                                            {"reference", no_argument, 0, 'r'},
+                                           {"parameters", no_argument, 0, 'p'},
                                            {"help", no_argument, 0, 'h'},
                                            {0, 0, 0, 0}};
   int c, what = 0;
@@ -140,13 +160,16 @@ int cmd_config(int argc, char **argv) {
         return EXIT_OK;
       case 'd':
       case 'r':
+      case 'p':
         what = c;
         break;
       default:
         return cli_usage_error("config", "unknown option '%s'", argv[optind - 1]);
     }
   }
-  if (!what || optind != argc) return cli_usage_error("config", "give --defaults or --reference");
+  if (!what || optind != argc)
+    return cli_usage_error("config", "give --defaults, --reference or --parameters");
+  if (what == 'p') return print_parameters();
   if (what == 'd')
     mn_case_write_defaults(stdout);
   else
