@@ -124,7 +124,7 @@ int main(void) {
     u[f] = mn_grid_field(g);
     for (size_t i = 0; i < g->ncell; i++) u[f][i] = 1.0 + 1e-3 * (double)(i % 97);
   }
-  double *work = mn_malloc_array(mn_diffusion_work(g) * 2, sizeof(double));
+  double *work = mn_malloc_array(mn_diffusion_work(g) * 3, sizeof(double));
   double upd = (double)mn_grid_cells(g) * NSP;
   printf("bench_solver: %d x %d x %d cells, %d species (%.0f M voxel-species)\n", g->nx, g->ny,
          g->nz, NSP, upd / 1e6);

@@ -8,6 +8,7 @@
 #include "mnsim/healing.h"
 #include "mnsim/injury.h"
 #include "mnsim/io.h"
+#include "mnsim/lumped.h"
 #include "mnsim/outcome.h"
 #include "mnsim/report.h"
 #include "mnsim/skin.h"

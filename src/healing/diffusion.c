@@ -17,8 +17,10 @@
 
 size_t mn_diffusion_work(const mn_grid *g) {
   size_t nx = (size_t)g->nx, ny = (size_t)g->ny, nz = (size_t)g->nz;
-  /* y sweep: five [ny][nx] arrays and the wrap weights; z sweep: four [nz][nx]; x: five [nx] */
-  return 5 * nx * (ny > nz ? ny : nz) + 6 * nx + 64;
+  /* y sweep: five [ny][nx] arrays and the wrap weights; z sweep: four [nz][nx]; x: five [nx];
+   * one more slice than threads holds the shared z factors of a uniform grid ([16][5][nz]) */
+  size_t w = 5 * nx * (ny > nz ? ny : nz) + 6 * nx + 5 * ny + 64;
+  return w > 80 * nz ? w : 80 * nz;
 }
 
 /* Diffusivity table by cell code, in um2/day. */
@@ -185,6 +187,118 @@ static void sweep_z(const mn_grid *g, double *u, const double *Dc, double dt, do
               NULL);
 }
 
+/* ---- layer-uniform grids: coefficients depend on the plane (x, y) or the depth (z) only, so
+ * each line family is factorised once per step and every line reuses the factors (BioFVM's
+ * pre-factorisation, research/models.md 6.3). ------------------------------------------------ */
+
+/* Factor a tridiagonal system given per-row weights lo[q] (face q-1/2), hi[q] (face q+1/2),
+ * row masses (NULL = 1) and the decay term; with wrap >= 0 the system is cyclic (lo[0] and
+ * hi[n-1] carry the wrap face) and z receives the Sherman-Morrison correction vector. */
+static double factor(int n, const double *lo, const double *hi, const double *mass, double dec,
+                     double wrap, double *cp, double *im, double *z) {
+  double b0 = (mass ? mass[0] : 1.0) * (1 + dec) + lo[0] + hi[0], gamma = -b0;
+  int cyc = wrap >= 0;
+  for (int q = 0; q < n; q++) {
+    double b = (mass ? mass[q] : 1.0) * (1 + dec) + lo[q] + hi[q];
+    if (cyc && q == 0) b -= gamma;
+    if (cyc && q == n - 1) b -= wrap * wrap / gamma;
+    double mq = b - (q ? lo[q] * -cp[q - 1] : 0);
+    im[q] = 1 / mq;
+    cp[q] = -hi[q] * im[q];
+  }
+  if (!cyc) return gamma;
+  z[0] = gamma * im[0];
+  for (int q = 1; q < n; q++) z[q] = ((q == n - 1 ? -wrap : 0) + lo[q] * z[q - 1]) * im[q];
+  for (int q = n - 2; q >= 0; q--) z[q] -= cp[q] * z[q + 1];
+  return gamma;
+}
+
+/* Solve the factored system for one contiguous line. */
+static void apply_line(double *u, int n, const double *lo, const double *cp, const double *im,
+                       const double *z, double wrap, double gamma) {
+  u[0] *= im[0];
+  for (int q = 1; q < n; q++) u[q] = (u[q] + lo[q] * u[q - 1]) * im[q];
+  for (int q = n - 2; q >= 0; q--) u[q] -= cp[q] * u[q + 1];
+  if (wrap < 0) return;
+  double beta = -wrap, f = (u[0] + beta * u[n - 1] / gamma) / (1 + z[0] + beta * z[n - 1] / gamma);
+  for (int q = 0; q < n; q++) u[q] -= f * z[q];
+}
+
+/* Solve the factored system for m contiguous lines at once (row q of all lines at u + q qs). */
+static void apply_rows(double *u, int n, int m, size_t qs, const double *lo, const double *mass,
+                       const double *cp, const double *im, const double *z, double wrap,
+                       double gamma) {
+  for (int q = 0; q < n; q++) {
+    double *uq = u + (size_t)q * qs, mq = mass ? mass[q] : 1.0, a = lo[q], iq = im[q];
+    const double *up = uq - qs;
+    if (q == 0)
+      for (int l = 0; l < m; l++) uq[l] = mq * uq[l] * iq;
+    else
+      for (int l = 0; l < m; l++) uq[l] = (mq * uq[l] + a * up[l]) * iq;
+  }
+  for (int q = n - 2; q >= 0; q--) {
+    double *uq = u + (size_t)q * qs, c = cp[q];
+    const double *un = uq + qs;
+    for (int l = 0; l < m; l++) uq[l] -= c * un[l];
+  }
+  if (wrap < 0) return;
+  double beta = -wrap, *un = u + (size_t)(n - 1) * qs;
+  double den = 1 + z[0] + beta * z[n - 1] / gamma;
+  for (int l = 0; l < m; l++) {
+    double f = (u[l] + beta * un[l] / gamma) / den;
+    for (int q = 0; q < n; q++) u[(size_t)q * qs + l] -= f * z[q];
+  }
+}
+
+/* Constant weights w along a line of n cells: zero flux at the ends, or periodic. */
+static double const_weights(int n, double w, int cyc, double *lo, double *hi) {
+  for (int q = 0; q < n; q++) lo[q] = hi[q] = w;
+  if (!cyc) lo[0] = hi[n - 1] = 0;
+  return cyc ? w : -1;
+}
+
+static void usweep_x(const mn_grid *g, double *u, const double *Dc, double dt, double dec, int k,
+                     double *w) {
+  int nx = g->nx;
+  double *lo = w, *hi = w + nx, *cp = w + 2 * nx, *im = w + 3 * nx, *z = w + 4 * nx;
+  double D = Dc[g->cell[mn_grid_at(g, 0, 0, k)]];
+  if (D <= 0 && dec == 0) return;
+  double wrap =
+      const_weights(nx, dt * D / (g->dx_um * g->dx_um), g->lateral_bc == MN_BC_PERIODIC, lo, hi);
+  double gamma = factor(nx, lo, hi, NULL, dec, wrap, cp, im, z);
+  for (int j = 0; j < g->ny; j++)
+    apply_line(u + mn_grid_at(g, 0, j, k), nx, lo, cp, im, z, wrap, gamma);
+}
+
+static void usweep_y(const mn_grid *g, double *u, const double *Dc, double dt, double dec, int k,
+                     double *w) {
+  int ny = g->ny;
+  double *lo = w, *hi = w + ny, *cp = w + 2 * ny, *im = w + 3 * ny, *z = w + 4 * ny;
+  double D = Dc[g->cell[mn_grid_at(g, 0, 0, k)]];
+  if (D <= 0 && dec == 0) return;
+  double wrap =
+      const_weights(ny, dt * D / (g->dx_um * g->dx_um), g->lateral_bc == MN_BC_PERIODIC, lo, hi);
+  double gamma = factor(ny, lo, hi, NULL, dec, wrap, cp, im, z);
+  apply_rows(u + mn_grid_at(g, 0, 0, k), ny, g->nx, g->sy, lo, NULL, cp, im, z, wrap, gamma);
+}
+
+/* z weights of a layer-uniform grid (resistance form, baseline bottom on the last diagonal). */
+static void z_weights(const mn_grid *g, const double *Dc, double dt, double *lo, double *hi) {
+  int nz = g->nz;
+  for (int k = 0; k < nz; k++) {
+    double Da = Dc[g->cell[mn_grid_at(g, 0, 0, k)]], wf = 0;
+    if (k + 1 < nz) {
+      double Db = Dc[g->cell[mn_grid_at(g, 0, 0, k + 1)]];
+      if (Da > 0 && Db > 0) wf = dt / (0.5 * g->dz_um[k] / Da + 0.5 * g->dz_um[k + 1] / Db);
+    } else if (g->bottom_bc == MN_BOTTOM_BASELINE && Da > 0) {
+      wf = dt * Da / (0.5 * g->dz_um[k]);
+    }
+    hi[k] = wf;
+    if (k + 1 < nz) lo[k + 1] = wf;
+  }
+  lo[0] = 0;
+}
+
 static int thread_id(void) {
 #ifdef _OPENMP
   return omp_get_thread_num();
@@ -203,6 +317,16 @@ void mn_diffusion_lod_many(const mn_grid *g, double *const *u,
   double dec = dt * decay / 3.0;
   size_t wsz = mn_diffusion_work(g);
   if (nthreads < 1) nthreads = 1;
+  /* z factors of a layer-uniform grid: one set per field, shared by every column, in the slice
+   * after the threads' own */
+  int uni = g->uniform, nz = g->nz;
+  double *zf = work + (size_t)nthreads * wsz, zgamma[MAXF], zwrap = -1;
+  if (uni)
+    for (int f = 0; f < nf; f++) {
+      double *lo = zf + (size_t)f * 5 * nz, *hi = lo + nz, *cp = hi + nz, *im = cp + nz;
+      z_weights(g, Dc[f], dt, lo, hi);
+      zgamma[f] = factor(nz, lo, hi, g->dz_um, dec, zwrap, cp, im, NULL);
+    }
     /* one parallel region and three barriers per step for all fields: x sweeps of every field,
      * then y sweeps, then z sweeps */
 #pragma omp parallel num_threads(nthreads)
@@ -210,13 +334,31 @@ void mn_diffusion_lod_many(const mn_grid *g, double *const *u,
     double *w = work + (size_t)thread_id() * wsz;
 #pragma omp for schedule(static) collapse(2)
     for (int f = 0; f < nf; f++)
-      for (int k = 0; k < g->nz; k++) sweep_x(g, u[f], Dc[f], dt, dec, k, w);
+      for (int k = 0; k < g->nz; k++) {
+        if (uni)
+          usweep_x(g, u[f], Dc[f], dt, dec, k, w);
+        else
+          sweep_x(g, u[f], Dc[f], dt, dec, k, w);
+      }
 #pragma omp for schedule(static) collapse(2)
     for (int f = 0; f < nf; f++)
-      for (int k = 0; k < g->nz; k++) sweep_y(g, u[f], Dc[f], dt, dec, k, w);
+      for (int k = 0; k < g->nz; k++) {
+        if (uni)
+          usweep_y(g, u[f], Dc[f], dt, dec, k, w);
+        else
+          sweep_y(g, u[f], Dc[f], dt, dec, k, w);
+      }
 #pragma omp for schedule(static) collapse(2)
     for (int f = 0; f < nf; f++)
-      for (int j = 0; j < g->ny; j++) sweep_z(g, u[f], Dc[f], dt, dec, j, w);
+      for (int j = 0; j < g->ny; j++) {
+        if (!uni) {
+          sweep_z(g, u[f], Dc[f], dt, dec, j, w);
+          continue;
+        }
+        const double *lo = zf + (size_t)f * 5 * nz, *cp = lo + 2 * nz, *im = lo + 3 * nz;
+        apply_rows(u[f] + mn_grid_at(g, 0, j, 0), nz, g->nx, g->sz, lo, g->dz_um, cp, im, NULL,
+                   zwrap, zgamma[f]);
+      }
   }
 }
 

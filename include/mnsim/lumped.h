@@ -1,0 +1,69 @@
+/* mnsim lumped: the well-mixed ODE twin of the healing model (research/models.md 8). Per layer
+ * (viable epidermis, papillary and reticular dermis) a near zone around the punctures and a far
+ * zone, the same reaction terms as the 3D model (mn_reaction_pl), exchange rates from puncture
+ * spacing and diffusivity; 66 stiff ODEs integrated with SUNDIALS CVODE (BDF).
+ * Stage 6 (uses core, skin, device, healing, outcome's time series). */
+#ifndef MNSIM_LUMPED_H
+#define MNSIM_LUMPED_H
+
+/* Pipeline order: an earlier stage must not include this header. */
+#if defined(MN__BUILDING_CORE) || defined(MN__BUILDING_SKIN) || defined(MN__BUILDING_DEVICE) || \
+    defined(MN__BUILDING_GRID) || defined(MN__BUILDING_INJURY) || defined(MN__BUILDING_HEALING)
+#error "mnsim/lumped.h is a later pipeline stage than the module being built"
+#endif
+
+#include "mnsim/core.h"
+#include "mnsim/device.h"
+#include "mnsim/healing.h"
+#include "mnsim/outcome.h"
+#include "mnsim/skin.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum { MN_LUMPED_LAYERS = 3, MN_LUMPED_ZONES = 2 };
+
+/** The treatment as the lumped model sees it. */
+typedef struct mn_lumped_input {
+  const mn_model_params *m;
+  int fitz; /**< Fitzpatrick type 1-6 */
+  const mn_skin *skin;
+  const mn_device *dev; /**< needle profile for the channel volume per layer */
+  double density_cm2;   /**< channels per cm2 per session */
+  double depth_um;      /**< effective channel depth */
+  int sessions;
+  double session_day[MN_MAX_SESSIONS];
+  double t_end;          /**< last day */
+  const double *samples; /**< sample days (increasing, within [0, t_end]) */
+  int nsamples;
+} mn_lumped_input;
+
+/** Numerical settings. */
+typedef struct mn_lumped_params {
+  double rn_factor; /**< near-zone radius r_n = min(b, a + rn_factor L), L = sqrt(D_P / k_P) */
+  double rtol, atol;
+} mn_lumped_params;
+/** Defaults: rn_factor as fitted against the 3D model (docs/model.md), rtol 1e-6, atol 1e-9. */
+void mn_lumped_params_default(mn_lumped_params *p);
+
+/** Geometry derived from the input (for reports and tests). */
+typedef struct mn_lumped_geometry {
+  double b_um;                    /**< radius of the cell around one channel, 1 / sqrt(pi n) */
+  double a_um;                    /**< channel radius (area-equivalent over the channel) */
+  double rn_um;                   /**< near-zone radius */
+  double phi;                     /**< near-zone volume fraction */
+  double f_inj[MN_LUMPED_LAYERS]; /**< injured volume fraction per layer and session */
+  int bleeding;                   /**< channels reach the subpapillary plexus */
+  long steps;                     /**< CVODE steps taken */
+} mn_lumped_geometry;
+
+/** Run the lumped model and append one sample per input sample day to @p ts (which must have
+ *  room for them). Layer means are phi u_near + (1 - phi) u_far; SC gets the epidermal d. */
+int mn_lumped_run(const mn_lumped_input *in, const mn_lumped_params *lp, mn_timeseries *ts,
+                  mn_lumped_geometry *geo, mn_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MNSIM_LUMPED_H */

@@ -1,0 +1,232 @@
+/* The lumped twin (research/models.md 8.1): per layer l in {VE, PD, RD} a near zone (volume
+ * fraction phi) and a far zone, each with all eleven states and the 3D model's reaction terms:
+ *   du_ln/dt = R_l(u_ln) + k_n (u_lf - u_ln) + sum_l' v_ll' (u_l'n - u_ln)
+ *   du_lf/dt = R_l(u_lf) + k_f (u_ln - u_lf) + sum_l' v_ll' (u_l'f - u_lf)
+ * with b = 1 / sqrt(pi n), r_n = min(b, a + c L), phi = r_n^2 / b^2,
+ * k_n = 2 D / (r_n^2 ln(b / r_n)), k_f = k_n phi / (1 - phi), v = 2 D / (h_l (h_l + h_l')).
+ * Injury: the injured volume of each layer over the near-zone volume. CVODE BDF with a dense
+ * linear solver, non-negativity constraints, re-initialised at each session. Stage: lumped. */
+#include <cvode/cvode.h>
+#include <math.h>
+#include <nvector/nvector_serial.h>
+#include <string.h>
+#include <sunlinsol/sunlinsol_dense.h>
+#include <sunmatrix/sunmatrix_dense.h>
+
+#include "mnsim/lumped.h"
+
+enum { NL = MN_LUMPED_LAYERS, NZ = MN_LUMPED_ZONES, NS = MN_NSPECIES, NY = NL * NZ * NS };
+static const int layer_of[NL] = {MN_LAYER_VE, MN_LAYER_PD, MN_LAYER_RD};
+
+void mn_lumped_params_default(mn_lumped_params *p) {
+  p->rn_factor = 1.0;
+  p->rtol = 1e-6;
+  p->atol = 1e-9;
+}
+
+typedef struct model {
+  const mn_model_params *m;
+  mn_layer_coef lc[NL];
+  double h[NL];                  /* layer thickness, um */
+  double kn[NL][NS], kf[NL][NS]; /* near/far exchange, 1/day */
+  double v[NL][NL][NS];          /* vertical exchange between layers, 1/day */
+  double phi;
+  int single; /* near zone fills the cell: no far zone */
+} model;
+
+static inline int idx(int l, int z, int s) {
+  return (l * NZ + z) * NS + s;
+}
+
+static int rhs(realtype t, N_Vector yv, N_Vector dyv, void *user) {
+  (void)t;
+  const model *M = user;
+  const double *y = N_VGetArrayPointer(yv);
+  double *dy = N_VGetArrayPointer(dyv), p[NS], l[NS];
+  for (int L = 0; L < NL; L++)
+    for (int z = 0; z < NZ; z++) {
+      const double *u = y + idx(L, z, 0);
+      double *du = dy + idx(L, z, 0);
+      mn_reaction_pl(M->m, &M->lc[L], u, 0.0, p, l);
+      for (int s = 0; s < NS; s++) du[s] = p[s] - l[s] * u[s];
+    }
+  if (!M->single)
+    for (int L = 0; L < NL; L++)
+      for (int s = 0; s < NS; s++) {
+        double un = y[idx(L, 0, s)], uf = y[idx(L, 1, s)];
+        dy[idx(L, 0, s)] += M->kn[L][s] * (uf - un);
+        dy[idx(L, 1, s)] += M->kf[L][s] * (un - uf);
+      }
+  for (int L = 0; L < NL; L++)
+    for (int K = 0; K < NL; K++)
+      for (int s = 0; s < NS; s++) {
+        double v = M->v[L][K][s];
+        if (v == 0) continue;
+        for (int z = 0; z < NZ; z++) dy[idx(L, z, s)] += v * (y[idx(K, z, s)] - y[idx(L, z, s)]);
+      }
+  return 0;
+}
+
+/* Channel volume within [z0, z1) per channel, and its area-equivalent radius over the channel. */
+static double channel_volume(const mn_device *dev, double depth, double z0, double z1) {
+  double lo = fmax(z0, 0), hi = fmin(z1, depth), vol = 0;
+  if (hi <= lo) return 0;
+  enum { N = 200 };
+  double dz = (hi - lo) / N;
+  for (int i = 0; i < N; i++) {
+    double r = mn_device_channel_radius_um(dev, depth, lo + (i + 0.5) * dz);
+    vol += M_PI * r * r * dz;
+  }
+  return vol;
+}
+
+static void geometry(model *M, const mn_lumped_input *in, const mn_lumped_params *lp,
+                     mn_lumped_geometry *g) {
+  const mn_skin *sk = in->skin;
+  double n = in->density_cm2 * 1e-8; /* per um2 */
+  double total = channel_volume(in->dev, in->depth_um, 0, in->depth_um);
+  g->a_um = sqrt(total / (M_PI * in->depth_um));
+  g->b_um = 1.0 / sqrt(M_PI * n);
+  double L = 1000.0 * sqrt(M->m->D_P / M->m->k_P);
+  g->rn_um = fmin(g->b_um, g->a_um + lp->rn_factor * L);
+  g->phi = (g->rn_um / g->b_um) * (g->rn_um / g->b_um);
+  M->single = g->phi > 0.999;
+  if (M->single) g->phi = 1.0;
+  M->phi = g->phi;
+  for (int L2 = 0; L2 < NL; L2++) {
+    int l = layer_of[L2];
+    M->h[L2] = sk->thickness_um[l];
+    double top = sk->top_um[l], bot = top + sk->thickness_um[l];
+    g->f_inj[L2] = fmin(1.0, n * channel_volume(in->dev, in->depth_um, top, bot) / M->h[L2]);
+  }
+  g->bleeding = in->depth_um >= mn_skin_plexus_depth_um(sk);
+  /* exchange rates per species: quasi-steady radial diffusion between r_n and b */
+  for (int L2 = 0; L2 < NL; L2++)
+    for (int s = 0; s < NS; s++) {
+      double D = 1e6 * mn_model_diffusivity(M->m, s, layer_of[L2]); /* um2/day */
+      M->kn[L2][s] = M->kf[L2][s] = 0;
+      if (D <= 0 || M->single) continue;
+      double kn = 2 * D / (g->rn_um * g->rn_um * log(g->b_um / g->rn_um));
+      M->kn[L2][s] = kn;
+      M->kf[L2][s] = kn * g->phi / (1 - g->phi);
+    }
+  memset(M->v, 0, sizeof M->v);
+  for (int L2 = 0; L2 + 1 < NL; L2++)
+    for (int s = 0; s < NS; s++) {
+      double Da = 1e6 * mn_model_diffusivity(M->m, s, layer_of[L2]);
+      double Db = 1e6 * mn_model_diffusivity(M->m, s, layer_of[L2 + 1]);
+      if (Da <= 0 || Db <= 0) continue;
+      double ha = M->h[L2], hb = M->h[L2 + 1];
+      double G = 1.0 / (0.5 * ha / Da + 0.5 * hb / Db); /* interface conductance, um/day */
+      M->v[L2][L2 + 1][s] = G / ha;
+      M->v[L2 + 1][L2][s] = G / hb;
+    }
+}
+
+static void baseline(const model *M, double *y) {
+  for (int L = 0; L < NL; L++)
+    for (int z = 0; z < NZ; z++)
+      for (int s = 0; s < NS; s++)
+        y[idx(L, z, s)] = M->lc[L].present & (1u << s) ? mn_species_baseline(s) : 0.0;
+}
+
+/* Superpose one session on the near zones (models.md 7.4). */
+static void injure(const model *M, const mn_lumped_geometry *g, double *y) {
+  for (int L = 0; L < NL; L++) {
+    double d = fmin(1.0, g->f_inj[L] / M->phi);
+    double *u = y + idx(L, 0, 0);
+    unsigned has = M->lc[L].present;
+    if (has & (1u << MN_SP_D)) u[MN_SP_D] = 1 - (1 - u[MN_SP_D]) * (1 - d);
+    if (has & (1u << MN_SP_C1)) u[MN_SP_C1] *= 1 - M->m->phi_cut * d;
+    if (g->bleeding && layer_of[L] != MN_LAYER_VE && (has & (1u << MN_SP_T)))
+      u[MN_SP_T] += M->m->tau_plt * d;
+  }
+}
+
+static int sample(const model *M, const double *y, double t, int session, mn_timeseries *ts,
+                  mn_error *err) {
+  double mean[MN_LAYER_HYPO][MN_NSPECIES];
+  memset(mean, 0, sizeof mean);
+  for (int L = 0; L < NL; L++)
+    for (int s = 0; s < NS; s++) {
+      double un = y[idx(L, 0, s)], uf = y[idx(L, 1, s)];
+      mean[layer_of[L]][s] = M->single ? un : M->phi * un + (1 - M->phi) * uf;
+    }
+  mean[MN_LAYER_SC][MN_SP_D] = mean[MN_LAYER_VE][MN_SP_D];
+  return mn_timeseries_add(ts, t, session, mean[MN_LAYER_PD][MN_SP_V], mean, err);
+}
+
+int mn_lumped_run(const mn_lumped_input *in, const mn_lumped_params *lp, mn_timeseries *ts,
+                  mn_lumped_geometry *geo, mn_error *err) {
+  int rc = MN_OK;
+  model M;
+  mn_lumped_geometry g;
+  memset(&M, 0, sizeof M);
+  memset(&g, 0, sizeof g);
+  if (!(in->density_cm2 > 0 && in->depth_um > 0 && in->sessions >= 1 &&
+        in->sessions <= MN_MAX_SESSIONS))
+    return MN_ERR(err, MN_EINPUT, "", "lumped model: density, depth and sessions must be positive");
+  M.m = in->m;
+  for (int L = 0; L < NL; L++) mn_layer_coef_init(&M.lc[L], in->m, layer_of[L], in->fitz);
+  geometry(&M, in, lp, &g);
+  SUNContext ctx = NULL;
+  N_Vector y = NULL, cons = NULL;
+  SUNMatrix A = NULL;
+  SUNLinearSolver LS = NULL;
+  void *cv = NULL;
+  if (SUNContext_Create(NULL, &ctx) != 0)
+    return MN_ERR(err, MN_ENOMEM, "", "cannot create a SUNDIALS context");
+  y = N_VNew_Serial(NY, ctx);
+  cons = N_VNew_Serial(NY, ctx);
+  A = SUNDenseMatrix(NY, NY, ctx);
+  cv = CVodeCreate(CV_BDF, ctx);
+  MN_CHECK(y && cons && A && cv, err, MN_ENOMEM, "", "out of memory for the lumped model");
+  LS = SUNLinSol_Dense(y, A, ctx);
+  MN_CHECK(LS, err, MN_ENOMEM, "", "out of memory for the lumped model");
+  double *Y = N_VGetArrayPointer(y);
+  baseline(&M, Y);
+  N_VConst(1.0, cons); /* every state >= 0 */
+  MN_CHECK(CVodeInit(cv, rhs, 0.0, y) == CV_SUCCESS && CVodeSetUserData(cv, &M) == CV_SUCCESS &&
+               CVodeSStolerances(cv, lp->rtol, lp->atol) == CV_SUCCESS &&
+               CVodeSetLinearSolver(cv, LS, A) == CV_SUCCESS &&
+               CVodeSetConstraints(cv, cons) == CV_SUCCESS &&
+               CVodeSetMaxNumSteps(cv, 100000) == CV_SUCCESS,
+           err, MN_EINTERNAL, "", "cannot set up CVODE");
+  double t = 0;
+  int next_s = 0, next_k = 0;
+  while (next_k < in->nsamples || next_s < in->sessions) {
+    if (next_s < in->sessions && t >= in->session_day[next_s] - 1e-12) {
+      injure(&M, &g, Y);
+      next_s++;
+      MN_CHECK(CVodeReInit(cv, t, y) == CV_SUCCESS, err, MN_ENUMERIC, "", "CVODE re-init failed");
+      continue;
+    }
+    if (next_k < in->nsamples && t >= in->samples[next_k] - 1e-12) {
+      MN_TRY(sample(&M, Y, t, next_s, ts, err));
+      next_k++;
+      continue;
+    }
+    double tout = in->t_end;
+    if (next_k < in->nsamples) tout = fmin(tout, in->samples[next_k]);
+    if (next_s < in->sessions) tout = fmin(tout, in->session_day[next_s]);
+    if (tout <= t) break;
+    CVodeSetStopTime(cv, tout);
+    realtype tret;
+    int flag = CVode(cv, tout, y, &tret, CV_NORMAL);
+    MN_CHECK(flag >= 0, err, MN_ENUMERIC, "",
+             "CVODE failed at day %.4f (flag %d): the lumped model's state is not valid", t, flag);
+    t = tout; /* CVODE stops exactly at tstop */
+  }
+  long nst = 0;
+  CVodeGetNumSteps(cv, &nst);
+  g.steps = nst;
+cleanup:
+  CVodeFree(&cv);
+  SUNLinSolFree(LS);
+  SUNMatDestroy(A);
+  N_VDestroy(y);
+  N_VDestroy(cons);
+  SUNContext_Free(&ctx);
+  if (geo) *geo = g;
+  return rc;
+}

@@ -1,0 +1,188 @@
+/* Agreement of the lumped twin with the 3D model on periodic unit cells (issue 4, models.md 8.2):
+ * needle depth 0.5/1.0/1.5/2.0 mm x density 100/300/1000/3000 per cm2 x 1 and 3 sessions.
+ * For each case, layer averages of the papillary dermis: peaks and peak times of P, N, M within
+ * 10 %, the redness day within 10 %, collagen change at 1, 3 and 6 months within 5 % of the gain.
+ * Prints the table; exits 1 when a case is outside the bounds.
+ * usage: agree [--quick] [--dx UM] [--rn FACTOR] */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mnsim/mnsim.h"
+
+typedef struct res {
+  mn_outcome o;
+  double steps;
+} res;
+
+static mn_skin_atlas *atlas;
+static mn_device_catalogue *cat;
+static mn_skin skin;
+static mn_param_set ps;
+
+static int build_samples(int sessions, double interval, double t_end, double *s, int cap) {
+  int n = 0;
+  for (int k = 0; k < sessions; k++) {
+    double t0 = k * interval, t1 = k + 1 < sessions ? (k + 1) * interval : t_end;
+    for (int q = 0; q * (1.0 / 24) <= 7 && t0 + q / 24.0 < t1 && n < cap; q++)
+      s[n++] = t0 + q / 24.0;
+    for (int d = 8; t0 + d < t1 && n < cap; d++) s[n++] = t0 + d;
+  }
+  if (n < cap) s[n++] = t_end;
+  return n;
+}
+
+static void run3d(double depth_mm, double density, int sessions, double dx, const double *samp,
+                  int ns, double t_end, res *r) {
+  mn_error e = {0};
+  mn_device_params dp = {.model = "pen-12", .depth_mm = depth_mm};
+  mn_device dev;
+  mn_device_init(&dev, cat, &dp, &e);
+  double side = 10.0 / sqrt(density);
+  mn_grid_params gp = {.dx_um = dx, .dz_epi_um = 10, .dz_pd_um = 20, .dz_rd_um = 40};
+  mn_grid *g;
+  if (mn_grid_create(&gp, &skin, NULL, 0, 0, 0, side, side, &g, &e)) {
+    fprintf(stderr, "%s\n", e.msg);
+    exit(2);
+  }
+  mn_solver_params so = {.min_step_day = 1e-5,
+                         .max_step_day = 1,
+                         .first_step_day = 2.0 / 1440,
+                         .rel_tol = 0.01,
+                         .abs_tol = 1e-3,
+                         .freeze_tol = 1e-7,
+                         .threads = 0};
+  mn_solver *s;
+  mn_solver_create(&so, g, &ps.p, 3, &s, &e);
+  mn_timeseries ts;
+  mn_timeseries_init(&ts, ns, &e);
+  double sess[MN_MAX_SESSIONS];
+  int k = 0, q = 0;
+  for (int i = 0; i < sessions; i++) sess[i] = i * 42.0;
+  double depth_um = 1000 * depth_mm * dev.depth_ratio;
+  while (1) {
+    double t = mn_solver_time(s);
+    if (k < sessions && t >= sess[k] - 1e-9) {
+      mn_injury inj;
+      mn_injury_init(g, &inj, &e);
+      mn_injury_add_channel(g, &skin, &dev, 0.5 * side, 0.5 * side, depth_um, 4, &inj);
+      mn_solver_apply_injury(s, inj.d_inj, inj.d_bleed);
+      mn_injury_fini(&inj);
+      k++;
+      continue;
+    }
+    if (q < ns && t >= samp[q] - 1e-9) {
+      double m[MN_LAYER_HYPO][MN_NSPECIES];
+      mn_solver_layer_means(s, m);
+      mn_timeseries_add(&ts, t, k, m[MN_LAYER_PD][MN_SP_V], m, &e);
+      q++;
+      continue;
+    }
+    if (t >= t_end - 1e-9) break;
+    double stop = t_end;
+    if (k < sessions) stop = fmin(stop, sess[k]);
+    if (q < ns) stop = fmin(stop, samp[q]);
+    if (mn_solver_step(s, stop, NULL, &e)) {
+      fprintf(stderr, "%s\n", e.msg);
+      exit(2);
+    }
+  }
+  mn_outcome_compute(&ts, &ps.p, 3, sess, sessions, &r->o, &e);
+  r->steps = (double)mn_solver_steps(s);
+  mn_timeseries_fini(&ts);
+  mn_solver_destroy(s);
+  mn_grid_destroy(g);
+  mn_device_fini(&dev);
+}
+
+static void runlumped(double depth_mm, double density, int sessions, const double *samp, int ns,
+                      double t_end, double rn, res *r) {
+  mn_error e = {0};
+  mn_device_params dp = {.model = "pen-12", .depth_mm = depth_mm};
+  mn_device dev;
+  mn_device_init(&dev, cat, &dp, &e);
+  mn_lumped_input in = {.m = &ps.p,
+                        .fitz = 3,
+                        .skin = &skin,
+                        .dev = &dev,
+                        .density_cm2 = density,
+                        .depth_um = 1000 * depth_mm * dev.depth_ratio,
+                        .sessions = sessions,
+                        .t_end = t_end,
+                        .samples = samp,
+                        .nsamples = ns};
+  for (int i = 0; i < sessions; i++) in.session_day[i] = i * 42.0;
+  mn_lumped_params lp;
+  mn_lumped_params_default(&lp);
+  if (rn > 0) lp.rn_factor = rn;
+  mn_timeseries ts;
+  mn_timeseries_init(&ts, ns, &e);
+  mn_lumped_geometry geo;
+  if (mn_lumped_run(&in, &lp, &ts, &geo, &e)) fprintf(stderr, "lumped: %s\n", e.msg), exit(2);
+  mn_outcome_compute(&ts, &ps.p, 3, in.session_day, sessions, &r->o, &e);
+  r->steps = (double)geo.steps;
+  mn_timeseries_fini(&ts);
+  mn_device_fini(&dev);
+}
+
+static double rel(double a, double b) {
+  return fabs(a - b) / fmax(fabs(b), 1e-12);
+}
+
+int main(int argc, char **argv) {
+  int quick = 0;
+  double dx = 20, rn = 0;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--quick"))
+      quick = 1;
+    else if (!strcmp(argv[i], "--dx") && i + 1 < argc)
+      dx = atof(argv[++i]);
+    else if (!strcmp(argv[i], "--rn") && i + 1 < argc)
+      rn = atof(argv[++i]);
+  }
+  mn_error e = {0};
+  mn_skin_params sp = {.region = "cheek", .age_y = 40, .fitzpatrick = 3};
+  if (mn_skin_atlas_create(&atlas, &e) || mn_device_catalogue_create(&cat, &e) ||
+      mn_skin_build(atlas, &sp, &skin, &e) || mn_param_set_load_default(&ps, &e)) {
+    fprintf(stderr, "%s\n", e.msg);
+    return 2;
+  }
+  double depths[4] = {0.5, 1.0, 1.5, 2.0}, dens[4] = {100, 300, 1000, 3000};
+  int sess[2] = {1, 3}, bad = 0;
+  printf("%5s %6s %2s | %-21s %-21s %-21s | %-13s | %-29s\n", "depth", "n/cm2", "s",
+         "P peak 3D/lump (t)", "N peak", "M peak", "redness d", "collagen PD % at 30/90/180 d");
+  for (int a = 0; a < 4; a++)
+    for (int b = 0; b < 4; b++)
+      for (int c = 0; c < 2; c++) {
+        if (quick && (a % 2 || b % 2 || c)) continue;
+        if (getenv("AGREE_ONLY") && (a != atoi(getenv("AGREE_ONLY")) || b != 2 || c)) continue;
+        int S = sess[c];
+        double t_end = 42.0 * (S - 1) + 180, samp[4096];
+        int ns = build_samples(S, 42, t_end, samp, 4096);
+        res r3, rl;
+        run3d(depths[a], dens[b], S, dx, samp, ns, t_end, &r3);
+        runlumped(depths[a], dens[b], S, samp, ns, t_end, rn, &rl);
+        const mn_outcome *x = &r3.o, *y = &rl.o;
+        int ok = 1;
+        for (int q = 0; q < 3; q++)
+          ok &= rel(y->peak[q], x->peak[q]) <= 0.10 && rel(y->peak_day[q], x->peak_day[q]) <= 0.10;
+        for (int k = 0; k < S; k++) ok &= rel(y->redness_days[k], x->redness_days[k]) <= 0.10;
+        double gain = 0;
+        for (int q = 0; q < 3; q++) gain = fmax(gain, fabs(x->collagen_pct[0][q]));
+        for (int q = 0; q < 3; q++)
+          ok &= fabs(y->collagen_pct[0][q] - x->collagen_pct[0][q]) <= 0.05 * fmax(gain, 1e-3);
+        printf(
+            "%5.1f %6.0f %2d | %4.2f/%4.2f (%3.2f/%3.2f) %4.2f/%4.2f (%3.1f/%3.1f) %4.2f/%4.2f "
+            "(%3.1f/%3.1f) | %4.2f/%4.2f | %5.2f/%5.2f %5.2f/%5.2f %5.2f/%5.2f %s\n",
+            depths[a], dens[b], S, x->peak[0], y->peak[0], x->peak_day[0], y->peak_day[0],
+            x->peak[1], y->peak[1], x->peak_day[1], y->peak_day[1], x->peak[2], y->peak[2],
+            x->peak_day[2], y->peak_day[2], x->redness_days[0], y->redness_days[0],
+            x->collagen_pct[0][0], y->collagen_pct[0][0], x->collagen_pct[0][1],
+            y->collagen_pct[0][1], x->collagen_pct[0][2], y->collagen_pct[0][2], ok ? "ok" : "OUT");
+        fflush(stdout);
+        bad += !ok;
+      }
+  printf("%d case(s) outside the bounds\n", bad);
+  return bad ? 1 : 0;
+}
