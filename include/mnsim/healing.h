@@ -46,7 +46,8 @@ int mn_species_in_layer(int s, int layer);
 typedef struct mn_model_params {
   double k_d_derm, k_d_epi, kap_N, kap_M, D_P, D_T, k_P, a_d, a_N, a_M, rho_N, k_N, k_eff, D_N,
       rho_M, k_M, D_M, b_M, b_eff, b_F, k_T, tau_plt, a_F, r_F, F_max, k_F, D_F, q_F, gam, k_mat,
-      k_3, k_1, phi_cut, k_E, q_E, V_max, K_V, tau_V, V_vis, k_in, P_th, k_bm, k_out, w_UV;
+      k_3, k_1, phi_cut, k_E, q_E, V_max, K_V, tau_V, V_vis, k_in, P_th, k_bm, k_out, w_UV, psi,
+      pih_mel50, pih_width;
   double s_FT[6], s_vis[6]; /**< by Fitzpatrick type I-VI */
 } mn_model_params;
 

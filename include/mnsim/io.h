@@ -172,9 +172,10 @@ typedef struct mn_sim_result {
   const mn_param_set *params;
   const mn_timeseries *ts;
   const mn_outcome *out;
-  double density_cm2; /**< punctures per cm2 simulated */
-  long steps;         /**< time steps taken */
-  double wall_s;      /**< wall time of the run */
+  double density_cm2;         /**< punctures per cm2 simulated */
+  const double *lesion_dh_um; /**< [cs->n_lesions] thickening over each lesion, or NULL */
+  long steps;                 /**< time steps taken */
+  double wall_s;              /**< wall time of the run */
 } mn_sim_result;
 /** timeseries.csv: t_day, session, redness, then <layer>_<species> for every species of every
  *  layer where it lives. @p ctx: mn_sim_result. */

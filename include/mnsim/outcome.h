@@ -12,7 +12,9 @@
 #endif
 
 #include "mnsim/core.h"
+#include "mnsim/grid.h"
 #include "mnsim/healing.h"
+#include "mnsim/skin.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -58,13 +60,29 @@ typedef struct mn_outcome {
   double collagen_end_pct[2];            /**< PD, RD at the end */
   double type3_end[2];                   /**< (C3 + f3 C1) / (C3 + C1) at the end, PD, RD */
   double elastin_end_pct[2];             /**< PD, RD at the end (low confidence) */
+  double thickness_um[3];                /**< dermal thickness change at 30, 90, 180 days, um */
+  double thickness_end_um;               /**< ... and at the end: psi sum_l h_l dC_l */
+  double mel_peak;                       /**< peak melanogenic activation (viable epidermis) */
+  double pih_risk;                       /**< PIH probability from mel_peak (uncalibrated) */
+  double sun_days[MN_MAX_SESSIONS];      /**< sun avoidance after each session: until P in the
+                                              epidermis is below P_th and the epidermal damage is
+                                              below 10 % of its value at the session */
   double t_end;
 } mn_outcome;
 
+/** Dermal thickening (um) over the mask of lesion @p l on the 3D grid now: the mean over the
+ *  lesion's columns of psi sum_k dz_k (C1 + C3 - 1) over its dermal cells. */
+double mn_outcome_lesion_dh_um(const mn_grid *g, const mn_solver *s, const mn_model_params *m,
+                               const mn_lesion *l);
+
+/** Fraction (percent) of a lesion of depth @p depth_um filled by a dermal thickening of
+ *  @p dh_um; 100 % at most. */
+double mn_outcome_fill_pct(double dh_um, double depth_um);
+
 /** Compute the observables of @p ts for parameters @p m, Fitzpatrick type @p fitz and the
  *  session days @p sessions[0..n-1]. */
-int mn_outcome_compute(const mn_timeseries *ts, const mn_model_params *m, int fitz,
-                       const double *sessions, int n, mn_outcome *out, mn_error *err);
+int mn_outcome_compute(const mn_timeseries *ts, const mn_model_params *m, const mn_skin *sk,
+                       int fitz, const double *sessions, int n, mn_outcome *out, mn_error *err);
 
 #ifdef __cplusplus
 }

@@ -146,6 +146,10 @@ static int setup(sim *m, const char *case_path, int have_seed, uint64_t seed, in
     bbox(&m->cs->treatment, b);
     x0 = b[0], y0 = b[2], w = b[1] - b[0], h = b[3] - b[2];
   }
+  /* dx adjusted by at most half a cell so that the domain's width is a whole number of cells:
+   * a unit cell then has exactly the area of one puncture at the treatment's density */
+  double nxr = fmax(1.0, round(1000.0 * w / m->cs->grid.dx_um));
+  m->cs->grid.dx_um = 1000.0 * w / nxr;
   double need = mn_grid_bytes_estimate(&m->cs->grid, &m->skin, w, h, MN_NSPECIES + 3);
   long have = phys_bytes();
   if (have > 0 && need > 0.8 * (double)have) {
@@ -177,10 +181,16 @@ static int apply_session(sim *m, int k, mn_error *err) {
   mn_puncture_set *set = NULL;
   MN_TRY(mn_injury_init(m->g, &inj, err));
   if (m->cs->sim.mode == MN_SIM_UNIT_CELL) {
-    double w = 1e-3 * m->g->dx_um * m->g->nx;
+    /* the first channel at the centre; later sessions land at seeded random places in the cell,
+     * as a new pass does relative to the last one (periodic wrap) */
+    double w = 1e-3 * m->g->dx_um * m->g->nx, x = 0.5 * w, y = 0.5 * w;
     double depth = 1000.0 * m->dev.params.depth_mm * m->dev.depth_ratio;
-    mn_injury_add_channel(m->g, &m->skin, &m->dev, 0.5 * w, 0.5 * w, depth, m->cs->sim.supersample,
-                          &inj);
+    if (k > 0) {
+      mn_rng r;
+      mn_rng_init(&r, m->cs->seed, 0x73657373ULL + (uint64_t)k); /* "sess" + k */
+      x = w * mn_rng_uniform(&r), y = w * mn_rng_uniform(&r);
+    }
+    mn_injury_add_channel(m->g, &m->skin, &m->dev, x, y, depth, m->cs->sim.supersample, &inj);
   } else {
     mn_treatment t = m->cs->treatment;
     t.seed = m->cs->seed + 0x9E3779B97F4A7C15ULL * (uint64_t)k;
@@ -305,6 +315,14 @@ static void print_summary(const sim *m, long steps, double wall) {
     printf(" %+.2f %% at day %g; type III %.1f %%\n", o->collagen_end_pct[l], o->t_end,
            100 * o->type3_end[l]);
   }
+  printf("  thickness  dermis %+.1f um at the end (psi estimate); sun avoidance",
+         o->thickness_end_um);
+  for (int s = 0; s < o->n_sessions; s++) printf("%s %.1f d", s ? "," : "", o->sun_days[s]);
+  printf("; PIH risk %.0f %% (uncalibrated)\n", 100 * o->pih_risk);
+  printf("  thickness  dermis %+.1f um at the end (psi is an estimate); sun avoidance",
+         o->thickness_end_um);
+  for (int s = 0; s < o->n_sessions; s++) printf("%s %.1f d", s ? "," : "", o->sun_days[s]);
+  printf("; PIH risk %.0f %% (uncalibrated)\n", 100 * o->pih_risk);
   printf("  evidence   nominal parameters, no uncertainty band yet; see outcome.json 'evidence'\n");
   printf("  run        %ld steps in %.1f s\n", steps, wall);
   printf("  outputs    %s/timeseries.csv outcome.json fields.h5 fields.xdmf\n", m->dir);
@@ -313,14 +331,21 @@ static void print_summary(const sim *m, long steps, double wall) {
 /* Outputs at the end: outcome, time series, merged fields and XDMF; then the run state goes. */
 static int finish(sim *m, mn_error *err) {
   int rc = MN_OK;
+  double *lesion_dh = NULL; /* patch runs: the local thickening over each carved lesion */
   const mn_simulate_params *p = &m->cs->sim;
   char path[4300];
-  MN_TRY(mn_outcome_compute(&m->ts, &m->ps.p, m->cs->skin.fitzpatrick, m->session_day, p->sessions,
-                            &m->out, err));
+  MN_TRY(mn_outcome_compute(&m->ts, &m->ps.p, &m->skin, m->cs->skin.fitzpatrick, m->session_day,
+                            p->sessions, &m->out, err));
   long steps = mn_solver_steps(m->s);
   double wall = mn_wall_time() - m->wall0;
-  mn_sim_result r = {m->cs,  &m->skin, &m->dev,    m->g,  &m->ps,
-                     &m->ts, &m->out,  m->density, steps, wall};
+  if (p->mode == MN_SIM_PATCH && m->cs->n_lesions) {
+    lesion_dh = mn_malloc_array((size_t)m->cs->n_lesions, sizeof *lesion_dh);
+    MN_CHECK(lesion_dh, err, MN_ENOMEM, "", "out of memory");
+    for (int i = 0; i < m->cs->n_lesions; i++)
+      lesion_dh[i] = mn_outcome_lesion_dh_um(m->g, m->s, &m->ps.p, &m->cs->lesions[i]);
+  }
+  mn_sim_result r = {m->cs,   &m->skin,   &m->dev,   m->g,  &m->ps, &m->ts,
+                     &m->out, m->density, lesion_dh, steps, wall};
   snprintf(path, sizeof path, "%s/timeseries.csv", m->dir);
   MN_TRY(mn_io_write_atomic(path, mn_io_timeseries_csv, &r, err));
   snprintf(path, sizeof path, "%s/outcome.json", m->dir);
@@ -345,6 +370,7 @@ static int finish(sim *m, mn_error *err) {
   else if (!m->o.quiet)
     print_summary(m, steps, wall);
 cleanup:
+  mn_free(lesion_dh);
   return rc;
 }
 

@@ -58,9 +58,10 @@ static const pdesc pdescs[] = {
     P(phi_cut, "1"),       P(k_E, "1/day"),     P(q_E, "1/(Q day)"),   P(V_max, "1"),
     P(K_V, "1"),           P(tau_V, "day"),     P(V_vis, "1"),         P(k_in, "1/day"),
     P(P_th, "1"),          P(k_bm, "1/day"),    P(k_out, "1/day"),     P(w_UV, "1"),
-    PA(s_FT, 1, "1"),      PA(s_FT, 2, "1"),    PA(s_FT, 3, "1"),      PA(s_FT, 4, "1"),
-    PA(s_FT, 5, "1"),      PA(s_FT, 6, "1"),    PA(s_vis, 1, "1"),     PA(s_vis, 2, "1"),
-    PA(s_vis, 3, "1"),     PA(s_vis, 4, "1"),   PA(s_vis, 5, "1"),     PA(s_vis, 6, "1"),
+    P(psi, "1"),           P(pih_mel50, "1"),   P(pih_width, "1"),     PA(s_FT, 1, "1"),
+    PA(s_FT, 2, "1"),      PA(s_FT, 3, "1"),    PA(s_FT, 4, "1"),      PA(s_FT, 5, "1"),
+    PA(s_FT, 6, "1"),      PA(s_vis, 1, "1"),   PA(s_vis, 2, "1"),     PA(s_vis, 3, "1"),
+    PA(s_vis, 4, "1"),     PA(s_vis, 5, "1"),   PA(s_vis, 6, "1"),
 };
 #undef P
 #undef PA

@@ -98,6 +98,28 @@ int mn_io_outcome_json(FILE *fp, const void *ctx, mn_error *err) {
     json_decref(ev);
     return MN_ERR(err, MN_EINTERNAL, "", "cannot build outcome.json");
   }
+  json_object_set_new(
+      obs, "dermal_thickness_um",
+      json_pack(
+          "{s:o,s:o,s:o,s:o,s:s}", "day_30", num(o->thickness_um[0]), "day_90",
+          num(o->thickness_um[1]), "day_180", num(o->thickness_um[2]), "end",
+          num(o->thickness_end_um), "note",
+          "psi x sum of layer thickness x collagen change; psi is an estimate (low confidence)"));
+  json_object_set_new(
+      obs, "pigmentation",
+      json_pack("{s:o,s:o,s:s}", "mel_peak", num(o->mel_peak), "pih_risk", num(o->pih_risk), "note",
+                "uncalibrated: melanogenesis parameters are estimates"));
+  json_object_set_new(obs, "sun_avoidance_days", per_session(o->sun_days, o->n_sessions));
+  json_t *les = json_array();
+  for (int i = 0; i < r->cs->n_lesions; i++) {
+    char desc[256];
+    mn_lesion_describe(&r->cs->lesions[i], desc, sizeof desc);
+    double dh = r->lesion_dh_um ? r->lesion_dh_um[i] : o->thickness_end_um;
+    json_array_append_new(
+        les, json_pack("{s:s,s:o,s:o}", "lesion", desc, "thickening_um", num(dh), "fill_pct",
+                       num(mn_outcome_fill_pct(dh, 1000 * r->cs->lesions[i].depth_mm))));
+  }
+  json_object_set_new(obs, "lesions", les);
   json_object_set_new(root, "outcome", obs);
   json_object_set_new(root, "evidence", ev);
   json_object_set_new(root, "parameters", params_json(r->params));

@@ -19,7 +19,7 @@ enum { NL = MN_LUMPED_LAYERS, NZ = MN_LUMPED_ZONES, NS = MN_NSPECIES, NY = NL * 
 static const int layer_of[NL] = {MN_LAYER_VE, MN_LAYER_PD, MN_LAYER_RD};
 
 void mn_lumped_params_default(mn_lumped_params *p) {
-  p->rn_factor = 1.0;
+  p->rn_factor = 0.2;
   p->rtol = 1e-6;
   p->atol = 1e-9;
 }
@@ -84,8 +84,9 @@ static void geometry(model *M, const mn_lumped_input *in, const mn_lumped_params
                      mn_lumped_geometry *g) {
   const mn_skin *sk = in->skin;
   double n = in->density_cm2 * 1e-8; /* per um2 */
-  double total = channel_volume(in->dev, in->depth_um, 0, in->depth_um);
-  g->a_um = sqrt(total / (M_PI * in->depth_um));
+  /* the channel's widest radius (at the surface): the near zone must hold the whole channel
+   * cross-section, or the injured fraction of a layer would not fit into it */
+  g->a_um = mn_device_channel_radius_um(in->dev, in->depth_um, 0.0);
   g->b_um = 1.0 / sqrt(M_PI * n);
   double L = 1000.0 * sqrt(M->m->D_P / M->m->k_P);
   g->rn_um = fmin(g->b_um, g->a_um + lp->rn_factor * L);
@@ -110,14 +111,22 @@ static void geometry(model *M, const mn_lumped_input *in, const mn_lumped_params
       M->kn[L2][s] = kn;
       M->kf[L2][s] = kn * g->phi / (1 - g->phi);
     }
+  /* vertical exchange: the interface conductance between the layers' centres, except that a
+   * species decaying within a layer only reaches its decay length L_s = sqrt(D / k) into it */
   memset(M->v, 0, sizeof M->v);
+  const double kloss[NS] = {[MN_SP_P] = M->m->k_P,
+                            [MN_SP_T] = M->m->k_T,
+                            [MN_SP_N] = M->m->k_N,
+                            [MN_SP_M] = M->m->k_M,
+                            [MN_SP_F] = M->m->k_F};
   for (int L2 = 0; L2 + 1 < NL; L2++)
     for (int s = 0; s < NS; s++) {
       double Da = 1e6 * mn_model_diffusivity(M->m, s, layer_of[L2]);
       double Db = 1e6 * mn_model_diffusivity(M->m, s, layer_of[L2 + 1]);
       if (Da <= 0 || Db <= 0) continue;
       double ha = M->h[L2], hb = M->h[L2 + 1];
-      double G = 1.0 / (0.5 * ha / Da + 0.5 * hb / Db); /* interface conductance, um/day */
+      double ea = fmin(ha, sqrt(Da / kloss[s])), eb = fmin(hb, sqrt(Db / kloss[s]));
+      double G = 1.0 / (0.5 * ea / Da + 0.5 * eb / Db); /* interface conductance, um/day */
       M->v[L2][L2 + 1][s] = G / ha;
       M->v[L2 + 1][L2][s] = G / hb;
     }
@@ -130,8 +139,16 @@ static void baseline(const model *M, double *y) {
         y[idx(L, z, s)] = M->lc[L].present & (1u << s) ? mn_species_baseline(s) : 0.0;
 }
 
-/* Superpose one session on the near zones (models.md 7.4). */
-static void injure(const model *M, const mn_lumped_geometry *g, double *y) {
+/* Superpose one session on the near zones (models.md 7.4). A later session's punctures land at
+ * new random places, so its near zone is a random sample of the tissue: the zones are first
+ * mixed to the layer mean (mass-conserving), then the new near zone is injured. */
+static void injure(const model *M, const mn_lumped_geometry *g, double *y, int later) {
+  if (later && !M->single)
+    for (int L = 0; L < NL; L++)
+      for (int s = 0; s < NS; s++) {
+        double mean = M->phi * y[idx(L, 0, s)] + (1 - M->phi) * y[idx(L, 1, s)];
+        y[idx(L, 0, s)] = y[idx(L, 1, s)] = mean;
+      }
   for (int L = 0; L < NL; L++) {
     double d = fmin(1.0, g->f_inj[L] / M->phi);
     double *u = y + idx(L, 0, 0);
@@ -196,7 +213,7 @@ int mn_lumped_run(const mn_lumped_input *in, const mn_lumped_params *lp, mn_time
   int next_s = 0, next_k = 0;
   while (next_k < in->nsamples || next_s < in->sessions) {
     if (next_s < in->sessions && t >= in->session_day[next_s] - 1e-12) {
-      injure(&M, &g, Y);
+      injure(&M, &g, Y, next_s > 0);
       next_s++;
       MN_CHECK(CVodeReInit(cv, t, y) == CV_SUCCESS, err, MN_ENUMERIC, "", "CVODE re-init failed");
       continue;

@@ -79,8 +79,42 @@ static double last_above(const mn_timeseries *ts, const double *x, double thr, d
   return any ? last - t0 : 0;
 }
 
-int mn_outcome_compute(const mn_timeseries *ts, const mn_model_params *m, int fitz,
-                       const double *sessions, int n, mn_outcome *o, mn_error *err) {
+double mn_outcome_lesion_dh_um(const mn_grid *g, const mn_solver *s, const mn_model_params *m,
+                               const mn_lesion *l) {
+  const double *c1 = mn_solver_field_c(s, MN_SP_C1), *c3 = mn_solver_field_c(s, MN_SP_C3);
+  double sum = 0;
+  long cols = 0;
+  for (int j = 0; j < g->ny; j++)
+    for (int i = 0; i < g->nx; i++) {
+      if (mn_lesion_deficit_um(l, mn_grid_xc_mm(g, i), mn_grid_yc_mm(g, j)) <= 0) continue;
+      cols++;
+      for (int k = 0; k < g->nz; k++) {
+        size_t c = mn_grid_at(g, i, j, k);
+        if (g->cell[c] == MN_LAYER_PD || g->cell[c] == MN_LAYER_RD)
+          sum += g->dz_um[k] * (c1[c] + c3[c] - 1);
+      }
+    }
+  return cols ? m->psi * sum / (double)cols : 0;
+}
+
+double mn_outcome_fill_pct(double dh_um, double depth_um) {
+  if (!(depth_um > 0)) return 0;
+  double f = 100 * dh_um / depth_um;
+  return f > 100 ? 100 : f;
+}
+
+/* Dermal thickness change at day t: psi sum over the dermal layers of h_l (C_l(t) - 1),
+ * C = C1 + C3 (models.md 7.8). */
+static double thickness(const mn_timeseries *ts, const mn_model_params *m, const mn_skin *sk,
+                        double t) {
+  double dh = 0;
+  for (int l = MN_LAYER_PD; l <= MN_LAYER_RD; l++)
+    dh += sk->thickness_um[l] * (mn_ts_at(ts, l, MN_SP_C1, t) + mn_ts_at(ts, l, MN_SP_C3, t) - 1);
+  return m->psi * dh;
+}
+
+int mn_outcome_compute(const mn_timeseries *ts, const mn_model_params *m, const mn_skin *sk,
+                       int fitz, const double *sessions, int n, mn_outcome *o, mn_error *err) {
   memset(o, 0, sizeof *o);
   if (ts->n < 2) return MN_ERR(err, MN_EINPUT, "", "a time series needs at least two samples");
   if (n < 1 || n > MN_MAX_SESSIONS)
@@ -90,9 +124,16 @@ int mn_outcome_compute(const mn_timeseries *ts, const mn_model_params *m, int fi
   o->t_end = ts->t[ts->n - 1];
   o->redness_threshold = m->V_vis * (fitz >= 1 && fitz <= 6 ? m->s_vis[fitz - 1] : 1.0);
   double *dve = mn_malloc_array((size_t)ts->n, sizeof *dve);
-  if (!dve) return MN_ERR(err, MN_ENOMEM, "", "out of memory for the outcome");
+  double *pve = mn_malloc_array((size_t)ts->n, sizeof *pve);
+  if (!dve || !pve) {
+    mn_free(dve);
+    mn_free(pve);
+    return MN_ERR(err, MN_ENOMEM, "", "out of memory for the outcome");
+  }
   for (int i = 0; i < ts->n; i++) {
     dve[i] = mn_ts_mean(ts, i, MN_LAYER_VE, MN_SP_D);
+    pve[i] = mn_ts_mean(ts, i, MN_LAYER_VE, MN_SP_P);
+    o->mel_peak = fmax(o->mel_peak, mn_ts_mean(ts, i, MN_LAYER_VE, MN_SP_MEL));
     if (ts->redness[i] > o->redness_peak)
       o->redness_peak = ts->redness[i], o->redness_peak_day = ts->t[i];
     static const int sp[3] = {MN_SP_P, MN_SP_N, MN_SP_M};
@@ -106,9 +147,17 @@ int mn_outcome_compute(const mn_timeseries *ts, const mn_model_params *m, int fi
     o->redness_days[s] = last_above(ts, ts->redness, o->redness_threshold, t0, t1);
     double d0 = interp(ts, t0, get_mean, MN_LAYER_VE, MN_SP_D);
     o->barrier_days[s] = last_above(ts, dve, 0.1 * d0, t0, t1);
+    o->sun_days[s] = fmax(o->barrier_days[s], last_above(ts, pve, m->P_th, t0, t1));
   }
   mn_free(dve);
+  mn_free(pve);
+  o->pih_risk = 1.0 / (1.0 + exp(-(o->mel_peak - m->pih_mel50) / m->pih_width));
   static const double at[3] = {30, 90, 180};
+  for (int q = 0; q < 3; q++) {
+    double t = sessions[0] + at[q];
+    o->thickness_um[q] = t <= o->t_end ? thickness(ts, m, sk, t) : NAN;
+  }
+  o->thickness_end_um = thickness(ts, m, sk, o->t_end);
   for (int l = 0; l < 2; l++) {
     int layer = l ? MN_LAYER_RD : MN_LAYER_PD;
     for (int q = 0; q < 3; q++) {
