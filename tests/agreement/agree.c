@@ -14,11 +14,20 @@
 typedef struct res {
   mn_outcome o;
   double steps;
+  double peak[3], peak_t[3]; /* P, N, M in the papillary dermis after the first session */
   double gain[3]; /* papillary collagen (C1 + C3) gained since just after the first session, at
                      30, 90 and 180 days, percent */
 } res;
 
 static void gains(const mn_timeseries *ts, res *r) {
+  static const int sp[3] = {MN_SP_P, MN_SP_N, MN_SP_M};
+  for (int q = 0; q < 3; q++) {
+    r->peak[q] = r->peak_t[q] = 0;
+    for (int i = 0; i < ts->n && ts->t[i] < 42.0; i++) {
+      double v = mn_ts_mean(ts, i, MN_LAYER_PD, sp[q]);
+      if (v > r->peak[q]) r->peak[q] = v, r->peak_t[q] = ts->t[i];
+    }
+  }
   static const double at[3] = {30, 90, 180};
   double c0 = mn_ts_at(ts, MN_LAYER_PD, MN_SP_C1, 0) + mn_ts_at(ts, MN_LAYER_PD, MN_SP_C3, 0);
   for (int q = 0; q < 3; q++)
@@ -201,7 +210,7 @@ int main(int argc, char **argv) {
         const mn_outcome *x = &r3.o, *y = &rl.o;
         int ok = 1;
         for (int q = 0; q < 3; q++)
-          ok &= rel(y->peak[q], x->peak[q]) <= 0.10 && rel(y->peak_day[q], x->peak_day[q]) <= 0.10;
+          ok &= rel(rl.peak[q], r3.peak[q]) <= 0.10 && rel(rl.peak_t[q], r3.peak_t[q]) <= 0.10;
         for (int k = 0; k < S; k++) ok &= rel(y->redness_days[k], x->redness_days[k]) <= 0.10;
         double gain = 0; /* the collagen gained since just after the first session */
         for (int q = 0; q < 3; q++) gain = fmax(gain, fabs(r3.gain[q]));
@@ -209,9 +218,9 @@ int main(int argc, char **argv) {
         printf(
             "%5.1f %6.0f %2d | %4.2f/%4.2f (%3.2f/%3.2f) %4.2f/%4.2f (%3.1f/%3.1f) %4.2f/%4.2f "
             "(%3.1f/%3.1f) | %4.2f/%4.2f | %5.2f/%5.2f %5.2f/%5.2f %5.2f/%5.2f %s\n",
-            depths[a], dens[b], S, x->peak[0], y->peak[0], x->peak_day[0], y->peak_day[0],
-            x->peak[1], y->peak[1], x->peak_day[1], y->peak_day[1], x->peak[2], y->peak[2],
-            x->peak_day[2], y->peak_day[2], x->redness_days[0], y->redness_days[0], r3.gain[0],
+            depths[a], dens[b], S, r3.peak[0], rl.peak[0], r3.peak_t[0], rl.peak_t[0], r3.peak[1],
+            rl.peak[1], r3.peak_t[1], rl.peak_t[1], r3.peak[2], rl.peak[2], r3.peak_t[2],
+            rl.peak_t[2], x->redness_days[0], y->redness_days[0], r3.gain[0],
             rl.gain[0], r3.gain[1], rl.gain[1], r3.gain[2], rl.gain[2], ok ? "ok" : "OUT");
         fflush(stdout);
         bad += !ok;
