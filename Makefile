@@ -4,12 +4,12 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= 2
 CMAKE_FLAGS ?=
-PKGS = gcc make cmake pkg-config libyaml-dev libjansson-dev libplplot-dev plplot-driver-cairo \
+PKGS = gcc make cmake pkg-config valgrind libyaml-dev libjansson-dev libplplot-dev plplot-driver-cairo \
        libhdf5-dev libxml2-dev libsundials-dev \
        libcriterion-dev fonts-dejavu-core
 SOURCES = $(shell find src include tests bench -name '*.[ch]')
 
-.PHONY: all deps build demo test test-asan bench install format format-check docs clean
+.PHONY: all deps build demo test test-asan fuzz bench install format format-check docs clean
 
 all: build
 
@@ -48,6 +48,23 @@ test-asan: deps
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
 
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 30
+fuzz: deps
+	@command -v clang >/dev/null || { sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q clang libclang-rt-14-dev >/dev/null; }
+	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMNSIM_FUZZ=ON \
+	  -DMNSIM_SANITIZE=ON -DMNSIM_WITH_OPENMP=OFF $(CMAKE_FLAGS)
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_case fuzz_csv fuzz_atlas fuzz_catalogue fuzz_params
+	@for t in case csv atlas catalogue params; do \
+	  mkdir -p $(FUZZ_BUILD)/corpus-$$t; \
+	  ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
+	  ./$(FUZZ_BUILD)/tests/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=20 \
+	    -rss_limit_mb=4096 -print_final_stats=1 $(FUZZ_BUILD)/corpus-$$t tests/fuzz/corpus/$$t \
+	    2>$(FUZZ_BUILD)/fuzz-$$t.log || { tail -40 $(FUZZ_BUILD)/fuzz-$$t.log; exit 1; }; \
+	  printf 'fuzz %-10s ' $$t; grep -E 'stat::number_of_executed_units' $(FUZZ_BUILD)/fuzz-$$t.log; \
+	done
+
 bench: build
 	./$(BUILD)/bench_device
 	./$(BUILD)/bench_solver
@@ -66,4 +83,4 @@ docs: build
 	@echo "docs/model.md: paste the output of ./$(BUILD)/mnsim config --parameters (a test checks it)"
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) out
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) out

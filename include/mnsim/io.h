@@ -100,7 +100,8 @@ void mn_case_write_reference_md(FILE *fp);
 typedef int (*mn_write_fn)(FILE *fp, const void *ctx, mn_error *err);
 int mn_io_write_atomic(const char *path, mn_write_fn fn, const void *ctx, mn_error *err);
 
-/** One file of a result set. */
+/** One file of a result set: written by @p fn from @p ctx, or, with fn NULL, an already complete
+ *  file whose path is @p ctx (a const char *), moved into place. */
 typedef struct mn_out_item {
   char path[4200];
   mn_write_fn fn;
@@ -141,6 +142,15 @@ int mn_h5_write_snapshot(const char *path, const mn_grid *g, const mn_solver *s,
 /** Build @p out (atomically): /mesh (x_mm, y_mm node coordinates, z_mm node depths below the
  *  surface, layer codes per cell) and every snapshot group of @p snaps in order. */
 int mn_h5_merge(const char *out, const char *const *snaps, int n, const mn_grid *g, mn_error *err);
+/** XDMF writer context (see mn_io_xdmf). */
+typedef struct mn_xdmf_ctx {
+  const char *h5name;
+  const mn_grid *g;
+  const double *days;
+  int n, precision;
+} mn_xdmf_ctx;
+/** mn_write_fn of the XDMF description; @p ctx: mn_xdmf_ctx. */
+int mn_io_xdmf(FILE *fp, const void *ctx, mn_error *err);
 /** Write the XDMF 3.0 description of @p h5name (a temporal collection of 3DRectMesh grids with
  *  cell-centred attributes) to @p path (atomically). */
 int mn_xdmf_write(const char *path, const char *h5name, const mn_grid *g, const double *days, int n,

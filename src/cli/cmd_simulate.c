@@ -2,7 +2,9 @@
  * either on a periodic unit cell around one channel or on a periodic patch of the treatment's
  * punctures. Owns the time loop: sessions, time-series samples, 3D snapshots, progress,
  * checkpoints every N minutes, SIGINT/SIGTERM, --resume. */
+#include <dirent.h>
 #include <getopt.h>
+#include <stdlib.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -146,6 +148,13 @@ static int setup(sim *m, const char *case_path, int have_seed, uint64_t seed, in
     bbox(&m->cs->treatment, b);
     x0 = b[0], y0 = b[2], w = b[1] - b[0], h = b[3] - b[2];
   }
+  if (p->mode == MN_SIM_UNIT_CELL && 1000.0 * w / m->cs->grid.dx_um < 2.5) {
+    rc = MN_ERR(err, MN_ERANGE, "grid.dx_um",
+                "the unit cell at %.0f punctures/cm2 is %.1f um wide; grid.dx_um = %g gives fewer "
+                "than 3 cells across it: use grid.dx_um <= %.1f",
+                m->density, 1000.0 * w, m->cs->grid.dx_um, 1000.0 * w / 3);
+    goto located;
+  }
   /* dx adjusted by at most half a cell so that the domain's width is a whole number of cells:
    * a unit cell then has exactly the area of one puncture at the treatment's density */
   double nxr = fmax(1.0, round(1000.0 * w / m->cs->grid.dx_um));
@@ -241,6 +250,8 @@ static int loop(sim *m, mn_error *err) {
   mn_progress bar;
   mn_progress_init(&bar, stderr, "simulate", isatty(2) && !m->o.quiet);
   double last_ckpt = mn_wall_time(), eps = 1e-9;
+  const char *poison = getenv("MNSIM_TEST_POISON_DAY");
+  double poison_day = poison ? atof(poison) : 0;
   int rc = MN_OK;
   for (;;) {
     double t = mn_solver_time(m->s);
@@ -268,6 +279,11 @@ static int loop(sim *m, mn_error *err) {
     if (m->rs.next_snapshot < p->n_snapshots)
       stop = fmin(stop, p->snapshot_days[m->rs.next_snapshot]);
     mn_step_info info;
+    if (poison_day > 0 && t >= poison_day) { /* test hook MNSIM_TEST_POISON_DAY: a bad value */
+      mn_solver_field(m->s, MN_SP_P)[mn_grid_at(m->g, m->g->nx / 2, m->g->ny / 2, m->g->nz / 2)] =
+          NAN;
+      poison_day = 0;
+    }
     MN_TRY(mn_solver_step(m->s, stop, &info, err));
     mn_progress_update(&bar, info.t_day / m->t_end);
     if (got_signal) {
@@ -346,24 +362,26 @@ static int finish(sim *m, mn_error *err) {
   }
   mn_sim_result r = {m->cs,   &m->skin,   &m->dev,   m->g,  &m->ps, &m->ts,
                      &m->out, m->density, lesion_dh, steps, wall};
-  snprintf(path, sizeof path, "%s/timeseries.csv", m->dir);
-  MN_TRY(mn_io_write_atomic(path, mn_io_timeseries_csv, &r, err));
-  snprintf(path, sizeof path, "%s/outcome.json", m->dir);
-  MN_TRY(mn_io_write_atomic(path, mn_io_outcome_json, &r, err));
-  char snaps[MN_MAX_SNAPSHOTS][4300];
+  /* fields.h5 is built in the run directory first; then the four results are put in place
+   * together, all or none */
+  char snaps[MN_MAX_SNAPSHOTS][4300], h5[4300];
   const char *sp[MN_MAX_SNAPSHOTS];
   for (int i = 0; i < p->n_snapshots; i++)
     snap_path(m, i, snaps[i], sizeof snaps[i]), sp[i] = snaps[i];
-  snprintf(path, sizeof path, "%s/fields.h5", m->dir);
-  MN_TRY(mn_h5_merge(path, sp, p->n_snapshots, m->g, err));
-  snprintf(path, sizeof path, "%s/fields.xdmf", m->dir);
-  MN_TRY(
-      mn_xdmf_write(path, "fields.h5", m->g, p->snapshot_days, p->n_snapshots, p->precision, err));
+  snprintf(h5, sizeof h5, "%s/fields.h5", m->run);
+  MN_TRY(mn_h5_merge(h5, sp, p->n_snapshots, m->g, err));
+  mn_xdmf_ctx xc = {"fields.h5", m->g, p->snapshot_days, p->n_snapshots, p->precision};
+  mn_out_item items[] = {{"", mn_io_timeseries_csv, &r},
+                         {"", mn_io_outcome_json, &r},
+                         {"", mn_io_xdmf, &xc},
+                         {"", NULL, h5}};
+  static const char *const names[] = {"timeseries.csv", "outcome.json", "fields.xdmf", "fields.h5"};
+  for (int i = 0; i < 4; i++)
+    snprintf(items[i].path, sizeof items[i].path, "%s/%s", m->dir, names[i]);
+  MN_TRY(mn_io_write_set(items, 4, err));
   for (int i = 0; i < p->n_snapshots; i++) unlink(sp[i]);
-  snprintf(path, sizeof path, "%s/checkpoint.h5", m->run);
-  unlink(path);
-  snprintf(path, sizeof path, "%s/case.yaml", m->run);
-  unlink(path);
+  static const char *const state[] = {"checkpoint.h5", "case.yaml"};
+  for (int i = 0; i < 2; i++) snprintf(path, sizeof path, "%s/%s", m->run, state[i]), unlink(path);
   rmdir(m->run);
   if (m->o.json)
     rc = mn_io_outcome_json(stdout, &r, err);
@@ -372,6 +390,28 @@ static int finish(sim *m, mn_error *err) {
 cleanup:
   mn_free(lesion_dh);
   return rc;
+}
+
+/* Remove the temporaries a killed run left in @p dir: ".<result>.XXXXXX" files of ours. */
+static void remove_stale(const char *dir) {
+  static const char *const ours[] = {"timeseries.csv", "outcome.json", "fields.xdmf", "fields.h5",
+                                     "checkpoint.h5",  "case.yaml",    "snap_"};
+  DIR *d = opendir(dir);
+  if (!d) return;
+  struct dirent *de;
+  while ((de = readdir(d))) {
+    const char *n = de->d_name;
+    size_t len = strlen(n);
+    if (n[0] != '.' || len < 9 || n[len - 7] != '.') continue;
+    int mine = 0;
+    for (size_t i = 0; i < sizeof ours / sizeof ours[0]; i++)
+      mine |= strncmp(n + 1, ours[i], strlen(ours[i])) == 0;
+    if (!mine) continue;
+    char path[4600];
+    snprintf(path, sizeof path, "%s/%s", dir, n);
+    unlink(path);
+  }
+  closedir(d);
 }
 
 static int copy_file(const char *from, const char *to, mn_error *err) {
@@ -393,6 +433,8 @@ static int run_sim(sim *m, const char *case_path, const char *resume, int have_s
   snprintf(m->run, sizeof m->run, "%s/.mnsim-run", m->dir);
   snprintf(path, sizeof path, "%s/case.yaml", m->run);
   if (resume) {
+    remove_stale(m->dir);
+    remove_stale(m->run);
     MN_TRY(setup(m, path, 0, 0, threads, err));
     snprintf(path, sizeof path, "%s/checkpoint.h5", m->run);
     MN_TRY(mn_checkpoint_read(path, m->g, m->s, &m->rs, &m->ts, err));
@@ -413,6 +455,7 @@ static int run_sim(sim *m, const char *case_path, const char *resume, int have_s
     MN_TRY(copy_file(case_path, path, err));
     m->rs.seed = m->cs->seed;
     snprintf(m->rs.case_file, sizeof m->rs.case_file, "%s", m->cs->file);
+    MN_TRY(checkpoint(m, err)); /* a run killed at any moment from here on can be resumed */
   }
   int n = 0; /* snapshots beyond the end are dropped */
   while (n < m->cs->sim.n_snapshots && m->cs->sim.snapshot_days[n] <= m->t_end + 1e-9) n++;

@@ -7,13 +7,13 @@
 /* Split one record starting at *pp in place; fields are NUL-terminated and unquoted. Returns the
  * field count, or -1 on an unterminated quote. *line is advanced over newlines consumed. */
 static int split_record(char **pp, char **fields, int max_fields, int *line) {
-  char *p = *pp, *w = p;
+  char *p = *pp, *w = p, *start = p; /* start: where the current field begins */
   int n = 0;
   fields[n++] = w;
   for (;;) {
     char c = *p;
-    if (c == '"' && w == fields[n - 1] && p[0] == '"') {
-      p++; /* quoted field */
+    if (c == '"' && w == start) { /* a quote opening a field */
+      p++;                        /* quoted field */
       for (;;) {
         if (!*p) return -1;
         if (*p == '"' && p[1] == '"') {
@@ -32,7 +32,7 @@ static int split_record(char **pp, char **fields, int max_fields, int *line) {
     if (c == ',') {
       *w = '\0';
       p++;
-      w = p;
+      w = start = p;
       if (n < max_fields) fields[n] = w;
       n++;
       continue;

@@ -1,6 +1,7 @@
 /* Device catalogue: pens, rollers and stamps with needle geometry, read from data/devices.csv and
  * data/device_classes.csv (compiled in) or from user tables. Stage: device.
  * Sources: every row names its own (FDA 510(k) records, Schwarz & Laaff 2011, ...). */
+#include <math.h>
 #include <string.h>
 #include <strings.h>
 
@@ -66,6 +67,19 @@ static int num(const mn_csv *t, int r, const char *col, double *v, mn_error *err
   return mn_csv_double(t, r, j, v, err);
 }
 
+/* A count column: an integer in [0, 100000] (an empty cell is 0). */
+static int count(const mn_csv *t, int r, const char *col, int *out, mn_error *err) {
+  double v;
+  int rc = num(t, r, col, &v, err);
+  if (rc) return rc;
+  if (!(v >= 0 && v <= 100000 && v == floor(v)))
+    return MN_ERR(err, MN_EINPUT, "",
+                  "%s:%d: column '%s' = %g must be a whole number in [0, 100000]", t->name,
+                  t->lineno[r], col, v);
+  *out = (int)v;
+  return MN_OK;
+}
+
 static int text(const mn_csv *t, int r, const char *col, char *dst, size_t size, mn_error *err) {
   int j, rc = mn_csv_require(t, col, &j, err);
   if (rc) return rc;
@@ -83,7 +97,7 @@ static int check_spec(const mn_csv *t, int r, const mn_device_spec *s, mn_error 
   if (s->needles < 1 || s->needles > 100000)
     why = "needles must be in [1, 100000]";
   else if ((s->layout == MN_LAYOUT_GRID || s->layout == MN_LAYOUT_DRUM) &&
-           s->rows * s->cols != s->needles)
+           (double)s->rows * s->cols != s->needles)
     why = "rows x cols must equal needles";
   else if (s->layout == MN_LAYOUT_DRUM &&
            (s->cls != MN_DEVICE_ROLLER || s->drum_diameter_mm <= 0 || s->drum_width_mm <= 0))
@@ -113,7 +127,6 @@ static int check_spec(const mn_csv *t, int r, const mn_device_spec *s, mn_error 
 static int parse_spec(const mn_csv *t, int r, mn_device_spec *s, mn_error *err) {
   int rc = MN_OK;
   char cls[16], layout[16];
-  double v;
   MN_TRY(text(t, r, "id", s->id, sizeof s->id, err));
   MN_TRY(text(t, r, "name", s->name, sizeof s->name, err));
   MN_TRY(text(t, r, "class", cls, sizeof cls, err));
@@ -124,12 +137,9 @@ static int parse_spec(const mn_csv *t, int r, mn_device_spec *s, mn_error *err) 
            t->name, t->lineno[r], cls);
   MN_CHECK(s->layout >= 0, err, MN_EINPUT, "",
            "%s:%d: layout '%s' must be grid, ring, disc or drum", t->name, t->lineno[r], layout);
-  MN_TRY(num(t, r, "needles", &v, err));
-  s->needles = (int)v;
-  MN_TRY(num(t, r, "rows", &v, err));
-  s->rows = (int)v;
-  MN_TRY(num(t, r, "cols", &v, err));
-  s->cols = (int)v;
+  MN_TRY(count(t, r, "needles", &s->needles, err));
+  MN_TRY(count(t, r, "rows", &s->rows, err));
+  MN_TRY(count(t, r, "cols", &s->cols, err));
   MN_TRY(num(t, r, "pitch_mm", &s->pitch_mm, err));
   MN_TRY(num(t, r, "footprint_mm", &s->footprint_mm, err));
   MN_TRY(num(t, r, "drum_diameter_mm", &s->drum_diameter_mm, err));

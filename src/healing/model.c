@@ -183,7 +183,7 @@ int mn_model_check(const mn_model_params *p, mn_error *err) {
                   "model parameters k_P, k_N, k_M, k_T, tau_V must be positive and F_max > 1");
   double G = mn_model_loop_gain(p);
   if (!(G < 1))
-    return MN_ERR(err, MN_ERANGE, "",
+    return MN_ERR(err, MN_ERANGE, "model",
                   "loop gain G = a_N rho_N/(k_P k_N) + a_M rho_M/(k_P k_M) = %.3f >= 1: the "
                   "healthy state is unstable, inflammation would never resolve (models.md 7.6); "
                   "lower a_N, a_M, rho_N or rho_M, or raise k_P, k_N or k_M",

@@ -282,6 +282,7 @@ int mn_solver_step(mn_solver *s, double t_stop, mn_step_info *info, mn_error *er
   double fmax1, fmax2;
   size_t bad1, bad2;
   double ch = react(s, 0.5 * dt, &fmax1, &bad1);
+  if (bad1 != SIZE_MAX) return bad_state(s, bad1, err); /* before diffusion can spread it */
   double *fields[MN_NSPECIES];
   double Ds[MN_NSPECIES][MN_LAYER_HYPO];
   int nf = 0;
@@ -295,8 +296,7 @@ int mn_solver_step(mn_solver *s, double t_stop, mn_step_info *info, mn_error *er
   mn_diffusion_lod_many(s->g, fields, (const double(*)[MN_LAYER_HYPO])Ds, nf, 0.0, dt, s->work,
                         s->nthreads);
   ch = fmax(ch, react(s, 0.5 * dt, &fmax2, &bad2));
-  size_t bad = bad1 < bad2 ? bad1 : bad2;
-  if (bad != SIZE_MAX) return bad_state(s, bad, err);
+  if (bad2 != SIZE_MAX) return bad_state(s, bad2, err);
   s->t += dt;
   s->steps++;
   adapt(s, dt, ch);

@@ -199,16 +199,9 @@ int mn_h5_merge(const char *out, const char *const *snaps, int n, const mn_grid 
 
 /* ---- XDMF ------------------------------------------------------------------------------ */
 
-typedef struct xdmf_ctx {
-  const char *h5;
-  const mn_grid *g;
-  const double *days;
-  int n, precision;
-} xdmf_ctx;
-
-static int xdmf_body(FILE *fp, const void *vctx, mn_error *err) {
+int mn_io_xdmf(FILE *fp, const void *vctx, mn_error *err) {
   (void)err;
-  const xdmf_ctx *x = vctx;
+  const mn_xdmf_ctx *x = vctx;
   const mn_grid *g = x->g;
   int prec = x->precision == MN_PREC_FLOAT64 ? 8 : 4;
   fprintf(fp, "<?xml version=\"1.0\" ?>\n<!DOCTYPE Xdmf SYSTEM \"Xdmf.dtd\" []>\n");
@@ -228,19 +221,19 @@ static int xdmf_body(FILE *fp, const void *vctx, mn_error *err) {
       fprintf(fp,
               "     <DataItem Dimensions=\"%d\" NumberType=\"Float\" Precision=\"8\" "
               "Format=\"HDF\">%s:/mesh/%s</DataItem>\n",
-              dim[a], x->h5, ax[a]);
+              dim[a], x->h5name, ax[a]);
     fprintf(fp, "    </Geometry>\n");
     fprintf(fp,
             "    <Attribute Name=\"layer\" AttributeType=\"Scalar\" Center=\"Cell\">\n     "
             "<DataItem Dimensions=\"%d %d %d\" NumberType=\"UChar\" Precision=\"1\" "
             "Format=\"HDF\">%s:/mesh/layer</DataItem>\n    </Attribute>\n",
-            g->nz, g->ny, g->nx, x->h5);
+            g->nz, g->ny, g->nx, x->h5name);
     for (int q = 0; q < MN_NSPECIES; q++)
       fprintf(fp,
               "    <Attribute Name=\"%s\" AttributeType=\"Scalar\" Center=\"Cell\">\n     "
               "<DataItem Dimensions=\"%d %d %d\" NumberType=\"Float\" Precision=\"%d\" "
               "Format=\"HDF\">%s:/%s/%s</DataItem>\n    </Attribute>\n",
-              mn_species_name(q), g->nz, g->ny, g->nx, prec, x->h5, name, mn_species_name(q));
+              mn_species_name(q), g->nz, g->ny, g->nx, prec, x->h5name, name, mn_species_name(q));
     fprintf(fp, "   </Grid>\n");
   }
   fprintf(fp, "  </Grid>\n </Domain>\n</Xdmf>\n");
@@ -249,8 +242,8 @@ static int xdmf_body(FILE *fp, const void *vctx, mn_error *err) {
 
 int mn_xdmf_write(const char *path, const char *h5name, const mn_grid *g, const double *days, int n,
                   int precision, mn_error *err) {
-  xdmf_ctx x = {h5name, g, days, n, precision};
-  return mn_io_write_atomic(path, xdmf_body, &x, err);
+  mn_xdmf_ctx x = {h5name, g, days, n, precision};
+  return mn_io_write_atomic(path, mn_io_xdmf, &x, err);
 }
 
 /* ---- checkpoints ------------------------------------------------------------------------ */

@@ -28,6 +28,11 @@ int mn_io_write_set(const mn_out_item *items, int n, mn_error *err) {
   int opened = 0, rc = MN_OK;
   if (n > MAXN) return MN_ERR(err, MN_EINTERNAL, "", "at most %d files in a set", MAXN);
   for (int i = 0; i < n && rc == MN_OK; i++) {
+    if (!items[i].fn) { /* a finished file to move in: nothing to write */
+      memset(&f[i], 0, sizeof f[i]);
+      opened++;
+      continue;
+    }
     rc = mn_ofile_open(&f[i], items[i].path, err);
     if (rc) break;
     opened++;
@@ -48,7 +53,15 @@ int mn_io_write_set(const mn_out_item *items, int n, mn_error *err) {
     return rc;
   }
   for (int i = 0; i < n; i++) {
-    int c = mn_ofile_commit(&f[i], err);
+    int c;
+    if (!items[i].fn) {
+      const char *src = items[i].ctx;
+      c = rename(src, items[i].path) == 0 ? MN_OK
+                                          : MN_ERR(err, MN_EIO, "", "cannot move %s to %s: %s", src,
+                                                   items[i].path, strerror(errno));
+    } else {
+      c = mn_ofile_commit(&f[i], err);
+    }
     if (c && rc == MN_OK) rc = c;
     if (c)
       for (int k = i + 1; k < n; k++) mn_ofile_abort(&f[k]);

@@ -220,8 +220,8 @@ int main(int argc, char **argv) {
             "(%3.1f/%3.1f) | %4.2f/%4.2f | %5.2f/%5.2f %5.2f/%5.2f %5.2f/%5.2f %s\n",
             depths[a], dens[b], S, r3.peak[0], rl.peak[0], r3.peak_t[0], rl.peak_t[0], r3.peak[1],
             rl.peak[1], r3.peak_t[1], rl.peak_t[1], r3.peak[2], rl.peak[2], r3.peak_t[2],
-            rl.peak_t[2], x->redness_days[0], y->redness_days[0], r3.gain[0],
-            rl.gain[0], r3.gain[1], rl.gain[1], r3.gain[2], rl.gain[2], ok ? "ok" : "OUT");
+            rl.peak_t[2], x->redness_days[0], y->redness_days[0], r3.gain[0], rl.gain[0],
+            r3.gain[1], rl.gain[1], r3.gain[2], rl.gain[2], ok ? "ok" : "OUT");
         fflush(stdout);
         bad += !ok;
       }

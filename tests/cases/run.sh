@@ -22,6 +22,16 @@ for f in tests/cases/bad/*.yaml; do
   [ -s "$tmp/stdout" ] && { echo "FAIL $f: printed a result"; fail=1; }
   [ -e "$tmp/out" ] && { echo "FAIL $f: wrote an output directory"; fail=1; rm -rf "$tmp/out"; }
 done
+# the simulate sections' bad cases, through `mnsim simulate`
+for f in tests/cases/bad_sim/*.yaml; do
+  nbad=$((nbad + 1))
+  want="${f%.yaml}.err"
+  "$mnsim" simulate -o "$tmp/sout" "$f" >"$tmp/stdout" 2>"$tmp/stderr"
+  rc=$?
+  [ "$rc" -eq 2 ] || { echo "FAIL $f: exit status $rc, expected 2"; fail=1; }
+  cmp -s "$want" "$tmp/stderr" || { echo "FAIL $f: message differs (expected, then got):"; cat "$want" "$tmp/stderr"; fail=1; }
+  [ -e "$tmp/sout" ] && { echo "FAIL $f: wrote an output directory"; fail=1; rm -rf "$tmp/sout"; }
+done
 for f in tests/cases/good/*.yaml; do
   ngood=$((ngood + 1))
   out="$tmp/good-$ngood"

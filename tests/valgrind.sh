@@ -1,0 +1,32 @@
+#!/bin/sh
+# Memcheck over the command line (good and bad cases, error paths, a short simulation) and the
+# unit tests (their fault-injection loops walk every allocation failure path).
+# usage: tests/valgrind.sh MNSIM BUILD_DIR
+set -u
+m=$1 build=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+vg="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --suppressions=tests/valgrind.supp"
+fail=0
+run() { # run DESCRIPTION EXPECTED-STATUS command...
+  what=$1 want=$2
+  shift 2
+  $vg "$@" >"$tmp/out" 2>"$tmp/err"
+  rc=$?
+  [ $rc -eq "$want" ] || { echo "FAIL valgrind $what: exit $rc (want $want)"; tail -30 "$tmp/err"; fail=1; }
+}
+run "device" 0 "$m" device -q -o "$tmp/d" examples/pen-cheek.yaml
+run "device --json" 0 "$m" device -q --json --no-figures -o "$tmp/d2" tests/cases/good/stamp-scars.yaml
+n=0
+for f in tests/cases/bad/*.yaml tests/cases/bad_sim/*.yaml; do
+  case "$f" in */bad_sim/*) cmd=simulate ;; *) cmd=device ;; esac
+  run "$f" 2 "$m" $cmd -q -o "$tmp/x" "$f"
+  n=$((n + 1))
+done
+printf 'simulate: {days: 1.5, snapshot_days: [1], checkpoint_min: 0}\ngrid: {dx_um: 40, dz_epi_um: 20, dz_pd_um: 40, dz_rd_um: 80}\n' >"$tmp/sim.yaml"
+run "simulate" 0 "$m" simulate -q -o "$tmp/s" "$tmp/sim.yaml"
+for t in unit_core unit_skin unit_device unit_io; do
+  run "$t" 0 "$build/tests/$t" --jobs 1 --no-fork
+done
+[ $fail -eq 0 ] && echo "valgrind: clean over $((n + 3)) commands and the unit tests"
+exit $fail
