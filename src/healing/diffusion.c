@@ -327,29 +327,27 @@ void mn_diffusion_lod_many(const mn_grid *g, double *const *u,
       z_weights(g, Dc[f], dt, lo, hi);
       zgamma[f] = factor(nz, lo, hi, g->dz_um, dec, zwrap, cp, im, NULL);
     }
-    /* one parallel region and three barriers per step for all fields: x sweeps of every field,
-     * then y sweeps, then z sweeps */
+    /* one parallel region; fields one after the other, each through its x, y and z sweeps while
+     * it is still in the last-level cache (a 100^3 field is 8 MB), three barriers per field */
 #pragma omp parallel num_threads(nthreads)
   {
     double *w = work + (size_t)thread_id() * wsz;
-#pragma omp for schedule(static) collapse(2)
-    for (int f = 0; f < nf; f++)
+    for (int f = 0; f < nf; f++) {
+#pragma omp for schedule(static)
       for (int k = 0; k < g->nz; k++) {
         if (uni)
           usweep_x(g, u[f], Dc[f], dt, dec, k, w);
         else
           sweep_x(g, u[f], Dc[f], dt, dec, k, w);
       }
-#pragma omp for schedule(static) collapse(2)
-    for (int f = 0; f < nf; f++)
+#pragma omp for schedule(static)
       for (int k = 0; k < g->nz; k++) {
         if (uni)
           usweep_y(g, u[f], Dc[f], dt, dec, k, w);
         else
           sweep_y(g, u[f], Dc[f], dt, dec, k, w);
       }
-#pragma omp for schedule(static) collapse(2)
-    for (int f = 0; f < nf; f++)
+#pragma omp for schedule(static)
       for (int j = 0; j < g->ny; j++) {
         if (!uni) {
           sweep_z(g, u[f], Dc[f], dt, dec, j, w);
@@ -359,6 +357,7 @@ void mn_diffusion_lod_many(const mn_grid *g, double *const *u,
         apply_rows(u[f] + mn_grid_at(g, 0, j, 0), nz, g->nx, g->sz, lo, g->dz_um, cp, im, NULL,
                    zwrap, zgamma[f]);
       }
+    }
   }
 }
 
