@@ -15,6 +15,7 @@ for f in examples/*.yaml; do
   [ -s "$out/density.png" ] || { echo "FAIL $f: no density map"; fail=1; }
   grep -q '^simulate:' "$f" || continue
   days=""
+  [ -n "${MNSIM_TEST_QUICK:-}" ] && days="--days 5" # sanitizer builds: the first days only
   grep -q 'mode: patch' "$f" && days="--days 0.3"
   "$m" simulate $days -o "$out-sim" "$f" >"$out-sim.txt" 2>&1 || { echo "FAIL simulate $f"; cat "$out-sim.txt"; fail=1; continue; }
   grep -q "redness" "$out-sim.txt" || { echo "FAIL $f: no simulate summary"; fail=1; }
