@@ -17,6 +17,7 @@ for f in examples/*.yaml; do
   days=""
   [ -n "${MNSIM_TEST_QUICK:-}" ] && days="--days 5" # sanitizer builds: the first days only
   grep -q 'mode: patch' "$f" && days="--days 0.3"
+  grep -q 'mode: patch' "$f" && [ -n "${MNSIM_TEST_QUICK:-}" ] && days="--days 0.01"
   "$m" simulate $days -o "$out-sim" "$f" >"$out-sim.txt" 2>&1 || { echo "FAIL simulate $f"; cat "$out-sim.txt"; fail=1; continue; }
   grep -q "redness" "$out-sim.txt" || { echo "FAIL $f: no simulate summary"; fail=1; }
   [ -s "$out-sim/fields.h5" ] || { echo "FAIL $f: no fields.h5"; fail=1; }
