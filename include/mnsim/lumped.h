@@ -22,7 +22,7 @@
 extern "C" {
 #endif
 
-enum { MN_LUMPED_LAYERS = 3, MN_LUMPED_ZONES = 2 };
+enum { MN_LUMPED_LAYERS = 3, MN_LUMPED_ZONES = 2, MN_LUMPED_MAX_SLABS = 16 };
 
 /** The treatment as the lumped model sees it. */
 typedef struct mn_lumped_input {
@@ -41,6 +41,7 @@ typedef struct mn_lumped_input {
 
 /** Numerical settings. */
 typedef struct mn_lumped_params {
+  double slab_um;   /**< thickest slab: layers are cut into slabs of at most this (um) */
   double rn_factor; /**< near-zone radius r_n = min(b, a + rn_factor L), L = sqrt(D_P / k_P) */
   double rtol, atol;
 } mn_lumped_params;
@@ -49,13 +50,14 @@ void mn_lumped_params_default(mn_lumped_params *p);
 
 /** Geometry derived from the input (for reports and tests). */
 typedef struct mn_lumped_geometry {
-  double b_um;                    /**< radius of the cell around one channel, 1 / sqrt(pi n) */
-  double a_um;                    /**< channel radius (area-equivalent over the channel) */
-  double rn_um;                   /**< near-zone radius */
-  double phi;                     /**< near-zone volume fraction */
-  double f_inj[MN_LUMPED_LAYERS]; /**< injured volume fraction per layer and session */
-  int bleeding;                   /**< channels reach the subpapillary plexus */
-  long steps;                     /**< CVODE steps taken */
+  double b_um;                       /**< radius of the cell around one channel, 1 / sqrt(pi n) */
+  double a_um;                       /**< channel radius (area-equivalent over the channel) */
+  double rn_um;                      /**< near-zone radius */
+  double phi;                        /**< near-zone volume fraction */
+  int slabs;                         /**< slabs the three layers were cut into */
+  double f_inj[MN_LUMPED_MAX_SLABS]; /**< injured volume fraction per slab and session */
+  int bleeding;                      /**< channels reach the subpapillary plexus */
+  long steps;                        /**< CVODE steps taken */
 } mn_lumped_geometry;
 
 /** Run the lumped model and append one sample per input sample day to @p ts (which must have

@@ -15,10 +15,13 @@
 
 #include "mnsim/lumped.h"
 
-enum { NL = MN_LUMPED_LAYERS, NZ = MN_LUMPED_ZONES, NS = MN_NSPECIES, NY = NL * NZ * NS };
-static const int layer_of[NL] = {MN_LAYER_VE, MN_LAYER_PD, MN_LAYER_RD};
+/* The layers VE, PD, RD are cut into slabs of at most MN_LUMPED_SLAB_UM so that the vertical
+ * profile between slab means stays close to linear (a thick reticular dermis is several slabs). */
+enum { NL = MN_LUMPED_MAX_SLABS, NZ = MN_LUMPED_ZONES, NS = MN_NSPECIES };
+static const int layer_list[MN_LUMPED_LAYERS] = {MN_LAYER_VE, MN_LAYER_PD, MN_LAYER_RD};
 
 void mn_lumped_params_default(mn_lumped_params *p) {
+  p->slab_um = 200;
   p->rn_factor = 0.2;
   p->rtol = 1e-6;
   p->atol = 1e-9;
@@ -26,8 +29,11 @@ void mn_lumped_params_default(mn_lumped_params *p) {
 
 typedef struct model {
   const mn_model_params *m;
+  int nl;           /* slabs */
+  int layer_of[NL]; /* skin layer of each slab */
+  double top[NL];   /* depth of each slab's top, um */
   mn_layer_coef lc[NL];
-  double h[NL];                  /* layer thickness, um */
+  double h[NL];                  /* slab thickness, um */
   double kn[NL][NS], kf[NL][NS]; /* near/far exchange, 1/day */
   double v[NL][NL][NS];          /* vertical exchange between layers, 1/day */
   double phi;
@@ -43,7 +49,7 @@ static int rhs(realtype t, N_Vector yv, N_Vector dyv, void *user) {
   const model *M = user;
   const double *y = N_VGetArrayPointer(yv);
   double *dy = N_VGetArrayPointer(dyv), p[NS], l[NS];
-  for (int L = 0; L < NL; L++)
+  for (int L = 0; L < M->nl; L++)
     for (int z = 0; z < NZ; z++) {
       const double *u = y + idx(L, z, 0);
       double *du = dy + idx(L, z, 0);
@@ -51,14 +57,14 @@ static int rhs(realtype t, N_Vector yv, N_Vector dyv, void *user) {
       for (int s = 0; s < NS; s++) du[s] = p[s] - l[s] * u[s];
     }
   if (!M->single)
-    for (int L = 0; L < NL; L++)
+    for (int L = 0; L < M->nl; L++)
       for (int s = 0; s < NS; s++) {
         double un = y[idx(L, 0, s)], uf = y[idx(L, 1, s)];
         dy[idx(L, 0, s)] += M->kn[L][s] * (uf - un);
         dy[idx(L, 1, s)] += M->kf[L][s] * (un - uf);
       }
-  for (int L = 0; L < NL; L++)
-    for (int K = 0; K < NL; K++)
+  for (int L = 0; L < M->nl; L++)
+    for (int K = 0; K < M->nl; K++)
       for (int s = 0; s < NS; s++) {
         double v = M->v[L][K][s];
         if (v == 0) continue;
@@ -94,46 +100,49 @@ static void geometry(model *M, const mn_lumped_input *in, const mn_lumped_params
   M->single = g->phi > 0.999;
   if (M->single) g->phi = 1.0;
   M->phi = g->phi;
-  for (int L2 = 0; L2 < NL; L2++) {
-    int l = layer_of[L2];
-    M->h[L2] = sk->thickness_um[l];
-    double top = sk->top_um[l], bot = top + sk->thickness_um[l];
-    g->f_inj[L2] = fmin(1.0, n * channel_volume(in->dev, in->depth_um, top, bot) / M->h[L2]);
+  /* slabs: each layer cut into equal slabs of at most slab_um */
+  M->nl = 0;
+  for (int q = 0; q < MN_LUMPED_LAYERS; q++) {
+    int l = layer_list[q], k = (int)ceil(sk->thickness_um[l] / lp->slab_um - 1e-9);
+    if (k < 1) k = 1;
+    for (int i = 0; i < k && M->nl < NL; i++, M->nl++) {
+      M->layer_of[M->nl] = l;
+      M->h[M->nl] = sk->thickness_um[l] / k;
+      M->top[M->nl] = sk->top_um[l] + i * M->h[M->nl];
+    }
   }
+  g->slabs = M->nl;
+  for (int L2 = 0; L2 < M->nl; L2++)
+    g->f_inj[L2] =
+        fmin(1.0, n * channel_volume(in->dev, in->depth_um, M->top[L2], M->top[L2] + M->h[L2]) /
+                      M->h[L2]);
   g->bleeding = in->depth_um >= mn_skin_plexus_depth_um(sk);
   /* exchange rates per species: quasi-steady radial diffusion between r_n and b */
-  for (int L2 = 0; L2 < NL; L2++)
+  for (int L2 = 0; L2 < M->nl; L2++)
     for (int s = 0; s < NS; s++) {
-      double D = 1e6 * mn_model_diffusivity(M->m, s, layer_of[L2]); /* um2/day */
+      double D = 1e6 * mn_model_diffusivity(M->m, s, M->layer_of[L2]); /* um2/day */
       M->kn[L2][s] = M->kf[L2][s] = 0;
       if (D <= 0 || M->single) continue;
       double kn = 2 * D / (g->rn_um * g->rn_um * log(g->b_um / g->rn_um));
       M->kn[L2][s] = kn;
       M->kf[L2][s] = kn * g->phi / (1 - g->phi);
     }
-  /* vertical exchange: the interface conductance between the layers' centres, except that a
-   * species decaying within a layer only reaches its decay length L_s = sqrt(D / k) into it */
+  /* vertical exchange between neighbouring slabs: the conductance between their centres */
   memset(M->v, 0, sizeof M->v);
-  const double kloss[NS] = {[MN_SP_P] = M->m->k_P,
-                            [MN_SP_T] = M->m->k_T,
-                            [MN_SP_N] = M->m->k_N,
-                            [MN_SP_M] = M->m->k_M,
-                            [MN_SP_F] = M->m->k_F};
-  for (int L2 = 0; L2 + 1 < NL; L2++)
+  for (int L2 = 0; L2 + 1 < M->nl; L2++)
     for (int s = 0; s < NS; s++) {
-      double Da = 1e6 * mn_model_diffusivity(M->m, s, layer_of[L2]);
-      double Db = 1e6 * mn_model_diffusivity(M->m, s, layer_of[L2 + 1]);
+      double Da = 1e6 * mn_model_diffusivity(M->m, s, M->layer_of[L2]);
+      double Db = 1e6 * mn_model_diffusivity(M->m, s, M->layer_of[L2 + 1]);
       if (Da <= 0 || Db <= 0) continue;
       double ha = M->h[L2], hb = M->h[L2 + 1];
-      double ea = fmin(ha, sqrt(Da / kloss[s])), eb = fmin(hb, sqrt(Db / kloss[s]));
-      double G = 1.0 / (0.5 * ea / Da + 0.5 * eb / Db); /* interface conductance, um/day */
+      double G = 1.0 / (0.5 * ha / Da + 0.5 * hb / Db); /* interface conductance, um/day */
       M->v[L2][L2 + 1][s] = G / ha;
       M->v[L2 + 1][L2][s] = G / hb;
     }
 }
 
 static void baseline(const model *M, double *y) {
-  for (int L = 0; L < NL; L++)
+  for (int L = 0; L < M->nl; L++)
     for (int z = 0; z < NZ; z++)
       for (int s = 0; s < NS; s++)
         y[idx(L, z, s)] = M->lc[L].present & (1u << s) ? mn_species_baseline(s) : 0.0;
@@ -144,31 +153,35 @@ static void baseline(const model *M, double *y) {
  * mixed to the layer mean (mass-conserving), then the new near zone is injured. */
 static void injure(const model *M, const mn_lumped_geometry *g, double *y, int later) {
   if (later && !M->single)
-    for (int L = 0; L < NL; L++)
+    for (int L = 0; L < M->nl; L++)
       for (int s = 0; s < NS; s++) {
         double mean = M->phi * y[idx(L, 0, s)] + (1 - M->phi) * y[idx(L, 1, s)];
         y[idx(L, 0, s)] = y[idx(L, 1, s)] = mean;
       }
-  for (int L = 0; L < NL; L++) {
+  for (int L = 0; L < M->nl; L++) {
     double d = fmin(1.0, g->f_inj[L] / M->phi);
     double *u = y + idx(L, 0, 0);
     unsigned has = M->lc[L].present;
     if (has & (1u << MN_SP_D)) u[MN_SP_D] = 1 - (1 - u[MN_SP_D]) * (1 - d);
     if (has & (1u << MN_SP_C1)) u[MN_SP_C1] *= 1 - M->m->phi_cut * d;
-    if (g->bleeding && layer_of[L] != MN_LAYER_VE && (has & (1u << MN_SP_T)))
+    if (g->bleeding && M->layer_of[L] != MN_LAYER_VE && (has & (1u << MN_SP_T)))
       u[MN_SP_T] += M->m->tau_plt * d;
   }
 }
 
 static int sample(const model *M, const double *y, double t, int session, mn_timeseries *ts,
                   mn_error *err) {
-  double mean[MN_LAYER_HYPO][MN_NSPECIES];
+  double mean[MN_LAYER_HYPO][MN_NSPECIES], vol[MN_LAYER_HYPO] = {0};
   memset(mean, 0, sizeof mean);
-  for (int L = 0; L < NL; L++)
+  for (int L = 0; L < M->nl; L++) {
+    vol[M->layer_of[L]] += M->h[L];
     for (int s = 0; s < NS; s++) {
       double un = y[idx(L, 0, s)], uf = y[idx(L, 1, s)];
-      mean[layer_of[L]][s] = M->single ? un : M->phi * un + (1 - M->phi) * uf;
+      mean[M->layer_of[L]][s] += M->h[L] * (M->single ? un : M->phi * un + (1 - M->phi) * uf);
     }
+  }
+  for (int l = 0; l < MN_LAYER_HYPO; l++)
+    for (int s = 0; s < NS && vol[l] > 0; s++) mean[l][s] /= vol[l];
   mean[MN_LAYER_SC][MN_SP_D] = mean[MN_LAYER_VE][MN_SP_D];
   return mn_timeseries_add(ts, t, session, mean[MN_LAYER_PD][MN_SP_V], mean, err);
 }
@@ -184,8 +197,9 @@ int mn_lumped_run(const mn_lumped_input *in, const mn_lumped_params *lp, mn_time
         in->sessions <= MN_MAX_SESSIONS))
     return MN_ERR(err, MN_EINPUT, "", "lumped model: density, depth and sessions must be positive");
   M.m = in->m;
-  for (int L = 0; L < NL; L++) mn_layer_coef_init(&M.lc[L], in->m, layer_of[L], in->fitz);
   geometry(&M, in, lp, &g);
+  for (int L = 0; L < M.nl; L++) mn_layer_coef_init(&M.lc[L], in->m, M.layer_of[L], in->fitz);
+  const int NY = M.nl * NZ * NS;
   SUNContext ctx = NULL;
   N_Vector y = NULL, cons = NULL;
   SUNMatrix A = NULL;

@@ -53,6 +53,15 @@ static int build_samples(int sessions, double interval, double t_end, double *s,
 }
 
 static void dump(const char *name, const mn_timeseries *ts) {
+  if (getenv("AGREE_DUMP_P")) {
+    for (int i = 0; i < ts->n && ts->t[i] < 1.0; i += 2)
+      printf("%s t=%5.2f P(VE,PD,RD)=%.3f %.3f %.3f d=%.3f %.3f %.3f V=%.3f\n", name, ts->t[i],
+             mn_ts_mean(ts, i, MN_LAYER_VE, MN_SP_P), mn_ts_mean(ts, i, MN_LAYER_PD, MN_SP_P),
+             mn_ts_mean(ts, i, MN_LAYER_RD, MN_SP_P), mn_ts_mean(ts, i, MN_LAYER_VE, MN_SP_D),
+             mn_ts_mean(ts, i, MN_LAYER_PD, MN_SP_D), mn_ts_mean(ts, i, MN_LAYER_RD, MN_SP_D),
+             ts->redness[i]);
+    return;
+  }
   int sp[6] = {MN_SP_T, MN_SP_F, MN_SP_C3, MN_SP_C1, MN_SP_N, MN_SP_M};
   for (int i = 0; i < ts->n; i += (ts->t[i] < 10 ? 6 : 10)) {
     printf("%s t=%6.2f", name, ts->t[i]);
@@ -202,8 +211,8 @@ int main(int argc, char **argv) {
              c != (getenv("AGREE_C") ? atoi(getenv("AGREE_C")) : 0)))
           continue;
         int S = sess[c];
-        double t_end = 42.0 * (S - 1) + 180, samp[4096];
-        int ns = build_samples(S, 42, t_end, samp, 4096);
+        double t_end = 42.0 * (S - 1) + 180, samp[8192];
+        int ns = build_samples(S, 42, t_end, samp, 8192);
         res r3, rl;
         run3d(depths[a], dens[b], S, dx, samp, ns, t_end, &r3);
         runlumped(depths[a], dens[b], S, samp, ns, t_end, rn, &rl);
