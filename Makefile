@@ -68,6 +68,7 @@ fuzz: deps
 bench: build
 	./$(BUILD)/bench_device
 	./$(BUILD)/bench_solver
+	./$(BUILD)/bench_lumped
 
 install: build
 	cmake --install $(BUILD)

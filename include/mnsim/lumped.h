@@ -45,7 +45,7 @@ typedef struct mn_lumped_params {
   double rn_factor; /**< near-zone radius r_n = min(b, a + rn_factor L), L = sqrt(D_P / k_P) */
   double rtol, atol;
 } mn_lumped_params;
-/** Defaults: rn_factor as fitted against the 3D model (docs/model.md), rtol 1e-6, atol 1e-9. */
+/** Defaults: rn_factor as fitted against the 3D model (docs/model.md), rtol 1e-5, atol 1e-8. */
 void mn_lumped_params_default(mn_lumped_params *p);
 
 /** Geometry derived from the input (for reports and tests). */

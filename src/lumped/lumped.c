@@ -4,14 +4,14 @@
  *   du_lf/dt = R_l(u_lf) + k_f (u_ln - u_lf) + sum_l' v_ll' (u_l'f - u_lf)
  * with b = 1 / sqrt(pi n), r_n = min(b, a + c L), phi = r_n^2 / b^2,
  * k_n = 2 D / (r_n^2 ln(b / r_n)), k_f = k_n phi / (1 - phi), v = 2 D / (h_l (h_l + h_l')).
- * Injury: the injured volume of each layer over the near-zone volume. CVODE BDF with a dense
+ * Injury: the injured volume of each layer over the near-zone volume. CVODE BDF with a banded
  * linear solver, non-negativity constraints, re-initialised at each session. Stage: lumped. */
 #include <cvode/cvode.h>
 #include <math.h>
 #include <nvector/nvector_serial.h>
 #include <string.h>
-#include <sunlinsol/sunlinsol_dense.h>
-#include <sunmatrix/sunmatrix_dense.h>
+#include <sunlinsol/sunlinsol_band.h>
+#include <sunmatrix/sunmatrix_band.h>
 
 #include "mnsim/lumped.h"
 
@@ -23,8 +23,8 @@ static const int layer_list[MN_LUMPED_LAYERS] = {MN_LAYER_VE, MN_LAYER_PD, MN_LA
 void mn_lumped_params_default(mn_lumped_params *p) {
   p->slab_um = 200;
   p->rn_factor = 0.2;
-  p->rtol = 1e-6;
-  p->atol = 1e-9;
+  p->rtol = 1e-5;
+  p->atol = 1e-8;
 }
 
 typedef struct model {
@@ -209,10 +209,11 @@ int mn_lumped_run(const mn_lumped_input *in, const mn_lumped_params *lp, mn_time
     return MN_ERR(err, MN_ENOMEM, "", "cannot create a SUNDIALS context");
   y = N_VNew_Serial(NY, ctx);
   cons = N_VNew_Serial(NY, ctx);
-  A = SUNDenseMatrix(NY, NY, ctx);
+  /* states are ordered slab, zone, species: the Jacobian is banded, half-width two zones */
+  A = SUNBandMatrix(NY, NZ * NS, NZ * NS, ctx);
   cv = CVodeCreate(CV_BDF, ctx);
   MN_CHECK(y && cons && A && cv, err, MN_ENOMEM, "", "out of memory for the lumped model");
-  LS = SUNLinSol_Dense(y, A, ctx);
+  LS = SUNLinSol_Band(y, A, ctx);
   MN_CHECK(LS, err, MN_ENOMEM, "", "out of memory for the lumped model");
   double *Y = N_VGetArrayPointer(y);
   baseline(&M, Y);
@@ -237,16 +238,19 @@ int mn_lumped_run(const mn_lumped_input *in, const mn_lumped_params *lp, mn_time
       next_k++;
       continue;
     }
-    double tout = in->t_end;
+    /* samples are interpolated (CV_NORMAL returns at tout without stopping there); only a session
+     * or the end stops the integrator, which then restarts after the injury */
+    double tout = in->t_end, tstop = in->t_end;
     if (next_k < in->nsamples) tout = fmin(tout, in->samples[next_k]);
     if (next_s < in->sessions) tout = fmin(tout, in->session_day[next_s]);
+    if (next_s < in->sessions) tstop = fmin(tstop, in->session_day[next_s]);
     if (tout <= t) break;
-    CVodeSetStopTime(cv, tout);
+    CVodeSetStopTime(cv, tstop);
     realtype tret;
     int flag = CVode(cv, tout, y, &tret, CV_NORMAL);
     MN_CHECK(flag >= 0, err, MN_ENUMERIC, "",
              "CVODE failed at day %.4f (flag %d): the lumped model's state is not valid", t, flag);
-    t = tout; /* CVODE stops exactly at tstop */
+    t = tout; /* returned exactly at tout (interpolated, or stopped there) */
   }
   long nst = 0;
   CVodeGetNumSteps(cv, &nst);
