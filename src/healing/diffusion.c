@@ -257,29 +257,34 @@ static double const_weights(int n, double w, int cyc, double *lo, double *hi) {
   return cyc ? w : -1;
 }
 
+/* Factors of the constant-coefficient lines of length n in plane k (x or y direction), in the
+ * work slice w: lo, hi, cp, im, z. Returns 0 when the species neither moves nor decays there. */
+static int plane_factor(const mn_grid *g, const double *Dc, double dt, double dec, int k, int n,
+                        double *w, double *wrap, double *gamma) {
+  double D = Dc[g->cell[mn_grid_at(g, 0, 0, k)]];
+  if (D <= 0 && dec == 0) return 0;
+  double *lo = w, *hi = w + n;
+  *wrap = const_weights(n, dt * D / (g->dx_um * g->dx_um), g->lateral_bc == MN_BC_PERIODIC, lo, hi);
+  *gamma = factor(n, lo, hi, NULL, dec, *wrap, w + 2 * n, w + 3 * n, w + 4 * n);
+  return 1;
+}
+
 static void usweep_x(const mn_grid *g, double *u, const double *Dc, double dt, double dec, int k,
                      double *w) {
   int nx = g->nx;
-  double *lo = w, *hi = w + nx, *cp = w + 2 * nx, *im = w + 3 * nx, *z = w + 4 * nx;
-  double D = Dc[g->cell[mn_grid_at(g, 0, 0, k)]];
-  if (D <= 0 && dec == 0) return;
-  double wrap =
-      const_weights(nx, dt * D / (g->dx_um * g->dx_um), g->lateral_bc == MN_BC_PERIODIC, lo, hi);
-  double gamma = factor(nx, lo, hi, NULL, dec, wrap, cp, im, z);
+  double wrap, gamma;
+  if (!plane_factor(g, Dc, dt, dec, k, nx, w, &wrap, &gamma)) return;
   for (int j = 0; j < g->ny; j++)
-    apply_line(u + mn_grid_at(g, 0, j, k), nx, lo, cp, im, z, wrap, gamma);
+    apply_line(u + mn_grid_at(g, 0, j, k), nx, w, w + 2 * nx, w + 3 * nx, w + 4 * nx, wrap, gamma);
 }
 
 static void usweep_y(const mn_grid *g, double *u, const double *Dc, double dt, double dec, int k,
                      double *w) {
   int ny = g->ny;
-  double *lo = w, *hi = w + ny, *cp = w + 2 * ny, *im = w + 3 * ny, *z = w + 4 * ny;
-  double D = Dc[g->cell[mn_grid_at(g, 0, 0, k)]];
-  if (D <= 0 && dec == 0) return;
-  double wrap =
-      const_weights(ny, dt * D / (g->dx_um * g->dx_um), g->lateral_bc == MN_BC_PERIODIC, lo, hi);
-  double gamma = factor(ny, lo, hi, NULL, dec, wrap, cp, im, z);
-  apply_rows(u + mn_grid_at(g, 0, 0, k), ny, g->nx, g->sy, lo, NULL, cp, im, z, wrap, gamma);
+  double wrap, gamma;
+  if (!plane_factor(g, Dc, dt, dec, k, ny, w, &wrap, &gamma)) return;
+  apply_rows(u + mn_grid_at(g, 0, 0, k), ny, g->nx, g->sy, w, NULL, w + 2 * ny, w + 3 * ny,
+             w + 4 * ny, wrap, gamma);
 }
 
 /* z weights of a layer-uniform grid (resistance form, baseline bottom on the last diagonal). */
