@@ -5,7 +5,7 @@ ASAN_BUILD ?= build-asan
 JOBS ?= 2
 CMAKE_FLAGS ?=
 PKGS = gcc make cmake pkg-config valgrind libyaml-dev libjansson-dev libplplot-dev plplot-driver-cairo \
-       libhdf5-dev libxml2-dev libsundials-dev \
+       libhdf5-dev libxml2-dev libsundials-dev libsuitesparse-dev \
        libcriterion-dev fonts-dejavu-core
 SOURCES = $(shell find src include tests bench -name '*.[ch]')
 

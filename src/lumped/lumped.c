@@ -4,15 +4,18 @@
  *   du_lf/dt = R_l(u_lf) + k_f (u_ln - u_lf) + sum_l' v_ll' (u_l'f - u_lf)
  * with b = 1 / sqrt(pi n), r_n = min(b, a + c L), phi = r_n^2 / b^2,
  * k_n = 2 D / (r_n^2 ln(b / r_n)), k_f = k_n phi / (1 - phi), v = 2 D / (h_l (h_l + h_l')).
- * Injury: the injured volume of each layer over the near-zone volume. CVODE BDF with a banded
- * linear solver, non-negativity constraints, re-initialised at each session. Stage: lumped. */
+ * Injury: the injured volume of each layer over the near-zone volume. CVODE BDF with a sparse
+ * Jacobian (exchange terms exact, reaction blocks by difference quotients of the shared kernel)
+ * factored by KLU, non-negativity constraints, re-initialised at each session. Stage: lumped. */
 #include <cvode/cvode.h>
+#include <float.h>
 #include <math.h>
 #include <nvector/nvector_serial.h>
 #include <string.h>
-#include <sunlinsol/sunlinsol_band.h>
-#include <sunmatrix/sunmatrix_band.h>
+#include <sunlinsol/sunlinsol_klu.h>
+#include <sunmatrix/sunmatrix_sparse.h>
 
+#include "lumped_impl.h"
 #include "mnsim/lumped.h"
 
 /* The layers VE, PD, RD are cut into slabs of at most MN_LUMPED_SLAB_UM so that the vertical
@@ -37,7 +40,8 @@ typedef struct model {
   double kn[NL][NS], kf[NL][NS]; /* near/far exchange, 1/day */
   double v[NL][NL][NS];          /* vertical exchange between layers, 1/day */
   double phi;
-  int single; /* near zone fills the cell: no far zone */
+  int single;           /* near zone fills the cell: no far zone */
+  uint16_t dep[NL][NS]; /* bit r of dep[L][s]: reaction term r depends on species s */
 } model;
 
 static inline int idx(int l, int z, int s) {
@@ -64,12 +68,114 @@ static int rhs(realtype t, N_Vector yv, N_Vector dyv, void *user) {
         dy[idx(L, 1, s)] += M->kf[L][s] * (un - uf);
       }
   for (int L = 0; L < M->nl; L++)
-    for (int K = 0; K < M->nl; K++)
+    for (int K = L - 1; K <= L + 1; K += 2) /* neighbouring slabs only */
+      if (K >= 0 && K < M->nl)
+        for (int s = 0; s < NS; s++) {
+          double v = M->v[L][K][s];
+          if (v == 0) continue;
+          for (int z = 0; z < NZ; z++) dy[idx(L, z, s)] += v * (y[idx(K, z, s)] - y[idx(L, z, s)]);
+        }
+  return 0;
+}
+
+/* Column pattern of the Jacobian, rows ascending: the slab above (same zone and species), the
+ * near zone (for a far-zone column), the reaction block of the column's own (slab, zone), the far
+ * zone (for a near-zone column), the slab below. Absent species keep their diagonal so that
+ * I - gamma J stays regular. Returns the number of non-zeros; fills rows/ptrs when not NULL. */
+static long pattern(const model *M, sunindextype *rows, sunindextype *ptrs) {
+  long nz = 0;
+  for (int L = 0; L < M->nl; L++)
+    for (int z = 0; z < NZ; z++)
       for (int s = 0; s < NS; s++) {
-        double v = M->v[L][K][s];
-        if (v == 0) continue;
-        for (int z = 0; z < NZ; z++) dy[idx(L, z, s)] += v * (y[idx(K, z, s)] - y[idx(L, z, s)]);
+        if (ptrs) ptrs[idx(L, z, s)] = nz;
+#define ROW(r) (rows ? (void)(rows[nz] = (r)) : (void)0, nz++)
+        if (L > 0 && M->v[L - 1][L][s] != 0) ROW(idx(L - 1, z, s));
+        if (z == 1 && !M->single && M->kn[L][s] != 0) ROW(idx(L, 0, s));
+        for (int r = 0; r < NS; r++)
+          if (r == s || (M->dep[L][s] & (1u << r))) ROW(idx(L, z, r));
+        if (z == 0 && !M->single && M->kn[L][s] != 0) ROW(idx(L, 1, s));
+        if (L + 1 < M->nl && M->v[L + 1][L][s] != 0) ROW(idx(L + 1, z, s));
+#undef ROW
       }
+  if (ptrs) ptrs[M->nl * NZ * NS] = nz;
+  return nz;
+}
+
+/* f_r of one (slab, zone): the reaction part of the right-hand side */
+static void reaction_f(const model *M, int L, const double *u, double *f) {
+  double p[NS], l[NS];
+  mn_reaction_pl(M->m, &M->lc[L], u, 0.0, p, l);
+  for (int s = 0; s < NS; s++) f[s] = p[s] - l[s] * u[s];
+}
+
+/* Which reaction terms depend on which species, found by differencing the kernel at probe
+ * states spread over the range the model visits (P below and above the melanogenesis
+ * threshold). A dependence the probes miss only makes the Newton matrix approximate: CVODE's
+ * error control still governs the solution; the sparser matrix makes each factorisation cheap. */
+static void dependencies(model *M) {
+  static const double frac[3] = {0.37, 1.9, 0.011};
+  for (int L = 0; L < M->nl; L++) {
+    memset(M->dep[L], 0, sizeof M->dep[L]);
+    for (int q = 0; q < 3; q++) {
+      double u[NS], f0[NS], f1[NS];
+      for (int s = 0; s < NS; s++) u[s] = frac[q] * (1.0 + 0.13 * s);
+      u[MN_SP_P] = q == 1 ? 2.0 * M->m->P_th + 1.0 : 0.5 * M->m->P_th;
+      reaction_f(M, L, u, f0);
+      for (int s = 0; s < NS; s++) {
+        if (!(M->lc[L].present & (1u << s))) continue;
+        double us = u[s];
+        u[s] = us * (1 + 1e-4) + 1e-6;
+        reaction_f(M, L, u, f1);
+        u[s] = us;
+        for (int r = 0; r < NS; r++)
+          if (f1[r] != f0[r] && (M->lc[L].present & (1u << r))) M->dep[L][s] |= (uint16_t)(1u << r);
+      }
+    }
+  }
+}
+
+/* The Jacobian in the pattern above: exchange terms are linear and exact; the reaction block is
+ * differenced column by column (forward quotients; the kernel is smooth in the states). */
+static int jacobian(realtype t, N_Vector yv, N_Vector fy, SUNMatrix J, void *user, N_Vector t1,
+                    N_Vector t2, N_Vector t3) {
+  (void)t, (void)fy, (void)t1, (void)t2, (void)t3;
+  const model *M = user;
+  const double *y = N_VGetArrayPointer(yv);
+  sunindextype *rows = SUNSparseMatrix_IndexValues(J), *ptrs = SUNSparseMatrix_IndexPointers(J);
+  double *val = SUNSparseMatrix_Data(J);
+  pattern(M, rows, ptrs);
+  long nz = 0;
+  for (int L = 0; L < M->nl; L++)
+    for (int z = 0; z < NZ; z++) {
+      double u[NS], f0[NS], f1[NS];
+      memcpy(u, y + idx(L, z, 0), sizeof u);
+      reaction_f(M, L, u, f0);
+      for (int s = 0; s < NS; s++) {
+        double out = 0; /* exchange out of this state */
+        if (L > 0 && M->v[L - 1][L][s] != 0) {
+          val[nz++] = M->v[L - 1][L][s];
+          out += M->v[L][L - 1][s];
+        }
+        if (z == 1 && !M->single && M->kn[L][s] != 0) {
+          val[nz++] = M->kn[L][s];
+          out += M->kf[L][s];
+        }
+        if (z == 0 && !M->single) out += M->kn[L][s];
+        if (L + 1 < M->nl) out += M->v[L][L + 1][s];
+        if (M->lc[L].present & (1u << s)) {
+          double h = sqrt(DBL_EPSILON) * fmax(fabs(u[s]), 1e-2), us = u[s];
+          u[s] = us + h;
+          reaction_f(M, L, u, f1);
+          u[s] = us;
+          for (int r = 0; r < NS; r++)
+            if (r == s || (M->dep[L][s] & (1u << r)))
+              val[nz++] = (f1[r] - f0[r]) / h - (r == s ? out : 0.0);
+        } else
+          val[nz++] = -out;
+        if (z == 0 && !M->single && M->kn[L][s] != 0) val[nz++] = M->kf[L][s];
+        if (L + 1 < M->nl && M->v[L + 1][L][s] != 0) val[nz++] = M->v[L + 1][L][s];
+      }
+    }
   return 0;
 }
 
@@ -199,6 +305,7 @@ int mn_lumped_run(const mn_lumped_input *in, const mn_lumped_params *lp, mn_time
   M.m = in->m;
   geometry(&M, in, lp, &g);
   for (int L = 0; L < M.nl; L++) mn_layer_coef_init(&M.lc[L], in->m, M.layer_of[L], in->fitz);
+  dependencies(&M);
   const int NY = M.nl * NZ * NS;
   SUNContext ctx = NULL;
   N_Vector y = NULL, cons = NULL;
@@ -209,18 +316,27 @@ int mn_lumped_run(const mn_lumped_input *in, const mn_lumped_params *lp, mn_time
     return MN_ERR(err, MN_ENOMEM, "", "cannot create a SUNDIALS context");
   y = N_VNew_Serial(NY, ctx);
   cons = N_VNew_Serial(NY, ctx);
-  /* states are ordered slab, zone, species: the Jacobian is banded, half-width two zones */
-  A = SUNBandMatrix(NY, NZ * NS, NZ * NS, ctx);
+  A = SUNSparseMatrix(NY, NY, pattern(&M, NULL, NULL), CSC_MAT, ctx);
   cv = CVodeCreate(CV_BDF, ctx);
   MN_CHECK(y && cons && A && cv, err, MN_ENOMEM, "", "out of memory for the lumped model");
-  LS = SUNLinSol_Band(y, A, ctx);
+  LS = SUNLinSol_KLU(y, A, ctx);
   MN_CHECK(LS, err, MN_ENOMEM, "", "out of memory for the lumped model");
+  /* AMD ordering: 4.13 ms per bench_lumped run against 4.62 ms with KLU's default COLAMD */
+  MN_CHECK(SUNLinSol_KLUSetOrdering(LS, 0) == SUNLS_SUCCESS, err, MN_EINTERNAL, "",
+           "cannot set the KLU ordering");
+  /* fused vector operations: CVODE's corrector and interpolation use single passes */
+  MN_CHECK(N_VEnableFusedOps_Serial(y, SUNTRUE) == 0, err, MN_EINTERNAL, "",
+           "cannot enable fused vector operations");
+  mn__lumped_fast_vector(y); /* before CVodeInit: CVODE's work vectors are clones of y */
+  mn__lumped_fast_vector(cons);
+  mn__lumped_fast_sparse(A);
   double *Y = N_VGetArrayPointer(y);
   baseline(&M, Y);
   N_VConst(1.0, cons); /* every state >= 0 */
   MN_CHECK(CVodeInit(cv, rhs, 0.0, y) == CV_SUCCESS && CVodeSetUserData(cv, &M) == CV_SUCCESS &&
                CVodeSStolerances(cv, lp->rtol, lp->atol) == CV_SUCCESS &&
                CVodeSetLinearSolver(cv, LS, A) == CV_SUCCESS &&
+               CVodeSetJacFn(cv, jacobian) == CV_SUCCESS &&
                CVodeSetConstraints(cv, cons) == CV_SUCCESS &&
                CVodeSetMaxNumSteps(cv, 100000) == CV_SUCCESS,
            err, MN_EINTERNAL, "", "cannot set up CVODE");
@@ -263,5 +379,61 @@ cleanup:
   N_VDestroy(cons);
   SUNContext_Free(&ctx);
   if (geo) *geo = g;
+  return rc;
+}
+
+int mn__lumped_jacobian_check(const mn_lumped_input *in, const mn_lumped_params *lp, unsigned seed,
+                              double *max_err, long *nnz) {
+  model M;
+  mn_lumped_geometry g;
+  memset(&M, 0, sizeof M);
+  memset(&g, 0, sizeof g);
+  M.m = in->m;
+  geometry(&M, in, lp, &g);
+  for (int L = 0; L < M.nl; L++) mn_layer_coef_init(&M.lc[L], in->m, M.layer_of[L], in->fitz);
+  dependencies(&M);
+  const int NY = M.nl * NZ * NS;
+  int rc = -1;
+  SUNContext ctx = NULL;
+  if (SUNContext_Create(NULL, &ctx) != 0) return -1;
+  N_Vector y = N_VNew_Serial(NY, ctx), f0 = N_VNew_Serial(NY, ctx), f1 = N_VNew_Serial(NY, ctx);
+  SUNMatrix J = SUNSparseMatrix(NY, NY, pattern(&M, NULL, NULL), CSC_MAT, ctx);
+  if (y && f0 && f1 && J) {
+    double *Y = N_VGetArrayPointer(y), *F0 = N_VGetArrayPointer(f0), *F1 = N_VGetArrayPointer(f1);
+    baseline(&M, Y);
+    for (int i = 0; i < NY; i++) { /* a positive state away from the baseline */
+      seed = seed * 1103515245u + 12345u;
+      if (M.lc[i / (NZ * NS)].present & (1u << (i % NS)))
+        Y[i] = Y[i] * 0.5 + 2.0 * ((seed >> 8) & 0xffff) / 65536.0;
+    }
+    rhs(0, y, f0, &M);
+    jacobian(0, y, f0, J, &M, NULL, NULL, NULL);
+    sunindextype *rows = SUNSparseMatrix_IndexValues(J), *ptrs = SUNSparseMatrix_IndexPointers(J);
+    double *val = SUNSparseMatrix_Data(J), worst = 0;
+    for (int c = 0; c < NY; c++) { /* central differences of the whole right-hand side */
+      if (!(M.lc[c / (NZ * NS)].present & (1u << (c % NS)))) continue; /* stays 0 */
+      double yc = Y[c], h = 1e-6 * fmax(fabs(yc), 1.0), col[MN_LUMPED_MAX_SLABS * NZ * NS];
+      Y[c] = yc + h;
+      rhs(0, y, f1, &M);
+      Y[c] = yc - h;
+      rhs(0, y, f0, &M);
+      Y[c] = yc;
+      for (int r = 0; r < NY; r++) col[r] = (F1[r] - F0[r]) / (2 * h);
+      for (sunindextype k = ptrs[c]; k < ptrs[c + 1]; k++) col[rows[k]] -= val[k];
+      double scale = 1e-3;
+      for (sunindextype k = ptrs[c]; k < ptrs[c + 1]; k++) scale = fmax(scale, fabs(val[k]));
+      for (int r = 0; r < NY; r++) {
+        worst = fmax(worst, fabs(col[r]) / scale);
+      }
+    }
+    *max_err = worst;
+    *nnz = ptrs[NY];
+    rc = 0;
+  }
+  N_VDestroy(y);
+  N_VDestroy(f0);
+  N_VDestroy(f1);
+  SUNMatDestroy(J);
+  SUNContext_Free(&ctx);
   return rc;
 }

@@ -1,0 +1,274 @@
+/* Unit tests of the lumped module: the compiled vector and sparse-matrix kernels against the
+ * SUNDIALS library's own, the sparse Jacobian against differences of the right-hand side, and the
+ * run's basic invariants (positivity, return to the healthy state, sessions superpose). */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <nvector/nvector_serial.h>
+#include <string.h>
+#include <sunmatrix/sunmatrix_sparse.h>
+
+#include "../../../src/lumped/lumped_impl.h"
+#include "mnsim/mnsim.h"
+
+enum { N = 37 };
+
+static unsigned rng_state = 12345u;
+static double urand(void) {
+  rng_state = rng_state * 1103515245u + 12345u;
+  return ((rng_state >> 8) & 0xffffff) / 16777216.0;
+}
+
+typedef struct vecs {
+  SUNContext ctx;
+  N_Vector a[6], b[6]; /* a: fast kernels, b: the library's; same contents */
+} vecs;
+
+static void vecs_init(vecs *v) {
+  cr_assert_eq(SUNContext_Create(NULL, &v->ctx), 0);
+  for (int k = 0; k < 6; k++) {
+    v->a[k] = N_VNew_Serial(N, v->ctx);
+    v->b[k] = N_VNew_Serial(N, v->ctx);
+    mn__lumped_fast_vector(v->a[k]);
+    for (int i = 0; i < N; i++) {
+      double x = 4 * urand() - 2;
+      if (i % 7 == 0) x = 0;
+      NV_Ith_S(v->a[k], i) = NV_Ith_S(v->b[k], i) = x;
+    }
+  }
+}
+static void vecs_fini(vecs *v) {
+  for (int k = 0; k < 6; k++) {
+    N_VDestroy(v->a[k]);
+    N_VDestroy(v->b[k]);
+  }
+  SUNContext_Free(&v->ctx);
+}
+static void same(N_Vector x, N_Vector y, const char *what) {
+  for (int i = 0; i < N; i++)
+    cr_assert(fabs(NV_Ith_S(x, i) - NV_Ith_S(y, i)) <= 1e-14 * (1 + fabs(NV_Ith_S(y, i))),
+              "%s: element %d: %.17g vs %.17g", what, i, NV_Ith_S(x, i), NV_Ith_S(y, i));
+}
+
+Test(lumped, fast_vector_kernels_match_the_library) {
+  vecs v;
+  vecs_init(&v);
+  N_Vector *a = v.a, *b = v.b;
+  N_VLinearSum(1.5, a[0], -0.25, a[1], a[2]);
+  N_VLinearSum_Serial(1.5, b[0], -0.25, b[1], b[2]);
+  same(a[2], b[2], "linearsum");
+  N_VLinearSum(1.0, a[0], 2.0, a[2], a[2]); /* aliased output */
+  N_VLinearSum_Serial(1.0, b[0], 2.0, b[2], b[2]);
+  same(a[2], b[2], "linearsum aliased");
+  N_VProd(a[0], a[1], a[3]);
+  N_VProd_Serial(b[0], b[1], b[3]);
+  same(a[3], b[3], "prod");
+  N_VAddConst(a[3], 0.5, a[3]);
+  N_VAddConst_Serial(b[3], 0.5, b[3]);
+  same(a[3], b[3], "addconst");
+  N_VAbs(a[0], a[4]);
+  N_VAbs_Serial(b[0], b[4]);
+  same(a[4], b[4], "abs");
+  N_VAddConst(a[4], 1.0, a[4]);
+  N_VAddConst_Serial(b[4], 1.0, b[4]);
+  N_VInv(a[4], a[4]);
+  N_VInv_Serial(b[4], b[4]);
+  same(a[4], b[4], "inv");
+  N_VDiv(a[1], a[4], a[5]);
+  N_VDiv_Serial(b[1], b[4], b[5]);
+  same(a[5], b[5], "div");
+  N_VScale(-3.0, a[5], a[5]);
+  N_VScale_Serial(-3.0, b[5], b[5]);
+  same(a[5], b[5], "scale");
+  cr_assert_float_eq(N_VWrmsNorm(a[0], a[1]), N_VWrmsNorm_Serial(b[0], b[1]), 1e-14);
+  cr_assert_float_eq(N_VWSqrSumLocal(a[0], a[1]), N_VWSqrSumLocal_Serial(b[0], b[1]), 1e-13);
+  cr_assert_float_eq(N_VMaxNorm(a[0]), N_VMaxNorm_Serial(b[0]), 0);
+  N_VCompare(0.7, a[0], a[3]);
+  N_VCompare_Serial(0.7, b[0], b[3]);
+  same(a[3], b[3], "compare");
+  N_VConst(0.125, a[3]);
+  N_VConst_Serial(0.125, b[3]);
+  same(a[3], b[3], "const");
+
+  /* constraints in {-2, -1, 0, 1, 2} against values with zeros, negatives and positives */
+  for (int i = 0; i < N; i++) NV_Ith_S(a[1], i) = NV_Ith_S(b[1], i) = (double)((i % 5) - 2);
+  booleantype fa = N_VConstrMask(a[1], a[0], a[3]), fb = N_VConstrMask_Serial(b[1], b[0], b[3]);
+  cr_assert_eq(fa, fb);
+  cr_assert_eq(fa, SUNFALSE, "the test data must violate some constraint");
+  same(a[3], b[3], "constrmask");
+  N_VAbs(a[0], a[2]);
+  N_VAbs_Serial(b[0], b[2]);
+  N_VAddConst(a[2], 0.1, a[2]);
+  N_VAddConst_Serial(b[2], 0.1, b[2]);
+  for (int i = 0; i < N; i++) NV_Ith_S(a[1], i) = NV_Ith_S(b[1], i) = (double)(i % 3); /* 0,1,2 */
+  cr_assert_eq(N_VConstrMask(a[1], a[2], a[3]), SUNTRUE);
+  cr_assert_eq(N_VConstrMask_Serial(b[1], b[2], b[3]), SUNTRUE);
+  same(a[3], b[3], "constrmask satisfied");
+
+  /* fused operations, including the output aliased to the first input */
+  realtype c[4] = {0.5, -1.25, 2.0, 0.75};
+  for (int nv = 1; nv <= 4; nv++) {
+    N_VLinearCombination(nv, c, a, a[5]);
+    N_VLinearCombination_Serial(nv, c, b, b[5]);
+    same(a[5], b[5], "linearcombination");
+    N_VLinearCombination(nv, c, a, a[0]);
+    N_VLinearCombination_Serial(nv, c, b, b[0]);
+    same(a[0], b[0], "linearcombination aliased");
+  }
+  N_VScaleAddMulti(3, c, a[0], a + 1, a + 3);
+  N_VScaleAddMulti_Serial(3, c, b[0], b + 1, b + 3);
+  for (int k = 3; k < 6; k++) same(a[k], b[k], "scaleaddmulti");
+  N_VScaleVectorArray(3, c, a, a + 3);
+  N_VScaleVectorArray_Serial(3, c, b, b + 3);
+  for (int k = 3; k < 6; k++) same(a[k], b[k], "scalevectorarray");
+  /* clones inherit the fast kernels */
+  N_Vector cl = N_VClone(a[0]);
+  cr_assert_eq(cl->ops->nvlinearsum, a[0]->ops->nvlinearsum);
+  cr_assert_neq((void *)cl->ops->nvlinearsum, (void *)N_VLinearSum_Serial);
+  N_VDestroy(cl);
+  vecs_fini(&v);
+}
+
+/* a random n x n CSC matrix with the given fill and (optionally) every diagonal entry */
+static SUNMatrix random_csc(int n, double fill, int diag, SUNContext ctx) {
+  SUNMatrix A = SUNSparseMatrix(n, n, n * n, CSC_MAT, ctx);
+  sunindextype *ptr = SUNSparseMatrix_IndexPointers(A), *row = SUNSparseMatrix_IndexValues(A);
+  double *d = SUNSparseMatrix_Data(A);
+  int nz = 0;
+  for (int j = 0; j < n; j++) {
+    ptr[j] = nz;
+    for (int i = 0; i < n; i++)
+      if ((diag && i == j) || urand() < fill) {
+        row[nz] = i;
+        d[nz++] = 2 * urand() - 1;
+      }
+  }
+  ptr[n] = nz;
+  return A;
+}
+
+static void same_dense(SUNMatrix A, SUNMatrix B, int n) {
+  for (int j = 0; j < n; j++)
+    for (int i = 0; i < n; i++) {
+      double x = 0, y = 0;
+      for (sunindextype k = SM_INDEXPTRS_S(A)[j]; k < SM_INDEXPTRS_S(A)[j + 1]; k++)
+        if (SM_INDEXVALS_S(A)[k] == i) x = SM_DATA_S(A)[k];
+      for (sunindextype k = SM_INDEXPTRS_S(B)[j]; k < SM_INDEXPTRS_S(B)[j + 1]; k++)
+        if (SM_INDEXVALS_S(B)[k] == i) y = SM_DATA_S(B)[k];
+      cr_assert(fabs(x - y) <= 1e-15, "(%d, %d): %.17g vs %.17g", i, j, x, y);
+    }
+}
+
+Test(lumped, fast_sparse_kernels_match_the_library) {
+  SUNContext ctx;
+  cr_assert_eq(SUNContext_Create(NULL, &ctx), 0);
+  for (int diag = 0; diag < 2; diag++) {
+    SUNMatrix A = random_csc(23, 0.2, diag, ctx), B = SUNMatClone_Sparse(A);
+    SUNMatCopy_Sparse(A, B); /* B: the library's copy */
+    mn__lumped_fast_sparse(A);
+    SUNMatrix C = SUNMatClone(A); /* fast clone */
+    cr_assert_eq(C->ops->copy, A->ops->copy, "a clone keeps the fast kernels");
+    cr_assert_eq(SUNMatCopy(A, C), 0);
+    same_dense(C, B, 23);
+    cr_assert_eq(SUNMatScaleAddI(-0.3, C), 0); /* without a full diagonal: the library's path */
+    cr_assert_eq(SUNMatScaleAddI_Sparse(-0.3, B), 0);
+    same_dense(C, B, 23);
+    cr_assert_eq(SUNMatZero(C), 0);
+    cr_assert_eq(SUNMatZero_Sparse(B), 0);
+    same_dense(C, B, 23);
+    SUNMatDestroy(A);
+    SUNMatDestroy(B);
+    SUNMatDestroy(C);
+  }
+  SUNContext_Free(&ctx);
+}
+
+/* ---- the model ---- */
+
+typedef struct fixture {
+  mn_skin_atlas *atlas;
+  mn_device_catalogue *cat;
+  mn_skin skin;
+  mn_device dev;
+  mn_param_set ps;
+} fixture;
+static fixture fx;
+
+static void setup(void) {
+  mn_error e = {0};
+  mn_skin_params sp = {.region = "cheek", .age_y = 45, .fitzpatrick = 3};
+  mn_device_params dp = {.model = "pen-12", .depth_mm = 1.5};
+  cr_assert_eq(mn_skin_atlas_create(&fx.atlas, &e), MN_OK, "%s", e.msg);
+  cr_assert_eq(mn_device_catalogue_create(&fx.cat, &e), MN_OK, "%s", e.msg);
+  cr_assert_eq(mn_skin_build(fx.atlas, &sp, &fx.skin, &e), MN_OK, "%s", e.msg);
+  cr_assert_eq(mn_device_init(&fx.dev, fx.cat, &dp, &e), MN_OK, "%s", e.msg);
+  cr_assert_eq(mn_param_set_load_default(&fx.ps, &e), MN_OK, "%s", e.msg);
+}
+static void teardown(void) {
+  mn_device_fini(&fx.dev);
+  mn_device_catalogue_destroy(fx.cat);
+  mn_skin_atlas_destroy(fx.atlas);
+}
+
+static mn_lumped_input input(double density, double depth_um, int sessions) {
+  mn_lumped_input in = {.m = &fx.ps.p,
+                        .fitz = 3,
+                        .skin = &fx.skin,
+                        .dev = &fx.dev,
+                        .density_cm2 = density,
+                        .depth_um = depth_um,
+                        .sessions = sessions,
+                        .session_day = {0, 42, 84},
+                        .t_end = 365};
+  return in;
+}
+
+Test(lumped, sparse_jacobian_matches_differences_of_the_rhs, .init = setup, .fini = teardown) {
+  mn_lumped_params lp;
+  mn_lumped_params_default(&lp);
+  const double dens[] = {100, 300, 3000, 1e6}, depth[] = {500, 1000, 2000};
+  for (int i = 0; i < 4; i++)
+    for (int j = 0; j < 3; j++) {
+      mn_lumped_input in = input(dens[i], depth[j], 1);
+      double err = 1;
+      long nnz = 0;
+      cr_assert_eq(mn__lumped_jacobian_check(&in, &lp, 7u + (unsigned)(i * 3 + j), &err, &nnz), 0);
+      cr_assert(err < 1e-4, "density %g depth %g: Jacobian error %.3g", dens[i], depth[j], err);
+      cr_assert(nnz > 0);
+    }
+}
+
+static double series_value(const mn_timeseries *ts, int k, int layer, int s) {
+  return mn_ts_mean(ts, k, layer, s);
+}
+
+Test(lumped, positive_and_back_to_health, .init = setup, .fini = teardown) {
+  mn_lumped_params lp;
+  mn_lumped_params_default(&lp);
+  double days[366];
+  for (int d = 0; d <= 365; d++) days[d] = d;
+  mn_lumped_input in = input(300, 1000, 3);
+  in.samples = days;
+  in.nsamples = 366;
+  mn_timeseries ts;
+  mn_error e = {0};
+  cr_assert_eq(mn_timeseries_init(&ts, 366, &e), MN_OK);
+  mn_lumped_geometry g;
+  cr_assert_eq(mn_lumped_run(&in, &lp, &ts, &g, &e), MN_OK, "%s", e.msg);
+  cr_assert_eq(ts.n, 366);
+  for (int k = 0; k < ts.n; k++)
+    for (int l = 0; l < MN_LAYER_HYPO; l++)
+      for (int s = 0; s < MN_NSPECIES; s++)
+        cr_assert(series_value(&ts, k, l, s) >= -1e-9, "day %d layer %d %s = %g", k, l,
+                  mn_species_name(s), series_value(&ts, k, l, s));
+  /* a year on, inflammation has resolved and the matrix is above its baseline */
+  cr_assert(series_value(&ts, 365, MN_LAYER_PD, MN_SP_P) < 1e-3);
+  cr_assert(series_value(&ts, 365, MN_LAYER_PD, MN_SP_V) < 1e-3);
+  cr_assert(series_value(&ts, 365, MN_LAYER_PD, MN_SP_C1) > 1.0);
+  /* each session raises the mediator above its pre-session level */
+  for (int q = 0; q < 3; q++) {
+    int d0 = (int)in.session_day[q];
+    cr_assert(series_value(&ts, d0 + 1, MN_LAYER_PD, MN_SP_P) >
+              series_value(&ts, d0, MN_LAYER_PD, MN_SP_P) + 0.01);
+  }
+  mn_timeseries_fini(&ts);
+}
