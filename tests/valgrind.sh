@@ -23,10 +23,12 @@ for f in tests/cases/bad/*.yaml tests/cases/bad_sim/*.yaml; do
   run "$f" 2 "$m" $cmd -q -o "$tmp/x" "$f"
   n=$((n + 1))
 done
-printf 'simulate: {days: 1.5, snapshot_days: [1], checkpoint_min: 0}\ngrid: {dx_um: 40, dz_epi_um: 20, dz_pd_um: 40, dz_rd_um: 80}\n' >"$tmp/sim.yaml"
+printf 'simulate: {days: 1.5, snapshot_days: [1], checkpoint_min: 0, uq_draws: 3}\ngrid: {dx_um: 40, dz_epi_um: 20, dz_pd_um: 40, dz_rd_um: 80}\n' >"$tmp/sim.yaml"
 run "simulate" 0 "$m" simulate -q -o "$tmp/s" "$tmp/sim.yaml"
-for t in unit_core unit_skin unit_device unit_io; do
+printf 'simulate: {mode: lumped, days: 60, sessions: 2, uq_draws: 4}\n' >"$tmp/lumped.yaml"
+run "simulate lumped" 0 "$m" simulate -q -o "$tmp/l" "$tmp/lumped.yaml"
+for t in unit_core unit_skin unit_device unit_io unit_lumped; do
   run "$t" 0 "$build/tests/$t" --jobs 1 --no-fork
 done
-[ $fail -eq 0 ] && echo "valgrind: clean over $((n + 3)) commands and the unit tests"
+[ $fail -eq 0 ] && echo "valgrind: clean over $((n + 4)) commands and the unit tests"
 exit $fail

@@ -17,6 +17,7 @@
 #include "mnsim/device.h"
 #include "mnsim/grid.h"
 #include "mnsim/healing.h"
+#include "mnsim/lumped.h"
 #include "mnsim/outcome.h"
 #include "mnsim/skin.h"
 
@@ -26,7 +27,7 @@ extern "C" {
 
 enum { MN_MAX_LESIONS = 1000, MN_MAX_SNAPSHOTS = 64, MN_MAX_OVERRIDES = 64 };
 
-typedef enum { MN_SIM_UNIT_CELL = 0, MN_SIM_PATCH = 1 } mn_sim_mode;
+typedef enum { MN_SIM_UNIT_CELL = 0, MN_SIM_PATCH = 1, MN_SIM_LUMPED = 2 } mn_sim_mode;
 typedef enum { MN_PREC_FLOAT32 = 0, MN_PREC_FLOAT64 = 1 } mn_precision;
 
 /** Settings of `mnsim simulate` (YAML section `simulate`). */
@@ -40,6 +41,7 @@ typedef struct mn_simulate_params {
   double checkpoint_min;  /**< wall-clock minutes between checkpoints; 0 = on signal only */
   int supersample;        /**< lateral samples per cell side when rasterising channels */
   int precision;          /**< mn_precision of fields.h5 */
+  int uq_draws;           /**< Latin-hypercube draws of the lumped twin for the bands; 0 = none */
   double snapshot_days[MN_MAX_SNAPSHOTS]; /**< days of the 3D snapshots in fields.h5 */
   int n_snapshots;
 } mn_simulate_params;
@@ -178,14 +180,16 @@ typedef struct mn_sim_result {
   const mn_case *cs;
   const mn_skin *skin;
   const mn_device *dev;
-  const mn_grid *grid;
+  const mn_grid *grid; /**< NULL for the lumped model */
   const mn_param_set *params;
   const mn_timeseries *ts;
   const mn_outcome *out;
-  double density_cm2;         /**< punctures per cm2 simulated */
-  const double *lesion_dh_um; /**< [cs->n_lesions] thickening over each lesion, or NULL */
-  long steps;                 /**< time steps taken */
-  double wall_s;              /**< wall time of the run */
+  double density_cm2;               /**< punctures per cm2 simulated */
+  const double *lesion_dh_um;       /**< [cs->n_lesions] thickening over each lesion, or NULL */
+  long steps;                       /**< time steps taken */
+  double wall_s;                    /**< wall time of the run */
+  const mn_uq_summary *uq;          /**< bands of the outcome scalars, or NULL */
+  const mn_lumped_geometry *lumped; /**< lumped model: its geometry, else NULL */
 } mn_sim_result;
 /** timeseries.csv: t_day, session, redness, then <layer>_<species> for every species of every
  *  layer where it lives. @p ctx: mn_sim_result. */

@@ -65,6 +65,54 @@ typedef struct mn_lumped_geometry {
 int mn_lumped_run(const mn_lumped_input *in, const mn_lumped_params *lp, mn_timeseries *ts,
                   mn_lumped_geometry *geo, mn_error *err);
 
+/** Sample days for a lumped run: every @p sample_hours for a week after each session, then
+ *  daily, and @p t_end. Returns the count written (at most @p cap). */
+int mn_lumped_samples(const double *session_day, int sessions, double t_end, double sample_hours,
+                      double *out, int cap);
+
+/** Run the lumped model on its standard sample schedule (hourly for a week after each session,
+ *  then daily) and compute the outcome. @p ts may be NULL; otherwise it receives the series (it
+ *  is initialised here; the caller finalises it). */
+int mn_lumped_outcome(const mn_lumped_input *in, const mn_lumped_params *lp, const mn_skin *sk,
+                      mn_outcome *out, mn_timeseries *ts, mn_error *err);
+
+/* ---------------------------------------------------------------------------------------------
+ * Uncertainty (issue 4): Latin-hypercube draws over the tabulated parameter ranges. */
+
+/** How one parameter is drawn: uniform on [min, max], or log-uniform when min > 0 and
+ *  max >= 3 min (rates and scales whose range spans a factor). Fixed when min == max. */
+typedef enum mn_uq_dist { MN_UQ_FIXED, MN_UQ_UNIFORM, MN_UQ_LOG_UNIFORM } mn_uq_dist;
+mn_uq_dist mn_uq_distribution(const mn_param_info *p);
+
+/** Draw @p n parameter sets by Latin hypercube sampling (seeded; one stratum per draw in every
+ *  sampled dimension), each parameter per mn_uq_distribution. Draws with loop gain G >= 1 are
+ *  dropped (models.md 7.6). @p out (room for n) receives the kept draws, *kept their count,
+ *  *dropped the rest. Deterministic for a seed. */
+int mn_uq_sample(const mn_param_set *ps, int n, uint64_t seed, mn_model_params *out, int *kept,
+                 int *dropped, mn_error *err);
+
+/** 5 %, 50 % and 95 % quantiles (linear interpolation between order statistics) of the finite
+ *  values among v[0..n-1]; NaN when there are none. Sorts v in place. */
+void mn_quantiles(double *v, int n, double q[3]);
+
+/** Evaluate @p eval on each of the @p n parameter sets, @p threads at a time (0: OpenMP's
+ *  default); values[i * nv + k] gets value k of draw i. @p eval must be thread-safe. A draw
+ *  whose evaluation fails gets NaN values and counts in *failed. */
+typedef int (*mn_uq_eval)(const mn_model_params *m, void *user, double *values, mn_error *err);
+int mn_uq_evaluate(const mn_model_params *draws, int n, int nv, mn_uq_eval eval, void *user,
+                   int threads, double *values, int *failed);
+
+/** Median and 90 % band of every outcome scalar (MN_OQ_*) of the lumped model for @p in over
+ *  @p draws Latin-hypercube draws of @p ps: band[k] = {q05, q50, q95}. */
+typedef struct mn_uq_summary {
+  int draws, kept, dropped, failed;
+  uint64_t seed;
+  double band[MN_OQ_COUNT][3];
+} mn_uq_summary;
+int mn_uq_outcome(const mn_lumped_input *in, const mn_lumped_params *lp, const mn_skin *sk,
+                  const mn_param_set *ps, int draws, uint64_t seed, int threads, mn_uq_summary *sum,
+                  mn_error *err);
+
 #ifdef __cplusplus
 }
 #endif

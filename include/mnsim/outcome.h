@@ -58,6 +58,7 @@ typedef struct mn_outcome {
   double peak[3], peak_day[3];           /**< P, N, M in the papillary dermis */
   double collagen_pct[2][3];             /**< PD, RD at 30, 90, 180 days after the first session */
   double collagen_end_pct[2];            /**< PD, RD at the end */
+  double mature_pct[2][4];               /**< type I (C1) alone, PD, RD, at 30, 90, 180, 365 d */
   double type3_end[2];                   /**< (C3 + f3 C1) / (C3 + C1) at the end, PD, RD */
   double elastin_end_pct[2];             /**< PD, RD at the end (low confidence) */
   double thickness_um[3];                /**< dermal thickness change at 30, 90, 180 days, um */
@@ -69,6 +70,39 @@ typedef struct mn_outcome {
                                               below 10 % of its value at the session */
   double t_end;
 } mn_outcome;
+
+/** The outcome's scalar observables by index (for uncertainty bands, tables and fits). */
+enum {
+  MN_OQ_REDNESS_PEAK,
+  MN_OQ_REDNESS_DAYS_FIRST,
+  MN_OQ_REDNESS_DAYS_MAX,
+  MN_OQ_BARRIER_HOURS_FIRST,
+  MN_OQ_PEAK_P,
+  MN_OQ_PEAK_N,
+  MN_OQ_PEAK_M,
+  MN_OQ_COLLAGEN_PD_30,
+  MN_OQ_COLLAGEN_PD_90,
+  MN_OQ_COLLAGEN_PD_180,
+  MN_OQ_COLLAGEN_PD_END,
+  MN_OQ_COLLAGEN_RD_180,
+  MN_OQ_COLLAGEN_RD_END,
+  MN_OQ_MATURE_PD_90,
+  MN_OQ_MATURE_PD_180,
+  MN_OQ_MATURE_PD_365,
+  MN_OQ_TYPE3_PD_END,
+  MN_OQ_ELASTIN_PD_END,
+  MN_OQ_THICKNESS_180,
+  MN_OQ_THICKNESS_END,
+  MN_OQ_PIH_RISK,
+  MN_OQ_SUN_DAYS_MAX,
+  MN_OQ_COUNT
+};
+/** Name of scalar @p i (e.g. "redness_days_first"), its unit and a one-line description. */
+const char *mn_outcome_scalar_name(int i);
+const char *mn_outcome_scalar_unit(int i);
+const char *mn_outcome_scalar_help(int i);
+/** Value of scalar @p i of @p o (NaN when the run did not reach its day). */
+double mn_outcome_scalar(const mn_outcome *o, int i);
 
 /** Dermal thickening (um) over the mask of lesion @p l on the 3D grid now: the mean over the
  *  lesion's columns of psi sum_k dz_k (C1 + C3 - 1) over its dermal cells. */

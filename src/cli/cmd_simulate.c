@@ -56,6 +56,9 @@ typedef struct sim {
   mn_timeseries ts;
   mn_outcome out;
   mn_run_state rs;
+  mn_lumped_geometry geo; /* lumped mode */
+  mn_uq_summary uq;
+  int have_uq;
   double density, t_end, *samples, session_day[MN_MAX_SESSIONS];
   int nsamples;
   double wall0;
@@ -137,10 +140,21 @@ static int setup(sim *m, const char *case_path, int have_seed, uint64_t seed, in
     goto located;
   }
   double x0 = 0, y0 = 0, w, h;
-  if (p->mode == MN_SIM_UNIT_CELL) {
-    m->density = p->density_per_cm2;
-    for (int i = 0; m->density == 0 && i < m->cs->treatment.n_passes; i++)
+  if (p->mode == MN_SIM_LUMPED) {
+    for (int i = 0; i < m->cs->treatment.n_passes; i++)
       m->density += mn_device_pass_density_cm2(&m->dev, &m->cs->treatment.passes[i]);
+    if (p->density_per_cm2 > 0) m->density = p->density_per_cm2;
+    if (m->cs->n_lesions)
+      mn_log(MN_LOG_INFO, "simulate.mode lumped: lesion fill from the mean dermal thickening");
+    MN_TRY(build_samples(m, err));
+    return MN_OK;
+  }
+  if (p->mode == MN_SIM_UNIT_CELL) {
+    /* all passes of a session: their channels together (the loop used to stop after the
+     * first pass, simulating a third of a three-pass session) */
+    for (int i = 0; i < m->cs->treatment.n_passes; i++)
+      m->density += mn_device_pass_density_cm2(&m->dev, &m->cs->treatment.passes[i]);
+    if (p->density_per_cm2 > 0) m->density = p->density_per_cm2;
     w = h = 10.0 / sqrt(m->density);
     if (m->cs->n_lesions) mn_log(MN_LOG_WARN, "simulate.mode unit_cell ignores skin.lesions");
   } else {
@@ -301,24 +315,48 @@ cleanup:
   return rc;
 }
 
+/* " (90 % band a-b)" for scalar k, or nothing without bands */
+static void band(const sim *m, int k, const char *fmt) {
+  if (!m->have_uq) return;
+  const double *b = m->uq.band[k];
+  if (!isfinite(b[0])) return;
+  printf(" [");
+  printf(fmt, b[0]);
+  printf("-");
+  printf(fmt, b[2]);
+  printf("]");
+}
+
 static void print_summary(const sim *m, long steps, double wall) {
   const mn_outcome *o = &m->out;
   const mn_grid *g = m->g;
+  static const char *const model[3] = {"periodic unit cell", "periodic patch", "lumped twin"};
   printf("mnsim simulate: %s\n", m->cs->file);
   printf("  model      %s, %d session%s every %g days, %g days; %s %s, depth %.2f mm\n",
-         m->cs->sim.mode == MN_SIM_PATCH ? "periodic patch" : "periodic unit cell", o->n_sessions,
-         o->n_sessions > 1 ? "s" : "", m->cs->sim.interval_day, m->t_end, m->dev.spec.id,
-         m->skin.region, m->dev.params.depth_mm);
-  printf(
-      "  grid       %d x %d x %d cells (dx %g um, %.2f x %.2f mm, %.0f um deep), %.0f "
-      "punctures/cm2\n",
-      g->nx, g->ny, g->nz, g->dx_um, 1e-3 * g->dx_um * g->nx, 1e-3 * g->dx_um * g->ny,
-      g->zf_um[g->nz], m->density);
+         model[m->cs->sim.mode], o->n_sessions, o->n_sessions > 1 ? "s" : "",
+         m->cs->sim.interval_day, m->t_end, m->dev.spec.id, m->skin.region, m->dev.params.depth_mm);
+  if (g)
+    printf(
+        "  grid       %d x %d x %d cells (dx %g um, %.2f x %.2f mm, %.0f um deep), %.0f "
+        "punctures/cm2\n",
+        g->nx, g->ny, g->nz, g->dx_um, 1e-3 * g->dx_um * g->nx, 1e-3 * g->dx_um * g->ny,
+        g->zf_um[g->nz], m->density);
+  else
+    printf(
+        "  zones      %.0f punctures/cm2: cell radius %.0f um, near zone %.0f um (%.1f %% of "
+        "the area), %d slabs\n",
+        m->density, m->geo.b_um, m->geo.rn_um, 100 * m->geo.phi, m->geo.slabs);
+  if (m->have_uq)
+    printf("  bands      [5th-95th percentile] over %d parameter draws (%d dropped as unstable)\n",
+           m->uq.kept, m->uq.dropped);
   printf("  redness    peak R %.2f at day %.2f; visible (R > %.2f)", o->redness_peak,
          o->redness_peak_day, o->redness_threshold);
   for (int s = 0; s < o->n_sessions; s++) printf("%s %.1f d", s ? "," : "", o->redness_days[s]);
-  printf(" after each session\n  barrier    epidermal damage below 10 %%:");
+  printf(" after each session");
+  band(m, MN_OQ_REDNESS_DAYS_FIRST, "%.1f");
+  printf("\n  barrier    epidermal damage below 10 %%:");
   for (int s = 0; s < o->n_sessions; s++) printf("%s %.1f d", s ? "," : "", o->barrier_days[s]);
+  band(m, MN_OQ_BARRIER_HOURS_FIRST, "%.0f h");
   printf("\n  peaks (PD) P %.2f at %.2f d, N %.2f at %.2f d, M %.2f at %.2f d\n", o->peak[0],
          o->peak_day[0], o->peak[1], o->peak_day[1], o->peak[2], o->peak_day[2]);
   static const char *const lay[2] = {"papillary", "reticular"};
@@ -328,20 +366,58 @@ static void print_summary(const sim *m, long steps, double wall) {
     for (int q = 0; q < 3; q++)
       if (isfinite(o->collagen_pct[l][q]))
         printf(" %+.2f %% at %d d,", o->collagen_pct[l][q], at[q]);
-    printf(" %+.2f %% at day %g; type III %.1f %%\n", o->collagen_end_pct[l], o->t_end,
-           100 * o->type3_end[l]);
+    printf(" %+.2f %% at day %g", o->collagen_end_pct[l], o->t_end);
+    band(m, l ? MN_OQ_COLLAGEN_RD_END : MN_OQ_COLLAGEN_PD_END, "%+.1f");
+    printf("; type III %.1f %%\n", 100 * o->type3_end[l]);
   }
-  printf("  thickness  dermis %+.1f um at the end (psi estimate); sun avoidance",
-         o->thickness_end_um);
+  printf("  thickness  dermis %+.1f um at the end", o->thickness_end_um);
+  band(m, MN_OQ_THICKNESS_END, "%+.0f");
+  printf(" (psi is an estimate)\n  sun        avoid sun");
   for (int s = 0; s < o->n_sessions; s++) printf("%s %.1f d", s ? "," : "", o->sun_days[s]);
-  printf("; PIH risk %.0f %% (uncalibrated)\n", 100 * o->pih_risk);
-  printf("  thickness  dermis %+.1f um at the end (psi is an estimate); sun avoidance",
-         o->thickness_end_um);
-  for (int s = 0; s < o->n_sessions; s++) printf("%s %.1f d", s ? "," : "", o->sun_days[s]);
-  printf("; PIH risk %.0f %% (uncalibrated)\n", 100 * o->pih_risk);
-  printf("  evidence   nominal parameters, no uncertainty band yet; see outcome.json 'evidence'\n");
-  printf("  run        %ld steps in %.1f s\n", steps, wall);
-  printf("  outputs    %s/timeseries.csv outcome.json fields.h5 fields.xdmf\n", m->dir);
+  printf(" after each session; PIH risk %.0f %%", 100 * o->pih_risk);
+  band(m, MN_OQ_PIH_RISK, "%.2f");
+  printf(" (uncalibrated)\n");
+  printf("  evidence   see outcome.json 'evidence' and 'uncertainty'; docs/validation.md\n");
+  printf("  run        %ld steps in %.2f s\n", steps, wall);
+  if (g)
+    printf("  outputs    %s/timeseries.csv outcome.json fields.h5 fields.xdmf\n", m->dir);
+  else
+    printf("  outputs    %s/timeseries.csv outcome.json\n", m->dir);
+}
+
+/* The case's treatment as the lumped twin sees it. */
+static void lumped_input(const sim *m, mn_lumped_input *in) {
+  memset(in, 0, sizeof *in);
+  in->m = &m->ps.p;
+  in->fitz = m->cs->skin.fitzpatrick;
+  in->skin = &m->skin;
+  in->dev = &m->dev;
+  in->density_cm2 = m->density;
+  in->depth_um = 1000.0 * m->dev.params.depth_mm * m->dev.depth_ratio;
+  in->sessions = m->cs->sim.sessions;
+  memcpy(in->session_day, m->session_day, sizeof in->session_day);
+  in->t_end = m->t_end;
+  in->samples = m->samples;
+  in->nsamples = m->nsamples;
+}
+
+/* Median and 90 % band of the outcome over the parameter ranges, from the lumped twin. */
+static int uncertainty(sim *m, mn_error *err) {
+  const mn_simulate_params *p = &m->cs->sim;
+  if (p->uq_draws <= 0) return MN_OK;
+  mn_lumped_input in;
+  mn_lumped_params lp;
+  lumped_input(m, &in);
+  mn_lumped_params_default(&lp);
+  double t0 = mn_wall_time();
+  int rc = mn_uq_outcome(&in, &lp, &m->skin, &m->ps, p->uq_draws, m->cs->seed,
+                         m->cs->solver.threads, &m->uq, err);
+  if (rc == MN_OK) {
+    m->have_uq = 1;
+    mn_log(MN_LOG_INFO, "uncertainty: %d draws (%d dropped with G >= 1, %d failed) in %.2f s",
+           m->uq.draws, m->uq.dropped, m->uq.failed, mn_wall_time() - t0);
+  }
+  return rc;
 }
 
 /* Outputs at the end: outcome, time series, merged fields and XDMF; then the run state goes. */
@@ -352,7 +428,8 @@ static int finish(sim *m, mn_error *err) {
   char path[4300];
   MN_TRY(mn_outcome_compute(&m->ts, &m->ps.p, &m->skin, m->cs->skin.fitzpatrick, m->session_day,
                             p->sessions, &m->out, err));
-  long steps = mn_solver_steps(m->s);
+  MN_TRY(uncertainty(m, err));
+  long steps = p->mode == MN_SIM_LUMPED ? m->geo.steps : mn_solver_steps(m->s);
   double wall = mn_wall_time() - m->wall0;
   if (p->mode == MN_SIM_PATCH && m->cs->n_lesions) {
     lesion_dh = mn_malloc_array((size_t)m->cs->n_lesions, sizeof *lesion_dh);
@@ -360,8 +437,26 @@ static int finish(sim *m, mn_error *err) {
     for (int i = 0; i < m->cs->n_lesions; i++)
       lesion_dh[i] = mn_outcome_lesion_dh_um(m->g, m->s, &m->ps.p, &m->cs->lesions[i]);
   }
-  mn_sim_result r = {m->cs,   &m->skin,   &m->dev,   m->g,  &m->ps, &m->ts,
-                     &m->out, m->density, lesion_dh, steps, wall};
+  mn_sim_result r = {m->cs,
+                     &m->skin,
+                     &m->dev,
+                     m->g,
+                     &m->ps,
+                     &m->ts,
+                     &m->out,
+                     m->density,
+                     lesion_dh,
+                     steps,
+                     wall,
+                     m->have_uq ? &m->uq : NULL,
+                     p->mode == MN_SIM_LUMPED ? &m->geo : NULL};
+  if (p->mode == MN_SIM_LUMPED) { /* two results, no fields, no run state */
+    mn_out_item li[] = {{"", mn_io_timeseries_csv, &r}, {"", mn_io_outcome_json, &r}};
+    snprintf(li[0].path, sizeof li[0].path, "%s/timeseries.csv", m->dir);
+    snprintf(li[1].path, sizeof li[1].path, "%s/outcome.json", m->dir);
+    MN_TRY(mn_io_write_set(li, 2, err));
+    goto report;
+  }
   /* fields.h5 is built in the run directory first; then the four results are put in place
    * together, all or none */
   char snaps[MN_MAX_SNAPSHOTS][4300], h5[4300];
@@ -383,6 +478,7 @@ static int finish(sim *m, mn_error *err) {
   static const char *const state[] = {"checkpoint.h5", "case.yaml"};
   for (int i = 0; i < 2; i++) snprintf(path, sizeof path, "%s/%s", m->run, state[i]), unlink(path);
   rmdir(m->run);
+report:
   if (m->o.json)
     rc = mn_io_outcome_json(stdout, &r, err);
   else if (!m->o.quiet)
@@ -430,6 +526,18 @@ static int run_sim(sim *m, const char *case_path, const char *resume, int have_s
                    int threads, mn_error *err) {
   int rc = MN_OK;
   char path[4300];
+  if (!resume) {
+    MN_TRY(setup(m, case_path, have_seed, seed, threads, err));
+    if (m->cs->sim.mode == MN_SIM_LUMPED) { /* milliseconds: no checkpoints */
+      mn_lumped_input in;
+      mn_lumped_params lp;
+      lumped_input(m, &in);
+      mn_lumped_params_default(&lp);
+      MN_TRY(mn_mkdir_p(m->dir, err));
+      MN_TRY(mn_lumped_run(&in, &lp, &m->ts, &m->geo, err));
+      return finish(m, err);
+    }
+  }
   snprintf(m->run, sizeof m->run, "%s/.mnsim-run", m->dir);
   snprintf(path, sizeof path, "%s/case.yaml", m->run);
   if (resume) {
@@ -449,7 +557,6 @@ static int run_sim(sim *m, const char *case_path, const char *resume, int have_s
                     "%s holds an interrupted run: continue it with `mnsim simulate --resume %s` "
                     "or remove %s",
                     m->dir, m->dir, m->run);
-    MN_TRY(setup(m, case_path, have_seed, seed, threads, err));
     MN_TRY(mn_mkdir_p(m->run, err));
     snprintf(path, sizeof path, "%s/case.yaml", m->run);
     MN_TRY(copy_file(case_path, path, err));

@@ -22,13 +22,14 @@ static const mn_param_desc treatment_table[] = {
     {"height_mm", MN_PARAM_DOUBLE, "mm", 20, 0.1, 500, NULL, NULL, offsetof(mn_case, height_mm),
      sizeof(double), "height of the rectangular region (without outline_mm)"},
 };
-static const char *const mode_names[] = {"unit_cell", "patch", NULL};
+static const char *const mode_names[] = {"unit_cell", "patch", "lumped", NULL};
 static const char *const precision_names[] = {"float32", "float64", NULL};
 static const mn_param_desc simulate_table[] = {
-    {"mode", MN_PARAM_ENUM, "", MN_SIM_UNIT_CELL, 0, 1, mode_names, NULL,
+    {"mode", MN_PARAM_ENUM, "", MN_SIM_UNIT_CELL, 0, 2, mode_names, NULL,
      offsetof(mn_simulate_params, mode), sizeof(int),
      "unit_cell: one channel in a periodic cell at the treatment's density; patch: the "
-     "treatment's punctures over its region (periodic patch)"},
+     "treatment's punctures over its region (periodic patch); lumped: the ODE twin (near and "
+     "far zone per layer, milliseconds)"},
     {"density_per_cm2", MN_PARAM_DOUBLE, "1/cm2", 0, 0, 20000, NULL, NULL,
      offsetof(mn_simulate_params, density_per_cm2), sizeof(double),
      "unit cell: punctures per cm2; 0 = the passes' geometric density"},
@@ -49,6 +50,10 @@ static const mn_param_desc simulate_table[] = {
      "lateral samples per cell side when rasterising channels"},
     {"precision", MN_PARAM_ENUM, "", MN_PREC_FLOAT32, 0, 1, precision_names, NULL,
      offsetof(mn_simulate_params, precision), sizeof(int), "storage of fields.h5"},
+    {"uq_draws", MN_PARAM_INT, "", 200, 0, 5000, NULL, NULL, offsetof(mn_simulate_params, uq_draws),
+     sizeof(int),
+     "Latin-hypercube draws of the parameter ranges for the outcome bands (lumped twin, seeded "
+     "by `seed`); 0 = nominal values only"},
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))

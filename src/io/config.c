@@ -19,6 +19,11 @@ static const section sections[] = {
     {"treatment", NULL, mn__treatment_table,
      "treated region: `outline_mm` (list of [x, y] points) or a width x height rectangle"},
     {"treatment", "passes", mn_pass_param_table, "one pass (list `treatment.passes`)"},
+    {"simulate", NULL, mn_simulate_param_table,
+     "`mnsim simulate`: model, schedule and outputs (also `snapshot_days`: list of days of the "
+     "3D snapshots in fields.h5)"},
+    {"grid", NULL, mn_grid_param_table, "tissue grid of the 3D model"},
+    {"solver", NULL, mn_solver_param_table, "time stepping of the 3D model"},
 };
 
 static void default_text(const mn_param_desc *d, char *buf, size_t size) {
@@ -81,6 +86,19 @@ void mn_case_write_defaults(FILE *fp) {
   fprintf(fp, "  passes:\n");
   t = mn_pass_param_table(&n);
   write_keys(fp, t, n, "      ", "    - ");
+  fprintf(fp, "\nsimulate:\n");
+  t = mn_simulate_param_table(&n);
+  write_keys(fp, t, n, "  ", NULL);
+  fprintf(fp, "  # snapshot_days: [1, 7, 30]   # days of the 3D snapshots in fields.h5\n");
+  fprintf(fp, "\ngrid:\n");
+  t = mn_grid_param_table(&n);
+  write_keys(fp, t, n, "  ", NULL);
+  fprintf(fp, "\nsolver:\n");
+  t = mn_solver_param_table(&n);
+  write_keys(fp, t, n, "  ", NULL);
+  fprintf(fp,
+          "\n# model:   # overrides of the healing-model parameters (mnsim config --parameters)\n");
+  fprintf(fp, "#   k_P: 16.6\n");
 }
 
 void mn_case_write_reference_md(FILE *fp) {

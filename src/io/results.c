@@ -61,22 +61,52 @@ static json_t *params_json(const mn_param_set *ps) {
   return a;
 }
 
+static json_t *grid_json(const mn_sim_result *r) {
+  const mn_grid *g = r->grid;
+  if (g)
+    return json_pack("{s:i,s:i,s:i,s:o,s:o,s:o,s:s}", "nx", g->nx, "ny", g->ny, "nz", g->nz,
+                     "dx_um", num(g->dx_um), "width_mm", num(1e-3 * g->dx_um * g->nx), "depth_um",
+                     num(g->zf_um[g->nz]), "lateral_bc",
+                     g->lateral_bc == MN_BC_PERIODIC ? "periodic" : "zero_flux");
+  const mn_lumped_geometry *l = r->lumped;
+  if (!l) return json_null();
+  json_t *f = json_array();
+  for (int i = 0; i < l->slabs; i++) json_array_append_new(f, num(l->f_inj[i]));
+  return json_pack("{s:s,s:o,s:o,s:o,s:o,s:i,s:o,s:b}", "model",
+                   "lumped (near and far zone per slab)", "cell_radius_um", num(l->b_um),
+                   "channel_radius_um", num(l->a_um), "near_zone_radius_um", num(l->rn_um),
+                   "near_zone_fraction", num(l->phi), "slabs", l->slabs,
+                   "injured_fraction_per_slab", f, "bleeding", l->bleeding);
+}
+
+static json_t *uq_json(const mn_uq_summary *u) {
+  if (!u) return json_null();
+  json_t *b = json_object();
+  for (int k = 0; k < MN_OQ_COUNT; k++)
+    json_object_set_new(
+        b, mn_outcome_scalar_name(k),
+        json_pack("{s:o,s:o,s:o,s:s}", "median", num(u->band[k][1]), "q05", num(u->band[k][0]),
+                  "q95", num(u->band[k][2]), "unit", mn_outcome_scalar_unit(k)));
+  return json_pack("{s:s,s:i,s:i,s:i,s:i,s:I,s:o}", "method",
+                   "lumped twin over Latin-hypercube draws of every parameter's tabulated range "
+                   "(log-uniform where the range spans a factor of 3 or more), draws with loop "
+                   "gain G >= 1 dropped; 90 % band = 5th to 95th percentile",
+                   "draws", u->draws, "kept", u->kept, "dropped_unstable", u->dropped, "failed",
+                   u->failed, "seed", (json_int_t)u->seed, "bands", b);
+}
+
 int mn_io_outcome_json(FILE *fp, const void *ctx, mn_error *err) {
   const mn_sim_result *r = ctx;
   const mn_outcome *o = r->out;
-  const mn_grid *g = r->grid;
-  static const char *const modes[2] = {"unit_cell", "patch"};
+  static const char *const modes[3] = {"unit_cell", "patch", "lumped"};
   json_t *root = json_pack(
-      "{s:s,s:s,s:s,s:I,s:s,s:{s:s,s:o,s:i,s:o,s:i,s:o},s:{s:i,s:i,s:i,s:o,s:o,s:o,s:s,s:s},"
-      "s:{s:I,s:o}}",
-      "mnsim_version", mn_version(), "command", "simulate", "case", r->cs->file, "seed",
-      (json_int_t)r->cs->seed, "skin_region", r->skin->region, "treatment", "device",
-      r->dev->spec.id, "depth_mm", num(r->dev->params.depth_mm), "sessions", o->n_sessions,
-      "interval_day", num(r->cs->sim.interval_day), "fitzpatrick", r->cs->skin.fitzpatrick,
-      "density_cm2", num(r->density_cm2), "grid", "nx", g->nx, "ny", g->ny, "nz", g->nz, "dx_um",
-      num(g->dx_um), "width_mm", num(1e-3 * g->dx_um * g->nx), "depth_um", num(g->zf_um[g->nz]),
-      "lateral_bc", g->lateral_bc == MN_BC_PERIODIC ? "periodic" : "zero_flux", "mode",
-      modes[r->cs->sim.mode], "run", "steps", (json_int_t)r->steps, "sample_count", num(r->ts->n));
+      "{s:s,s:s,s:s,s:I,s:s,s:{s:s,s:o,s:i,s:o,s:i,s:o},s:o,s:s,s:{s:I,s:o}}", "mnsim_version",
+      mn_version(), "command", "simulate", "case", r->cs->file, "seed", (json_int_t)r->cs->seed,
+      "skin_region", r->skin->region, "treatment", "device", r->dev->spec.id, "depth_mm",
+      num(r->dev->params.depth_mm), "sessions", o->n_sessions, "interval_day",
+      num(r->cs->sim.interval_day), "fitzpatrick", r->cs->skin.fitzpatrick, "density_cm2",
+      num(r->density_cm2), "grid", grid_json(r), "mode", modes[r->cs->sim.mode], "run", "steps",
+      (json_int_t)r->steps, "sample_count", num(r->ts->n));
   json_t *obs = json_pack(
       "{s:o,s:{s:o,s:o,s:o,s:o},s:o,s:{s:[o,o],s:[o,o],s:[o,o]},s:o,s:o}", "session_day",
       per_session(o->session_day, o->n_sessions), "redness", "threshold", num(o->redness_threshold),
@@ -87,8 +117,9 @@ int mn_io_outcome_json(FILE *fp, const void *ctx, mn_error *err) {
       num(o->peak_day[2]), "collagen", collagen(o), "t_end_day", num(o->t_end));
   json_t *ev = json_pack(
       "[s,s,s,s]",
-      "redness, barrier and collagen rest on parameters tagged C (to be calibrated, issue 4) and "
-      "E (estimates); the values are the nominal model, without uncertainty bands yet",
+      "redness, barrier and collagen rest on parameters tagged C (calibrated, docs/calibration.md) "
+      "and E (estimates); 'outcome' holds the nominal model, 'uncertainty' the median and 90 % "
+      "band over the parameter ranges",
       "redness visible while R(t) > V_vis x s_vis(Fitzpatrick); s_vis values are estimates",
       "barrier closure: mean epidermal damage below 10 % of its value at the session",
       "elastin change is low confidence: published evidence conflicts");
@@ -121,6 +152,7 @@ int mn_io_outcome_json(FILE *fp, const void *ctx, mn_error *err) {
   }
   json_object_set_new(obs, "lesions", les);
   json_object_set_new(root, "outcome", obs);
+  json_object_set_new(root, "uncertainty", uq_json(r->uq));
   json_object_set_new(root, "evidence", ev);
   json_object_set_new(root, "parameters", params_json(r->params));
   int bad = json_dumpf(root, fp, JSON_INDENT(2) | JSON_REAL_PRECISION(10));

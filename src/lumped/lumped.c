@@ -48,6 +48,11 @@ static inline int idx(int l, int z, int s) {
   return (l * NZ + z) * NS + s;
 }
 
+/* CVODE's messages are not printed: a failure comes back as our error with its flag. */
+static void quiet(int code, const char *module, const char *function, char *msg, void *user) {
+  (void)code, (void)module, (void)function, (void)msg, (void)user;
+}
+
 static int rhs(realtype t, N_Vector yv, N_Vector dyv, void *user) {
   (void)t;
   const model *M = user;
@@ -338,12 +343,16 @@ int mn_lumped_run(const mn_lumped_input *in, const mn_lumped_params *lp, mn_time
                CVodeSetLinearSolver(cv, LS, A) == CV_SUCCESS &&
                CVodeSetJacFn(cv, jacobian) == CV_SUCCESS &&
                CVodeSetConstraints(cv, cons) == CV_SUCCESS &&
-               CVodeSetMaxNumSteps(cv, 100000) == CV_SUCCESS,
+               CVodeSetMaxNumSteps(cv, 100000) == CV_SUCCESS &&
+               CVodeSetErrHandlerFn(cv, quiet, NULL) == CV_SUCCESS,
            err, MN_EINTERNAL, "", "cannot set up CVODE");
   double t = 0;
   int next_s = 0, next_k = 0;
   while (next_k < in->nsamples || next_s < in->sessions) {
     if (next_s < in->sessions && t >= in->session_day[next_s] - 1e-12) {
+      /* the state at a stop may hold round-off negatives (CVODE checks its constraints on the
+       * corrected steps, within tolerance); they are zero concentrations */
+      for (int i = 0; i < NY; i++) Y[i] = fmax(Y[i], 0.0);
       injure(&M, &g, Y, next_s > 0);
       next_s++;
       MN_CHECK(CVodeReInit(cv, t, y) == CV_SUCCESS, err, MN_ENUMERIC, "", "CVODE re-init failed");
@@ -435,5 +444,43 @@ int mn__lumped_jacobian_check(const mn_lumped_input *in, const mn_lumped_params 
   N_VDestroy(f1);
   SUNMatDestroy(J);
   SUNContext_Free(&ctx);
+  return rc;
+}
+
+int mn_lumped_samples(const double *session_day, int sessions, double t_end, double sample_hours,
+                      double *out, int cap) {
+  int n = 0;
+  double h = sample_hours / 24.0;
+  for (int s = 0; s < sessions; s++) {
+    double t0 = session_day[s], t1 = s + 1 < sessions ? session_day[s + 1] : t_end;
+    for (int k = 0; n < cap; k++) { /* k * h, not a running sum: exact, repeatable times */
+      double t = t0 + k * h;
+      if (t > fmin(t0 + 7, t1) + 1e-9 || t > t_end + 1e-9) break;
+      if (t < t1 - 1e-9 || t1 >= t_end) out[n++] = t;
+    }
+    for (int d = 8; t0 + d < t1 - 1e-9 && t0 + d <= t_end + 1e-9 && n < cap; d++) out[n++] = t0 + d;
+  }
+  if (n > 0 && n < cap && out[n - 1] < t_end - 1e-9) out[n++] = t_end;
+  return n;
+}
+
+int mn_lumped_outcome(const mn_lumped_input *in, const mn_lumped_params *lp, const mn_skin *sk,
+                      mn_outcome *out, mn_timeseries *ts, mn_error *err) {
+  int rc = MN_OK, cap = MN_MAX_SESSIONS * (7 * 24 + 2) + (int)in->t_end + 16;
+  mn_timeseries own;
+  mn_timeseries *series = ts ? ts : &own;
+  double *samples = mn_malloc_array((size_t)cap, sizeof *samples);
+  memset(&own, 0, sizeof own);
+  if (ts) memset(ts, 0, sizeof *ts);
+  MN_CHECK(samples, err, MN_ENOMEM, "", "out of memory for the sample schedule");
+  mn_lumped_input x = *in;
+  x.samples = samples;
+  x.nsamples = mn_lumped_samples(in->session_day, in->sessions, in->t_end, 1.0, samples, cap);
+  MN_TRY(mn_timeseries_init(series, x.nsamples, err));
+  MN_TRY(mn_lumped_run(&x, lp, series, NULL, err));
+  MN_TRY(mn_outcome_compute(series, in->m, sk, in->fitz, in->session_day, in->sessions, out, err));
+cleanup:
+  mn_free(samples);
+  if (!ts) mn_timeseries_fini(&own);
   return rc;
 }

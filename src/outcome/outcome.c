@@ -170,8 +170,103 @@ int mn_outcome_compute(const mn_timeseries *ts, const mn_model_params *m, const 
     double c1 = mn_ts_mean(ts, ts->n - 1, layer, MN_SP_C1),
            c3 = mn_ts_mean(ts, ts->n - 1, layer, MN_SP_C3);
     o->collagen_end_pct[l] = 100 * (c1 + c3 - 1);
+    static const double at4[4] = {30, 90, 180, 365};
+    for (int q = 0; q < 4; q++) {
+      double t = sessions[0] + at4[q];
+      o->mature_pct[l][q] =
+          t <= o->t_end + 1e-9 ? 100 * (mn_ts_at(ts, layer, MN_SP_C1, t) - 1) : NAN;
+    }
     o->type3_end[l] = c1 + c3 > 0 ? (c3 + MN_TYPE3_BASELINE * c1) / (c3 + c1) : NAN;
     o->elastin_end_pct[l] = 100 * (mn_ts_mean(ts, ts->n - 1, layer, MN_SP_E) - 1);
   }
   return MN_OK;
+}
+
+typedef struct scalar_desc {
+  const char *name, *unit, *help;
+} scalar_desc;
+static const scalar_desc scalars[MN_OQ_COUNT] = {
+    {"redness_peak", "1", "largest redness index R(t)"},
+    {"redness_days_first", "day", "visible redness after the first session"},
+    {"redness_days_max", "day", "longest visible redness after any session"},
+    {"barrier_hours_first", "h", "epidermal barrier open after the first session"},
+    {"peak_P", "1", "mediator peak, papillary dermis"},
+    {"peak_N", "Q", "neutrophil peak, papillary dermis"},
+    {"peak_M", "Q", "macrophage peak, papillary dermis"},
+    {"collagen_PD_30", "%", "papillary collagen (I + III) change 30 days after the first session"},
+    {"collagen_PD_90", "%", "papillary collagen change at 90 days"},
+    {"collagen_PD_180", "%", "papillary collagen change at 180 days"},
+    {"collagen_PD_end", "%", "papillary collagen change at the end"},
+    {"collagen_RD_180", "%", "reticular collagen change at 180 days"},
+    {"collagen_RD_end", "%", "reticular collagen change at the end"},
+    {"mature_PD_90", "%", "papillary type I collagen change at 90 days"},
+    {"mature_PD_180", "%", "papillary type I collagen change at 180 days"},
+    {"mature_PD_365", "%", "papillary type I collagen change at 365 days"},
+    {"type3_PD_end", "1", "type III share of papillary collagen at the end"},
+    {"elastin_PD_end", "%", "papillary elastin change at the end (low confidence)"},
+    {"thickness_180_um", "um", "dermal thickening at 180 days (psi is an estimate)"},
+    {"thickness_end_um", "um", "dermal thickening at the end"},
+    {"pih_risk", "1", "probability of post-inflammatory hyperpigmentation (uncalibrated)"},
+    {"sun_days_max", "day", "longest sun-avoidance window after any session"},
+};
+
+const char *mn_outcome_scalar_name(int i) {
+  return i >= 0 && i < MN_OQ_COUNT ? scalars[i].name : "?";
+}
+const char *mn_outcome_scalar_unit(int i) {
+  return i >= 0 && i < MN_OQ_COUNT ? scalars[i].unit : "";
+}
+const char *mn_outcome_scalar_help(int i) {
+  return i >= 0 && i < MN_OQ_COUNT ? scalars[i].help : "";
+}
+
+static double max_over(const double *v, int n) {
+  double m = 0;
+  for (int i = 0; i < n; i++) m = fmax(m, v[i]);
+  return m;
+}
+
+double mn_outcome_scalar(const mn_outcome *o, int i) {
+  switch (i) {
+    case MN_OQ_REDNESS_PEAK:
+      return o->redness_peak;
+    case MN_OQ_REDNESS_DAYS_FIRST:
+      return o->redness_days[0];
+    case MN_OQ_REDNESS_DAYS_MAX:
+      return max_over(o->redness_days, o->n_sessions);
+    case MN_OQ_BARRIER_HOURS_FIRST:
+      return 24 * o->barrier_days[0];
+    case MN_OQ_PEAK_P:
+    case MN_OQ_PEAK_N:
+    case MN_OQ_PEAK_M:
+      return o->peak[i - MN_OQ_PEAK_P];
+    case MN_OQ_COLLAGEN_PD_30:
+    case MN_OQ_COLLAGEN_PD_90:
+    case MN_OQ_COLLAGEN_PD_180:
+      return o->collagen_pct[0][i - MN_OQ_COLLAGEN_PD_30];
+    case MN_OQ_COLLAGEN_PD_END:
+      return o->collagen_end_pct[0];
+    case MN_OQ_COLLAGEN_RD_180:
+      return o->collagen_pct[1][2];
+    case MN_OQ_COLLAGEN_RD_END:
+      return o->collagen_end_pct[1];
+    case MN_OQ_MATURE_PD_90:
+    case MN_OQ_MATURE_PD_180:
+    case MN_OQ_MATURE_PD_365:
+      return o->mature_pct[0][1 + i - MN_OQ_MATURE_PD_90];
+    case MN_OQ_TYPE3_PD_END:
+      return o->type3_end[0];
+    case MN_OQ_ELASTIN_PD_END:
+      return o->elastin_end_pct[0];
+    case MN_OQ_THICKNESS_180:
+      return o->thickness_um[2];
+    case MN_OQ_THICKNESS_END:
+      return o->thickness_end_um;
+    case MN_OQ_PIH_RISK:
+      return o->pih_risk;
+    case MN_OQ_SUN_DAYS_MAX:
+      return max_over(o->sun_days, o->n_sessions);
+    default:
+      return NAN;
+  }
 }

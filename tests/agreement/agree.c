@@ -23,9 +23,25 @@ static void gains(const mn_timeseries *ts, res *r) {
   static const int sp[3] = {MN_SP_P, MN_SP_N, MN_SP_M};
   for (int q = 0; q < 3; q++) {
     r->peak[q] = r->peak_t[q] = 0;
+    int im = -1;
     for (int i = 0; i < ts->n && ts->t[i] < 42.0; i++) {
       double v = mn_ts_mean(ts, i, MN_LAYER_PD, sp[q]);
-      if (v > r->peak[q]) r->peak[q] = v, r->peak_t[q] = ts->t[i];
+      if (v > r->peak[q]) r->peak[q] = v, r->peak_t[q] = ts->t[i], im = i;
+    }
+    /* the vertex of the parabola through the largest sample and its neighbours: a peak time
+     * finer than the sampling (an early peak at 0.2 d must be resolved to 0.02 d) */
+    if (im > 0 && im + 1 < ts->n) {
+      double t0 = ts->t[im - 1], t1 = ts->t[im], t2 = ts->t[im + 1];
+      double y0 = mn_ts_mean(ts, im - 1, MN_LAYER_PD, sp[q]), y1 = r->peak[q],
+             y2 = mn_ts_mean(ts, im + 1, MN_LAYER_PD, sp[q]);
+      double d01 = (y1 - y0) / (t1 - t0), d12 = (y2 - y1) / (t2 - t1), c = (d12 - d01) / (t2 - t0);
+      if (c < 0) {
+        double tv = 0.5 * (t0 + t1) - d01 / (2 * c);
+        if (tv > t0 && tv < t2) {
+          r->peak_t[q] = tv;
+          r->peak[q] = y1 + d01 * (tv - t1) + c * (tv - t0) * (tv - t1);
+        }
+      }
     }
   }
   static const double at[3] = {30, 90, 180};
@@ -44,8 +60,9 @@ static int build_samples(int sessions, double interval, double t_end, double *s,
   int n = 0;
   for (int k = 0; k < sessions; k++) {
     double t0 = k * interval, t1 = k + 1 < sessions ? (k + 1) * interval : t_end;
-    for (int q = 0; q * (1.0 / 24) <= 7 && t0 + q / 24.0 < t1 && n < cap; q++)
-      s[n++] = t0 + q / 24.0;
+    /* every 15 minutes for two days (the mediator peaks within hours), then hourly to day 7 */
+    for (int q = 0; q <= 192 && t0 + q / 96.0 < t1 && n < cap; q++) s[n++] = t0 + q / 96.0;
+    for (int q = 49; q <= 168 && t0 + q / 24.0 < t1 && n < cap; q++) s[n++] = t0 + q / 24.0;
     for (int d = 8; t0 + d < t1 && n < cap; d++) s[n++] = t0 + d;
   }
   if (n < cap) s[n++] = t_end;

@@ -185,6 +185,8 @@ static void check_xdmf(void) {
   xmlFreeDoc(doc);
 }
 
+static int require_bands;
+
 static void check_json_csv(void) {
   char path[2048];
   snprintf(path, sizeof path, "%s/outcome.json", dir);
@@ -192,6 +194,23 @@ static void check_json_csv(void) {
   json_t *j = json_load_file(path, 0, &je);
   if (!j || !json_object_get(j, "outcome") || !json_object_get(j, "parameters"))
     fail("%s: not valid or missing sections (%s)", path, je.text);
+  /* bands, when present: q05 <= median <= q95 for every outcome scalar, some of them wide */
+  json_t *bands = json_object_get(json_object_get(j, "uncertainty"), "bands");
+  if (require_bands && !json_is_object(bands)) fail("%s: no uncertainty bands", path);
+  const char *key;
+  json_t *b;
+  int n = 0, wide = 0;
+  json_object_foreach(bands, key, b) {
+    json_t *lo = json_object_get(b, "q05"), *me = json_object_get(b, "median"),
+           *hi = json_object_get(b, "q95");
+    n++;
+    if (json_is_null(me)) continue;
+    double l = json_number_value(lo), m = json_number_value(me), h = json_number_value(hi);
+    if (!(l <= m && m <= h)) fail("%s: band %s not ordered: %g %g %g", path, key, l, m, h);
+    wide += h > l;
+  }
+  if (require_bands && (n < 10 || wide < n / 2))
+    fail("%s: %d bands, %d of them with a spread", path, n, wide);
   json_decref(j);
   snprintf(path, sizeof path, "%s/timeseries.csv", dir);
   FILE *fp = fopen(path, "r");
@@ -217,10 +236,12 @@ static void check_json_csv(void) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 2) return fprintf(stderr, "usage: check_outputs DIR\n"), 2;
-  dir = argv[1];
+  int lumped = argc == 3 && !strcmp(argv[1], "--lumped");
+  if (argc != 2 && !lumped) return fprintf(stderr, "usage: check_outputs [--lumped] DIR\n"), 2;
+  dir = argv[argc - 1];
+  require_bands = lumped;
   H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-  check_xdmf();
+  if (!lumped) check_xdmf();
   check_json_csv();
   return failures ? 1 : 0;
 }

@@ -272,3 +272,90 @@ Test(lumped, positive_and_back_to_health, .init = setup, .fini = teardown) {
   }
   mn_timeseries_fini(&ts);
 }
+
+/* ---- uncertainty ---- */
+
+Test(uq, latin_hypercube_strata_determinism_and_stability, .init = setup, .fini = teardown) {
+  enum { N = 64 };
+  static mn_model_params a[N], b[N];
+  int ka, da, kb, db;
+  mn_error e = {0};
+  cr_assert_eq(mn_uq_sample(&fx.ps, N, 42, a, &ka, &da, &e), MN_OK, "%s", e.msg);
+  cr_assert_eq(mn_uq_sample(&fx.ps, N, 42, b, &kb, &db, &e), MN_OK);
+  cr_assert_eq(ka + da, N);
+  cr_assert_eq(ka, kb);
+  cr_assert(memcmp(a, b, sizeof(mn_model_params) * (size_t)ka) == 0, "same seed, same draws");
+  for (int i = 0; i < ka; i++) cr_assert(mn_model_loop_gain(&a[i]) < 1, "draw %d unstable", i);
+  /* every parameter stays in its range; without the stability filter each stratum of each
+   * sampled dimension holds exactly one draw: check on a set whose draws are all stable */
+  mn_param_set ps = fx.ps;
+  for (int j = 0; j < ps.n; j++) {
+    static const char *const loop[] = {"a_N", "a_M", "rho_N", "rho_M", "k_P", "k_N", "k_M"};
+    int in_loop = 0;
+    for (int q = 0; q < 7; q++) in_loop |= !strcmp(ps.info[j].name, loop[q]);
+    if (!in_loop) continue;
+    ps.info[j].min = ps.info[j].max = ps.info[j].value; /* G fixed at its nominal value */
+  }
+  cr_assert_eq(mn_uq_sample(&ps, N, 7, a, &ka, &da, &e), MN_OK);
+  cr_assert_eq(ka, N, "fixed loop gain: nothing dropped (%d dropped)", da);
+  int sampled = 0;
+  for (int j = 0; j < ps.n; j++) {
+    const mn_param_info *in = &ps.info[j];
+    mn_uq_dist d = mn_uq_distribution(in);
+    int hits[N] = {0};
+    for (int i = 0; i < N; i++) {
+      double v = *mn_model_param_ref(&a[i], in->name);
+      cr_assert(v >= in->min && v <= in->max, "%s = %g outside [%g, %g]", in->name, v, in->min,
+                in->max);
+      double x = d == MN_UQ_LOG_UNIFORM ? log(v / in->min) / log(in->max / in->min)
+                 : d == MN_UQ_UNIFORM   ? (v - in->min) / (in->max - in->min)
+                                        : 0.5;
+      int k = (int)fmin(N - 1, floor(x * N));
+      hits[k]++;
+    }
+    if (d == MN_UQ_FIXED) continue;
+    sampled++;
+    for (int k = 0; k < N; k++)
+      cr_assert_eq(hits[k], 1, "%s: stratum %d holds %d", in->name, k, hits[k]);
+  }
+  cr_assert(sampled > 40, "only %d parameters sampled", sampled);
+  /* another seed, other draws */
+  cr_assert_eq(mn_uq_sample(&ps, N, 8, b, &kb, &db, &e), MN_OK);
+  cr_assert(memcmp(a, b, sizeof(mn_model_params) * N) != 0);
+}
+
+Test(uq, quantiles) {
+  double v[] = {5, NAN, 1, 4, 2, 3, INFINITY};
+  double q[3];
+  mn_quantiles(v, 7, q);
+  cr_assert_float_eq(q[1], 3.0, 1e-12);
+  cr_assert_float_eq(q[0], 1.2, 1e-12); /* 0.05 x 4 = 0.2 of the way from 1 to 2 */
+  cr_assert_float_eq(q[2], 4.8, 1e-12);
+  double none[] = {NAN};
+  mn_quantiles(none, 1, q);
+  cr_assert(isnan(q[0]) && isnan(q[1]) && isnan(q[2]));
+}
+
+Test(uq, outcome_bands_bracket_the_nominal_run, .init = setup, .fini = teardown) {
+  mn_lumped_params lp;
+  mn_lumped_params_default(&lp);
+  mn_lumped_input in = input(300, 1000, 1);
+  in.t_end = 200;
+  mn_outcome o;
+  mn_uq_summary u;
+  mn_error e = {0};
+  cr_assert_eq(mn_lumped_outcome(&in, &lp, &fx.skin, &o, NULL, &e), MN_OK, "%s", e.msg);
+  cr_assert_eq(mn_uq_outcome(&in, &lp, &fx.skin, &fx.ps, 60, 3, 2, &u, &e), MN_OK, "%s", e.msg);
+  cr_assert_eq(u.kept + u.dropped, 60);
+  cr_assert_eq(u.failed, 0);
+  for (int k = 0; k < MN_OQ_COUNT; k++) {
+    const double *b = u.band[k];
+    if (isnan(b[1])) continue;
+    cr_assert(b[0] <= b[1] && b[1] <= b[2], "%s", mn_outcome_scalar_name(k));
+  }
+  /* the nominal redness lies inside its band, and the band has a spread */
+  const double *r = u.band[MN_OQ_REDNESS_DAYS_FIRST];
+  double nom = mn_outcome_scalar(&o, MN_OQ_REDNESS_DAYS_FIRST);
+  cr_assert(r[0] < nom && nom < r[2], "nominal %g outside [%g, %g]", nom, r[0], r[2]);
+  cr_assert(r[2] - r[0] > 0.2);
+}
