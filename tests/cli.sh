@@ -66,6 +66,15 @@ cmp -s "$tmp/a/punctures.csv" "$tmp/c/punctures.csv" && { echo "FAIL --seed igno
 # an unwritable output location is a clear runtime error (exit 1) that names the path
 touch "$tmp/file"
 expect 1 "cannot create directory $tmp/file/out" -- "$m" device -q -o "$tmp/file/out" examples/pen-cheek.yaml
+# mnsim validate: the input checks alone (no model runs), JSON, usage errors
+"$m" validate --role input-check --draws 0 >"$tmp/val.txt"
+grep -q "^CT03a  input-check" "$tmp/val.txt" && grep -q "^input-check .* pass" "$tmp/val.txt" ||
+  { echo "FAIL validate table"; cat "$tmp/val.txt"; fail=1; }
+grep -q "^SEED1" "$tmp/val.txt" && { echo "FAIL validate --role shows other roles"; fail=1; }
+"$m" validate --role input-check --draws 0 --json | grep -q '"verdict": "pass"' || { echo "FAIL validate --json"; fail=1; }
+expect 2 "mnsim validate: --role 'calib': allowed calibration, validation, input-check" -- "$m" validate --role calib
+expect 2 "mnsim validate: --draws '-3' must be an integer" -- "$m" validate --draws -3
+"$m" validate --quantities | grep -q "redness_days_first" || { echo "FAIL validate --quantities"; fail=1; }
 # docs/model.md carries the parameter table exactly as the program prints it
 "$m" config --parameters >"$tmp/params.md"
 while IFS= read -r line; do

@@ -9,6 +9,7 @@
 #include "mnsim/injury.h"
 #include "mnsim/io.h"
 #include "mnsim/lumped.h"
+#include "mnsim/validate.h"
 #include "mnsim/outcome.h"
 #include "mnsim/report.h"
 #include "mnsim/skin.h"

@@ -29,5 +29,6 @@ int cmd_device(int argc, char **argv);
 int cmd_skin(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_simulate(int argc, char **argv);
+int cmd_validate(int argc, char **argv);
 
 #endif

@@ -359,3 +359,98 @@ Test(uq, outcome_bands_bracket_the_nominal_run, .init = setup, .fini = teardown)
   cr_assert(r[0] < nom && nom < r[2], "nominal %g outside [%g, %g]", nom, r[0], r[2]);
   cr_assert(r[2] - r[0] > 0.2);
 }
+
+/* ---- targets ---- */
+
+Test(validate, shipped_targets_load_and_every_target_has_a_row) {
+  mn_validation v;
+  mn_error e = {0};
+  cr_assert_eq(mn_validation_load(&v, &e), MN_OK, "%s", e.msg);
+  cr_assert(v.ntargets >= 30);
+  int cal = 0;
+  for (int t = 0; t < v.ntargets; t++) {
+    cr_assert(v.targets[t].count > 0, "%s", v.targets[t].id);
+    cal += v.targets[t].role == MN_TARGET_CALIBRATION;
+  }
+  cr_assert(cal >= 5);
+  mn_validation_fini(&v);
+}
+
+static int parse_err(const char *models, char *msg, size_t n) {
+  const char *targets =
+      "id,role,quantity,value,unit,time_point,condition,source\n"
+      "A1,calibration,q,1,d,t,c,s\n";
+  const char *head =
+      "id,evaluate,region,sex,fitzpatrick,device,depth_mm,density_cm2,sessions,"
+      "interval_day,days,quantity,arg,rule,lo,hi,note\n";
+  char buf[2048];
+  snprintf(buf, sizeof buf, "%s%s", head, models);
+  mn_validation v;
+  mn_error e = {0};
+  int rc = mn_validation_parse(targets, strlen(targets), buf, strlen(buf), &v, &e);
+  snprintf(msg, n, "%s", e.msg);
+  if (rc == MN_OK) mn_validation_fini(&v);
+  return rc;
+}
+
+Test(validate, bad_rows_are_refused_with_the_line) {
+  char m[1024];
+  cr_assert_eq(
+      parse_err("A1,model,cheek,female,3,pen-12,1,600,1,42,30,redness_days_first,0,in,2,4,\n", m,
+                sizeof m),
+      MN_OK, "%s", m);
+  cr_assert_neq(
+      parse_err("B2,model,cheek,female,3,pen-12,1,600,1,42,30,redness_days_first,0,in,2,4,"
+                "\n",
+                m, sizeof m),
+      MN_OK);
+  cr_assert(strstr(m, "data/target_models.csv:2: 'B2' is not a target"), "%s", m);
+  cr_assert_neq(parse_err("A1,model,cheek,female,3,pen-12,1,600,1,42,30,redness_dayz,0,in,2,4,\n",
+                          m, sizeof m),
+                MN_OK);
+  cr_assert(strstr(m, "quantity 'redness_dayz' is not known"), "%s", m);
+  cr_assert_neq(
+      parse_err("A1,model,cheek,female,3,pen-12,1,600,1,42,30,redness_days_first,0,in,4,2,"
+                "\n",
+                m, sizeof m),
+      MN_OK);
+  cr_assert(strstr(m, "lo > hi"), "%s", m);
+  cr_assert_neq(parse_err("A1,none,,,,,,,,,,,,,,,\n", m, sizeof m), MN_OK);
+  cr_assert(strstr(m, "needs a note"), "%s", m);
+  cr_assert_neq(
+      parse_err("A1,model,cheek,female,3,pen-12,1,600,3,42,60,redness_days_first,0,in,2,4,"
+                "\n",
+                m, sizeof m),
+      MN_OK);
+  cr_assert(strstr(m, "out of range"), "%s", m);
+  cr_assert_neq(parse_err("", m, sizeof m), MN_OK);
+  cr_assert(strstr(m, "target A1 has no row"), "%s", m);
+}
+
+Test(validate, verdicts_follow_the_rules) {
+  const char *targets =
+      "id,role,quantity,value,unit,time_point,condition,source\n"
+      "A,calibration,q,1,d,t,c,s\nB,validation,q,1,d,t,c,s\n"
+      "C,input-check,q,1,d,t,c,s\n";
+  const char *models =
+      "id,evaluate,region,sex,fitzpatrick,device,depth_mm,density_cm2,sessions,interval_day,days,"
+      "quantity,arg,rule,lo,hi,note\n"
+      "A,model,cheek,female,3,pen-12,1.0,600,1,42,20,redness_days_first,0,in,0.5,20,\n"
+      "A,model,cheek,female,3,pen-12,1.0,600,1,42,20,redness_days_first,0,in,,0.1,\n"
+      "B,model,cheek,female,3,pen-12,1.0,600,1,42,20,barrier_hours_first,0,in,1,,\n"
+      "C,input,cheek,female,,pen-12,,,,,,depth_ratio,0,covers,0.95,0.95,\n";
+  mn_validation v;
+  mn_param_set ps;
+  mn_error e = {0};
+  cr_assert_eq(mn_param_set_load_default(&ps, &e), MN_OK);
+  cr_assert_eq(mn_validation_parse(targets, strlen(targets), models, strlen(models), &v, &e), MN_OK,
+               "%s", e.msg);
+  cr_assert_eq(mn_validation_run(&v, &ps, 8, 1, 2, -1, &e), MN_OK, "%s", e.msg);
+  cr_assert_eq(v.rows[0].verdict, MN_VERDICT_PASS, "median %g", v.rows[0].median);
+  cr_assert_eq(v.rows[1].verdict, MN_VERDICT_FAIL);
+  cr_assert_eq(v.targets[0].verdict, MN_VERDICT_FAIL, "one failing row fails the target");
+  cr_assert_eq(v.targets[1].verdict, MN_VERDICT_PASS);
+  cr_assert_eq(v.targets[2].verdict, MN_VERDICT_PASS, "0.95 inside the pen class range");
+  cr_assert(v.rows[0].q05 <= v.rows[0].median && v.rows[0].median <= v.rows[0].q95);
+  mn_validation_fini(&v);
+}

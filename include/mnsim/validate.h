@@ -1,0 +1,86 @@
+/* mnsim validate: the calibration and validation targets (data/targets.csv) and how each is
+ * evaluated (data/target_models.csv): the lumped twin's median and 90 % band for the target's
+ * protocol, or an input of the atlas or the catalogue, against the published value and range.
+ * Stage 6 (with the lumped twin; uses core, skin, device, healing, outcome, lumped). */
+#ifndef MNSIM_VALIDATE_H
+#define MNSIM_VALIDATE_H
+
+#if defined(MN__BUILDING_CORE) || defined(MN__BUILDING_SKIN) || defined(MN__BUILDING_DEVICE) || \
+    defined(MN__BUILDING_GRID) || defined(MN__BUILDING_INJURY) || defined(MN__BUILDING_HEALING)
+#error "mnsim/validate.h is a later pipeline stage than the module being built"
+#endif
+
+#include "mnsim/core.h"
+#include "mnsim/device.h"
+#include "mnsim/healing.h"
+#include "mnsim/lumped.h"
+#include "mnsim/skin.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum { MN_TARGET_CALIBRATION, MN_TARGET_VALIDATION, MN_TARGET_INPUT } mn_target_role;
+typedef enum { MN_EVAL_MODEL, MN_EVAL_INPUT, MN_EVAL_NONE } mn_eval_kind;
+typedef enum { MN_RULE_IN, MN_RULE_COVERS } mn_rule;
+typedef enum { MN_VERDICT_PASS, MN_VERDICT_FAIL, MN_VERDICT_NOT_EVALUATED } mn_verdict;
+
+/** One published target (a row of data/targets.csv). */
+typedef struct mn_target {
+  char id[16];
+  int role; /**< mn_target_role */
+  char quantity[160], value[64], unit[48], time_point[96], condition[400], source[400];
+  int first, count; /**< its evaluation rows in mn_validation.rows */
+  int verdict;      /**< mn_verdict: pass when every evaluated row passes */
+} mn_target;
+
+/** One evaluation (a row of data/target_models.csv) and its result. */
+typedef struct mn_target_eval {
+  int target; /**< index into mn_validation.targets */
+  int kind;   /**< mn_eval_kind */
+  mn_skin_params skin;
+  mn_device_params dev;
+  double density_cm2, interval_day, days, arg, lo, hi;
+  int sessions, rule;
+  char quantity[40], note[240];
+  /* result */
+  double nominal, median, q05, q95;
+  int kept, dropped, failed;
+  int verdict; /**< mn_verdict */
+} mn_target_eval;
+
+typedef struct mn_validation {
+  mn_target *targets;
+  int ntargets;
+  mn_target_eval *rows;
+  int nrows;
+} mn_validation;
+
+/** Load the shipped targets and their evaluations; each evaluation must name a known target and
+ *  a known quantity, and every target must have at least one row. */
+int mn_validation_load(mn_validation *v, mn_error *err);
+/** Load from CSV texts (tests). */
+int mn_validation_parse(const char *targets, size_t tlen, const char *models, size_t mlen,
+                        mn_validation *v, mn_error *err);
+void mn_validation_fini(mn_validation *v);
+
+/** Evaluate every row (model rows: nominal run plus @p draws Latin-hypercube draws seeded by
+ *  @p seed, @p threads at a time) and every target's verdict. @p only_role: -1 all, else
+ *  only targets of that role. */
+int mn_validation_run(mn_validation *v, const mn_param_set *ps, int draws, uint64_t seed,
+                      int threads, int only_role, mn_error *err);
+
+/** Evaluate one model row for parameter set @p m: the row's quantity (NaN when the run fails). */
+double mn_target_eval_model(const mn_target_eval *r, const mn_model_params *m,
+                            const mn_skin_atlas *atlas, const mn_device_catalogue *cat);
+
+/** Names of the quantities a model row may ask for (outcome scalars and derived ones). */
+int mn_target_quantity_known(const char *q, int kind);
+
+const char *mn_target_role_name(int role);
+const char *mn_verdict_name(int v);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MNSIM_VALIDATE_H */

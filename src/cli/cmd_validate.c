@@ -1,0 +1,225 @@
+/* `mnsim validate`: every calibration and validation target with the published value and range,
+ * the model's median and 90 % band, the verdict and the source; exit 1 when a calibration target
+ * fails. */
+#include <getopt.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static void help(void) {
+  printf(
+      "usage: mnsim validate [--draws N] [--seed N] [--role ROLE] [--threads N] [--json] [-q]\n"
+      "       mnsim validate --quantities\n\n"
+      "Compare the model with every published target of data/targets.csv, evaluated as\n"
+      "data/target_models.csv says: the lumped twin for the target's protocol (median and\n"
+      "90 %% band over Latin-hypercube draws of the parameter ranges), or an input of the anatomy\n"
+      "atlas or the device catalogue. A target passes when the median lies in the published\n"
+      "range (docs/validation.md). Calibration targets were used to fit the parameters tagged C;\n"
+      "validation targets were not.\n\n"
+      "options:\n"
+      "      --draws N      parameter draws per model row (default 100; 0: nominal only)\n"
+      "      --seed N       seed of the draws (default 1)\n"
+      "      --role ROLE    only calibration, validation or input-check targets\n"
+      "      --threads N    parallel runs (default: all cores)\n"
+      "      --json         the table as JSON on stdout\n"
+      "      --quantities   list the quantities a target row may ask for\n"
+      "  -q, --quiet        print only failures;  -h, --help  this text\n\n"
+      "exit status: 0 every evaluated calibration target passes, 1 one fails, 2 bad usage.\n");
+}
+
+static json_t *num(double v) {
+  return isfinite(v) ? json_real(v) : json_null();
+}
+
+static void range_text(const mn_target_eval *r, char *buf, size_t n) {
+  if (r->rule == MN_RULE_COVERS && r->lo == r->hi)
+    snprintf(buf, n, "%g", r->lo);
+  else if (isinf(r->hi))
+    snprintf(buf, n, ">= %g", r->lo);
+  else if (isinf(r->lo))
+    snprintf(buf, n, "<= %g", r->hi);
+  else
+    snprintf(buf, n, "%g-%g", r->lo, r->hi);
+}
+
+static void print_table(const mn_validation *v, int quiet, int role) {
+  printf("%-6s %-11s %-38s %-14s %-12s %-28s %s\n", "id", "role", "quantity", "published", "range",
+         "model median [90 % band]", "verdict");
+  for (int t = 0; t < v->ntargets; t++) {
+    const mn_target *tg = &v->targets[t];
+    if (role >= 0 && tg->role != role) continue;
+    if (quiet && tg->verdict != MN_VERDICT_FAIL) continue;
+    char pub[160];
+    snprintf(pub, sizeof pub, "%s %s", tg->value, tg->unit);
+    printf("%-6s %-11s %-38.38s %-14.14s", tg->id, mn_target_role_name(tg->role), tg->quantity,
+           pub);
+    for (int i = tg->first; i < tg->first + tg->count; i++) {
+      const mn_target_eval *r = &v->rows[i];
+      if (i > tg->first) printf("%-6s %-11s %-38s %-14s", "", "", "", "");
+      if (r->kind == MN_EVAL_NONE) {
+        printf(" %-12s %-28s %s: %s\n", "-", "-", mn_verdict_name(MN_VERDICT_NOT_EVALUATED),
+               r->note);
+        continue;
+      }
+      char rg[40], model[64];
+      range_text(r, rg, sizeof rg);
+      if (r->kind == MN_EVAL_INPUT && !(r->q95 > r->q05))
+        snprintf(model, sizeof model, "%.4g", r->median);
+      else
+        snprintf(model, sizeof model, "%.3g [%.3g, %.3g]", r->median, r->q05, r->q95);
+      printf(" %-12s %-28s %s  (%s%s%s)\n", rg, model, mn_verdict_name(r->verdict), r->quantity,
+             r->kind == MN_EVAL_MODEL ? ", " : "", r->kind == MN_EVAL_MODEL ? r->dev.model : "");
+    }
+  }
+  int count[3][3] = {{0}};
+  for (int t = 0; t < v->ntargets; t++) count[v->targets[t].role][v->targets[t].verdict]++;
+  printf("\n");
+  for (int k = 0; k < 3; k++)
+    if (role < 0 || role == k)
+      printf("%-12s %2d pass, %2d fail, %2d not evaluated\n", mn_target_role_name(k),
+             count[k][MN_VERDICT_PASS], count[k][MN_VERDICT_FAIL],
+             count[k][MN_VERDICT_NOT_EVALUATED]);
+  printf("sources: data/targets.csv; evaluation: data/target_models.csv; docs/validation.md\n");
+}
+
+static int print_json(const mn_validation *v, int draws, uint64_t seed, int role) {
+  json_t *arr = json_array();
+  for (int t = 0; t < v->ntargets; t++) {
+    const mn_target *tg = &v->targets[t];
+    if (role >= 0 && tg->role != role) continue;
+    json_t *rows = json_array();
+    for (int i = tg->first; i < tg->first + tg->count; i++) {
+      const mn_target_eval *r = &v->rows[i];
+      static const char *const kinds[3] = {"model", "input", "none"};
+      json_t *o = json_pack("{s:s,s:s,s:s}", "evaluate", kinds[r->kind], "verdict",
+                            mn_verdict_name(r->verdict), "note", r->note);
+      if (r->kind != MN_EVAL_NONE) {
+        json_object_set_new(o, "quantity", json_string(r->quantity));
+        json_object_set_new(o, "rule", json_string(r->rule == MN_RULE_IN ? "in" : "covers"));
+        json_object_set_new(o, "range", json_pack("[o,o]", num(r->lo), num(r->hi)));
+        json_object_set_new(o, "nominal", num(r->nominal));
+        json_object_set_new(o, "median", num(r->median));
+        json_object_set_new(o, "band", json_pack("[o,o]", num(r->q05), num(r->q95)));
+      }
+      if (r->kind == MN_EVAL_MODEL)
+        json_object_set_new(
+            o, "protocol",
+            json_pack("{s:s,s:i,s:s,s:o,s:o,s:i,s:o,s:o}", "region", r->skin.region, "fitzpatrick",
+                      r->skin.fitzpatrick, "device", r->dev.model, "depth_mm", num(r->dev.depth_mm),
+                      "density_cm2", num(r->density_cm2), "sessions", r->sessions, "interval_day",
+                      num(r->interval_day), "days", num(r->days)));
+      json_array_append_new(rows, o);
+    }
+    json_array_append_new(
+        arr,
+        json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o}", "id", tg->id, "role",
+                  mn_target_role_name(tg->role), "quantity", tg->quantity, "value", tg->value,
+                  "unit", tg->unit, "time_point", tg->time_point, "condition", tg->condition,
+                  "source", tg->source, "verdict", mn_verdict_name(tg->verdict), "rows", rows));
+  }
+  json_t *root = json_pack("{s:s,s:s,s:i,s:I,s:o}", "mnsim_version", mn_version(), "command",
+                           "validate", "draws", draws, "seed", (json_int_t)seed, "targets", arr);
+  int bad = !root || json_dumpf(root, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(8));
+  json_decref(root);
+  printf("\n");
+  return bad;
+}
+
+int cmd_validate(int argc, char **argv) {
+  static const struct option longopts[] = {
+      {"draws", required_argument, 0, 'd'}, {"seed", required_argument, 0, 's'},
+      {"role", required_argument, 0, 'r'},  {"threads", required_argument, 0, 't'},
+      {"json", no_argument, 0, 'j'},        {"quantities", no_argument, 0, 'Q'},
+      {"quiet", no_argument, 0, 'q'},       {"verbose", no_argument, 0, 'v'},
+      {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
+  cli_opts o = {0};
+  int c, draws = 100, threads = 0, role = -1, list = 0;
+  uint64_t seed = 1;
+  long n;
+  optind = 1;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":qvh", longopts, NULL)) != -1) {
+    if (cli_common_option(c, optarg, &o)) continue;
+    switch (c) {
+      case 'h':
+        help();
+        return EXIT_OK;
+      case 'd':
+        if (mn_parse_long(optarg, &n) || n < 0 || n > 10000)
+          return cli_usage_error("validate", "--draws '%s' must be an integer in [0, 10000]",
+                                 optarg);
+        draws = (int)n;
+        break;
+      case 's':
+        if (mn_parse_u64(optarg, &seed))
+          return cli_usage_error("validate", "--seed '%s' must be an integer in [0, 2^64 - 1]",
+                                 optarg);
+        break;
+      case 't':
+        if (mn_parse_long(optarg, &n) || n < 1 || n > 256)
+          return cli_usage_error("validate", "--threads '%s' must be an integer in [1, 256]",
+                                 optarg);
+        threads = (int)n;
+        break;
+      case 'r':
+        for (int k = 0; k < 3; k++)
+          if (!strcmp(optarg, mn_target_role_name(k))) role = k;
+        if (role < 0)
+          return cli_usage_error(
+              "validate", "--role '%s': allowed calibration, validation, input-check", optarg);
+        break;
+      case 'Q':
+        list = 1;
+        break;
+      case ':':
+        return cli_usage_error("validate", "option %s needs a value", argv[optind - 1]);
+      default:
+        return cli_usage_error("validate", "unknown option '%s'", argv[optind - 1]);
+    }
+  }
+  if (optind != argc) return cli_usage_error("validate", "no arguments expected");
+  cli_log_setup(&o);
+  if (list) {
+    printf("model quantities (outcome scalars):\n");
+    for (int k = 0; k < MN_OQ_COUNT; k++)
+      printf("  %-22s %-4s %s\n", mn_outcome_scalar_name(k), mn_outcome_scalar_unit(k),
+             mn_outcome_scalar_help(k));
+    printf(
+        "derived: mature_ratio_90_180, mature_ratio_180_365, pih_pct, fill_pct (arg: defect "
+        "depth um)\ninputs: dermis_um, epidermis_um, pen_rate, roller_density (arg: rolls), "
+        "depth_ratio\n");
+    return EXIT_OK;
+  }
+  mn_error err = {0};
+  mn_validation v;
+  mn_param_set ps;
+  int rc = mn_param_set_load_default(&ps, &err);
+  if (!rc) rc = mn_validation_load(&v, &err);
+  if (rc) return cli_fail(&o, &err);
+  double t0 = mn_wall_time();
+  rc = mn_validation_run(&v, &ps, draws, seed, threads, role, &err);
+  if (rc) {
+    mn_validation_fini(&v);
+    return cli_fail(&o, &err);
+  }
+  mn_log(MN_LOG_INFO, "validate: %d rows in %.1f s", v.nrows, mn_wall_time() - t0);
+  int failed = 0;
+  for (int t = 0; t < v.ntargets; t++)
+    failed += v.targets[t].role == MN_TARGET_CALIBRATION && v.targets[t].verdict == MN_VERDICT_FAIL;
+  if (o.json)
+    rc = print_json(&v, draws, seed, role);
+  else
+    print_table(&v, o.quiet, role);
+  mn_validation_fini(&v);
+  if (rc) return EXIT_RUNTIME;
+  if (failed) {
+    fprintf(stderr, "mnsim: %d calibration target%s fail%s\n", failed, failed > 1 ? "s" : "",
+            failed > 1 ? "" : "s");
+    return EXIT_RUNTIME;
+  }
+  return EXIT_OK;
+}

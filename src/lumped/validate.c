@@ -1,0 +1,349 @@
+/* Targets and their evaluation (issue 4, `mnsim validate`): data/targets.csv lists the published
+ * values with role and source; data/target_models.csv says how mnsim computes each one. Model
+ * rows run the lumped twin for the row's protocol with the nominal parameters and over
+ * Latin-hypercube draws; the verdict compares the median with the published range. Stage: lumped.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "mnsim/validate.h"
+
+extern const char mn__data_targets_csv[];
+extern const size_t mn__data_targets_csv_len;
+extern const char mn__data_target_models_csv[];
+extern const size_t mn__data_target_models_csv_len;
+
+static const char *const role_names[] = {"calibration", "validation", "input-check"};
+static const char *const verdict_names[] = {"pass", "FAIL", "not evaluated"};
+
+const char *mn_target_role_name(int role) {
+  return role >= 0 && role < 3 ? role_names[role] : "?";
+}
+const char *mn_verdict_name(int v) {
+  return v >= 0 && v < 3 ? verdict_names[v] : "?";
+}
+
+static const char *const derived[] = {"mature_ratio_90_180", "mature_ratio_180_365", "pih_pct",
+                                      "fill_pct"};
+static const char *const inputs[] = {"dermis_um", "epidermis_um", "pen_rate", "roller_density",
+                                     "depth_ratio"};
+
+static int scalar_index(const char *q) {
+  for (int k = 0; k < MN_OQ_COUNT; k++)
+    if (!strcmp(q, mn_outcome_scalar_name(k))) return k;
+  return -1;
+}
+
+int mn_target_quantity_known(const char *q, int kind) {
+  if (kind == MN_EVAL_MODEL) {
+    for (size_t i = 0; i < sizeof derived / sizeof *derived; i++)
+      if (!strcmp(q, derived[i])) return 1;
+    return scalar_index(q) >= 0;
+  }
+  if (kind == MN_EVAL_INPUT)
+    for (size_t i = 0; i < sizeof inputs / sizeof *inputs; i++)
+      if (!strcmp(q, inputs[i])) return 1;
+  return kind == MN_EVAL_NONE;
+}
+
+void mn_validation_fini(mn_validation *v) {
+  if (!v) return;
+  mn_free(v->targets);
+  mn_free(v->rows);
+  memset(v, 0, sizeof *v);
+}
+
+static void copy(char *dst, size_t n, const char *src) {
+  snprintf(dst, n, "%s", src);
+}
+
+/* a number, or the open end @p open when the field is empty */
+static int number_or(const mn_csv *c, int r, int col, double open, double *out, mn_error *err) {
+  if (!c->rows[r][col][0]) {
+    *out = open;
+    return MN_OK;
+  }
+  return mn_csv_double(c, r, col, out, err);
+}
+
+static int parse_targets(const mn_csv *c, mn_validation *v, mn_error *err) {
+  static const char *const cols[8] = {"id",   "role",       "quantity",  "value",
+                                      "unit", "time_point", "condition", "source"};
+  int rc = MN_OK, col[8];
+  for (int j = 0; j < 8; j++) MN_TRY(mn_csv_require(c, cols[j], &col[j], err));
+  v->targets = mn_calloc((size_t)c->nrows + 1, sizeof *v->targets);
+  MN_CHECK(v->targets, err, MN_ENOMEM, "", "out of memory for the targets");
+  for (int r = 0; r < c->nrows; r++) {
+    mn_target *t = &v->targets[v->ntargets++];
+    const char *const *f = (const char *const *)c->rows[r];
+    copy(t->id, sizeof t->id, f[col[0]]);
+    t->role = -1;
+    for (int k = 0; k < 3; k++)
+      if (!strcmp(f[col[1]], role_names[k])) t->role = k;
+    MN_CHECK(t->role >= 0, err, MN_EINPUT, "",
+             "%s:%d: role '%s' of %s; allowed calibration, validation, input-check", c->name,
+             c->lineno[r], f[col[1]], t->id);
+    for (int q = 0; q < r; q++)
+      MN_CHECK(strcmp(v->targets[q].id, t->id), err, MN_EINPUT, "", "%s:%d: target %s given twice",
+               c->name, c->lineno[r], t->id);
+    copy(t->quantity, sizeof t->quantity, f[col[2]]);
+    copy(t->value, sizeof t->value, f[col[3]]);
+    copy(t->unit, sizeof t->unit, f[col[4]]);
+    copy(t->time_point, sizeof t->time_point, f[col[5]]);
+    copy(t->condition, sizeof t->condition, f[col[6]]);
+    copy(t->source, sizeof t->source, f[col[7]]);
+    t->first = -1;
+    t->verdict = MN_VERDICT_NOT_EVALUATED;
+  }
+cleanup:
+  return rc;
+}
+
+static int parse_row(const mn_csv *c, int r, const int *col, mn_validation *v, mn_error *err) {
+  int rc = MN_OK, line = c->lineno[r];
+  const char *const *f = (const char *const *)c->rows[r];
+  mn_target_eval *e = &v->rows[v->nrows];
+  memset(e, 0, sizeof *e);
+  e->target = -1;
+  for (int t = 0; t < v->ntargets; t++)
+    if (!strcmp(v->targets[t].id, f[col[0]])) e->target = t;
+  MN_CHECK(e->target >= 0, err, MN_EINPUT, "", "%s:%d: '%s' is not a target of data/targets.csv",
+           c->name, line, f[col[0]]);
+  static const char *const kinds[3] = {"model", "input", "none"};
+  e->kind = -1;
+  for (int k = 0; k < 3; k++)
+    if (!strcmp(f[col[1]], kinds[k])) e->kind = k;
+  MN_CHECK(e->kind >= 0, err, MN_EINPUT, "", "%s:%d: evaluate '%s'; allowed model, input, none",
+           c->name, line, f[col[1]]);
+  mn_target *t = &v->targets[e->target];
+  MN_CHECK(t->first < 0 || t->first + t->count == v->nrows, err, MN_EINPUT, "",
+           "%s:%d: the rows of %s must be adjacent", c->name, line, t->id);
+  if (t->first < 0) t->first = v->nrows;
+  t->count++;
+  v->nrows++;
+  copy(e->note, sizeof e->note, f[col[16]]);
+  if (e->kind == MN_EVAL_NONE) {
+    e->verdict = MN_VERDICT_NOT_EVALUATED;
+    MN_CHECK(e->note[0], err, MN_EINPUT, "", "%s:%d: a row without evaluation needs a note",
+             c->name, line);
+    return MN_OK;
+  }
+  copy(e->quantity, sizeof e->quantity, f[col[11]]);
+  MN_CHECK(mn_target_quantity_known(e->quantity, e->kind), err, MN_EINPUT, "",
+           "%s:%d: quantity '%s' is not known for evaluate %s (see mnsim validate --quantities)",
+           c->name, line, e->quantity, kinds[e->kind]);
+  e->rule = !strcmp(f[col[13]], "covers") ? MN_RULE_COVERS : MN_RULE_IN;
+  MN_CHECK(!strcmp(f[col[13]], "in") || !strcmp(f[col[13]], "covers"), err, MN_EINPUT, "",
+           "%s:%d: rule '%s'; allowed in, covers", c->name, line, f[col[13]]);
+  MN_TRY(number_or(c, r, col[14], -INFINITY, &e->lo, err));
+  MN_TRY(number_or(c, r, col[15], INFINITY, &e->hi, err));
+  MN_TRY(number_or(c, r, col[12], 0, &e->arg, err));
+  MN_CHECK(e->lo <= e->hi, err, MN_EINPUT, "", "%s:%d: lo > hi", c->name, line);
+  copy(e->skin.region, sizeof e->skin.region, f[col[2]][0] ? f[col[2]] : "cheek");
+  e->skin.age_y = 40;
+  e->skin.sex = !strcmp(f[col[3]], "male") ? MN_SEX_MALE : MN_SEX_FEMALE;
+  e->skin.fitzpatrick = 3;
+  if (f[col[4]][0]) {
+    double fz;
+    MN_TRY(mn_csv_double(c, r, col[4], &fz, err));
+    e->skin.fitzpatrick = (int)fz;
+  }
+  copy(e->dev.model, sizeof e->dev.model, f[col[5]]);
+  if (e->kind == MN_EVAL_MODEL) {
+    double s;
+    MN_TRY(mn_csv_double(c, r, col[6], &e->dev.depth_mm, err));
+    MN_TRY(mn_csv_double(c, r, col[7], &e->density_cm2, err));
+    MN_TRY(mn_csv_double(c, r, col[8], &s, err));
+    MN_TRY(mn_csv_double(c, r, col[9], &e->interval_day, err));
+    MN_TRY(mn_csv_double(c, r, col[10], &e->days, err));
+    e->sessions = (int)s;
+    MN_CHECK(e->sessions >= 1 && e->sessions <= MN_MAX_SESSIONS &&
+                 e->days > (e->sessions - 1) * e->interval_day && e->density_cm2 > 0,
+             err, MN_EINPUT, "", "%s:%d: sessions, interval, days or density out of range", c->name,
+             line);
+  }
+cleanup:
+  return rc;
+}
+
+int mn_validation_parse(const char *targets, size_t tlen, const char *models, size_t mlen,
+                        mn_validation *v, mn_error *err) {
+  static const char *const cols[17] = {
+      "id",       "evaluate",    "region",   "sex",          "fitzpatrick", "device",
+      "depth_mm", "density_cm2", "sessions", "interval_day", "days",        "quantity",
+      "arg",      "rule",        "lo",       "hi",           "note"};
+  int rc = MN_OK, col[17];
+  mn_csv tc, mc;
+  memset(v, 0, sizeof *v);
+  memset(&tc, 0, sizeof tc);
+  memset(&mc, 0, sizeof mc);
+  MN_TRY(mn_csv_parse(targets, tlen, "data/targets.csv", &tc, err));
+  MN_TRY(mn_csv_parse(models, mlen, "data/target_models.csv", &mc, err));
+  MN_TRY(parse_targets(&tc, v, err));
+  for (int j = 0; j < 17; j++) MN_TRY(mn_csv_require(&mc, cols[j], &col[j], err));
+  v->rows = mn_calloc((size_t)mc.nrows + 1, sizeof *v->rows);
+  MN_CHECK(v->rows, err, MN_ENOMEM, "", "out of memory for the target rows");
+  for (int r = 0; r < mc.nrows; r++) MN_TRY(parse_row(&mc, r, col, v, err));
+  for (int t = 0; t < v->ntargets; t++)
+    MN_CHECK(v->targets[t].count > 0, err, MN_EINPUT, "",
+             "data/target_models.csv: target %s has no row (evaluate none with a note if mnsim "
+             "cannot compute it)",
+             v->targets[t].id);
+cleanup:
+  mn_csv_fini(&tc);
+  mn_csv_fini(&mc);
+  if (rc) mn_validation_fini(v);
+  return rc;
+}
+
+int mn_validation_load(mn_validation *v, mn_error *err) {
+  return mn_validation_parse(mn__data_targets_csv, mn__data_targets_csv_len,
+                             mn__data_target_models_csv, mn__data_target_models_csv_len, v, err);
+}
+
+static double quantity_of(const mn_target_eval *r, const mn_outcome *o) {
+  const char *q = r->quantity;
+  if (!strcmp(q, "mature_ratio_90_180")) return o->mature_pct[0][1] / o->mature_pct[0][2];
+  if (!strcmp(q, "mature_ratio_180_365")) return o->mature_pct[0][2] / o->mature_pct[0][3];
+  if (!strcmp(q, "pih_pct")) return 100 * o->pih_risk;
+  if (!strcmp(q, "fill_pct")) return mn_outcome_fill_pct(o->thickness_end_um, r->arg);
+  return mn_outcome_scalar(o, scalar_index(q));
+}
+
+double mn_target_eval_model(const mn_target_eval *r, const mn_model_params *m,
+                            const mn_skin_atlas *atlas, const mn_device_catalogue *cat) {
+  mn_error e = {0};
+  mn_skin sk;
+  mn_device dev;
+  memset(&dev, 0, sizeof dev);
+  if (mn_skin_build(atlas, &r->skin, &sk, &e) || mn_device_init(&dev, cat, &r->dev, &e)) {
+    mn_device_fini(&dev);
+    return NAN;
+  }
+  mn_lumped_input in = {.m = m,
+                        .fitz = r->skin.fitzpatrick,
+                        .skin = &sk,
+                        .dev = &dev,
+                        .density_cm2 = r->density_cm2,
+                        .depth_um = 1000 * r->dev.depth_mm * dev.depth_ratio,
+                        .sessions = r->sessions,
+                        .t_end = r->days};
+  for (int s = 0; s < r->sessions; s++) in.session_day[s] = s * r->interval_day;
+  mn_lumped_params lp;
+  mn_lumped_params_default(&lp);
+  mn_outcome o;
+  double v = NAN;
+  if (mn_lumped_outcome(&in, &lp, &sk, &o, NULL, &e) == MN_OK) v = quantity_of(r, &o);
+  mn_device_fini(&dev);
+  return v;
+}
+
+/* inputs: one value; depth_ratio also a band (the class's range) */
+static int eval_input(mn_target_eval *r, const mn_skin_atlas *atlas, const mn_device_catalogue *cat,
+                      mn_error *err) {
+  int rc = MN_OK;
+  const char *q = r->quantity;
+  r->q05 = r->q95 = NAN;
+  if (!strcmp(q, "dermis_um") || !strcmp(q, "epidermis_um")) {
+    mn_skin sk;
+    MN_TRY(mn_skin_build(atlas, &r->skin, &sk, err));
+    r->nominal = !strcmp(q, "dermis_um")
+                     ? sk.thickness_um[MN_LAYER_PD] + sk.thickness_um[MN_LAYER_RD]
+                     : sk.thickness_um[MN_LAYER_VE];
+  } else {
+    mn_device dev;
+    mn_device_params dp = r->dev;
+    memset(&dev, 0, sizeof dev);
+    dp.depth_mm = 0; /* the catalogue's default */
+    const mn_device_spec *spec;
+    MN_TRY(mn_device_catalogue_find(cat, dp.model, &spec, err));
+    dp.depth_mm = spec->depth_mm_max; /* any valid depth: inputs do not depend on it */
+    MN_TRY(mn_device_init(&dev, cat, &dp, err));
+    if (!strcmp(q, "pen_rate"))
+      r->nominal = dev.spec.needles * dev.rate_hz;
+    else if (!strcmp(q, "roller_density")) {
+      mn_pass_params pp;
+      size_t n;
+      const mn_param_desc *tab = mn_pass_param_table(&n);
+      mn_param_defaults(tab, n, &pp);
+      r->nominal = r->arg * mn_device_pass_density_cm2(&dev, &pp);
+    } else {
+      r->nominal = dev.cls.depth_ratio;
+      r->q05 = dev.cls.ratio_min, r->q95 = dev.cls.ratio_max;
+    }
+    mn_device_fini(&dev);
+  }
+  r->median = r->nominal;
+  if (!isfinite(r->q05)) r->q05 = r->q95 = r->nominal;
+cleanup:
+  return rc;
+}
+
+typedef struct job {
+  const mn_target_eval *r;
+  const mn_skin_atlas *atlas;
+  const mn_device_catalogue *cat;
+} job;
+
+static int eval_draw(const mn_model_params *m, void *user, double *values, mn_error *err) {
+  const job *j = user;
+  values[0] = mn_target_eval_model(j->r, m, j->atlas, j->cat);
+  return isfinite(values[0]) ? MN_OK : MN_ERR(err, MN_ENUMERIC, "", "run failed");
+}
+
+int mn_validation_run(mn_validation *v, const mn_param_set *ps, int draws, uint64_t seed,
+                      int threads, int only_role, mn_error *err) {
+  int rc = MN_OK;
+  mn_skin_atlas *atlas = NULL;
+  mn_device_catalogue *cat = NULL;
+  mn_model_params *set = NULL;
+  double *val = NULL;
+  int kept = 0, dropped = 0;
+  MN_TRY(mn_skin_atlas_create(&atlas, err));
+  MN_TRY(mn_device_catalogue_create(&cat, err));
+  if (draws > 0) {
+    set = mn_malloc_array((size_t)draws, sizeof *set);
+    val = mn_malloc_array((size_t)draws, sizeof *val);
+    MN_CHECK(set && val, err, MN_ENOMEM, "", "out of memory for %d draws", draws);
+    MN_TRY(mn_uq_sample(ps, draws, seed, set, &kept, &dropped, err));
+  }
+  for (int i = 0; i < v->nrows; i++) {
+    mn_target_eval *r = &v->rows[i];
+    if (only_role >= 0 && v->targets[r->target].role != only_role) continue;
+    if (r->kind == MN_EVAL_NONE) continue;
+    if (r->kind == MN_EVAL_INPUT) {
+      MN_TRY(eval_input(r, atlas, cat, err));
+    } else {
+      r->nominal = mn_target_eval_model(r, &ps->p, atlas, cat);
+      r->median = r->nominal, r->q05 = r->q95 = NAN;
+      if (kept > 0) {
+        job j = {r, atlas, cat};
+        mn_uq_evaluate(set, kept, 1, eval_draw, &j, threads, val, &r->failed);
+        double q[3];
+        mn_quantiles(val, kept, q);
+        r->q05 = q[0], r->median = q[1], r->q95 = q[2];
+        r->kept = kept - r->failed, r->dropped = dropped;
+      }
+    }
+    int ok = r->rule == MN_RULE_IN ? r->median >= r->lo && r->median <= r->hi
+                                   : r->hi >= r->q05 && r->lo <= r->q95;
+    r->verdict = isfinite(r->median) && ok ? MN_VERDICT_PASS : MN_VERDICT_FAIL;
+  }
+  for (int t = 0; t < v->ntargets; t++) {
+    mn_target *tg = &v->targets[t];
+    int any = 0, bad = 0;
+    for (int i = tg->first; i < tg->first + tg->count; i++) {
+      if (v->rows[i].kind == MN_EVAL_NONE) continue;
+      if (only_role >= 0 && tg->role != only_role) continue;
+      any = 1;
+      bad |= v->rows[i].verdict != MN_VERDICT_PASS;
+    }
+    tg->verdict = !any ? MN_VERDICT_NOT_EVALUATED : bad ? MN_VERDICT_FAIL : MN_VERDICT_PASS;
+  }
+cleanup:
+  mn_free(set);
+  mn_free(val);
+  mn_device_catalogue_destroy(cat);
+  mn_skin_atlas_destroy(atlas);
+  return rc;
+}
