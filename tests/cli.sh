@@ -75,6 +75,12 @@ grep -q "^SEED1" "$tmp/val.txt" && { echo "FAIL validate --role shows other role
 expect 2 "mnsim validate: --role 'calib': allowed calibration, validation, input-check" -- "$m" validate --role calib
 expect 2 "mnsim validate: --draws '-3' must be an integer" -- "$m" validate --draws -3
 "$m" validate --quantities | grep -q "redness_days_first" || { echo "FAIL validate --quantities"; fail=1; }
+# mnsim calibrate: usage errors (the refit itself is the calibration test)
+expect 2 "mnsim calibrate: --max-evals '5' must be an integer in .10, 100000." -- "$m" calibrate --max-evals 5
+expect 2 "'k_N' is tagged E; only parameters tagged C are fitted" -- "$m" calibrate --params k_N
+expect 2 "'foo' is not a model parameter" -- "$m" calibrate --params foo
+expect 2 "mnsim calibrate: no arguments expected" -- "$m" calibrate extra
+"$m" calibrate --help | grep -q "reproduces it" || { echo "FAIL calibrate --help"; fail=1; }
 # docs/model.md carries the parameter table exactly as the program prints it
 "$m" config --parameters >"$tmp/params.md"
 while IFS= read -r line; do

@@ -67,8 +67,15 @@ typedef struct mn_param_set {
   int n;
 } mn_param_set;
 
-/** Load the parameter file compiled into the library (data/healing_params.csv). */
+/** Load the parameters compiled into the library: the prior table (data/healing_params.csv)
+ *  with the calibration (data/calibration.csv, written by `mnsim calibrate`) applied. */
 int mn_param_set_load_default(mn_param_set *ps, mn_error *err);
+/** The prior table alone (literature values and estimates; what `mnsim calibrate` starts from). */
+int mn_param_set_load_prior(mn_param_set *ps, mn_error *err);
+/** Apply a calibration table (name, value, min, max, prior_value, prior_min, prior_max,
+ *  targets): only parameters tagged C; each row must name the prior it was fitted from. */
+int mn_param_set_apply_calibration(mn_param_set *ps, const char *csv, size_t len, const char *name,
+                                   mn_error *err);
 /** Load parameters from CSV text; every parameter must appear once with a unit that matches. */
 int mn_param_set_parse(const char *csv, size_t len, const char *name, mn_param_set *ps,
                        mn_error *err);

@@ -79,8 +79,10 @@ int mn_lumped_outcome(const mn_lumped_input *in, const mn_lumped_params *lp, con
 /* ---------------------------------------------------------------------------------------------
  * Uncertainty (issue 4): Latin-hypercube draws over the tabulated parameter ranges. */
 
-/** How one parameter is drawn: uniform on [min, max], or log-uniform when min > 0 and
- *  max >= 3 min (rates and scales whose range spans a factor). Fixed when min == max. */
+/** How one parameter is drawn. Split distributions with the table's value as the median: half
+ *  of the draws between min and the value, half between the value and max, uniform on each
+ *  side, or log-uniform when min > 0 and max >= 3 min (rates and scales whose range spans a
+ *  factor). Fixed when min == max. */
 typedef enum mn_uq_dist { MN_UQ_FIXED, MN_UQ_UNIFORM, MN_UQ_LOG_UNIFORM } mn_uq_dist;
 mn_uq_dist mn_uq_distribution(const mn_param_info *p);
 

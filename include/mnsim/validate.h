@@ -77,6 +77,30 @@ double mn_target_eval_model(const mn_target_eval *r, const mn_model_params *m,
 /** Names of the quantities a model row may ask for (outcome scalars and derived ones). */
 int mn_target_quantity_known(const char *q, int kind);
 
+/* ---------------------------------------------------------------------------------------------
+ * Calibration: fit parameters tagged C to the calibration targets (src/lumped/calibrate.c). */
+enum { MN_CALIB_MAX = 16 };
+typedef struct mn_calibration {
+  int n; /**< fitted parameters */
+  char name[MN_CALIB_MAX][24];
+  double prior[MN_CALIB_MAX], prior_min[MN_CALIB_MAX], prior_max[MN_CALIB_MAX];
+  double value[MN_CALIB_MAX];                /**< fitted value */
+  double lo[MN_CALIB_MAX], hi[MN_CALIB_MAX]; /**< calibrated range */
+  double misfit0, misfit;                    /**< total misfit at the prior and at the fit */
+  double misfit_nominal;                     /**< after the nominal stage */
+  int ens_draws;                             /**< draws of the ensemble stage (kept) */
+  int evals;                                 /**< misfit evaluations */
+  char targets[512];                         /**< ids of the targets used */
+} mn_calibration;
+
+/** Fit parameters @p names (each tagged C) of the prior set @p prior to the calibration
+ *  targets: first the nominal model (at most @p max_evals misfit evaluations), then, when
+ *  @p ens_draws > 0, the median over @p ens_draws Latin-hypercube draws (seed @p ens_seed) of
+ *  the other parameters (at most @p ens_evals evaluations). Deterministic. */
+int mn_calibrate(const mn_param_set *prior, const char *const *names, int n, int max_evals,
+                 int ens_draws, uint64_t ens_seed, int ens_evals, int threads, mn_calibration *out,
+                 mn_error *err);
+
 const char *mn_target_role_name(int role);
 const char *mn_verdict_name(int v);
 

@@ -21,7 +21,8 @@ static void help(void) {
       "range (docs/validation.md). Calibration targets were used to fit the parameters tagged C;\n"
       "validation targets were not.\n\n"
       "options:\n"
-      "      --draws N      parameter draws per model row (default 100; 0: nominal only)\n"
+      "      --draws N      parameter draws per model row (default 32 with seed 1: the ensemble\n"
+      "                     `mnsim calibrate` fitted; more draws give smoother bands; 0: nominal)\n"
       "      --seed N       seed of the draws (default 1)\n"
       "      --role ROLE    only calibration, validation or input-check targets\n"
       "      --threads N    parallel runs (default: all cores)\n"
@@ -86,6 +87,12 @@ static void print_table(const mn_validation *v, int quiet, int role) {
   printf("sources: data/targets.csv; evaluation: data/target_models.csv; docs/validation.md\n");
 }
 
+/* verdicts in JSON: lower case ("fail", not the table's "FAIL") */
+static const char *jverdict(int vd) {
+  static const char *const names[3] = {"pass", "fail", "not evaluated"};
+  return vd >= 0 && vd < 3 ? names[vd] : "?";
+}
+
 static int print_json(const mn_validation *v, int draws, uint64_t seed, int role) {
   json_t *arr = json_array();
   for (int t = 0; t < v->ntargets; t++) {
@@ -96,7 +103,7 @@ static int print_json(const mn_validation *v, int draws, uint64_t seed, int role
       const mn_target_eval *r = &v->rows[i];
       static const char *const kinds[3] = {"model", "input", "none"};
       json_t *o = json_pack("{s:s,s:s,s:s}", "evaluate", kinds[r->kind], "verdict",
-                            mn_verdict_name(r->verdict), "note", r->note);
+                            jverdict(r->verdict), "note", r->note);
       if (r->kind != MN_EVAL_NONE) {
         json_object_set_new(o, "quantity", json_string(r->quantity));
         json_object_set_new(o, "rule", json_string(r->rule == MN_RULE_IN ? "in" : "covers"));
@@ -115,14 +122,26 @@ static int print_json(const mn_validation *v, int draws, uint64_t seed, int role
       json_array_append_new(rows, o);
     }
     json_array_append_new(
-        arr,
-        json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o}", "id", tg->id, "role",
-                  mn_target_role_name(tg->role), "quantity", tg->quantity, "value", tg->value,
-                  "unit", tg->unit, "time_point", tg->time_point, "condition", tg->condition,
-                  "source", tg->source, "verdict", mn_verdict_name(tg->verdict), "rows", rows));
+        arr, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o}", "id", tg->id, "role",
+                       mn_target_role_name(tg->role), "quantity", tg->quantity, "value", tg->value,
+                       "unit", tg->unit, "time_point", tg->time_point, "condition", tg->condition,
+                       "source", tg->source, "verdict", jverdict(tg->verdict), "rows", rows));
   }
-  json_t *root = json_pack("{s:s,s:s,s:i,s:I,s:o}", "mnsim_version", mn_version(), "command",
-                           "validate", "draws", draws, "seed", (json_int_t)seed, "targets", arr);
+  json_t *summary = json_object(); /* verdict counts per role */
+  for (int ro = 0; ro < 3; ro++) {
+    if (role >= 0 && ro != role) continue;
+    json_t *c = json_object();
+    for (int vd = 0; vd < 3; vd++) {
+      int cnt = 0;
+      for (int t = 0; t < v->ntargets; t++)
+        cnt += (int)v->targets[t].role == ro && (int)v->targets[t].verdict == vd;
+      json_object_set_new(c, jverdict(vd), json_integer(cnt));
+    }
+    json_object_set_new(summary, mn_target_role_name(ro), c);
+  }
+  json_t *root =
+      json_pack("{s:s,s:s,s:i,s:I,s:o,s:o}", "mnsim_version", mn_version(), "command", "validate",
+                "draws", draws, "seed", (json_int_t)seed, "targets", arr, "summary", summary);
   int bad = !root || json_dumpf(root, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(8));
   json_decref(root);
   printf("\n");
@@ -137,7 +156,7 @@ int cmd_validate(int argc, char **argv) {
       {"quiet", no_argument, 0, 'q'},       {"verbose", no_argument, 0, 'v'},
       {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
   cli_opts o = {0};
-  int c, draws = 100, threads = 0, role = -1, list = 0;
+  int c, draws = 32, threads = 0, role = -1, list = 0;
   uint64_t seed = 1;
   long n;
   optind = 1;
@@ -220,6 +239,140 @@ int cmd_validate(int argc, char **argv) {
     fprintf(stderr, "mnsim: %d calibration target%s fail%s\n", failed, failed > 1 ? "s" : "",
             failed > 1 ? "" : "s");
     return EXIT_RUNTIME;
+  }
+  return EXIT_OK;
+}
+
+/* ---- mnsim calibrate ---------------------------------------------------------------------- */
+
+/* The parameters fitted by default: those tagged C that the computable calibration targets
+ * constrain (docs/calibration.md explains the choice; the other C parameters keep their prior). */
+static const char *const fitted[] = {"k_d_epi", "K_V", "V_vis",   "q_F",
+                                     "k_mat",   "k_3", "phi_cut", "a_d"};
+
+static void calibrate_help(void) {
+  printf(
+      "usage: mnsim calibrate [-o FILE] [--params a,b,...] [--max-evals N] [--threads N] [-q]\n\n"
+      "Fit the healing-model parameters tagged C to the calibration targets of data/targets.csv\n"
+      "that mnsim can compute (data/target_models.csv), starting from the prior table\n"
+      "data/healing_params.csv with every other parameter fixed; print the fit and, with -o,\n"
+      "write the calibration table (data/calibration.csv is this command's output:\n"
+      "`mnsim calibrate -o data/calibration.csv` reproduces it).\n\n"
+      "options:\n"
+      "  -o FILE            write the calibration table (CSV) to FILE\n"
+      "      --params LIST  comma-separated parameters to fit (default: k_d_epi, K_V, V_vis,\n"
+      "                     q_F, k_mat, k_3, phi_cut, a_d)\n"
+      "      --max-evals N  misfit evaluations of the fit (default 800)\n"
+      "      --threads N    parallel runs (default: all cores)\n"
+      "  -q, --quiet        errors only;  -h, --help  this text\n");
+}
+
+/* the shortest %g form that reads back as the same double (the stale-prior check compares
+ * exactly) */
+static const char *exact(double v, char buf[32]) {
+  for (int prec = 6; prec <= 17; prec++) {
+    snprintf(buf, 32, "%.*g", prec, v);
+    if (strtod(buf, NULL) == v) break;
+  }
+  return buf;
+}
+
+static int write_calibration(const char *path, const mn_calibration *c, mn_error *err) {
+  char *buf = mn_malloc(1 << 16);
+  if (!buf) return MN_ERR(err, MN_ENOMEM, "", "out of memory");
+  int n =
+      snprintf(buf, 1 << 16,
+               "# Calibrated parameters: written by `mnsim calibrate -o data/calibration.csv` "
+               "(do not edit).\n# misfit %.4g at the prior, %.4g nominal fit, %.4g median over %d "
+               "draws; %d evaluations; docs/calibration.md\n"
+               "name,value,min,max,prior_value,prior_min,prior_max,targets\n",
+               c->misfit0, c->misfit_nominal, c->misfit, c->ens_draws, c->evals);
+  for (int k = 0; k < c->n && n < (1 << 16); k++) {
+    char b0[32], b1[32], b2[32];
+    n += snprintf(buf + n, (size_t)((1 << 16) - n), "%s,%.4g,%.4g,%.4g,%s,%s,%s,%s\n", c->name[k],
+                  c->value[k], c->lo[k], c->hi[k], exact(c->prior[k], b0),
+                  exact(c->prior_min[k], b1), exact(c->prior_max[k], b2), c->targets);
+  }
+  int rc = n < (1 << 16) ? mn_write_file_atomic(path, buf, (size_t)n, err)
+                         : MN_ERR(err, MN_EINTERNAL, "", "calibration table too long");
+  mn_free(buf);
+  return rc;
+}
+
+int cmd_calibrate(int argc, char **argv) {
+  static const struct option longopts[] = {{"output", required_argument, 0, 'o'},
+                                           {"params", required_argument, 0, 'p'},
+                                           {"max-evals", required_argument, 0, 'm'},
+                                           {"threads", required_argument, 0, 't'},
+                                           {"quiet", no_argument, 0, 'q'},
+                                           {"verbose", no_argument, 0, 'v'},
+                                           {"help", no_argument, 0, 'h'},
+                                           {0, 0, 0, 0}};
+  cli_opts o = {0};
+  int c, threads = 0, max_evals = 800, np = 0, ens_draws = 32, ens_evals = 200;
+  long n;
+  static char list[1024];
+  const char *names[MN_CALIB_MAX];
+  for (size_t i = 0; i < sizeof fitted / sizeof *fitted; i++) names[np++] = fitted[i];
+  optind = 1;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":o:qvh", longopts, NULL)) != -1) {
+    if (cli_common_option(c, optarg, &o)) continue;
+    switch (c) {
+      case 'h':
+        calibrate_help();
+        return EXIT_OK;
+      case 'p':
+        snprintf(list, sizeof list, "%s", optarg);
+        np = 0;
+        for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
+          if (np == MN_CALIB_MAX)
+            return cli_usage_error("calibrate", "--params: at most %d parameters", MN_CALIB_MAX);
+          names[np++] = tok;
+        }
+        if (!np) return cli_usage_error("calibrate", "--params needs at least one name");
+        break;
+      case 'm':
+        if (mn_parse_long(optarg, &n) || n < 10 || n > 100000)
+          return cli_usage_error("calibrate", "--max-evals '%s' must be an integer in [10, 100000]",
+                                 optarg);
+        max_evals = (int)n;
+        break;
+      case 't':
+        if (mn_parse_long(optarg, &n) || n < 1 || n > 256)
+          return cli_usage_error("calibrate", "--threads '%s' must be an integer in [1, 256]",
+                                 optarg);
+        threads = (int)n;
+        break;
+      case ':':
+        return cli_usage_error("calibrate", "option %s needs a value", argv[optind - 1]);
+      default:
+        return cli_usage_error("calibrate", "unknown option '%s'", argv[optind - 1]);
+    }
+  }
+  if (optind != argc) return cli_usage_error("calibrate", "no arguments expected");
+  cli_log_setup(&o);
+  mn_error err = {0};
+  mn_param_set prior;
+  mn_calibration cal;
+  double t0 = mn_wall_time();
+  int rc = mn_param_set_load_prior(&prior, &err);
+  if (!rc)
+    rc = mn_calibrate(&prior, names, np, max_evals, ens_draws, 1, ens_evals, threads, &cal, &err);
+  if (!rc && o.outdir) rc = write_calibration(o.outdir, &cal, &err);
+  if (rc) return cli_fail(&o, &err);
+  if (!o.quiet) {
+    printf("mnsim calibrate: %d parameters tagged C fitted to %s\n", cal.n, cal.targets);
+    printf(
+        "  misfit %.4g at the prior -> %.4g nominal -> %.4g over %d draws (%d evaluations, "
+        "%.1f s)\n",
+        cal.misfit0, cal.misfit_nominal, cal.misfit, cal.ens_draws, cal.evals, mn_wall_time() - t0);
+    printf("  %-10s %10s %22s %10s %22s\n", "parameter", "prior", "prior range", "fit",
+           "calibrated range");
+    for (int k = 0; k < cal.n; k++)
+      printf("  %-10s %10.4g %10.4g - %-10.4g %10.4g %10.4g - %-10.4g\n", cal.name[k], cal.prior[k],
+             cal.prior_min[k], cal.prior_max[k], cal.value[k], cal.lo[k], cal.hi[k]);
+    if (o.outdir) printf("  written to %s\n", o.outdir);
   }
   return EXIT_OK;
 }

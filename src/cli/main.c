@@ -13,6 +13,7 @@ static const struct command {
 } commands[] = {
     {"device", cmd_device, "punctures of a device and hand passes: density, coverage, depth"},
     {"simulate", cmd_simulate, "healing model on the 3D tissue grid: redness, collagen, ..."},
+    {"calibrate", cmd_calibrate, "fit the parameters tagged C to the calibration targets"},
     {"validate", cmd_validate, "model against the published calibration and validation targets"},
     {"skin", cmd_skin, "layered anatomy of a face region for a patient"},
     {"config", cmd_config, "annotated default case file or the configuration reference"},

@@ -6,6 +6,8 @@
 
 extern const char mn__data_healing_params_csv[];
 extern const size_t mn__data_healing_params_csv_len;
+extern const char mn__data_calibration_csv[];
+extern const size_t mn__data_calibration_csv_len;
 
 /* Species that diffuse (the rest are local). */
 enum { MN_NDIFFUSING = 5 };

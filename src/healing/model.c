@@ -151,9 +151,73 @@ cleanup:
   return rc;
 }
 
-int mn_param_set_load_default(mn_param_set *ps, mn_error *err) {
+int mn_param_set_load_prior(mn_param_set *ps, mn_error *err) {
   return mn_param_set_parse(mn__data_healing_params_csv, mn__data_healing_params_csv_len,
                             "data/healing_params.csv", ps, err);
+}
+
+int mn_param_set_apply_calibration(mn_param_set *ps, const char *csv, size_t len, const char *name,
+                                   mn_error *err) {
+  static const char *const cols[8] = {"name",        "value",     "min",       "max",
+                                      "prior_value", "prior_min", "prior_max", "targets"};
+  int rc = MN_OK, col[8];
+  mn_csv c;
+  MN_TRY(mn_csv_parse(csv, len, name, &c, err));
+  for (int j = 0; j < 8; j++)
+    if ((rc = mn_csv_require(&c, cols[j], &col[j], err))) goto done;
+  for (int r = 0; r < c.nrows && rc == MN_OK; r++) {
+    const char *pn = c.rows[r][col[0]];
+    double v[6];
+    for (int j = 0; j < 6 && rc == MN_OK; j++) rc = mn_csv_double(&c, r, col[1 + j], &v[j], err);
+    if (rc) break;
+    mn_param_info *in = NULL;
+    for (int i = 0; i < ps->n; i++)
+      if (!strcmp(ps->info[i].name, pn)) in = &ps->info[i];
+    if (!in) {
+      rc = unknown_param(pn, "", err);
+      break;
+    }
+    if (in->tag[0] != 'C') {
+      rc = MN_ERR(err, MN_EINPUT, "",
+                  "%s:%d: '%s' is tagged %s; only parameters tagged C are calibrated", c.name,
+                  c.lineno[r], pn, in->tag);
+      break;
+    }
+    /* the calibration was made from this prior: a changed prior makes it stale */
+    if (v[3] != in->value || v[4] != in->min || v[5] != in->max) {
+      rc = MN_ERR(
+          err, MN_EINPUT, "",
+          "%s:%d: '%s' was calibrated from the prior %g [%g, %g] but data/healing_params.csv "
+          "now says %g [%g, %g]: re-run `mnsim calibrate -o %s`",
+          c.name, c.lineno[r], pn, v[3], v[4], v[5], in->value, in->min, in->max, c.name);
+      break;
+    }
+    if (!(v[1] <= v[0] && v[0] <= v[2] && v[1] >= in->min && v[2] <= in->max)) {
+      rc = MN_ERR(err, MN_EINPUT, "",
+                  "%s:%d: '%s' = %g [%g, %g] must lie within its prior range [%g, %g]", c.name,
+                  c.lineno[r], pn, v[0], v[1], v[2], in->min, in->max);
+      break;
+    }
+    in->value = v[0], in->min = v[1], in->max = v[2];
+    *mn_model_param_ref(&ps->p, pn) = v[0];
+    char src[sizeof in->source];
+    if (snprintf(src, sizeof src, "calibrated to %s (mnsim calibrate; prior %g [%g, %g]: %s)",
+                 c.rows[r][col[7]], v[3], v[4], v[5], in->source) >= (int)sizeof src)
+      memcpy(src + sizeof src - 4, "...", 4); /* the prior's source, shortened */
+    memcpy(in->source, src, sizeof src);
+  }
+done:
+  mn_csv_fini(&c);
+cleanup:
+  return rc;
+}
+
+int mn_param_set_load_default(mn_param_set *ps, mn_error *err) {
+  int rc = mn_param_set_load_prior(ps, err);
+  if (rc == MN_OK)
+    rc = mn_param_set_apply_calibration(ps, mn__data_calibration_csv, mn__data_calibration_csv_len,
+                                        "data/calibration.csv", err);
+  return rc;
 }
 
 int mn_param_set_set(mn_param_set *ps, const char *name, double value, mn_error *err) {

@@ -88,9 +88,11 @@ static json_t *uq_json(const mn_uq_summary *u) {
         json_pack("{s:o,s:o,s:o,s:s}", "median", num(u->band[k][1]), "q05", num(u->band[k][0]),
                   "q95", num(u->band[k][2]), "unit", mn_outcome_scalar_unit(k)));
   return json_pack("{s:s,s:i,s:i,s:i,s:i,s:I,s:o}", "method",
-                   "lumped twin over Latin-hypercube draws of every parameter's tabulated range "
-                   "(log-uniform where the range spans a factor of 3 or more), draws with loop "
-                   "gain G >= 1 dropped; 90 % band = 5th to 95th percentile",
+                   "lumped twin over Latin-hypercube draws of every parameter's range "
+                   "(calibrated where fitted): the table's value is the median, half of the draws "
+                   "on each side up to the range's end, log-uniform where the range spans a "
+                   "factor of 3 or more; draws with loop gain G >= 1 dropped; 90 % band = 5th to "
+                   "95th percentile",
                    "draws", u->draws, "kept", u->kept, "dropped_unstable", u->dropped, "failed",
                    u->failed, "seed", (json_int_t)u->seed, "bands", b);
 }

@@ -39,13 +39,16 @@ int mn_uq_sample(const mn_param_set *ps, int n, uint64_t seed, mn_model_params *
     mn_model_params p = ps->p;
     for (int j = 0; j < ps->n; j++) {
       const mn_param_info *in = &ps->info[j];
-      double x = u[(size_t)i * ps->n + j], v = in->value;
+      /* split distribution: the table's value is the median, half of the draws fall on each
+       * side, uniformly (or log-uniformly) between the value and that side's range end */
+      double x = u[(size_t)i * ps->n + j], v = in->value, a = x < 0.5 ? in->min : in->max;
+      double w = x < 0.5 ? 1 - 2 * x : 2 * x - 1; /* 0 at the value, 1 at the range end */
       switch (mn_uq_distribution(in)) {
         case MN_UQ_UNIFORM:
-          v = in->min + x * (in->max - in->min);
+          v = in->value + w * (a - in->value);
           break;
         case MN_UQ_LOG_UNIFORM:
-          v = in->min * exp(x * log(in->max / in->min));
+          v = in->value > 0 ? in->value * exp(w * log(a / in->value)) : in->value + w * a;
           break;
         case MN_UQ_FIXED:
           break;

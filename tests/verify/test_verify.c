@@ -370,8 +370,8 @@ Test(verify, reaction_kernel_reproduces_the_published_well_mixed_check) {
    * 1.1 days, and a collagen gain of about +15 % (peak near day 188) */
   mn_param_set ps;
   mn_error e = {0};
-  cr_assert_eq(mn_param_set_load_default(&ps, &e), MN_OK);
-  ps.p.k_mat = log(2) / 30; /* the script's exact values */
+  cr_assert_eq(mn_param_set_load_prior(&ps, &e), MN_OK); /* the appendix's uncalibrated values */
+  ps.p.k_mat = log(2) / 30;                              /* the script's exact values */
   ps.p.k_P = log(2) * 24;
   ps.p.k_1 = log(2) / (15 * 365);
   mn_layer_coef c;

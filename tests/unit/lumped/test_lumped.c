@@ -307,14 +307,18 @@ Test(uq, latin_hypercube_strata_determinism_and_stability, .init = setup, .fini 
       double v = *mn_model_param_ref(&a[i], in->name);
       cr_assert(v >= in->min && v <= in->max, "%s = %g outside [%g, %g]", in->name, v, in->min,
                 in->max);
-      double x = d == MN_UQ_LOG_UNIFORM ? log(v / in->min) / log(in->max / in->min)
-                 : d == MN_UQ_UNIFORM   ? (v - in->min) / (in->max - in->min)
-                                        : 0.5;
+      /* invert the split distribution: the value at x = 0.5, each range end at 0 or 1 */
+      double a = v < in->value ? in->min : in->max, w = 0;
+      if (v != in->value)
+        w = d == MN_UQ_LOG_UNIFORM ? log(v / in->value) / log(a / in->value)
+                                   : (v - in->value) / (a - in->value);
+      double x = v < in->value ? 0.5 * (1 - w) : 0.5 * (1 + w);
       int k = (int)fmin(N - 1, floor(x * N));
       hits[k]++;
     }
     if (d == MN_UQ_FIXED) continue;
     sampled++;
+    if (in->value == in->min || in->value == in->max) continue; /* one half is a point */
     for (int k = 0; k < N; k++)
       cr_assert_eq(hits[k], 1, "%s: stratum %d holds %d", in->name, k, hits[k]);
   }
@@ -453,4 +457,60 @@ Test(validate, verdicts_follow_the_rules) {
   cr_assert_eq(v.targets[2].verdict, MN_VERDICT_PASS, "0.95 inside the pen class range");
   cr_assert(v.rows[0].q05 <= v.rows[0].median && v.rows[0].median <= v.rows[0].q95);
   mn_validation_fini(&v);
+}
+
+/* ---- calibration overlay ------------------------------------------------------------------ */
+
+static int overlay(const char *csv, char *msg, size_t n) {
+  mn_param_set ps;
+  mn_error e = {0};
+  cr_assert_eq(mn_param_set_load_prior(&ps, &e), MN_OK);
+  int rc = mn_param_set_apply_calibration(&ps, csv, strlen(csv), "cal.csv", &e);
+  snprintf(msg, n, "%s", e.msg);
+  return rc;
+}
+
+#define CAL_HEAD "name,value,min,max,prior_value,prior_min,prior_max,targets\n"
+
+Test(calibration, overlay_sets_value_range_and_source) {
+  mn_param_set prior, ps;
+  mn_error e = {0};
+  cr_assert_eq(mn_param_set_load_prior(&prior, &e), MN_OK);
+  cr_assert_eq(mn_param_set_load_prior(&ps, &e), MN_OK);
+  const char *csv = CAL_HEAD "q_F,0.02,0.015,0.025,0.01,0.003,0.1,CT14\n";
+  cr_assert_eq(mn_param_set_apply_calibration(&ps, csv, strlen(csv), "cal.csv", &e), MN_OK, "%s",
+               e.msg);
+  cr_assert_eq(ps.p.q_F, 0.02);
+  int i = 0;
+  while (strcmp(ps.info[i].name, "q_F")) i++;
+  cr_assert_eq(ps.info[i].min, 0.015);
+  cr_assert_eq(ps.info[i].max, 0.025);
+  cr_assert(strstr(ps.info[i].source, "calibrated to CT14"), "%s", ps.info[i].source);
+  cr_assert_eq(ps.p.k_N, prior.p.k_N, "other parameters keep their prior");
+  /* the shipped table is applied by load_default and differs from the prior */
+  cr_assert_eq(mn_param_set_load_default(&ps, &e), MN_OK, "%s", e.msg);
+  cr_assert_neq(ps.p.q_F, prior.p.q_F);
+}
+
+Test(calibration, bad_tables_are_refused_with_the_line) {
+  char msg[sizeof(mn_error){0}.msg];
+  cr_assert_eq(overlay(CAL_HEAD "k_N,1,1,1,1,1,1,X\n", msg, sizeof msg), MN_EINPUT);
+  cr_assert(strstr(msg, "cal.csv:2: 'k_N' is tagged") && strstr(msg, "only parameters tagged C"),
+            "%s", msg);
+  cr_assert_eq(overlay(CAL_HEAD "q_F,0.02,0.015,0.025,0.011,0.003,0.1,X\n", msg, sizeof msg),
+               MN_EINPUT);
+  cr_assert(strstr(msg, "was calibrated from the prior 0.011") && strstr(msg, "mnsim calibrate"),
+            "%s", msg);
+  cr_assert_eq(overlay(CAL_HEAD "q_F,0.15,0.015,0.15,0.01,0.003,0.1,X\n", msg, sizeof msg),
+               MN_EINPUT);
+  cr_assert(strstr(msg, "must lie within its prior range"), "%s", msg);
+  cr_assert_eq(overlay(CAL_HEAD "q_F,0.01,0.015,0.025,0.01,0.003,0.1,X\n", msg, sizeof msg),
+               MN_EINPUT, "value below its own range");
+  cr_assert_neq(overlay(CAL_HEAD "q_G,0.01,0.015,0.025,0.01,0.003,0.03,X\n", msg, sizeof msg),
+                MN_OK);
+  cr_assert(strstr(msg, "q_G"), "%s", msg);
+  cr_assert_neq(overlay("name,value\nq_F,1\n", msg, sizeof msg), MN_OK);
+  cr_assert(strstr(msg, "min"), "missing column named: %s", msg);
+  cr_assert_neq(overlay(CAL_HEAD "q_F,abc,0.015,0.025,0.01,0.003,0.03,X\n", msg, sizeof msg),
+                MN_OK);
 }

@@ -1,0 +1,284 @@
+/* Calibration (issue 4): fit chosen parameters tagged C to the calibration targets that mnsim can
+ * compute (data/target_models.csv rows of calibration targets with evaluate = model), every other
+ * parameter fixed at its prior value. Misfit of one row: ((x - centre) / half-width)^2 for a
+ * closed range, the relative shortfall squared for an open one; a target's misfit is the mean
+ * over its rows; the total is the sum over targets. Nelder-Mead (deterministic) in coordinates
+ * that map each prior range to [0, 1] (log scale where the range spans a factor of 3 or more).
+ * The calibrated range of a parameter is where the total misfit, the others held at the fit,
+ * stays within 1 of the optimum (one target moved from its centre to its range edge).
+ * Stage: lumped. */
+#include <math.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "mnsim/validate.h"
+
+typedef struct fit {
+  const mn_validation *v;
+  const mn_param_set *prior;
+  const mn_skin_atlas *atlas;
+  const mn_device_catalogue *cat;
+  int n, idx[MN_CALIB_MAX]; /* prior->info index of each fitted parameter */
+  int rows[256], nrows;     /* calibration model rows */
+  int threads, evals;
+  double *x;            /* per row values of the last evaluation */
+  mn_model_params *ens; /* ensemble stage: fixed draws of the other parameters */
+  int nd;               /* their count; 0 = the nominal stage */
+  double *ex;           /* [nrows][nd] */
+} fit;
+
+static int log_scale(const mn_param_info *p) {
+  return p->min > 0 && p->max >= 3 * p->min;
+}
+static double to_value(const mn_param_info *p, double z) {
+  z = fmin(1, fmax(0, z));
+  return log_scale(p) ? p->min * exp(z * log(p->max / p->min)) : p->min + z * (p->max - p->min);
+}
+static double to_z(const mn_param_info *p, double v) {
+  if (!(p->max > p->min)) return 0.5;
+  return log_scale(p) ? log(v / p->min) / log(p->max / p->min) : (v - p->min) / (p->max - p->min);
+}
+
+/* extra weight of the distance outside a range, plus 1 per failing row: a fit that passes every
+ * row beats one that sits nearer the centres but fails one */
+#define HINGE 10.0
+
+static double row_misfit(const mn_target_eval *r, double x) {
+  if (!isfinite(x)) return 1e6;
+  if (isfinite(r->lo) && isfinite(r->hi)) {
+    double c = 0.5 * (r->lo + r->hi), h = 0.5 * (r->hi - r->lo);
+    if (h <= 0) h = fmax(fabs(c) * 0.05, 1e-9);
+    /* outside the range (less a 10 % margin: `mnsim validate` also varies the fitted parameters
+     * over their calibrated ranges, which moves the median a little): the verdict would fail */
+    double out = fmax(0, fabs(x - c) - 0.9 * h);
+    return ((x - c) * (x - c) + HINGE * out * out) / (h * h) + (out > 0 ? 1 : 0);
+  }
+  if (isfinite(r->lo) && x < r->lo) {
+    double s = fmax(fabs(r->lo), 1e-9);
+    return (4 + HINGE) * (r->lo - x) * (r->lo - x) / (s * s) + 1;
+  }
+  if (isfinite(r->hi) && x > r->hi) {
+    double s = fmax(fabs(r->hi), 1e-9);
+    return (4 + HINGE) * (x - r->hi) * (x - r->hi) / (s * s) + 1;
+  }
+  return 0;
+}
+
+static double misfit(fit *f, const double *z) {
+  mn_model_params m = f->prior->p;
+  for (int k = 0; k < f->n; k++) {
+    const mn_param_info *p = &f->prior->info[f->idx[k]];
+    *mn_model_param_ref(&m, p->name) = to_value(p, z[k]);
+  }
+  f->evals++;
+  if (!(mn_model_loop_gain(&m) < 1)) return 1e9;
+  int nt = f->threads;
+#ifdef _OPENMP
+  if (nt <= 0) nt = omp_get_max_threads();
+#endif
+  (void)nt;
+  if (f->nd == 0) {
+#ifdef _OPENMP
+#pragma omp parallel for schedule(dynamic) num_threads(nt)
+#endif
+    for (int i = 0; i < f->nrows; i++)
+      f->x[i] = mn_target_eval_model(&f->v->rows[f->rows[i]], &m, f->atlas, f->cat);
+  } else { /* the median over the draws, the fitted parameters at their trial values */
+#ifdef _OPENMP
+#pragma omp parallel for schedule(dynamic) num_threads(nt)
+#endif
+    for (int q = 0; q < f->nrows * f->nd; q++) {
+      int i = q / f->nd, d = q % f->nd;
+      mn_model_params md = f->ens[d];
+      for (int k = 0; k < f->n; k++) {
+        const char *name = f->prior->info[f->idx[k]].name;
+        *mn_model_param_ref(&md, name) = *mn_model_param_ref(&m, name);
+      }
+      f->ex[q] = mn_target_eval_model(&f->v->rows[f->rows[i]], &md, f->atlas, f->cat);
+    }
+    for (int i = 0; i < f->nrows; i++) {
+      double q3[3];
+      mn_quantiles(f->ex + (size_t)i * f->nd, f->nd, q3);
+      f->x[i] = q3[1];
+    }
+  }
+  double total = 0;
+  for (int t = 0; t < f->v->ntargets; t++) {
+    double sum = 0;
+    int cnt = 0;
+    for (int i = 0; i < f->nrows; i++) {
+      const mn_target_eval *r = &f->v->rows[f->rows[i]];
+      if (r->target != t) continue;
+      sum += row_misfit(r, f->x[i]);
+      cnt++;
+    }
+    if (cnt) total += sum / cnt;
+  }
+  return total;
+}
+
+/* Nelder-Mead on [0, 1]^n (points clamped), standard coefficients. */
+static double nelder_mead(fit *f, double *z, int max_evals, double step) {
+  enum { M = MN_CALIB_MAX + 1 };
+  int n = f->n;
+  double s[M][MN_CALIB_MAX], fs[M], c[MN_CALIB_MAX], xr[MN_CALIB_MAX], xe[MN_CALIB_MAX];
+  for (int i = 0; i <= n; i++) {
+    memcpy(s[i], z, sizeof(double) * (size_t)n);
+    if (i) s[i][i - 1] += s[i][i - 1] > 1 - step - 0.05 ? -step : step;
+    fs[i] = misfit(f, s[i]);
+  }
+  int start = f->evals;
+  while (f->evals - start < max_evals) {
+    for (int i = 1; i <= n; i++) /* sort by misfit (insertion) */
+      for (int j = i; j > 0 && fs[j] < fs[j - 1]; j--) {
+        double t = fs[j];
+        fs[j] = fs[j - 1], fs[j - 1] = t;
+        for (int k = 0; k < n; k++) t = s[j][k], s[j][k] = s[j - 1][k], s[j - 1][k] = t;
+      }
+    double spread = 0;
+    for (int i = 1; i <= n; i++)
+      for (int k = 0; k < n; k++) spread = fmax(spread, fabs(s[i][k] - s[0][k]));
+    if (spread < 1e-4 || fs[n] - fs[0] < 1e-7) break;
+    for (int k = 0; k < n; k++) {
+      c[k] = 0;
+      for (int i = 0; i < n; i++) c[k] += s[i][k] / n;
+    }
+    for (int k = 0; k < n; k++) xr[k] = fmin(1, fmax(0, c[k] + (c[k] - s[n][k])));
+    double fr = misfit(f, xr);
+    if (fr < fs[0]) {
+      for (int k = 0; k < n; k++) xe[k] = fmin(1, fmax(0, c[k] + 2 * (c[k] - s[n][k])));
+      double fe = misfit(f, xe);
+      if (fe < fr)
+        memcpy(s[n], xe, sizeof(double) * (size_t)n), fs[n] = fe;
+      else
+        memcpy(s[n], xr, sizeof(double) * (size_t)n), fs[n] = fr;
+    } else if (fr < fs[n - 1]) {
+      memcpy(s[n], xr, sizeof(double) * (size_t)n), fs[n] = fr;
+    } else {
+      int outside = fr < fs[n];
+      for (int k = 0; k < n; k++)
+        xe[k] = outside ? c[k] + 0.5 * (xr[k] - c[k]) : c[k] + 0.5 * (s[n][k] - c[k]);
+      double fc = misfit(f, xe);
+      if (fc < (outside ? fr : fs[n])) {
+        memcpy(s[n], xe, sizeof(double) * (size_t)n), fs[n] = fc;
+      } else { /* shrink towards the best */
+        for (int i = 1; i <= n; i++) {
+          for (int k = 0; k < n; k++) s[i][k] = s[0][k] + 0.5 * (s[i][k] - s[0][k]);
+          fs[i] = misfit(f, s[i]);
+        }
+      }
+    }
+  }
+  int best = 0;
+  for (int i = 1; i <= n; i++)
+    if (fs[i] < fs[best]) best = i;
+  memcpy(z, s[best], sizeof(double) * (size_t)n);
+  return fs[best];
+}
+
+/* the end of parameter k's range on side dir (-1, +1): misfit within 1 of the optimum */
+static double range_end(fit *f, const double *z, int k, double best, int dir) {
+  double zz[MN_CALIB_MAX], in = z[k], out = dir < 0 ? 0 : 1;
+  memcpy(zz, z, sizeof(double) * (size_t)f->n);
+  zz[k] = out;
+  if (misfit(f, zz) <= best + 1) return out;
+  for (int it = 0; it < 8; it++) { /* 1/256 of the prior range */
+    zz[k] = 0.5 * (in + out);
+    if (misfit(f, zz) <= best + 1)
+      in = zz[k];
+    else
+      out = zz[k];
+  }
+  return in;
+}
+
+int mn_calibrate(const mn_param_set *prior, const char *const *names, int n, int max_evals,
+                 int ens_draws, uint64_t ens_seed, int ens_evals, int threads, mn_calibration *out,
+                 mn_error *err) {
+  int rc = MN_OK;
+  fit f;
+  mn_validation v;
+  mn_skin_atlas *atlas = NULL;
+  mn_device_catalogue *cat = NULL;
+  memset(&f, 0, sizeof f);
+  memset(&v, 0, sizeof v);
+  memset(out, 0, sizeof *out);
+  if (n < 1 || n > MN_CALIB_MAX)
+    return MN_ERR(err, MN_EINPUT, "", "calibrate: 1 to %d parameters, not %d", MN_CALIB_MAX, n);
+  MN_TRY(mn_validation_load(&v, err));
+  MN_TRY(mn_skin_atlas_create(&atlas, err));
+  MN_TRY(mn_device_catalogue_create(&cat, err));
+  f.v = &v, f.prior = prior, f.atlas = atlas, f.cat = cat, f.n = n, f.threads = threads;
+  for (int k = 0; k < n; k++) {
+    f.idx[k] = -1;
+    for (int i = 0; i < prior->n; i++)
+      if (!strcmp(prior->info[i].name, names[k])) f.idx[k] = i;
+    MN_CHECK(f.idx[k] >= 0, err, MN_EINPUT, "", "calibrate: '%s' is not a model parameter",
+             names[k]);
+    const mn_param_info *p = &prior->info[f.idx[k]];
+    MN_CHECK(p->tag[0] == 'C', err, MN_EINPUT, "",
+             "calibrate: '%s' is tagged %s; only parameters tagged C are fitted (literature rates "
+             "stay fixed)",
+             names[k], p->tag);
+    MN_CHECK(p->max > p->min, err, MN_EINPUT, "", "calibrate: '%s' has no range to fit in",
+             names[k]);
+  }
+  for (int i = 0; i < v.nrows && f.nrows < 256; i++)
+    if (v.rows[i].kind == MN_EVAL_MODEL &&
+        v.targets[v.rows[i].target].role == MN_TARGET_CALIBRATION)
+      f.rows[f.nrows++] = i;
+  MN_CHECK(f.nrows > 0, err, MN_EINPUT, "", "calibrate: no calibration target can be computed");
+  f.x = mn_malloc_array((size_t)f.nrows, sizeof *f.x);
+  MN_CHECK(f.x, err, MN_ENOMEM, "", "out of memory");
+  double z[MN_CALIB_MAX];
+  for (int k = 0; k < n; k++) {
+    const mn_param_info *p = &prior->info[f.idx[k]];
+    z[k] = to_z(p, p->value);
+  }
+  /* stage 1: the nominal model; stage 2: the median over the draws of the other parameters,
+   * as `mnsim validate` judges it (dropping draws with G >= 1 shifts the median away from the
+   * nominal run) */
+  out->misfit0 = misfit(&f, z);
+  double nominal_fit = nelder_mead(&f, z, max_evals, 0.2);
+  if (ens_draws > 0) {
+    f.ens = mn_malloc_array((size_t)ens_draws, sizeof *f.ens);
+    f.ex = mn_malloc_array((size_t)ens_draws * (size_t)f.nrows, sizeof *f.ex);
+    MN_CHECK(f.ens && f.ex, err, MN_ENOMEM, "", "out of memory for the ensemble");
+    int dropped;
+    MN_TRY(mn_uq_sample(prior, ens_draws, ens_seed, f.ens, &f.nd, &dropped, err));
+    out->ens_draws = f.nd;
+    out->misfit_nominal = nominal_fit;
+    out->misfit = nelder_mead(&f, z, ens_evals, 0.05);
+  } else
+    out->misfit = nominal_fit;
+  double best = misfit(&f, z);
+  out->n = n;
+  for (int k = 0; k < n; k++) {
+    const mn_param_info *p = &prior->info[f.idx[k]];
+    snprintf(out->name[k], sizeof out->name[k], "%s", p->name);
+    out->prior[k] = p->value, out->prior_min[k] = p->min, out->prior_max[k] = p->max;
+    out->value[k] = to_value(p, z[k]);
+    out->lo[k] = to_value(p, range_end(&f, z, k, best, -1));
+    out->hi[k] = to_value(p, range_end(&f, z, k, best, +1));
+  }
+  out->evals = f.evals;
+  /* the targets used, in file order */
+  for (int t = 0; t < v.ntargets; t++)
+    for (int i = 0; i < f.nrows; i++)
+      if (v.rows[f.rows[i]].target == t) {
+        size_t len = strlen(out->targets);
+        snprintf(out->targets + len, sizeof out->targets - len, "%s%s", len ? " " : "",
+                 v.targets[t].id);
+        break;
+      }
+cleanup:
+  mn_free(f.x);
+  mn_free(f.ens);
+  mn_free(f.ex);
+  mn_device_catalogue_destroy(cat);
+  mn_skin_atlas_destroy(atlas);
+  mn_validation_fini(&v);
+  return rc;
+}
