@@ -5,8 +5,8 @@ ASAN_BUILD ?= build-asan
 JOBS ?= 2
 CMAKE_FLAGS ?=
 PKGS = gcc make cmake pkg-config valgrind libyaml-dev libjansson-dev libplplot-dev plplot-driver-cairo \
-       libhdf5-dev libxml2-dev libsundials-dev libsuitesparse-dev \
-       libcriterion-dev fonts-dejavu-core
+       libhdf5-dev libxml2-dev libsundials-dev libsuitesparse-dev libical-dev \
+       libcriterion-dev fonts-dejavu-core libpng-dev chromium
 SOURCES = $(shell find src include tests bench -name '*.[ch]')
 
 .PHONY: all deps build demo test test-asan fuzz bench install format format-check docs clean
@@ -33,10 +33,10 @@ build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
 demo: build
-	./$(BUILD)/mnsim device examples/pen-cheek.yaml -o out/demo
+	./$(BUILD)/mnsim plan examples/patient-acne-scars.yaml -o out/demo
 	@echo
-	@echo "demo outputs in out/demo: density.png and density.svg (puncture density map),"
-	@echo "device.json, device.csv (summary), punctures.csv, density.csv"
+	@echo "report: out/demo/report.html (open it in a browser; it prints)"
+	@echo "also: out/demo/plan.json and the calendar out/demo/plan.ics"
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
@@ -55,8 +55,9 @@ fuzz: deps
 	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q clang libclang-rt-14-dev >/dev/null; }
 	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMNSIM_FUZZ=ON \
 	  -DMNSIM_SANITIZE=ON -DMNSIM_WITH_OPENMP=OFF $(CMAKE_FLAGS)
-	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_case fuzz_csv fuzz_atlas fuzz_catalogue fuzz_params
-	@for t in case csv atlas catalogue params; do \
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_case fuzz_csv fuzz_atlas fuzz_catalogue fuzz_params \
+	  fuzz_patient fuzz_rules
+	@for t in case csv atlas catalogue params patient rules; do \
 	  mkdir -p $(FUZZ_BUILD)/corpus-$$t; \
 	  ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	  ./$(FUZZ_BUILD)/tests/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=20 \
@@ -69,6 +70,7 @@ bench: build
 	./$(BUILD)/bench_device
 	./$(BUILD)/bench_solver
 	./$(BUILD)/bench_lumped
+	./$(BUILD)/bench_plan
 
 install: build
 	cmake --install $(BUILD)

@@ -1,6 +1,6 @@
 #!/bin/sh
-# `mnsim calibrate` reproduces the shipped data/calibration.csv byte for byte from the prior and
-# the targets, and with it every computable calibration target passes (`mnsim validate` exit 0).
+# `mnsim calibrate` reproduces the shipped data/calibration.csv and data/posterior.csv byte for
+# byte from the prior and the targets, and with it every computable calibration target passes (`mnsim validate` exit 0).
 # Sanitizer builds skip the refit (minutes of model runs at 10x cost) and keep the validate check.
 # usage: tests/calibration.sh MNSIM SOURCE_DIR
 set -u
@@ -18,4 +18,5 @@ fi
 "$m" calibrate -o "$tmp/cal.csv" >"$tmp/cal.txt" 2>&1 || { echo "FAIL calibrate"; cat "$tmp/cal.txt"; exit 1; }
 cat "$tmp/cal.txt"
 cmp "$tmp/cal.csv" "$src/data/calibration.csv" || { echo "FAIL: data/calibration.csv is not what mnsim calibrate writes"; diff "$tmp/cal.csv" "$src/data/calibration.csv"; fail=1; }
+cmp "$tmp/posterior.csv" "$src/data/posterior.csv" || { echo "FAIL: data/posterior.csv is not what mnsim calibrate writes"; diff "$tmp/posterior.csv" "$src/data/posterior.csv" | head; fail=1; }
 exit $fail

@@ -75,12 +75,27 @@ grep -q "^SEED1" "$tmp/val.txt" && { echo "FAIL validate --role shows other role
 expect 2 "mnsim validate: --role 'calib': allowed calibration, validation, input-check" -- "$m" validate --role calib
 expect 2 "mnsim validate: --draws '-3' must be an integer" -- "$m" validate --draws -3
 "$m" validate --quantities | grep -q "redness_days_first" || { echo "FAIL validate --quantities"; fail=1; }
+# mnsim plan: the rules, a template that is itself a valid patient file, usage errors
+"$m" plan --rules | grep -q "^R01 " || { echo "FAIL plan --rules"; fail=1; }
+"$m" plan --template >"$tmp/patient.yaml"
+"$m" plan --draws 10 -o "$tmp/tpl" "$tmp/patient.yaml" >"$tmp/tpl.txt" 2>&1 || { echo "FAIL plan --template is not a valid patient file"; cat "$tmp/tpl.txt"; fail=1; }
+"$m" plan --draws 10 --json -o "$tmp/tpl2" "$tmp/patient.yaml" | grep -q '"verdict"' || { echo "FAIL plan --json"; fail=1; }
+expect 2 "mnsim plan: a patient file is required" -- "$m" plan
+expect 2 "mnsim plan: --draws '-1' must be an integer in .0, 5000." -- "$m" plan --draws -1 x.yaml
+expect 2 "cannot open patient file" -- "$m" plan "$tmp/missing.yaml"
+# a goal out of reach is an answer (exit 0) that says so
+printf 'draws: 20\nregions:\n  - {region: cheek, concern: acne_scars, severity: severe, goal_pct: 100}\nconstraints: {max_sessions: 1, earliest_start: 2027-01-04}\n' >"$tmp/far.yaml"
+expect 0 "NOT reached within the constraints" -- "$m" plan -o "$tmp/far" "$tmp/far.yaml"
+# do not treat: still exit 0, no sessions in the calendar
+printf 'draws: 0\npatient: {conditions: [pregnancy]}\nregions:\n  - {region: cheek, concern: texture}\nconstraints: {earliest_start: 2027-01-04}\n' >"$tmp/preg.yaml"
+expect 0 "do-not-treat" -- "$m" plan -o "$tmp/preg" "$tmp/preg.yaml"
+grep -q "Micro-needling session" "$tmp/preg/plan.ics" && { echo "FAIL plan: a session for a do-not-treat verdict"; fail=1; }
 # mnsim calibrate: usage errors (the refit itself is the calibration test)
 expect 2 "mnsim calibrate: --max-evals '5' must be an integer in .10, 100000." -- "$m" calibrate --max-evals 5
 expect 2 "'k_N' is tagged E; only parameters tagged C are fitted" -- "$m" calibrate --params k_N
 expect 2 "'foo' is not a model parameter" -- "$m" calibrate --params foo
 expect 2 "mnsim calibrate: no arguments expected" -- "$m" calibrate extra
-"$m" calibrate --help | grep -q "reproduces it" || { echo "FAIL calibrate --help"; fail=1; }
+"$m" calibrate --help | grep -q "reproduces both" || { echo "FAIL calibrate --help"; fail=1; }
 # docs/model.md carries the parameter table exactly as the program prints it
 "$m" config --parameters >"$tmp/params.md"
 while IFS= read -r line; do

@@ -1,6 +1,6 @@
 #!/bin/sh
-# Every example runs and writes its results: `mnsim device` for all of them, `mnsim simulate`
-# for those with a simulate section (the patch example only for its first 0.3 day here).
+# Every example runs and writes its results: `mnsim plan` for the patient files, `mnsim device`
+# for the others, `mnsim simulate` for those with a simulate section (the patch example only for its first 0.3 day here).
 # usage: tests/examples.sh MNSIM
 set -u
 m=$1
@@ -10,6 +10,15 @@ fail=0
 for f in examples/*.yaml; do
   name=$(basename "$f" .yaml)
   out="$tmp/$name"
+  case "$name" in
+    patient-*) # patient files: `mnsim plan` (fewer draws in sanitizer builds)
+      draws=""
+      [ -n "${MNSIM_TEST_QUICK:-}" ] && draws="--draws 20"
+      "$m" plan $draws -o "$out" "$f" >"$out.txt" 2>&1 || { echo "FAIL plan $f"; cat "$out.txt"; fail=1; continue; }
+      grep -q "candidacy" "$out.txt" && grep -q "supports the clinician" "$out.txt" || { echo "FAIL $f: no plan summary"; fail=1; }
+      for r in plan.json plan.ics; do [ -s "$out/$r" ] || { echo "FAIL $f: no $r"; fail=1; }; done
+      continue ;;
+  esac
   "$m" device -o "$out" "$f" >"$out.txt" 2>&1 || { echo "FAIL device $f"; cat "$out.txt"; fail=1; continue; }
   grep -q "punctures" "$out.txt" || { echo "FAIL $f: no summary"; fail=1; }
   [ -s "$out/density.png" ] || { echo "FAIL $f: no density map"; fail=1; }

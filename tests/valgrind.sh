@@ -18,8 +18,8 @@ run() { # run DESCRIPTION EXPECTED-STATUS command...
 run "device" 0 "$m" device -q -o "$tmp/d" examples/pen-cheek.yaml
 run "device --json" 0 "$m" device -q --json --no-figures -o "$tmp/d2" tests/cases/good/stamp-scars.yaml
 n=0
-for f in tests/cases/bad/*.yaml tests/cases/bad_sim/*.yaml; do
-  case "$f" in */bad_sim/*) cmd=simulate ;; *) cmd=device ;; esac
+for f in tests/cases/bad/*.yaml tests/cases/bad_sim/*.yaml tests/cases/bad_plan/*.yaml; do
+  case "$f" in */bad_sim/*) cmd=simulate ;; */bad_plan/*) cmd=plan ;; *) cmd=device ;; esac
   run "$f" 2 "$m" $cmd -q -o "$tmp/x" "$f"
   n=$((n + 1))
 done
@@ -27,8 +27,10 @@ printf 'simulate: {days: 1.5, snapshot_days: [1], checkpoint_min: 0, uq_draws: 3
 run "simulate" 0 "$m" simulate -q -o "$tmp/s" "$tmp/sim.yaml"
 printf 'simulate: {mode: lumped, days: 60, sessions: 2, uq_draws: 4}\n' >"$tmp/lumped.yaml"
 run "simulate lumped" 0 "$m" simulate -q -o "$tmp/l" "$tmp/lumped.yaml"
+# the planner with its calendar and report (a few draws; the report's 3D run included)
+run "plan" 0 "$m" plan -q --draws 4 -o "$tmp/p" examples/patient-acne-scars.yaml
 for t in unit_core unit_skin unit_device unit_io unit_lumped; do
   run "$t" 0 "$build/tests/$t" --jobs 1 --no-fork
 done
-[ $fail -eq 0 ] && echo "valgrind: clean over $((n + 4)) commands and the unit tests"
+[ $fail -eq 0 ] && echo "valgrind: clean over $((n + 5)) commands and the unit tests"
 exit $fail

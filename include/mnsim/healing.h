@@ -58,6 +58,7 @@ typedef struct mn_param_info {
   char unit[24];
   char tag[4];
   char source[320];
+  int overridden; /**< set by mn_param_set_set: the value holds in every uncertainty draw */
 } mn_param_info;
 
 /** A parameter set with its metadata. */
@@ -79,6 +80,9 @@ int mn_param_set_apply_calibration(mn_param_set *ps, const char *csv, size_t len
 /** Load parameters from CSV text; every parameter must appear once with a unit that matches. */
 int mn_param_set_parse(const char *csv, size_t len, const char *name, mn_param_set *ps,
                        mn_error *err);
+/** Fingerprint (64-bit FNV-1a, hex) of the prior table compiled in and of @p calibration_csv
+ *  (NULL: the calibration compiled in): data/posterior.csv records the one it was drawn from. */
+void mn_param_fingerprint(const char *calibration_csv, size_t len, char out[17]);
 /** Set parameter @p name (an error names the nearest known one). */
 int mn_param_set_set(mn_param_set *ps, const char *name, double value, mn_error *err);
 /** Names of all model parameters (for suggestions and docs). */

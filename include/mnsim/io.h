@@ -7,7 +7,7 @@
 /* Pipeline order: an earlier stage must not include this header. */
 #if defined(MN__BUILDING_CORE) || defined(MN__BUILDING_SKIN) || defined(MN__BUILDING_DEVICE) ||    \
     defined(MN__BUILDING_GRID) || defined(MN__BUILDING_INJURY) || defined(MN__BUILDING_HEALING) || \
-    defined(MN__BUILDING_OUTCOME) || defined(MN__BUILDING_LUMPED)
+    defined(MN__BUILDING_OUTCOME) || defined(MN__BUILDING_LUMPED) || defined(MN__BUILDING_PLAN)
 #error "mnsim/io.h is a later pipeline stage than the module being built"
 #endif
 
@@ -19,6 +19,7 @@
 #include "mnsim/healing.h"
 #include "mnsim/lumped.h"
 #include "mnsim/outcome.h"
+#include "mnsim/plan.h"
 #include "mnsim/skin.h"
 
 #ifdef __cplusplus
@@ -41,7 +42,8 @@ typedef struct mn_simulate_params {
   double checkpoint_min;  /**< wall-clock minutes between checkpoints; 0 = on signal only */
   int supersample;        /**< lateral samples per cell side when rasterising channels */
   int precision;          /**< mn_precision of fields.h5 */
-  int uq_draws;           /**< Latin-hypercube draws of the lumped twin for the bands; 0 = none */
+  int uq_draws;           /**< parameter draws of the lumped twin for the bands; 0 = none */
+  int uq_ensemble;        /**< mn_ensemble_source */
   double snapshot_days[MN_MAX_SNAPSHOTS]; /**< days of the 3D snapshots in fields.h5 */
   int n_snapshots;
 } mn_simulate_params;
@@ -196,6 +198,37 @@ typedef struct mn_sim_result {
 int mn_io_timeseries_csv(FILE *fp, const void *ctx, mn_error *err);
 /** outcome.json: inputs, grid, observables with their evidence. @p ctx: mn_sim_result. */
 int mn_io_outcome_json(FILE *fp, const void *ctx, mn_error *err);
+
+/* ---- patient files (`mnsim plan`) ------------------------------------------------------- */
+
+/** A parsed patient file: the plan request plus key positions for messages. */
+typedef struct mn_patient_file {
+  char file[256];
+  char description[200];
+  mn_plan_request req;
+  mn_case_loc *locs;
+  int n_locs, cap_locs;
+} mn_patient_file;
+
+/** Read and parse a patient file (YAML; see `mnsim plan --template`). Errors carry file, line,
+ *  column and key path. Names of conditions, medications and procedures are checked by
+ *  mn_candidacy_screen, regions by mn_plan_make: locate those errors with
+ *  mn_patient_file_locate. */
+int mn_patient_file_read(const char *path, mn_patient_file **out, mn_error *err);
+int mn_patient_file_parse(const char *text, size_t len, const char *name, mn_patient_file **out,
+                          mn_error *err);
+void mn_patient_file_destroy(mn_patient_file *p);
+void mn_patient_file_locate(const mn_patient_file *p, mn_error *err);
+
+/** plan.json. @p ctx: mn_plan_output. */
+typedef struct mn_plan_output {
+  const mn_patient_file *pf;
+  const mn_plan *plan;
+  const char *command; /**< the command line, for the record */
+} mn_plan_output;
+int mn_io_plan_json(FILE *fp, const void *ctx, mn_error *err);
+/** plan.ics (RFC 5545, libical): sessions, redness and sun-avoidance windows, the review. */
+int mn_io_plan_ics(FILE *fp, const void *ctx, mn_error *err);
 
 #ifdef __cplusplus
 }

@@ -93,6 +93,34 @@ mn_uq_dist mn_uq_distribution(const mn_param_info *p);
 int mn_uq_sample(const mn_param_set *ps, int n, uint64_t seed, mn_model_params *out, int *kept,
                  int *dropped, mn_error *err);
 
+/** The posterior ensemble (data/posterior.csv, written by `mnsim calibrate`): Latin-hypercube
+ *  draws of the calibrated ranges, weighted by their agreement with the calibration targets
+ *  (Gaussian in units of each target's half-range) and resampled. Values of the parameters that
+ *  vary; the others keep the parameter set's value. */
+typedef struct mn_posterior {
+  int n, ncols;         /**< draws, parameters per draw */
+  char (*names)[24];    /**< [ncols] */
+  double *v;            /**< [n][ncols] */
+  int tried, kept;      /**< Latin-hypercube draws tried and kept (G < 1) */
+  double ess;           /**< effective sample size of the weights */
+  char fingerprint[17]; /**< mn_param_fingerprint of the parameters it was drawn from */
+} mn_posterior;
+/** The posterior compiled in; refused when data/healing_params.csv or data/calibration.csv
+ *  changed since it was drawn. */
+int mn_posterior_load(mn_posterior *po, mn_error *err);
+int mn_posterior_parse(const char *csv, size_t len, const char *name, mn_posterior *po,
+                       mn_error *err);
+void mn_posterior_fini(mn_posterior *po);
+
+/** Where the draws of an uncertainty band come from. */
+typedef enum { MN_ENSEMBLE_POSTERIOR = 0, MN_ENSEMBLE_PRIOR = 1 } mn_ensemble_source;
+/** @p n parameter sets for uncertainty bands: the first n posterior draws (at most its size;
+ *  *kept says how many) with @p ps's values for every parameter that is fixed there or
+ *  overridden (mn_param_set_set), or n Latin-hypercube draws of @p ps (seed @p seed; draws
+ *  with G >= 1 dropped, counted in *dropped). */
+int mn_ensemble(const mn_param_set *ps, int source, int n, uint64_t seed, mn_model_params *out,
+                int *kept, int *dropped, mn_error *err);
+
 /** 5 %, 50 % and 95 % quantiles (linear interpolation between order statistics) of the finite
  *  values among v[0..n-1]; NaN when there are none. Sorts v in place. */
 void mn_quantiles(double *v, int n, double q[3]);
@@ -105,15 +133,16 @@ int mn_uq_evaluate(const mn_model_params *draws, int n, int nv, mn_uq_eval eval,
                    int threads, double *values, int *failed);
 
 /** Median and 90 % band of every outcome scalar (MN_OQ_*) of the lumped model for @p in over
- *  @p draws Latin-hypercube draws of @p ps: band[k] = {q05, q50, q95}. */
+ *  @p draws draws of mn_ensemble(@p source): band[k] = {q05, q50, q95}. */
 typedef struct mn_uq_summary {
   int draws, kept, dropped, failed;
+  int source; /**< mn_ensemble_source */
   uint64_t seed;
   double band[MN_OQ_COUNT][3];
 } mn_uq_summary;
 int mn_uq_outcome(const mn_lumped_input *in, const mn_lumped_params *lp, const mn_skin *sk,
-                  const mn_param_set *ps, int draws, uint64_t seed, int threads, mn_uq_summary *sum,
-                  mn_error *err);
+                  const mn_param_set *ps, int source, int draws, uint64_t seed, int threads,
+                  mn_uq_summary *sum, mn_error *err);
 
 #ifdef __cplusplus
 }

@@ -11,6 +11,7 @@
 #include "mnsim/lumped.h"
 #include "mnsim/validate.h"
 #include "mnsim/outcome.h"
+#include "mnsim/plan.h"
 #include "mnsim/report.h"
 #include "mnsim/skin.h"
 

@@ -6,12 +6,18 @@
 /* Pipeline order: an earlier stage must not include this header. */
 #if defined(MN__BUILDING_CORE) || defined(MN__BUILDING_SKIN) || defined(MN__BUILDING_DEVICE) ||    \
     defined(MN__BUILDING_GRID) || defined(MN__BUILDING_INJURY) || defined(MN__BUILDING_HEALING) || \
-    defined(MN__BUILDING_OUTCOME) || defined(MN__BUILDING_LUMPED) || defined(MN__BUILDING_IO)
+    defined(MN__BUILDING_OUTCOME) || defined(MN__BUILDING_LUMPED) || defined(MN__BUILDING_PLAN) || \
+    defined(MN__BUILDING_IO)
 #error "mnsim/report.h is a later pipeline stage than the module being built"
 #endif
 
 #include "mnsim/core.h"
 #include "mnsim/device.h"
+#include "mnsim/grid.h"
+#include "mnsim/healing.h"
+#include "mnsim/injury.h"
+#include "mnsim/io.h"
+#include "mnsim/plan.h"
 #include "mnsim/skin.h"
 
 #ifdef __cplusplus
@@ -34,6 +40,23 @@ typedef struct mn_density_figure {
  *  mn_write_fn, so it can go through mn_io_write_atomic. PLplot renders into a private temporary
  *  file first (its file names treat "%n" specially, so the destination is never given to it). */
 int mn_report_density_map(FILE *fp, const void *ctx, mn_error *err);
+
+/** What report.html needs besides the plan: the tables for its two computed figures (the
+ *  puncture density map and the virtual histology of a short 3D run). */
+typedef struct mn_plan_report {
+  const mn_plan_output *po;
+  const mn_skin_atlas *atlas;
+  const mn_device_catalogue *cat;
+  const mn_param_set *ps;
+  int histology; /**< 1: run the short 3D unit cell for the cross-section (about a second) */
+  char today[16];
+} mn_plan_report;
+
+/** report.html: self-contained and printable (inline CSS, figures as SVG data URIs drawn with
+ *  PLplot): screening, plan, figures (redness over the first week, collagen over 12 months with
+ *  its band, session timeline, density map, virtual histology), aftercare text for the patient,
+ *  evidence and limits. An mn_write_fn; @p ctx: mn_plan_report. */
+int mn_report_plan_html(FILE *fp, const void *ctx, mn_error *err);
 
 #ifdef __cplusplus
 }

@@ -64,11 +64,11 @@ int mn_validation_parse(const char *targets, size_t tlen, const char *models, si
                         mn_validation *v, mn_error *err);
 void mn_validation_fini(mn_validation *v);
 
-/** Evaluate every row (model rows: nominal run plus @p draws Latin-hypercube draws seeded by
- *  @p seed, @p threads at a time) and every target's verdict. @p only_role: -1 all, else
+/** Evaluate every row (model rows: nominal run plus @p draws draws of mn_ensemble(@p source,
+ *  seed @p seed), @p threads at a time) and every target's verdict. @p only_role: -1 all, else
  *  only targets of that role. */
-int mn_validation_run(mn_validation *v, const mn_param_set *ps, int draws, uint64_t seed,
-                      int threads, int only_role, mn_error *err);
+int mn_validation_run(mn_validation *v, const mn_param_set *ps, int source, int draws,
+                      uint64_t seed, int threads, int only_role, mn_error *err);
 
 /** Evaluate one model row for parameter set @p m: the row's quantity (NaN when the run fails). */
 double mn_target_eval_model(const mn_target_eval *r, const mn_model_params *m,
@@ -100,6 +100,22 @@ typedef struct mn_calibration {
 int mn_calibrate(const mn_param_set *prior, const char *const *names, int n, int max_evals,
                  int ens_draws, uint64_t ens_seed, int ens_evals, int threads, mn_calibration *out,
                  mn_error *err);
+
+/** The calibration table (data/calibration.csv) for @p c: *text is owned by the caller. */
+int mn_calibration_text(const mn_calibration *c, char **text, size_t *len, mn_error *err);
+
+/** The posterior ensemble (data/posterior.csv): @p n_try Latin-hypercube draws of the calibrated
+ *  set @p cal (seed @p seed), weighted by exp(-1/2 sum over calibration targets of the mean z^2
+ *  of its rows), z the model's distance from the published range's centre in half-ranges, and
+ *  resampled (systematic) to @p n_out draws. @p fingerprint (mn_param_fingerprint of the prior
+ *  and the calibration behind @p cal) is recorded. */
+typedef struct mn_posterior_stats {
+  int tried, kept, distinct;
+  double ess;
+} mn_posterior_stats;
+int mn_posterior_build(const mn_param_set *cal, int n_try, uint64_t seed, int n_out, int threads,
+                       const char *fingerprint, mn_posterior_stats *st, char **text, size_t *len,
+                       mn_error *err);
 
 const char *mn_target_role_name(int role);
 const char *mn_verdict_name(int v);

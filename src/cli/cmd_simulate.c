@@ -410,7 +410,7 @@ static int uncertainty(sim *m, mn_error *err) {
   lumped_input(m, &in);
   mn_lumped_params_default(&lp);
   double t0 = mn_wall_time();
-  int rc = mn_uq_outcome(&in, &lp, &m->skin, &m->ps, p->uq_draws, m->cs->seed,
+  int rc = mn_uq_outcome(&in, &lp, &m->skin, &m->ps, p->uq_ensemble, p->uq_draws, m->cs->seed,
                          m->cs->solver.threads, &m->uq, err);
   if (rc == MN_OK) {
     m->have_uq = 1;

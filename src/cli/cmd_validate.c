@@ -12,18 +12,22 @@
 
 static void help(void) {
   printf(
-      "usage: mnsim validate [--draws N] [--seed N] [--role ROLE] [--threads N] [--json] [-q]\n"
+      "usage: mnsim validate [--draws N] [--prior [--seed N]] [--role ROLE] [--threads N] "
+      "[--json]\n"
+      "                      [-q]\n"
       "       mnsim validate --quantities\n\n"
       "Compare the model with every published target of data/targets.csv, evaluated as\n"
       "data/target_models.csv says: the lumped twin for the target's protocol (median and\n"
-      "90 %% band over Latin-hypercube draws of the parameter ranges), or an input of the anatomy\n"
+      "90 %% band over the posterior ensemble of data/posterior.csv), or an input of the anatomy\n"
       "atlas or the device catalogue. A target passes when the median lies in the published\n"
       "range (docs/validation.md). Calibration targets were used to fit the parameters tagged C;\n"
       "validation targets were not.\n\n"
       "options:\n"
-      "      --draws N      parameter draws per model row (default 32 with seed 1: the ensemble\n"
-      "                     `mnsim calibrate` fitted; more draws give smoother bands; 0: nominal)\n"
-      "      --seed N       seed of the draws (default 1)\n"
+      "      --draws N      parameter draws per model row (default: the whole posterior, 400;\n"
+      "                     0: the nominal parameters only)\n"
+      "      --prior        Latin-hypercube draws of the calibrated ranges instead of the\n"
+      "                     posterior (no weighting by the calibration targets)\n"
+      "      --seed N       seed of the --prior draws (default 1)\n"
       "      --role ROLE    only calibration, validation or input-check targets\n"
       "      --threads N    parallel runs (default: all cores)\n"
       "      --json         the table as JSON on stdout\n"
@@ -93,7 +97,7 @@ static const char *jverdict(int vd) {
   return vd >= 0 && vd < 3 ? names[vd] : "?";
 }
 
-static int print_json(const mn_validation *v, int draws, uint64_t seed, int role) {
+static int print_json(const mn_validation *v, int draws, int source, uint64_t seed, int role) {
   json_t *arr = json_array();
   for (int t = 0; t < v->ntargets; t++) {
     const mn_target *tg = &v->targets[t];
@@ -139,9 +143,10 @@ static int print_json(const mn_validation *v, int draws, uint64_t seed, int role
     }
     json_object_set_new(summary, mn_target_role_name(ro), c);
   }
-  json_t *root =
-      json_pack("{s:s,s:s,s:i,s:I,s:o,s:o}", "mnsim_version", mn_version(), "command", "validate",
-                "draws", draws, "seed", (json_int_t)seed, "targets", arr, "summary", summary);
+  json_t *root = json_pack("{s:s,s:s,s:i,s:s,s:I,s:o,s:o}", "mnsim_version", mn_version(),
+                           "command", "validate", "draws", draws, "ensemble",
+                           source == MN_ENSEMBLE_PRIOR ? "prior" : "posterior", "seed",
+                           (json_int_t)seed, "targets", arr, "summary", summary);
   int bad = !root || json_dumpf(root, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(8));
   json_decref(root);
   printf("\n");
@@ -149,14 +154,19 @@ static int print_json(const mn_validation *v, int draws, uint64_t seed, int role
 }
 
 int cmd_validate(int argc, char **argv) {
-  static const struct option longopts[] = {
-      {"draws", required_argument, 0, 'd'}, {"seed", required_argument, 0, 's'},
-      {"role", required_argument, 0, 'r'},  {"threads", required_argument, 0, 't'},
-      {"json", no_argument, 0, 'j'},        {"quantities", no_argument, 0, 'Q'},
-      {"quiet", no_argument, 0, 'q'},       {"verbose", no_argument, 0, 'v'},
-      {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
+  static const struct option longopts[] = {{"draws", required_argument, 0, 'd'},
+                                           {"seed", required_argument, 0, 's'},
+                                           {"role", required_argument, 0, 'r'},
+                                           {"threads", required_argument, 0, 't'},
+                                           {"prior", no_argument, 0, 'p'},
+                                           {"json", no_argument, 0, 'j'},
+                                           {"quantities", no_argument, 0, 'Q'},
+                                           {"quiet", no_argument, 0, 'q'},
+                                           {"verbose", no_argument, 0, 'v'},
+                                           {"help", no_argument, 0, 'h'},
+                                           {0, 0, 0, 0}};
   cli_opts o = {0};
-  int c, draws = 32, threads = 0, role = -1, list = 0;
+  int c, draws = 400, threads = 0, role = -1, list = 0, source = MN_ENSEMBLE_POSTERIOR;
   uint64_t seed = 1;
   long n;
   optind = 1;
@@ -194,6 +204,9 @@ int cmd_validate(int argc, char **argv) {
       case 'Q':
         list = 1;
         break;
+      case 'p':
+        source = MN_ENSEMBLE_PRIOR;
+        break;
       case ':':
         return cli_usage_error("validate", "option %s needs a value", argv[optind - 1]);
       default:
@@ -220,7 +233,7 @@ int cmd_validate(int argc, char **argv) {
   if (!rc) rc = mn_validation_load(&v, &err);
   if (rc) return cli_fail(&o, &err);
   double t0 = mn_wall_time();
-  rc = mn_validation_run(&v, &ps, draws, seed, threads, role, &err);
+  rc = mn_validation_run(&v, &ps, source, draws, seed, threads, role, &err);
   if (rc) {
     mn_validation_fini(&v);
     return cli_fail(&o, &err);
@@ -230,7 +243,7 @@ int cmd_validate(int argc, char **argv) {
   for (int t = 0; t < v.ntargets; t++)
     failed += v.targets[t].role == MN_TARGET_CALIBRATION && v.targets[t].verdict == MN_VERDICT_FAIL;
   if (o.json)
-    rc = print_json(&v, draws, seed, role);
+    rc = print_json(&v, draws, source, seed, role);
   else
     print_table(&v, o.quiet, role);
   mn_validation_fini(&v);
@@ -252,14 +265,20 @@ static const char *const fitted[] = {"k_d_epi", "K_V", "V_vis",   "q_F",
 
 static void calibrate_help(void) {
   printf(
-      "usage: mnsim calibrate [-o FILE] [--params a,b,...] [--max-evals N] [--threads N] [-q]\n\n"
+      "usage: mnsim calibrate [-o FILE] [--posterior FILE] [--params a,b,...] [--max-evals N]\n"
+      "                       [--tries N] [--threads N] [-q]\n\n"
       "Fit the healing-model parameters tagged C to the calibration targets of data/targets.csv\n"
       "that mnsim can compute (data/target_models.csv), starting from the prior table\n"
       "data/healing_params.csv with every other parameter fixed; print the fit and, with -o,\n"
-      "write the calibration table (data/calibration.csv is this command's output:\n"
-      "`mnsim calibrate -o data/calibration.csv` reproduces it).\n\n"
+      "write the calibration table; then weigh draws of the calibrated ranges by their agreement\n"
+      "with the same targets for the posterior ensemble behind every uncertainty band\n"
+      "(data/calibration.csv and data/posterior.csv are this command's output:\n"
+      "`mnsim calibrate -o data/calibration.csv` reproduces both).\n\n"
       "options:\n"
-      "  -o FILE            write the calibration table (CSV) to FILE\n"
+      "  -o FILE            write the calibration table (CSV) to FILE and the posterior\n"
+      "                     ensemble to posterior.csv next to it\n"
+      "      --posterior F  the posterior ensemble's file instead\n"
+      "      --tries N      Latin-hypercube draws weighed for the posterior (default 4000)\n"
       "      --params LIST  comma-separated parameters to fit (default: k_d_epi, K_V, V_vis,\n"
       "                     q_F, k_mat, k_3, phi_cut, a_d)\n"
       "      --max-evals N  misfit evaluations of the fit (default 800)\n"
@@ -267,36 +286,15 @@ static void calibrate_help(void) {
       "  -q, --quiet        errors only;  -h, --help  this text\n");
 }
 
-/* the shortest %g form that reads back as the same double (the stale-prior check compares
- * exactly) */
-static const char *exact(double v, char buf[32]) {
-  for (int prec = 6; prec <= 17; prec++) {
-    snprintf(buf, 32, "%.*g", prec, v);
-    if (strtod(buf, NULL) == v) break;
-  }
-  return buf;
-}
+enum { POSTERIOR_DRAWS = 400 }; /* the ensemble's size: simulate.uq_draws and plan draws */
 
-static int write_calibration(const char *path, const mn_calibration *c, mn_error *err) {
-  char *buf = mn_malloc(1 << 16);
-  if (!buf) return MN_ERR(err, MN_ENOMEM, "", "out of memory");
-  int n =
-      snprintf(buf, 1 << 16,
-               "# Calibrated parameters: written by `mnsim calibrate -o data/calibration.csv` "
-               "(do not edit).\n# misfit %.4g at the prior, %.4g nominal fit, %.4g median over %d "
-               "draws; %d evaluations; docs/calibration.md\n"
-               "name,value,min,max,prior_value,prior_min,prior_max,targets\n",
-               c->misfit0, c->misfit_nominal, c->misfit, c->ens_draws, c->evals);
-  for (int k = 0; k < c->n && n < (1 << 16); k++) {
-    char b0[32], b1[32], b2[32];
-    n += snprintf(buf + n, (size_t)((1 << 16) - n), "%s,%.4g,%.4g,%.4g,%s,%s,%s,%s\n", c->name[k],
-                  c->value[k], c->lo[k], c->hi[k], exact(c->prior[k], b0),
-                  exact(c->prior_min[k], b1), exact(c->prior_max[k], b2), c->targets);
-  }
-  int rc = n < (1 << 16) ? mn_write_file_atomic(path, buf, (size_t)n, err)
-                         : MN_ERR(err, MN_EINTERNAL, "", "calibration table too long");
-  mn_free(buf);
-  return rc;
+typedef struct blob {
+  const char *text;
+  size_t len;
+} blob;
+static int write_blob(FILE *fp, const void *ctx, mn_error *err) {
+  const blob *b = ctx;
+  return fwrite(b->text, 1, b->len, fp) == b->len ? MN_OK : MN_ERR(err, MN_EIO, "", "write failed");
 }
 
 int cmd_calibrate(int argc, char **argv) {
@@ -309,7 +307,8 @@ int cmd_calibrate(int argc, char **argv) {
                                            {"help", no_argument, 0, 'h'},
                                            {0, 0, 0, 0}};
   cli_opts o = {0};
-  int c, threads = 0, max_evals = 800, np = 0, ens_draws = 32, ens_evals = 200;
+  int c, threads = 0, max_evals = 800, np = 0, ens_draws = 32, ens_evals = 200, tries = 4000;
+  const char *post_path = NULL;
   long n;
   static char list[1024];
   const char *names[MN_CALIB_MAX];
@@ -344,6 +343,15 @@ int cmd_calibrate(int argc, char **argv) {
                                  optarg);
         threads = (int)n;
         break;
+      case 'P':
+        post_path = optarg;
+        break;
+      case 'N':
+        if (mn_parse_long(optarg, &n) || n < 400 || n > 100000)
+          return cli_usage_error("calibrate", "--tries '%s' must be an integer in [400, 100000]",
+                                 optarg);
+        tries = (int)n;
+        break;
       case ':':
         return cli_usage_error("calibrate", "option %s needs a value", argv[optind - 1]);
       default:
@@ -359,7 +367,38 @@ int cmd_calibrate(int argc, char **argv) {
   int rc = mn_param_set_load_prior(&prior, &err);
   if (!rc)
     rc = mn_calibrate(&prior, names, np, max_evals, ens_draws, 1, ens_evals, threads, &cal, &err);
-  if (!rc && o.outdir) rc = write_calibration(o.outdir, &cal, &err);
+  char *ctext = NULL, *ptext = NULL, fp[17], ppath[4200];
+  size_t clen = 0, plen = 0;
+  mn_posterior_stats st;
+  mn_param_set *calset = mn_malloc(sizeof *calset);
+  if (!rc && !calset) rc = MN_ERR(&err, MN_ENOMEM, "", "out of memory");
+  if (!rc) rc = mn_calibration_text(&cal, &ctext, &clen, &err);
+  if (!rc) {
+    *calset = prior;
+    rc = mn_param_set_apply_calibration(calset, ctext, clen, "the new calibration", &err);
+  }
+  if (!rc) {
+    mn_param_fingerprint(ctext, clen, fp);
+    rc = mn_posterior_build(calset, tries, 1, POSTERIOR_DRAWS, threads, fp, &st, &ptext, &plen,
+                            &err);
+  }
+  if (!rc && o.outdir) {
+    if (post_path)
+      snprintf(ppath, sizeof ppath, "%s", post_path);
+    else {
+      const char *slash = strrchr(o.outdir, '/');
+      snprintf(ppath, sizeof ppath, "%.*sposterior.csv", slash ? (int)(slash - o.outdir + 1) : 0,
+               o.outdir);
+    }
+    blob b[2] = {{ctext, clen}, {ptext, plen}};
+    mn_out_item items[2] = {{"", write_blob, &b[0]}, {"", write_blob, &b[1]}};
+    snprintf(items[0].path, sizeof items[0].path, "%s", o.outdir);
+    snprintf(items[1].path, sizeof items[1].path, "%s", ppath);
+    rc = mn_io_write_set(items, 2, &err);
+  }
+  mn_free(ctext);
+  mn_free(ptext);
+  mn_free(calset);
   if (rc) return cli_fail(&o, &err);
   if (!o.quiet) {
     printf("mnsim calibrate: %d parameters tagged C fitted to %s\n", cal.n, cal.targets);
@@ -372,7 +411,11 @@ int cmd_calibrate(int argc, char **argv) {
     for (int k = 0; k < cal.n; k++)
       printf("  %-10s %10.4g %10.4g - %-10.4g %10.4g %10.4g - %-10.4g\n", cal.name[k], cal.prior[k],
              cal.prior_min[k], cal.prior_max[k], cal.value[k], cal.lo[k], cal.hi[k]);
-    if (o.outdir) printf("  written to %s\n", o.outdir);
+    printf(
+        "  posterior: %d draws tried, %d with G < 1, effective sample size %.1f, resampled to %d "
+        "(%d distinct)\n",
+        st.tried, st.kept, st.ess, POSTERIOR_DRAWS, st.distinct);
+    if (o.outdir) printf("  written to %s and %s\n", o.outdir, ppath);
   }
   return EXIT_OK;
 }

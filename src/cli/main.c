@@ -13,6 +13,7 @@ static const struct command {
 } commands[] = {
     {"device", cmd_device, "punctures of a device and hand passes: density, coverage, depth"},
     {"simulate", cmd_simulate, "healing model on the 3D tissue grid: redness, collagen, ..."},
+    {"plan", cmd_plan, "candidacy, protocol, calendar for a patient (the main command)"},
     {"calibrate", cmd_calibrate, "fit the parameters tagged C to the calibration targets"},
     {"validate", cmd_validate, "model against the published calibration and validation targets"},
     {"skin", cmd_skin, "layered anatomy of a face region for a patient"},

@@ -212,6 +212,20 @@ cleanup:
   return rc;
 }
 
+static uint64_t fnv1a(uint64_t h, const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+  return h;
+}
+
+void mn_param_fingerprint(const char *calibration_csv, size_t len, char out[17]) {
+  uint64_t h =
+      fnv1a(14695981039346656037ull, mn__data_healing_params_csv, mn__data_healing_params_csv_len);
+  if (!calibration_csv)
+    calibration_csv = mn__data_calibration_csv, len = mn__data_calibration_csv_len;
+  h = fnv1a(h, calibration_csv, len);
+  snprintf(out, 17, "%016llx", (unsigned long long)h);
+}
+
 int mn_param_set_load_default(mn_param_set *ps, mn_error *err) {
   int rc = mn_param_set_load_prior(ps, err);
   if (rc == MN_OK)
@@ -233,6 +247,7 @@ int mn_param_set_set(mn_param_set *ps, const char *name, double value, mn_error 
         mn_log(MN_LOG_WARN, "model parameter %s = %g is outside its tabulated range [%g, %g]", name,
                value, ps->info[i].min, ps->info[i].max);
       ps->info[i].value = value;
+      ps->info[i].overridden = 1;
     }
   return MN_OK;
 }

@@ -87,14 +87,20 @@ static json_t *uq_json(const mn_uq_summary *u) {
         b, mn_outcome_scalar_name(k),
         json_pack("{s:o,s:o,s:o,s:s}", "median", num(u->band[k][1]), "q05", num(u->band[k][0]),
                   "q95", num(u->band[k][2]), "unit", mn_outcome_scalar_unit(k)));
-  return json_pack("{s:s,s:i,s:i,s:i,s:i,s:I,s:o}", "method",
-                   "lumped twin over Latin-hypercube draws of every parameter's range "
-                   "(calibrated where fitted): the table's value is the median, half of the draws "
-                   "on each side up to the range's end, log-uniform where the range spans a "
-                   "factor of 3 or more; draws with loop gain G >= 1 dropped; 90 % band = 5th to "
-                   "95th percentile",
-                   "draws", u->draws, "kept", u->kept, "dropped_unstable", u->dropped, "failed",
-                   u->failed, "seed", (json_int_t)u->seed, "bands", b);
+  const char *method =
+      u->source == MN_ENSEMBLE_PRIOR
+          ? "lumped twin over Latin-hypercube draws of every parameter's range (calibrated where "
+            "fitted): the table's value is the median, half of the draws on each side up to the "
+            "range's end, log-uniform where the range spans a factor of 3 or more; draws with "
+            "loop gain G >= 1 dropped; 90 % band = 5th to 95th percentile"
+          : "lumped twin over the posterior ensemble (data/posterior.csv): Latin-hypercube draws "
+            "of the calibrated ranges weighted by their agreement with the calibration targets "
+            "and resampled (docs/calibration.md); parameters set in the case's model section "
+            "keep their value; 90 % band = 5th to 95th percentile";
+  return json_pack("{s:s,s:s,s:i,s:i,s:i,s:i,s:I,s:o}", "method", method, "ensemble",
+                   u->source == MN_ENSEMBLE_PRIOR ? "prior" : "posterior", "draws", u->draws,
+                   "kept", u->kept, "dropped_unstable", u->dropped, "failed", u->failed, "seed",
+                   (json_int_t)u->seed, "bands", b);
 }
 
 int mn_io_outcome_json(FILE *fp, const void *ctx, mn_error *err) {

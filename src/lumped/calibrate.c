@@ -8,6 +8,8 @@
  * stays within 1 of the optimum (one target moved from its centre to its range edge).
  * Stage: lumped. */
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -50,9 +52,9 @@ static double row_misfit(const mn_target_eval *r, double x) {
   if (isfinite(r->lo) && isfinite(r->hi)) {
     double c = 0.5 * (r->lo + r->hi), h = 0.5 * (r->hi - r->lo);
     if (h <= 0) h = fmax(fabs(c) * 0.05, 1e-9);
-    /* outside the range (less a 10 % margin: `mnsim validate` also varies the fitted parameters
-     * over their calibrated ranges, which moves the median a little): the verdict would fail */
-    double out = fmax(0, fabs(x - c) - 0.9 * h);
+    /* outside the range less a 20 % margin (`mnsim validate` judges the median of the posterior
+     * ensemble, which also varies the fitted parameters and moves the median a little) */
+    double out = fmax(0, fabs(x - c) - 0.8 * h);
     return ((x - c) * (x - c) + HINGE * out * out) / (h * h) + (out > 0 ? 1 : 0);
   }
   if (isfinite(r->lo) && x < r->lo) {
@@ -280,5 +282,176 @@ cleanup:
   mn_device_catalogue_destroy(cat);
   mn_skin_atlas_destroy(atlas);
   mn_validation_fini(&v);
+  return rc;
+}
+
+/* ---- the calibration table and the posterior ensemble --------------------------------------- */
+
+/* the shortest %g form that reads back as the same double (the stale-prior check compares
+ * exactly) */
+static const char *exact(double v, char buf[32]) {
+  for (int prec = 6; prec <= 17; prec++) {
+    snprintf(buf, 32, "%.*g", prec, v);
+    if (strtod(buf, NULL) == v) break;
+  }
+  return buf;
+}
+
+int mn_calibration_text(const mn_calibration *c, char **text, size_t *len, mn_error *err) {
+  enum { CAP = 1 << 16 };
+  char *buf = mn_malloc(CAP);
+  *text = NULL, *len = 0;
+  if (!buf) return MN_ERR(err, MN_ENOMEM, "", "out of memory");
+  int n = snprintf(buf, CAP,
+                   "# Calibrated parameters: written by `mnsim calibrate -o data/calibration.csv` "
+                   "(do not edit).\n# misfit %.4g at the prior, %.4g nominal fit, %.4g median over "
+                   "%d draws; %d evaluations; docs/calibration.md\n"
+                   "name,value,min,max,prior_value,prior_min,prior_max,targets\n",
+                   c->misfit0, c->misfit_nominal, c->misfit, c->ens_draws, c->evals);
+  for (int k = 0; k < c->n && n < CAP; k++) {
+    char b0[32], b1[32], b2[32];
+    n += snprintf(buf + n, (size_t)(CAP - n), "%s,%.4g,%.4g,%.4g,%s,%s,%s,%s\n", c->name[k],
+                  c->value[k], c->lo[k], c->hi[k], exact(c->prior[k], b0),
+                  exact(c->prior_min[k], b1), exact(c->prior_max[k], b2), c->targets);
+  }
+  if (n >= CAP) {
+    mn_free(buf);
+    return MN_ERR(err, MN_EINTERNAL, "", "calibration table too long");
+  }
+  *text = buf, *len = (size_t)n;
+  return MN_OK;
+}
+
+int mn_posterior_build(const mn_param_set *cal, int n_try, uint64_t seed, int n_out, int threads,
+                       const char *fingerprint, mn_posterior_stats *st, char **text, size_t *len,
+                       mn_error *err) {
+  int rc = MN_OK, rows[256], nrows = 0, kept = 0, dropped = 0;
+  mn_validation v;
+  mn_skin_atlas *atlas = NULL;
+  mn_device_catalogue *cat = NULL;
+  mn_model_params *d = NULL;
+  double *lw = NULL, *x = NULL;
+  char *buf = NULL;
+  memset(&v, 0, sizeof v);
+  memset(st, 0, sizeof *st);
+  *text = NULL, *len = 0;
+  MN_CHECK(n_try >= 1 && n_out >= 1, err, MN_ERANGE, "", "posterior: draws must be positive");
+  MN_TRY(mn_validation_load(&v, err));
+  MN_TRY(mn_skin_atlas_create(&atlas, err));
+  MN_TRY(mn_device_catalogue_create(&cat, err));
+  for (int i = 0; i < v.nrows && nrows < 256; i++)
+    if (v.rows[i].kind == MN_EVAL_MODEL &&
+        v.targets[v.rows[i].target].role == MN_TARGET_CALIBRATION)
+      rows[nrows++] = i;
+  d = mn_malloc_array((size_t)n_try, sizeof *d);
+  lw = mn_malloc_array((size_t)n_try, sizeof *lw);
+  x = mn_malloc_array((size_t)n_try * (size_t)(nrows > 0 ? nrows : 1), sizeof *x);
+  MN_CHECK(d && lw && x, err, MN_ENOMEM, "", "out of memory for %d draws", n_try);
+  MN_TRY(mn_uq_sample(cal, n_try, seed, d, &kept, &dropped, err));
+  MN_CHECK(kept > 0, err, MN_ENUMERIC, "", "posterior: every draw has loop gain G >= 1");
+  int nt = threads;
+#ifdef _OPENMP
+  if (nt <= 0) nt = omp_get_max_threads();
+#pragma omp parallel for schedule(dynamic) num_threads(nt) collapse(2)
+#endif
+  for (int k = 0; k < kept; k++)
+    for (int i = 0; i < nrows; i++)
+      x[(size_t)k * (size_t)nrows + (size_t)i] =
+          mn_target_eval_model(&v.rows[rows[i]], &d[k], atlas, cat);
+  (void)nt;
+  /* log-weights: -1/2 sum over targets of the mean over its rows of z^2, z the distance from the
+   * published range's centre in half-ranges (the range read as +-1 SD; open ranges: the
+   * shortfall in half the bound). A flat kernel inside the range was tried: its weights barely
+   * separate the draws (effective sample size 594 of 2325) and the medians of CT14 and SEED2
+   * left their ranges (docs/calibration.md). */
+  double mx = -INFINITY;
+  for (int k = 0; k < kept; k++) {
+    double total = 0;
+    for (int t = 0; t < v.ntargets; t++) {
+      double sum = 0;
+      int cnt = 0;
+      for (int i = 0; i < nrows; i++) {
+        const mn_target_eval *r = &v.rows[rows[i]];
+        if (r->target != t) continue;
+        double xv = x[(size_t)k * (size_t)nrows + (size_t)i], z = 0;
+        if (!isfinite(xv))
+          z = 1e3;
+        else if (isfinite(r->lo) && isfinite(r->hi))
+          z = (xv - 0.5 * (r->lo + r->hi)) / fmax(0.5 * (r->hi - r->lo), 1e-9);
+        else if (isfinite(r->lo) && xv < r->lo)
+          z = (r->lo - xv) / fmax(0.5 * fabs(r->lo), 1e-9);
+        else if (isfinite(r->hi) && xv > r->hi)
+          z = (xv - r->hi) / fmax(0.5 * fabs(r->hi), 1e-9);
+        sum += z * z;
+        cnt++;
+      }
+      if (cnt) total += sum / cnt;
+    }
+    lw[k] = -0.5 * total;
+    if (lw[k] > mx) mx = lw[k];
+  }
+  double s1 = 0, s2 = 0;
+  for (int k = 0; k < kept; k++) {
+    lw[k] = exp(lw[k] - mx); /* now the weight */
+    s1 += lw[k], s2 += lw[k] * lw[k];
+  }
+  st->tried = n_try, st->kept = kept, st->ess = s1 * s1 / s2;
+  /* systematic resampling to n_out draws */
+  mn_rng rng;
+  mn_rng_init(&rng, seed, 0x706f7374ULL); /* "post" */
+  double u = mn_rng_uniform(&rng) / n_out, acc = 0;
+  int *pick = mn_malloc_array((size_t)n_out, sizeof *pick);
+  MN_CHECK(pick, err, MN_ENOMEM, "", "out of memory");
+  for (int k = 0, j = 0; k < kept && j < n_out; k++) {
+    acc += lw[k] / s1;
+    while (j < n_out && u + (double)j / n_out < acc) pick[j++] = k;
+    if (k == kept - 1)
+      while (j < n_out) pick[j++] = k; /* rounding at the end */
+  }
+  int distinct = 0;
+  for (int j = 0; j < n_out; j++) distinct += j == 0 || pick[j] != pick[j - 1];
+  st->distinct = distinct;
+  /* the table: parameters that vary */
+  size_t cap = (size_t)(n_out + 8) * (size_t)cal->n * 16 + 4096;
+  buf = mn_malloc(cap);
+  if (!buf) mn_free(pick);
+  MN_CHECK(buf, err, MN_ENOMEM, "", "out of memory");
+  size_t n = (size_t)snprintf(
+      buf, cap,
+      "# Posterior ensemble: written by `mnsim calibrate` (do not edit); docs/calibration.md.\n"
+      "# %d Latin-hypercube draws of the calibrated ranges (seed %llu), %d with G < 1, weighted "
+      "by\n"
+      "# their agreement with the calibration targets and resampled to %d (%d distinct).\n"
+      "# fingerprint %s tried %d kept %d ess %.1f\n",
+      n_try, (unsigned long long)seed, kept, n_out, distinct, fingerprint, n_try, kept, st->ess);
+  int first = 1;
+  for (int i = 0; i < cal->n; i++)
+    if (cal->info[i].max > cal->info[i].min) {
+      n += (size_t)snprintf(buf + n, cap - n, "%s%s", first ? "" : ",", cal->info[i].name);
+      first = 0;
+    }
+  n += (size_t)snprintf(buf + n, cap - n, "\n");
+  for (int j = 0; j < n_out && n < cap; j++) {
+    first = 1;
+    for (int i = 0; i < cal->n; i++)
+      if (cal->info[i].max > cal->info[i].min) {
+        const double *val = mn_model_param_ref((mn_model_params *)&d[pick[j]], cal->info[i].name);
+        n += (size_t)snprintf(buf + n, cap - n, "%s%.6g", first ? "" : ",", val ? *val : 0);
+        first = 0;
+      }
+    n += (size_t)snprintf(buf + n, cap - n, "\n");
+  }
+  mn_free(pick);
+  MN_CHECK(n < cap, err, MN_EINTERNAL, "", "posterior table too long");
+  *text = buf, *len = n;
+  buf = NULL;
+cleanup:
+  mn_free(buf);
+  mn_free(d);
+  mn_free(lw);
+  mn_free(x);
+  mn_validation_fini(&v);
+  mn_skin_atlas_destroy(atlas);
+  mn_device_catalogue_destroy(cat);
   return rc;
 }

@@ -10,6 +10,9 @@
 
 #include "mnsim/lumped.h"
 
+extern const char mn__data_posterior_csv[];
+extern const size_t mn__data_posterior_csv_len;
+
 mn_uq_dist mn_uq_distribution(const mn_param_info *p) {
   if (!(p->max > p->min)) return MN_UQ_FIXED;
   if (p->min > 0 && p->max >= 3 * p->min) return MN_UQ_LOG_UNIFORM;
@@ -43,7 +46,7 @@ int mn_uq_sample(const mn_param_set *ps, int n, uint64_t seed, mn_model_params *
        * side, uniformly (or log-uniformly) between the value and that side's range end */
       double x = u[(size_t)i * ps->n + j], v = in->value, a = x < 0.5 ? in->min : in->max;
       double w = x < 0.5 ? 1 - 2 * x : 2 * x - 1; /* 0 at the value, 1 at the range end */
-      switch (mn_uq_distribution(in)) {
+      switch (in->overridden ? MN_UQ_FIXED : mn_uq_distribution(in)) {
         case MN_UQ_UNIFORM:
           v = in->value + w * (a - in->value);
           break;
@@ -65,6 +68,108 @@ int mn_uq_sample(const mn_param_set *ps, int n, uint64_t seed, mn_model_params *
 cleanup:
   mn_free(perm);
   mn_free(u);
+  return rc;
+}
+
+/* ---- the posterior ensemble ---------------------------------------------------------------- */
+
+void mn_posterior_fini(mn_posterior *po) {
+  mn_free(po->names);
+  mn_free(po->v);
+  memset(po, 0, sizeof *po);
+}
+
+int mn_posterior_parse(const char *csv, size_t len, const char *name, mn_posterior *po,
+                       mn_error *err) {
+  int rc = MN_OK;
+  mn_csv c;
+  memset(po, 0, sizeof *po);
+  MN_TRY(mn_csv_parse(csv, len, name, &c, err));
+  /* the header comments carry the fingerprint and the sampling statistics */
+  const char *f = strstr(csv, "# fingerprint ");
+  if (!f || sscanf(f, "# fingerprint %16s tried %d kept %d ess %lf", po->fingerprint, &po->tried,
+                   &po->kept, &po->ess) != 4) {
+    rc = MN_ERR(err, MN_EINPUT, "", "%s: no '# fingerprint HEX tried N kept N ess X' line", name);
+    goto done;
+  }
+  mn_model_params probe;
+  po->ncols = c.ncols;
+  po->n = c.nrows;
+  po->names = mn_malloc_array((size_t)(c.ncols > 0 ? c.ncols : 1), sizeof *po->names);
+  po->v = mn_malloc_array((size_t)(c.nrows > 0 ? c.nrows : 1) * (size_t)(c.ncols > 0 ? c.ncols : 1),
+                          sizeof *po->v);
+  if (!po->names || !po->v) {
+    rc = MN_ERR(err, MN_ENOMEM, "", "out of memory reading %s", name);
+    goto done;
+  }
+  for (int j = 0; j < c.ncols && rc == MN_OK; j++) {
+    if (!mn_model_param_ref(&probe, c.header[j]) || strlen(c.header[j]) >= sizeof po->names[0])
+      rc =
+          MN_ERR(err, MN_EINPUT, "", "%s: column '%s' is not a model parameter", name, c.header[j]);
+    else
+      snprintf(po->names[j], sizeof po->names[j], "%s", c.header[j]);
+  }
+  for (int r = 0; r < c.nrows && rc == MN_OK; r++)
+    for (int j = 0; j < c.ncols && rc == MN_OK; j++) {
+      double *x = &po->v[(size_t)r * (size_t)c.ncols + (size_t)j];
+      rc = mn_csv_double(&c, r, j, x, err);
+      if (rc == MN_OK && !(*x >= 0))
+        rc = MN_ERR(err, MN_EINPUT, "", "%s:%d: %s = %g must not be negative", name, c.lineno[r],
+                    c.header[j], *x);
+    }
+  if (rc == MN_OK && po->n < 1) rc = MN_ERR(err, MN_EINPUT, "", "%s: no draws", name);
+done:
+  mn_csv_fini(&c);
+cleanup:
+  if (rc) mn_posterior_fini(po);
+  return rc;
+}
+
+int mn_posterior_load(mn_posterior *po, mn_error *err) {
+  int rc = mn_posterior_parse(mn__data_posterior_csv, mn__data_posterior_csv_len,
+                              "data/posterior.csv", po, err);
+  if (rc) return rc;
+  char fp[17];
+  mn_param_fingerprint(NULL, 0, fp);
+  if (strcmp(fp, po->fingerprint)) {
+    mn_posterior_fini(po);
+    return MN_ERR(err, MN_EINPUT, "",
+                  "data/posterior.csv was drawn from other parameters (fingerprint %s, the tables "
+                  "now give %s): re-run `mnsim calibrate -o data/calibration.csv`",
+                  po->fingerprint, fp);
+  }
+  return MN_OK;
+}
+
+int mn_ensemble(const mn_param_set *ps, int source, int n, uint64_t seed, mn_model_params *out,
+                int *kept, int *dropped, mn_error *err) {
+  if (source == MN_ENSEMBLE_PRIOR) return mn_uq_sample(ps, n, seed, out, kept, dropped, err);
+  int rc = MN_OK;
+  mn_posterior po;
+  *kept = *dropped = 0;
+  MN_TRY(mn_posterior_load(&po, err));
+  int use[128];
+  double *slot[128];
+  for (int j = 0; j < po.ncols && j < 128; j++) { /* columns that vary in ps, not overridden */
+    use[j] = 0;
+    for (int i = 0; i < ps->n; i++)
+      if (!strcmp(ps->info[i].name, po.names[j]))
+        use[j] = !ps->info[i].overridden && ps->info[i].max > ps->info[i].min;
+  }
+  for (int d = 0; d < n && d < po.n; d++) {
+    mn_model_params p = ps->p;
+    for (int j = 0; j < po.ncols && j < 128; j++) {
+      slot[j] = mn_model_param_ref(&p, po.names[j]);
+      if (use[j] && slot[j]) *slot[j] = po.v[(size_t)d * (size_t)po.ncols + (size_t)j];
+    }
+    if (!(mn_model_loop_gain(&p) < 1)) { /* an override made this draw unstable */
+      (*dropped)++;
+      continue;
+    }
+    out[(*kept)++] = p;
+  }
+  mn_posterior_fini(&po);
+cleanup:
   return rc;
 }
 
@@ -129,17 +234,18 @@ static int eval_outcome(const mn_model_params *m, void *user, double *values, mn
 }
 
 int mn_uq_outcome(const mn_lumped_input *in, const mn_lumped_params *lp, const mn_skin *sk,
-                  const mn_param_set *ps, int draws, uint64_t seed, int threads, mn_uq_summary *sum,
-                  mn_error *err) {
+                  const mn_param_set *ps, int source, int draws, uint64_t seed, int threads,
+                  mn_uq_summary *sum, mn_error *err) {
   int rc = MN_OK;
   memset(sum, 0, sizeof *sum);
   sum->draws = draws;
   sum->seed = seed;
+  sum->source = source;
   mn_model_params *set = mn_malloc_array((size_t)draws, sizeof *set);
   double *val = mn_malloc_array((size_t)draws * MN_OQ_COUNT, sizeof *val);
   double *col = mn_malloc_array((size_t)draws, sizeof *col);
   MN_CHECK(set && val && col, err, MN_ENOMEM, "", "out of memory for %d draws", draws);
-  MN_TRY(mn_uq_sample(ps, draws, seed, set, &sum->kept, &sum->dropped, err));
+  MN_TRY(mn_ensemble(ps, source, draws, seed, set, &sum->kept, &sum->dropped, err));
   outcome_job job = {in, lp, sk};
   mn_uq_evaluate(set, sum->kept, MN_OQ_COUNT, eval_outcome, &job, threads, val, &sum->failed);
   for (int k = 0; k < MN_OQ_COUNT; k++) {

@@ -291,8 +291,8 @@ static int eval_draw(const mn_model_params *m, void *user, double *values, mn_er
   return isfinite(values[0]) ? MN_OK : MN_ERR(err, MN_ENUMERIC, "", "run failed");
 }
 
-int mn_validation_run(mn_validation *v, const mn_param_set *ps, int draws, uint64_t seed,
-                      int threads, int only_role, mn_error *err) {
+int mn_validation_run(mn_validation *v, const mn_param_set *ps, int source, int draws,
+                      uint64_t seed, int threads, int only_role, mn_error *err) {
   int rc = MN_OK;
   mn_skin_atlas *atlas = NULL;
   mn_device_catalogue *cat = NULL;
@@ -305,7 +305,7 @@ int mn_validation_run(mn_validation *v, const mn_param_set *ps, int draws, uint6
     set = mn_malloc_array((size_t)draws, sizeof *set);
     val = mn_malloc_array((size_t)draws, sizeof *val);
     MN_CHECK(set && val, err, MN_ENOMEM, "", "out of memory for %d draws", draws);
-    MN_TRY(mn_uq_sample(ps, draws, seed, set, &kept, &dropped, err));
+    MN_TRY(mn_ensemble(ps, source, draws, seed, set, &kept, &dropped, err));
   }
   for (int i = 0; i < v->nrows; i++) {
     mn_target_eval *r = &v->rows[i];

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Case-file tests. usage: tests/cases/run.sh MNSIM (from the source directory)
-# Every tests/cases/bad/*.yaml must exit 2 with exactly the stderr in its .err file and leave no
+# Every tests/cases/bad*/*.yaml must exit 2 with exactly the stderr in its .err file and leave no
 # output directory; every tests/cases/good/*.yaml must exit 0 and write all its result files.
 set -u
 mnsim=$1
@@ -31,6 +31,17 @@ for f in tests/cases/bad_sim/*.yaml; do
   [ "$rc" -eq 2 ] || { echo "FAIL $f: exit status $rc, expected 2"; fail=1; }
   cmp -s "$want" "$tmp/stderr" || { echo "FAIL $f: message differs (expected, then got):"; cat "$want" "$tmp/stderr"; fail=1; }
   [ -e "$tmp/sout" ] && { echo "FAIL $f: wrote an output directory"; fail=1; rm -rf "$tmp/sout"; }
+done
+# patient files through `mnsim plan`
+for f in tests/cases/bad_plan/*.yaml; do
+  nbad=$((nbad + 1))
+  want="${f%.yaml}.err"
+  "$mnsim" plan --draws 0 -o "$tmp/pout" "$f" >"$tmp/stdout" 2>"$tmp/stderr"
+  rc=$?
+  [ "$rc" -eq 2 ] || { echo "FAIL $f: exit status $rc, expected 2"; fail=1; }
+  cmp -s "$want" "$tmp/stderr" || { echo "FAIL $f: message differs (expected, then got):"; cat "$want" "$tmp/stderr"; fail=1; }
+  [ -s "$tmp/stdout" ] && { echo "FAIL $f: printed a result"; fail=1; }
+  [ -e "$tmp/pout" ] && { echo "FAIL $f: wrote an output directory"; fail=1; rm -rf "$tmp/pout"; }
 done
 for f in tests/cases/good/*.yaml; do
   ngood=$((ngood + 1))

@@ -94,6 +94,36 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     mn_model_check(&ps.p, &e);
   return 0;
 }
+#elif defined(FUZZ_PATIENT)
+/* A patient file, then the candidacy screening of its names against the shipped rules (the
+ * protocol search itself runs the model: not fuzzed). */
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  static mn_candidacy_rules rules;
+  static int loaded;
+  mn_error e = {0};
+  if (!loaded) loaded = mn_candidacy_rules_load(&rules, &e) == MN_OK;
+  mn_patient_file *pf = NULL;
+  if (mn_patient_file_parse((const char *)data, size, "fuzz.yaml", &pf, &e) == MN_OK) {
+    static mn_candidacy c;
+    mn_error e2 = {0};
+    if (loaded && mn_candidacy_screen(&rules, &pf->req.patient, &c, &e2) != MN_OK)
+      mn_patient_file_locate(pf, &e2);
+    mn_patient_file_destroy(pf);
+  }
+  return 0;
+}
+#elif defined(FUZZ_RULES)
+/* The planner's tables: candidacy rules and the posterior ensemble (the same CSV reader). */
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  static mn_candidacy_rules r;
+  mn_error e = {0};
+  mn_candidacy_rules_parse((const char *)data, size, "fuzz.csv", &r, &e);
+  mn_posterior po;
+  mn_error e2 = {0};
+  if (mn_posterior_parse((const char *)data, size, "fuzz.csv", &po, &e2) == MN_OK)
+    mn_posterior_fini(&po);
+  return 0;
+}
 #else
-#error "define one of FUZZ_CASE, FUZZ_CSV, FUZZ_ATLAS, FUZZ_CATALOGUE, FUZZ_PARAMS"
+#error "define one of FUZZ_CASE, FUZZ_CSV, FUZZ_ATLAS, FUZZ_CATALOGUE, FUZZ_PARAMS, FUZZ_PATIENT, FUZZ_RULES"
 #endif

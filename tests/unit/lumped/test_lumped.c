@@ -349,7 +349,8 @@ Test(uq, outcome_bands_bracket_the_nominal_run, .init = setup, .fini = teardown)
   mn_uq_summary u;
   mn_error e = {0};
   cr_assert_eq(mn_lumped_outcome(&in, &lp, &fx.skin, &o, NULL, &e), MN_OK, "%s", e.msg);
-  cr_assert_eq(mn_uq_outcome(&in, &lp, &fx.skin, &fx.ps, 60, 3, 2, &u, &e), MN_OK, "%s", e.msg);
+  cr_assert_eq(mn_uq_outcome(&in, &lp, &fx.skin, &fx.ps, MN_ENSEMBLE_PRIOR, 60, 3, 2, &u, &e),
+               MN_OK, "%s", e.msg);
   cr_assert_eq(u.kept + u.dropped, 60);
   cr_assert_eq(u.failed, 0);
   for (int k = 0; k < MN_OQ_COUNT; k++) {
@@ -362,6 +363,19 @@ Test(uq, outcome_bands_bracket_the_nominal_run, .init = setup, .fini = teardown)
   double nom = mn_outcome_scalar(&o, MN_OQ_REDNESS_DAYS_FIRST);
   cr_assert(r[0] < nom && nom < r[2], "nominal %g outside [%g, %g]", nom, r[0], r[2]);
   cr_assert(r[2] - r[0] > 0.2);
+  /* the posterior: the first 60 draws of the shipped ensemble, none unstable; its redness band
+   * also holds the nominal run and is narrower than the prior's (the weighting by the
+   * calibration targets) */
+  mn_uq_summary post;
+  cr_assert_eq(
+      mn_uq_outcome(&in, &lp, &fx.skin, &fx.ps, MN_ENSEMBLE_POSTERIOR, 60, 3, 2, &post, &e), MN_OK,
+      "%s", e.msg);
+  cr_assert_eq(post.kept, 60);
+  cr_assert_eq(post.dropped, 0);
+  const double *pr = post.band[MN_OQ_REDNESS_DAYS_FIRST];
+  cr_assert(pr[0] < nom && nom < pr[2], "nominal %g outside [%g, %g]", nom, pr[0], pr[2]);
+  cr_assert(pr[2] - pr[0] < r[2] - r[0], "posterior [%g, %g], prior [%g, %g]", pr[0], pr[2], r[0],
+            r[2]);
 }
 
 /* ---- targets ---- */
@@ -449,7 +463,8 @@ Test(validate, verdicts_follow_the_rules) {
   cr_assert_eq(mn_param_set_load_default(&ps, &e), MN_OK);
   cr_assert_eq(mn_validation_parse(targets, strlen(targets), models, strlen(models), &v, &e), MN_OK,
                "%s", e.msg);
-  cr_assert_eq(mn_validation_run(&v, &ps, 8, 1, 2, -1, &e), MN_OK, "%s", e.msg);
+  cr_assert_eq(mn_validation_run(&v, &ps, MN_ENSEMBLE_POSTERIOR, 8, 1, 2, -1, &e), MN_OK, "%s",
+               e.msg);
   cr_assert_eq(v.rows[0].verdict, MN_VERDICT_PASS, "median %g", v.rows[0].median);
   cr_assert_eq(v.rows[1].verdict, MN_VERDICT_FAIL);
   cr_assert_eq(v.targets[0].verdict, MN_VERDICT_FAIL, "one failing row fails the target");

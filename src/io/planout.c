@@ -1,0 +1,205 @@
+/* plan.json (Jansson) and plan.ics (libical, RFC 5545) of `mnsim plan`. Stage: io. */
+#include <jansson.h>
+#include <libical/ical.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "io_impl.h"
+
+static json_t *num(double v) {
+  return isfinite(v) ? json_real(v) : json_null();
+}
+
+static json_t *band(const double q[3]) {
+  return json_pack("{s:o,s:o,s:o}", "median", num(q[1]), "q05", num(q[0]), "q95", num(q[2]));
+}
+
+static const char *quantity_text(int q) {
+  return q == MN_GOAL_FILL       ? "fill_pct"
+         : q == MN_GOAL_COLLAGEN ? "papillary_collagen_pct"
+                                 : "none (clinic protocol)";
+}
+
+static json_t *candidacy_json(const mn_candidacy *c) {
+  json_t *m = json_array();
+  for (int i = 0; i < c->n; i++) {
+    const mn_candidacy_rule *r = c->match[i];
+    json_array_append_new(
+        m, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "rule", r->id, "name", r->name, "verdict",
+                     mn_candidacy_verdict_name(r->verdict), "matched", c->detail[i], "reason",
+                     r->reason, "precaution", r->precaution, "source", r->source, "evidence",
+                     r->evidence));
+  }
+  return json_pack("{s:s,s:o,s:s}", "verdict", mn_candidacy_verdict_name(c->verdict), "rules", m,
+                   "note",
+                   "mnsim supports the clinician's decision and does not replace it; rules from "
+                   "data/candidacy.csv with their sources");
+}
+
+static json_t *region_json(const mn_plan_region *r) {
+  return json_pack(
+      "{s:s,s:s,s:s,s:s,s:o,s:o,s:s,s:o,s:o,s:s,s:i,s:o,s:i,s:b,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:s,"
+      "s:s}",
+      "region", r->skin.region, "concern", mn_concern_name(r->req.concern), "severity",
+      mn_severity_name(r->req.severity), "goal_quantity", quantity_text(r->quantity), "defect_mm",
+      num(r->quantity == MN_GOAL_FILL ? r->defect_mm : NAN), "goal_pct",
+      num(r->quantity == MN_GOAL_NONE ? NAN : r->goal_pct), "device_depth_reason", r->depth_reason,
+      "depth_mm", num(r->depth_mm), "depth_cap_mm", num(r->depth_cap_mm), "passes_note",
+      "passes at the default hand speed; density is per session", "passes", r->passes,
+      "density_cm2", num(r->density_cm2), "sessions", r->sessions, "goal_reached", r->reached,
+      "probability", num(r->probability), "outcome_at_review", band(r->outcome),
+      "papillary_collagen_pct_at_review", band(r->collagen_pd), "redness_days_per_session",
+      band(r->redness_days), "barrier_days_per_session", band(r->barrier_days),
+      "sun_avoidance_days_per_session", band(r->sun_days), "pih_risk_pct", band(r->pih_pct),
+      "pih_note", "uncalibrated (no calibration target): low confidence", "indication_source",
+      r->ind ? r->ind->source : "");
+}
+
+int mn_io_plan_json(FILE *fp, const void *ctx, mn_error *err) {
+  const mn_plan_output *o = ctx;
+  const mn_plan *p = o->plan;
+  const mn_plan_request *q = &o->pf->req;
+  json_t *regions = json_array(), *sessions = json_array(), *cond = json_array(),
+         *meds = json_array(), *procs = json_array();
+  long start = mn_date_days(p->start);
+  for (int i = 0; i < p->n_regions; i++) json_array_append_new(regions, region_json(&p->region[i]));
+  for (int s = 0; s < p->sessions; s++) {
+    char d[16];
+    mn_date_format(start + (long)llround(p->session_day[s]), d);
+    json_t *treated = json_array();
+    for (int i = 0; i < p->n_regions; i++)
+      if (s < p->region[i].sessions)
+        json_array_append_new(treated, json_string(p->region[i].skin.region));
+    json_array_append_new(sessions,
+                          json_pack("{s:i,s:s,s:o}", "n", s + 1, "date", d, "regions", treated));
+  }
+  for (int i = 0; i < q->patient.n_conditions; i++)
+    json_array_append_new(cond, json_string(q->patient.conditions[i]));
+  for (int i = 0; i < q->patient.n_medications; i++)
+    json_array_append_new(meds, json_pack("{s:s,s:o}", "name", q->patient.medications[i].name,
+                                          "days_ago", num(q->patient.medications[i].days_ago)));
+  for (int i = 0; i < q->patient.n_procedures; i++)
+    json_array_append_new(procs, json_pack("{s:s,s:o}", "name", q->patient.procedures[i].name,
+                                           "days_ago", num(q->patient.procedures[i].days_ago)));
+  char review[16];
+  mn_date_format(start + (long)llround(p->review_day), review);
+  json_t *plan = json_pack("{s:b,s:s,s:i,s:o,s:o,s:s,s:b,s:s,s:o}", "treat", p->treat, "start",
+                           p->start, "sessions", p->sessions, "interval_weeks",
+                           num(p->interval_days / 7), "dates", sessions, "review", review,
+                           "every_goal_reached", p->reached, "note", p->note, "regions", regions);
+  json_t *root =
+      json_pack("{s:s,s:s,s:s,s:s,s:{s:o,s:s,s:i,s:o,s:o,s:o},s:o,s:o,s:{s:s,s:i,s:I,s:i,s:o,s:s}}",
+                "mnsim_version", mn_version(), "command", o->command ? o->command : "plan",
+                "patient_file", o->pf->file, "description", o->pf->description, "patient", "age_y",
+                num(q->patient.age_y), "sex", q->patient.sex ? "male" : "female", "fitzpatrick",
+                q->patient.fitzpatrick, "conditions", cond, "medications", meds, "procedures",
+                procs, "candidacy", candidacy_json(&p->cand), "plan", plan, "method", "device",
+                q->device, "draws", q->draws, "seed", (json_int_t)q->seed, "lumped_runs",
+                p->evaluations, "probability_required", num(q->constraints.probability), "model",
+                "lumped twin, one session per parameter draw, courses by superposition "
+                "(docs/plan.md)");
+  if (!root) return MN_ERR(err, MN_EINTERNAL, "", "plan.json: could not build the document");
+  int bad = json_dumpf(root, fp, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
+  json_decref(root);
+  fputc('\n', fp);
+  return bad ? MN_ERR(err, MN_EIO, "", "plan.json: write failed") : MN_OK;
+}
+
+/* ---- plan.ics ------------------------------------------------------------------------------ */
+
+static struct icaltimetype day_of(long days) {
+  char d[16];
+  mn_date_format(days, d);
+  struct icaltimetype t = icaltime_null_date();
+  t.year = atoi(d), t.month = atoi(d + 5), t.day = atoi(d + 8);
+  return t;
+}
+
+static void add_event(icalcomponent *cal, const char *uid, long from, long to_excl,
+                      const char *summary, const char *desc, int busy, struct icaltimetype stamp) {
+  icalcomponent *ev = icalcomponent_new_vevent();
+  icalcomponent_add_property(ev, icalproperty_new_uid(uid));
+  icalcomponent_add_property(ev, icalproperty_new_dtstamp(stamp));
+  icalcomponent_add_property(ev, icalproperty_new_dtstart(day_of(from)));
+  icalcomponent_add_property(ev,
+                             icalproperty_new_dtend(day_of(to_excl > from ? to_excl : from + 1)));
+  icalcomponent_add_property(ev, icalproperty_new_summary(summary));
+  icalcomponent_add_property(ev, icalproperty_new_description(desc));
+  icalcomponent_add_property(
+      ev, icalproperty_new_transp(busy ? ICAL_TRANSP_OPAQUE : ICAL_TRANSP_TRANSPARENT));
+  icalcomponent_add_component(cal, ev);
+}
+
+int mn_io_plan_ics(FILE *fp, const void *ctx, mn_error *err) {
+  const mn_plan_output *o = ctx;
+  const mn_plan *p = o->plan;
+  long start = mn_date_days(p->start);
+  /* DTSTAMP: SOURCE_DATE_EPOCH when set (reproducible files), otherwise now */
+  const char *sde = getenv("SOURCE_DATE_EPOCH");
+  time_t now = sde ? (time_t)strtoll(sde, NULL, 10) : time(NULL);
+  struct icaltimetype stamp =
+      icaltime_from_timet_with_zone(now, 0, icaltimezone_get_utc_timezone());
+  icalcomponent *cal = icalcomponent_new_vcalendar();
+  icalcomponent_add_property(cal, icalproperty_new_version("2.0"));
+  icalcomponent_add_property(cal, icalproperty_new_prodid("-//mnsim//mnsim plan//EN"));
+  icalcomponent_add_property(cal, icalproperty_new_calscale("GREGORIAN"));
+  char uid[128], sum[256], desc[1024];
+  if (p->treat)
+    for (int s = 0; s < p->sessions; s++) {
+      long day = start + (long)llround(p->session_day[s]);
+      double red = 0, sun = 0;
+      char regions[256] = "";
+      for (int i = 0; i < p->n_regions; i++) {
+        const mn_plan_region *r = &p->region[i];
+        if (s >= r->sessions) continue;
+        red = fmax(red, r->redness_days[2]);
+        sun = fmax(sun, r->sun_days[2]);
+        size_t len = strlen(regions);
+        snprintf(regions + len, sizeof regions - len, "%s%s %.2f mm", len ? ", " : "",
+                 r->skin.region, r->depth_mm);
+      }
+      snprintf(uid, sizeof uid, "mnsim-%s-session-%d@mnsim", p->start, s + 1);
+      snprintf(sum, sizeof sum, "Micro-needling session %d of %d", s + 1, p->sessions);
+      snprintf(
+          desc, sizeof desc,
+          "%s. Arrive with clean skin, no make-up. The clinician confirms the plan on the day; "
+          "mnsim supports the decision and does not replace it.",
+          regions);
+      add_event(cal, uid, day, day + 1, sum, desc, 1, stamp);
+      long red_end = day + (long)ceil(red);
+      snprintf(uid, sizeof uid, "mnsim-%s-redness-%d@mnsim", p->start, s + 1);
+      snprintf(sum, sizeof sum, "Redness expected (session %d)", s + 1);
+      snprintf(desc, sizeof desc,
+               "Visible redness usually fades within %.1f days (model median; up to %.1f days in "
+               "95 %% of parameter draws). Gentle cleanser and moisturiser only; no make-up for 24 "
+               "hours; no retinoids, acids or exfoliants until it has faded.",
+               p->region[0].redness_days[1], red);
+      add_event(cal, uid, day, red_end + 1, sum, desc, 0, stamp);
+      long sun_end = day + (long)ceil(fmax(sun, red));
+      snprintf(uid, sizeof uid, "mnsim-%s-sun-%d@mnsim", p->start, s + 1);
+      snprintf(sum, sizeof sum, "Avoid the sun (session %d)", s + 1);
+      snprintf(
+          desc, sizeof desc,
+          "Stay out of direct sun and use a broad-spectrum SPF 30+ sunscreen until the skin has "
+          "healed (model: %.1f days, upper band), then keep using sunscreen daily.",
+          fmax(sun, red));
+      add_event(cal, uid, day, sun_end + 1, sum, desc, 0, stamp);
+    }
+  long review = p->treat ? start + (long)llround(p->review_day) : start;
+  snprintf(uid, sizeof uid, "mnsim-%s-review@mnsim", p->start);
+  add_event(cal, uid, review, review + 1,
+            p->treat ? "6-month review of the micro-needling course" : "Review with the clinician",
+            p->treat ? "New collagen forms for about 6 months after the last session: compare "
+                       "photographs and decide on further sessions."
+                     : "The screening did not clear treatment: see the clinician.",
+            1, stamp);
+  char *text = icalcomponent_as_ical_string_r(cal);
+  icalcomponent_free(cal);
+  if (!text) return MN_ERR(err, MN_EINTERNAL, "", "plan.ics: libical could not serialise");
+  size_t n = strlen(text);
+  int bad = fwrite(text, 1, n, fp) != n;
+  free(text);
+  return bad ? MN_ERR(err, MN_EIO, "", "plan.ics: write failed") : MN_OK;
+}

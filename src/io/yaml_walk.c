@@ -1,0 +1,293 @@
+/* The YAML walker shared by the case and patient files: libyaml's document API walked against
+ * descriptor tables; every error names the file, line, column and key path, unknown keys get the
+ * nearest valid key. Stage: io. Reference: STYLE.md "Configuration" (Redis config.c, Lua
+ * luaL_where). */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <yaml.h>
+
+#include "io_impl.h"
+
+/* ---- positions ---------------------------------------------------------------------------- */
+
+int mn__y_add_loc(mn_yctx *x, const char *key, const yaml_node_t *n) {
+  if (*x->n_locs == *x->cap_locs) {
+    int cap = *x->cap_locs ? 2 * *x->cap_locs : 64;
+    mn_case_loc *l = mn_realloc_array(*x->locs, (size_t)cap, sizeof *l);
+    if (!l) return -1;
+    *x->locs = l;
+    *x->cap_locs = cap;
+  }
+  mn_case_loc *l = &(*x->locs)[(*x->n_locs)++];
+  snprintf(l->key, sizeof l->key, "%s", key);
+  l->line = (int)n->start_mark.line + 1;
+  l->col = (int)n->start_mark.column + 1;
+  return 0;
+}
+
+void mn__y_locate(const char *file, const mn_case_loc *locs, int n_locs, mn_error *err) {
+  if (!err) return;
+  mn_error_set_position(err, file, 0, 0);
+  const mn_case_loc *best = NULL;
+  size_t best_len = 0;
+  for (int i = 0; i < n_locs; i++) {
+    size_t n = strlen(locs[i].key);
+    const char *k = err->key;
+    int prefix = strncmp(k, locs[i].key, n) == 0 && (k[n] == '\0' || k[n] == '.' || k[n] == '[');
+    if (prefix && n >= best_len) best = &locs[i], best_len = n;
+  }
+  if (best) mn_error_set_position(err, file, best->line, best->col);
+}
+
+/* Fail at node @p n: record the error and its position. */
+int mn__y_fail(mn_yctx *x, const yaml_node_t *n, int code, const char *key, const char *fmt, ...) {
+  char msg[600];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  MN_ERR(x->err, code, key, "%s", msg);
+  if (n)
+    mn_error_set_position(x->err, x->file, (int)n->start_mark.line + 1,
+                          (int)n->start_mark.column + 1);
+  return code;
+}
+
+const char *mn__y_kind(const yaml_node_t *n) {
+  switch (n->type) {
+    case YAML_SCALAR_NODE:
+      return "a single value";
+    case YAML_SEQUENCE_NODE:
+      return "a list";
+    case YAML_MAPPING_NODE:
+      return "a section of keys";
+    default:
+      return "empty";
+  }
+}
+
+const char *mn__y_scalar(const yaml_node_t *n) {
+  return (const char *)n->data.scalar.value;
+}
+
+int mn__y_is_null(const yaml_node_t *n) {
+  if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) return 0;
+  const char *s = mn__y_scalar(n);
+  return !*s || strcmp(s, "~") == 0 || strcasecmp(s, "null") == 0;
+}
+
+/* ---- table-driven mappings ------------------------------------------------------------------ */
+
+static int unknown_key(mn_yctx *x, const yaml_node_t *kn, const char *path, const char *key,
+                       const mn_param_desc *tab, size_t n, const mn__y_extra *extra, size_t ne) {
+  const char *cands[64];
+  size_t m = 0;
+  for (size_t i = 0; i < n && m < 64; i++) cands[m++] = tab[i].key;
+  for (size_t i = 0; i < ne && m < 64; i++) cands[m++] = extra[i].key;
+  const char *near = mn_nearest(key, cands, m);
+  char full[200], known[600];
+  snprintf(full, sizeof full, "%s%s%s", path, *path ? "." : "", key);
+  size_t used = 0;
+  for (size_t i = 0; i < m && used < sizeof known; i++)
+    used += (size_t)snprintf(known + used, sizeof known - used, "%s%s", i ? ", " : "", cands[i]);
+  if (near)
+    return mn__y_fail(x, kn, MN_EINPUT, full,
+                      "unknown key '%s'; did you mean '%s'? (known here: %s)", full, near, known);
+  return mn__y_fail(x, kn, MN_EINPUT, full, "unknown key '%s' (known here: %s)", full, known);
+}
+
+static int scalar_value(mn_yctx *x, const mn_param_desc *d, const yaml_node_t *v, const char *full,
+                        void *obj) {
+  char allowed[256];
+  mn_param_allowed(d, allowed, sizeof allowed);
+  if (v->type != YAML_SCALAR_NODE)
+    return mn__y_fail(x, v, MN_EINPUT, full, "%s must be a single value, not %s (allowed: %s)",
+                      full, mn__y_kind(v), allowed);
+  if (mn__y_is_null(v))
+    return mn__y_fail(x, v, MN_EINPUT, full, "%s has no value (allowed: %s)", full, allowed);
+  int rc = mn_param_parse(d, mn__y_scalar(v), obj, full, x->err);
+  if (rc)
+    mn_error_set_position(x->err, x->file, (int)v->start_mark.line + 1,
+                          (int)v->start_mark.column + 1);
+  return rc;
+}
+
+int mn__y_walk_map(mn_yctx *x, const yaml_node_t *map, const char *path, const mn_param_desc *tab,
+                   size_t n, void *obj, const mn__y_extra *extra, size_t ne) {
+  char top[64];
+  snprintf(top, sizeof top, "the %s", x->what);
+  if (map->type != YAML_MAPPING_NODE)
+    return mn__y_fail(x, map, MN_EINPUT, path, "%s must be a section of 'key: value' lines, not %s",
+                      *path ? path : top, mn__y_kind(map));
+  for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+    yaml_node_t *k = yaml_document_get_node(x->doc, p->key);
+    yaml_node_t *v = yaml_document_get_node(x->doc, p->value);
+    if (k->type != YAML_SCALAR_NODE)
+      return mn__y_fail(x, k, MN_EINPUT, path, "a key in %s must be a plain name, not %s",
+                        *path ? path : top, mn__y_kind(k));
+    const char *key = mn__y_scalar(k);
+    for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p; q++)
+      if (strcmp(mn__y_scalar(yaml_document_get_node(x->doc, q->key)), key) == 0) {
+        yaml_node_t *first = yaml_document_get_node(x->doc, q->key);
+        return mn__y_fail(x, k, MN_EINPUT, key, "key '%s%s%s' is given twice (first on line %d)",
+                          path, *path ? "." : "", key, (int)first->start_mark.line + 1);
+      }
+    char full[200];
+    snprintf(full, sizeof full, "%s%s%s", path, *path ? "." : "", key);
+    if (mn__y_add_loc(x, full, v) != 0)
+      return mn__y_fail(x, k, MN_ENOMEM, full, "out of memory reading %s", full);
+    const mn_param_desc *d = mn_param_find(tab, n, key);
+    int rc = MN_OK, found = d != NULL;
+    if (d) rc = scalar_value(x, d, v, full, obj);
+    for (size_t e = 0; !found && e < ne; e++)
+      if (strcmp(extra[e].key, key) == 0) found = 1, rc = extra[e].fn(x, full, v, obj);
+    if (!found) return unknown_key(x, k, path, key, tab, n, extra, ne);
+    if (rc) return rc;
+  }
+  return MN_OK;
+}
+
+/* ---- lists ------------------------------------------------------------------------------ */
+
+int mn__y_need_list(mn_yctx *x, const char *path, const yaml_node_t *v, int max, int *count) {
+  if (v->type != YAML_SEQUENCE_NODE)
+    return mn__y_fail(x, v, MN_EINPUT, path, "%s must be a list (lines starting with '- '), not %s",
+                      path, mn__y_kind(v));
+  long n = v->data.sequence.items.top - v->data.sequence.items.start;
+  if (n > max)
+    return mn__y_fail(x, v, MN_ERANGE, path, "%s has %ld entries; at most %d are allowed", path, n,
+                      max);
+  *count = (int)n;
+  return MN_OK;
+}
+
+/* Items of a list of sections, each parsed against @p tab into items + i * stride after its
+ * defaults are set. */
+int mn__y_walk_items(mn_yctx *x, const char *path, const yaml_node_t *v, const mn_param_desc *tab,
+                     size_t nt, void *items, size_t stride, int n) {
+  for (int i = 0; i < n; i++) {
+    yaml_node_t *item = yaml_document_get_node(x->doc, v->data.sequence.items.start[i]);
+    char ip[64];
+    snprintf(ip, sizeof ip, "%s[%d]", path, i);
+    if (mn__y_add_loc(x, ip, item) != 0) return mn__y_fail(x, item, MN_ENOMEM, ip, "out of memory");
+    void *obj = (char *)items + (size_t)i * stride;
+    mn_param_defaults(tab, nt, obj);
+    int rc = mn__y_walk_map(x, item, ip, tab, nt, obj, NULL, 0);
+    if (rc) return rc;
+  }
+  return MN_OK;
+}
+
+int mn__y_syntax_error(mn_yctx *x, const yaml_parser_t *ps) {
+  int line = (int)ps->problem_mark.line + 1, col = (int)ps->problem_mark.column + 1;
+  if (ps->error == YAML_MEMORY_ERROR)
+    return MN_ERR(x->err, MN_ENOMEM, "", "out of memory reading the %s", x->what);
+  if (ps->context)
+    MN_ERR(x->err, MN_EINPUT, "", "YAML syntax error: %s %s (the construct started on line %d)",
+           ps->problem ? ps->problem : "error", ps->context, (int)ps->context_mark.line + 1);
+  else
+    MN_ERR(x->err, MN_EINPUT, "", "YAML syntax error: %s", ps->problem ? ps->problem : "error");
+  mn_error_set_position(x->err, x->file, line, col);
+  return MN_EINPUT;
+}
+
+/* libyaml's loader is quadratic in nesting depth: scan the events first and refuse deep nesting
+ * (a case or patient file needs four levels) before building the document. */
+int mn__y_check_depth(mn_yctx *x, const char *text, size_t len) {
+  enum { MAX_DEPTH = 32 };
+  yaml_parser_t ps;
+  if (!yaml_parser_initialize(&ps)) return MN_ERR(x->err, MN_ENOMEM, "", "out of memory");
+  yaml_parser_set_input_string(&ps, (const unsigned char *)text, len);
+  int depth = 0, rc = MN_OK;
+  for (;;) {
+    yaml_event_t ev;
+    if (!yaml_parser_parse(&ps, &ev)) break; /* syntax errors are reported by the loader */
+    yaml_event_type_t t = ev.type;
+    int line = (int)ev.start_mark.line + 1, col = (int)ev.start_mark.column + 1;
+    yaml_event_delete(&ev);
+    if (t == YAML_SEQUENCE_START_EVENT || t == YAML_MAPPING_START_EVENT) depth++;
+    if (t == YAML_SEQUENCE_END_EVENT || t == YAML_MAPPING_END_EVENT) depth--;
+    if (depth > MAX_DEPTH) {
+      MN_ERR(x->err, MN_EINPUT, "", "nesting deeper than %d levels; a %s needs four", MAX_DEPTH,
+             x->what);
+      mn_error_set_position(x->err, x->file, line, col);
+      rc = MN_EINPUT;
+      break;
+    }
+    if (t == YAML_STREAM_END_EVENT) break;
+  }
+  yaml_parser_delete(&ps);
+  return rc;
+}
+
+int mn__y_parse(mn_yctx *x, const char *text, size_t len,
+                int (*root_fn)(mn_yctx *x, const yaml_node_t *root)) {
+  yaml_parser_t ps;
+  yaml_document_t doc;
+  int rc;
+  if (!yaml_parser_initialize(&ps))
+    return MN_ERR(x->err, MN_ENOMEM, "", "out of memory reading the %s", x->what);
+  yaml_parser_set_input_string(&ps, (const unsigned char *)text, len);
+  if ((rc = mn__y_check_depth(x, text, len)) != MN_OK) {
+    yaml_parser_delete(&ps);
+    return rc;
+  }
+  if (!yaml_parser_load(&ps, &doc)) {
+    rc = mn__y_syntax_error(x, &ps);
+  } else {
+    x->doc = &doc;
+    rc = root_fn(x, yaml_document_get_root_node(&doc));
+    yaml_document_t next;
+    if (rc == MN_OK && !yaml_parser_load(&ps, &next))
+      rc = mn__y_syntax_error(x, &ps);
+    else if (rc == MN_OK) {
+      int more = yaml_document_get_root_node(&next) != NULL;
+      int line = (int)next.start_mark.line + 1;
+      yaml_document_delete(&next);
+      if (more) {
+        MN_ERR(x->err, MN_EINPUT, "", "a %s holds one YAML document; a second one starts here",
+               x->what);
+        mn_error_set_position(x->err, x->file, line, 1);
+        rc = MN_EINPUT;
+      }
+    }
+    x->doc = NULL;
+    yaml_document_delete(&doc);
+  }
+  yaml_parser_delete(&ps);
+  return rc;
+}
+
+int mn__y_read_file(const char *path, const char *what, char **buf, size_t *len, mn_error *err) {
+  *buf = NULL, *len = 0;
+  FILE *fp = fopen(path, "rb");
+  if (!fp) {
+    int e = errno;
+    /* the user named a file that cannot be opened: bad input (exit 2), not a runtime failure */
+    MN_ERR(err, MN_EINPUT, "", "cannot open %s: %s", what, strerror(e));
+    mn_error_set_position(err, path, 0, 0);
+    return MN_EINPUT;
+  }
+  enum { LIMIT = 1 << 20 }; /* case files are a few kB */
+  char *b = mn_malloc(LIMIT + 1);
+  size_t n = b ? fread(b, 1, LIMIT + 1, fp) : 0;
+  int bad = ferror(fp), e = errno;
+  fclose(fp);
+  int rc = MN_OK;
+  if (!b)
+    rc = MN_ERR(err, MN_ENOMEM, "", "out of memory reading the %s", what);
+  else if (bad)
+    rc = MN_ERR(err, MN_EINPUT, "", "cannot read %s: %s", what, strerror(e));
+  else if (n > LIMIT)
+    rc = MN_ERR(err, MN_EINPUT, "", "%s is larger than 1 MiB", what);
+  if (rc) {
+    mn_error_set_position(err, path, 0, 0);
+    mn_free(b);
+    return rc;
+  }
+  *buf = b, *len = n;
+  return MN_OK;
+}

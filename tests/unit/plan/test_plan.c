@@ -1,0 +1,384 @@
+/* The planner (issue 5): candidacy rules, dates, the protocol search against the seed's
+ * statements, superposition against multi-session runs, the calendar. */
+#include <criterion/criterion.h>
+#include <libical/ical.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mnsim/mnsim.h"
+
+typedef struct world {
+  mn_skin_atlas *atlas;
+  mn_device_catalogue *cat;
+  mn_param_set ps;
+  mn_candidacy_rules rules;
+  mn_indications ind;
+} world;
+static world w;
+
+static void setup(void) {
+  mn_error e = {0};
+  cr_assert_eq(mn_skin_atlas_create(&w.atlas, &e), MN_OK, "%s", e.msg);
+  cr_assert_eq(mn_device_catalogue_create(&w.cat, &e), MN_OK, "%s", e.msg);
+  cr_assert_eq(mn_param_set_load_default(&w.ps, &e), MN_OK, "%s", e.msg);
+  cr_assert_eq(mn_candidacy_rules_load(&w.rules, &e), MN_OK, "%s", e.msg);
+  cr_assert_eq(mn_indications_load(&w.ind, &e), MN_OK, "%s", e.msg);
+}
+static void teardown(void) {
+  mn_skin_atlas_destroy(w.atlas);
+  mn_device_catalogue_destroy(w.cat);
+}
+
+static mn_plan_request request(int draws) {
+  mn_plan_request r;
+  memset(&r, 0, sizeof r);
+  size_t n;
+  const mn_param_desc *t = mn_patient_param_table(&n);
+  mn_param_defaults(t, n, &r.patient);
+  t = mn_plan_constraints_param_table(&n);
+  mn_param_defaults(t, n, &r.constraints);
+  snprintf(r.constraints.earliest_start, sizeof r.constraints.earliest_start, "2027-03-01");
+  snprintf(r.device, sizeof r.device, "pen-12");
+  r.draws = draws;
+  r.seed = 1;
+  r.threads = 2;
+  return r;
+}
+
+static void add_region(mn_plan_request *r, const char *region, int concern, int severity) {
+  size_t n;
+  const mn_param_desc *t = mn_plan_region_param_table(&n);
+  mn_plan_region_req *q = &r->regions[r->n_regions++];
+  mn_param_defaults(t, n, q);
+  snprintf(q->region, sizeof q->region, "%s", region);
+  q->concern = concern, q->severity = severity;
+}
+
+static mn_plan *make(const mn_plan_request *r) {
+  mn_plan *p = malloc(sizeof *p);
+  mn_error e = {0};
+  cr_assert_eq(mn_plan_make(r, w.atlas, w.cat, &w.ps, &w.rules, &w.ind, p, &e), MN_OK, "%s", e.msg);
+  return p;
+}
+
+/* ---- dates ------------------------------------------------------------------------------- */
+
+Test(plan, dates_round_trip_and_reject_bad_ones) {
+  cr_assert_eq(mn_date_days("1970-01-01"), 0);
+  cr_assert_eq(mn_date_days("2000-03-01") - mn_date_days("2000-02-28"), 2, "2000 is a leap year");
+  cr_assert_eq(mn_date_days("1900-03-01") - mn_date_days("1900-02-28"), 1, "1900 is not");
+  cr_assert_eq(mn_date_days("2026-11-25"), 20782);
+  char buf[16];
+  for (long d = -1000; d < 84000; d += 37) { /* to 2199 */
+    mn_date_format(d, buf);
+    cr_assert_eq(mn_date_days(buf), d, "%ld -> %s", d, buf);
+  }
+  const char *bad[] = {"2027-02-29", "2027-13-01", "2027-1-01", "27-01-01", "2027-01-01x", "", "x"};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+    cr_assert_eq(mn_date_days(bad[i]), -1, "%s", bad[i]);
+}
+
+/* ---- candidacy --------------------------------------------------------------------------- */
+
+static mn_candidacy screen(const mn_patient *p) {
+  mn_candidacy c;
+  mn_error e = {0};
+  cr_assert_eq(mn_candidacy_screen(&w.rules, p, &c, &e), MN_OK, "%s", e.msg);
+  return c;
+}
+
+Test(candidacy, rules_are_sourced_and_match_by_name_alias_and_window, .init = setup,
+     .fini = teardown) {
+  cr_assert(w.rules.n >= 25, "%d rules", w.rules.n);
+  for (int i = 0; i < w.rules.n; i++) {
+    const mn_candidacy_rule *r = &w.rules.rule[i];
+    cr_assert(strlen(r->source) > 10, "%s has no source", r->id);
+    cr_assert(strlen(r->reason) > 10, "%s has no reason", r->id);
+    cr_assert(r->verdict == MN_CAND_DO_NOT_TREAT || r->precaution[0], "%s: no precaution", r->id);
+  }
+  mn_plan_request q = request(0);
+  mn_candidacy c = screen(&q.patient);
+  cr_assert_eq(c.verdict, MN_CAND_PROCEED);
+  cr_assert_eq(c.n, 0);
+  /* isotretinoin 90 days ago blocks; 400 days ago does not; an alias is the same rule */
+  snprintf(q.patient.medications[0].name, 64, "accutane");
+  q.patient.medications[0].days_ago = 90;
+  q.patient.n_medications = 1;
+  c = screen(&q.patient);
+  cr_assert_eq(c.verdict, MN_CAND_DO_NOT_TREAT);
+  cr_assert_str_eq(c.match[0]->name, "isotretinoin");
+  cr_assert(strstr(c.detail[0], "90 days ago"), "%s", c.detail[0]);
+  q.patient.medications[0].days_ago = 400;
+  c = screen(&q.patient);
+  cr_assert_eq(c.verdict, MN_CAND_PROCEED, "outside the rule's window");
+  /* the strictest verdict wins, every match is listed */
+  q.patient.n_medications = 0;
+  snprintf(q.patient.conditions[0], 64, "herpes_history");
+  snprintf(q.patient.conditions[1], 64, "pregnancy");
+  q.patient.n_conditions = 2;
+  q.patient.fitzpatrick = 5;
+  c = screen(&q.patient);
+  cr_assert_eq(c.verdict, MN_CAND_DO_NOT_TREAT);
+  cr_assert_eq(c.n, 3, "herpes, pregnancy and the Fitzpatrick rule: %d", c.n);
+  q.patient.n_conditions = 1;
+  c = screen(&q.patient);
+  cr_assert_eq(c.verdict, MN_CAND_PRECAUTIONS);
+  q.patient.age_y = 15;
+  c = screen(&q.patient);
+  cr_assert_eq(c.verdict, MN_CAND_REFER, "a minor is referred");
+}
+
+Test(candidacy, unknown_names_get_the_nearest_one, .init = setup, .fini = teardown) {
+  mn_plan_request q = request(0);
+  snprintf(q.patient.conditions[0], 64, "keloids_tendency");
+  q.patient.n_conditions = 1;
+  mn_candidacy c;
+  mn_error e = {0};
+  cr_assert_eq(mn_candidacy_screen(&w.rules, &q.patient, &c, &e), MN_EINPUT);
+  cr_assert(strstr(e.msg,
+                   "'keloids_tendency' is not a known condition; the nearest is "
+                   "'keloid_tendency'"),
+            "%s", e.msg);
+  cr_assert_str_eq(e.key, "patient.conditions[0]");
+  /* a medication name is not a condition */
+  q.patient.n_conditions = 0;
+  snprintf(q.patient.procedures[0].name, 64, "isotretinoin");
+  q.patient.n_procedures = 1;
+  memset(&e, 0, sizeof e);
+  cr_assert_eq(mn_candidacy_screen(&w.rules, &q.patient, &c, &e), MN_EINPUT);
+  cr_assert(strstr(e.msg, "not a known procedure"), "%s", e.msg);
+}
+
+Test(candidacy, bad_rule_tables_are_refused) {
+  const char *head = "id,kind,name,aliases,within_days,verdict,precaution,reason,source,evidence\n";
+  const char *rows[] = {
+      "R1,drug,x,,,refer,p,r,s,low\n",                                         /* kind */
+      "R1,condition,x,,,proceed,p,r,s,low\n",                                  /* verdict */
+      "R1,condition,X y,,,refer,p,r,s,low\n",                                  /* name */
+      "R1,medication,x,,-3,refer,p,r,s,low\n",                                 /* window */
+      "R1,condition,x,,,refer,p,r,s,low\nR2,condition,y,x,,refer,p,r,s,low\n", /* alias repeats */
+  };
+  for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+    char csv[512];
+    snprintf(csv, sizeof csv, "%s%s", head, rows[i]);
+    mn_candidacy_rules *r = malloc(sizeof *r);
+    mn_error e = {0};
+    cr_assert_eq(mn_candidacy_rules_parse(csv, strlen(csv), "t.csv", r, &e), MN_EINPUT, "row %zu",
+                 i);
+    cr_assert(strstr(e.msg, "t.csv:"), "%s", e.msg);
+    free(r);
+  }
+}
+
+/* ---- the search ---------------------------------------------------------------------------- */
+
+Test(plan, superposition_matches_multi_session_runs, .init = setup, .fini = teardown) {
+  /* the nominal parameters: the course outcome by superposition against a lumped run of the
+   * same three sessions */
+  mn_plan_request q = request(0);
+  add_region(&q, "cheek", MN_CONCERN_TEXTURE, MN_SEVERITY_SEVERE);
+  q.regions[0].goal_pct = 100; /* out of reach: the search keeps max_sessions */
+  q.regions[0].severity = MN_SEVERITY_MILD;
+  q.constraints.max_sessions = 3;
+  q.constraints.min_interval_weeks = q.constraints.max_interval_weeks = 6;
+  mn_plan *p = make(&q);
+  const mn_plan_region *r = &p->region[0];
+  cr_assert_eq(r->sessions, 3, "%d sessions, outcome %g", r->sessions, r->outcome[1]);
+  cr_assert_eq(p->interval_days, 42);
+  mn_device_params dp;
+  size_t n;
+  const mn_param_desc *t = mn_device_param_table(&n);
+  mn_param_defaults(t, n, &dp);
+  snprintf(dp.model, sizeof dp.model, "pen-12");
+  dp.depth_mm = r->depth_mm;
+  mn_device dev;
+  memset(&dev, 0, sizeof dev);
+  mn_error e = {0};
+  cr_assert_eq(mn_device_init(&dev, w.cat, &dp, &e), MN_OK, "%s", e.msg);
+  mn_lumped_input in = {.m = &w.ps.p,
+                        .fitz = 3,
+                        .skin = &r->skin,
+                        .dev = &dev,
+                        .density_cm2 = r->density_cm2,
+                        .depth_um = 1000 * r->depth_mm * dev.depth_ratio,
+                        .sessions = 3,
+                        .t_end = p->review_day};
+  for (int s = 0; s < 3; s++) in.session_day[s] = 42 * s;
+  mn_lumped_params lp;
+  mn_lumped_params_default(&lp);
+  mn_outcome o;
+  cr_assert_eq(mn_lumped_outcome(&in, &lp, &r->skin, &o, NULL, &e), MN_OK, "%s", e.msg);
+  double direct = o.collagen_end_pct[0], sup = r->outcome[1];
+  printf("superposition %.3f %% vs three-session run %.3f %% (papillary collagen at day %.0f)\n",
+         sup, direct, p->review_day);
+  cr_assert(direct > 1, "a gain to compare: %g", direct);
+  cr_assert(fabs(sup - direct) <= 0.07 * fabs(direct), "superposition %g vs %g", sup, direct);
+  mn_device_fini(&dev);
+  free(p);
+}
+
+Test(plan, planner_tolerance, .init = setup, .fini = teardown) {
+  /* the planner runs CVODE at rtol 1e-4: its outcomes against the default 1e-5 */
+  mn_skin_params sp = {.region = "cheek", .age_y = 40, .fitzpatrick = 3};
+  mn_skin sk;
+  mn_device_params dp = {.model = "pen-12", .depth_mm = 1.5};
+  mn_device dev;
+  memset(&dev, 0, sizeof dev);
+  mn_error e = {0};
+  cr_assert_eq(mn_skin_build(w.atlas, &sp, &sk, &e), MN_OK, "%s", e.msg);
+  cr_assert_eq(mn_device_init(&dev, w.cat, &dp, &e), MN_OK, "%s", e.msg);
+  mn_lumped_input in = {.m = &w.ps.p,
+                        .fitz = 3,
+                        .skin = &sk,
+                        .dev = &dev,
+                        .density_cm2 = 900,
+                        .depth_um = 1350,
+                        .sessions = 1,
+                        .t_end = 400};
+  mn_lumped_params lp;
+  mn_lumped_params_default(&lp);
+  mn_outcome a, b;
+  cr_assert_eq(mn_lumped_outcome(&in, &lp, &sk, &a, NULL, &e), MN_OK, "%s", e.msg);
+  lp.rtol = 1e-4;
+  cr_assert_eq(mn_lumped_outcome(&in, &lp, &sk, &b, NULL, &e), MN_OK, "%s", e.msg);
+  printf(
+      "rtol 1e-5 / 1e-4: redness %.4f / %.4f d, PD collagen %.4f / %.4f %%, thickness %.3f / "
+      "%.3f um\n",
+      a.redness_days[0], b.redness_days[0], a.collagen_end_pct[0], b.collagen_end_pct[0],
+      a.thickness_end_um, b.thickness_end_um);
+  cr_assert(fabs(a.redness_days[0] - b.redness_days[0]) <= 0.005 * a.redness_days[0]);
+  cr_assert(fabs(a.collagen_end_pct[0] - b.collagen_end_pct[0]) <= 0.005 * a.collagen_end_pct[0]);
+  cr_assert(fabs(a.thickness_end_um - b.thickness_end_um) <= 0.005 * a.thickness_end_um);
+  mn_device_fini(&dev);
+}
+
+Test(plan, mild_to_moderate_gets_two_to_three_sessions_six_to_eight_weeks_apart, .init = setup,
+     .fini = teardown) {
+  /* SEED3: "2-3 sessions 6-8 weeks apart" for mild-to-moderate fine lines or scars */
+  const int cases[][3] = {{MN_CONCERN_ACNE_SCARS, MN_SEVERITY_MODERATE, 0},
+                          {MN_CONCERN_ACNE_SCARS, MN_SEVERITY_MILD, 0},
+                          {MN_CONCERN_FINE_LINES, MN_SEVERITY_MILD, 0},
+                          {MN_CONCERN_FINE_LINES, MN_SEVERITY_MODERATE, 0}};
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    mn_plan_request q = request(200);
+    add_region(&q, "cheek", cases[i][0], cases[i][1]);
+    mn_plan *p = make(&q);
+    const mn_plan_region *r = &p->region[0];
+    printf("%s %s: %d sessions every %g weeks, %.2f mm x %d, P = %.2f, outcome %.1f [%.1f, %.1f]\n",
+           mn_severity_name(cases[i][1]), mn_concern_name(cases[i][0]), p->sessions,
+           p->interval_days / 7, r->depth_mm, r->passes, r->probability, r->outcome[1],
+           r->outcome[0], r->outcome[2]);
+    cr_assert(r->reached, "goal not reached");
+    cr_assert(p->sessions >= 2 && p->sessions <= 3, "%d sessions", p->sessions);
+    cr_assert(p->interval_days >= 42 && p->interval_days <= 56, "%g days", p->interval_days);
+    cr_assert(r->probability >= 0.8);
+    free(p);
+  }
+}
+
+Test(plan, deep_wrinkles_and_severe_scars_get_more_sessions, .init = setup, .fini = teardown) {
+  /* SEED4: more sessions for deep wrinkles or severe scars */
+  const int cases[][2] = {{MN_CONCERN_ACNE_SCARS, MN_SEVERITY_SEVERE},
+                          {MN_CONCERN_WRINKLES, MN_SEVERITY_SEVERE}};
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    mn_plan_request q = request(200);
+    add_region(&q, "cheek", cases[i][0], cases[i][1]);
+    q.constraints.max_sessions = 8;
+    mn_plan *p = make(&q);
+    printf("%s %s: %d sessions every %g weeks (reached %d, P = %.2f)\n",
+           mn_severity_name(cases[i][1]), mn_concern_name(cases[i][0]), p->sessions,
+           p->interval_days / 7, p->region[0].reached, p->region[0].probability);
+    cr_assert(p->sessions > 3, "%d sessions", p->sessions);
+    free(p);
+  }
+}
+
+Test(plan, an_unreachable_goal_is_an_answer_with_the_best_plan, .init = setup, .fini = teardown) {
+  mn_plan_request q = request(100);
+  add_region(&q, "cheek", MN_CONCERN_ACNE_SCARS, MN_SEVERITY_SEVERE);
+  q.constraints.max_sessions = 2;
+  mn_plan *p = make(&q);
+  cr_assert_eq(p->region[0].reached, 0);
+  cr_assert_eq(p->reached, 0);
+  cr_assert_eq(p->sessions, 2, "the best plan within the constraints");
+  cr_assert(p->region[0].probability < 0.8);
+  free(p);
+}
+
+Test(plan, contradictory_constraints_are_refused, .init = setup, .fini = teardown) {
+  mn_plan_request q = request(0);
+  add_region(&q, "cheek", MN_CONCERN_TEXTURE, MN_SEVERITY_MILD);
+  q.constraints.min_interval_weeks = 10, q.constraints.max_interval_weeks = 6;
+  mn_error e = {0};
+  cr_assert_eq(mn_plan_request_check(&q, &e), MN_EINPUT);
+  cr_assert(strstr(e.msg, "no interval satisfies both"), "%s", e.msg);
+  q = request(0);
+  add_region(&q, "cheek", MN_CONCERN_TEXTURE, MN_SEVERITY_MILD);
+  snprintf(q.constraints.finish_by, 16, "2027-01-01");
+  memset(&e, 0, sizeof e);
+  cr_assert_eq(mn_plan_request_check(&q, &e), MN_EINPUT);
+  cr_assert(strstr(e.msg, "before earliest_start"), "%s", e.msg);
+  q = request(0);
+  add_region(&q, "cheek", MN_CONCERN_TEXTURE, MN_SEVERITY_MILD);
+  q.regions[0].scar_type = 2;
+  memset(&e, 0, sizeof e);
+  cr_assert_eq(mn_plan_request_check(&q, &e), MN_EINPUT);
+  cr_assert_str_eq(e.key, "regions[0].scar_type");
+}
+
+Test(plan, depth_stays_within_the_chart_and_the_anatomy, .init = setup, .fini = teardown) {
+  mn_plan_request q = request(0);
+  add_region(&q, "periorbital", MN_CONCERN_ACNE_SCARS, MN_SEVERITY_SEVERE); /* asks 1.5-2 mm */
+  add_region(&q, "forehead", MN_CONCERN_WRINKLES, MN_SEVERITY_SEVERE);
+  mn_plan *p = make(&q);
+  cr_assert_leq(p->region[0].depth_mm, 0.5, "periorbital chart: 0.5 mm");
+  cr_assert_leq(p->region[1].depth_mm, 0.75, "forehead chart: 0.75 mm");
+  for (int i = 0; i < 2; i++) {
+    const mn_plan_region *r = &p->region[i];
+    cr_assert(
+        r->depth_mm * 0.9 * 1000 <= r->skin.top_um[MN_LAYER_HYPO] + r->skin.sd_um[MN_LAYER_RD],
+        "within one SD of the dermis's end");
+  }
+  free(p);
+}
+
+/* ---- the calendar ------------------------------------------------------------------------- */
+
+Test(plan, calendar_has_every_session_window_and_the_review, .init = setup, .fini = teardown) {
+  mn_plan_request q = request(50);
+  add_region(&q, "cheek", MN_CONCERN_ACNE_SCARS, MN_SEVERITY_MODERATE);
+  mn_plan *p = make(&q);
+  mn_patient_file pf;
+  memset(&pf, 0, sizeof pf);
+  pf.req = q;
+  snprintf(pf.file, sizeof pf.file, "t.yaml");
+  mn_plan_output out = {&pf, p, "test"};
+  char *text = NULL;
+  size_t len = 0;
+  FILE *fp = open_memstream(&text, &len);
+  mn_error e = {0};
+  cr_assert_eq(mn_io_plan_ics(fp, &out, &e), MN_OK, "%s", e.msg);
+  fclose(fp);
+  icalcomponent *cal = icalparser_parse_string(text);
+  cr_assert(cal, "libical reads the file back");
+  int n = icalcomponent_count_components(cal, ICAL_VEVENT_COMPONENT);
+  cr_assert_eq(n, 3 * p->sessions + 1, "%d events for %d sessions", n, p->sessions);
+  icalcomponent *ev = icalcomponent_get_first_component(cal, ICAL_VEVENT_COMPONENT);
+  struct icaltimetype t = icalcomponent_get_dtstart(ev);
+  cr_assert_eq(t.year, 2027);
+  cr_assert_eq(t.month, 3);
+  cr_assert_eq(t.day, 1);
+  cr_assert(strstr(text, "6-month review"), "review event");
+  cr_assert(strstr(text, "PRODID:-//mnsim//mnsim plan//EN"));
+  icalcomponent_free(cal);
+  free(text);
+  /* plan.json parses and carries the verdict and the regions */
+  fp = open_memstream(&text, &len);
+  cr_assert_eq(mn_io_plan_json(fp, &out, &e), MN_OK, "%s", e.msg);
+  fclose(fp);
+  cr_assert(strstr(text, "\"verdict\": \"proceed\""), "%.400s", text);
+  cr_assert(strstr(text, "\"region\": \"cheek\""));
+  free(text);
+  free(p);
+}
