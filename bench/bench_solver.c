@@ -25,6 +25,7 @@ static double median(double *v, int n) {
 
 /* a = b + s c over n doubles: 24 bytes moved per element (STREAM's count). */
 static double triad_gbs(double *a, const double *b, const double *c, size_t n, int threads) {
+  (void)threads; /* without OpenMP */
   double t[REPS];
   for (int r = 0; r < REPS; r++) {
     double t0 = mn_wall_time();

@@ -90,6 +90,13 @@ expect 0 "NOT reached within the constraints" -- "$m" plan -o "$tmp/far" "$tmp/f
 printf 'draws: 0\npatient: {conditions: [pregnancy]}\nregions:\n  - {region: cheek, concern: texture}\nconstraints: {earliest_start: 2027-01-04}\n' >"$tmp/preg.yaml"
 expect 0 "do-not-treat" -- "$m" plan -o "$tmp/preg" "$tmp/preg.yaml"
 grep -q "Micro-needling session" "$tmp/preg/plan.ics" && { echo "FAIL plan: a session for a do-not-treat verdict"; fail=1; }
+# mnsim plan with flags instead of a file: the same parser and messages
+expect 0 "cheek      mild texture" -- "$m" plan --region cheek:texture:mild --age 50 --sex male --fitzpatrick 2 --start 2027-03-01 --max-sessions 4 --draws 5 --no-report -o "$tmp/flags"
+[ -s "$tmp/flags/plan.json" ] && [ ! -e "$tmp/flags/report.html" ] || { echo "FAIL plan --no-report outputs"; fail=1; }
+expect 2 "regions\[0\].concern = 'wrinkle' is not known; did you mean 'wrinkles'" -- "$m" plan --region cheek:wrinkle -o "$tmp/wr"
+expect 2 "patient.conditions\[0\] = 'pregnent' is not a known condition" -- "$m" plan --region cheek:texture --condition pregnent --draws 0 -o "$tmp/preg2"
+expect 2 "give a patient file or the flags, not both" -- "$m" plan --region cheek:texture x.yaml
+expect 2 "give REGION:CONCERN" -- "$m" plan --region cheek
 # mnsim calibrate: usage errors (the refit itself is the calibration test)
 expect 2 "mnsim calibrate: --max-evals '5' must be an integer in .10, 100000." -- "$m" calibrate --max-evals 5
 expect 2 "'k_N' is tagged E; only parameters tagged C are fitted" -- "$m" calibrate --params k_N

@@ -13,6 +13,9 @@
 static void help(void) {
   printf(
       "usage: mnsim plan PATIENT.yaml [-o DIR] [--draws N] [--threads N] [--json] [-q]\n"
+      "       mnsim plan --region REGION:CONCERN[:SEVERITY] ... [--age Y] [--sex S]\n"
+      "                  [--fitzpatrick N] [--condition NAME] ... [--start DATE]\n"
+      "                  [--max-sessions N] [-o DIR] ...\n"
       "       mnsim plan --rules | --template\n\n"
       "Screen the patient against the candidacy rules (data/candidacy.csv, each with its source),\n"
       "then search needle depth, passes, number of sessions and interval for every region: the\n"
@@ -28,6 +31,10 @@ static void help(void) {
       "      --draws N      parameter draws (default: the file's `draws`, 200)\n"
       "      --threads N    parallel model runs (default: all cores)\n"
       "      --json         plan.json on stdout as well\n"
+      "  without a patient file, the common fields as flags (each --region adds one):\n"
+      "      --region R:C[:S]  region, concern, severity (e.g. cheek:acne_scars:moderate)\n"
+      "      --age Y, --sex female|male, --fitzpatrick 1-6, --condition NAME (repeatable),\n"
+      "      --start YYYY-MM-DD, --max-sessions N   (results in ./mnsim-plan unless -o)\n"
       "      --no-report    skip report.html;  --no-histology  report without the 3D run\n"
       "      --rules        list the candidacy rules with their sources\n"
       "      --template     print an annotated patient file\n"
@@ -156,15 +163,30 @@ static void print_summary(const mn_patient_file *pf, const mn_plan *p, const cha
 }
 
 int cmd_plan(int argc, char **argv) {
-  static const struct option longopts[] = {
-      {"output", required_argument, 0, 'o'},  {"draws", required_argument, 0, 'd'},
-      {"threads", required_argument, 0, 't'}, {"json", no_argument, 0, 'j'},
-      {"rules", no_argument, 0, 'R'},         {"template", no_argument, 0, 'T'},
-      {"no-report", no_argument, 0, 'N'},     {"no-histology", no_argument, 0, 'H'},
-      {"quiet", no_argument, 0, 'q'},         {"verbose", no_argument, 0, 'v'},
-      {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
+  static const struct option longopts[] = {{"output", required_argument, 0, 'o'},
+                                           {"draws", required_argument, 0, 'd'},
+                                           {"threads", required_argument, 0, 't'},
+                                           {"json", no_argument, 0, 'j'},
+                                           {"rules", no_argument, 0, 'R'},
+                                           {"template", no_argument, 0, 'T'},
+                                           {"no-report", no_argument, 0, 'N'},
+                                           {"no-histology", no_argument, 0, 'H'},
+                                           {"quiet", no_argument, 0, 'q'},
+                                           {"verbose", no_argument, 0, 'v'},
+                                           {"region", required_argument, 0, 1},
+                                           {"age", required_argument, 0, 2},
+                                           {"sex", required_argument, 0, 3},
+                                           {"fitzpatrick", required_argument, 0, 4},
+                                           {"condition", required_argument, 0, 5},
+                                           {"start", required_argument, 0, 6},
+                                           {"max-sessions", required_argument, 0, 7},
+                                           {"help", no_argument, 0, 'h'},
+                                           {0, 0, 0, 0}};
   cli_opts o = {0};
-  int c, draws = -1, threads = 0, report = 1, histology = 1;
+  int c, draws = -1, threads = 0, report = 1, histology = 1, nflags = 0;
+  /* the flags become a patient file's text, read by the same parser and checks */
+  static char patient[2048], regions[2048], conditions[1024], constraints[256];
+  patient[0] = regions[0] = conditions[0] = constraints[0] = 0;
   long n;
   optind = 1;
   opterr = 0;
@@ -196,20 +218,73 @@ int cmd_plan(int argc, char **argv) {
           return cli_usage_error("plan", "--threads '%s' must be an integer in [1, 256]", optarg);
         threads = (int)n;
         break;
+      case 1: { /* region:concern[:severity] */
+        char r[64] = "", k[64] = "", v[64] = "";
+        if (sscanf(optarg, "%63[^:]:%63[^:]:%63s", r, k, v) < 2 || strchr(optarg, '\n'))
+          return cli_usage_error("plan", "--region '%s': give REGION:CONCERN[:SEVERITY]", optarg);
+        size_t len = strlen(regions);
+        snprintf(regions + len, sizeof regions - len, "  - {region: '%s', concern: '%s'%s%s%s}\n",
+                 r, k, *v ? ", severity: '" : "", v, *v ? "'" : "");
+        nflags++;
+        break;
+      }
+      case 2:
+      case 3:
+      case 4: {
+        static const char *const keys[] = {"age_y", "sex", "fitzpatrick"};
+        if (strchr(optarg, '\n') || strchr(optarg, '\''))
+          return cli_usage_error("plan", "bad value '%s'", optarg);
+        size_t len = strlen(patient);
+        snprintf(patient + len, sizeof patient - len, "  %s: %s\n", keys[c - 2], optarg);
+        nflags++;
+        break;
+      }
+      case 5: {
+        if (strchr(optarg, '\n') || strchr(optarg, '\'') || strchr(optarg, ','))
+          return cli_usage_error("plan", "--condition '%s': one name", optarg);
+        size_t len = strlen(conditions);
+        snprintf(conditions + len, sizeof conditions - len, "%s'%s'", len ? ", " : "", optarg);
+        nflags++;
+        break;
+      }
+      case 6:
+      case 7: {
+        if (strchr(optarg, '\n') || strchr(optarg, '\''))
+          return cli_usage_error("plan", "bad value '%s'", optarg);
+        size_t len = strlen(constraints);
+        snprintf(constraints + len, sizeof constraints - len, "  %s: '%s'\n",
+                 c == 6 ? "earliest_start" : "max_sessions", optarg);
+        nflags++;
+        break;
+      }
       case ':':
         return cli_usage_error("plan", "option %s needs a value", argv[optind - 1]);
       default:
         return cli_usage_error("plan", "unknown option '%s'", argv[optind - 1]);
     }
   }
-  if (optind != argc - 1)
+  if (nflags > 0 && optind != argc)
+    return cli_usage_error("plan", "give a patient file or the flags, not both");
+  if (nflags > 0 && !regions[0])
+    return cli_usage_error("plan", "--region REGION:CONCERN[:SEVERITY] is required with flags");
+  if (nflags == 0 && optind != argc - 1)
     return cli_usage_error("plan", optind >= argc ? "a patient file is required"
                                                   : "exactly one patient file is expected");
   cli_log_setup(&o);
-  const char *path = argv[optind];
+  const char *path = nflags ? "flags" : argv[optind];
+  static char flagfile[6144];
+  if (nflags) {
+    int k = snprintf(flagfile, sizeof flagfile, "%s%s%s%s%sregions:\n%s%s%s",
+                     patient[0] || conditions[0] ? "patient:\n" : "", patient,
+                     conditions[0] ? "  conditions: [" : "", conditions, conditions[0] ? "]\n" : "",
+                     regions, constraints[0] ? "constraints:\n" : "", constraints);
+    if (k >= (int)sizeof flagfile) return cli_usage_error("plan", "too many flags");
+  }
   char dir[4096];
   if (o.outdir)
     snprintf(dir, sizeof dir, "%s", o.outdir);
+  else if (nflags)
+    snprintf(dir, sizeof dir, "mnsim-plan");
   else {
     char stem[256];
     cli_stem(path, stem, sizeof stem);
@@ -225,7 +300,9 @@ int cmd_plan(int argc, char **argv) {
   mn_plan *plan = mn_malloc(sizeof *plan);
   int rc = ps && rules && ind && plan ? MN_OK : MN_ERR(&err, MN_ENOMEM, "", "out of memory");
   double t0 = mn_wall_time();
-  if (!rc) rc = mn_patient_file_read(path, &pf, &err);
+  if (!rc)
+    rc = nflags ? mn_patient_file_parse(flagfile, strlen(flagfile), "(flags)", &pf, &err)
+                : mn_patient_file_read(path, &pf, &err);
   if (!rc) {
     if (draws >= 0) pf->req.draws = draws;
     pf->req.threads = threads;

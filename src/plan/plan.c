@@ -251,6 +251,7 @@ static int run_draws(region_ctx *x, const candidate *c, const mn_model_params *d
   mn_lumped_params_default(&lp);
   lp.rtol = PLAN_RTOL;
   int nt = x->threads;
+  (void)nt; /* without OpenMP */
 #ifdef _OPENMP
   if (nt <= 0) nt = omp_get_max_threads();
 #pragma omp parallel for schedule(dynamic) num_threads(nt) reduction(+ : failed)
@@ -372,11 +373,12 @@ static int candidates(region_ctx *x, const mn_indications *ind, candidate *out, 
   double anat = floor(4 * 0.001 * (total + sd) / dev.depth_ratio + 1e-9) / 4;
   double cap_mm = fmin(fmin(chart, anat), fmin(pr->ind->depth_max_mm, spec->depth_mm_max));
   pr->depth_cap_mm = cap_mm;
-  snprintf(pr->depth_reason, sizeof pr->depth_reason,
-           "indication %.2f-%.2f mm; region chart %.2f mm (%.150s); anatomy %.2f mm (dermis ends at "
-           "%.0f +- %.0f um, depth ratio %.2f)",
-           pr->ind->depth_min_mm, pr->ind->depth_max_mm, chart, chart_src, anat, total, sd,
-           dev.depth_ratio);
+  snprintf(
+      pr->depth_reason, sizeof pr->depth_reason,
+      "indication %.2f-%.2f mm; region chart %.2f mm (%.150s); anatomy %.2f mm (dermis ends at "
+      "%.0f +- %.0f um, depth ratio %.2f)",
+      pr->ind->depth_min_mm, pr->ind->depth_max_mm, chart, chart_src, anat, total, sd,
+      dev.depth_ratio);
   double lo = fmax(pr->ind->depth_min_mm, spec->depth_mm_min);
   if (lo > cap_mm) lo = cap_mm; /* the region allows less than the indication asks */
   /* a typical pen pass: about 300 punctures/cm2 (two passes ~ 600/cm2, the protocol of the

@@ -125,5 +125,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   return 0;
 }
 #else
-#error "define one of FUZZ_CASE, FUZZ_CSV, FUZZ_ATLAS, FUZZ_CATALOGUE, FUZZ_PARAMS, FUZZ_PATIENT, FUZZ_RULES"
+#error \
+    "define one of FUZZ_CASE, FUZZ_CSV, FUZZ_ATLAS, FUZZ_CATALOGUE, FUZZ_PARAMS, FUZZ_PATIENT, FUZZ_RULES"
 #endif
