@@ -86,9 +86,19 @@ int mn_posterior_parse(const char *csv, size_t len, const char *name, mn_posteri
   memset(po, 0, sizeof *po);
   MN_TRY(mn_csv_parse(csv, len, name, &c, err));
   /* the header comments carry the fingerprint and the sampling statistics */
-  const char *f = strstr(csv, "# fingerprint ");
-  if (!f || sscanf(f, "# fingerprint %16s tried %d kept %d ess %lf", po->fingerprint, &po->tried,
-                   &po->kept, &po->ess) != 4) {
+  /* the text need not end in a NUL: look for the line within len and copy it out */
+  static const char key[] = "# fingerprint ";
+  char line[160] = "";
+  for (size_t i = 0; i + sizeof key - 1 <= len; i++)
+    if ((i == 0 || csv[i - 1] == '\n') && !memcmp(csv + i, key, sizeof key - 1)) {
+      size_t n = 0;
+      while (i + n < len && csv[i + n] != '\n' && n + 1 < sizeof line) n++;
+      memcpy(line, csv + i, n);
+      line[n] = 0;
+      break;
+    }
+  if (sscanf(line, "# fingerprint %16s tried %d kept %d ess %lf", po->fingerprint, &po->tried,
+             &po->kept, &po->ess) != 4) {
     rc = MN_ERR(err, MN_EINPUT, "", "%s: no '# fingerprint HEX tried N kept N ess X' line", name);
     goto done;
   }
