@@ -315,16 +315,21 @@ cleanup:
   return rc;
 }
 
-/* " (90 % band a-b)" for scalar k, or nothing without bands */
-static void band(const sim *m, int k, const char *fmt) {
+/* " [median m, a-b]" (over the draws) for scalar k, or nothing without bands */
+static void band_scaled(const sim *m, int k, const char *fmt, double scale) {
   if (!m->have_uq) return;
   const double *b = m->uq.band[k];
   if (!isfinite(b[0])) return;
-  printf(" [");
-  printf(fmt, b[0]);
-  printf("-");
-  printf(fmt, b[2]);
+  printf(" [median ");
+  printf(fmt, scale * b[1]);
+  printf(", ");
+  printf(fmt, scale * b[0]);
+  printf(" to ");
+  printf(fmt, scale * b[2]);
   printf("]");
+}
+static void band(const sim *m, int k, const char *fmt) {
+  band_scaled(m, k, fmt, 1);
 }
 
 static void print_summary(const sim *m, long steps, double wall) {
@@ -347,8 +352,12 @@ static void print_summary(const sim *m, long steps, double wall) {
         "the area), %d slabs\n",
         m->density, m->geo.b_um, m->geo.rn_um, 100 * m->geo.phi, m->geo.slabs);
   if (m->have_uq)
-    printf("  bands      [5th-95th percentile] over %d parameter draws (%d dropped as unstable)\n",
-           m->uq.kept, m->uq.dropped);
+    printf(
+        "  values     the run with the table's parameter values; in brackets the median and the\n"
+        "             5th-95th percentiles of the lumped twin over %d %s draws (%d dropped as\n"
+        "             unstable): the two differ where the response is skewed "
+        "(docs/calibration.md)\n",
+        m->uq.kept, m->uq.source == MN_ENSEMBLE_PRIOR ? "prior" : "posterior", m->uq.dropped);
   printf("  redness    peak R %.2f at day %.2f; visible (R > %.2f)", o->redness_peak,
          o->redness_peak_day, o->redness_threshold);
   for (int s = 0; s < o->n_sessions; s++) printf("%s %.1f d", s ? "," : "", o->redness_days[s]);
@@ -375,7 +384,7 @@ static void print_summary(const sim *m, long steps, double wall) {
   printf(" (psi is an estimate)\n  sun        avoid sun");
   for (int s = 0; s < o->n_sessions; s++) printf("%s %.1f d", s ? "," : "", o->sun_days[s]);
   printf(" after each session; PIH risk %.0f %%", 100 * o->pih_risk);
-  band(m, MN_OQ_PIH_RISK, "%.2f");
+  band_scaled(m, MN_OQ_PIH_RISK, "%.0f %%", 100);
   printf(" (uncalibrated)\n");
   printf("  evidence   see outcome.json 'evidence' and 'uncertainty'; docs/validation.md\n");
   printf("  run        %ld steps in %.2f s\n", steps, wall);

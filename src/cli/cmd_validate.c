@@ -72,7 +72,7 @@ static void print_table(const mn_validation *v, int quiet, int role) {
       }
       char rg[40], model[64];
       range_text(r, rg, sizeof rg);
-      if (r->kind == MN_EVAL_INPUT && !(r->q95 > r->q05))
+      if ((r->kind == MN_EVAL_INPUT && !(r->q95 > r->q05)) || !isfinite(r->q05))
         snprintf(model, sizeof model, "%.4g", r->median);
       else
         snprintf(model, sizeof model, "%.3g [%.3g, %.3g]", r->median, r->q05, r->q95);

@@ -33,6 +33,9 @@
 /* CVODE's relative tolerance for the planner's runs: 1e-4 instead of 1e-5 changes redness and
  * collagen by less than 0.5 % (test plan/planner_tolerance) and saves about a fifth of the time */
 #define PLAN_RTOL 1e-4
+/* the single-session runs stop here; later days follow the plateau's slow turnover,
+ * g(t) = g(RUN_DAYS) exp(-k_1 (t - RUN_DAYS)) (test plan/plateau_extrapolation) */
+#define RUN_DAYS 400
 
 /* ---- parameter tables of the request (the patient file's keys) ---------------------------- */
 
@@ -265,7 +268,7 @@ static int run_draws(region_ctx *x, const candidate *c, const mn_model_params *d
                           .density_cm2 = c->density,
                           .depth_um = 1000 * c->depth_mm * dev.depth_ratio,
                           .sessions = 1,
-                          .t_end = h};
+                          .t_end = h < RUN_DAYS ? h : RUN_DAYS};
     mn_outcome o;
     mn_timeseries ts;
     if (mn_lumped_outcome(&in, &lp, &pr->skin, &o, &ts, &e) != MN_OK) {
@@ -275,7 +278,12 @@ static int run_draws(region_ctx *x, const candidate *c, const mn_model_params *d
     }
     double *g = r->gain + (size_t)d * (size_t)(h + 1),
            *cp = r->collagen + (size_t)d * (size_t)(h + 1);
-    for (int t = 0; t <= h; t++) {
+    int tr = h < RUN_DAYS ? h : RUN_DAYS;
+    for (int t = tr + 1; t <= h; t++) { /* past the run: the plateau decays by turnover alone */
+      double f = exp(-draws[d].k_1 * (t - tr));
+      cp[t] = NAN, g[t] = f; /* filled below from day tr */
+    }
+    for (int t = 0; t <= tr; t++) {
       double c1 = mn_ts_at(&ts, MN_LAYER_PD, MN_SP_C1, t) + mn_ts_at(&ts, MN_LAYER_PD, MN_SP_C3, t);
       double dh = 0;
       for (int l = MN_LAYER_PD; l <= MN_LAYER_RD; l++)
@@ -283,6 +291,10 @@ static int run_draws(region_ctx *x, const candidate *c, const mn_model_params *d
               (mn_ts_at(&ts, l, MN_SP_C1, t) + mn_ts_at(&ts, l, MN_SP_C3, t) - 1);
       cp[t] = 100 * (c1 - 1);
       g[t] = pr->quantity == MN_GOAL_FILL ? draws[d].psi * dh : cp[t];
+    }
+    for (int t = tr + 1; t <= h; t++) {
+      double f = g[t];
+      cp[t] = cp[tr] * f, g[t] = g[tr] * f;
     }
     double *w = r->week + (size_t)d * MN_PLAN_WEEK_SAMPLES;
     for (int i = 0; i < MN_PLAN_WEEK_SAMPLES; i++) w[i] = series_at(&ts, ts.redness, i / 24.0);
