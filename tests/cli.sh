@@ -97,6 +97,7 @@ expect 2 "regions\[0\].concern = 'wrinkle' is not known; did you mean 'wrinkles'
 expect 2 "patient.conditions\[0\] = 'pregnent' is not a known condition" -- "$m" plan --region cheek:texture --condition pregnent --draws 0 -o "$tmp/preg2"
 expect 2 "give a patient file or the flags, not both" -- "$m" plan --region cheek:texture x.yaml
 expect 2 "give REGION:CONCERN" -- "$m" plan --region cheek
+expect 0 "the posterior ensemble gives 400 usable draws" -- "$m" plan --region cheek:texture --draws 1000 --no-report -o "$tmp/many"
 # mnsim calibrate: usage errors (the refit itself is the calibration test)
 expect 2 "mnsim calibrate: --max-evals '5' must be an integer in .10, 100000." -- "$m" calibrate --max-evals 5
 expect 2 "'k_N' is tagged E; only parameters tagged C are fitted" -- "$m" calibrate --params k_N

@@ -237,6 +237,7 @@ typedef struct mn_plan {
   int reached;                              /**< every region reaches its goal */
   char start[16];                           /**< YYYY-MM-DD of the first session */
   int evaluations;                          /**< lumped runs */
+  int draws_used; /**< posterior draws behind the probabilities and bands */
   char note[600]; /**< what bound the plan (unreachable goals, constraints) */
 } mn_plan;
 

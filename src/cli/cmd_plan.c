@@ -155,9 +155,9 @@ static void print_summary(const mn_patient_file *pf, const mn_plan *p, const cha
   }
   if (p->note[0]) printf("  note       %s\n", p->note);
   printf(
-      "  evidence   %d draws of the model parameters, %d lumped runs in %.2f s; depths,\n"
+      "  evidence   %d posterior draws of the parameters, %d lumped runs in %.2f s; depths,\n"
       "             defect depths and goals from data/indications.csv (sources there)\n",
-      q->draws, p->evaluations, secs);
+      p->draws_used, p->evaluations, secs);
   printf("  outputs    %s/plan.json plan.ics%s\n", dir, report ? " report.html" : "");
   printf("  mnsim supports the clinician's decision and does not replace it.\n");
 }

@@ -96,7 +96,7 @@ int mn_io_plan_json(FILE *fp, const void *ctx, mn_error *err) {
                 num(q->patient.age_y), "sex", q->patient.sex ? "male" : "female", "fitzpatrick",
                 q->patient.fitzpatrick, "conditions", cond, "medications", meds, "procedures",
                 procs, "candidacy", candidacy_json(&p->cand), "plan", plan, "method", "device",
-                q->device, "draws", q->draws, "seed", (json_int_t)q->seed, "lumped_runs",
+                q->device, "draws", p->draws_used, "seed", (json_int_t)q->seed, "lumped_runs",
                 p->evaluations, "probability_required", num(q->constraints.probability), "model",
                 "lumped twin, one session per parameter draw, courses by superposition "
                 "(docs/plan.md)");

@@ -439,6 +439,7 @@ int mn_plan_make(const mn_plan_request *req, const mn_skin_atlas *atlas,
   MN_TRY(mn_candidacy_screen(rules, &req->patient, &out->cand, err));
   out->treat = out->cand.verdict <= MN_CAND_PRECAUTIONS;
   out->n_regions = req->n_regions;
+  out->draws_used = 0;
   int kmax = cs->max_sessions;
   double imin = cs->min_interval_weeks * WEEK, imax = cs->max_interval_weeks * WEEK;
   /* the horizon: the longest course plus its review */
@@ -453,7 +454,11 @@ int mn_plan_make(const mn_plan_request *req, const mn_skin_atlas *atlas,
     MN_TRY(mn_ensemble(ps, MN_ENSEMBLE_POSTERIOR, req->draws, req->seed, draws + 1, &kept, &dropped,
                        err));
     nd += kept;
+    if (kept < req->draws)
+      mn_log(MN_LOG_WARN, "draws = %d: the posterior ensemble gives %d usable draws; using those",
+             req->draws, kept);
   }
+  out->draws_used = kept;
   resp = mn_calloc((size_t)req->n_regions, sizeof *resp);
   MN_CHECK(resp, err, MN_ENOMEM, "", "out of memory");
   for (int i = 0; i < req->n_regions; i++) {

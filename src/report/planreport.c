@@ -731,7 +731,7 @@ int mn_report_plan_html(FILE *fp, const void *ctx, mn_error *err) {
           "<li>Predictions: the lumped twin of mnsim's healing model over %d draws of the "
           "posterior parameter ensemble (docs/calibration.md), %d model runs; a goal counts as "
           "reached when at least %.0f %% of the draws reach it.</li>\n",
-          q->draws, p->evaluations, 100 * q->constraints.probability);
+          p->draws_used, p->evaluations, 100 * q->constraints.probability);
   for (int i = 0; i < p->n_regions; i++) {
     const mn_plan_region *r = &p->region[i];
     fputs("<li>", fp);
