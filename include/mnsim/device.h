@@ -140,6 +140,10 @@ typedef struct mn_device {
  *  (keys "device.depth_mm", "device.stroke_rate_hz"). Free with mn_device_fini(). */
 int mn_device_init(mn_device *d, const mn_device_catalogue *c, const mn_device_params *p,
                    mn_error *err);
+/** mn_device_init for catalogue entry @p model at @p depth_mm, every other setting at its
+ *  default. */
+int mn_device_init_at(mn_device *d, const mn_device_catalogue *c, const char *model,
+                      double depth_mm, mn_error *err);
 void mn_device_fini(mn_device *d);
 /** Surface radius of a channel of depth @p depth_um (needle radius at that distance from the tip).
  */

@@ -157,6 +157,15 @@ static int check_settings(mn_device *d, mn_error *err) {
   return MN_OK;
 }
 
+int mn_device_init_at(mn_device *d, const mn_device_catalogue *c, const char *model,
+                      double depth_mm, mn_error *err) {
+  mn_device_params p;
+  mn_param_defaults(device_table, sizeof device_table / sizeof device_table[0], &p);
+  snprintf(p.model, sizeof p.model, "%s", model);
+  p.depth_mm = depth_mm;
+  return mn_device_init(d, c, &p, err);
+}
+
 int mn_device_init(mn_device *d, const mn_device_catalogue *c, const mn_device_params *p,
                    mn_error *err) {
   int rc = MN_OK;

@@ -236,15 +236,9 @@ static int run_draws(region_ctx *x, const candidate *c, const mn_model_params *d
                      response *r, mn_error *err) {
   int rc = response_alloc(r, nd, x->horizon, err);
   if (rc) return rc;
-  mn_device_params dp;
-  size_t n;
-  const mn_param_desc *tab = mn_device_param_table(&n);
-  mn_param_defaults(tab, n, &dp);
-  snprintf(dp.model, sizeof dp.model, "%s", x->req->device);
-  dp.depth_mm = c->depth_mm;
   mn_device dev;
   memset(&dev, 0, sizeof dev);
-  if ((rc = mn_device_init(&dev, x->cat, &dp, err))) {
+  if ((rc = mn_device_init_at(&dev, x->cat, x->req->device, c->depth_mm, err))) {
     response_free(r);
     return rc;
   }
@@ -279,10 +273,6 @@ static int run_draws(region_ctx *x, const candidate *c, const mn_model_params *d
     double *g = r->gain + (size_t)d * (size_t)(h + 1),
            *cp = r->collagen + (size_t)d * (size_t)(h + 1);
     int tr = h < RUN_DAYS ? h : RUN_DAYS;
-    for (int t = tr + 1; t <= h; t++) { /* past the run: the plateau decays by turnover alone */
-      double f = exp(-draws[d].k_1 * (t - tr));
-      cp[t] = NAN, g[t] = f; /* filled below from day tr */
-    }
     for (int t = 0; t <= tr; t++) {
       double c1 = mn_ts_at(&ts, MN_LAYER_PD, MN_SP_C1, t) + mn_ts_at(&ts, MN_LAYER_PD, MN_SP_C3, t);
       double dh = 0;
@@ -292,8 +282,8 @@ static int run_draws(region_ctx *x, const candidate *c, const mn_model_params *d
       cp[t] = 100 * (c1 - 1);
       g[t] = pr->quantity == MN_GOAL_FILL ? draws[d].psi * dh : cp[t];
     }
-    for (int t = tr + 1; t <= h; t++) {
-      double f = g[t];
+    for (int t = tr + 1; t <= h; t++) { /* past the run: the plateau decays by turnover alone */
+      double f = exp(-draws[d].k_1 * (t - tr));
       cp[t] = cp[tr] * f, g[t] = g[tr] * f;
     }
     double *w = r->week + (size_t)d * MN_PLAN_WEEK_SAMPLES;
@@ -351,10 +341,6 @@ static double probability(const response *r, int k, double interval, int quantit
   return n ? (double)hit / n : 0;
 }
 
-static void quantiles(double *v, int n, double q[3]) {
-  mn_quantiles(v, n, q);
-}
-
 /* ---- the plan ------------------------------------------------------------------------------ */
 
 /* the region's depth bounds and candidates */
@@ -364,15 +350,9 @@ static int candidates(region_ctx *x, const mn_indications *ind, candidate *out, 
   const mn_device_spec *spec;
   int rc = mn_device_catalogue_find(x->cat, x->req->device, &spec, err);
   if (rc) return rc;
-  mn_device_params dp;
-  size_t nt;
-  const mn_param_desc *dtab = mn_device_param_table(&nt);
-  mn_param_defaults(dtab, nt, &dp);
-  snprintf(dp.model, sizeof dp.model, "%s", x->req->device);
-  dp.depth_mm = spec->depth_mm_max;
   mn_device dev;
   memset(&dev, 0, sizeof dev);
-  MN_TRY(mn_device_init(&dev, x->cat, &dp, err));
+  MN_TRY(mn_device_init_at(&dev, x->cat, x->req->device, spec->depth_mm_max, err));
   double chart = 3, total = pr->skin.top_um[MN_LAYER_HYPO];
   const char *chart_src = "no chart row";
   for (int i = 0; i < ind->nregions; i++)
@@ -667,14 +647,14 @@ int mn_plan_make(const mn_plan_request *req, const mn_skin_atlas *atlas,
     }
     pr->probability = m ? (double)hit / m : 0;
     if (pr->quantity == MN_GOAL_NONE) pr->probability = NAN;
-    quantiles(v, m, pr->outcome);
+    mn_quantiles(v, m, pr->outcome);
     /* collagen at the review: superpose the collagen response */
     response rc2 = *r;
     rc2.gain = r->collagen;
     m = 0;
     for (int d = 0; d < r->nd; d++)
       if (r->ok[d]) cv[m++] = course_value(&rc2, d, k, best_I, MN_GOAL_COLLAGEN, 0);
-    quantiles(cv, m, pr->collagen_pd);
+    mn_quantiles(cv, m, pr->collagen_pd);
     /* per-session windows */
     double *arrs[4] = {r->red, r->bar, r->sun, r->pih};
     double *dst[4] = {pr->redness_days, pr->barrier_days, pr->sun_days, pr->pih_pct};
@@ -682,7 +662,7 @@ int mn_plan_make(const mn_plan_request *req, const mn_skin_atlas *atlas,
       m = 0;
       for (int d = 0; d < r->nd; d++)
         if (r->ok[d]) v[m++] = arrs[a][d];
-      quantiles(v, m, dst[a]);
+      mn_quantiles(v, m, dst[a]);
     }
     /* figures: redness over the first week, the course's gain over the first year */
     pr->redness_threshold = r->thr;
@@ -692,7 +672,7 @@ int mn_plan_make(const mn_plan_request *req, const mn_skin_atlas *atlas,
       for (int d = 0; d < r->nd; d++)
         if (r->ok[d]) v[m++] = r->week[(size_t)d * MN_PLAN_WEEK_SAMPLES + (size_t)h];
       double q[3];
-      quantiles(v, m, q);
+      mn_quantiles(v, m, q);
       pr->week_t[h] = h / 24.0;
       for (int j = 0; j < 3; j++) pr->week_red[j][h] = q[j];
     }
@@ -712,7 +692,7 @@ int mn_plan_make(const mn_plan_request *req, const mn_skin_atlas *atlas,
         v[m++] = s;
       }
       double q[3];
-      quantiles(v, m, q);
+      mn_quantiles(v, m, q);
       pr->year_t[t] = t;
       for (int j = 0; j < 3; j++) pr->year_gain[j][t] = q[j];
     }

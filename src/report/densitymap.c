@@ -7,10 +7,11 @@
 #include <unistd.h>
 
 #include "mnsim/report.h"
+#include "report_impl.h"
 
 /* PLplot's plexit() calls this handler and then exit() with its return value whatever it
  * returns: remove our temporaries and make the exit status a failure. */
-static int pl_exit_handler(PLCHAR_VECTOR msg) {
+int mn__pl_exit_handler(PLCHAR_VECTOR msg) {
   (void)msg;
   mn_ofile_unlink_all();
   return 1;
@@ -37,7 +38,7 @@ static int have_device(const char *dev) {
 }
 
 /* A perceptually ordered map from dark blue through teal and green to yellow (viridis-like). */
-static void set_colour_map(void) {
+void mn__pl_viridis(void) {
   PLFLT pos[] = {0.0, 0.25, 0.5, 0.75, 1.0};
   PLFLT r[] = {0.267, 0.231, 0.129, 0.369, 0.993};
   PLFLT g[] = {0.005, 0.322, 0.569, 0.788, 0.906};
@@ -119,7 +120,7 @@ static void render(const char *dev, const char *tmp, const mn_density_figure *fi
   PLINT strm, old;
   plgstrm(&old);
   plmkstrm(&strm);
-  plsexit(pl_exit_handler);
+  plsexit(mn__pl_exit_handler);
   plsdev(dev);
   plsfnam(tmp);
   plspage(0, 0, 900, 760, 0, 0);
@@ -128,7 +129,7 @@ static void render(const char *dev, const char *tmp, const mn_density_figure *fi
   plscol0(1, 220, 40, 40);
   plscol0(2, 255, 255, 255);
   plinit();
-  set_colour_map();
+  mn__pl_viridis();
   plot(fig->map, img, fig->t, fig->lesions, fig->n_lesions, fig->title);
   plend1();
   plsstrm(old);

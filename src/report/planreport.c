@@ -9,16 +9,11 @@
 #include <unistd.h>
 
 #include "mnsim/report.h"
+#include "report_impl.h"
 
 #define WEEK 7.0
 
 /* ---- rendering a figure into memory --------------------------------------------------------- */
-
-static int pl_exit_handler(PLCHAR_VECTOR msg) {
-  (void)msg;
-  mn_ofile_unlink_all();
-  return 1;
-}
 
 typedef void (*draw_fn)(const void *ctx);
 
@@ -49,7 +44,7 @@ static int render_svg(draw_fn draw, const void *ctx, int w, int h, char **out, s
   PLINT strm, old;
   plgstrm(&old);
   plmkstrm(&strm);
-  plsexit(pl_exit_handler);
+  plsexit(mn__pl_exit_handler);
   plsdev("svgcairo");
   plsfnam(tmp);
   plspage(0, 0, w, h, 0, 0);
@@ -326,49 +321,9 @@ static void fig_histology(const void *ctx) {
   }
 }
 
-static void fig_density(const void *ctx) {
-  const mn_density_map *m = ctx;
-  double zmax = 1;
-  for (size_t k = 0; k < (size_t)m->nx * m->ny; k++)
-    if (m->inside[k] && m->per_cm2[k] > zmax) zmax = m->per_cm2[k];
-  double x1 = m->x0_mm + m->nx * m->cell_mm, y1 = m->y0_mm + m->ny * m->cell_mm;
-  plvpor(0.12, 0.8, 0.12, 0.9);
-  plwind(m->x0_mm, x1, m->y0_mm, y1);
-  plvpas(0.12, 0.8, 0.12, 0.9, (y1 - m->y0_mm) / (x1 - m->x0_mm));
-  plwind(m->x0_mm, x1, m->y0_mm, y1);
-  for (int j = 0; j < m->ny; j++)
-    for (int i = 0; i < m->nx; i++) {
-      size_t k = (size_t)j * m->nx + i;
-      if (!m->inside[k]) continue;
-      plcol1(fmin(1, m->per_cm2[k] / zmax));
-      double xa = m->x0_mm + i * m->cell_mm, ya = m->y0_mm + j * m->cell_mm;
-      PLFLT bx[4] = {xa, xa + m->cell_mm, xa + m->cell_mm, xa};
-      PLFLT by[4] = {ya, ya, ya + m->cell_mm, ya + m->cell_mm};
-      plfill(4, bx, by);
-    }
-  plcol0(15);
-  plbox("bcnst", 0, 0, "bcnstv", 0, 0);
-  char title[96];
-  snprintf(title, sizeof title, "Punctures per cm#u2#d in one session (max %.0f)", zmax);
-  pllab("x (mm)", "y (mm)", title);
-}
-
-static void cmap(void) {
-  PLFLT pos[] = {0.0, 0.25, 0.5, 0.75, 1.0};
-  PLFLT r[] = {0.267, 0.231, 0.129, 0.369, 0.993};
-  PLFLT g[] = {0.005, 0.322, 0.569, 0.788, 0.906};
-  PLFLT b[] = {0.329, 0.545, 0.553, 0.384, 0.144};
-  plscmap1n(256);
-  plscmap1l(1, 5, pos, r, g, b, NULL);
-}
-
 static void fig_histology_c(const void *ctx) {
-  cmap();
+  mn__pl_viridis();
   fig_histology(ctx);
-}
-static void fig_density_c(const void *ctx) {
-  cmap();
-  fig_density(ctx);
 }
 
 /* ---- the computations behind two figures ------------------------------------------------------
@@ -376,20 +331,16 @@ static void fig_density_c(const void *ctx) {
 
 /* the first region's setting on a 10 x 10 mm patch: its passes at the hand speed that gives the
  * planner's density per pass */
-static int density_map(const mn_plan_report *rp, mn_density_map *m, mn_error *err) {
+static int density_map(const mn_plan_report *rp, mn_density_map *m, mn_treatment *tr,
+                       mn_error *err) {
   int rc = MN_OK;
   const mn_plan_region *r = &rp->po->plan->region[0];
-  mn_device_params dp;
   size_t n;
-  const mn_param_desc *tab = mn_device_param_table(&n);
-  mn_param_defaults(tab, n, &dp);
-  snprintf(dp.model, sizeof dp.model, "%s", rp->po->pf->req.device);
-  dp.depth_mm = r->depth_mm;
   mn_device dev;
   mn_puncture_set *set = NULL;
   memset(&dev, 0, sizeof dev);
   memset(m, 0, sizeof *m);
-  MN_TRY(mn_device_init(&dev, rp->cat, &dp, err));
+  MN_TRY(mn_device_init_at(&dev, rp->cat, rp->po->pf->req.device, r->depth_mm, err));
   mn_treatment t;
   memset(&t, 0, sizeof t);
   double pts[4][2] = {{0, 0}, {10, 0}, {10, 10}, {0, 10}};
@@ -406,6 +357,7 @@ static int density_map(const mn_plan_report *rp, mn_density_map *m, mn_error *er
   t.n_passes = r->passes;
   MN_TRY(mn_device_punctures(&dev, &t, &set, err));
   MN_TRY(mn_density_map_build(&t, set, 1.0, m, err));
+  *tr = t;
 cleanup:
   mn_puncture_set_destroy(set);
   mn_device_fini(&dev);
@@ -424,15 +376,10 @@ static int histology_run(const mn_plan_report *rp, mn_grid **g, double **f0, dou
   memset(&dev, 0, sizeof dev);
   memset(&inj, 0, sizeof inj);
   *g = NULL, *f0 = *f1 = NULL;
-  mn_device_params dp;
   size_t n;
-  const mn_param_desc *tab = mn_device_param_table(&n);
-  mn_param_defaults(tab, n, &dp);
-  snprintf(dp.model, sizeof dp.model, "%s", rp->po->pf->req.device);
-  dp.depth_mm = r->depth_mm;
-  MN_TRY(mn_device_init(&dev, rp->cat, &dp, err));
+  MN_TRY(mn_device_init_at(&dev, rp->cat, rp->po->pf->req.device, r->depth_mm, err));
   mn_grid_params gp;
-  tab = mn_grid_param_table(&n);
+  const mn_param_desc *tab = mn_grid_param_table(&n);
   mn_param_defaults(tab, n, &gp);
   double w = 10.0 / sqrt(r->density_cm2);
   gp.dx_um = 1000.0 * w / fmax(8, round(1000.0 * w / 25.0)); /* about 25 um, whole cells */
@@ -554,8 +501,17 @@ int mn_report_plan_html(FILE *fp, const void *ctx, mn_error *err) {
   MN_TRY(render_svg(fig_redness, p, 900, 480, &svg[0], &len[0], err));
   MN_TRY(render_svg(fig_collagen, p, 900, 480, &svg[1], &len[1], err));
   MN_TRY(render_svg(fig_timeline, p, 900, 300, &svg[2], &len[2], err));
-  MN_TRY(density_map(rp, &map, err));
-  MN_TRY(render_svg(fig_density_c, &map, 700, 600, &svg[3], &len[3], err));
+  mn_treatment patch;
+  MN_TRY(density_map(rp, &map, &patch, err));
+  { /* the density map figure of `mnsim device`, into memory */
+    mn_density_figure df = {MN_FIG_SVG, &map, &patch,
+                            NULL,       0,    "Punctures per cm#u2#d in one session"};
+    FILE *mem = open_memstream(&svg[3], &len[3]);
+    MN_CHECK(mem, err, MN_ENOMEM, "", "out of memory for a figure");
+    rc = mn_report_density_map(mem, &df, err);
+    if (fclose(mem) && !rc) rc = MN_ERR(err, MN_EIO, "", "cannot keep the density figure");
+    if (rc) goto cleanup;
+  }
   if (rp->histology) {
     MN_TRY(histology_run(rp, &g, &f0, &f1, h.t, err));
     h.g = g, h.f[0] = f0, h.f[1] = f1, h.label[0] = "damage D", h.label[1] = "neutrophils N";
@@ -748,7 +704,11 @@ int mn_report_plan_html(FILE *fp, const void *ctx, mn_error *err) {
       fp);
   if (ferror(fp)) rc = MN_ERR(err, MN_EIO, "", "report.html: write failed");
 cleanup:
-  for (int i = 0; i < 5; i++) mn_free(svg[i]);
+  for (int i = 0; i < 5; i++)
+    if (i == 3)
+      free(svg[i]); /* open_memstream's buffer */
+    else
+      mn_free(svg[i]);
   mn_density_map_fini(&map);
   mn_free(f0);
   mn_free(f1);
