@@ -9,7 +9,7 @@ PKGS = gcc make cmake pkg-config valgrind libyaml-dev libjansson-dev libplplot-d
        libcriterion-dev fonts-dejavu-core libpng-dev chromium
 SOURCES = $(shell find src include tests bench -name '*.[ch]')
 
-.PHONY: all deps build demo test test-asan fuzz bench install format format-check docs clean
+.PHONY: all deps build demo test test-asan fuzz bench bench-device install format format-check docs clean
 
 all: build
 
@@ -67,10 +67,10 @@ fuzz: deps
 	done
 
 bench: build
+	./$(BUILD)/bench_table --mnsim $(BUILD)/mnsim --patch examples/patch-5mm.yaml
+
+bench-device: build
 	./$(BUILD)/bench_device
-	./$(BUILD)/bench_solver
-	./$(BUILD)/bench_lumped
-	./$(BUILD)/bench_plan
 
 install: build
 	cmake --install $(BUILD)

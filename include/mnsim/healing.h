@@ -223,7 +223,7 @@ void mn_solver_set_uv(mn_solver *s, double u_uv);
 /** Superpose an injury at the current time (models.md 7.4): d <- 1 - (1 - d)(1 - d_inj),
  *  C1 <- C1 (1 - phi_cut d_inj) in the dermis, T <- T + tau_plt d_bleed; resets the step to
  *  first_step_day and unfreezes the fast species. @p d_inj, @p d_bleed: grid fields. */
-void mn_solver_apply_injury(mn_solver *s, const double *d_inj, const double *d_bleed);
+void mn_solver_apply_injury(mn_solver *s, const float *d_inj, const float *d_bleed);
 
 /** What one step did. */
 typedef struct mn_step_info {
@@ -270,6 +270,17 @@ void mn_diffusion_lod(const mn_grid *g, double *u, const double D_layer[MN_LAYER
 void mn_diffusion_lod_many(const mn_grid *g, double *const *u,
                            const double (*D_layer)[MN_LAYER_HYPO], int nf, double decay, double dt,
                            double *work, int nthreads);
+/** @p nsteps steps of mn_diffusion_lod_many. On a layer-uniform grid each thread takes whole
+ *  fields, and the back substitution of each step is fused with the next step's pass, so n steps
+ *  read and write every value n + 1 times. */
+void mn_diffusion_lod_steps(const mn_grid *g, double *const *u,
+                            const double (*D_layer)[MN_LAYER_HYPO], int nf, double decay, double dt,
+                            int nsteps, double *work, int nthreads);
+/** mn_diffusion_lod_steps on float32 fields (arithmetic in double, storage in float): half the
+ *  memory traffic. Layer-uniform grids only (MN_EINPUT otherwise). */
+int mn_diffusion_lod_steps_f32(const mn_grid *g, float *const *u,
+                               const double (*D_layer)[MN_LAYER_HYPO], int nf, double decay,
+                               double dt, int nsteps, double *work, int nthreads, mn_error *err);
 /** Work doubles per slice of mn_diffusion_lod (it needs nthreads + 1 slices). */
 size_t mn_diffusion_work(const mn_grid *g);
 /** Total mass sum(u dV) over the interior (um3 x units), fixed-order reduction. */

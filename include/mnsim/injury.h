@@ -20,10 +20,11 @@
 extern "C" {
 #endif
 
-/** Damage fields of one session. */
+/** Damage fields of one session: float32 grid fields (mn_grid.ncell values, fractions in
+ *  [0, 1]; float keeps the session's peak memory at the solver's fields plus a quarter). */
 typedef struct mn_injury {
-  double *d_inj;     /**< volume fraction of each voxel disrupted (grid field) */
-  double *d_bleed;   /**< the same, only from channels that reach the subpapillary plexus and
+  float *d_inj;      /**< volume fraction of each voxel disrupted (grid field) */
+  float *d_bleed;    /**< the same, only from channels that reach the subpapillary plexus and
                           only in the dermis: where platelets release growth factor */
   double volume_um3; /**< disrupted volume inside the grid */
   int channels;      /**< channels rasterised */

@@ -343,9 +343,9 @@ static void print_summary(const sim *m, long steps, double wall) {
   if (g)
     printf(
         "  grid       %d x %d x %d cells (dx %g um, %.2f x %.2f mm, %.0f um deep), %.0f "
-        "punctures/cm2\n",
+        "punctures/cm2; fields %.1f MB\n",
         g->nx, g->ny, g->nz, g->dx_um, 1e-3 * g->dx_um * g->nx, 1e-3 * g->dx_um * g->ny,
-        g->zf_um[g->nz], m->density);
+        g->zf_um[g->nz], m->density, 1e-6 * (double)g->ncell * MN_NSPECIES * sizeof(double));
   else
     printf(
         "  zones      %.0f punctures/cm2: cell radius %.0f um, near zone %.0f um (%.1f %% of "

@@ -15,12 +15,14 @@
 
 #include "healing_impl.h"
 
+static size_t lod_work(const mn_grid *g);
+
 size_t mn_diffusion_work(const mn_grid *g) {
   size_t nx = (size_t)g->nx, ny = (size_t)g->ny, nz = (size_t)g->nz;
   /* y sweep: five [ny][nx] arrays and the wrap weights; z sweep: four [nz][nx]; x: five [nx];
-   * one more slice than threads holds the shared z factors of a uniform grid ([16][5][nz]) */
-  size_t w = 5 * nx * (ny > nz ? ny : nz) + 6 * nx + 5 * ny + 64;
-  return w > 80 * nz ? w : 80 * nz;
+   * fused passes: four [ny][nx] planes and the factors (lod_work) */
+  size_t w = 5 * nx * (ny > nz ? ny : nz) + 6 * nx + 5 * ny + 64, f = lod_work(g);
+  return w > f ? w : f;
 }
 
 /* Diffusivity table by cell code, in um2/day. */
@@ -213,78 +215,11 @@ static double factor(int n, const double *lo, const double *hi, const double *ma
   return gamma;
 }
 
-/* Solve the factored system for one contiguous line. */
-static void apply_line(double *u, int n, const double *lo, const double *cp, const double *im,
-                       const double *z, double wrap, double gamma) {
-  u[0] *= im[0];
-  for (int q = 1; q < n; q++) u[q] = (u[q] + lo[q] * u[q - 1]) * im[q];
-  for (int q = n - 2; q >= 0; q--) u[q] -= cp[q] * u[q + 1];
-  if (wrap < 0) return;
-  double beta = -wrap, f = (u[0] + beta * u[n - 1] / gamma) / (1 + z[0] + beta * z[n - 1] / gamma);
-  for (int q = 0; q < n; q++) u[q] -= f * z[q];
-}
-
-/* Solve the factored system for m contiguous lines at once (row q of all lines at u + q qs). */
-static void apply_rows(double *u, int n, int m, size_t qs, const double *lo, const double *mass,
-                       const double *cp, const double *im, const double *z, double wrap,
-                       double gamma) {
-  for (int q = 0; q < n; q++) {
-    double *uq = u + (size_t)q * qs, mq = mass ? mass[q] : 1.0, a = lo[q], iq = im[q];
-    const double *up = uq - qs;
-    if (q == 0)
-      for (int l = 0; l < m; l++) uq[l] = mq * uq[l] * iq;
-    else
-      for (int l = 0; l < m; l++) uq[l] = (mq * uq[l] + a * up[l]) * iq;
-  }
-  for (int q = n - 2; q >= 0; q--) {
-    double *uq = u + (size_t)q * qs, c = cp[q];
-    const double *un = uq + qs;
-    for (int l = 0; l < m; l++) uq[l] -= c * un[l];
-  }
-  if (wrap < 0) return;
-  double beta = -wrap, *un = u + (size_t)(n - 1) * qs;
-  double den = 1 + z[0] + beta * z[n - 1] / gamma;
-  for (int l = 0; l < m; l++) {
-    double f = (u[l] + beta * un[l] / gamma) / den;
-    for (int q = 0; q < n; q++) u[(size_t)q * qs + l] -= f * z[q];
-  }
-}
-
 /* Constant weights w along a line of n cells: zero flux at the ends, or periodic. */
 static double const_weights(int n, double w, int cyc, double *lo, double *hi) {
   for (int q = 0; q < n; q++) lo[q] = hi[q] = w;
   if (!cyc) lo[0] = hi[n - 1] = 0;
   return cyc ? w : -1;
-}
-
-/* Factors of the constant-coefficient lines of length n in plane k (x or y direction), in the
- * work slice w: lo, hi, cp, im, z. Returns 0 when the species neither moves nor decays there. */
-static int plane_factor(const mn_grid *g, const double *Dc, double dt, double dec, int k, int n,
-                        double *w, double *wrap, double *gamma) {
-  double D = Dc[g->cell[mn_grid_at(g, 0, 0, k)]];
-  if (D <= 0 && dec == 0) return 0;
-  double *lo = w, *hi = w + n;
-  *wrap = const_weights(n, dt * D / (g->dx_um * g->dx_um), g->lateral_bc == MN_BC_PERIODIC, lo, hi);
-  *gamma = factor(n, lo, hi, NULL, dec, *wrap, w + 2 * n, w + 3 * n, w + 4 * n);
-  return 1;
-}
-
-static void usweep_x(const mn_grid *g, double *u, const double *Dc, double dt, double dec, int k,
-                     double *w) {
-  int nx = g->nx;
-  double wrap, gamma;
-  if (!plane_factor(g, Dc, dt, dec, k, nx, w, &wrap, &gamma)) return;
-  for (int j = 0; j < g->ny; j++)
-    apply_line(u + mn_grid_at(g, 0, j, k), nx, w, w + 2 * nx, w + 3 * nx, w + 4 * nx, wrap, gamma);
-}
-
-static void usweep_y(const mn_grid *g, double *u, const double *Dc, double dt, double dec, int k,
-                     double *w) {
-  int ny = g->ny;
-  double wrap, gamma;
-  if (!plane_factor(g, Dc, dt, dec, k, ny, w, &wrap, &gamma)) return;
-  apply_rows(u + mn_grid_at(g, 0, 0, k), ny, g->nx, g->sy, w, NULL, w + 2 * ny, w + 3 * ny,
-             w + 4 * ny, wrap, gamma);
 }
 
 /* z weights of a layer-uniform grid (resistance form, baseline bottom on the last diagonal). */
@@ -312,58 +247,340 @@ static int thread_id(void) {
 #endif
 }
 
-void mn_diffusion_lod_many(const mn_grid *g, double *const *u,
-                           const double (*D_layer)[MN_LAYER_HYPO], int nf, double decay, double dt,
-                           double *work, int nthreads) {
-  enum { MAXF = 16 };
-  double Dc[MAXF][256];
-  if (nf > MAXF) nf = MAXF;
-  for (int f = 0; f < nf; f++) code_table(D_layer[f], Dc[f]);
-  double dec = dt * decay / 3.0;
-  size_t wsz = mn_diffusion_work(g);
-  if (nthreads < 1) nthreads = 1;
-  /* z factors of a layer-uniform grid: one set per field, shared by every column, in the slice
-   * after the threads' own */
-  int uni = g->uniform, nz = g->nz;
-  double *zf = work + (size_t)nthreads * wsz, zgamma[MAXF], zwrap = -1;
-  if (uni)
-    for (int f = 0; f < nf; f++) {
-      double *lo = zf + (size_t)f * 5 * nz, *hi = lo + nz, *cp = hi + nz, *im = cp + nz;
-      z_weights(g, Dc[f], dt, lo, hi);
-      zgamma[f] = factor(nz, lo, hi, g->dz_um, dec, zwrap, cp, im, NULL);
+/* ---- fused passes on layer-uniform grids --------------------------------------------------
+ * The x and y sweeps of a plane run while the plane is in cache, and the z system is eliminated
+ * plane by plane in the same pass (its recurrence needs only the previous plane), so a step is
+ * one pass that reads and writes each value once plus the back substitution. The back
+ * substitution runs backwards through the planes; the next step's pass is run in that same
+ * direction, with the z system eliminated the other way round (the same tridiagonal system,
+ * factored from the last row), and finishes the previous step plane by plane before it sweeps
+ * the plane. n steps cost n + 1 passes: each value crosses memory about once per step. */
+enum { LOD_SLOTS = MN_LAYER_HYPO + 1 }; /* layer codes; the last slot is every other code */
+
+typedef struct {
+  double *lo, *hi, *cp, *im, *z, *la; /* la = lo im: the forward step's multiplier */
+  double wrap, gamma;
+  int active; /* 0: neither diffusion nor decay in the plane, the sweep is the identity */
+} line_fac;
+
+typedef struct {
+  line_fac x[LOD_SLOTS], y[LOD_SLOTS];
+  const double *m;                              /* [nz] row masses (dz) */
+  double *a_up, *im_up, *cp_up;                 /* elimination k increasing */
+  double *a_dn, *im_dn, *cp_dn;                 /* elimination k decreasing, indexed by k */
+  double *zlo, *zhi, *rlo, *rhi, *rm, *rc, *ri; /* scratch of the factorisation */
+} lod_fac;
+
+static size_t lod_work(const mn_grid *g) {
+  size_t nx = (size_t)g->nx, ny = (size_t)g->ny, nz = (size_t)g->nz;
+  return 2 * nx * ny + 12 * nx + 6 * LOD_SLOTS * 2 * (nx + ny) + 13 * nz + 64;
+}
+
+static int plane_slot(const mn_grid *g, int k) {
+  int c = g->cell[mn_grid_at(g, 0, 0, k)];
+  return c < MN_LAYER_HYPO ? c : MN_LAYER_HYPO;
+}
+
+/* Factors of one field in the slice w (after its four planes). */
+static void lod_factor(const mn_grid *g, const double *Dc, double dt, double dec, double *w,
+                       lod_fac *f) {
+  int nx = g->nx, ny = g->ny, nz = g->nz, cyc = g->lateral_bc == MN_BC_PERIODIC;
+  double s = dt / (g->dx_um * g->dx_um);
+  for (int sl = 0; sl < LOD_SLOTS; sl++) {
+    double D = sl < MN_LAYER_HYPO ? Dc[sl] : 0;
+    for (int d = 0; d < 2; d++) {
+      int n = d ? ny : nx;
+      line_fac *lf = d ? &f->y[sl] : &f->x[sl];
+      lf->lo = w, lf->hi = w + n, lf->cp = w + 2 * n, lf->im = w + 3 * n, lf->z = w + 4 * n;
+      lf->la = w + 5 * n;
+      w += 6 * (size_t)n;
+      lf->active = D > 0 || dec > 0;
+      if (!lf->active) continue;
+      lf->wrap = const_weights(n, s * D, cyc, lf->lo, lf->hi);
+      lf->gamma = factor(n, lf->lo, lf->hi, NULL, dec, lf->wrap, lf->cp, lf->im, lf->z);
+      for (int q = 0; q < n; q++)
+        lf->la[q] = q ? lf->lo[q] * lf->im[q] : 0; /* row 0: none before */
     }
-    /* one parallel region; fields one after the other, each through its x, y and z sweeps while
-     * it is still in the last-level cache (a 100^3 field is 8 MB), three barriers per field */
+  }
+  double **z[] = {&f->a_up, &f->im_up, &f->cp_up, &f->a_dn, &f->im_dn, &f->cp_dn, &f->zlo,
+                  &f->zhi,  &f->rlo,   &f->rhi,   &f->rm,   &f->rc,    &f->ri};
+  for (size_t q = 0; q < sizeof z / sizeof z[0]; q++) *z[q] = w, w += nz;
+  f->m = g->dz_um;
+  z_weights(g, Dc, dt, f->zlo, f->zhi);
+  factor(nz, f->zlo, f->zhi, g->dz_um, dec, -1, f->cp_up, f->im_up, NULL);
+  for (int k = 0; k < nz; k++) {
+    int r = nz - 1 - k; /* the same system with its rows in reverse order */
+    f->rlo[r] = f->zhi[k], f->rhi[r] = f->zlo[k], f->rm[r] = g->dz_um[k];
+  }
+  factor(nz, f->rlo, f->rhi, f->rm, dec, -1, f->rc, f->ri, NULL);
+  for (int k = 0; k < nz; k++) {
+    f->a_up[k] = f->zlo[k], f->a_dn[k] = f->zhi[k];
+    f->cp_dn[k] = f->rc[nz - 1 - k], f->im_dn[k] = f->ri[nz - 1 - k];
+  }
+}
+
+/* x sweep of G <= 4 contiguous rows in -> out (row stride n): the recurrence along a row is
+ * serial, so four rows advance side by side to keep the floating-point units busy (the forward
+ * step is one multiply-add on the chain: v = in im + (lo im) v). */
+static void lod_xrows(const double *in, double *out, int n, int G, const line_fac *xf) {
+  const double *la = xf->la, *cp = xf->cp, *im = xf->im;
+  if (G == 4) {
+    const double *i0 = in, *i1 = i0 + n, *i2 = i1 + n, *i3 = i2 + n;
+    double *o0 = out, *o1 = o0 + n, *o2 = o1 + n, *o3 = o2 + n;
+    double v0 = i0[0] * im[0], v1 = i1[0] * im[0], v2 = i2[0] * im[0], v3 = i3[0] * im[0];
+    o0[0] = v0, o1[0] = v1, o2[0] = v2, o3[0] = v3;
+    for (int q = 1; q < n; q++) {
+      double l = la[q], m = im[q];
+      o0[q] = v0 = i0[q] * m + l * v0;
+      o1[q] = v1 = i1[q] * m + l * v1;
+      o2[q] = v2 = i2[q] * m + l * v2;
+      o3[q] = v3 = i3[q] * m + l * v3;
+    }
+    for (int q = n - 2; q >= 0; q--) {
+      double c = cp[q];
+      o0[q] = v0 = o0[q] - c * v0;
+      o1[q] = v1 = o1[q] - c * v1;
+      o2[q] = v2 = o2[q] - c * v2;
+      o3[q] = v3 = o3[q] - c * v3;
+    }
+  } else {
+    for (int r = 0; r < G; r++) {
+      const double *ir = in + (size_t)r * n;
+      double *o = out + (size_t)r * n, v = ir[0] * im[0];
+      o[0] = v;
+      for (int q = 1; q < n; q++) o[q] = v = ir[q] * im[q] + la[q] * v;
+      for (int q = n - 2; q >= 0; q--) o[q] = v = o[q] - cp[q] * v;
+    }
+  }
+  if (xf->wrap < 0) return;
+  const double *z = xf->z; /* periodic rows: the Sherman-Morrison correction */
+  double beta = -xf->wrap, gamma = xf->gamma, den = 1 + z[0] + beta * z[n - 1] / gamma;
+  for (int r = 0; r < G; r++) {
+    double *o = out + (size_t)r * n, fc = (o[0] + beta * o[n - 1] / gamma) / den;
+    for (int q = 0; q < n; q++) o[q] -= fc * z[q];
+  }
+}
+
+/* Four rows at once, as four-lane vectors across the rows: 4 x 4 blocks are transposed in
+ * registers, so the serial recurrence along x runs on whole vectors (one lane per row). */
+/* The passes are compiled twice on x86-64 with GCC: for the x86-64-v3 level (AVX2, 4-wide
+ * vectors) and the baseline, chosen at load time by the CPU. Both use the same operations in the
+ * same order (no contraction into fused multiply-adds in ISO C mode), so the two give the same
+ * numbers. Everything the pass calls on its hot path is inlined into the clone. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
+#define LOD_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define LOD_CLONES
+#endif
+#define LOD_INLINE __attribute__((always_inline))
+
+typedef double v4d __attribute__((vector_size(32)));
+#pragma GCC diagnostic ignored "-Wpsabi" /* static helpers: no ABI crosses a module boundary */
+
+static inline LOD_INLINE v4d v4_load(const double *p) {
+  v4d v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+static inline LOD_INLINE void v4_store(double *p, v4d v) {
+  memcpy(p, &v, sizeof v);
+}
+static inline LOD_INLINE v4d v4_set1(double x) {
+  return (v4d){x, x, x, x};
+}
+static inline LOD_INLINE void v4_transpose(v4d *a, v4d *b, v4d *c, v4d *d) {
+  v4d t0 = __builtin_shufflevector(*a, *b, 0, 4, 2, 6),
+      t1 = __builtin_shufflevector(*a, *b, 1, 5, 3, 7);
+  v4d t2 = __builtin_shufflevector(*c, *d, 0, 4, 2, 6),
+      t3 = __builtin_shufflevector(*c, *d, 1, 5, 3, 7);
+  *a = __builtin_shufflevector(t0, t2, 0, 1, 4, 5),
+  *b = __builtin_shufflevector(t1, t3, 0, 1, 4, 5);
+  *c = __builtin_shufflevector(t0, t2, 2, 3, 6, 7),
+  *d = __builtin_shufflevector(t1, t3, 2, 3, 6, 7);
+}
+
+/* x sweep of 4 nb contiguous rows F (row stride n) into X ([nb][n][4], lane r of block b = row
+ * 4 b + r), then the y forward elimination of those rows into W (rows j .. j + 4 nb - 1 of the
+ * plane; row j - 1 is the one before). The nb blocks are independent chains: the recurrences'
+ * latency (a multiply and an add per step) is hidden by running them side by side. */
+static inline LOD_INLINE void lod_xg(const double *F, double *X, double *W, int n, int j, int nb,
+                                     const line_fac *xf, const line_fac *yf) {
+  enum { NB = 3 };
+  const double *la = xf->la, *cp = xf->cp, *im = xf->im;
+  v4d v[NB], c[NB][4];
+  for (int b = 0; b < nb; b++) v[b] = v4_set1(0);
+  int q = 0;
+  for (; q + 4 <= n; q += 4) {
+    for (int b = 0; b < nb; b++) {
+      const double *Fb = F + (size_t)(4 * b) * n + q;
+      c[b][0] = v4_load(Fb), c[b][1] = v4_load(Fb + n), c[b][2] = v4_load(Fb + 2 * n);
+      c[b][3] = v4_load(Fb + 3 * n);
+      v4_transpose(&c[b][0], &c[b][1], &c[b][2], &c[b][3]);
+    }
+    for (int t = 0; t < 4; t++) {
+      v4d mi = v4_set1(im[q + t]), ml = v4_set1(la[q + t]); /* la[0] = 0, v = 0 at first */
+      for (int b = 0; b < nb; b++) {
+        v[b] = c[b][t] * mi + ml * v[b];
+        v4_store(X + 4 * ((size_t)b * n + q + t), v[b]);
+      }
+    }
+  }
+  for (; q < n; q++)
+    for (int b = 0; b < nb; b++) {
+      const double *Fb = F + (size_t)(4 * b) * n + q;
+      v[b] = (v4d){Fb[0], Fb[n], Fb[2 * n], Fb[3 * n]} * v4_set1(im[q]) + v4_set1(la[q]) * v[b];
+      v4_store(X + 4 * ((size_t)b * n + q), v[b]);
+    }
+  for (q = n - 2; q >= 0; q--) {
+    v4d mc = v4_set1(cp[q]);
+    for (int b = 0; b < nb; b++) {
+      double *x = X + 4 * ((size_t)b * n + q);
+      v[b] = v4_load(x) - mc * v[b];
+      v4_store(x, v[b]);
+    }
+  }
+  if (xf->wrap >= 0) { /* periodic rows: the Sherman-Morrison correction */
+    const double *z = xf->z;
+    double beta = -xf->wrap, gamma = xf->gamma, den = 1 + z[0] + beta * z[n - 1] / gamma;
+    for (int b = 0; b < nb; b++) {
+      double *x = X + 4 * (size_t)b * n;
+      v4d fc =
+          (v4_load(x) + v4_set1(beta / gamma) * v4_load(x + 4 * (size_t)(n - 1))) / v4_set1(den);
+      for (q = 0; q < n; q++)
+        v4_store(x + 4 * (size_t)q, v4_load(x + 4 * (size_t)q) - fc * v4_set1(z[q]));
+    }
+  }
+  const double *yim = yf->im, *yla = yf->la;
+  for (q = 0; q + 4 <= n; q += 4) {
+    v4d w = j ? v4_load(W - n + q) : v4_set1(0); /* yla[0] = 0 */
+    for (int b = 0; b < nb; b++) {
+      const double *x = X + 4 * ((size_t)b * n + q);
+      v4d r0 = v4_load(x), r1 = v4_load(x + 4), r2 = v4_load(x + 8), r3 = v4_load(x + 12);
+      v4_transpose(&r0, &r1, &r2, &r3);
+      int jb = j + 4 * b;
+      double *Wb = W + (size_t)(4 * b) * n + q;
+      w = r0 * v4_set1(yim[jb]) + v4_set1(yla[jb]) * w;
+      v4_store(Wb, w);
+      w = r1 * v4_set1(yim[jb + 1]) + v4_set1(yla[jb + 1]) * w;
+      v4_store(Wb + n, w);
+      w = r2 * v4_set1(yim[jb + 2]) + v4_set1(yla[jb + 2]) * w;
+      v4_store(Wb + 2 * n, w);
+      w = r3 * v4_set1(yim[jb + 3]) + v4_set1(yla[jb + 3]) * w;
+      v4_store(Wb + 3 * n, w);
+    }
+  }
+  for (; q < n; q++) {
+    double w = j ? W[q - n] : 0;
+    for (int b = 0; b < nb; b++) {
+      const double *x = X + 4 * ((size_t)b * n + q);
+      for (int r = 0; r < 4; r++) {
+        int jr = j + 4 * b + r;
+        W[(size_t)(4 * b + r) * n + q] = w = x[r] * yim[jr] + yla[jr] * w;
+      }
+    }
+  }
+}
+
+/* x sweep and y forward elimination of 4 nb rows (nb = 1 .. 3), specialised per nb. */
+static inline LOD_INLINE void lod_xgroup(const double *F, double *X, double *W, int n, int j,
+                                         int nb, const line_fac *xf, const line_fac *yf) {
+  if (nb == 3)
+    lod_xg(F, X, W, n, j, 3, xf, yf);
+  else if (nb == 2)
+    lod_xg(F, X, W, n, j, 2, xf, yf);
+  else
+    lod_xg(F, X, W, n, j, 1, xf, yf);
+}
+
+/* The Sherman-Morrison correction of periodic y lines (n rows of m values, solved in place). */
+static void lod_ycorrect(double *u, int n, int m, const line_fac *f) {
+  double beta = -f->wrap, gamma = f->gamma, *un = u + (size_t)(n - 1) * m;
+  const double *z = f->z;
+  double den = 1 + z[0] + beta * z[n - 1] / gamma;
+  for (int l = 0; l < m; l++) {
+    double fc = (u[l] + beta * un[l] / gamma) / den;
+    for (int q = 0; q < n; q++) u[(size_t)q * m + l] -= fc * z[q];
+  }
+}
+
+#define LOD_T double
+#define LOD_SFX d
+#include "lod_pass.h"
+#undef LOD_T
+#undef LOD_SFX
+#define LOD_T float
+#define LOD_SFX f
+#include "lod_pass.h"
+#undef LOD_T
+#undef LOD_SFX
+
+/* The general path: per-line coefficients (lesions), one step at a time. */
+static void lod_general(const mn_grid *g, double *const *u, const double (*Dc)[256], int nf,
+                        double dec, double dt, double *work, size_t wsz, int nthreads) {
+  (void)nthreads; /* without OpenMP */
 #pragma omp parallel num_threads(nthreads)
   {
     double *w = work + (size_t)thread_id() * wsz;
     for (int f = 0; f < nf; f++) {
 #pragma omp for schedule(static)
-      for (int k = 0; k < g->nz; k++) {
-        if (uni)
-          usweep_x(g, u[f], Dc[f], dt, dec, k, w);
-        else
-          sweep_x(g, u[f], Dc[f], dt, dec, k, w);
-      }
+      for (int k = 0; k < g->nz; k++) sweep_x(g, u[f], Dc[f], dt, dec, k, w);
 #pragma omp for schedule(static)
-      for (int k = 0; k < g->nz; k++) {
-        if (uni)
-          usweep_y(g, u[f], Dc[f], dt, dec, k, w);
-        else
-          sweep_y(g, u[f], Dc[f], dt, dec, k, w);
-      }
+      for (int k = 0; k < g->nz; k++) sweep_y(g, u[f], Dc[f], dt, dec, k, w);
 #pragma omp for schedule(static)
-      for (int j = 0; j < g->ny; j++) {
-        if (!uni) {
-          sweep_z(g, u[f], Dc[f], dt, dec, j, w);
-          continue;
-        }
-        const double *lo = zf + (size_t)f * 5 * nz, *cp = lo + 2 * nz, *im = lo + 3 * nz;
-        apply_rows(u[f] + mn_grid_at(g, 0, j, 0), nz, g->nx, g->sz, lo, g->dz_um, cp, im, NULL,
-                   zwrap, zgamma[f]);
-      }
+      for (int j = 0; j < g->ny; j++) sweep_z(g, u[f], Dc[f], dt, dec, j, w);
     }
   }
+}
+
+enum { LOD_MAXF = 16 };
+
+static int lod_run(const mn_grid *g, double *const *ud, float *const *uf,
+                   const double (*D_layer)[MN_LAYER_HYPO], int nf, double decay, double dt,
+                   int nsteps, double *work, int nthreads) {
+  double Dc[LOD_MAXF][256];
+  if (nf > LOD_MAXF) nf = LOD_MAXF;
+  if (nthreads < 1) nthreads = 1;
+  for (int f = 0; f < nf; f++) code_table(D_layer[f], Dc[f]);
+  double dec = dt * decay / 3.0;
+  size_t wsz = mn_diffusion_work(g);
+  if (!g->uniform) {
+    if (uf) return MN_EINPUT;
+    for (int n = 0; n < nsteps; n++) lod_general(g, ud, Dc, nf, dec, dt, work, wsz, nthreads);
+    return MN_OK;
+  }
+  /* fields are independent: each thread takes whole fields through all the steps */
+#pragma omp parallel for num_threads(nthreads) schedule(static, 1)
+  for (int f = 0; f < nf; f++) {
+    double *w = work + (size_t)thread_id() * wsz;
+    lod_fac fac;
+    lod_factor(g, Dc[f], dt, dec, w + 2 * (size_t)g->nx * g->ny + 12 * (size_t)g->nx, &fac);
+    if (uf)
+      lod_field_f(g, uf[f], &fac, nsteps, w);
+    else
+      lod_field_d(g, ud[f], &fac, nsteps, w);
+  }
+  return MN_OK;
+}
+
+void mn_diffusion_lod_steps(const mn_grid *g, double *const *u,
+                            const double (*D_layer)[MN_LAYER_HYPO], int nf, double decay, double dt,
+                            int nsteps, double *work, int nthreads) {
+  lod_run(g, u, NULL, D_layer, nf, decay, dt, nsteps, work, nthreads);
+}
+
+int mn_diffusion_lod_steps_f32(const mn_grid *g, float *const *u,
+                               const double (*D_layer)[MN_LAYER_HYPO], int nf, double decay,
+                               double dt, int nsteps, double *work, int nthreads, mn_error *err) {
+  if (lod_run(g, NULL, u, D_layer, nf, decay, dt, nsteps, work, nthreads))
+    return MN_ERR(err, MN_EINPUT, "",
+                  "float32 fields need a layer-uniform grid (no lesions); this grid has lesions");
+  return MN_OK;
+}
+
+void mn_diffusion_lod_many(const mn_grid *g, double *const *u,
+                           const double (*D_layer)[MN_LAYER_HYPO], int nf, double decay, double dt,
+                           double *work, int nthreads) {
+  lod_run(g, u, NULL, D_layer, nf, decay, dt, 1, work, nthreads);
 }
 
 void mn_diffusion_lod(const mn_grid *g, double *u, const double D_layer[MN_LAYER_HYPO],

@@ -171,7 +171,7 @@ void mn_solver_set_scalars(mn_solver *s, const mn_solver_scalars *in) {
   s->steps = in->steps;
 }
 
-void mn_solver_apply_injury(mn_solver *s, const double *d_inj, const double *d_bleed) {
+void mn_solver_apply_injury(mn_solver *s, const float *d_inj, const float *d_bleed) {
   const mn_grid *g = s->g;
   double phi = s->m.phi_cut, tau = s->m.tau_plt;
 #pragma omp parallel for num_threads(s->nthreads) schedule(static)

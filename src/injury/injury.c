@@ -11,8 +11,8 @@
 
 int mn_injury_init(const mn_grid *g, mn_injury *out, mn_error *err) {
   memset(out, 0, sizeof *out);
-  out->d_inj = mn_grid_field(g);
-  out->d_bleed = mn_grid_field(g);
+  out->d_inj = mn_calloc(g->ncell, sizeof(float));
+  out->d_bleed = mn_calloc(g->ncell, sizeof(float));
   if (!out->d_inj || !out->d_bleed) {
     mn_injury_fini(out);
     return MN_ERR(err, MN_ENOMEM, "", "out of memory for the injury fields");
@@ -72,10 +72,10 @@ static void add_channel(const mn_grid *g, const mn_device *dev, double x_mm, dou
         if (frac <= 0) continue;
         size_t c = mn_grid_at(g, i, j, k);
         if (g->cell[c] == MN_CELL_VOID) continue;
-        inj->d_inj[c] = 1 - (1 - inj->d_inj[c]) * (1 - frac);
+        inj->d_inj[c] = (float)(1 - (1 - (double)inj->d_inj[c]) * (1 - frac));
         inj->volume_um3 += frac * dx * dx * (zbot - ztop);
         if (bleeds && (g->cell[c] == MN_LAYER_PD || g->cell[c] == MN_LAYER_RD))
-          inj->d_bleed[c] = 1 - (1 - inj->d_bleed[c]) * (1 - frac);
+          inj->d_bleed[c] = (float)(1 - (1 - (double)inj->d_bleed[c]) * (1 - frac));
       }
     }
   inj->channels++;

@@ -450,3 +450,159 @@ Test(verify, prefactorised_kernel_matches_the_general_one) {
     mn_grid_destroy(g);
   }
 }
+
+/* ---- fused multi-step passes and float32 storage ------------------------------------------- */
+static void layered_case(int bc, mn_grid **g, double Dl[4]) {
+  double h[4] = {15, 60, 200, 700};
+  mn_skin s = layered_skin(h);
+  mn_grid_params p = {.dx_um = 20,
+                      .dz_epi_um = 10,
+                      .dz_pd_um = 20,
+                      .dz_rd_um = 40,
+                      .lateral_bc = bc,
+                      .bottom_bc = MN_BOTTOM_BASELINE};
+  mn_error e = {0};
+  cr_assert_eq(mn_grid_create(&p, &s, NULL, 0, 0, 0, 0.3, 0.26, g, &e), MN_OK);
+  cr_assert((*g)->uniform);
+  double D[4] = {0, 0.3, 0.86, 2.0};
+  memcpy(Dl, D, sizeof D);
+}
+
+Test(verify, steps_fused_in_one_call_match_one_call_per_step) {
+  /* n steps in one call run the z elimination alternately from the top and from the bottom and
+   * finish each step in the next one's pass: the same solution up to round-off */
+  for (int bc = 0; bc < 2; bc++) {
+    mn_grid *g;
+    double Dl[4];
+    layered_case(bc, &g, Dl);
+    double *a = mn_grid_field(g), *b = mn_grid_field(g), *w = work_for(g, 2);
+    random_fill(g, a, 11);
+    memcpy(b, a, g->ncell * sizeof *a);
+    double *pa[1] = {a};
+    mn_diffusion_lod_steps(g, pa, (const double(*)[MN_LAYER_HYPO])Dl, 1, 3.0, 0.01, 7, w, 2);
+    for (int q = 0; q < 7; q++) mn_diffusion_lod(g, b, Dl, 3.0, 0.01, w, 1);
+    double worst = 0, big = 0;
+    for (int k = 0; k < g->nz; k++)
+      for (int j = 0; j < g->ny; j++)
+        for (int i = 0; i < g->nx; i++) {
+          size_t c = mn_grid_at(g, i, j, k);
+          worst = fmax(worst, fabs(a[c] - b[c]));
+          big = fmax(big, fabs(b[c]));
+        }
+    printf("7 steps in one call vs one per call (%s): largest difference %.2e of %.3f\n",
+           bc ? "zero flux" : "periodic", worst, big);
+    cr_assert_lt(worst, 1e-13 * big);
+    mn_free(a);
+    mn_free(b);
+    mn_free(w);
+    mn_grid_destroy(g);
+  }
+}
+
+static float *to_float(const mn_grid *g, const double *u) {
+  float *f = mn_malloc_array(g->ncell, sizeof(float));
+  cr_assert(f);
+  for (size_t c = 0; c < g->ncell; c++) f[c] = (float)u[c];
+  return f;
+}
+
+Test(verify, float32_storage_stays_within_a_1e4th_of_double) {
+  /* the layered case (both lateral boundaries) and the Gaussian against its analytic solution */
+  for (int bc = 0; bc < 2; bc++) {
+    mn_grid *g;
+    double Dl[4];
+    layered_case(bc, &g, Dl);
+    double *a = mn_grid_field(g), *w = work_for(g, 2);
+    random_fill(g, a, 13);
+    float *fa = to_float(g, a);
+    double *pa[1] = {a};
+    float *pf[1] = {fa};
+    mn_error e = {0};
+    const double(*D)[MN_LAYER_HYPO] = (const double(*)[MN_LAYER_HYPO])Dl;
+    for (int c = 0; c < 4; c++) { /* 4 calls of 25 steps: 100 steps */
+      mn_diffusion_lod_steps(g, pa, D, 1, 3.0, 0.01, 25, w, 2);
+      cr_assert_eq(mn_diffusion_lod_steps_f32(g, pf, D, 1, 3.0, 0.01, 25, w, 2, &e), MN_OK);
+    }
+    double worst = 0, big = 0;
+    for (int k = 0; k < g->nz; k++)
+      for (int j = 0; j < g->ny; j++)
+        for (int i = 0; i < g->nx; i++) {
+          size_t c = mn_grid_at(g, i, j, k);
+          worst = fmax(worst, fabs((double)fa[c] - a[c]));
+          big = fmax(big, fabs(a[c]));
+        }
+    printf(
+        "float32 vs double, layered grid, 100 steps (%s): largest difference %.2e of %.3f "
+        "(%.1e relative)\n",
+        bc ? "zero flux" : "periodic", worst, big, worst / big);
+    cr_assert_lt(worst / big, 1e-4);
+    mn_free(a);
+    mn_free(fa);
+    mn_free(w);
+    mn_grid_destroy(g);
+  }
+  /* the Gaussian with decay: float32 and double against the analytic solution */
+  double D = 0.86, lambda = 5, t0 = 0.002, T = 0.01, dt = 2.5e-5, dx = 30, c0 = 600;
+  mn_grid *g = box_grid(1.2, dx, 1200, dx, MN_BC_ZERO_FLUX, MN_BOTTOM_ZERO_FLUX);
+  double *u = mn_grid_field(g), *w = work_for(g, 2), Dl[1][4] = {{D, D, D, D}};
+  double s2 = 4 * D * 1e6 * t0, s2T = 4 * D * 1e6 * (t0 + T);
+  for (int k = 0; k < g->nz; k++)
+    for (int j = 0; j < g->ny; j++)
+      for (int i = 0; i < g->nx; i++) {
+        double x = (i + 0.5) * dx - c0, y = (j + 0.5) * dx - c0, z = g->zc_um[k] - c0;
+        u[mn_grid_at(g, i, j, k)] = exp(-(x * x + y * y + z * z) / s2);
+      }
+  float *uf = to_float(g, u);
+  double *pu[1] = {u};
+  float *pf[1] = {uf};
+  mn_error e = {0};
+  int n = (int)lround(T / dt);
+  mn_diffusion_lod_steps(g, pu, (const double(*)[MN_LAYER_HYPO])Dl, 1, lambda, dt, n, w, 1);
+  cr_assert_eq(mn_diffusion_lod_steps_f32(g, pf, (const double(*)[MN_LAYER_HYPO])Dl, 1, lambda, dt,
+                                          n, w, 1, &e),
+               MN_OK);
+  double amp = pow(t0 / (t0 + T), 1.5) * exp(-lambda * T), nd = 0, nf = 0, den = 0, diff = 0;
+  for (int k = 0; k < g->nz; k++)
+    for (int j = 0; j < g->ny; j++)
+      for (int i = 0; i < g->nx; i++) {
+        double x = (i + 0.5) * dx - c0, y = (j + 0.5) * dx - c0, z = g->zc_um[k] - c0;
+        size_t c = mn_grid_at(g, i, j, k);
+        double ex = amp * exp(-(x * x + y * y + z * z) / s2T);
+        nd += (u[c] - ex) * (u[c] - ex), nf += (uf[c] - ex) * (uf[c] - ex), den += ex * ex;
+        diff = fmax(diff, fabs((double)uf[c] - u[c]));
+      }
+  printf(
+      "gaussian, dx 30 um: relative L2 error %.6f (double), %.6f (float32); largest "
+      "float32-double difference %.1e of %.3f\n",
+      sqrt(nd / den), sqrt(nf / den), diff, amp);
+  cr_assert_lt(diff / amp, 1e-4);
+  cr_assert_lt(fabs(sqrt(nf / den) - sqrt(nd / den)), 1e-4);
+  mn_free(u);
+  mn_free(uf);
+  mn_free(w);
+  mn_grid_destroy(g);
+}
+
+Test(verify, float32_storage_refuses_a_grid_with_lesions) {
+  mn_skin_atlas *a;
+  mn_error e = {0};
+  cr_assert_eq(mn_skin_atlas_create(&a, &e), MN_OK);
+  mn_skin_params sp = {.region = "cheek", .age_y = 40, .fitzpatrick = 3};
+  mn_skin sk;
+  cr_assert_eq(mn_skin_build(a, &sp, &sk, &e), MN_OK);
+  mn_lesion les = {
+      .type = MN_LESION_BOXCAR, .x_mm = 0.3, .y_mm = 0.3, .width_mm = 0.4, .depth_mm = 0.2};
+  mn_grid_params gp = {.dx_um = 40, .dz_epi_um = 10, .dz_pd_um = 20, .dz_rd_um = 40};
+  mn_grid *g;
+  cr_assert_eq(mn_grid_create(&gp, &sk, &les, 1, 0, 0, 0.6, 0.6, &g, &e), MN_OK, "%s", e.msg);
+  float *u = mn_calloc(g->ncell, sizeof(float));
+  double *w = work_for(g, 1), Dl[1][4] = {{0, 0.2, 0.86, 3.0}};
+  cr_assert_eq(mn_diffusion_lod_steps_f32(g, &u, (const double(*)[MN_LAYER_HYPO])Dl, 1, 0, 0.01, 1,
+                                          w, 1, &e),
+               MN_EINPUT);
+  cr_assert(strstr(e.msg, "layer-uniform"), "%s", e.msg);
+  mn_free(u);
+  mn_free(w);
+  mn_grid_destroy(g);
+  mn_skin_atlas_destroy(a);
+}

@@ -1,0 +1,125 @@
+/* The fused LOD pass of a layer-uniform grid, instantiated by diffusion.c for double (LOD_T
+ * double, LOD_SFX d) and float storage (float, f). Arithmetic is double throughout; the field is
+ * read and written once per pass, every other array is a plane or a row in cache. */
+#define LOD_CAT2(a, b) a##_##b
+#define LOD_CAT(a, b) LOD_CAT2(a, b)
+
+/* One pass over the planes in direction s (+1: k increasing). back: first finish the previous
+ * step (the back substitution of its z elimination, which ran in direction -s); elim: then the
+ * x and y sweeps of a new step and its z elimination in direction s. Per plane, rows go forward
+ * (finish the old step, x sweep, y forward elimination) and then backward (y back substitution,
+ * z elimination), each row while it is in the first-level cache. */
+static inline LOD_INLINE void LOD_CAT(lod_pass, LOD_SFX)(const mn_grid *g, LOD_T *u,
+                                                         const lod_fac *f, int s, int back,
+                                                         int elim, double *P) {
+  int nx = g->nx, ny = g->ny, nz = g->nz;
+  size_t pn = (size_t)nx * ny, sy = g->sy;
+  /* F: the previous step's solution at the last plane visited, overwritten row by row with this
+   * plane's; W: the y sweep (forward elimination, then the solution); X: twelve rows of the x
+   * sweep */
+  double *F = P, *W = P + pn, *X = P + 2 * pn;
+  const double *cpb = s > 0 ? f->cp_dn : f->cp_up; /* back substitution of direction -s */
+  const double *ae = s > 0 ? f->a_up : f->a_dn, *ime = s > 0 ? f->im_up : f->im_dn;
+  for (int kk = 0; kk < nz; kk++) {
+    int k = s > 0 ? kk : nz - 1 - kk, kn = k + s, fin = back && kk;
+    LOD_T *up = u + mn_grid_at(g, 0, 0, k);
+    const char *next =
+        elim && kn >= 0 && kn < nz ? (const char *)(u + mn_grid_at(g, 0, 0, kn)) : NULL;
+    double c = fin ? cpb[k] : 0;
+    const line_fac *xf = &f->x[plane_slot(g, k)], *yf = &f->y[plane_slot(g, k)];
+    int lat = elim && xf->active, ycyc = lat && yf->wrap >= 0;
+    /* forward over rows, twelve at a time while at least twelve are left, then fewer */
+    for (int j = 0; j < ny;) {
+      int G = ny - j >= 12 ? 12 : ny - j >= 8 ? 8 : ny - j >= 4 ? 4 : ny - j;
+      for (int r = 0; r < G; r++) {
+        const LOD_T *in = up + (size_t)(j + r) * sy;
+        double *fc = F + (size_t)(j + r) * nx;
+        if (fin)
+          for (int i = 0; i < nx; i++) fc[i] = (double)in[i] - c * fc[i];
+        else
+          for (int i = 0; i < nx; i++) fc[i] = (double)in[i];
+        if (next) /* the plane after this one, fetched while this one is computed */
+          for (size_t b = 0; b < (size_t)nx * sizeof *u; b += 64)
+            __builtin_prefetch(next + ((size_t)(j + r) * sy) * sizeof *u + b, 0, 2);
+      }
+      if (!elim) {
+        for (int r = 0; r < G; r++) {
+          LOD_T *o = up + (size_t)(j + r) * sy;
+          const double *fc = F + (size_t)(j + r) * nx;
+          for (int i = 0; i < nx; i++) o[i] = (LOD_T)fc[i];
+        }
+      } else if (lat && G % 4 == 0) {
+        lod_xgroup(F + (size_t)j * nx, X, W + (size_t)j * nx, nx, j, G / 4, xf, yf);
+      } else {
+        const double *xr = F + (size_t)j * nx;
+        if (lat) {
+          lod_xrows(xr, X, nx, G, xf);
+          xr = X;
+        }
+        for (int r = 0; r < G; r++) {
+          int jj = j + r;
+          const double *xi = xr + (size_t)r * nx;
+          double *w = W + (size_t)jj * nx;
+          if (!lat) {
+            memcpy(w, xi, (size_t)nx * sizeof *w);
+          } else if (!jj) {
+            double i0 = yf->im[0];
+            for (int i = 0; i < nx; i++) w[i] = xi[i] * i0;
+          } else {
+            double iq = yf->im[jj], a = yf->la[jj];
+            const double *wp = w - nx;
+            for (int i = 0; i < nx; i++) w[i] = xi[i] * iq + a * wp[i];
+          }
+        }
+      }
+      j += G;
+    }
+    if (!elim) continue;
+    /* backward over rows: y back substitution and the z elimination */
+    double mi = f->m[k] * ime[k], ai = kk ? ae[k] * ime[k] : 0;
+    if (ycyc) { /* periodic y lines: the correction needs the whole solution first */
+      for (int j = ny - 2; j >= 0; j--) {
+        double *w = W + (size_t)j * nx, cj = yf->cp[j];
+        const double *wn = w + nx;
+        for (int i = 0; i < nx; i++) w[i] -= cj * wn[i];
+      }
+      lod_ycorrect(W, ny, nx, yf);
+    }
+    /* the z elimination's value at the plane before is that plane of the field, just written */
+    const LOD_T *ep0 = up - (ptrdiff_t)s * (ptrdiff_t)g->sz;
+    for (int j = ny - 1; j >= 0; j--) {
+      double *w = W + (size_t)j * nx;
+      const double *yn = j < ny - 1 ? w + nx : w; /* the y solution of the row after */
+      LOD_T *o = up + (size_t)j * sy;
+      double cj = lat && !ycyc && j < ny - 1 ? yf->cp[j] : 0;
+      if (kk) {
+        const LOD_T *ep = ep0 + (size_t)j * sy;
+        for (int i = 0; i < nx; i++) {
+          double y = w[i] - cj * yn[i];
+          w[i] = y, o[i] = (LOD_T)(mi * y + ai * (double)ep[i]);
+        }
+      } else {
+        for (int i = 0; i < nx; i++) {
+          double y = w[i] - cj * yn[i];
+          w[i] = y, o[i] = (LOD_T)(mi * y);
+        }
+      }
+    }
+  }
+}
+
+/* nsteps steps of one field: the back substitution of each step runs in the pass that starts the
+ * next one, so n steps take n + 1 passes over the field. */
+static LOD_CLONES void LOD_CAT(lod_field, LOD_SFX)(const mn_grid *g, LOD_T *u, const lod_fac *f,
+                                                   int nsteps, double *P) {
+  int s = 1;
+  LOD_CAT(lod_pass, LOD_SFX)(g, u, f, s, 0, 1, P);
+  for (int n = 1; n < nsteps; n++) {
+    s = -s;
+    LOD_CAT(lod_pass, LOD_SFX)(g, u, f, s, 1, 1, P);
+  }
+  LOD_CAT(lod_pass, LOD_SFX)(g, u, f, -s, 1, 0, P);
+}
+
+#undef LOD_CAT
+#undef LOD_CAT2
