@@ -492,14 +492,16 @@ static inline LOD_INLINE void lod_xgroup(const double *F, double *X, double *W, 
     lod_xg(F, X, W, n, j, 1, xf, yf);
 }
 
-/* The Sherman-Morrison correction of periodic y lines (n rows of m values, solved in place). */
-static void lod_ycorrect(double *u, int n, int m, const line_fac *f) {
+/* The Sherman-Morrison correction of periodic y lines (n rows of m values, solved in place);
+ * fc: m doubles of scratch. */
+static void lod_ycorrect(double *u, int n, int m, const line_fac *f, double *fc) {
   double beta = -f->wrap, gamma = f->gamma, *un = u + (size_t)(n - 1) * m;
   const double *z = f->z;
   double den = 1 + z[0] + beta * z[n - 1] / gamma;
-  for (int l = 0; l < m; l++) {
-    double fc = (u[l] + beta * un[l] / gamma) / den;
-    for (int q = 0; q < n; q++) u[(size_t)q * m + l] -= fc * z[q];
+  for (int l = 0; l < m; l++) fc[l] = (u[l] + beta * un[l] / gamma) / den;
+  for (int q = 0; q < n; q++) {
+    double *uq = u + (size_t)q * m, zq = z[q];
+    for (int l = 0; l < m; l++) uq[l] -= fc[l] * zq;
   }
 }
 

@@ -83,7 +83,7 @@ static inline LOD_INLINE void LOD_CAT(lod_pass, LOD_SFX)(const mn_grid *g, LOD_T
         const double *wn = w + nx;
         for (int i = 0; i < nx; i++) w[i] -= cj * wn[i];
       }
-      lod_ycorrect(W, ny, nx, yf);
+      lod_ycorrect(W, ny, nx, yf, X);
     }
     /* the z elimination's value at the plane before is that plane of the field, just written */
     const LOD_T *ep0 = up - (ptrdiff_t)s * (ptrdiff_t)g->sz;

@@ -224,7 +224,7 @@ static void react_plane(mn_solver *s, int k, double dt) {
 /* One reaction half-step over the grid; returns the largest scaled error estimate. */
 static double react(mn_solver *s, double dt, double *fastmax, size_t *bad) {
   const mn_grid *g = s->g;
-#pragma omp parallel for num_threads(s->nthreads) schedule(static)
+#pragma omp parallel for num_threads(s->nthreads) schedule(dynamic, 1)
   for (int k = 0; k < g->nz; k++) react_plane(s, k, dt);
   double change = 0, peak[NFAST] = {0};
   *fastmax = 0;
