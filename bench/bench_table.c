@@ -12,7 +12,7 @@
  *   (e) one lumped run (3 sessions over a year);
  *   (f) one plan (3 regions, 200 posterior draws).
  * (a)-(c) with 1 and 2 threads, each timing interleaved with a STREAM-like triad (100 M doubles
- * per array) in the same process: the median over seven (triad, kernel) pairs of the triad
+ * per array) in the same process: the median over 15 (triad, kernel) pairs of the triad
  * bandwidth over the update rate is the triad-equivalent bytes per update. Peak RSS is measured
  * in a child process that sets up and runs only that kernel.
  * Usage: bench_table [--quick] [--mnsim PATH] [--patch CASE]   (--quick skips (d)) */
@@ -26,7 +26,7 @@
 
 #include "mnsim/mnsim.h"
 
-enum { NSUB = 8, PAIRS = 7, CALL_STEPS = 20 };
+enum { NSUB = 8, PAIRS = 15, CALL_STEPS = 20 };
 
 static void die(const char *what, const mn_error *e) {
   fprintf(stderr, "bench_table: %s: %s\n", what, e ? e->msg : "failed");
