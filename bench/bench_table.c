@@ -15,7 +15,8 @@
  * per array) in the same process: the median over 15 (triad, kernel) pairs of the triad
  * bandwidth over the update rate is the triad-equivalent bytes per update. Peak RSS is measured
  * in a child process that sets up and runs only that kernel.
- * Usage: bench_table [--quick] [--mnsim PATH] [--patch CASE]   (--quick skips (d)) */
+ * Usage: bench_table [--quick] [--only a|b|c] [--mnsim PATH] [--patch CASE]
+ *   --quick skips (d); --only runs the rows of one of (a)-(c) and stops there. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -460,15 +461,21 @@ static double plan_s(int *runs, double *best) {
 int main(int argc, char **argv) {
   const char *mnsim = "build/mnsim", *cas = "examples/patch-5mm.yaml";
   int quick = 0;
+  char only = 0;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--quick"))
       quick = 1;
+    else if (!strcmp(argv[i], "--only") && i + 1 < argc && strchr("abc", argv[i + 1][0]) &&
+             argv[i + 1][0])
+      only = argv[++i][0];
     else if (!strcmp(argv[i], "--mnsim") && i + 1 < argc)
       mnsim = argv[++i];
     else if (!strcmp(argv[i], "--patch") && i + 1 < argc)
       cas = argv[++i];
     else
-      return fprintf(stderr, "usage: bench_table [--quick] [--mnsim PATH] [--patch CASE]\n"), 2;
+      return fprintf(stderr,
+                     "usage: bench_table [--quick] [--only a|b|c] [--mnsim PATH] [--patch CASE]\n"),
+             2;
   }
   mn_log_set_handler(to_stderr, NULL);
   kernel ks[] = {
@@ -483,7 +490,8 @@ int main(int argc, char **argv) {
   enum { NK = sizeof ks / sizeof ks[0] };
   double rss[NK][2];
   for (int k = 0; k < NK; k++)
-    for (int th = 1; th <= 2; th++) rss[k][th - 1] = child_rss(&ks[k], th);
+    for (int th = 1; th <= 2 && (!only || ks[k].name[1] == only); th++)
+      rss[k][th - 1] = child_rss(&ks[k], th);
   ta = mn_malloc_array(TN, sizeof(double)), tb = mn_malloc_array(TN, sizeof(double));
   tc = mn_malloc_array(TN, sizeof(double));
   if (!ta || !tb || !tc) die("no memory for the triad's 2.4 GB", NULL);
@@ -514,6 +522,7 @@ int main(int argc, char **argv) {
          "bytes/upd", "floor", "1->2", "RSS/fields");
   result res[NK][2];
   for (int k = 0; k < NK; k++) {
+    if (only && ks[k].name[1] != only) continue;
     measure(&ks[k], rss[k], res[k]);
     for (int th = 1; th <= 2; th++) {
       result r = res[k][th - 1];
@@ -525,7 +534,7 @@ int main(int argc, char **argv) {
     fflush(stdout);
   }
   printf("\n");
-  for (int k = 0; k < 4; k++) {
+  for (int k = 0; k < 4 && (!only || only == 'a'); k++) {
     double b = fmin(res[k][0].bpu, res[k][1].bpu);
     printf(
         "diffusion %s: %.1f bytes/update at best (1 thread %.1f, 2 threads %.1f), target "
@@ -534,6 +543,7 @@ int main(int argc, char **argv) {
   }
   mn_free(ta), mn_free(tb), mn_free(tc); /* the patch run's child must not inherit them */
   ta = tb = tc = NULL;
+  if (only) return 0;
   if (!quick) {
     double secs = NAN, prss = NAN, fb = NAN;
     int bad = patch_run(mnsim, cas, &secs, &prss, &fb);
