@@ -262,7 +262,7 @@ long mn_solver_steps(const mn_solver *s);
  *  finite-volume tridiagonal systems (harmonic-mean face diffusivities, zero flux into cells
  *  where the species is absent, periodic lines solved as cyclic systems). @p decay (1/day), if
  *  non-zero, is split equally over the three sweeps as in BioFVM. @p work: mn_diffusion_work()
- *  x (nthreads + 1) doubles (a slice per thread and one shared). */
+ *  x nthreads doubles (a slice per thread; more is harmless). */
 void mn_diffusion_lod(const mn_grid *g, double *u, const double D_layer[MN_LAYER_HYPO],
                       double decay, double dt, double *work, int nthreads);
 /** mn_diffusion_lod for @p nf fields at once (field f with diffusivities D_layer[f]), sharing one
@@ -281,7 +281,7 @@ void mn_diffusion_lod_steps(const mn_grid *g, double *const *u,
 int mn_diffusion_lod_steps_f32(const mn_grid *g, float *const *u,
                                const double (*D_layer)[MN_LAYER_HYPO], int nf, double decay,
                                double dt, int nsteps, double *work, int nthreads, mn_error *err);
-/** Work doubles per slice of mn_diffusion_lod (it needs nthreads + 1 slices). */
+/** Work doubles per slice of mn_diffusion_lod (it needs one slice per thread). */
 size_t mn_diffusion_work(const mn_grid *g);
 /** Total mass sum(u dV) over the interior (um3 x units), fixed-order reduction. */
 double mn_field_mass(const mn_grid *g, const double *u);

@@ -265,15 +265,17 @@ typedef struct {
 
 typedef struct {
   line_fac x[LOD_SLOTS], y[LOD_SLOTS];
-  const double *m;                              /* [nz] row masses (dz) */
-  double *a_up, *im_up, *cp_up;                 /* elimination k increasing */
-  double *a_dn, *im_dn, *cp_dn;                 /* elimination k decreasing, indexed by k */
-  double *zlo, *zhi, *rlo, *rhi, *rm, *rc, *ri; /* scratch of the factorisation */
+  const double *m;                  /* [nz] row masses (dz) */
+  const double *a_up, *a_dn;        /* weights to the plane before: zlo (k - 1), zhi (k + 1) */
+  double *im_up, *cp_up;            /* elimination k increasing */
+  double *im_dn, *cp_dn;            /* elimination k decreasing, indexed by k */
+  double *zlo, *zhi;                /* z weights: face above (lo) and below (hi) each cell */
+  double *rlo, *rhi, *rm, *rc, *ri; /* scratch: the system with its rows reversed */
 } lod_fac;
 
 static size_t lod_work(const mn_grid *g) {
   size_t nx = (size_t)g->nx, ny = (size_t)g->ny, nz = (size_t)g->nz;
-  return 2 * nx * ny + 12 * nx + 6 * LOD_SLOTS * 2 * (nx + ny) + 13 * nz + 64;
+  return 2 * nx * ny + 12 * nx + 6 * LOD_SLOTS * 2 * (nx + ny) + 11 * nz + 64;
 }
 
 static int plane_slot(const mn_grid *g, int k) {
@@ -302,10 +304,11 @@ static void lod_factor(const mn_grid *g, const double *Dc, double dt, double dec
         lf->la[q] = q ? lf->lo[q] * lf->im[q] : 0; /* row 0: none before */
     }
   }
-  double **z[] = {&f->a_up, &f->im_up, &f->cp_up, &f->a_dn, &f->im_dn, &f->cp_dn, &f->zlo,
-                  &f->zhi,  &f->rlo,   &f->rhi,   &f->rm,   &f->rc,    &f->ri};
+  double **z[] = {&f->im_up, &f->cp_up, &f->im_dn, &f->cp_dn, &f->zlo, &f->zhi,
+                  &f->rlo,   &f->rhi,   &f->rm,    &f->rc,    &f->ri};
   for (size_t q = 0; q < sizeof z / sizeof z[0]; q++) *z[q] = w, w += nz;
   f->m = g->dz_um;
+  f->a_up = f->zlo, f->a_dn = f->zhi;
   z_weights(g, Dc, dt, f->zlo, f->zhi);
   factor(nz, f->zlo, f->zhi, g->dz_um, dec, -1, f->cp_up, f->im_up, NULL);
   for (int k = 0; k < nz; k++) {
@@ -313,44 +316,19 @@ static void lod_factor(const mn_grid *g, const double *Dc, double dt, double dec
     f->rlo[r] = f->zhi[k], f->rhi[r] = f->zlo[k], f->rm[r] = g->dz_um[k];
   }
   factor(nz, f->rlo, f->rhi, f->rm, dec, -1, f->rc, f->ri, NULL);
-  for (int k = 0; k < nz; k++) {
-    f->a_up[k] = f->zlo[k], f->a_dn[k] = f->zhi[k];
-    f->cp_dn[k] = f->rc[nz - 1 - k], f->im_dn[k] = f->ri[nz - 1 - k];
-  }
+  for (int k = 0; k < nz; k++) f->cp_dn[k] = f->rc[nz - 1 - k], f->im_dn[k] = f->ri[nz - 1 - k];
 }
 
-/* x sweep of G <= 4 contiguous rows in -> out (row stride n): the recurrence along a row is
- * serial, so four rows advance side by side to keep the floating-point units busy (the forward
- * step is one multiply-add on the chain: v = in im + (lo im) v). */
+/* x sweep of the G < 4 rows left over below a group of four, in -> out (row stride n), one row
+ * after the other (groups of four rows go through lod_xgroup). */
 static void lod_xrows(const double *in, double *out, int n, int G, const line_fac *xf) {
   const double *la = xf->la, *cp = xf->cp, *im = xf->im;
-  if (G == 4) {
-    const double *i0 = in, *i1 = i0 + n, *i2 = i1 + n, *i3 = i2 + n;
-    double *o0 = out, *o1 = o0 + n, *o2 = o1 + n, *o3 = o2 + n;
-    double v0 = i0[0] * im[0], v1 = i1[0] * im[0], v2 = i2[0] * im[0], v3 = i3[0] * im[0];
-    o0[0] = v0, o1[0] = v1, o2[0] = v2, o3[0] = v3;
-    for (int q = 1; q < n; q++) {
-      double l = la[q], m = im[q];
-      o0[q] = v0 = i0[q] * m + l * v0;
-      o1[q] = v1 = i1[q] * m + l * v1;
-      o2[q] = v2 = i2[q] * m + l * v2;
-      o3[q] = v3 = i3[q] * m + l * v3;
-    }
-    for (int q = n - 2; q >= 0; q--) {
-      double c = cp[q];
-      o0[q] = v0 = o0[q] - c * v0;
-      o1[q] = v1 = o1[q] - c * v1;
-      o2[q] = v2 = o2[q] - c * v2;
-      o3[q] = v3 = o3[q] - c * v3;
-    }
-  } else {
-    for (int r = 0; r < G; r++) {
-      const double *ir = in + (size_t)r * n;
-      double *o = out + (size_t)r * n, v = ir[0] * im[0];
-      o[0] = v;
-      for (int q = 1; q < n; q++) o[q] = v = ir[q] * im[q] + la[q] * v;
-      for (int q = n - 2; q >= 0; q--) o[q] = v = o[q] - cp[q] * v;
-    }
+  for (int r = 0; r < G; r++) {
+    const double *ir = in + (size_t)r * n;
+    double *o = out + (size_t)r * n, v = ir[0] * im[0];
+    o[0] = v;
+    for (int q = 1; q < n; q++) o[q] = v = ir[q] * im[q] + la[q] * v;
+    for (int q = n - 2; q >= 0; q--) o[q] = v = o[q] - cp[q] * v;
   }
   if (xf->wrap < 0) return;
   const double *z = xf->z; /* periodic rows: the Sherman-Morrison correction */
@@ -361,8 +339,6 @@ static void lod_xrows(const double *in, double *out, int n, int G, const line_fa
   }
 }
 
-/* Four rows at once, as four-lane vectors across the rows: 4 x 4 blocks are transposed in
- * registers, so the serial recurrence along x runs on whole vectors (one lane per row). */
 /* The passes are compiled twice on x86-64 with GCC: for the x86-64-v3 level (AVX2, 4-wide
  * vectors) and the baseline, chosen at load time by the CPU. Both use the same operations in the
  * same order (no contraction into fused multiply-adds in ISO C mode), so the two give the same
@@ -374,6 +350,8 @@ static void lod_xrows(const double *in, double *out, int n, int G, const line_fa
 #endif
 #define LOD_INLINE __attribute__((always_inline))
 
+/* Four rows at once, as four-lane vectors across the rows: 4 x 4 blocks are transposed in
+ * registers, so the serial recurrence along x runs on whole vectors (one lane per row). */
 typedef double v4d __attribute__((vector_size(32)));
 #pragma GCC diagnostic ignored "-Wpsabi" /* static helpers: no ABI crosses a module boundary */
 

@@ -87,20 +87,27 @@ static void random_fill(const mn_grid *g, double *u, unsigned seed) {
       for (int i = 0; i < g->nx; i++) u[mn_grid_at(g, i, j, k)] = mn_rng_uniform(&r);
 }
 
-Test(verify, mass_is_conserved_without_decay) {
+/* Cheek skin with a boxcar scar 0.4 mm wide, 0.2 mm deep at (0.3, 0.3) mm, on a 0.6 mm x h grid. */
+static mn_grid *scar_grid(double dx, int bc, double h_mm) {
   mn_skin_atlas *a;
   mn_error e = {0};
   cr_assert_eq(mn_skin_atlas_create(&a, &e), MN_OK);
   mn_skin_params sp = {.region = "cheek", .age_y = 40, .fitzpatrick = 3};
   mn_skin sk;
   cr_assert_eq(mn_skin_build(a, &sp, &sk, &e), MN_OK);
+  mn_skin_atlas_destroy(a);
   mn_lesion les = {
       .type = MN_LESION_BOXCAR, .x_mm = 0.3, .y_mm = 0.3, .width_mm = 0.4, .depth_mm = 0.2};
+  mn_grid_params gp = {
+      .dx_um = dx, .dz_epi_um = 10, .dz_pd_um = 20, .dz_rd_um = 40, .lateral_bc = bc};
+  mn_grid *g;
+  cr_assert_eq(mn_grid_create(&gp, &sk, &les, 1, 0, 0, 0.6, h_mm, &g, &e), MN_OK, "%s", e.msg);
+  return g;
+}
+
+Test(verify, mass_is_conserved_without_decay) {
   for (int bc = 0; bc < 2; bc++) {
-    mn_grid_params gp = {
-        .dx_um = 20, .dz_epi_um = 10, .dz_pd_um = 20, .dz_rd_um = 40, .lateral_bc = bc};
-    mn_grid *g;
-    cr_assert_eq(mn_grid_create(&gp, &sk, &les, 1, 0, 0, 0.6, 0.5, &g, &e), MN_OK, "%s", e.msg);
+    mn_grid *g = scar_grid(20, bc, 0.5);
     cr_assert(!g->uniform, "the lesion makes the layer map 3D");
     double *u = mn_grid_field(g), *w = work_for(g, 2);
     random_fill(g, u, 3);
@@ -115,7 +122,6 @@ Test(verify, mass_is_conserved_without_decay) {
     mn_free(w);
     mn_grid_destroy(g);
   }
-  mn_skin_atlas_destroy(a);
 }
 
 Test(verify, decay_split_gives_the_exact_mass_factor) {
@@ -584,17 +590,8 @@ Test(verify, float32_storage_stays_within_a_1e4th_of_double) {
 }
 
 Test(verify, float32_storage_refuses_a_grid_with_lesions) {
-  mn_skin_atlas *a;
   mn_error e = {0};
-  cr_assert_eq(mn_skin_atlas_create(&a, &e), MN_OK);
-  mn_skin_params sp = {.region = "cheek", .age_y = 40, .fitzpatrick = 3};
-  mn_skin sk;
-  cr_assert_eq(mn_skin_build(a, &sp, &sk, &e), MN_OK);
-  mn_lesion les = {
-      .type = MN_LESION_BOXCAR, .x_mm = 0.3, .y_mm = 0.3, .width_mm = 0.4, .depth_mm = 0.2};
-  mn_grid_params gp = {.dx_um = 40, .dz_epi_um = 10, .dz_pd_um = 20, .dz_rd_um = 40};
-  mn_grid *g;
-  cr_assert_eq(mn_grid_create(&gp, &sk, &les, 1, 0, 0, 0.6, 0.6, &g, &e), MN_OK, "%s", e.msg);
+  mn_grid *g = scar_grid(40, MN_BC_PERIODIC, 0.6);
   float *u = mn_calloc(g->ncell, sizeof(float));
   double *w = work_for(g, 1), Dl[1][4] = {{0, 0.2, 0.86, 3.0}};
   cr_assert_eq(mn_diffusion_lod_steps_f32(g, &u, (const double(*)[MN_LAYER_HYPO])Dl, 1, 0, 0.01, 1,
@@ -604,5 +601,4 @@ Test(verify, float32_storage_refuses_a_grid_with_lesions) {
   mn_free(u);
   mn_free(w);
   mn_grid_destroy(g);
-  mn_skin_atlas_destroy(a);
 }

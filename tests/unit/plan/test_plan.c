@@ -218,16 +218,22 @@ Test(plan, superposition_matches_multi_session_runs, .init = setup, .fini = tear
   free(p);
 }
 
+/* Cheek skin (40 years, type III) and pen-12 at 1.5 mm, as the tolerance checks use them. */
+static void cheek_pen_15(mn_skin *sk, mn_device *dev) {
+  mn_skin_params sp = {.region = "cheek", .age_y = 40, .fitzpatrick = 3};
+  mn_device_params dp = {.model = "pen-12", .depth_mm = 1.5};
+  mn_error e = {0};
+  memset(dev, 0, sizeof *dev);
+  cr_assert_eq(mn_skin_build(w.atlas, &sp, sk, &e), MN_OK, "%s", e.msg);
+  cr_assert_eq(mn_device_init(dev, w.cat, &dp, &e), MN_OK, "%s", e.msg);
+}
+
 Test(plan, planner_tolerance, .init = setup, .fini = teardown) {
   /* the planner runs CVODE at rtol 1e-4: its outcomes against the default 1e-5 */
-  mn_skin_params sp = {.region = "cheek", .age_y = 40, .fitzpatrick = 3};
   mn_skin sk;
-  mn_device_params dp = {.model = "pen-12", .depth_mm = 1.5};
   mn_device dev;
-  memset(&dev, 0, sizeof dev);
   mn_error e = {0};
-  cr_assert_eq(mn_skin_build(w.atlas, &sp, &sk, &e), MN_OK, "%s", e.msg);
-  cr_assert_eq(mn_device_init(&dev, w.cat, &dp, &e), MN_OK, "%s", e.msg);
+  cheek_pen_15(&sk, &dev);
   mn_lumped_input in = {.m = &w.ps.p,
                         .fitz = 3,
                         .skin = &sk,
@@ -256,14 +262,10 @@ Test(plan, planner_tolerance, .init = setup, .fini = teardown) {
 Test(plan, plateau_extrapolation, .init = setup, .fini = teardown) {
   /* the planner runs each session to day 400 and extends the response by turnover alone: the
    * papillary collagen change and the thickening at day 700 of a full run against that */
-  mn_skin_params sp = {.region = "cheek", .age_y = 40, .fitzpatrick = 3};
   mn_skin sk;
-  mn_device_params dp = {.model = "pen-12", .depth_mm = 1.5};
   mn_device dev;
-  memset(&dev, 0, sizeof dev);
   mn_error e = {0};
-  cr_assert_eq(mn_skin_build(w.atlas, &sp, &sk, &e), MN_OK, "%s", e.msg);
-  cr_assert_eq(mn_device_init(&dev, w.cat, &dp, &e), MN_OK, "%s", e.msg);
+  cheek_pen_15(&sk, &dev);
   double samples[2] = {400, 700};
   mn_lumped_input in = {.m = &w.ps.p,
                         .fitz = 3,
