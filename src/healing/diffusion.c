@@ -377,12 +377,44 @@ static inline LOD_INLINE void v4_transpose(v4d *a, v4d *b, v4d *c, v4d *d) {
   *d = __builtin_shufflevector(t1, t3, 2, 3, 6, 7);
 }
 
+/* y forward elimination of the 4 nb rows held in X ([nb][n][4], lane r of block b = row 4 b + r)
+ * over columns q0 .. q1 - 1, into W (row stride ws; rows j .. j + 4 nb - 1, row j - 1 before). */
+static inline LOD_INLINE void lod_yfwd(const double *X, double *W, size_t ws, int n, int j, int nb,
+                                       int q0, int q1, const line_fac *yf) {
+  const double *yim = yf->im, *yla = yf->la;
+  int q = q0;
+  for (; q + 4 <= q1; q += 4) {
+    v4d w = j ? v4_load(W - ws + q) : v4_set1(0); /* yla[0] = 0 */
+    for (int b = 0; b < nb; b++) {
+      const double *x = X + 4 * ((size_t)b * n + q);
+      v4d r[4] = {v4_load(x), v4_load(x + 4), v4_load(x + 8), v4_load(x + 12)};
+      v4_transpose(&r[0], &r[1], &r[2], &r[3]);
+      int jb = j + 4 * b;
+      double *Wb = W + (size_t)(4 * b) * ws + q;
+      for (int t = 0; t < 4; t++) {
+        w = r[t] * v4_set1(yim[jb + t]) + v4_set1(yla[jb + t]) * w;
+        v4_store(Wb + (size_t)t * ws, w);
+      }
+    }
+  }
+  for (; q < q1; q++) {
+    double w = j ? W[q - ws] : 0;
+    for (int b = 0; b < nb; b++) {
+      const double *x = X + 4 * ((size_t)b * n + q);
+      for (int r = 0; r < 4; r++) {
+        int jr = j + 4 * b + r;
+        W[(size_t)(4 * b + r) * ws + q] = w = x[r] * yim[jr] + yla[jr] * w;
+      }
+    }
+  }
+}
+
 /* x sweep of 4 nb contiguous rows F (row stride n) into X ([nb][n][4], lane r of block b = row
  * 4 b + r), then the y forward elimination of those rows into W (rows j .. j + 4 nb - 1 of the
  * plane; row j - 1 is the one before). The nb blocks are independent chains: the recurrences'
  * latency (a multiply and an add per step) is hidden by running them side by side. */
-static inline LOD_INLINE void lod_xg(const double *F, double *X, double *W, int n, int j, int nb,
-                                     const line_fac *xf, const line_fac *yf) {
+static inline LOD_INLINE void lod_xg(const double *F, double *X, double *W, size_t ws, int n, int j,
+                                     int nb, const line_fac *xf, const line_fac *yf) {
   enum { NB = 3 };
   const double *la = xf->la, *cp = xf->cp, *im = xf->im;
   v4d v[NB], c[NB][4];
@@ -409,15 +441,15 @@ static inline LOD_INLINE void lod_xg(const double *F, double *X, double *W, int 
       v[b] = (v4d){Fb[0], Fb[n], Fb[2 * n], Fb[3 * n]} * v4_set1(im[q]) + v4_set1(la[q]) * v[b];
       v4_store(X + 4 * ((size_t)b * n + q), v[b]);
     }
-  for (q = n - 2; q >= 0; q--) {
-    v4d mc = v4_set1(cp[q]);
-    for (int b = 0; b < nb; b++) {
-      double *x = X + 4 * ((size_t)b * n + q);
-      v[b] = v4_load(x) - mc * v[b];
-      v4_store(x, v[b]);
+  if (xf->wrap >= 0) { /* periodic rows: the whole x solution first, then the correction */
+    for (q = n - 2; q >= 0; q--) {
+      v4d mc = v4_set1(cp[q]);
+      for (int b = 0; b < nb; b++) {
+        double *x = X + 4 * ((size_t)b * n + q);
+        v[b] = v4_load(x) - mc * v[b];
+        v4_store(x, v[b]);
+      }
     }
-  }
-  if (xf->wrap >= 0) { /* periodic rows: the Sherman-Morrison correction */
     const double *z = xf->z;
     double beta = -xf->wrap, gamma = xf->gamma, den = 1 + z[0] + beta * z[n - 1] / gamma;
     for (int b = 0; b < nb; b++) {
@@ -427,72 +459,100 @@ static inline LOD_INLINE void lod_xg(const double *F, double *X, double *W, int 
       for (q = 0; q < n; q++)
         v4_store(x + 4 * (size_t)q, v4_load(x + 4 * (size_t)q) - fc * v4_set1(z[q]));
     }
+    lod_yfwd(X, W, ws, n, j, nb, 0, n, yf);
+    return;
   }
-  const double *yim = yf->im, *yla = yf->la;
-  for (q = 0; q + 4 <= n; q += 4) {
-    v4d w = j ? v4_load(W - n + q) : v4_set1(0); /* yla[0] = 0 */
+  /* zero-flux rows: the x back substitution runs down the columns and feeds the y forward
+   * elimination four columns at a time from registers; the n % 4 columns at the end go first,
+   * through X. v holds the solution at column n - 1 (cp[n - 1] = 0). */
+  int n4 = n & ~3;
+  for (q = n - 2; q >= n4; q--) {
+    v4d mc = v4_set1(cp[q]);
     for (int b = 0; b < nb; b++) {
-      const double *x = X + 4 * ((size_t)b * n + q);
-      v4d r0 = v4_load(x), r1 = v4_load(x + 4), r2 = v4_load(x + 8), r3 = v4_load(x + 12);
-      v4_transpose(&r0, &r1, &r2, &r3);
-      int jb = j + 4 * b;
-      double *Wb = W + (size_t)(4 * b) * n + q;
-      w = r0 * v4_set1(yim[jb]) + v4_set1(yla[jb]) * w;
-      v4_store(Wb, w);
-      w = r1 * v4_set1(yim[jb + 1]) + v4_set1(yla[jb + 1]) * w;
-      v4_store(Wb + n, w);
-      w = r2 * v4_set1(yim[jb + 2]) + v4_set1(yla[jb + 2]) * w;
-      v4_store(Wb + 2 * n, w);
-      w = r3 * v4_set1(yim[jb + 3]) + v4_set1(yla[jb + 3]) * w;
-      v4_store(Wb + 3 * n, w);
+      double *x = X + 4 * ((size_t)b * n + q);
+      v[b] = v4_load(x) - mc * v[b];
+      v4_store(x, v[b]);
     }
   }
-  for (; q < n; q++) {
-    double w = j ? W[q - n] : 0;
+  lod_yfwd(X, W, ws, n, j, nb, n4, n, yf);
+  const double *yim = yf->im, *yla = yf->la;
+  for (q = n4 - 4; q >= 0; q -= 4) {
+    v4d r[NB][4];
+    for (int t = 3; t >= 0; t--) {
+      v4d mc = v4_set1(cp[q + t]);
+      for (int b = 0; b < nb; b++)
+        r[b][t] = v[b] = v4_load(X + 4 * ((size_t)b * n + q + t)) - mc * v[b];
+    }
+    v4d w = j ? v4_load(W - ws + q) : v4_set1(0); /* yla[0] = 0 */
     for (int b = 0; b < nb; b++) {
-      const double *x = X + 4 * ((size_t)b * n + q);
-      for (int r = 0; r < 4; r++) {
-        int jr = j + 4 * b + r;
-        W[(size_t)(4 * b + r) * n + q] = w = x[r] * yim[jr] + yla[jr] * w;
+      v4_transpose(&r[b][0], &r[b][1], &r[b][2], &r[b][3]);
+      int jb = j + 4 * b;
+      double *Wb = W + (size_t)(4 * b) * ws + q;
+      for (int t = 0; t < 4; t++) {
+        w = r[b][t] * v4_set1(yim[jb + t]) + v4_set1(yla[jb + t]) * w;
+        v4_store(Wb + (size_t)t * ws, w);
       }
     }
   }
 }
 
 /* x sweep and y forward elimination of 4 nb rows (nb = 1 .. 3), specialised per nb. */
-static inline LOD_INLINE void lod_xgroup(const double *F, double *X, double *W, int n, int j,
-                                         int nb, const line_fac *xf, const line_fac *yf) {
+static inline LOD_INLINE void lod_xgroup(const double *F, double *X, double *W, size_t ws, int n,
+                                         int j, int nb, const line_fac *xf, const line_fac *yf) {
   if (nb == 3)
-    lod_xg(F, X, W, n, j, 3, xf, yf);
+    lod_xg(F, X, W, ws, n, j, 3, xf, yf);
   else if (nb == 2)
-    lod_xg(F, X, W, n, j, 2, xf, yf);
+    lod_xg(F, X, W, ws, n, j, 2, xf, yf);
   else
-    lod_xg(F, X, W, n, j, 1, xf, yf);
+    lod_xg(F, X, W, ws, n, j, 1, xf, yf);
 }
 
-/* The Sherman-Morrison correction of periodic y lines (n rows of m values, solved in place);
- * fc: m doubles of scratch. */
-static void lod_ycorrect(double *u, int n, int m, const line_fac *f, double *fc) {
-  double beta = -f->wrap, gamma = f->gamma, *un = u + (size_t)(n - 1) * m;
+/* The Sherman-Morrison correction of periodic y lines (n rows of m values, row stride us, solved
+ * in place); fc: m doubles of scratch. */
+static void lod_ycorrect(double *u, size_t us, int n, int m, const line_fac *f, double *fc) {
+  double beta = -f->wrap, gamma = f->gamma, *un = u + (size_t)(n - 1) * us;
   const double *z = f->z;
   double den = 1 + z[0] + beta * z[n - 1] / gamma;
   for (int l = 0; l < m; l++) fc[l] = (u[l] + beta * un[l] / gamma) / den;
   for (int q = 0; q < n; q++) {
-    double *uq = u + (size_t)q * m, zq = z[q];
+    double *uq = u + (size_t)q * us, zq = z[q];
     for (int l = 0; l < m; l++) uq[l] -= fc[l] * zq;
   }
 }
 
+typedef float v4f __attribute__((vector_size(16)));
+static inline LOD_INLINE v4d v4_loadf(const float *p) {
+  v4f v;
+  memcpy(&v, p, sizeof v);
+  return __builtin_convertvector(v, v4d);
+}
+static inline LOD_INLINE void v4_storef(float *p, v4d v) {
+  v4f f = __builtin_convertvector(v, v4f);
+  memcpy(p, &f, sizeof f);
+}
+
 #define LOD_T double
 #define LOD_SFX d
+#define LOD_LOAD4 v4_load
+#define LOD_STORE4 v4_store
+#define LOD_WFIELD 1
 #include "lod_pass.h"
 #undef LOD_T
 #undef LOD_SFX
+#undef LOD_LOAD4
+#undef LOD_STORE4
+#undef LOD_WFIELD
 #define LOD_T float
 #define LOD_SFX f
+#define LOD_LOAD4 v4_loadf
+#define LOD_STORE4 v4_storef
+#define LOD_WFIELD 0
 #include "lod_pass.h"
 #undef LOD_T
 #undef LOD_SFX
+#undef LOD_LOAD4
+#undef LOD_STORE4
+#undef LOD_WFIELD
 
 /* The general path: per-line coefficients (lesions), one step at a time. */
 static void lod_general(const mn_grid *g, double *const *u, const double (*Dc)[256], int nf,

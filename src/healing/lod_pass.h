@@ -1,28 +1,87 @@
 /* The fused LOD pass of a layer-uniform grid, instantiated by diffusion.c for double (LOD_T
- * double, LOD_SFX d) and float storage (float, f). Arithmetic is double throughout; the field is
- * read and written once per pass, every other array is a plane or a row in cache. */
+ * double, LOD_SFX d, LOD_WFIELD 1) and float storage (float, f, 0). Arithmetic is double
+ * throughout; the field is read and written once per pass, every other array is a plane or a
+ * row in cache. LOD_LOAD4 / LOD_STORE4 move four values of the field to and from a v4d. */
 #define LOD_CAT2(a, b) a##_##b
 #define LOD_CAT(a, b) LOD_CAT2(a, b)
+
+/* Backward over the rows of one plane for the columns i0 .. i0 + 4 cb - 1 (cb <= 6 blocks of
+ * four): the y back substitution (weights cp; NULL: W is the y solution as it stands), carried
+ * in registers down the rows, and the z elimination, o = mi y + ai e with e the plane before
+ * (first: there is none). W (row stride ws) may be the plane o itself: each value of W is read
+ * before o is written there. */
+static inline LOD_INLINE void LOD_CAT(lod_zcols_n, LOD_SFX)(const double *W, size_t ws, LOD_T *up,
+                                                            const LOD_T *ep0, size_t sy, int ny,
+                                                            int i0, int cb, const double *cp,
+                                                            double mi, double ai, int first) {
+  v4d y[6], vmi = v4_set1(mi), vai = v4_set1(ai);
+  for (int c = 0; c < cb; c++) y[c] = v4_set1(0);
+  for (int j = ny - 1; j >= 0; j--) {
+    v4d mc = v4_set1(cp && j < ny - 1 ? cp[j] : 0);
+    const double *w = W + (size_t)j * ws + i0;
+    LOD_T *o = up + (size_t)j * sy + i0;
+    const LOD_T *ep = ep0 + (size_t)j * sy + i0;
+    for (int c = 0; c < cb; c++) {
+      y[c] = v4_load(w + 4 * c) - mc * y[c];
+      LOD_STORE4(o + 4 * c, first ? vmi * y[c] : vmi * y[c] + vai * LOD_LOAD4(ep + 4 * c));
+    }
+  }
+}
+
+/* lod_zcols_n specialised per block count. */
+static inline LOD_INLINE void LOD_CAT(lod_zcols, LOD_SFX)(const double *W, size_t ws, LOD_T *up,
+                                                          const LOD_T *ep0, size_t sy, int ny,
+                                                          int i0, int cb, const double *cp,
+                                                          double mi, double ai, int first) {
+#define LOD_ZC(n) LOD_CAT(lod_zcols_n, LOD_SFX)(W, ws, up, ep0, sy, ny, i0, n, cp, mi, ai, first)
+  switch (cb) {
+    case 6:
+      LOD_ZC(6);
+      break;
+    case 5:
+      LOD_ZC(5);
+      break;
+    case 4:
+      LOD_ZC(4);
+      break;
+    case 3:
+      LOD_ZC(3);
+      break;
+    case 2:
+      LOD_ZC(2);
+      break;
+    default:
+      LOD_ZC(1);
+  }
+#undef LOD_ZC
+}
 
 /* One pass over the planes in direction s (+1: k increasing). back: first finish the previous
  * step (the back substitution of its z elimination, which ran in direction -s); elim: then the
  * x and y sweeps of a new step and its z elimination in direction s. Per plane, rows go forward
- * (finish the old step, x sweep, y forward elimination) and then backward (y back substitution,
- * z elimination), each row while it is in the first-level cache. */
+ * (finish the old step, x sweep, y forward elimination) and then backward in strips of columns
+ * (y back substitution, z elimination). */
 static inline LOD_INLINE void LOD_CAT(lod_pass, LOD_SFX)(const mn_grid *g, LOD_T *u,
                                                          const lod_fac *f, int s, int back,
                                                          int elim, double *P) {
   int nx = g->nx, ny = g->ny, nz = g->nz;
   size_t pn = (size_t)nx * ny, sy = g->sy;
   /* F: the previous step's solution at the last plane visited, overwritten row by row with this
-   * plane's; W: the y sweep (forward elimination, then the solution); X: twelve rows of the x
-   * sweep */
-  double *F = P, *W = P + pn, *X = P + 2 * pn;
+   * plane's; W: the y sweep (forward elimination, then the solution) - with double storage the
+   * plane of the field itself, whose values are in F by then; X: twelve rows of the x sweep */
+  double *F = P, *X = P + 2 * pn;
   const double *cpb = s > 0 ? f->cp_dn : f->cp_up; /* back substitution of direction -s */
   const double *ae = s > 0 ? f->a_up : f->a_dn, *ime = s > 0 ? f->im_up : f->im_dn;
   for (int kk = 0; kk < nz; kk++) {
     int k = s > 0 ? kk : nz - 1 - kk, kn = k + s, fin = back && kk;
     LOD_T *up = u + mn_grid_at(g, 0, 0, k);
+#if LOD_WFIELD
+    double *W = up;
+    size_t ws = sy;
+#else
+    double *W = P + pn;
+    size_t ws = (size_t)nx;
+#endif
     const char *next =
         elim && kn >= 0 && kn < nz ? (const char *)(u + mn_grid_at(g, 0, 0, kn)) : NULL;
     double c = fin ? cpb[k] : 0;
@@ -49,7 +108,7 @@ static inline LOD_INLINE void LOD_CAT(lod_pass, LOD_SFX)(const mn_grid *g, LOD_T
           for (int i = 0; i < nx; i++) o[i] = (LOD_T)fc[i];
         }
       } else if (lat && G % 4 == 0) {
-        lod_xgroup(F + (size_t)j * nx, X, W + (size_t)j * nx, nx, j, G / 4, xf, yf);
+        lod_xgroup(F + (size_t)j * nx, X, W + (size_t)j * ws, ws, nx, j, G / 4, xf, yf);
       } else {
         const double *xr = F + (size_t)j * nx;
         if (lat) {
@@ -59,7 +118,7 @@ static inline LOD_INLINE void LOD_CAT(lod_pass, LOD_SFX)(const mn_grid *g, LOD_T
         for (int r = 0; r < G; r++) {
           int jj = j + r;
           const double *xi = xr + (size_t)r * nx;
-          double *w = W + (size_t)jj * nx;
+          double *w = W + (size_t)jj * ws;
           if (!lat) {
             memcpy(w, xi, (size_t)nx * sizeof *w);
           } else if (!jj) {
@@ -67,7 +126,7 @@ static inline LOD_INLINE void LOD_CAT(lod_pass, LOD_SFX)(const mn_grid *g, LOD_T
             for (int i = 0; i < nx; i++) w[i] = xi[i] * i0;
           } else {
             double iq = yf->im[jj], a = yf->la[jj];
-            const double *wp = w - nx;
+            const double *wp = w - ws;
             for (int i = 0; i < nx; i++) w[i] = xi[i] * iq + a * wp[i];
           }
         }
@@ -75,34 +134,32 @@ static inline LOD_INLINE void LOD_CAT(lod_pass, LOD_SFX)(const mn_grid *g, LOD_T
       j += G;
     }
     if (!elim) continue;
-    /* backward over rows: y back substitution and the z elimination */
+    /* backward: y back substitution and the z elimination, in strips of columns */
     double mi = f->m[k] * ime[k], ai = kk ? ae[k] * ime[k] : 0;
     if (ycyc) { /* periodic y lines: the correction needs the whole solution first */
       for (int j = ny - 2; j >= 0; j--) {
-        double *w = W + (size_t)j * nx, cj = yf->cp[j];
-        const double *wn = w + nx;
+        double *w = W + (size_t)j * ws, cj = yf->cp[j];
+        const double *wn = w + ws;
         for (int i = 0; i < nx; i++) w[i] -= cj * wn[i];
       }
-      lod_ycorrect(W, ny, nx, yf, X);
+      lod_ycorrect(W, ws, ny, nx, yf, X);
     }
     /* the z elimination's value at the plane before is that plane of the field, just written */
     const LOD_T *ep0 = up - (ptrdiff_t)s * (ptrdiff_t)g->sz;
-    for (int j = ny - 1; j >= 0; j--) {
-      double *w = W + (size_t)j * nx;
-      const double *yn = j < ny - 1 ? w + nx : w; /* the y solution of the row after */
-      LOD_T *o = up + (size_t)j * sy;
-      double cj = lat && !ycyc && j < ny - 1 ? yf->cp[j] : 0;
-      if (kk) {
-        const LOD_T *ep = ep0 + (size_t)j * sy;
-        for (int i = 0; i < nx; i++) {
-          double y = w[i] - cj * yn[i];
-          w[i] = y, o[i] = (LOD_T)(mi * y + ai * (double)ep[i]);
-        }
-      } else {
-        for (int i = 0; i < nx; i++) {
-          double y = w[i] - cj * yn[i];
-          w[i] = y, o[i] = (LOD_T)(mi * y);
-        }
+    const double *ycp = lat && !ycyc ? yf->cp : NULL;
+    int nv = nx / 4, ng = (nv + 5) / 6; /* strips of at most six blocks of four columns */
+    for (int gi = 0, i0 = 0; gi < ng; gi++) {
+      int cb = nv / ng + (gi < nv % ng);
+      LOD_CAT(lod_zcols, LOD_SFX)(W, ws, up, ep0, sy, ny, i0, cb, ycp, mi, ai, !kk);
+      i0 += 4 * cb;
+    }
+    for (int i = 4 * nv; i < nx; i++) { /* the nx % 4 columns left */
+      double y = 0;
+      for (int j = ny - 1; j >= 0; j--) {
+        double cj = ycp && j < ny - 1 ? ycp[j] : 0;
+        y = W[(size_t)j * ws + i] - cj * y;
+        LOD_T *o = up + (size_t)j * sy + i;
+        *o = (LOD_T)(kk ? mi * y + ai * (double)ep0[(size_t)j * sy + i] : mi * y);
       }
     }
   }
