@@ -149,16 +149,15 @@ static void setup(kernel *K, int threads) {
   K->g = cube();
   for (int f = 0; f < NSUB; f++) {
     if (K->f32) {
-      K->uf[f] = mn_malloc_array(K->g->ncell, sizeof(float));
+      K->uf[f] = mn_calloc_aligned(K->g->ncell, sizeof(float));
       if (!K->uf[f]) die("fields", NULL);
-      memset(K->uf[f], 0, K->g->ncell * sizeof(float));
     } else {
       K->u[f] = mn_grid_field(K->g);
       if (!K->u[f]) die("fields", NULL);
     }
     fill(K->g, K->u[f], K->uf[f], f);
   }
-  K->work = mn_malloc_array(mn_diffusion_work(K->g) * 3, sizeof(double));
+  K->work = mn_calloc_aligned(mn_diffusion_work(K->g) * 3, sizeof(double));
   if (!K->work) die("work", NULL);
   K->updates = (double)mn_grid_cells(K->g) * NSUB;
   K->field_bytes = (double)K->g->ncell * NSUB * (K->f32 ? sizeof(float) : sizeof(double));

@@ -43,6 +43,8 @@ typedef struct mn_grid {
   int gnx, gny, gnz;   /**< global cells */
   int gx0, gy0, gz0;   /**< global index of the local box's first cell */
   int ng;              /**< halo width in x and y (none in z) */
+  int ox;              /**< offset of interior cell i = 0 in its row: 4, so that rows of the
+                            interior start 32 bytes into a 64-byte aligned field */
   size_t sy, sz;       /**< strides of j and k (stride of i is 1) */
   size_t ncell;        /**< values per field, halo included */
   size_t origin;       /**< offset of interior cell (0, 0, 0) */
@@ -68,7 +70,7 @@ void mn_grid_destroy(mn_grid *g);
 static inline size_t mn_grid_at(const mn_grid *g, int i, int j, int k) {
   return g->origin + (size_t)k * g->sz + (size_t)j * g->sy + (size_t)i;
 }
-/** Allocate one zeroed field (mn_grid.ncell doubles); free with mn_free. */
+/** Allocate one zeroed field (mn_grid.ncell doubles, 64-byte aligned); free with mn_free. */
 double *mn_grid_field(const mn_grid *g);
 /** Interior cells. */
 static inline size_t mn_grid_cells(const mn_grid *g) {

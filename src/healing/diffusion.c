@@ -22,7 +22,7 @@ size_t mn_diffusion_work(const mn_grid *g) {
   /* y sweep: five [ny][nx] arrays and the wrap weights; z sweep: four [nz][nx]; x: five [nx];
    * fused passes: four [ny][nx] planes and the factors (lod_work) */
   size_t w = 5 * nx * (ny > nz ? ny : nz) + 6 * nx + 5 * ny + 64, f = lod_work(g);
-  return w > f ? w : f;
+  return ((w > f ? w : f) + 7) / 8 * 8; /* slices of 64 bytes */
 }
 
 /* Diffusivity table by cell code, in um2/day. */
@@ -273,9 +273,14 @@ typedef struct {
   double *rlo, *rhi, *rm, *rc, *ri; /* scratch: the system with its rows reversed */
 } lod_fac;
 
+/* Row stride of the plane buffers: a multiple of four values, so rows stay 32-byte aligned. */
+static size_t lod_fs(const mn_grid *g) {
+  return ((size_t)g->nx + 3) / 4 * 4;
+}
+
 static size_t lod_work(const mn_grid *g) {
-  size_t nx = (size_t)g->nx, ny = (size_t)g->ny, nz = (size_t)g->nz;
-  return 2 * nx * ny + 12 * nx + 6 * LOD_SLOTS * 2 * (nx + ny) + 11 * nz + 64;
+  size_t nx = (size_t)g->nx, ny = (size_t)g->ny, nz = (size_t)g->nz, fs = lod_fs(g);
+  return 2 * fs * ny + 12 * fs + 6 * LOD_SLOTS * 2 * (nx + ny) + 11 * nz + 64;
 }
 
 static int plane_slot(const mn_grid *g, int k) {
@@ -319,12 +324,12 @@ static void lod_factor(const mn_grid *g, const double *Dc, double dt, double dec
   for (int k = 0; k < nz; k++) f->cp_dn[k] = f->rc[nz - 1 - k], f->im_dn[k] = f->ri[nz - 1 - k];
 }
 
-/* x sweep of the G < 4 rows left over below a group of four, in -> out (row stride n), one row
- * after the other (groups of four rows go through lod_xgroup). */
-static void lod_xrows(const double *in, double *out, int n, int G, const line_fac *xf) {
+/* x sweep of the G < 4 rows left over below a group of four, in (row stride is) -> out (row
+ * stride n), one row after the other (groups of four rows go through lod_xgroup). */
+static void lod_xrows(const double *in, size_t is, double *out, int n, int G, const line_fac *xf) {
   const double *la = xf->la, *cp = xf->cp, *im = xf->im;
   for (int r = 0; r < G; r++) {
-    const double *ir = in + (size_t)r * n;
+    const double *ir = in + (size_t)r * is;
     double *o = out + (size_t)r * n, v = ir[0] * im[0];
     o[0] = v;
     for (int q = 1; q < n; q++) o[q] = v = ir[q] * im[q] + la[q] * v;
@@ -413,8 +418,8 @@ static inline LOD_INLINE void lod_yfwd(const double *X, double *W, size_t ws, in
  * 4 b + r), then the y forward elimination of those rows into W (rows j .. j + 4 nb - 1 of the
  * plane; row j - 1 is the one before). The nb blocks are independent chains: the recurrences'
  * latency (a multiply and an add per step) is hidden by running them side by side. */
-static inline LOD_INLINE void lod_xg(const double *F, double *X, double *W, size_t ws, int n, int j,
-                                     int nb, const line_fac *xf, const line_fac *yf) {
+static inline LOD_INLINE void lod_xg(const double *F, size_t fs, double *X, double *W, size_t ws,
+                                     int n, int j, int nb, const line_fac *xf, const line_fac *yf) {
   enum { NB = 3 };
   const double *la = xf->la, *cp = xf->cp, *im = xf->im;
   v4d v[NB], c[NB][4];
@@ -422,9 +427,9 @@ static inline LOD_INLINE void lod_xg(const double *F, double *X, double *W, size
   int q = 0;
   for (; q + 4 <= n; q += 4) {
     for (int b = 0; b < nb; b++) {
-      const double *Fb = F + (size_t)(4 * b) * n + q;
-      c[b][0] = v4_load(Fb), c[b][1] = v4_load(Fb + n), c[b][2] = v4_load(Fb + 2 * n);
-      c[b][3] = v4_load(Fb + 3 * n);
+      const double *Fb = F + (size_t)(4 * b) * fs + q;
+      c[b][0] = v4_load(Fb), c[b][1] = v4_load(Fb + fs), c[b][2] = v4_load(Fb + 2 * fs);
+      c[b][3] = v4_load(Fb + 3 * fs);
       v4_transpose(&c[b][0], &c[b][1], &c[b][2], &c[b][3]);
     }
     for (int t = 0; t < 4; t++) {
@@ -437,8 +442,8 @@ static inline LOD_INLINE void lod_xg(const double *F, double *X, double *W, size
   }
   for (; q < n; q++)
     for (int b = 0; b < nb; b++) {
-      const double *Fb = F + (size_t)(4 * b) * n + q;
-      v[b] = (v4d){Fb[0], Fb[n], Fb[2 * n], Fb[3 * n]} * v4_set1(im[q]) + v4_set1(la[q]) * v[b];
+      const double *Fb = F + (size_t)(4 * b) * fs + q;
+      v[b] = (v4d){Fb[0], Fb[fs], Fb[2 * fs], Fb[3 * fs]} * v4_set1(im[q]) + v4_set1(la[q]) * v[b];
       v4_store(X + 4 * ((size_t)b * n + q), v[b]);
     }
   if (xf->wrap >= 0) { /* periodic rows: the whole x solution first, then the correction */
@@ -497,14 +502,15 @@ static inline LOD_INLINE void lod_xg(const double *F, double *X, double *W, size
 }
 
 /* x sweep and y forward elimination of 4 nb rows (nb = 1 .. 3), specialised per nb. */
-static inline LOD_INLINE void lod_xgroup(const double *F, double *X, double *W, size_t ws, int n,
-                                         int j, int nb, const line_fac *xf, const line_fac *yf) {
+static inline LOD_INLINE void lod_xgroup(const double *F, size_t fs, double *X, double *W,
+                                         size_t ws, int n, int j, int nb, const line_fac *xf,
+                                         const line_fac *yf) {
   if (nb == 3)
-    lod_xg(F, X, W, ws, n, j, 3, xf, yf);
+    lod_xg(F, fs, X, W, ws, n, j, 3, xf, yf);
   else if (nb == 2)
-    lod_xg(F, X, W, ws, n, j, 2, xf, yf);
+    lod_xg(F, fs, X, W, ws, n, j, 2, xf, yf);
   else
-    lod_xg(F, X, W, ws, n, j, 1, xf, yf);
+    lod_xg(F, fs, X, W, ws, n, j, 1, xf, yf);
 }
 
 /* The Sherman-Morrison correction of periodic y lines (n rows of m values, row stride us, solved
@@ -593,7 +599,7 @@ static int lod_run(const mn_grid *g, double *const *ud, float *const *uf,
   for (int f = 0; f < nf; f++) {
     double *w = work + (size_t)thread_id() * wsz;
     lod_fac fac;
-    lod_factor(g, Dc[f], dt, dec, w + 2 * (size_t)g->nx * g->ny + 12 * (size_t)g->nx, &fac);
+    lod_factor(g, Dc[f], dt, dec, w + 2 * lod_fs(g) * g->ny + 12 * lod_fs(g), &fac);
     if (uf)
       lod_field_f(g, uf[f], &fac, nsteps, w);
     else

@@ -65,7 +65,7 @@ static inline LOD_INLINE void LOD_CAT(lod_pass, LOD_SFX)(const mn_grid *g, LOD_T
                                                          const lod_fac *f, int s, int back,
                                                          int elim, double *P) {
   int nx = g->nx, ny = g->ny, nz = g->nz;
-  size_t pn = (size_t)nx * ny, sy = g->sy;
+  size_t fs = lod_fs(g), pn = fs * ny, sy = g->sy;
   /* F: the previous step's solution at the last plane visited, overwritten row by row with this
    * plane's; W: the y sweep (forward elimination, then the solution) - with double storage the
    * plane of the field itself, whose values are in F by then; X: twelve rows of the x sweep */
@@ -80,7 +80,7 @@ static inline LOD_INLINE void LOD_CAT(lod_pass, LOD_SFX)(const mn_grid *g, LOD_T
     size_t ws = sy;
 #else
     double *W = P + pn;
-    size_t ws = (size_t)nx;
+    size_t ws = fs;
 #endif
     const char *next =
         elim && kn >= 0 && kn < nz ? (const char *)(u + mn_grid_at(g, 0, 0, kn)) : NULL;
@@ -92,7 +92,7 @@ static inline LOD_INLINE void LOD_CAT(lod_pass, LOD_SFX)(const mn_grid *g, LOD_T
       int G = ny - j >= 12 ? 12 : ny - j >= 8 ? 8 : ny - j >= 4 ? 4 : ny - j;
       for (int r = 0; r < G; r++) {
         const LOD_T *in = up + (size_t)(j + r) * sy;
-        double *fc = F + (size_t)(j + r) * nx;
+        double *fc = F + (size_t)(j + r) * fs;
         if (fin)
           for (int i = 0; i < nx; i++) fc[i] = (double)in[i] - c * fc[i];
         else
@@ -104,20 +104,21 @@ static inline LOD_INLINE void LOD_CAT(lod_pass, LOD_SFX)(const mn_grid *g, LOD_T
       if (!elim) {
         for (int r = 0; r < G; r++) {
           LOD_T *o = up + (size_t)(j + r) * sy;
-          const double *fc = F + (size_t)(j + r) * nx;
+          const double *fc = F + (size_t)(j + r) * fs;
           for (int i = 0; i < nx; i++) o[i] = (LOD_T)fc[i];
         }
       } else if (lat && G % 4 == 0) {
-        lod_xgroup(F + (size_t)j * nx, X, W + (size_t)j * ws, ws, nx, j, G / 4, xf, yf);
+        lod_xgroup(F + (size_t)j * fs, fs, X, W + (size_t)j * ws, ws, nx, j, G / 4, xf, yf);
       } else {
-        const double *xr = F + (size_t)j * nx;
+        const double *xr = F + (size_t)j * fs;
+        size_t xs = fs;
         if (lat) {
-          lod_xrows(xr, X, nx, G, xf);
-          xr = X;
+          lod_xrows(xr, fs, X, nx, G, xf);
+          xr = X, xs = (size_t)nx;
         }
         for (int r = 0; r < G; r++) {
           int jj = j + r;
-          const double *xi = xr + (size_t)r * nx;
+          const double *xi = xr + (size_t)r * xs;
           double *w = W + (size_t)jj * ws;
           if (!lat) {
             memcpy(w, xi, (size_t)nx * sizeof *w);

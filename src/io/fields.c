@@ -82,7 +82,7 @@ static int write_field(hid_t loc, const char *name, const mn_grid *g, const doub
                        hid_t file_type, int deflate) {
   hsize_t dims[3] = {(hsize_t)g->nz, (hsize_t)g->ny, (hsize_t)g->nx};
   hsize_t mdims[3] = {(hsize_t)g->nz, (hsize_t)(g->sz / g->sy), (hsize_t)g->sy};
-  hsize_t start[3] = {0, (hsize_t)g->ng, (hsize_t)g->ng};
+  hsize_t start[3] = {0, (hsize_t)g->ng, (hsize_t)g->ox};
   hid_t sp = H5Screate_simple(3, dims, NULL), ms = H5Screate_simple(3, mdims, NULL);
   hid_t p = dcpl_for(dims[0], dims[1], dims[2], deflate);
   herr_t r = H5Sselect_hyperslab(ms, H5S_SELECT_SET, start, NULL, dims, NULL);
@@ -101,7 +101,7 @@ static int read_field(hid_t loc, const char *name, const mn_grid *g, double *f) 
   if (d < 0) return -1;
   hsize_t dims[3] = {(hsize_t)g->nz, (hsize_t)g->ny, (hsize_t)g->nx};
   hsize_t mdims[3] = {(hsize_t)g->nz, (hsize_t)(g->sz / g->sy), (hsize_t)g->sy};
-  hsize_t start[3] = {0, (hsize_t)g->ng, (hsize_t)g->ng};
+  hsize_t start[3] = {0, (hsize_t)g->ng, (hsize_t)g->ox};
   hid_t sp = H5Dget_space(d), ms = H5Screate_simple(3, mdims, NULL);
   hssize_t n = H5Sget_simple_extent_npoints(sp);
   herr_t r = n == (hssize_t)mn_grid_cells(g)
