@@ -157,7 +157,7 @@ static void setup(kernel *K, int threads) {
     }
     fill(K->g, K->u[f], K->uf[f], f);
   }
-  K->work = mn_calloc_aligned(mn_diffusion_work(K->g) * 3, sizeof(double));
+  K->work = mn_malloc_aligned(mn_diffusion_work(K->g) * 3, sizeof(double));
   if (!K->work) die("work", NULL);
   K->updates = (double)mn_grid_cells(K->g) * NSUB;
   K->field_bytes = (double)K->g->ncell * NSUB * (K->f32 ? sizeof(float) : sizeof(double));

@@ -109,8 +109,10 @@ void *mn_malloc(size_t size);
 void *mn_calloc(size_t count, size_t size);
 /** malloc(count * size) that fails (NULL) on overflow. */
 void *mn_malloc_array(size_t count, size_t size);
-/** Zeroed count * size bytes aligned to a 64-byte cache line (NULL on overflow or failure);
- *  free with mn_free. */
+/** count * size bytes aligned to a 64-byte cache line (NULL on overflow or failure), not
+ *  initialised (pages are only committed when touched); free with mn_free. */
+void *mn_malloc_aligned(size_t count, size_t size);
+/** mn_malloc_aligned, zeroed. */
 void *mn_calloc_aligned(size_t count, size_t size);
 /** realloc to count * size bytes; NULL on overflow or failure, leaving @p p valid. */
 void *mn_realloc_array(void *p, size_t count, size_t size);

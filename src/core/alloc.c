@@ -37,15 +37,20 @@ void *mn_malloc_array(size_t count, size_t size) {
   return mn_malloc(count * size);
 }
 
-void *mn_calloc_aligned(size_t count, size_t size) {
+void *mn_malloc_aligned(size_t count, size_t size) {
   if (size && count > SIZE_MAX / size) return NULL;
   size_t n = count * size;
   if (!n) n = 1;
   if (should_fail()) return NULL;
   void *p = NULL;
   if (posix_memalign(&p, 64, n)) return NULL;
-  memset(p, 0, n);
   atomic_fetch_add(&n_live, 1);
+  return p;
+}
+
+void *mn_calloc_aligned(size_t count, size_t size) {
+  void *p = mn_malloc_aligned(count, size);
+  if (p) memset(p, 0, count * size);
   return p;
 }
 

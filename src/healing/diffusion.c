@@ -259,6 +259,8 @@ enum { LOD_SLOTS = MN_LAYER_HYPO + 1 }; /* layer codes; the last slot is every o
 
 typedef struct {
   double *lo, *hi, *cp, *im, *z, *la; /* la = lo im: the forward step's multiplier */
+  double *pz; /* periodic lines: pz[q] = prod_{r < q} (-cp[r]), so that the first value of the
+               * back substitution is sum_q pz[q] d_q of the forward values d (known before it) */
   double wrap, gamma;
   int active; /* 0: neither diffusion nor decay in the plane, the sweep is the identity */
 } line_fac;
@@ -278,9 +280,15 @@ static size_t lod_fs(const mn_grid *g) {
   return ((size_t)g->nx + 3) / 4 * 4;
 }
 
+/* A thread's slice: F and W planes, X (twelve rows), S and the y correction (a row each), then
+ * the factors (lod_factor). */
+static size_t lod_fac_at(const mn_grid *g) {
+  return 2 * lod_fs(g) * (size_t)g->ny + 14 * lod_fs(g);
+}
+
 static size_t lod_work(const mn_grid *g) {
-  size_t nx = (size_t)g->nx, ny = (size_t)g->ny, nz = (size_t)g->nz, fs = lod_fs(g);
-  return 2 * fs * ny + 12 * fs + 6 * LOD_SLOTS * 2 * (nx + ny) + 11 * nz + 64;
+  size_t nx = (size_t)g->nx, ny = (size_t)g->ny, nz = (size_t)g->nz;
+  return lod_fac_at(g) + 7 * LOD_SLOTS * 2 * (nx + ny) + 11 * nz + 64;
 }
 
 static int plane_slot(const mn_grid *g, int k) {
@@ -299,14 +307,18 @@ static void lod_factor(const mn_grid *g, const double *Dc, double dt, double dec
       int n = d ? ny : nx;
       line_fac *lf = d ? &f->y[sl] : &f->x[sl];
       lf->lo = w, lf->hi = w + n, lf->cp = w + 2 * n, lf->im = w + 3 * n, lf->z = w + 4 * n;
-      lf->la = w + 5 * n;
-      w += 6 * (size_t)n;
+      lf->la = w + 5 * n, lf->pz = w + 6 * n;
+      w += 7 * (size_t)n;
       lf->active = D > 0 || dec > 0;
       if (!lf->active) continue;
       lf->wrap = const_weights(n, s * D, cyc, lf->lo, lf->hi);
       lf->gamma = factor(n, lf->lo, lf->hi, NULL, dec, lf->wrap, lf->cp, lf->im, lf->z);
       for (int q = 0; q < n; q++)
         lf->la[q] = q ? lf->lo[q] * lf->im[q] : 0; /* row 0: none before */
+      for (int q = 0; q < n; q++) { /* flushed to 0 far below round-off (no subnormals) */
+        double p = q ? lf->pz[q - 1] * -lf->cp[q - 1] : 1;
+        lf->pz[q] = fabs(p) < 1e-200 ? 0 : p;
+      }
     }
   }
   double **z[] = {&f->im_up, &f->cp_up, &f->im_dn, &f->cp_dn, &f->zlo, &f->zhi,
@@ -383,13 +395,15 @@ static inline LOD_INLINE void v4_transpose(v4d *a, v4d *b, v4d *c, v4d *d) {
 }
 
 /* y forward elimination of the 4 nb rows held in X ([nb][n][4], lane r of block b = row 4 b + r)
- * over columns q0 .. q1 - 1, into W (row stride ws; rows j .. j + 4 nb - 1, row j - 1 before). */
+ * over columns q0 .. q1 - 1, into W (row stride ws; rows j .. j + 4 nb - 1, row j - 1 before).
+ * per: periodic y lines; S accumulates pz_j w_j per column (lod_zcols). */
 static inline LOD_INLINE void lod_yfwd(const double *X, double *W, size_t ws, int n, int j, int nb,
-                                       int q0, int q1, const line_fac *yf) {
-  const double *yim = yf->im, *yla = yf->la;
+                                       int q0, int q1, const line_fac *yf, double *S, int per) {
+  const double *yim = yf->im, *yla = yf->la, *ypz = yf->pz;
   int q = q0;
   for (; q + 4 <= q1; q += 4) {
     v4d w = j ? v4_load(W - ws + q) : v4_set1(0); /* yla[0] = 0 */
+    v4d sacc = per ? v4_load(S + q) : v4_set1(0);
     for (int b = 0; b < nb; b++) {
       const double *x = X + 4 * ((size_t)b * n + q);
       v4d r[4] = {v4_load(x), v4_load(x + 4), v4_load(x + 8), v4_load(x + 12)};
@@ -399,8 +413,10 @@ static inline LOD_INLINE void lod_yfwd(const double *X, double *W, size_t ws, in
       for (int t = 0; t < 4; t++) {
         w = r[t] * v4_set1(yim[jb + t]) + v4_set1(yla[jb + t]) * w;
         v4_store(Wb + (size_t)t * ws, w);
+        if (per) sacc = sacc + v4_set1(ypz[jb + t]) * w;
       }
     }
+    if (per) v4_store(S + q, sacc);
   }
   for (; q < q1; q++) {
     double w = j ? W[q - ws] : 0;
@@ -409,21 +425,28 @@ static inline LOD_INLINE void lod_yfwd(const double *X, double *W, size_t ws, in
       for (int r = 0; r < 4; r++) {
         int jr = j + 4 * b + r;
         W[(size_t)(4 * b + r) * ws + q] = w = x[r] * yim[jr] + yla[jr] * w;
+        if (per) S[q] += ypz[jr] * w;
       }
     }
   }
 }
 
-/* x sweep of 4 nb contiguous rows F (row stride n) into X ([nb][n][4], lane r of block b = row
- * 4 b + r), then the y forward elimination of those rows into W (rows j .. j + 4 nb - 1 of the
- * plane; row j - 1 is the one before). The nb blocks are independent chains: the recurrences'
- * latency (a multiply and an add per step) is hidden by running them side by side. */
+/* x sweep of 4 nb contiguous rows F (row stride fs) through X ([nb][n][4], lane r of block b =
+ * row 4 b + r), then the y forward elimination of those rows into W (rows j .. j + 4 nb - 1 of
+ * the plane; row j - 1 is the one before). The nb blocks are independent chains: the
+ * recurrences' latency (a multiply and an add per step) is hidden by running them side by side.
+ * The x back substitution runs down the columns and feeds the y forward elimination four
+ * columns at a time from registers; the n % 4 columns at the end go first, through X.
+ * per: periodic lines. The Sherman-Morrison correction of the x lines needs the first value of
+ * the back substitution, which the forward elimination already sums (pz), so it is applied as
+ * the back substitution runs; S accumulates the same sum for the y lines (lod_yfwd). */
 static inline LOD_INLINE void lod_xg(const double *F, size_t fs, double *X, double *W, size_t ws,
-                                     int n, int j, int nb, const line_fac *xf, const line_fac *yf) {
+                                     int n, int j, int nb, const line_fac *xf, const line_fac *yf,
+                                     double *S, int per) {
   enum { NB = 3 };
-  const double *la = xf->la, *cp = xf->cp, *im = xf->im;
-  v4d v[NB], c[NB][4];
-  for (int b = 0; b < nb; b++) v[b] = v4_set1(0);
+  const double *la = xf->la, *cp = xf->cp, *im = xf->im, *pz = xf->pz, *z = xf->z;
+  v4d v[NB], c[NB][4], sx[NB], fc[NB];
+  for (int b = 0; b < nb; b++) v[b] = sx[b] = v4_set1(0);
   int q = 0;
   for (; q + 4 <= n; q += 4) {
     for (int b = 0; b < nb; b++) {
@@ -437,6 +460,7 @@ static inline LOD_INLINE void lod_xg(const double *F, size_t fs, double *X, doub
       for (int b = 0; b < nb; b++) {
         v[b] = c[b][t] * mi + ml * v[b];
         v4_store(X + 4 * ((size_t)b * n + q + t), v[b]);
+        if (per) sx[b] = sx[b] + v4_set1(pz[q + t]) * v[b];
       }
     }
   }
@@ -445,85 +469,69 @@ static inline LOD_INLINE void lod_xg(const double *F, size_t fs, double *X, doub
       const double *Fb = F + (size_t)(4 * b) * fs + q;
       v[b] = (v4d){Fb[0], Fb[fs], Fb[2 * fs], Fb[3 * fs]} * v4_set1(im[q]) + v4_set1(la[q]) * v[b];
       v4_store(X + 4 * ((size_t)b * n + q), v[b]);
+      if (per) sx[b] = sx[b] + v4_set1(pz[q]) * v[b];
     }
-  if (xf->wrap >= 0) { /* periodic rows: the whole x solution first, then the correction */
-    for (q = n - 2; q >= 0; q--) {
-      v4d mc = v4_set1(cp[q]);
-      for (int b = 0; b < nb; b++) {
-        double *x = X + 4 * ((size_t)b * n + q);
-        v[b] = v4_load(x) - mc * v[b];
-        v4_store(x, v[b]);
-      }
-    }
-    const double *z = xf->z;
+  if (per) { /* v: the last forward value, which is the last value of the solution */
     double beta = -xf->wrap, gamma = xf->gamma, den = 1 + z[0] + beta * z[n - 1] / gamma;
-    for (int b = 0; b < nb; b++) {
-      double *x = X + 4 * (size_t)b * n;
-      v4d fc =
-          (v4_load(x) + v4_set1(beta / gamma) * v4_load(x + 4 * (size_t)(n - 1))) / v4_set1(den);
-      for (q = 0; q < n; q++)
-        v4_store(x + 4 * (size_t)q, v4_load(x + 4 * (size_t)q) - fc * v4_set1(z[q]));
-    }
-    lod_yfwd(X, W, ws, n, j, nb, 0, n, yf);
-    return;
+    for (int b = 0; b < nb; b++) fc[b] = (sx[b] + v4_set1(beta / gamma) * v[b]) / v4_set1(den);
   }
-  /* zero-flux rows: the x back substitution runs down the columns and feeds the y forward
-   * elimination four columns at a time from registers; the n % 4 columns at the end go first,
-   * through X. v holds the solution at column n - 1 (cp[n - 1] = 0). */
+  /* the back substitution from column n - 1, where v = 0 makes it the forward value exactly */
+  for (int b = 0; b < nb; b++) v[b] = v4_set1(0);
   int n4 = n & ~3;
-  for (q = n - 2; q >= n4; q--) {
-    v4d mc = v4_set1(cp[q]);
+  for (q = n - 1; q >= n4; q--) {
+    v4d mc = v4_set1(cp[q]); /* at q = n - 1, v = 0 */
     for (int b = 0; b < nb; b++) {
       double *x = X + 4 * ((size_t)b * n + q);
       v[b] = v4_load(x) - mc * v[b];
-      v4_store(x, v[b]);
+      v4_store(x, per ? v[b] - fc[b] * v4_set1(z[q]) : v[b]);
     }
   }
-  lod_yfwd(X, W, ws, n, j, nb, n4, n, yf);
-  const double *yim = yf->im, *yla = yf->la;
+  lod_yfwd(X, W, ws, n, j, nb, n4, n, yf, S, per);
+  const double *yim = yf->im, *yla = yf->la, *ypz = yf->pz;
   for (q = n4 - 4; q >= 0; q -= 4) {
-    v4d r[NB][4];
-    for (int t = 3; t >= 0; t--) {
-      v4d mc = v4_set1(cp[q + t]);
-      for (int b = 0; b < nb; b++)
-        r[b][t] = v[b] = v4_load(X + 4 * ((size_t)b * n + q + t)) - mc * v[b];
-    }
     v4d w = j ? v4_load(W - ws + q) : v4_set1(0); /* yla[0] = 0 */
+    v4d sacc = per ? v4_load(S + q) : v4_set1(0);
     for (int b = 0; b < nb; b++) {
-      v4_transpose(&r[b][0], &r[b][1], &r[b][2], &r[b][3]);
+      v4d r[4];
+      for (int t = 3; t >= 0; t--) {
+        v[b] = v4_load(X + 4 * ((size_t)b * n + q + t)) - v4_set1(cp[q + t]) * v[b];
+        r[t] = per ? v[b] - fc[b] * v4_set1(z[q + t]) : v[b];
+      }
+      v4_transpose(&r[0], &r[1], &r[2], &r[3]);
       int jb = j + 4 * b;
       double *Wb = W + (size_t)(4 * b) * ws + q;
       for (int t = 0; t < 4; t++) {
-        w = r[b][t] * v4_set1(yim[jb + t]) + v4_set1(yla[jb + t]) * w;
+        w = r[t] * v4_set1(yim[jb + t]) + v4_set1(yla[jb + t]) * w;
         v4_store(Wb + (size_t)t * ws, w);
+        if (per) sacc = sacc + v4_set1(ypz[jb + t]) * w;
       }
     }
+    if (per) v4_store(S + q, sacc);
   }
 }
 
-/* x sweep and y forward elimination of 4 nb rows (nb = 1 .. 3), specialised per nb. */
+/* x sweep and y forward elimination of 4 nb rows (nb = 1 .. 3), specialised per nb and
+ * boundary (per: periodic x and y lines). */
 static inline LOD_INLINE void lod_xgroup(const double *F, size_t fs, double *X, double *W,
                                          size_t ws, int n, int j, int nb, const line_fac *xf,
-                                         const line_fac *yf) {
-  if (nb == 3)
-    lod_xg(F, fs, X, W, ws, n, j, 3, xf, yf);
-  else if (nb == 2)
-    lod_xg(F, fs, X, W, ws, n, j, 2, xf, yf);
-  else
-    lod_xg(F, fs, X, W, ws, n, j, 1, xf, yf);
-}
-
-/* The Sherman-Morrison correction of periodic y lines (n rows of m values, row stride us, solved
- * in place); fc: m doubles of scratch. */
-static void lod_ycorrect(double *u, size_t us, int n, int m, const line_fac *f, double *fc) {
-  double beta = -f->wrap, gamma = f->gamma, *un = u + (size_t)(n - 1) * us;
-  const double *z = f->z;
-  double den = 1 + z[0] + beta * z[n - 1] / gamma;
-  for (int l = 0; l < m; l++) fc[l] = (u[l] + beta * un[l] / gamma) / den;
-  for (int q = 0; q < n; q++) {
-    double *uq = u + (size_t)q * us, zq = z[q];
-    for (int l = 0; l < m; l++) uq[l] -= fc[l] * zq;
+                                         const line_fac *yf, double *S, int per) {
+#define LOD_XG(b, p) lod_xg(F, fs, X, W, ws, n, j, b, xf, yf, S, p)
+  if (per) {
+    if (nb == 3)
+      LOD_XG(3, 1);
+    else if (nb == 2)
+      LOD_XG(2, 1);
+    else
+      LOD_XG(1, 1);
+  } else {
+    if (nb == 3)
+      LOD_XG(3, 0);
+    else if (nb == 2)
+      LOD_XG(2, 0);
+    else
+      LOD_XG(1, 0);
   }
+#undef LOD_XG
 }
 
 typedef float v4f __attribute__((vector_size(16)));
@@ -599,7 +607,7 @@ static int lod_run(const mn_grid *g, double *const *ud, float *const *uf,
   for (int f = 0; f < nf; f++) {
     double *w = work + (size_t)thread_id() * wsz;
     lod_fac fac;
-    lod_factor(g, Dc[f], dt, dec, w + 2 * lod_fs(g) * g->ny + 12 * lod_fs(g), &fac);
+    lod_factor(g, Dc[f], dt, dec, w + lod_fac_at(g), &fac);
     if (uf)
       lod_field_f(g, uf[f], &fac, nsteps, w);
     else

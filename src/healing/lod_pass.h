@@ -7,52 +7,65 @@
 
 /* Backward over the rows of one plane for the columns i0 .. i0 + 4 cb - 1 (cb <= 6 blocks of
  * four): the y back substitution (weights cp; NULL: W is the y solution as it stands), carried
- * in registers down the rows, and the z elimination, o = mi y + ai e with e the plane before
- * (first: there is none). W (row stride ws) may be the plane o itself: each value of W is read
- * before o is written there. */
+ * in registers down the rows, its periodic correction (per: minus fcol zy_j, fcol per column),
+ * and the z elimination, o = mi y + ai e with e the plane before (first: there is none).
+ * W (row stride ws) may be the plane o itself: each value of W is read before o is written
+ * there. */
 static inline LOD_INLINE void LOD_CAT(lod_zcols_n, LOD_SFX)(const double *W, size_t ws, LOD_T *up,
                                                             const LOD_T *ep0, size_t sy, int ny,
                                                             int i0, int cb, const double *cp,
-                                                            double mi, double ai, int first) {
+                                                            const double *fcol, const double *zy,
+                                                            int per, double mi, double ai,
+                                                            int first) {
   v4d y[6], vmi = v4_set1(mi), vai = v4_set1(ai);
   for (int c = 0; c < cb; c++) y[c] = v4_set1(0);
   for (int j = ny - 1; j >= 0; j--) {
-    v4d mc = v4_set1(cp && j < ny - 1 ? cp[j] : 0);
+    v4d mc = v4_set1(cp && j < ny - 1 ? cp[j] : 0), zj = v4_set1(per ? zy[j] : 0);
     const double *w = W + (size_t)j * ws + i0;
     LOD_T *o = up + (size_t)j * sy + i0;
     const LOD_T *ep = ep0 + (size_t)j * sy + i0;
     for (int c = 0; c < cb; c++) {
       y[c] = v4_load(w + 4 * c) - mc * y[c];
-      LOD_STORE4(o + 4 * c, first ? vmi * y[c] : vmi * y[c] + vai * LOD_LOAD4(ep + 4 * c));
+      v4d yc = per ? y[c] - v4_load(fcol + i0 + 4 * c) * zj : y[c];
+      LOD_STORE4(o + 4 * c, first ? vmi * yc : vmi * yc + vai * LOD_LOAD4(ep + 4 * c));
     }
   }
 }
 
-/* lod_zcols_n specialised per block count. */
+/* lod_zcols_n specialised per block count and boundary. */
 static inline LOD_INLINE void LOD_CAT(lod_zcols, LOD_SFX)(const double *W, size_t ws, LOD_T *up,
                                                           const LOD_T *ep0, size_t sy, int ny,
                                                           int i0, int cb, const double *cp,
+                                                          const double *fcol, const double *zy,
                                                           double mi, double ai, int first) {
-#define LOD_ZC(n) LOD_CAT(lod_zcols_n, LOD_SFX)(W, ws, up, ep0, sy, ny, i0, n, cp, mi, ai, first)
-  switch (cb) {
-    case 6:
-      LOD_ZC(6);
-      break;
-    case 5:
-      LOD_ZC(5);
-      break;
-    case 4:
-      LOD_ZC(4);
-      break;
-    case 3:
-      LOD_ZC(3);
-      break;
-    case 2:
-      LOD_ZC(2);
-      break;
-    default:
-      LOD_ZC(1);
+#define LOD_ZC(n, p) \
+  LOD_CAT(lod_zcols_n, LOD_SFX)(W, ws, up, ep0, sy, ny, i0, n, cp, fcol, zy, p, mi, ai, first)
+#define LOD_ZCP(p)  \
+  switch (cb) {     \
+    case 6:         \
+      LOD_ZC(6, p); \
+      break;        \
+    case 5:         \
+      LOD_ZC(5, p); \
+      break;        \
+    case 4:         \
+      LOD_ZC(4, p); \
+      break;        \
+    case 3:         \
+      LOD_ZC(3, p); \
+      break;        \
+    case 2:         \
+      LOD_ZC(2, p); \
+      break;        \
+    default:        \
+      LOD_ZC(1, p); \
   }
+  if (fcol) {
+    LOD_ZCP(1)
+  } else {
+    LOD_ZCP(0)
+  }
+#undef LOD_ZCP
 #undef LOD_ZC
 }
 
@@ -69,7 +82,7 @@ static inline LOD_INLINE void LOD_CAT(lod_pass, LOD_SFX)(const mn_grid *g, LOD_T
   /* F: the previous step's solution at the last plane visited, overwritten row by row with this
    * plane's; W: the y sweep (forward elimination, then the solution) - with double storage the
    * plane of the field itself, whose values are in F by then; X: twelve rows of the x sweep */
-  double *F = P, *X = P + 2 * pn;
+  double *F = P, *X = P + 2 * pn, *S = X + 12 * fs, *fcol = S + fs;
   const double *cpb = s > 0 ? f->cp_dn : f->cp_up; /* back substitution of direction -s */
   const double *ae = s > 0 ? f->a_up : f->a_dn, *ime = s > 0 ? f->im_up : f->im_dn;
   for (int kk = 0; kk < nz; kk++) {
@@ -86,7 +99,9 @@ static inline LOD_INLINE void LOD_CAT(lod_pass, LOD_SFX)(const mn_grid *g, LOD_T
         elim && kn >= 0 && kn < nz ? (const char *)(u + mn_grid_at(g, 0, 0, kn)) : NULL;
     double c = fin ? cpb[k] : 0;
     const line_fac *xf = &f->x[plane_slot(g, k)], *yf = &f->y[plane_slot(g, k)];
+    /* periodic lines: x and y are periodic together (one lateral boundary condition) */
     int lat = elim && xf->active, ycyc = lat && yf->wrap >= 0;
+    if (ycyc) memset(S, 0, (size_t)nx * sizeof *S);
     /* forward over rows, twelve at a time while at least twelve are left, then fewer */
     for (int j = 0; j < ny;) {
       int G = ny - j >= 12 ? 12 : ny - j >= 8 ? 8 : ny - j >= 4 ? 4 : ny - j;
@@ -108,7 +123,8 @@ static inline LOD_INLINE void LOD_CAT(lod_pass, LOD_SFX)(const mn_grid *g, LOD_T
           for (int i = 0; i < nx; i++) o[i] = (LOD_T)fc[i];
         }
       } else if (lat && G % 4 == 0) {
-        lod_xgroup(F + (size_t)j * fs, fs, X, W + (size_t)j * ws, ws, nx, j, G / 4, xf, yf);
+        lod_xgroup(F + (size_t)j * fs, fs, X, W + (size_t)j * ws, ws, nx, j, G / 4, xf, yf, S,
+                   ycyc);
       } else {
         const double *xr = F + (size_t)j * fs;
         size_t xs = fs;
@@ -130,6 +146,8 @@ static inline LOD_INLINE void LOD_CAT(lod_pass, LOD_SFX)(const mn_grid *g, LOD_T
             const double *wp = w - ws;
             for (int i = 0; i < nx; i++) w[i] = xi[i] * iq + a * wp[i];
           }
+          if (ycyc)
+            for (int i = 0; i < nx; i++) S[i] += yf->pz[jj] * w[i];
         }
       }
       j += G;
@@ -137,21 +155,18 @@ static inline LOD_INLINE void LOD_CAT(lod_pass, LOD_SFX)(const mn_grid *g, LOD_T
     if (!elim) continue;
     /* backward: y back substitution and the z elimination, in strips of columns */
     double mi = f->m[k] * ime[k], ai = kk ? ae[k] * ime[k] : 0;
-    if (ycyc) { /* periodic y lines: the correction needs the whole solution first */
-      for (int j = ny - 2; j >= 0; j--) {
-        double *w = W + (size_t)j * ws, cj = yf->cp[j];
-        const double *wn = w + ws;
-        for (int i = 0; i < nx; i++) w[i] -= cj * wn[i];
-      }
-      lod_ycorrect(W, ws, ny, nx, yf, X);
+    if (ycyc) { /* periodic y lines: the Sherman-Morrison factor per column, from S */
+      const double *z = yf->z, *wl = W + (size_t)(ny - 1) * ws;
+      double beta = -yf->wrap, gamma = yf->gamma, den = 1 + z[0] + beta * z[ny - 1] / gamma;
+      for (int i = 0; i < nx; i++) fcol[i] = (S[i] + beta / gamma * wl[i]) / den;
     }
     /* the z elimination's value at the plane before is that plane of the field, just written */
     const LOD_T *ep0 = up - (ptrdiff_t)s * (ptrdiff_t)g->sz;
-    const double *ycp = lat && !ycyc ? yf->cp : NULL;
+    const double *ycp = lat ? yf->cp : NULL, *ycor = ycyc ? fcol : NULL;
     int nv = nx / 4, ng = (nv + 5) / 6; /* strips of at most six blocks of four columns */
     for (int gi = 0, i0 = 0; gi < ng; gi++) {
       int cb = nv / ng + (gi < nv % ng);
-      LOD_CAT(lod_zcols, LOD_SFX)(W, ws, up, ep0, sy, ny, i0, cb, ycp, mi, ai, !kk);
+      LOD_CAT(lod_zcols, LOD_SFX)(W, ws, up, ep0, sy, ny, i0, cb, ycp, ycor, yf->z, mi, ai, !kk);
       i0 += 4 * cb;
     }
     for (int i = 4 * nv; i < nx; i++) { /* the nx % 4 columns left */
@@ -159,8 +174,9 @@ static inline LOD_INLINE void LOD_CAT(lod_pass, LOD_SFX)(const mn_grid *g, LOD_T
       for (int j = ny - 1; j >= 0; j--) {
         double cj = ycp && j < ny - 1 ? ycp[j] : 0;
         y = W[(size_t)j * ws + i] - cj * y;
+        double yc = ycor ? y - ycor[i] * yf->z[j] : y;
         LOD_T *o = up + (size_t)j * sy + i;
-        *o = (LOD_T)(kk ? mi * y + ai * (double)ep0[(size_t)j * sy + i] : mi * y);
+        *o = (LOD_T)(kk ? mi * yc + ai * (double)ep0[(size_t)j * sy + i] : mi * yc);
       }
     }
   }

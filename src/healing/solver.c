@@ -128,7 +128,7 @@ int mn_solver_create(const mn_solver_params *sp, const mn_grid *g, const mn_mode
     MN_CHECK(s->u[q], err, MN_ENOMEM, "", "out of memory for %zu cells x %d species", g->ncell,
              MN_NSPECIES);
   }
-  s->work = mn_calloc_aligned(mn_diffusion_work(g) * ((size_t)s->nthreads + 1), sizeof(double));
+  s->work = mn_malloc_aligned(mn_diffusion_work(g) * ((size_t)s->nthreads + 1), sizeof(double));
   s->plane_change = mn_malloc_array((size_t)g->nz, sizeof(double));
   s->plane_fast = mn_malloc_array((size_t)g->nz * NFAST, sizeof(double));
   s->plane_bad = mn_malloc_array((size_t)g->nz, sizeof(size_t));
