@@ -20,7 +20,7 @@ static size_t lod_work(const mn_grid *g);
 size_t mn_diffusion_work(const mn_grid *g) {
   size_t nx = (size_t)g->nx, ny = (size_t)g->ny, nz = (size_t)g->nz;
   /* y sweep: five [ny][nx] arrays and the wrap weights; z sweep: four [nz][nx]; x: five [nx];
-   * fused passes: four [ny][nx] planes and the factors (lod_work) */
+   * fused passes: two planes, fourteen rows and the factors (lod_work) */
   size_t w = 5 * nx * (ny > nz ? ny : nz) + 6 * nx + 5 * ny + 64, f = lod_work(g);
   return ((w > f ? w : f) + 7) / 8 * 8; /* slices of 64 bytes */
 }
@@ -296,7 +296,7 @@ static int plane_slot(const mn_grid *g, int k) {
   return c < MN_LAYER_HYPO ? c : MN_LAYER_HYPO;
 }
 
-/* Factors of one field in the slice w (after its four planes). */
+/* Factors of one field in the slice w (after the buffers: lod_fac_at). */
 static void lod_factor(const mn_grid *g, const double *Dc, double dt, double dec, double *w,
                        lod_fac *f) {
   int nx = g->nx, ny = g->ny, nz = g->nz, cyc = g->lateral_bc == MN_BC_PERIODIC;

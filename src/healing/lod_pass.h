@@ -80,8 +80,9 @@ static inline LOD_INLINE void LOD_CAT(lod_pass, LOD_SFX)(const mn_grid *g, LOD_T
   int nx = g->nx, ny = g->ny, nz = g->nz;
   size_t fs = lod_fs(g), pn = fs * ny, sy = g->sy;
   /* F: the previous step's solution at the last plane visited, overwritten row by row with this
-   * plane's; W: the y sweep (forward elimination, then the solution) - with double storage the
-   * plane of the field itself, whose values are in F by then; X: twelve rows of the x sweep */
+   * plane's; W: the y forward elimination (its back substitution stays in registers) - with
+   * double storage the plane of the field itself, whose values are in F by then; X: twelve rows
+   * of the x sweep; S, fcol: per column, the periodic y correction's sum and factor */
   double *F = P, *X = P + 2 * pn, *S = X + 12 * fs, *fcol = S + fs;
   const double *cpb = s > 0 ? f->cp_dn : f->cp_up; /* back substitution of direction -s */
   const double *ae = s > 0 ? f->a_up : f->a_dn, *ime = s > 0 ? f->im_up : f->im_dn;
