@@ -394,6 +394,22 @@ static inline LOD_INLINE void v4_transpose(v4d *a, v4d *b, v4d *c, v4d *d) {
   *d = __builtin_shufflevector(t1, t3, 2, 3, 6, 7);
 }
 
+/* y forward elimination of four rows jb .. jb + 3 given as four columns' vectors r[t] (row
+ * jb + t), into W (row stride ws) from w, the row before; returns the last row. per: *sacc
+ * gains pz_j w_j. Locals, not pointers, carry the recurrence (a store to W could alias them). */
+static inline LOD_INLINE v4d lod_y4(const v4d r[4], double *Wb, size_t ws, const line_fac *yf,
+                                    int jb, v4d w, v4d *sacc, int per) {
+  const double *im = yf->im, *la = yf->la, *pz = yf->pz;
+  v4d sa = *sacc;
+  for (int t = 0; t < 4; t++) {
+    w = r[t] * v4_set1(im[jb + t]) + v4_set1(la[jb + t]) * w;
+    v4_store(Wb + (size_t)t * ws, w);
+    if (per) sa = sa + v4_set1(pz[jb + t]) * w;
+  }
+  *sacc = sa;
+  return w;
+}
+
 /* y forward elimination of the 4 nb rows held in X ([nb][n][4], lane r of block b = row 4 b + r)
  * over columns q0 .. q1 - 1, into W (row stride ws; rows j .. j + 4 nb - 1, row j - 1 before).
  * per: periodic y lines; S accumulates pz_j w_j per column (lod_zcols). */
@@ -408,13 +424,7 @@ static inline LOD_INLINE void lod_yfwd(const double *X, double *W, size_t ws, in
       const double *x = X + 4 * ((size_t)b * n + q);
       v4d r[4] = {v4_load(x), v4_load(x + 4), v4_load(x + 8), v4_load(x + 12)};
       v4_transpose(&r[0], &r[1], &r[2], &r[3]);
-      int jb = j + 4 * b;
-      double *Wb = W + (size_t)(4 * b) * ws + q;
-      for (int t = 0; t < 4; t++) {
-        w = r[t] * v4_set1(yim[jb + t]) + v4_set1(yla[jb + t]) * w;
-        v4_store(Wb + (size_t)t * ws, w);
-        if (per) sacc = sacc + v4_set1(ypz[jb + t]) * w;
-      }
+      w = lod_y4(r, W + (size_t)(4 * b) * ws + q, ws, yf, j + 4 * b, w, &sacc, per);
     }
     if (per) v4_store(S + q, sacc);
   }
@@ -487,7 +497,6 @@ static inline LOD_INLINE void lod_xg(const double *F, size_t fs, double *X, doub
     }
   }
   lod_yfwd(X, W, ws, n, j, nb, n4, n, yf, S, per);
-  const double *yim = yf->im, *yla = yf->la, *ypz = yf->pz;
   for (q = n4 - 4; q >= 0; q -= 4) {
     v4d w = j ? v4_load(W - ws + q) : v4_set1(0); /* yla[0] = 0 */
     v4d sacc = per ? v4_load(S + q) : v4_set1(0);
@@ -498,13 +507,7 @@ static inline LOD_INLINE void lod_xg(const double *F, size_t fs, double *X, doub
         r[t] = per ? v[b] - fc[b] * v4_set1(z[q + t]) : v[b];
       }
       v4_transpose(&r[0], &r[1], &r[2], &r[3]);
-      int jb = j + 4 * b;
-      double *Wb = W + (size_t)(4 * b) * ws + q;
-      for (int t = 0; t < 4; t++) {
-        w = r[t] * v4_set1(yim[jb + t]) + v4_set1(yla[jb + t]) * w;
-        v4_store(Wb + (size_t)t * ws, w);
-        if (per) sacc = sacc + v4_set1(ypz[jb + t]) * w;
-      }
+      w = lod_y4(r, W + (size_t)(4 * b) * ws + q, ws, yf, j + 4 * b, w, &sacc, per);
     }
     if (per) v4_store(S + q, sacc);
   }
