@@ -135,7 +135,7 @@ static void cheek_slab(kernel *K, int threads) {
   if (mn_injury_init(K->g, &inj, &e)) die("injury", &e);
   for (int i = 0; i < 4; i++)
     mn_injury_add_channel(K->g, &sk, &K->dev, 0.25 + 0.5 * i, 1.0, 900, 2, &inj);
-  mn_solver_apply_injury(K->s, inj.d_inj, inj.d_bleed);
+  mn_solver_apply_injury(K->s, &inj);
   mn_injury_fini(&inj);
   K->updates = (double)mn_grid_cells(K->g) * MN_NSPECIES;
   K->field_bytes = (double)K->g->ncell * MN_NSPECIES * sizeof(double);

@@ -13,6 +13,7 @@
 
 #include "mnsim/core.h"
 #include "mnsim/grid.h"
+#include "mnsim/injury.h"
 #include "mnsim/skin.h"
 
 #ifdef __cplusplus
@@ -222,8 +223,9 @@ void mn_solver_set_uv(mn_solver *s, double u_uv);
 
 /** Superpose an injury at the current time (models.md 7.4): d <- 1 - (1 - d)(1 - d_inj),
  *  C1 <- C1 (1 - phi_cut d_inj) in the dermis, T <- T + tau_plt d_bleed; resets the step to
- *  first_step_day and unfreezes the fast species. @p d_inj, @p d_bleed: grid fields. */
-void mn_solver_apply_injury(mn_solver *s, const float *d_inj, const float *d_bleed);
+ *  first_step_day and unfreezes the fast species. Only the planes of @p inj's window change;
+ *  a grid injured window by window (mn_injury_init_planes) gets the same fields as at once. */
+void mn_solver_apply_injury(mn_solver *s, const mn_injury *inj);
 
 /** What one step did. */
 typedef struct mn_step_info {

@@ -20,14 +20,18 @@
 extern "C" {
 #endif
 
-/** Damage fields of one session: float32 grid fields (mn_grid.ncell values, fractions in
- *  [0, 1]; float keeps the session's peak memory at the solver's fields plus a quarter). */
+/** Damage fields of one session over the planes k0 .. k1 - 1 of the grid (all of them, or a
+ *  window of planes so that a large grid is injured a few planes at a time: the window's fields
+ *  take (k1 - k0) mn_grid.sz floats each instead of mn_grid.ncell). The value of grid cell c
+ *  (in a plane of the window) is at index c - base. Fractions in [0, 1], float32. */
 typedef struct mn_injury {
-  float *d_inj;      /**< volume fraction of each voxel disrupted (grid field) */
+  float *d_inj;      /**< volume fraction of each voxel disrupted */
   float *d_bleed;    /**< the same, only from channels that reach the subpapillary plexus and
                           only in the dermis: where platelets release growth factor */
-  double volume_um3; /**< disrupted volume inside the grid */
-  int channels;      /**< channels rasterised */
+  size_t base;       /**< mn_grid_at(g, 0, 0, k0): the grid index of the window's index 0 */
+  int k0, k1;        /**< the window's planes */
+  double volume_um3; /**< disrupted volume inside the window */
+  int channels;      /**< channels rasterised (every channel, whether it reaches the window) */
   int bleeding;      /**< of which reach the plexus */
 } mn_injury;
 
@@ -41,8 +45,15 @@ int mn_injury_rasterize(const mn_grid *g, const mn_skin *sk, const mn_device *de
 /** Add one channel of device @p dev, @p depth_um deep, at (x, y) mm (no lesion): unit cells. */
 void mn_injury_add_channel(const mn_grid *g, const mn_skin *sk, const mn_device *dev, double x_mm,
                            double y_mm, double depth_um, int supersample, mn_injury *inj);
-/** Allocate zeroed damage fields for @p g. */
+/** Allocate zeroed damage fields over the whole grid @p g. */
 int mn_injury_init(const mn_grid *g, mn_injury *out, mn_error *err);
+/** Allocate zeroed damage fields over the planes @p k0 .. @p k1 - 1 of @p g
+ *  (0 <= k0 < k1 <= nz). */
+int mn_injury_init_planes(const mn_grid *g, int k0, int k1, mn_injury *out, mn_error *err);
+/** The damage fraction of grid cell @p c (a cell of a plane in the window). */
+static inline float mn_injury_at(const float *field, const mn_injury *inj, size_t c) {
+  return field[c - inj->base];
+}
 void mn_injury_fini(mn_injury *inj);
 
 #ifdef __cplusplus

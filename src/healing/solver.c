@@ -171,20 +171,21 @@ void mn_solver_set_scalars(mn_solver *s, const mn_solver_scalars *in) {
   s->steps = in->steps;
 }
 
-void mn_solver_apply_injury(mn_solver *s, const float *d_inj, const float *d_bleed) {
+void mn_solver_apply_injury(mn_solver *s, const mn_injury *inj) {
   const mn_grid *g = s->g;
   double phi = s->m.phi_cut, tau = s->m.tau_plt;
+  const float *d_inj = inj->d_inj, *d_bleed = inj->d_bleed;
 #pragma omp parallel for num_threads(s->nthreads) schedule(static)
-  for (int k = 0; k < g->nz; k++)
+  for (int k = inj->k0; k < inj->k1; k++)
     for (int j = 0; j < g->ny; j++)
       for (int i = 0; i < g->nx; i++) {
         size_t c = mn_grid_at(g, i, j, k);
         unsigned has = s->lc[g->cell[c]].present;
-        double f = d_inj[c];
-        if (f <= 0 && !(d_bleed && d_bleed[c] > 0)) continue;
+        double f = mn_injury_at(d_inj, inj, c), b = d_bleed ? mn_injury_at(d_bleed, inj, c) : 0;
+        if (f <= 0 && !(b > 0)) continue;
         if (has & (1u << MN_SP_D)) s->u[MN_SP_D][c] = 1 - (1 - s->u[MN_SP_D][c]) * (1 - f);
         if (has & (1u << MN_SP_C1)) s->u[MN_SP_C1][c] *= 1 - phi * f;
-        if (d_bleed && (has & (1u << MN_SP_T))) s->u[MN_SP_T][c] += tau * d_bleed[c];
+        if (d_bleed && (has & (1u << MN_SP_T))) s->u[MN_SP_T][c] += tau * b;
       }
   s->dt = s->sp.first_step_day;
   s->frozen = 0;

@@ -9,15 +9,25 @@
 
 #include "mnsim/injury.h"
 
-int mn_injury_init(const mn_grid *g, mn_injury *out, mn_error *err) {
+int mn_injury_init_planes(const mn_grid *g, int k0, int k1, mn_injury *out, mn_error *err) {
   memset(out, 0, sizeof *out);
-  out->d_inj = mn_calloc(g->ncell, sizeof(float));
-  out->d_bleed = mn_calloc(g->ncell, sizeof(float));
+  if (k0 < 0 || k1 > g->nz || k0 >= k1)
+    return MN_ERR(err, MN_ERANGE, "",
+                  "injury planes [%d, %d) are empty or outside the grid's [0, %d)", k0, k1, g->nz);
+  /* interior cell (i, j, k) of the window sits at (k - k0) sz + j sy + i < (k1 - k0) sz */
+  size_t n = (size_t)(k1 - k0) * g->sz;
+  out->base = mn_grid_at(g, 0, 0, k0), out->k0 = k0, out->k1 = k1;
+  out->d_inj = mn_calloc(n, sizeof(float));
+  out->d_bleed = mn_calloc(n, sizeof(float));
   if (!out->d_inj || !out->d_bleed) {
     mn_injury_fini(out);
     return MN_ERR(err, MN_ENOMEM, "", "out of memory for the injury fields");
   }
   return MN_OK;
+}
+
+int mn_injury_init(const mn_grid *g, mn_injury *out, mn_error *err) {
+  return mn_injury_init_planes(g, 0, g->nz, out, err);
 }
 
 void mn_injury_fini(mn_injury *inj) {
@@ -51,6 +61,9 @@ static void add_channel(const mn_grid *g, const mn_device *dev, double x_mm, dou
   int j0 = (int)floor((yc - R) / dx), j1 = (int)floor((yc + R) / dx);
   int per = g->lateral_bc == MN_BC_PERIODIC;
   double w = 1.0 / (S * S);
+  inj->channels++;
+  inj->bleeding += bleeds;
+  if (g->zf_um[inj->k0] >= def + depth || g->zf_um[inj->k1] <= def) return; /* not in the window */
   for (int jj = j0; jj <= j1; jj++)
     for (int ii = i0; ii <= i1; ii++) {
       int i = ii, j = jj;
@@ -58,7 +71,7 @@ static void add_channel(const mn_grid *g, const mn_device *dev, double x_mm, dou
         i = ((i % g->nx) + g->nx) % g->nx, j = ((j % g->ny) + g->ny) % g->ny;
       else if (i < 0 || j < 0 || i >= g->nx || j >= g->ny)
         continue;
-      for (int k = 0; k < g->nz; k++) {
+      for (int k = inj->k0; k < inj->k1; k++) {
         double ztop = g->zf_um[k], zbot = g->zf_um[k + 1], frac = 0;
         if (ztop >= def + depth || zbot <= def) continue;
         for (int b = 0; b < S; b++)
@@ -72,14 +85,13 @@ static void add_channel(const mn_grid *g, const mn_device *dev, double x_mm, dou
         if (frac <= 0) continue;
         size_t c = mn_grid_at(g, i, j, k);
         if (g->cell[c] == MN_CELL_VOID) continue;
-        inj->d_inj[c] = (float)(1 - (1 - (double)inj->d_inj[c]) * (1 - frac));
+        float *di = inj->d_inj + (c - inj->base), *db = inj->d_bleed + (c - inj->base);
+        *di = (float)(1 - (1 - (double)*di) * (1 - frac));
         inj->volume_um3 += frac * dx * dx * (zbot - ztop);
         if (bleeds && (g->cell[c] == MN_LAYER_PD || g->cell[c] == MN_LAYER_RD))
-          inj->d_bleed[c] = (float)(1 - (1 - (double)inj->d_bleed[c]) * (1 - frac));
+          *db = (float)(1 - (1 - (double)*db) * (1 - frac));
       }
     }
-  inj->channels++;
-  inj->bleeding += bleeds;
 }
 
 void mn_injury_add_channel(const mn_grid *g, const mn_skin *sk, const mn_device *dev, double x_mm,

@@ -392,7 +392,7 @@ static int histology_run(const mn_plan_report *rp, mn_grid **g, double **f0, dou
   MN_TRY(mn_injury_init(*g, &inj, err));
   mn_injury_add_channel(*g, &r->skin, &dev, 0.5 * w, 0.5 * w,
                         1000.0 * r->depth_mm * dev.depth_ratio, 3, &inj);
-  mn_solver_apply_injury(s, inj.d_inj, inj.d_bleed);
+  mn_solver_apply_injury(s, &inj);
   *f0 = mn_grid_field(*g);
   *f1 = mn_grid_field(*g);
   MN_CHECK(*f0 && *f1, err, MN_ENOMEM, "", "out of memory");

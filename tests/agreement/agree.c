@@ -129,7 +129,7 @@ static void run3d(double depth_mm, double density, int sessions, double dx, cons
         x = side * mn_rng_uniform(&rr), y = side * mn_rng_uniform(&rr);
       }
       mn_injury_add_channel(g, &skin, &dev, x, y, depth_um, 4, &inj);
-      mn_solver_apply_injury(s, inj.d_inj, inj.d_bleed);
+      mn_solver_apply_injury(s, &inj);
       mn_injury_fini(&inj);
       k++;
       continue;

@@ -278,7 +278,7 @@ static void cell_setup(cell_run *r, double width_mm, double dx, int threads, int
   mn_injury inj;
   cr_assert_eq(mn_injury_init(r->g, &inj, &e), MN_OK);
   mn_injury_add_channel(r->g, &r->skin, &r->dev, 0.5 * width_mm, 0.5 * width_mm, 900, 4, &inj);
-  mn_solver_apply_injury(r->s, inj.d_inj, inj.d_bleed);
+  mn_solver_apply_injury(r->s, &inj);
   mn_injury_fini(&inj);
 }
 
@@ -338,6 +338,63 @@ Test(verify, one_and_two_threads_give_identical_fields) {
   cr_assert(!memcmp(ma, mb, sizeof ma));
   cell_fini(&a);
   cell_fini(&b);
+}
+
+/* A session injured a window of planes at a time (how mnsim simulate keeps the damage fields
+ * small) gives every cell the same value as one pass over the grid: channels across the periodic
+ * edge, one shallow (no bleeding) and deep ones (bleeding), windows of 1, 5 and 7 planes. */
+Test(verify, injury_by_windows_of_planes_matches_the_whole_grid) {
+  const double xy[][3] = {
+      {0.31, 0.29, 900}, {0.02, 0.58, 1000}, {0.59, 0.01, 200}, {0.3, 0.05, 600}};
+  const int nch = (int)(sizeof xy / sizeof xy[0]), win[] = {1, 5, 7};
+  mn_error e = {0};
+  cell_run a;
+  cell_setup(&a, 0.6, 20, 1, 0, 1e-3);
+  mn_injury whole;
+  cr_assert_eq(mn_injury_init(a.g, &whole, &e), MN_OK);
+  for (int c = 0; c < nch; c++)
+    mn_injury_add_channel(a.g, &a.skin, &a.dev, xy[c][0], xy[c][1], xy[c][2], 4, &whole);
+  cr_assert_eq(whole.channels, nch);
+  cr_assert_gt(whole.bleeding, 0);
+  cr_assert_lt(whole.bleeding, nch);
+  mn_solver_apply_injury(a.s, &whole);
+  cr_assert(a.g->nz % 5 && a.g->nz % 7, "nz %d: the last windows should be partial ones", a.g->nz);
+  for (size_t w = 0; w < sizeof win / sizeof win[0]; w++) {
+    cell_run b;
+    cell_setup(&b, 0.6, 20, 1, 0, 1e-3);
+    double vol = 0;
+    for (int k0 = 0; k0 < b.g->nz; k0 += win[w]) {
+      mn_injury inj;
+      int k1 = k0 + win[w] < b.g->nz ? k0 + win[w] : b.g->nz;
+      cr_assert_eq(mn_injury_init_planes(b.g, k0, k1, &inj, &e), MN_OK);
+      for (int c = 0; c < nch; c++)
+        mn_injury_add_channel(b.g, &b.skin, &b.dev, xy[c][0], xy[c][1], xy[c][2], 4, &inj);
+      cr_assert_eq(inj.channels, whole.channels);
+      cr_assert_eq(inj.bleeding, whole.bleeding);
+      for (int k = k0; k < k1; k++)
+        for (int j = 0; j < b.g->ny; j++)
+          for (int i = 0; i < b.g->nx; i++) {
+            size_t c = mn_grid_at(b.g, i, j, k);
+            cr_assert_eq(mn_injury_at(inj.d_inj, &inj, c), mn_injury_at(whole.d_inj, &whole, c));
+            cr_assert_eq(mn_injury_at(inj.d_bleed, &inj, c),
+                         mn_injury_at(whole.d_bleed, &whole, c));
+          }
+      vol += inj.volume_um3;
+      mn_solver_apply_injury(b.s, &inj);
+      mn_injury_fini(&inj);
+    }
+    cr_assert_float_eq(vol, whole.volume_um3, 1e-12 * whole.volume_um3);
+    for (int q = 0; q < MN_NSPECIES; q++)
+      cr_assert(!memcmp(mn_solver_field_c(a.s, q), mn_solver_field_c(b.s, q),
+                        a.g->ncell * sizeof(double)),
+                "species %s differs (windows of %d planes)", mn_species_name(q), win[w]);
+    cell_fini(&b);
+  }
+  mn_injury bad;
+  cr_assert_eq(mn_injury_init_planes(a.g, 2, a.g->nz + 1, &bad, &e), MN_ERANGE);
+  cr_assert_eq(mn_injury_init_planes(a.g, 3, 3, &bad, &e), MN_ERANGE);
+  mn_injury_fini(&whole);
+  cell_fini(&a);
 }
 
 Test(verify, observed_order_in_dt_is_one) {
