@@ -262,7 +262,8 @@ typedef struct {
   double *pz; /* periodic lines: pz[q] = prod_{r < q} (-cp[r]), so that the first value of the
                * back substitution is sum_q pz[q] d_q of the forward values d (known before it) */
   double wrap, gamma;
-  int active; /* 0: neither diffusion nor decay in the plane, the sweep is the identity */
+  double bg, den; /* periodic lines: beta / gamma and the Sherman-Morrison denominator */
+  int active;     /* 0: neither diffusion nor decay in the plane, the sweep is the identity */
 } line_fac;
 
 typedef struct {
@@ -313,6 +314,10 @@ static void lod_factor(const mn_grid *g, const double *Dc, double dt, double dec
       if (!lf->active) continue;
       lf->wrap = const_weights(n, s * D, cyc, lf->lo, lf->hi);
       lf->gamma = factor(n, lf->lo, lf->hi, NULL, dec, lf->wrap, lf->cp, lf->im, lf->z);
+      if (lf->wrap >= 0) {
+        double beta = -lf->wrap;
+        lf->bg = beta / lf->gamma, lf->den = 1 + lf->z[0] + beta * lf->z[n - 1] / lf->gamma;
+      }
       for (int q = 0; q < n; q++)
         lf->la[q] = q ? lf->lo[q] * lf->im[q] : 0; /* row 0: none before */
       for (int q = 0; q < n; q++) { /* flushed to 0 far below round-off (no subnormals) */
@@ -349,9 +354,9 @@ static void lod_xrows(const double *in, size_t is, double *out, int n, int G, co
   }
   if (xf->wrap < 0) return;
   const double *z = xf->z; /* periodic rows: the Sherman-Morrison correction */
-  double beta = -xf->wrap, gamma = xf->gamma, den = 1 + z[0] + beta * z[n - 1] / gamma;
+  double beta = -xf->wrap, gamma = xf->gamma;
   for (int r = 0; r < G; r++) {
-    double *o = out + (size_t)r * n, fc = (o[0] + beta * o[n - 1] / gamma) / den;
+    double *o = out + (size_t)r * n, fc = (o[0] + beta * o[n - 1] / gamma) / xf->den;
     for (int q = 0; q < n; q++) o[q] -= fc * z[q];
   }
 }
@@ -481,10 +486,8 @@ static inline LOD_INLINE void lod_xg(const double *F, size_t fs, double *X, doub
       v4_store(X + 4 * ((size_t)b * n + q), v[b]);
       if (per) sx[b] = sx[b] + v4_set1(pz[q]) * v[b];
     }
-  if (per) { /* v: the last forward value, which is the last value of the solution */
-    double beta = -xf->wrap, gamma = xf->gamma, den = 1 + z[0] + beta * z[n - 1] / gamma;
-    for (int b = 0; b < nb; b++) fc[b] = (sx[b] + v4_set1(beta / gamma) * v[b]) / v4_set1(den);
-  }
+  if (per) /* v: the last forward value, which is the last value of the solution */
+    for (int b = 0; b < nb; b++) fc[b] = (sx[b] + v4_set1(xf->bg) * v[b]) / v4_set1(xf->den);
   /* the back substitution from column n - 1, where v = 0 makes it the forward value exactly */
   for (int b = 0; b < nb; b++) v[b] = v4_set1(0);
   int n4 = n & ~3;
@@ -519,21 +522,19 @@ static inline LOD_INLINE void lod_xgroup(const double *F, size_t fs, double *X, 
                                          size_t ws, int n, int j, int nb, const line_fac *xf,
                                          const line_fac *yf, double *S, int per) {
 #define LOD_XG(b, p) lod_xg(F, fs, X, W, ws, n, j, b, xf, yf, S, p)
+#define LOD_XGP(p)  \
+  if (nb == 3)      \
+    LOD_XG(3, p);   \
+  else if (nb == 2) \
+    LOD_XG(2, p);   \
+  else              \
+    LOD_XG(1, p);
   if (per) {
-    if (nb == 3)
-      LOD_XG(3, 1);
-    else if (nb == 2)
-      LOD_XG(2, 1);
-    else
-      LOD_XG(1, 1);
+    LOD_XGP(1)
   } else {
-    if (nb == 3)
-      LOD_XG(3, 0);
-    else if (nb == 2)
-      LOD_XG(2, 0);
-    else
-      LOD_XG(1, 0);
+    LOD_XGP(0)
   }
+#undef LOD_XGP
 #undef LOD_XG
 }
 

@@ -157,9 +157,8 @@ static inline LOD_INLINE void LOD_CAT(lod_pass, LOD_SFX)(const mn_grid *g, LOD_T
     /* backward: y back substitution and the z elimination, in strips of columns */
     double mi = f->m[k] * ime[k], ai = kk ? ae[k] * ime[k] : 0;
     if (ycyc) { /* periodic y lines: the Sherman-Morrison factor per column, from S */
-      const double *z = yf->z, *wl = W + (size_t)(ny - 1) * ws;
-      double beta = -yf->wrap, gamma = yf->gamma, den = 1 + z[0] + beta * z[ny - 1] / gamma;
-      for (int i = 0; i < nx; i++) fcol[i] = (S[i] + beta / gamma * wl[i]) / den;
+      const double *wl = W + (size_t)(ny - 1) * ws;
+      for (int i = 0; i < nx; i++) fcol[i] = (S[i] + yf->bg * wl[i]) / yf->den;
     }
     /* the z elimination's value at the plane before is that plane of the field, just written */
     const LOD_T *ep0 = up - (ptrdiff_t)s * (ptrdiff_t)g->sz;

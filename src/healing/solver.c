@@ -181,11 +181,11 @@ void mn_solver_apply_injury(mn_solver *s, const mn_injury *inj) {
       for (int i = 0; i < g->nx; i++) {
         size_t c = mn_grid_at(g, i, j, k);
         unsigned has = s->lc[g->cell[c]].present;
-        double f = mn_injury_at(d_inj, inj, c), b = d_bleed ? mn_injury_at(d_bleed, inj, c) : 0;
+        double f = mn_injury_at(d_inj, inj, c), b = mn_injury_at(d_bleed, inj, c);
         if (f <= 0 && !(b > 0)) continue;
         if (has & (1u << MN_SP_D)) s->u[MN_SP_D][c] = 1 - (1 - s->u[MN_SP_D][c]) * (1 - f);
         if (has & (1u << MN_SP_C1)) s->u[MN_SP_C1][c] *= 1 - phi * f;
-        if (d_bleed && (has & (1u << MN_SP_T))) s->u[MN_SP_T][c] += tau * b;
+        if (has & (1u << MN_SP_T)) s->u[MN_SP_T][c] += tau * b;
       }
   s->dt = s->sp.first_step_day;
   s->frozen = 0;
