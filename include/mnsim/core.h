@@ -194,17 +194,17 @@ int mn_write_file_atomic(const char *path, const void *data, size_t len, mn_erro
  * Configuration descriptors: one table per module drives parsing, range checks, suggestions,
  * defaults, --help and the generated docs. */
 typedef enum {
-  MN_PARAM_DOUBLE,
-  MN_PARAM_INT,
-  MN_PARAM_BOOL,
-  MN_PARAM_ENUM,   /**< stored as int index into names[] */
-  MN_PARAM_STRING, /**< char array of `size` bytes */
-  MN_PARAM_SEED    /**< uint64_t */
-} mn_param_type;
+  MN_CONFIG_DOUBLE,
+  MN_CONFIG_INT,
+  MN_CONFIG_BOOL,
+  MN_CONFIG_ENUM,   /**< stored as int index into names[] */
+  MN_CONFIG_STRING, /**< char array of `size` bytes */
+  MN_CONFIG_SEED    /**< uint64_t */
+} mn_config_type;
 
-typedef struct mn_param_desc {
+typedef struct mn_config_desc {
   const char *key; /**< YAML key == struct field name */
-  mn_param_type type;
+  mn_config_type type;
   const char *unit;         /**< "mm", "1/s", "" for dimensionless */
   double def;               /**< default (numeric types, enum index, bool 0/1) */
   double min, max;          /**< closed range for numeric types */
@@ -213,24 +213,24 @@ typedef struct mn_param_desc {
   size_t offset;            /**< offsetof field in the parameter struct */
   size_t size;              /**< sizeof field (strings: capacity incl. NUL) */
   const char *doc;          /**< one line for --help and docs */
-} mn_param_desc;
+} mn_config_desc;
 
 /** Write every default of @p tab into @p obj. */
-void mn_param_defaults(const mn_param_desc *tab, size_t n, void *obj);
+void mn_config_defaults(const mn_config_desc *tab, size_t n, void *obj);
 /** Find @p key in @p tab; NULL if absent. */
-const mn_param_desc *mn_param_find(const mn_param_desc *tab, size_t n, const char *key);
+const mn_config_desc *mn_config_find(const mn_config_desc *tab, size_t n, const char *key);
 /** Parse scalar @p text into the field @p d of @p obj, with type and range checks. @p path is the
  *  full key path used in messages ("device.depth_mm"). */
-int mn_param_parse(const mn_param_desc *d, const char *text, void *obj, const char *path,
-                   mn_error *err);
+int mn_config_parse(const mn_config_desc *d, const char *text, void *obj, const char *path,
+                    mn_error *err);
 /** Range-check every field of @p obj (for library users who fill structs directly). @p prefix is
  *  prepended to keys in messages ("device"). */
-int mn_param_check(const mn_param_desc *tab, size_t n, const void *obj, const char *prefix,
-                   mn_error *err);
+int mn_config_check(const mn_config_desc *tab, size_t n, const void *obj, const char *prefix,
+                    mn_error *err);
 /** Describe the allowed values of @p d into @p buf ("[0.25, 3] mm", "one of: a, b"). */
-void mn_param_allowed(const mn_param_desc *d, char *buf, size_t size);
+void mn_config_allowed(const mn_config_desc *d, char *buf, size_t size);
 /** Format the value of field @p d in @p obj ("1.5", "female"). */
-void mn_param_format_value(const mn_param_desc *d, const void *obj, char *buf, size_t size);
+void mn_config_format_value(const mn_config_desc *d, const void *obj, char *buf, size_t size);
 
 /* ---------------------------------------------------------------------------------------------
  * Text utilities. */

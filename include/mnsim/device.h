@@ -83,7 +83,7 @@ typedef struct mn_device_params {
   double stroke_rate_hz; /**< pen stroke rate; 0 = the cartridge's default */
   double depth_ratio;    /**< effective/nominal depth; 0 = the device class's sourced value */
 } mn_device_params;
-const mn_param_desc *mn_device_param_table(size_t *n);
+const mn_config_desc *mn_device_param_table(size_t *n);
 
 typedef enum {
   MN_DIR_HORIZONTAL = 0, /**< strokes along +x */
@@ -103,7 +103,7 @@ typedef struct mn_pass_params {
   double jitter_mm;      /**< SD of hand position error per stamp (pen/stamp) or per stroke */
   double depth_mm;       /**< depth for this pass; 0 = device.depth_mm */
 } mn_pass_params;
-const mn_param_desc *mn_pass_param_table(size_t *n);
+const mn_config_desc *mn_pass_param_table(size_t *n);
 
 enum { MN_MAX_PASSES = 32, MN_MAX_OUTLINE = 256 };
 

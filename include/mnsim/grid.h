@@ -34,7 +34,7 @@ typedef struct mn_grid_params {
   int lateral_bc;   /**< mn_lateral_bc */
   int bottom_bc;    /**< mn_bottom_bc */
 } mn_grid_params;
-const mn_param_desc *mn_grid_param_table(size_t *n);
+const mn_config_desc *mn_grid_param_table(size_t *n);
 
 /** The grid. Fields are double arrays of mn_grid.ncell values (halo included), index
  *  mn_grid_at(g, i, j, k) for interior cells 0 <= i < nx, 0 <= j < ny, 0 <= k < nz; x fastest. */

@@ -98,22 +98,22 @@ double mn_model_loop_gain(const mn_model_params *p);
 int mn_model_check(const mn_model_params *p, mn_error *err);
 
 /** Coefficients that depend on the layer of a voxel. */
-typedef struct mn_layer_coef {
+typedef struct mn_reaction_coef {
   double k_d;          /**< damage clearance */
   double rho_N, rho_M; /**< recruitment (0 where there are no vessels) */
   double s_FT;         /**< pigmentation susceptibility of the patient */
   uint16_t present;    /**< bit s set when species s lives in this layer */
-} mn_layer_coef;
+} mn_reaction_coef;
 
 /** Layer coefficients for layer @p layer (MN_LAYER_*) and Fitzpatrick type @p fitz. */
-void mn_layer_coef_init(mn_layer_coef *c, const mn_model_params *p, int layer, int fitz);
+void mn_reaction_coef_init(mn_reaction_coef *c, const mn_model_params *p, int layer, int fitz);
 
 /* ---------------------------------------------------------------------------------------------
  * Reaction kernel (models.md 7.3), written as production p >= 0 and loss rate l >= 0 for every
  * species: du/dt = p(u) - l(u) u. Shared by the 3D solver and the lumped twin. u_UV: UV exposure
  * (0 none, 1 reference). Species absent from the layer get p = l = 0. */
-static inline void mn_reaction_pl(const mn_model_params *m, const mn_layer_coef *c, const double *u,
-                                  double u_uv, double *p, double *l) {
+static inline void mn_reaction_pl(const mn_model_params *m, const mn_reaction_coef *c,
+                                  const double *u, double u_uv, double *p, double *l) {
   const double d = u[MN_SP_D], P = u[MN_SP_P], N = u[MN_SP_N], M = u[MN_SP_M], T = u[MN_SP_T];
   const double F = u[MN_SP_F], C3 = u[MN_SP_C3];
   const double hP = P / (1.0 + P), hT = T / (1.0 + T);
@@ -170,7 +170,7 @@ static inline void mn_reaction_pl(const mn_model_params *m, const mn_layer_coef 
  *    u2 = (u0 + dt/2 (p0 + p1)) / (1 + dt/2 (l0 u0 + l1 u1) / u1).
  *  If @p low is not NULL it receives u1, the embedded first-order solution: |u2 - u1| estimates
  *  the local error for step-size control. */
-static inline void mn_reaction_step(const mn_model_params *m, const mn_layer_coef *c, double *u,
+static inline void mn_reaction_step(const mn_model_params *m, const mn_reaction_coef *c, double *u,
                                     double u_uv, double dt, double *low) {
   double p0[MN_NSPECIES], l0[MN_NSPECIES], p1[MN_NSPECIES], l1[MN_NSPECIES], u1[MN_NSPECIES];
   mn_reaction_pl(m, c, u, u_uv, p0, l0);
@@ -200,7 +200,7 @@ typedef struct mn_solver_params {
   int fixed_step;        /**< 1: no adaptivity (for convergence studies), dt = first_step_day */
   int threads;           /**< OpenMP threads; 0 = the OpenMP default */
 } mn_solver_params;
-const mn_param_desc *mn_solver_param_table(size_t *n);
+const mn_config_desc *mn_solver_param_table(size_t *n);
 
 /** Diffusivity of species @p s in layer @p layer, mm2/day (0 where absent or immobile). */
 double mn_model_diffusivity(const mn_model_params *p, int s, int layer);

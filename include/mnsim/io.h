@@ -47,7 +47,7 @@ typedef struct mn_simulate_params {
   double snapshot_days[MN_MAX_SNAPSHOTS]; /**< days of the 3D snapshots in fields.h5 */
   int n_snapshots;
 } mn_simulate_params;
-const mn_param_desc *mn_simulate_param_table(size_t *n);
+const mn_config_desc *mn_simulate_param_table(size_t *n);
 
 /** A model-parameter override from the case file (section `model`). */
 typedef struct mn_override {

@@ -58,16 +58,16 @@ typedef struct mn_plan_region_req {
   double defect_mm; /**< depth of the wrinkle or scar; 0 = the indication's default */
   double goal_pct;  /**< target improvement; 0 = the indication's default */
 } mn_plan_region_req;
-const mn_param_desc *mn_plan_region_param_table(size_t *n);
+const mn_config_desc *mn_plan_region_param_table(size_t *n);
 
 /** A medication or procedure with the days since the last dose or the procedure (0 = now). */
 typedef struct mn_plan_item {
   char name[64];
   double days_ago;
 } mn_plan_item;
-const mn_param_desc *mn_plan_item_param_table(size_t *n);
+const mn_config_desc *mn_plan_item_param_table(size_t *n);
 
-typedef struct mn_patient {
+typedef struct mn_plan_patient {
   double age_y;
   int sex;         /**< mn_sex */
   int fitzpatrick; /**< 1-6 */
@@ -77,8 +77,8 @@ typedef struct mn_patient {
   int n_medications;
   mn_plan_item procedures[MN_PLAN_MAX_ITEMS];
   int n_procedures;
-} mn_patient;
-const mn_param_desc *mn_patient_param_table(size_t *n);
+} mn_plan_patient;
+const mn_config_desc *mn_plan_patient_param_table(size_t *n);
 
 typedef struct mn_plan_constraints {
   int max_sessions;          /**< most sessions the patient accepts */
@@ -89,10 +89,10 @@ typedef struct mn_plan_constraints {
   char finish_by[16];        /**< YYYY-MM-DD of the last session at the latest; "" = none */
   double probability;        /**< required probability of reaching the goal (0.8) */
 } mn_plan_constraints;
-const mn_param_desc *mn_plan_constraints_param_table(size_t *n);
+const mn_config_desc *mn_plan_constraints_param_table(size_t *n);
 
 typedef struct mn_plan_request {
-  mn_patient patient;
+  mn_plan_patient patient;
   mn_plan_region_req regions[MN_PLAN_MAX_REGIONS];
   int n_regions;
   mn_plan_constraints constraints;
@@ -159,7 +159,7 @@ typedef struct mn_candidacy {
 } mn_candidacy;
 
 /** Screen a patient (names must resolve: mn_candidacy_lookup). */
-int mn_candidacy_screen(const mn_candidacy_rules *r, const mn_patient *p, mn_candidacy *out,
+int mn_candidacy_screen(const mn_candidacy_rules *r, const mn_plan_patient *p, mn_candidacy *out,
                         mn_error *err);
 
 /* ---- indications (data/indications.csv, data/region_depths.csv) -------------------------- */

@@ -41,7 +41,7 @@ typedef struct mn_skin_params {
 } mn_skin_params;
 
 /** Descriptor table of mn_skin_params (keys, units, defaults, ranges). */
-const mn_param_desc *mn_skin_param_table(size_t *n);
+const mn_config_desc *mn_skin_param_table(size_t *n);
 
 /** Anatomy table: layer thicknesses by region and sex with age trends. Opaque. */
 typedef struct mn_skin_atlas mn_skin_atlas;
@@ -105,7 +105,7 @@ typedef struct mn_lesion {
   double angle_deg;  /**< wrinkle orientation, degrees from the x axis */
 } mn_lesion;
 
-const mn_param_desc *mn_lesion_param_table(size_t *n);
+const mn_config_desc *mn_lesion_param_table(size_t *n);
 const char *mn_lesion_type_name(int type);
 
 /** Check a lesion against its type's limits and the patient's dermis (deficit no deeper than the

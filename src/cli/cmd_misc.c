@@ -47,10 +47,10 @@ static void print_skin(const mn_skin *s, int json) {
 /* Apply a flag value through the skin descriptor table, so flags and YAML share checks. */
 static int set_flag(mn_skin_params *p, const char *key, const char *val, mn_error *err) {
   size_t n;
-  const mn_param_desc *tab = mn_skin_param_table(&n);
+  const mn_config_desc *tab = mn_skin_param_table(&n);
   char path[64];
   snprintf(path, sizeof path, "--%s", key);
-  return mn_param_parse(mn_param_find(tab, n, key), val, p, path, err);
+  return mn_config_parse(mn_config_find(tab, n, key), val, p, path, err);
 }
 
 int cmd_skin(int argc, char **argv) {
@@ -66,8 +66,8 @@ int cmd_skin(int argc, char **argv) {
   mn_error err = {0};
   mn_skin_params p;
   size_t nt;
-  const mn_param_desc *skin_tab = mn_skin_param_table(&nt);
-  mn_param_defaults(skin_tab, nt, &p);
+  const mn_config_desc *skin_tab = mn_skin_param_table(&nt);
+  mn_config_defaults(skin_tab, nt, &p);
   int c, list = 0, flags = 0;
   optind = 1;
   opterr = 0;

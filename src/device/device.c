@@ -8,21 +8,21 @@
 
 #include "device_impl.h"
 
-static const mn_param_desc device_table[] = {
-    {"model", MN_PARAM_STRING, "", 0, 0, 0, NULL, "pen-12", offsetof(mn_device_params, model),
+static const mn_config_desc device_table[] = {
+    {"model", MN_CONFIG_STRING, "", 0, 0, 0, NULL, "pen-12", offsetof(mn_device_params, model),
      sizeof(((mn_device_params *)0)->model), "catalogue id (see `mnsim device --list`)"},
-    {"depth_mm", MN_PARAM_DOUBLE, "mm", 1.0, 0.05, 3.5, NULL, NULL,
+    {"depth_mm", MN_CONFIG_DOUBLE, "mm", 1.0, 0.05, 3.5, NULL, NULL,
      offsetof(mn_device_params, depth_mm), sizeof(double),
      "nominal needle depth setting (rollers, stamps: needle length); within the device's range"},
-    {"stroke_rate_hz", MN_PARAM_DOUBLE, "1/s", 0, 0, 300, NULL, NULL,
+    {"stroke_rate_hz", MN_CONFIG_DOUBLE, "1/s", 0, 0, 300, NULL, NULL,
      offsetof(mn_device_params, stroke_rate_hz), sizeof(double),
      "pen stroke rate; 0 = the cartridge's default; pens only"},
-    {"depth_ratio", MN_PARAM_DOUBLE, "", 0, 0, 1, NULL, NULL,
+    {"depth_ratio", MN_CONFIG_DOUBLE, "", 0, 0, 1, NULL, NULL,
      offsetof(mn_device_params, depth_ratio), sizeof(double),
      "effective/nominal depth override in [0.1, 1]; 0 = the device class's sourced value"},
 };
 
-const mn_param_desc *mn_device_param_table(size_t *n) {
+const mn_config_desc *mn_device_param_table(size_t *n) {
   *n = sizeof device_table / sizeof device_table[0];
   return device_table;
 }
@@ -30,29 +30,29 @@ const mn_param_desc *mn_device_param_table(size_t *n) {
 static const char *const dir_names[] = {"horizontal",   "vertical", "diagonal",
                                         "antidiagonal", "angle",    NULL};
 
-static const mn_param_desc pass_table[] = {
-    {"direction", MN_PARAM_ENUM, "", MN_DIR_HORIZONTAL, 0, 4, dir_names, NULL,
+static const mn_config_desc pass_table[] = {
+    {"direction", MN_CONFIG_ENUM, "", MN_DIR_HORIZONTAL, 0, 4, dir_names, NULL,
      offsetof(mn_pass_params, direction), sizeof(int),
      "stroke direction: horizontal (0 deg), vertical (90), diagonal (45), antidiagonal (135) or "
      "angle"},
-    {"angle_deg", MN_PARAM_DOUBLE, "deg", 0, -180, 180, NULL, NULL,
+    {"angle_deg", MN_CONFIG_DOUBLE, "deg", 0, -180, 180, NULL, NULL,
      offsetof(mn_pass_params, angle_deg), sizeof(double), "stroke angle when direction = angle"},
-    {"speed_mm_per_s", MN_PARAM_DOUBLE, "mm/s", 20, 1, 200, NULL, NULL,
+    {"speed_mm_per_s", MN_CONFIG_DOUBLE, "mm/s", 20, 1, 200, NULL, NULL,
      offsetof(mn_pass_params, speed_mm_per_s), sizeof(double),
      "hand speed along a stroke (no published value; 5-20 mm/s is our estimate)"},
-    {"spacing_mm", MN_PARAM_DOUBLE, "mm", 0, 0, 50, NULL, NULL,
+    {"spacing_mm", MN_CONFIG_DOUBLE, "mm", 0, 0, 50, NULL, NULL,
      offsetof(mn_pass_params, spacing_mm), sizeof(double),
      "distance between neighbouring strokes; 0 = footprint width x (1 - overlap)"},
-    {"overlap", MN_PARAM_DOUBLE, "", 0, 0, 0.9, NULL, NULL, offsetof(mn_pass_params, overlap),
+    {"overlap", MN_CONFIG_DOUBLE, "", 0, 0, 0.9, NULL, NULL, offsetof(mn_pass_params, overlap),
      sizeof(double), "fraction of the footprint shared by neighbouring strokes (and stamp steps)"},
-    {"jitter_mm", MN_PARAM_DOUBLE, "mm", 0.3, 0, 10, NULL, NULL,
+    {"jitter_mm", MN_CONFIG_DOUBLE, "mm", 0.3, 0, 10, NULL, NULL,
      offsetof(mn_pass_params, jitter_mm), sizeof(double),
      "SD of the hand's position error per stamp (pens, stamps) or per stroke (rollers) [E]"},
-    {"depth_mm", MN_PARAM_DOUBLE, "mm", 0, 0, 3.5, NULL, NULL, offsetof(mn_pass_params, depth_mm),
+    {"depth_mm", MN_CONFIG_DOUBLE, "mm", 0, 0, 3.5, NULL, NULL, offsetof(mn_pass_params, depth_mm),
      sizeof(double), "depth setting for this pass; 0 = device.depth_mm"},
 };
 
-const mn_param_desc *mn_pass_param_table(size_t *n) {
+const mn_config_desc *mn_pass_param_table(size_t *n) {
   *n = sizeof pass_table / sizeof pass_table[0];
   return pass_table;
 }
@@ -160,7 +160,7 @@ static int check_settings(mn_device *d, mn_error *err) {
 int mn_device_init_at(mn_device *d, const mn_device_catalogue *c, const char *model,
                       double depth_mm, mn_error *err) {
   mn_device_params p;
-  mn_param_defaults(device_table, sizeof device_table / sizeof device_table[0], &p);
+  mn_config_defaults(device_table, sizeof device_table / sizeof device_table[0], &p);
   snprintf(p.model, sizeof p.model, "%s", model);
   p.depth_mm = depth_mm;
   return mn_device_init(d, c, &p, err);
@@ -170,10 +170,10 @@ int mn_device_init(mn_device *d, const mn_device_catalogue *c, const mn_device_p
                    mn_error *err) {
   int rc = MN_OK;
   size_t nt;
-  const mn_param_desc *tab = mn_device_param_table(&nt);
+  const mn_config_desc *tab = mn_device_param_table(&nt);
   const mn_device_spec *s;
   memset(d, 0, sizeof *d);
-  MN_TRY(mn_param_check(tab, nt, p, "device", err));
+  MN_TRY(mn_config_check(tab, nt, p, "device", err));
   MN_TRY(mn_device_catalogue_find(c, p->model, &s, err));
   d->spec = *s;
   d->cls = *mn_device_catalogue_class(c, s->cls);

@@ -150,13 +150,13 @@ static void run_pass(gen *g, const mn_treatment *t, int pi) {
  * and the size of the result, refused up front when it would not fit in memory. */
 static int check_passes(const mn_device *d, const mn_treatment *t, mn_error *err) {
   size_t np;
-  const mn_param_desc *tab = mn_pass_param_table(&np);
+  const mn_config_desc *tab = mn_pass_param_table(&np);
   double expect = 0, area = mn_treatment_area_cm2(t);
   for (int i = 0; i < t->n_passes; i++) {
     const mn_pass_params *p = &t->passes[i];
     char key[64];
     snprintf(key, sizeof key, "treatment.passes[%d]", i);
-    int rc = mn_param_check(tab, np, p, key, err);
+    int rc = mn_config_check(tab, np, p, key, err);
     if (rc) return rc;
     double lo = d->spec.depth_mm_min > 0.05 ? d->spec.depth_mm_min : 0.05;
     if (p->depth_mm != 0 && (p->depth_mm < lo || p->depth_mm > d->spec.depth_mm_max)) {

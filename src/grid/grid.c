@@ -10,25 +10,25 @@
 static const char *const lateral_names[] = {"periodic", "zero_flux", NULL};
 static const char *const bottom_names[] = {"zero_flux", "baseline", NULL};
 
-static const mn_param_desc grid_table[] = {
-    {"dx_um", MN_PARAM_DOUBLE, "um", 20, 2, 200, NULL, NULL, offsetof(mn_grid_params, dx_um),
+static const mn_config_desc grid_table[] = {
+    {"dx_um", MN_CONFIG_DOUBLE, "um", 20, 2, 200, NULL, NULL, offsetof(mn_grid_params, dx_um),
      sizeof(double), "lateral cell size (dx = dy); at least 4-5 cells across a channel"},
-    {"dz_epi_um", MN_PARAM_DOUBLE, "um", 10, 1, 100, NULL, NULL,
+    {"dz_epi_um", MN_CONFIG_DOUBLE, "um", 10, 1, 100, NULL, NULL,
      offsetof(mn_grid_params, dz_epi_um), sizeof(double),
      "target cell height in the stratum corneum and viable epidermis"},
-    {"dz_pd_um", MN_PARAM_DOUBLE, "um", 20, 1, 200, NULL, NULL, offsetof(mn_grid_params, dz_pd_um),
+    {"dz_pd_um", MN_CONFIG_DOUBLE, "um", 20, 1, 200, NULL, NULL, offsetof(mn_grid_params, dz_pd_um),
      sizeof(double), "target cell height in the papillary dermis"},
-    {"dz_rd_um", MN_PARAM_DOUBLE, "um", 40, 1, 400, NULL, NULL, offsetof(mn_grid_params, dz_rd_um),
+    {"dz_rd_um", MN_CONFIG_DOUBLE, "um", 40, 1, 400, NULL, NULL, offsetof(mn_grid_params, dz_rd_um),
      sizeof(double), "target cell height in the reticular dermis"},
-    {"lateral_bc", MN_PARAM_ENUM, "", MN_BC_PERIODIC, 0, 1, lateral_names, NULL,
+    {"lateral_bc", MN_CONFIG_ENUM, "", MN_BC_PERIODIC, 0, 1, lateral_names, NULL,
      offsetof(mn_grid_params, lateral_bc), sizeof(int),
      "lateral boundaries: periodic (unit cell or periodic patch) or zero_flux"},
-    {"bottom_bc", MN_PARAM_ENUM, "", MN_BOTTOM_ZERO_FLUX, 0, 1, bottom_names, NULL,
+    {"bottom_bc", MN_CONFIG_ENUM, "", MN_BOTTOM_ZERO_FLUX, 0, 1, bottom_names, NULL,
      offsetof(mn_grid_params, bottom_bc), sizeof(int),
      "bottom boundary: zero_flux or baseline (excess held at 0 below the dermis)"},
 };
 
-const mn_param_desc *mn_grid_param_table(size_t *n) {
+const mn_config_desc *mn_grid_param_table(size_t *n) {
   *n = sizeof grid_table / sizeof grid_table[0];
   return grid_table;
 }
@@ -141,10 +141,10 @@ int mn_grid_create(const mn_grid_params *p, const mn_skin *sk, const mn_lesion *
                    mn_grid **out, mn_error *err) {
   int rc = MN_OK;
   size_t nt;
-  const mn_param_desc *tab = mn_grid_param_table(&nt);
+  const mn_config_desc *tab = mn_grid_param_table(&nt);
   mn_grid *g = NULL;
   *out = NULL;
-  MN_TRY(mn_param_check(tab, nt, p, "grid", err));
+  MN_TRY(mn_config_check(tab, nt, p, "grid", err));
   int nx = (int)lround(1000.0 * width_mm / p->dx_um),
       ny = (int)lround(1000.0 * height_mm / p->dx_um);
   int minc = p->lateral_bc == MN_BC_PERIODIC ? 3 : 1;

@@ -272,7 +272,7 @@ int mn_model_check(const mn_model_params *p, mn_error *err) {
   return MN_OK;
 }
 
-void mn_layer_coef_init(mn_layer_coef *c, const mn_model_params *p, int layer, int fitz) {
+void mn_reaction_coef_init(mn_reaction_coef *c, const mn_model_params *p, int layer, int fitz) {
   memset(c, 0, sizeof *c);
   int dermis = layer == MN_LAYER_PD || layer == MN_LAYER_RD;
   c->k_d = dermis ? p->k_d_derm : p->k_d_epi;

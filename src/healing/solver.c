@@ -13,31 +13,31 @@
 
 #include "healing_impl.h"
 
-static const mn_param_desc solver_table[] = {
-    {"min_step_day", MN_PARAM_DOUBLE, "day", 1.0 / 1440, 1e-6, 1, NULL, NULL,
+static const mn_config_desc solver_table[] = {
+    {"min_step_day", MN_CONFIG_DOUBLE, "day", 1.0 / 1440, 1e-6, 1, NULL, NULL,
      offsetof(mn_solver_params, min_step_day), sizeof(double), "smallest time step (1 min)"},
-    {"max_step_day", MN_PARAM_DOUBLE, "day", 1, 1e-4, 10, NULL, NULL,
+    {"max_step_day", MN_CONFIG_DOUBLE, "day", 1, 1e-4, 10, NULL, NULL,
      offsetof(mn_solver_params, max_step_day), sizeof(double),
      "largest time step (remodelling months)"},
-    {"first_step_day", MN_PARAM_DOUBLE, "day", 2.0 / 1440, 1e-6, 1, NULL, NULL,
+    {"first_step_day", MN_CONFIG_DOUBLE, "day", 2.0 / 1440, 1e-6, 1, NULL, NULL,
      offsetof(mn_solver_params, first_step_day), sizeof(double),
      "step after each injury; also the fixed step when fixed_step is true"},
-    {"rel_tol", MN_PARAM_DOUBLE, "", 0.01, 1e-6, 0.5, NULL, NULL,
+    {"rel_tol", MN_CONFIG_DOUBLE, "", 0.01, 1e-6, 0.5, NULL, NULL,
      offsetof(mn_solver_params, rel_tol), sizeof(double),
      "relative local error tolerance of the reaction steps (embedded MPRK22 / Patankar-Euler)"},
-    {"abs_tol", MN_PARAM_DOUBLE, "", 1e-3, 1e-9, 0.1, NULL, NULL,
+    {"abs_tol", MN_CONFIG_DOUBLE, "", 1e-3, 1e-9, 0.1, NULL, NULL,
      offsetof(mn_solver_params, abs_tol), sizeof(double),
      "absolute local error tolerance, in each species' units"},
-    {"freeze_tol", MN_PARAM_DOUBLE, "", 1e-7, 0, 1e-2, NULL, NULL,
+    {"freeze_tol", MN_CONFIG_DOUBLE, "", 1e-7, 0, 1e-2, NULL, NULL,
      offsetof(mn_solver_params, freeze_tol), sizeof(double),
      "fast species (d, P, N, M, T, V) below this everywhere are set to baseline and frozen"},
-    {"fixed_step", MN_PARAM_BOOL, "", 0, 0, 1, NULL, NULL, offsetof(mn_solver_params, fixed_step),
+    {"fixed_step", MN_CONFIG_BOOL, "", 0, 0, 1, NULL, NULL, offsetof(mn_solver_params, fixed_step),
      sizeof(int), "no adaptivity: every step is first_step_day (convergence studies)"},
-    {"threads", MN_PARAM_INT, "", 0, 0, 256, NULL, NULL, offsetof(mn_solver_params, threads),
+    {"threads", MN_CONFIG_INT, "", 0, 0, 256, NULL, NULL, offsetof(mn_solver_params, threads),
      sizeof(int), "OpenMP threads; 0 = automatic (one per 200k cells, at most OMP_NUM_THREADS)"},
 };
 
-const mn_param_desc *mn_solver_param_table(size_t *n) {
+const mn_config_desc *mn_solver_param_table(size_t *n) {
   *n = sizeof solver_table / sizeof solver_table[0];
   return solver_table;
 }
@@ -51,7 +51,7 @@ struct mn_solver {
   const mn_grid *g;
   mn_model_params m;
   int fitz, nthreads;
-  mn_layer_coef lc[256];
+  mn_reaction_coef lc[256];
   double D[MN_NSPECIES][MN_LAYER_HYPO];
   double *u[MN_NSPECIES];
   double *work;
@@ -105,10 +105,10 @@ int mn_solver_create(const mn_solver_params *sp, const mn_grid *g, const mn_mode
                      int fitz, mn_solver **out, mn_error *err) {
   int rc = MN_OK;
   size_t nt;
-  const mn_param_desc *tab = mn_solver_param_table(&nt);
+  const mn_config_desc *tab = mn_solver_param_table(&nt);
   mn_solver *s = NULL;
   *out = NULL;
-  MN_TRY(mn_param_check(tab, nt, sp, "solver", err));
+  MN_TRY(mn_config_check(tab, nt, sp, "solver", err));
   MN_CHECK(sp->min_step_day <= sp->max_step_day, err, MN_EINPUT, "solver.min_step_day",
            "solver.min_step_day = %g exceeds solver.max_step_day = %g", sp->min_step_day,
            sp->max_step_day);
@@ -120,7 +120,8 @@ int mn_solver_create(const mn_solver_params *sp, const mn_grid *g, const mn_mode
   s->m = *mp;
   s->fitz = fitz;
   s->nthreads = sp->threads > 0 ? sp->threads : default_threads(g);
-  for (int c = 0; c < 256; c++) mn_layer_coef_init(&s->lc[c], mp, c < MN_LAYER_HYPO ? c : -1, fitz);
+  for (int c = 0; c < 256; c++)
+    mn_reaction_coef_init(&s->lc[c], mp, c < MN_LAYER_HYPO ? c : -1, fitz);
   for (int q = 0; q < MN_NSPECIES; q++)
     for (int l = 0; l < MN_LAYER_HYPO; l++) s->D[q][l] = mn_model_diffusivity(mp, q, l);
   for (int q = 0; q < MN_NSPECIES; q++) {
@@ -201,7 +202,7 @@ static void react_plane(mn_solver *s, int k, double dt) {
   for (int j = 0; j < g->ny; j++)
     for (int i = 0; i < g->nx; i++) {
       size_t c = mn_grid_at(g, i, j, k);
-      const mn_layer_coef *lc = &s->lc[g->cell[c]];
+      const mn_reaction_coef *lc = &s->lc[g->cell[c]];
       if (!lc->present) continue;
       for (int q = 0; q < MN_NSPECIES; q++) u[q] = s->u[q][c];
       double low[MN_NSPECIES];

@@ -16,53 +16,53 @@ void mn_case_locate(const mn_case *c, mn_error *err) {
 }
 
 /* Top-level scalar keys of a case file. */
-static const mn_param_desc case_table[] = {
-    {"seed", MN_PARAM_SEED, "", 1, 0, 0, NULL, NULL, offsetof(mn_case, seed), sizeof(uint64_t),
+static const mn_config_desc case_table[] = {
+    {"seed", MN_CONFIG_SEED, "", 1, 0, 0, NULL, NULL, offsetof(mn_case, seed), sizeof(uint64_t),
      "random seed: the same seed and inputs give identical outputs"},
-    {"description", MN_PARAM_STRING, "", 0, 0, 0, NULL, "", offsetof(mn_case, description),
+    {"description", MN_CONFIG_STRING, "", 0, 0, 0, NULL, "", offsetof(mn_case, description),
      sizeof(((mn_case *)0)->description), "free text shown in reports"},
 };
-static const mn_param_desc treatment_table[] = {
-    {"width_mm", MN_PARAM_DOUBLE, "mm", 20, 0.1, 500, NULL, NULL, offsetof(mn_case, width_mm),
+static const mn_config_desc treatment_table[] = {
+    {"width_mm", MN_CONFIG_DOUBLE, "mm", 20, 0.1, 500, NULL, NULL, offsetof(mn_case, width_mm),
      sizeof(double), "width of a rectangular region centred on the origin (without outline_mm)"},
-    {"height_mm", MN_PARAM_DOUBLE, "mm", 20, 0.1, 500, NULL, NULL, offsetof(mn_case, height_mm),
+    {"height_mm", MN_CONFIG_DOUBLE, "mm", 20, 0.1, 500, NULL, NULL, offsetof(mn_case, height_mm),
      sizeof(double), "height of the rectangular region (without outline_mm)"},
 };
 static const char *const mode_names[] = {"unit_cell", "patch", "lumped", NULL};
 static const char *const precision_names[] = {"float32", "float64", NULL};
 static const char *const ensemble_names[] = {"posterior", "prior", NULL};
-static const mn_param_desc simulate_table[] = {
-    {"mode", MN_PARAM_ENUM, "", MN_SIM_UNIT_CELL, 0, 2, mode_names, NULL,
+static const mn_config_desc simulate_table[] = {
+    {"mode", MN_CONFIG_ENUM, "", MN_SIM_UNIT_CELL, 0, 2, mode_names, NULL,
      offsetof(mn_simulate_params, mode), sizeof(int),
      "unit_cell: one channel in a periodic cell at the treatment's density; patch: the "
      "treatment's punctures over its region (periodic patch); lumped: the ODE twin (near and "
      "far zone per layer, milliseconds)"},
-    {"density_per_cm2", MN_PARAM_DOUBLE, "1/cm2", 0, 0, 20000, NULL, NULL,
+    {"density_per_cm2", MN_CONFIG_DOUBLE, "1/cm2", 0, 0, 20000, NULL, NULL,
      offsetof(mn_simulate_params, density_per_cm2), sizeof(double),
      "unit cell: punctures per cm2; 0 = the passes' geometric density"},
-    {"days", MN_PARAM_DOUBLE, "day", 180, 0.01, 3650, NULL, NULL,
+    {"days", MN_CONFIG_DOUBLE, "day", 180, 0.01, 3650, NULL, NULL,
      offsetof(mn_simulate_params, days), sizeof(double), "simulated days after the first session"},
-    {"sessions", MN_PARAM_INT, "", 1, 1, MN_MAX_SESSIONS, NULL, NULL,
+    {"sessions", MN_CONFIG_INT, "", 1, 1, MN_MAX_SESSIONS, NULL, NULL,
      offsetof(mn_simulate_params, sessions), sizeof(int), "number of sessions"},
-    {"interval_day", MN_PARAM_DOUBLE, "day", 42, 1, 365, NULL, NULL,
+    {"interval_day", MN_CONFIG_DOUBLE, "day", 42, 1, 365, NULL, NULL,
      offsetof(mn_simulate_params, interval_day), sizeof(double), "days between sessions"},
-    {"sample_hours", MN_PARAM_DOUBLE, "h", 1, 0.05, 24, NULL, NULL,
+    {"sample_hours", MN_CONFIG_DOUBLE, "h", 1, 0.05, 24, NULL, NULL,
      offsetof(mn_simulate_params, sample_hours), sizeof(double),
      "time-series sampling in the week after each session (daily afterwards)"},
-    {"checkpoint_min", MN_PARAM_DOUBLE, "min", 10, 0, 1440, NULL, NULL,
+    {"checkpoint_min", MN_CONFIG_DOUBLE, "min", 10, 0, 1440, NULL, NULL,
      offsetof(mn_simulate_params, checkpoint_min), sizeof(double),
      "wall-clock minutes between checkpoints; 0 = only when interrupted"},
-    {"supersample", MN_PARAM_INT, "", 4, 1, 16, NULL, NULL,
+    {"supersample", MN_CONFIG_INT, "", 4, 1, 16, NULL, NULL,
      offsetof(mn_simulate_params, supersample), sizeof(int),
      "lateral samples per cell side when rasterising channels"},
-    {"precision", MN_PARAM_ENUM, "", MN_PREC_FLOAT32, 0, 1, precision_names, NULL,
+    {"precision", MN_CONFIG_ENUM, "", MN_PREC_FLOAT32, 0, 1, precision_names, NULL,
      offsetof(mn_simulate_params, precision), sizeof(int), "storage of fields.h5"},
-    {"uq_draws", MN_PARAM_INT, "", 200, 0, 5000, NULL, NULL, offsetof(mn_simulate_params, uq_draws),
-     sizeof(int),
+    {"uq_draws", MN_CONFIG_INT, "", 200, 0, 5000, NULL, NULL,
+     offsetof(mn_simulate_params, uq_draws), sizeof(int),
      "parameter draws for the outcome bands (lumped twin): the first N of the posterior "
      "ensemble (400 draws), or N Latin-hypercube draws with uq_ensemble: prior; 0 = nominal "
      "values only"},
-    {"uq_ensemble", MN_PARAM_ENUM, "", MN_ENSEMBLE_POSTERIOR, 0, 1, ensemble_names, NULL,
+    {"uq_ensemble", MN_CONFIG_ENUM, "", MN_ENSEMBLE_POSTERIOR, 0, 1, ensemble_names, NULL,
      offsetof(mn_simulate_params, uq_ensemble), sizeof(int),
      "posterior (draws weighted by the calibration targets, data/posterior.csv) or prior "
      "(Latin-hypercube draws of the calibrated ranges, seeded by `seed`)"},
@@ -70,16 +70,16 @@ static const mn_param_desc simulate_table[] = {
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-const mn_param_desc *mn_simulate_param_table(size_t *n) {
+const mn_config_desc *mn_simulate_param_table(size_t *n) {
   *n = COUNT(simulate_table);
   return simulate_table;
 }
 
-const mn_param_desc *mn__case_table(size_t *n) {
+const mn_config_desc *mn__case_table(size_t *n) {
   *n = COUNT(case_table);
   return case_table;
 }
-const mn_param_desc *mn__treatment_table(size_t *n) {
+const mn_config_desc *mn__treatment_table(size_t *n) {
   *n = COUNT(treatment_table);
   return treatment_table;
 }
@@ -90,7 +90,7 @@ static int on_lesions(mn_yctx *x, const char *path, const yaml_node_t *v, void *
   if (rc) return rc;
   mn_case *c = CASE(x);
   size_t nt;
-  const mn_param_desc *tab = mn_lesion_param_table(&nt);
+  const mn_config_desc *tab = mn_lesion_param_table(&nt);
   mn_free(c->lesions);
   c->lesions = mn_calloc((size_t)n + 1, sizeof *c->lesions);
   c->n_lesions = 0;
@@ -106,7 +106,7 @@ static int on_passes(mn_yctx *x, const char *path, const yaml_node_t *v, void *o
   if (rc) return rc;
   if (n == 0) return mn__y_fail(x, v, MN_EINPUT, path, "%s is empty; list at least one pass", path);
   size_t nt;
-  const mn_param_desc *tab = mn_pass_param_table(&nt);
+  const mn_config_desc *tab = mn_pass_param_table(&nt);
   mn_treatment *t = &CASE(x)->treatment;
   rc = mn__y_walk_items(x, path, v, tab, nt, t->passes, sizeof t->passes[0], n);
   if (rc == MN_OK) t->n_passes = n;
@@ -173,14 +173,14 @@ static int on_simulate(mn_yctx *x, const char *path, const yaml_node_t *v, void 
 static int on_grid(mn_yctx *x, const char *path, const yaml_node_t *v, void *obj) {
   (void)obj;
   size_t nt;
-  const mn_param_desc *tab = mn_grid_param_table(&nt);
+  const mn_config_desc *tab = mn_grid_param_table(&nt);
   return mn__y_walk_map(x, v, path, tab, nt, &CASE(x)->grid, NULL, 0);
 }
 
 static int on_solver(mn_yctx *x, const char *path, const yaml_node_t *v, void *obj) {
   (void)obj;
   size_t nt;
-  const mn_param_desc *tab = mn_solver_param_table(&nt);
+  const mn_config_desc *tab = mn_solver_param_table(&nt);
   return mn__y_walk_map(x, v, path, tab, nt, &CASE(x)->solver, NULL, 0);
 }
 
@@ -238,7 +238,7 @@ int mn_case_apply_overrides(const mn_case *c, mn_param_set *ps, mn_error *err) {
 static int on_skin(mn_yctx *x, const char *path, const yaml_node_t *v, void *obj) {
   (void)obj;
   size_t nt;
-  const mn_param_desc *tab = mn_skin_param_table(&nt);
+  const mn_config_desc *tab = mn_skin_param_table(&nt);
   static const mn__y_extra extra[] = {{"lesions", on_lesions}};
   return mn__y_walk_map(x, v, path, tab, nt, &CASE(x)->skin, extra, COUNT(extra));
 }
@@ -246,7 +246,7 @@ static int on_skin(mn_yctx *x, const char *path, const yaml_node_t *v, void *obj
 static int on_device(mn_yctx *x, const char *path, const yaml_node_t *v, void *obj) {
   (void)obj;
   size_t nt;
-  const mn_param_desc *tab = mn_device_param_table(&nt);
+  const mn_config_desc *tab = mn_device_param_table(&nt);
   return mn__y_walk_map(x, v, path, tab, nt, &CASE(x)->device, NULL, 0);
 }
 
@@ -261,24 +261,24 @@ static int on_treatment(mn_yctx *x, const char *path, const yaml_node_t *v, void
 
 static void set_defaults(mn_case *c) {
   size_t n;
-  const mn_param_desc *t;
-  mn_param_defaults(case_table, COUNT(case_table), c);
-  mn_param_defaults(treatment_table, COUNT(treatment_table), c);
+  const mn_config_desc *t;
+  mn_config_defaults(case_table, COUNT(case_table), c);
+  mn_config_defaults(treatment_table, COUNT(treatment_table), c);
   t = mn_skin_param_table(&n);
-  mn_param_defaults(t, n, &c->skin);
+  mn_config_defaults(t, n, &c->skin);
   t = mn_device_param_table(&n);
-  mn_param_defaults(t, n, &c->device);
+  mn_config_defaults(t, n, &c->device);
   t = mn_pass_param_table(&n);
-  mn_param_defaults(t, n, &c->treatment.passes[0]);
+  mn_config_defaults(t, n, &c->treatment.passes[0]);
   c->treatment.n_passes = 1;
-  mn_param_defaults(simulate_table, COUNT(simulate_table), &c->sim);
+  mn_config_defaults(simulate_table, COUNT(simulate_table), &c->sim);
   static const double snaps[] = {1, 3, 7, 30, 90, 180};
   memcpy(c->sim.snapshot_days, snaps, sizeof snaps);
   c->sim.n_snapshots = COUNT(snaps);
   t = mn_grid_param_table(&n);
-  mn_param_defaults(t, n, &c->grid);
+  mn_config_defaults(t, n, &c->grid);
   t = mn_solver_param_table(&n);
-  mn_param_defaults(t, n, &c->solver);
+  mn_config_defaults(t, n, &c->solver);
 }
 
 /* Rectangle outline from width/height, refusing both forms at once. */

@@ -7,7 +7,7 @@
 typedef struct section {
   const char *name; /* YAML path of the section ("" = top level) */
   const char *list; /* list key holding items of this table, or NULL */
-  const mn_param_desc *(*table)(size_t *n);
+  const mn_config_desc *(*table)(size_t *n);
   const char *doc;
 } section;
 
@@ -26,35 +26,35 @@ static const section sections[] = {
     {"solver", NULL, mn_solver_param_table, "time stepping of the 3D model"},
 };
 
-static void default_text(const mn_param_desc *d, char *buf, size_t size) {
+static void default_text(const mn_config_desc *d, char *buf, size_t size) {
   char tmp[64];
   switch (d->type) {
-    case MN_PARAM_DOUBLE:
+    case MN_CONFIG_DOUBLE:
       mn_format_double(buf, size, d->def, 10);
       break;
-    case MN_PARAM_INT:
-    case MN_PARAM_SEED:
+    case MN_CONFIG_INT:
+    case MN_CONFIG_SEED:
       snprintf(buf, size, "%.0f", d->def);
       break;
-    case MN_PARAM_BOOL:
+    case MN_CONFIG_BOOL:
       snprintf(buf, size, "%s", d->def ? "true" : "false");
       break;
-    case MN_PARAM_ENUM:
+    case MN_CONFIG_ENUM:
       snprintf(buf, size, "%s", d->names[(int)d->def]);
       break;
-    case MN_PARAM_STRING:
+    case MN_CONFIG_STRING:
       snprintf(tmp, sizeof tmp, "%s", d->def_str ? d->def_str : "");
       snprintf(buf, size, "%s", tmp[0] ? tmp : "\"\"");
       break;
   }
 }
 
-static void write_keys(FILE *fp, const mn_param_desc *t, size_t n, const char *indent,
+static void write_keys(FILE *fp, const mn_config_desc *t, size_t n, const char *indent,
                        const char *first_prefix) {
   for (size_t i = 0; i < n; i++) {
     char def[80], allowed[256];
     default_text(&t[i], def, sizeof def);
-    mn_param_allowed(&t[i], allowed, sizeof allowed);
+    mn_config_allowed(&t[i], allowed, sizeof allowed);
     fprintf(fp, "%s# %s; allowed: %s\n", indent, t[i].doc, allowed);
     fprintf(fp, "%s%s%s: %s\n", i == 0 && first_prefix ? first_prefix : indent, "", t[i].key, def);
   }
@@ -62,7 +62,7 @@ static void write_keys(FILE *fp, const mn_param_desc *t, size_t n, const char *i
 
 void mn_case_write_defaults(FILE *fp) {
   size_t n;
-  const mn_param_desc *t;
+  const mn_config_desc *t;
   fprintf(fp, "# mnsim case file with every key at its default value (mnsim %s).\n", mn_version());
   fprintf(fp, "# Lengths in mm unless the key says um; see docs/config.md.\n");
   t = mn__case_table(&n);
@@ -107,7 +107,7 @@ void mn_case_write_reference_md(FILE *fp) {
           "descriptor tables in the sources; do not edit by hand.\n");
   for (size_t s = 0; s < sizeof sections / sizeof sections[0]; s++) {
     size_t n;
-    const mn_param_desc *t = sections[s].table(&n);
+    const mn_config_desc *t = sections[s].table(&n);
     char path[64];
     snprintf(path, sizeof path, "%s%s%s%s", sections[s].name, sections[s].list ? "." : "",
              sections[s].list ? sections[s].list : "", sections[s].list ? "[]" : "");
@@ -117,7 +117,7 @@ void mn_case_write_reference_md(FILE *fp) {
     for (size_t i = 0; i < n; i++) {
       char def[80], allowed[256];
       default_text(&t[i], def, sizeof def);
-      mn_param_allowed(&t[i], allowed, sizeof allowed);
+      mn_config_allowed(&t[i], allowed, sizeof allowed);
       fprintf(fp, "| `%s` | %s | %s | %s |\n", t[i].key, def, allowed, t[i].doc);
     }
   }

@@ -7,8 +7,8 @@
 #include "mnsim/io.h"
 
 /* Descriptor tables of the case file's own keys (top level; treatment rectangle). */
-const mn_param_desc *mn__case_table(size_t *n);
-const mn_param_desc *mn__treatment_table(size_t *n);
+const mn_config_desc *mn__case_table(size_t *n);
+const mn_config_desc *mn__treatment_table(size_t *n);
 
 /* ---- the YAML walker (yaml_walk.c), shared by case files and patient files ---------------- */
 
@@ -39,12 +39,12 @@ const char *mn__y_kind(const yaml_node_t *n);
 const char *mn__y_scalar(const yaml_node_t *n);
 int mn__y_is_null(const yaml_node_t *n);
 /* a mapping against @p tab (scalars) and @p extra (handlers) into @p obj */
-int mn__y_walk_map(mn_yctx *x, const yaml_node_t *map, const char *path, const mn_param_desc *tab,
+int mn__y_walk_map(mn_yctx *x, const yaml_node_t *map, const char *path, const mn_config_desc *tab,
                    size_t n, void *obj, const mn__y_extra *extra, size_t ne);
 /* @p v must be a list of at most @p max entries; its length in *count */
 int mn__y_need_list(mn_yctx *x, const char *path, const yaml_node_t *v, int max, int *count);
 /* a list of sections, each parsed against @p tab into items + i * stride after its defaults */
-int mn__y_walk_items(mn_yctx *x, const char *path, const yaml_node_t *v, const mn_param_desc *tab,
+int mn__y_walk_items(mn_yctx *x, const char *path, const yaml_node_t *v, const mn_config_desc *tab,
                      size_t nt, void *items, size_t stride, int n);
 int mn__y_syntax_error(mn_yctx *x, const yaml_parser_t *ps);
 /* refuse deep nesting before libyaml's (quadratic) loader runs */

@@ -10,19 +10,19 @@
 
 #define TF(f) offsetof(mn_patient_file, f), sizeof(((mn_patient_file *)0)->f)
 #define RQ(f) offsetof(mn_patient_file, req.f), sizeof(((mn_patient_file *)0)->req.f)
-static const mn_param_desc top_table[] = {
-    {"description", MN_PARAM_STRING, "", 0, 0, 0, NULL, "", TF(description),
+static const mn_config_desc top_table[] = {
+    {"description", MN_CONFIG_STRING, "", 0, 0, 0, NULL, "", TF(description),
      "free text shown in the report"},
-    {"device", MN_PARAM_STRING, "", 0, 0, 0, NULL, "pen-12", RQ(device),
+    {"device", MN_CONFIG_STRING, "", 0, 0, 0, NULL, "pen-12", RQ(device),
      "the pen (`mnsim device --list`)"},
-    {"draws", MN_PARAM_INT, "", 200, 0, 5000, NULL, NULL, RQ(draws),
+    {"draws", MN_CONFIG_INT, "", 200, 0, 5000, NULL, NULL, RQ(draws),
      "parameter draws for the uncertainty (200 or more for a report)"},
-    {"seed", MN_PARAM_SEED, "", 1, 0, 0, NULL, NULL, RQ(seed), "seed of the parameter draws"},
+    {"seed", MN_CONFIG_SEED, "", 1, 0, 0, NULL, NULL, RQ(seed), "seed of the parameter draws"},
 };
 
 static int on_conditions(mn_yctx *x, const char *path, const yaml_node_t *v, void *obj) {
   (void)obj;
-  mn_patient *p = &PF(x)->req.patient;
+  mn_plan_patient *p = &PF(x)->req.patient;
   int n = 0, rc = mn__y_need_list(x, path, v, MN_PLAN_MAX_ITEMS, &n);
   if (rc) return rc;
   for (int i = 0; i < n; i++) {
@@ -46,13 +46,13 @@ static int items(mn_yctx *x, const char *path, const yaml_node_t *v, mn_plan_ite
   int n = 0, rc = mn__y_need_list(x, path, v, MN_PLAN_MAX_ITEMS, &n);
   if (rc) return rc;
   size_t nt;
-  const mn_param_desc *tab = mn_plan_item_param_table(&nt);
+  const mn_config_desc *tab = mn_plan_item_param_table(&nt);
   for (int i = 0; i < n; i++) {
     yaml_node_t *it = yaml_document_get_node(x->doc, v->data.sequence.items.start[i]);
     char ip[64];
     snprintf(ip, sizeof ip, "%s[%d]", path, i);
     if (mn__y_add_loc(x, ip, it)) return mn__y_fail(x, it, MN_ENOMEM, ip, "out of memory");
-    mn_param_defaults(tab, nt, &out[i]);
+    mn_config_defaults(tab, nt, &out[i]);
     if (it->type == YAML_SCALAR_NODE && !mn__y_is_null(it)) {
       if (strlen(mn__y_scalar(it)) >= sizeof out[i].name)
         return mn__y_fail(x, it, MN_EINPUT, ip, "%s: name too long", ip);
@@ -68,20 +68,20 @@ static int items(mn_yctx *x, const char *path, const yaml_node_t *v, mn_plan_ite
 
 static int on_medications(mn_yctx *x, const char *path, const yaml_node_t *v, void *obj) {
   (void)obj;
-  mn_patient *p = &PF(x)->req.patient;
+  mn_plan_patient *p = &PF(x)->req.patient;
   return items(x, path, v, p->medications, &p->n_medications);
 }
 
 static int on_procedures(mn_yctx *x, const char *path, const yaml_node_t *v, void *obj) {
   (void)obj;
-  mn_patient *p = &PF(x)->req.patient;
+  mn_plan_patient *p = &PF(x)->req.patient;
   return items(x, path, v, p->procedures, &p->n_procedures);
 }
 
 static int on_patient(mn_yctx *x, const char *path, const yaml_node_t *v, void *obj) {
   (void)obj;
   size_t nt;
-  const mn_param_desc *tab = mn_patient_param_table(&nt);
+  const mn_config_desc *tab = mn_plan_patient_param_table(&nt);
   static const mn__y_extra extra[] = {{"conditions", on_conditions},
                                       {"medications", on_medications},
                                       {"procedures", on_procedures}};
@@ -96,7 +96,7 @@ static int on_regions(mn_yctx *x, const char *path, const yaml_node_t *v, void *
   if (n == 0)
     return mn__y_fail(x, v, MN_EINPUT, path, "%s is empty; list at least one region", path);
   size_t nt;
-  const mn_param_desc *tab = mn_plan_region_param_table(&nt);
+  const mn_config_desc *tab = mn_plan_region_param_table(&nt);
   rc = mn__y_walk_items(x, path, v, tab, nt, r->regions, sizeof r->regions[0], n);
   if (rc == MN_OK) r->n_regions = n;
   return rc;
@@ -105,7 +105,7 @@ static int on_regions(mn_yctx *x, const char *path, const yaml_node_t *v, void *
 static int on_constraints(mn_yctx *x, const char *path, const yaml_node_t *v, void *obj) {
   (void)obj;
   size_t nt;
-  const mn_param_desc *tab = mn_plan_constraints_param_table(&nt);
+  const mn_config_desc *tab = mn_plan_constraints_param_table(&nt);
   return mn__y_walk_map(x, v, path, tab, nt, &PF(x)->req.constraints, NULL, 0);
 }
 
@@ -125,12 +125,12 @@ static int parse_root(mn_yctx *x, const yaml_node_t *root) {
 
 static void set_defaults(mn_patient_file *p) {
   size_t n;
-  const mn_param_desc *t;
-  mn_param_defaults(top_table, COUNT(top_table), p);
-  t = mn_patient_param_table(&n);
-  mn_param_defaults(t, n, &p->req.patient);
+  const mn_config_desc *t;
+  mn_config_defaults(top_table, COUNT(top_table), p);
+  t = mn_plan_patient_param_table(&n);
+  mn_config_defaults(t, n, &p->req.patient);
   t = mn_plan_constraints_param_table(&n);
-  mn_param_defaults(t, n, &p->req.constraints);
+  mn_config_defaults(t, n, &p->req.constraints);
 }
 
 void mn_patient_file_locate(const mn_patient_file *p, mn_error *err) {

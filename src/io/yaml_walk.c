@@ -82,7 +82,7 @@ int mn__y_is_null(const yaml_node_t *n) {
 /* ---- table-driven mappings ------------------------------------------------------------------ */
 
 static int unknown_key(mn_yctx *x, const yaml_node_t *kn, const char *path, const char *key,
-                       const mn_param_desc *tab, size_t n, const mn__y_extra *extra, size_t ne) {
+                       const mn_config_desc *tab, size_t n, const mn__y_extra *extra, size_t ne) {
   const char *cands[64];
   size_t m = 0;
   for (size_t i = 0; i < n && m < 64; i++) cands[m++] = tab[i].key;
@@ -99,23 +99,23 @@ static int unknown_key(mn_yctx *x, const yaml_node_t *kn, const char *path, cons
   return mn__y_fail(x, kn, MN_EINPUT, full, "unknown key '%s' (known here: %s)", full, known);
 }
 
-static int scalar_value(mn_yctx *x, const mn_param_desc *d, const yaml_node_t *v, const char *full,
+static int scalar_value(mn_yctx *x, const mn_config_desc *d, const yaml_node_t *v, const char *full,
                         void *obj) {
   char allowed[256];
-  mn_param_allowed(d, allowed, sizeof allowed);
+  mn_config_allowed(d, allowed, sizeof allowed);
   if (v->type != YAML_SCALAR_NODE)
     return mn__y_fail(x, v, MN_EINPUT, full, "%s must be a single value, not %s (allowed: %s)",
                       full, mn__y_kind(v), allowed);
   if (mn__y_is_null(v))
     return mn__y_fail(x, v, MN_EINPUT, full, "%s has no value (allowed: %s)", full, allowed);
-  int rc = mn_param_parse(d, mn__y_scalar(v), obj, full, x->err);
+  int rc = mn_config_parse(d, mn__y_scalar(v), obj, full, x->err);
   if (rc)
     mn_error_set_position(x->err, x->file, (int)v->start_mark.line + 1,
                           (int)v->start_mark.column + 1);
   return rc;
 }
 
-int mn__y_walk_map(mn_yctx *x, const yaml_node_t *map, const char *path, const mn_param_desc *tab,
+int mn__y_walk_map(mn_yctx *x, const yaml_node_t *map, const char *path, const mn_config_desc *tab,
                    size_t n, void *obj, const mn__y_extra *extra, size_t ne) {
   char top[64];
   snprintf(top, sizeof top, "the %s", x->what);
@@ -139,7 +139,7 @@ int mn__y_walk_map(mn_yctx *x, const yaml_node_t *map, const char *path, const m
     snprintf(full, sizeof full, "%s%s%s", path, *path ? "." : "", key);
     if (mn__y_add_loc(x, full, v) != 0)
       return mn__y_fail(x, k, MN_ENOMEM, full, "out of memory reading %s", full);
-    const mn_param_desc *d = mn_param_find(tab, n, key);
+    const mn_config_desc *d = mn_config_find(tab, n, key);
     int rc = MN_OK, found = d != NULL;
     if (d) rc = scalar_value(x, d, v, full, obj);
     for (size_t e = 0; !found && e < ne; e++)
@@ -166,7 +166,7 @@ int mn__y_need_list(mn_yctx *x, const char *path, const yaml_node_t *v, int max,
 
 /* Items of a list of sections, each parsed against @p tab into items + i * stride after its
  * defaults are set. */
-int mn__y_walk_items(mn_yctx *x, const char *path, const yaml_node_t *v, const mn_param_desc *tab,
+int mn__y_walk_items(mn_yctx *x, const char *path, const yaml_node_t *v, const mn_config_desc *tab,
                      size_t nt, void *items, size_t stride, int n) {
   for (int i = 0; i < n; i++) {
     yaml_node_t *item = yaml_document_get_node(x->doc, v->data.sequence.items.start[i]);
@@ -174,7 +174,7 @@ int mn__y_walk_items(mn_yctx *x, const char *path, const yaml_node_t *v, const m
     snprintf(ip, sizeof ip, "%s[%d]", path, i);
     if (mn__y_add_loc(x, ip, item) != 0) return mn__y_fail(x, item, MN_ENOMEM, ip, "out of memory");
     void *obj = (char *)items + (size_t)i * stride;
-    mn_param_defaults(tab, nt, obj);
+    mn_config_defaults(tab, nt, obj);
     int rc = mn__y_walk_map(x, item, ip, tab, nt, obj, NULL, 0);
     if (rc) return rc;
   }

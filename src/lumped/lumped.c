@@ -35,7 +35,7 @@ typedef struct model {
   int nl;           /* slabs */
   int layer_of[NL]; /* skin layer of each slab */
   double top[NL];   /* depth of each slab's top, um */
-  mn_layer_coef lc[NL];
+  mn_reaction_coef lc[NL];
   double h[NL];                  /* slab thickness, um */
   double kn[NL][NS], kf[NL][NS]; /* near/far exchange, 1/day */
   double v[NL][NL][NS];          /* vertical exchange between layers, 1/day */
@@ -309,7 +309,7 @@ int mn_lumped_run(const mn_lumped_input *in, const mn_lumped_params *lp, mn_time
     return MN_ERR(err, MN_EINPUT, "", "lumped model: density, depth and sessions must be positive");
   M.m = in->m;
   geometry(&M, in, lp, &g);
-  for (int L = 0; L < M.nl; L++) mn_layer_coef_init(&M.lc[L], in->m, M.layer_of[L], in->fitz);
+  for (int L = 0; L < M.nl; L++) mn_reaction_coef_init(&M.lc[L], in->m, M.layer_of[L], in->fitz);
   dependencies(&M);
   const int NY = M.nl * NZ * NS;
   SUNContext ctx = NULL;
@@ -399,7 +399,7 @@ int mn__lumped_jacobian_check(const mn_lumped_input *in, const mn_lumped_params 
   memset(&g, 0, sizeof g);
   M.m = in->m;
   geometry(&M, in, lp, &g);
-  for (int L = 0; L < M.nl; L++) mn_layer_coef_init(&M.lc[L], in->m, M.layer_of[L], in->fitz);
+  for (int L = 0; L < M.nl; L++) mn_reaction_coef_init(&M.lc[L], in->m, M.layer_of[L], in->fitz);
   dependencies(&M);
   const int NY = M.nl * NZ * NS;
   int rc = -1;

@@ -264,8 +264,8 @@ static int eval_input(mn_target_eval *r, const mn_skin_atlas *atlas, const mn_de
     else if (!strcmp(q, "roller_density")) {
       mn_pass_params pp;
       size_t n;
-      const mn_param_desc *tab = mn_pass_param_table(&n);
-      mn_param_defaults(tab, n, &pp);
+      const mn_config_desc *tab = mn_pass_param_table(&n);
+      mn_config_defaults(tab, n, &pp);
       r->nominal = r->arg * mn_device_pass_density_cm2(&dev, &pp);
     } else {
       r->nominal = dev.cls.depth_ratio;

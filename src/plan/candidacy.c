@@ -190,7 +190,7 @@ static const mn_candidacy_rule *named(const mn_candidacy_rules *r, int kind, con
   return NULL;
 }
 
-int mn_candidacy_screen(const mn_candidacy_rules *r, const mn_patient *p, mn_candidacy *out,
+int mn_candidacy_screen(const mn_candidacy_rules *r, const mn_plan_patient *p, mn_candidacy *out,
                         mn_error *err) {
   int rc = MN_OK;
   memset(out, 0, sizeof *out);

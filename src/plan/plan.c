@@ -46,66 +46,66 @@ static const char *const scar_list[] = {"none", "icepick", "boxcar", "rolling", 
 static const char *const sex_list[] = {"female", "male", NULL};
 
 #define RF(f) offsetof(mn_plan_region_req, f), sizeof(((mn_plan_region_req *)0)->f)
-static const mn_param_desc region_table[] = {
-    {"region", MN_PARAM_STRING, "", 0, 0, 0, NULL, "cheek", RF(region),
+static const mn_config_desc region_table[] = {
+    {"region", MN_CONFIG_STRING, "", 0, 0, 0, NULL, "cheek", RF(region),
      "face region (see `mnsim skin --list`)"},
-    {"concern", MN_PARAM_ENUM, "", 0, 0, 4, concern_list, NULL, RF(concern),
+    {"concern", MN_CONFIG_ENUM, "", 0, 0, 4, concern_list, NULL, RF(concern),
      "what to treat: fine_lines, wrinkles, acne_scars, texture or uneven_tone"},
-    {"severity", MN_PARAM_ENUM, "", 1, 0, 2, severity_list, NULL, RF(severity),
+    {"severity", MN_CONFIG_ENUM, "", 1, 0, 2, severity_list, NULL, RF(severity),
      "mild, moderate or severe (sets the default defect depth and goal)"},
-    {"scar_type", MN_PARAM_ENUM, "", 0, 0, 3, scar_list, NULL, RF(scar_type),
+    {"scar_type", MN_CONFIG_ENUM, "", 0, 0, 3, scar_list, NULL, RF(scar_type),
      "acne scars: icepick, boxcar or rolling (icepick responds least)"},
-    {"defect_mm", MN_PARAM_DOUBLE, "mm", 0, 0, 3, NULL, NULL, RF(defect_mm),
+    {"defect_mm", MN_CONFIG_DOUBLE, "mm", 0, 0, 3, NULL, NULL, RF(defect_mm),
      "depth of the wrinkle or scar; 0 = the indication's default (data/indications.csv)"},
-    {"goal_pct", MN_PARAM_DOUBLE, "%", 0, 0, 100, NULL, NULL, RF(goal_pct),
+    {"goal_pct", MN_CONFIG_DOUBLE, "%", 0, 0, 100, NULL, NULL, RF(goal_pct),
      "target improvement (fill of the defect, or collagen gain for texture); 0 = default"},
 };
 #define IF(f) offsetof(mn_plan_item, f), sizeof(((mn_plan_item *)0)->f)
-static const mn_param_desc item_table[] = {
-    {"name", MN_PARAM_STRING, "", 0, 0, 0, NULL, "", IF(name),
+static const mn_config_desc item_table[] = {
+    {"name", MN_CONFIG_STRING, "", 0, 0, 0, NULL, "", IF(name),
      "medication or procedure (data/candidacy.csv names and aliases)"},
-    {"days_ago", MN_PARAM_DOUBLE, "days", 0, 0, 36500, NULL, NULL, IF(days_ago),
+    {"days_ago", MN_CONFIG_DOUBLE, "days", 0, 0, 36500, NULL, NULL, IF(days_ago),
      "days since the last dose or the procedure (0 = now, ongoing)"},
 };
-#define PF(f) offsetof(mn_patient, f), sizeof(((mn_patient *)0)->f)
-static const mn_param_desc patient_table[] = {
-    {"age_y", MN_PARAM_DOUBLE, "years", 40, 12, 100, NULL, NULL, PF(age_y), "age"},
-    {"sex", MN_PARAM_ENUM, "", 0, 0, 1, sex_list, NULL, PF(sex), "female or male (anatomy)"},
-    {"fitzpatrick", MN_PARAM_INT, "", 3, 1, 6, NULL, NULL, PF(fitzpatrick),
+#define PF(f) offsetof(mn_plan_patient, f), sizeof(((mn_plan_patient *)0)->f)
+static const mn_config_desc patient_table[] = {
+    {"age_y", MN_CONFIG_DOUBLE, "years", 40, 12, 100, NULL, NULL, PF(age_y), "age"},
+    {"sex", MN_CONFIG_ENUM, "", 0, 0, 1, sex_list, NULL, PF(sex), "female or male (anatomy)"},
+    {"fitzpatrick", MN_CONFIG_INT, "", 3, 1, 6, NULL, NULL, PF(fitzpatrick),
      "Fitzpatrick skin type 1-6"},
 };
 #define CF(f) offsetof(mn_plan_constraints, f), sizeof(((mn_plan_constraints *)0)->f)
-static const mn_param_desc constraints_table[] = {
-    {"max_sessions", MN_PARAM_INT, "", 6, 1, MN_PLAN_MAX_SESSIONS, NULL, NULL, CF(max_sessions),
+static const mn_config_desc constraints_table[] = {
+    {"max_sessions", MN_CONFIG_INT, "", 6, 1, MN_PLAN_MAX_SESSIONS, NULL, NULL, CF(max_sessions),
      "most sessions the patient accepts"},
-    {"max_downtime_days", MN_PARAM_DOUBLE, "days", 7, 0.5, 30, NULL, NULL, CF(max_downtime_days),
+    {"max_downtime_days", MN_CONFIG_DOUBLE, "days", 7, 0.5, 30, NULL, NULL, CF(max_downtime_days),
      "visible redness tolerated after each session (model median)"},
-    {"min_interval_weeks", MN_PARAM_DOUBLE, "weeks", 4, 4, 12, NULL, NULL, CF(min_interval_weeks),
+    {"min_interval_weeks", MN_CONFIG_DOUBLE, "weeks", 4, 4, 12, NULL, NULL, CF(min_interval_weeks),
      "shortest interval between sessions"},
-    {"max_interval_weeks", MN_PARAM_DOUBLE, "weeks", 12, 4, 12, NULL, NULL, CF(max_interval_weeks),
+    {"max_interval_weeks", MN_CONFIG_DOUBLE, "weeks", 12, 4, 12, NULL, NULL, CF(max_interval_weeks),
      "longest interval between sessions"},
-    {"earliest_start", MN_PARAM_STRING, "", 0, 0, 0, NULL, "", CF(earliest_start),
+    {"earliest_start", MN_CONFIG_STRING, "", 0, 0, 0, NULL, "", CF(earliest_start),
      "first possible session date YYYY-MM-DD (default: today)"},
-    {"finish_by", MN_PARAM_STRING, "", 0, 0, 0, NULL, "", CF(finish_by),
+    {"finish_by", MN_CONFIG_STRING, "", 0, 0, 0, NULL, "", CF(finish_by),
      "last session at the latest, YYYY-MM-DD (default: none)"},
-    {"probability", MN_PARAM_DOUBLE, "", 0.8, 0.5, 0.99, NULL, NULL, CF(probability),
+    {"probability", MN_CONFIG_DOUBLE, "", 0.8, 0.5, 0.99, NULL, NULL, CF(probability),
      "required probability of reaching the goal over the parameter draws"},
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
-const mn_param_desc *mn_plan_region_param_table(size_t *n) {
+const mn_config_desc *mn_plan_region_param_table(size_t *n) {
   *n = COUNT(region_table);
   return region_table;
 }
-const mn_param_desc *mn_plan_item_param_table(size_t *n) {
+const mn_config_desc *mn_plan_item_param_table(size_t *n) {
   *n = COUNT(item_table);
   return item_table;
 }
-const mn_param_desc *mn_patient_param_table(size_t *n) {
+const mn_config_desc *mn_plan_patient_param_table(size_t *n) {
   *n = COUNT(patient_table);
   return patient_table;
 }
-const mn_param_desc *mn_plan_constraints_param_table(size_t *n) {
+const mn_config_desc *mn_plan_constraints_param_table(size_t *n) {
   *n = COUNT(constraints_table);
   return constraints_table;
 }

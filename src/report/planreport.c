@@ -347,9 +347,9 @@ static int density_map(const mn_plan_report *rp, mn_density_map *m, mn_treatment
   memcpy(t.outline_mm, pts, sizeof pts);
   t.n_outline = 4;
   t.seed = rp->po->pf->req.seed;
-  const mn_param_desc *ptab = mn_pass_param_table(&n);
+  const mn_config_desc *ptab = mn_pass_param_table(&n);
   for (int i = 0; i < r->passes && i < MN_MAX_PASSES; i++) {
-    mn_param_defaults(ptab, n, &t.passes[i]);
+    mn_config_defaults(ptab, n, &t.passes[i]);
     t.passes[i].direction = i % 2 ? MN_DIR_VERTICAL : MN_DIR_HORIZONTAL;
     double d0 = mn_device_pass_density_cm2(&dev, &t.passes[i]);
     t.passes[i].speed_mm_per_s *= d0 / (r->density_cm2 / r->passes); /* density ~ 1 / speed */
@@ -379,14 +379,14 @@ static int histology_run(const mn_plan_report *rp, mn_grid **g, double **f0, dou
   size_t n;
   MN_TRY(mn_device_init_at(&dev, rp->cat, rp->po->pf->req.device, r->depth_mm, err));
   mn_grid_params gp;
-  const mn_param_desc *tab = mn_grid_param_table(&n);
-  mn_param_defaults(tab, n, &gp);
+  const mn_config_desc *tab = mn_grid_param_table(&n);
+  mn_config_defaults(tab, n, &gp);
   double w = 10.0 / sqrt(r->density_cm2);
   gp.dx_um = 1000.0 * w / fmax(8, round(1000.0 * w / 25.0)); /* about 25 um, whole cells */
   MN_TRY(mn_grid_create(&gp, &r->skin, NULL, 0, 0, 0, w, w, g, err));
   mn_solver_params sp;
   tab = mn_solver_param_table(&n);
-  mn_param_defaults(tab, n, &sp);
+  mn_config_defaults(tab, n, &sp);
   sp.threads = rp->po->pf->req.threads;
   MN_TRY(mn_solver_create(&sp, *g, &rp->ps->p, rp->po->pf->req.patient.fitzpatrick, &s, err));
   MN_TRY(mn_injury_init(*g, &inj, err));

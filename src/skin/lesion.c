@@ -14,32 +14,32 @@ const char *mn_lesion_type_name(int t) {
   return t >= 0 && t < MN_LESION_TYPE_COUNT ? type_names[t] : "?";
 }
 
-static const mn_param_desc lesion_table[] = {
-    {"type", MN_PARAM_ENUM, "", MN_LESION_BOXCAR, 0, 3, type_names, NULL, offsetof(mn_lesion, type),
-     sizeof(int), "icepick, boxcar, rolling (Jacob 2001) or wrinkle"},
-    {"x_mm", MN_PARAM_DOUBLE, "mm", 0, -500, 500, NULL, NULL, offsetof(mn_lesion, x_mm),
+static const mn_config_desc lesion_table[] = {
+    {"type", MN_CONFIG_ENUM, "", MN_LESION_BOXCAR, 0, 3, type_names, NULL,
+     offsetof(mn_lesion, type), sizeof(int), "icepick, boxcar, rolling (Jacob 2001) or wrinkle"},
+    {"x_mm", MN_CONFIG_DOUBLE, "mm", 0, -500, 500, NULL, NULL, offsetof(mn_lesion, x_mm),
      sizeof(double), "centre, treatment frame"},
-    {"y_mm", MN_PARAM_DOUBLE, "mm", 0, -500, 500, NULL, NULL, offsetof(mn_lesion, y_mm),
+    {"y_mm", MN_CONFIG_DOUBLE, "mm", 0, -500, 500, NULL, NULL, offsetof(mn_lesion, y_mm),
      sizeof(double), "centre, treatment frame"},
-    {"width_mm", MN_PARAM_DOUBLE, "mm", 2.5, 0.05, 20, NULL, NULL, offsetof(mn_lesion, width_mm),
+    {"width_mm", MN_CONFIG_DOUBLE, "mm", 2.5, 0.05, 20, NULL, NULL, offsetof(mn_lesion, width_mm),
      sizeof(double), "scar diameter or wrinkle furrow width"},
-    {"depth_mm", MN_PARAM_DOUBLE, "mm", 0.3, 0.01, 3, NULL, NULL, offsetof(mn_lesion, depth_mm),
+    {"depth_mm", MN_CONFIG_DOUBLE, "mm", 0.3, 0.01, 3, NULL, NULL, offsetof(mn_lesion, depth_mm),
      sizeof(double), "deficit depth below the surrounding surface"},
-    {"length_mm", MN_PARAM_DOUBLE, "mm", 20, 0.5, 200, NULL, NULL, offsetof(mn_lesion, length_mm),
+    {"length_mm", MN_CONFIG_DOUBLE, "mm", 20, 0.5, 200, NULL, NULL, offsetof(mn_lesion, length_mm),
      sizeof(double), "wrinkle length (scars: unused)"},
-    {"angle_deg", MN_PARAM_DOUBLE, "deg", 0, -180, 180, NULL, NULL, offsetof(mn_lesion, angle_deg),
+    {"angle_deg", MN_CONFIG_DOUBLE, "deg", 0, -180, 180, NULL, NULL, offsetof(mn_lesion, angle_deg),
      sizeof(double), "wrinkle direction from the x axis"},
 };
 
-const mn_param_desc *mn_lesion_param_table(size_t *n) {
+const mn_config_desc *mn_lesion_param_table(size_t *n) {
   *n = sizeof lesion_table / sizeof lesion_table[0];
   return lesion_table;
 }
 
 int mn_lesion_check(const mn_lesion *l, const mn_skin *s, const char *path, mn_error *err) {
   size_t n;
-  const mn_param_desc *tab = mn_lesion_param_table(&n);
-  int rc = mn_param_check(tab, n, l, path, err);
+  const mn_config_desc *tab = mn_lesion_param_table(&n);
+  int rc = mn_config_check(tab, n, l, path, err);
   if (rc) return rc;
   double dermis_mm = (s->thickness_um[MN_LAYER_PD] + s->thickness_um[MN_LAYER_RD]) / 1000.0;
   char key[200];

@@ -19,20 +19,20 @@ const char *mn_layer_long_name(int l) {
   return l >= 0 && l < MN_LAYER_COUNT ? layer_long[l] : "?";
 }
 
-static const mn_param_desc skin_table[] = {
-    {"region", MN_PARAM_STRING, "", 0, 0, 0, NULL, "cheek", offsetof(mn_skin_params, region),
+static const mn_config_desc skin_table[] = {
+    {"region", MN_CONFIG_STRING, "", 0, 0, 0, NULL, "cheek", offsetof(mn_skin_params, region),
      sizeof(((mn_skin_params *)0)->region),
      "face region (forehead, cheek, nose, perioral, periorbital, chin, neck; see `mnsim skin "
      "--list`)"},
-    {"age_y", MN_PARAM_DOUBLE, "years", 40, 16, 100, NULL, NULL, offsetof(mn_skin_params, age_y),
+    {"age_y", MN_CONFIG_DOUBLE, "years", 40, 16, 100, NULL, NULL, offsetof(mn_skin_params, age_y),
      sizeof(double), "patient age"},
-    {"sex", MN_PARAM_ENUM, "", MN_SEX_FEMALE, 0, 1, sex_names, NULL, offsetof(mn_skin_params, sex),
+    {"sex", MN_CONFIG_ENUM, "", MN_SEX_FEMALE, 0, 1, sex_names, NULL, offsetof(mn_skin_params, sex),
      sizeof(int), "sex, for the sex-specific anatomy rows"},
-    {"fitzpatrick", MN_PARAM_INT, "", 3, 1, 6, NULL, NULL, offsetof(mn_skin_params, fitzpatrick),
+    {"fitzpatrick", MN_CONFIG_INT, "", 3, 1, 6, NULL, NULL, offsetof(mn_skin_params, fitzpatrick),
      sizeof(int), "Fitzpatrick skin type 1-6 (I-VI)"},
 };
 
-const mn_param_desc *mn_skin_param_table(size_t *n) {
+const mn_config_desc *mn_skin_param_table(size_t *n) {
   *n = sizeof skin_table / sizeof skin_table[0];
   return skin_table;
 }
@@ -91,9 +91,9 @@ static int region_error(const mn_skin_atlas *a, const char *name, mn_error *err)
 int mn_skin_build(const mn_skin_atlas *a, const mn_skin_params *p, mn_skin *out, mn_error *err) {
   int rc = MN_OK;
   size_t nt;
-  const mn_param_desc *tab = mn_skin_param_table(&nt);
+  const mn_config_desc *tab = mn_skin_param_table(&nt);
   memset(out, 0, sizeof *out);
-  MN_TRY(mn_param_check(tab, nt, p, "skin", err));
+  MN_TRY(mn_config_check(tab, nt, p, "skin", err));
   int ri = find_region(a, p->region);
   if (ri < 0) return region_error(a, p->region, err);
   out->params = *p;

@@ -437,8 +437,8 @@ Test(verify, reaction_kernel_reproduces_the_published_well_mixed_check) {
   ps.p.k_mat = log(2) / 30;                              /* the script's exact values */
   ps.p.k_P = log(2) * 24;
   ps.p.k_1 = log(2) / (15 * 365);
-  mn_layer_coef c;
-  mn_layer_coef_init(&c, &ps.p, MN_LAYER_PD, 3);
+  mn_reaction_coef c;
+  mn_reaction_coef_init(&c, &ps.p, MN_LAYER_PD, 3);
   double u[MN_NSPECIES] = {0};
   u[MN_SP_D] = 0.3, u[MN_SP_T] = 5, u[MN_SP_C1] = 1, u[MN_SP_E] = 1;
   double t = 0, red = 0, npk = 0, tnpk = 0, c1max = 0, tc1 = 0;

@@ -41,47 +41,47 @@ typedef struct sample {
   uint64_t seed;
 } sample;
 static const char *const colours[] = {"red", "green", "blue", NULL};
-static const mn_param_desc tab[] = {
-    {"d_mm", MN_PARAM_DOUBLE, "mm", 1.5, 0.25, 3, NULL, NULL, offsetof(sample, d), 8, "a length"},
-    {"i", MN_PARAM_INT, "", 3, 1, 6, NULL, NULL, offsetof(sample, i), 4, "an int"},
-    {"colour", MN_PARAM_ENUM, "", 1, 0, 2, colours, NULL, offsetof(sample, e), 4, "a colour"},
-    {"flag", MN_PARAM_BOOL, "", 0, 0, 1, NULL, NULL, offsetof(sample, b), 4, "a flag"},
-    {"name", MN_PARAM_STRING, "", 0, 0, 0, NULL, "abc", offsetof(sample, s), 8, "a name"},
-    {"seed", MN_PARAM_SEED, "", 5, 0, 0, NULL, NULL, offsetof(sample, seed), 8, "a seed"},
+static const mn_config_desc tab[] = {
+    {"d_mm", MN_CONFIG_DOUBLE, "mm", 1.5, 0.25, 3, NULL, NULL, offsetof(sample, d), 8, "a length"},
+    {"i", MN_CONFIG_INT, "", 3, 1, 6, NULL, NULL, offsetof(sample, i), 4, "an int"},
+    {"colour", MN_CONFIG_ENUM, "", 1, 0, 2, colours, NULL, offsetof(sample, e), 4, "a colour"},
+    {"flag", MN_CONFIG_BOOL, "", 0, 0, 1, NULL, NULL, offsetof(sample, b), 4, "a flag"},
+    {"name", MN_CONFIG_STRING, "", 0, 0, 0, NULL, "abc", offsetof(sample, s), 8, "a name"},
+    {"seed", MN_CONFIG_SEED, "", 5, 0, 0, NULL, NULL, offsetof(sample, seed), 8, "a seed"},
 };
 
 Test(core, param_defaults_parse_and_ranges) {
   sample s;
-  mn_param_defaults(tab, 6, &s);
+  mn_config_defaults(tab, 6, &s);
   cr_assert(s.d == 1.5 && s.i == 3 && s.e == 1 && s.b == 0 && !strcmp(s.s, "abc") && s.seed == 5);
   mn_error e = {0};
-  cr_assert_eq(mn_param_parse(&tab[0], " 2.5 ", &s, "x.d_mm", &e), MN_OK);
+  cr_assert_eq(mn_config_parse(&tab[0], " 2.5 ", &s, "x.d_mm", &e), MN_OK);
   cr_assert_float_eq(s.d, 2.5, 0);
-  cr_assert_eq(mn_param_parse(&tab[0], "4.5", &s, "x.d_mm", &e), MN_ERANGE);
+  cr_assert_eq(mn_config_parse(&tab[0], "4.5", &s, "x.d_mm", &e), MN_ERANGE);
   cr_assert_str_eq(e.msg, "x.d_mm = 4.5 is outside [0.25, 3] mm");
   cr_assert_float_eq(s.d, 2.5, 0, "a refused value must not be stored");
   mn_error_clear(&e);
-  cr_assert_eq(mn_param_parse(&tab[0], ".nan", &s, "x.d_mm", &e), MN_EINPUT);
+  cr_assert_eq(mn_config_parse(&tab[0], ".nan", &s, "x.d_mm", &e), MN_EINPUT);
   cr_assert(strstr(e.msg, "not a finite number"), "%s", e.msg);
   mn_error_clear(&e);
-  cr_assert_eq(mn_param_parse(&tab[1], "2.5", &s, "x.i", &e), MN_EINPUT);
+  cr_assert_eq(mn_config_parse(&tab[1], "2.5", &s, "x.i", &e), MN_EINPUT);
   mn_error_clear(&e);
-  cr_assert_eq(mn_param_parse(&tab[2], "gren", &s, "x.colour", &e), MN_EINPUT);
+  cr_assert_eq(mn_config_parse(&tab[2], "gren", &s, "x.colour", &e), MN_EINPUT);
   cr_assert_str_eq(
       e.msg, "x.colour = 'gren' is not known; did you mean 'green'? (one of: red, green, blue)");
   mn_error_clear(&e);
-  cr_assert_eq(mn_param_parse(&tab[2], "BLUE", &s, "x.colour", &e), MN_OK);
+  cr_assert_eq(mn_config_parse(&tab[2], "BLUE", &s, "x.colour", &e), MN_OK);
   cr_assert_eq(s.e, 2);
-  cr_assert_eq(mn_param_parse(&tab[3], "yes", &s, "x.flag", &e), MN_OK);
+  cr_assert_eq(mn_config_parse(&tab[3], "yes", &s, "x.flag", &e), MN_OK);
   cr_assert_eq(s.b, 1);
-  cr_assert_eq(mn_param_parse(&tab[4], "toolongname", &s, "x.name", &e), MN_EINPUT);
+  cr_assert_eq(mn_config_parse(&tab[4], "toolongname", &s, "x.name", &e), MN_EINPUT);
   mn_error_clear(&e);
-  cr_assert_eq(mn_param_parse(&tab[5], "18446744073709551615", &s, "seed", &e), MN_OK);
+  cr_assert_eq(mn_config_parse(&tab[5], "18446744073709551615", &s, "seed", &e), MN_OK);
   cr_assert_eq(s.seed, UINT64_MAX);
-  cr_assert_eq(mn_param_parse(&tab[5], "18446744073709551616", &s, "seed", &e), MN_EINPUT);
+  cr_assert_eq(mn_config_parse(&tab[5], "18446744073709551616", &s, "seed", &e), MN_EINPUT);
   mn_error_clear(&e);
   s.i = 9;
-  cr_assert_eq(mn_param_check(tab, 6, &s, "x", &e), MN_ERANGE);
+  cr_assert_eq(mn_config_check(tab, 6, &s, "x", &e), MN_ERANGE);
   cr_assert_str_eq(e.key, "x.i");
 }
 

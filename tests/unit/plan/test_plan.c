@@ -34,10 +34,10 @@ static mn_plan_request request(int draws) {
   mn_plan_request r;
   memset(&r, 0, sizeof r);
   size_t n;
-  const mn_param_desc *t = mn_patient_param_table(&n);
-  mn_param_defaults(t, n, &r.patient);
+  const mn_config_desc *t = mn_plan_patient_param_table(&n);
+  mn_config_defaults(t, n, &r.patient);
   t = mn_plan_constraints_param_table(&n);
-  mn_param_defaults(t, n, &r.constraints);
+  mn_config_defaults(t, n, &r.constraints);
   snprintf(r.constraints.earliest_start, sizeof r.constraints.earliest_start, "2027-03-01");
   snprintf(r.device, sizeof r.device, "pen-12");
   r.draws = draws;
@@ -48,9 +48,9 @@ static mn_plan_request request(int draws) {
 
 static void add_region(mn_plan_request *r, const char *region, int concern, int severity) {
   size_t n;
-  const mn_param_desc *t = mn_plan_region_param_table(&n);
+  const mn_config_desc *t = mn_plan_region_param_table(&n);
   mn_plan_region_req *q = &r->regions[r->n_regions++];
-  mn_param_defaults(t, n, q);
+  mn_config_defaults(t, n, q);
   snprintf(q->region, sizeof q->region, "%s", region);
   q->concern = concern, q->severity = severity;
 }
@@ -81,7 +81,7 @@ Test(plan, dates_round_trip_and_reject_bad_ones) {
 
 /* ---- candidacy --------------------------------------------------------------------------- */
 
-static mn_candidacy screen(const mn_patient *p) {
+static mn_candidacy screen(const mn_plan_patient *p) {
   mn_candidacy c;
   mn_error e = {0};
   cr_assert_eq(mn_candidacy_screen(&w.rules, p, &c, &e), MN_OK, "%s", e.msg);
@@ -188,8 +188,8 @@ Test(plan, superposition_matches_multi_session_runs, .init = setup, .fini = tear
   cr_assert_eq(p->interval_days, 42);
   mn_device_params dp;
   size_t n;
-  const mn_param_desc *t = mn_device_param_table(&n);
-  mn_param_defaults(t, n, &dp);
+  const mn_config_desc *t = mn_device_param_table(&n);
+  mn_config_defaults(t, n, &dp);
   snprintf(dp.model, sizeof dp.model, "pen-12");
   dp.depth_mm = r->depth_mm;
   mn_device dev;
