@@ -271,6 +271,24 @@ int mn_csv_require(const mn_csv *c, const char *name, int *col, mn_error *err);
 /** Read a finite double from row @p r, column @p col; an error names table, line and column. */
 int mn_csv_double(const mn_csv *c, int r, int col, double *out, mn_error *err);
 
+/* ---------------------------------------------------------------------------------------------
+ * Statistics. */
+
+/** 5 %, 50 % and 95 % quantiles (linear interpolation between order statistics) of the finite
+ *  values among v[0..n-1] into @p q; NaN when there are none. Reorders @p v in place. */
+void mn_quantiles(double *v, int n, double q[3]);
+
+/* ---------------------------------------------------------------------------------------------
+ * Calendar dates: days since 1970-01-01, proleptic Gregorian. The library never asks the clock
+ * what day it is: "today" comes from the caller. */
+
+/** Days since 1970-01-01 of the date @p ymd ("YYYY-MM-DD", years 1900-2200).
+ *  @return the day number, or -1 when @p ymd is NULL, malformed or not a calendar date. */
+long mn_date_days(const char *ymd);
+/** Write the date @p days after 1970-01-01 as "YYYY-MM-DD" into @p out (years clamped to
+ *  0000-9999). */
+void mn_date_format(long days, char out[16]);
+
 /** mnsim version string ("0.1.0"). */
 const char *mn_version(void);
 

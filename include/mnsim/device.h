@@ -145,6 +145,17 @@ int mn_device_init(mn_device *d, const mn_device_catalogue *c, const mn_device_p
 int mn_device_init_at(mn_device *d, const mn_device_catalogue *c, const char *model,
                       double depth_mm, mn_error *err);
 void mn_device_fini(mn_device *d);
+/** Effective depth (um) that a nominal setting of @p depth_mm reaches with device @p d: the
+ *  nominal depth times the device's effective/nominal ratio (device.depth_ratio or its class's
+ *  sourced value). The one place that conversion is made. */
+double mn_device_depth_um(const mn_device *d, double depth_mm);
+/** Effective depth (um) of pass @p p: its own depth_mm, or device.depth_mm when that is 0. */
+double mn_device_pass_depth_um(const mn_device *d, const mn_pass_params *p);
+/** Check the passes of @p t against device @p d (ranges of every pass key, a per-pass depth
+ *  within the device's range, the expected puncture count within the memory limit) and the
+ *  outline (mn_treatment_check). @return MN_OK, MN_ERANGE or MN_EINPUT with the key
+ *  ("treatment.passes[1].depth_mm") and the allowed range in the message. */
+int mn_device_check_passes(const mn_device *d, const mn_treatment *t, mn_error *err);
 /** Surface radius of a channel of depth @p depth_um (needle radius at that distance from the tip).
  */
 double mn_device_channel_radius_um(const mn_device *d, double depth_um, double z_um);

@@ -257,6 +257,34 @@ void mn_solver_set_scalars(mn_solver *s, const mn_solver_scalars *in);
 long mn_solver_steps(const mn_solver *s);
 
 /* ---------------------------------------------------------------------------------------------
+ * Time series of a run: what the 3D solver and the lumped twin produce, and what outcome reads. */
+
+/** Most sessions in one course. */
+enum { MN_MAX_SESSIONS = 32 };
+
+/** Time series of layer means (volume-weighted, over the cells where each species lives). */
+typedef struct mn_timeseries {
+  int n, cap;
+  double *t;       /**< [cap] day */
+  int *session;    /**< [cap] sessions applied so far */
+  double *redness; /**< [cap] redness index R(t) */
+  double *mean;    /**< [cap][MN_LAYER_HYPO][MN_NSPECIES] */
+} mn_timeseries;
+
+/** Reserve room for @p cap samples (no allocation later). */
+int mn_timeseries_init(mn_timeseries *ts, int cap, mn_error *err);
+void mn_timeseries_fini(mn_timeseries *ts);
+/** Append a sample; MN_EINTERNAL if the reserved room is exhausted. */
+int mn_timeseries_add(mn_timeseries *ts, double t, int session, double redness,
+                      const double mean[MN_LAYER_HYPO][MN_NSPECIES], mn_error *err);
+/** Layer mean of species @p s in layer @p l at sample @p i. */
+static inline double mn_ts_mean(const mn_timeseries *ts, int i, int l, int s) {
+  return ts->mean[((size_t)i * MN_LAYER_HYPO + (size_t)l) * MN_NSPECIES + (size_t)s];
+}
+/** Linear interpolation of layer mean (@p l, @p s) at day @p t (clamped to the sampled range). */
+double mn_ts_at(const mn_timeseries *ts, int l, int s, double t);
+
+/* ---------------------------------------------------------------------------------------------
  * Kernels, exposed for verification and benchmarks. */
 
 /** One LOD backward-Euler diffusion step of field @p u over @p dt days with per-layer

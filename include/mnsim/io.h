@@ -7,7 +7,8 @@
 /* Pipeline order: an earlier stage must not include this header. */
 #if defined(MN__BUILDING_CORE) || defined(MN__BUILDING_SKIN) || defined(MN__BUILDING_DEVICE) ||    \
     defined(MN__BUILDING_GRID) || defined(MN__BUILDING_INJURY) || defined(MN__BUILDING_HEALING) || \
-    defined(MN__BUILDING_OUTCOME) || defined(MN__BUILDING_LUMPED) || defined(MN__BUILDING_PLAN)
+    defined(MN__BUILDING_OUTCOME) || defined(MN__BUILDING_LUMPED) ||                               \
+    defined(MN__BUILDING_COURSE) || defined(MN__BUILDING_INFER) || defined(MN__BUILDING_PLAN)
 #error "mnsim/io.h is a later pipeline stage than the module being built"
 #endif
 
@@ -17,6 +18,8 @@
 #include "mnsim/device.h"
 #include "mnsim/grid.h"
 #include "mnsim/healing.h"
+#include "mnsim/course.h"
+#include "mnsim/infer.h"
 #include "mnsim/lumped.h"
 #include "mnsim/outcome.h"
 #include "mnsim/plan.h"
@@ -28,12 +31,11 @@ extern "C" {
 
 enum { MN_MAX_LESIONS = 1000, MN_MAX_SNAPSHOTS = 64, MN_MAX_OVERRIDES = 64 };
 
-typedef enum { MN_SIM_UNIT_CELL = 0, MN_SIM_PATCH = 1, MN_SIM_LUMPED = 2 } mn_sim_mode;
 typedef enum { MN_PREC_FLOAT32 = 0, MN_PREC_FLOAT64 = 1 } mn_precision;
 
 /** Settings of `mnsim simulate` (YAML section `simulate`). */
 typedef struct mn_simulate_params {
-  int mode;               /**< mn_sim_mode */
+  int mode;               /**< mn_course_mode */
   double density_per_cm2; /**< unit cell: punctures per cm2; 0 = the passes' geometric density */
   double days;            /**< simulated days after the first session */
   int sessions;           /**< number of sessions */
@@ -172,6 +174,9 @@ typedef struct mn_run_state {
 /** Save everything needed to continue a run bit-identically (atomically). */
 int mn_checkpoint_write(const char *path, const mn_grid *g, const mn_solver *s,
                         const mn_run_state *rs, const mn_timeseries *ts, mn_error *err);
+/** Read only the run state of checkpoint @p path (its schedule position, seed and case file):
+ *  what a resumed run needs before it builds its course. @return MN_OK or MN_EINPUT. */
+int mn_checkpoint_read_state(const char *path, mn_run_state *rs, mn_error *err);
 /** Restore a checkpoint into a solver built from the same case (MN_EINPUT if the grid does not
  *  match). */
 int mn_checkpoint_read(const char *path, const mn_grid *g, mn_solver *s, mn_run_state *rs,
@@ -190,7 +195,7 @@ typedef struct mn_sim_result {
   const double *lesion_dh_um;       /**< [cs->n_lesions] thickening over each lesion, or NULL */
   long steps;                       /**< time steps taken */
   double wall_s;                    /**< wall time of the run */
-  const mn_uq_summary *uq;          /**< bands of the outcome scalars, or NULL */
+  const mn_outcome_bands *uq;       /**< bands of the outcome scalars, or NULL */
   const mn_lumped_geometry *lumped; /**< lumped model: its geometry, else NULL */
 } mn_sim_result;
 /** timeseries.csv: t_day, session, redness, then <layer>_<species> for every species of every

@@ -1,13 +1,15 @@
 /* mnsim outcome: observables of a healing run from its time series of layer means - redness
  * index and resolution day, inflammatory peaks, barrier closure, collagen change per layer, type
- * III fraction, elastin change. Stage 7 (uses core, skin, grid, healing). research/models.md 7.8.
- */
+ * III fraction, elastin change, thickening, PIH risk and sun avoidance - and their bands over
+ * parameter draws. research/models.md 7.8. Pipeline: after healing (uses core, skin, grid,
+ * healing); a sibling of lumped, which it does not use. */
 #ifndef MNSIM_OUTCOME_H
 #define MNSIM_OUTCOME_H
 
 /* Pipeline order: an earlier stage must not include this header. */
-#if defined(MN__BUILDING_CORE) || defined(MN__BUILDING_SKIN) || defined(MN__BUILDING_DEVICE) || \
-    defined(MN__BUILDING_GRID) || defined(MN__BUILDING_INJURY) || defined(MN__BUILDING_HEALING)
+#if defined(MN__BUILDING_CORE) || defined(MN__BUILDING_SKIN) || defined(MN__BUILDING_DEVICE) ||    \
+    defined(MN__BUILDING_GRID) || defined(MN__BUILDING_INJURY) || defined(MN__BUILDING_HEALING) || \
+    defined(MN__BUILDING_LUMPED)
 #error "mnsim/outcome.h is a later pipeline stage than the module being built"
 #endif
 
@@ -19,30 +21,6 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-enum { MN_MAX_SESSIONS = 32 };
-
-/** Time series of layer means (volume-weighted, over the cells where each species lives). */
-typedef struct mn_timeseries {
-  int n, cap;
-  double *t;       /**< [cap] day */
-  int *session;    /**< [cap] sessions applied so far */
-  double *redness; /**< [cap] redness index R(t) */
-  double *mean;    /**< [cap][MN_LAYER_HYPO][MN_NSPECIES] */
-} mn_timeseries;
-
-/** Reserve room for @p cap samples (no allocation later). */
-int mn_timeseries_init(mn_timeseries *ts, int cap, mn_error *err);
-void mn_timeseries_fini(mn_timeseries *ts);
-/** Append a sample; MN_EINTERNAL if the reserved room is exhausted. */
-int mn_timeseries_add(mn_timeseries *ts, double t, int session, double redness,
-                      const double mean[MN_LAYER_HYPO][MN_NSPECIES], mn_error *err);
-/** Layer mean of species @p s in layer @p l at sample @p i. */
-static inline double mn_ts_mean(const mn_timeseries *ts, int i, int l, int s) {
-  return ts->mean[((size_t)i * MN_LAYER_HYPO + (size_t)l) * MN_NSPECIES + (size_t)s];
-}
-/** Linear interpolation of layer mean (@p l, @p s) at day @p t (clamped to the sampled range). */
-double mn_ts_at(const mn_timeseries *ts, int l, int s, double t);
 
 /** Baseline type III share of dermal collagen (normal dermis is 80-85 % type I) [R]. */
 #define MN_TYPE3_BASELINE 0.15
@@ -103,6 +81,18 @@ const char *mn_outcome_scalar_unit(int i);
 const char *mn_outcome_scalar_help(int i);
 /** Value of scalar @p i of @p o (NaN when the run did not reach its day). */
 double mn_outcome_scalar(const mn_outcome *o, int i);
+
+/** Median and 90 % band of every outcome scalar over parameter draws: band[k] = {q05, q50, q95}
+ *  of scalar k (MN_OQ_*), NaN where no draw gave a finite value. */
+typedef struct mn_outcome_bands {
+  int draws;   /**< draws asked for */
+  int kept;    /**< draws evaluated (the rest were dropped as unstable, G >= 1) */
+  int dropped; /**< draws dropped before evaluation */
+  int failed;  /**< evaluated draws whose run failed (NaN, left out of the quantiles) */
+  int source;  /**< where the draws came from (mn_ensemble_source of infer) */
+  uint64_t seed;
+  double band[MN_OQ_COUNT][3];
+} mn_outcome_bands;
 
 /** Dermal thickening (um) over the mask of lesion @p l on the 3D grid now: the mean over the
  *  lesion's columns of psi sum_k dz_k (C1 + C3 - 1) over its dermal cells. */

@@ -10,14 +10,16 @@
 /* Pipeline order: an earlier stage must not include this header. */
 #if defined(MN__BUILDING_CORE) || defined(MN__BUILDING_SKIN) || defined(MN__BUILDING_DEVICE) ||    \
     defined(MN__BUILDING_GRID) || defined(MN__BUILDING_INJURY) || defined(MN__BUILDING_HEALING) || \
-    defined(MN__BUILDING_OUTCOME) || defined(MN__BUILDING_LUMPED)
+    defined(MN__BUILDING_OUTCOME) || defined(MN__BUILDING_LUMPED) ||                               \
+    defined(MN__BUILDING_COURSE) || defined(MN__BUILDING_INFER)
 #error "mnsim/plan.h is a later pipeline stage than the module being built"
 #endif
 
 #include "mnsim/core.h"
 #include "mnsim/device.h"
 #include "mnsim/healing.h"
-#include "mnsim/lumped.h"
+#include "mnsim/course.h"
+#include "mnsim/infer.h"
 #include "mnsim/skin.h"
 
 #ifdef __cplusplus
@@ -247,11 +249,6 @@ int mn_plan_make(const mn_plan_request *req, const mn_skin_atlas *atlas,
                  const mn_device_catalogue *cat, const mn_param_set *ps,
                  const mn_candidacy_rules *rules, const mn_indications *ind, mn_plan *out,
                  mn_error *err);
-
-/** Days since 1970-01-01 of a YYYY-MM-DD date (proleptic Gregorian); -1 when malformed. */
-long mn_date_days(const char *ymd);
-/** The date @p days after 1970-01-01 as YYYY-MM-DD. */
-void mn_date_format(long days, char out[16]);
 
 #ifdef __cplusplus
 }

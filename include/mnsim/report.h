@@ -6,7 +6,8 @@
 /* Pipeline order: an earlier stage must not include this header. */
 #if defined(MN__BUILDING_CORE) || defined(MN__BUILDING_SKIN) || defined(MN__BUILDING_DEVICE) ||    \
     defined(MN__BUILDING_GRID) || defined(MN__BUILDING_INJURY) || defined(MN__BUILDING_HEALING) || \
-    defined(MN__BUILDING_OUTCOME) || defined(MN__BUILDING_LUMPED) || defined(MN__BUILDING_PLAN) || \
+    defined(MN__BUILDING_OUTCOME) || defined(MN__BUILDING_LUMPED) ||                               \
+    defined(MN__BUILDING_COURSE) || defined(MN__BUILDING_INFER) || defined(MN__BUILDING_PLAN) ||   \
     defined(MN__BUILDING_IO)
 #error "mnsim/report.h is a later pipeline stage than the module being built"
 #endif

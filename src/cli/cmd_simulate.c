@@ -51,70 +51,49 @@ typedef struct sim {
   mn_skin skin;
   mn_device dev;
   mn_param_set ps;
-  mn_grid *g;
-  mn_solver *s;
-  mn_timeseries ts;
+  mn_course *c;
   mn_outcome out;
-  mn_run_state rs;
-  mn_lumped_geometry geo; /* lumped mode */
-  mn_uq_summary uq;
-  int have_uq;
-  double density, t_end, *samples, session_day[MN_MAX_SESSIONS];
-  int nsamples;
+  int next_snapshot; /* snapshots written so far */
+  mn_outcome_bands bands;
+  int have_bands;
   double wall0;
   double days; /* --days override, 0 = none */
 } sim;
 
 static void sim_fini(sim *m) {
-  mn_timeseries_fini(&m->ts);
-  mn_free(m->samples);
-  mn_solver_destroy(m->s);
-  mn_grid_destroy(m->g);
+  mn_course_destroy(m->c);
   mn_device_fini(&m->dev);
   mn_device_catalogue_destroy(m->cat);
   mn_skin_atlas_destroy(m->atlas);
   mn_case_destroy(m->cs);
 }
 
-/* Bounding box of the outline. */
-static void bbox(const mn_treatment *t, double b[4]) {
-  b[0] = b[2] = INFINITY, b[1] = b[3] = -INFINITY;
-  for (int i = 0; i < t->n_outline; i++) {
-    b[0] = fmin(b[0], t->outline_mm[i][0]), b[1] = fmax(b[1], t->outline_mm[i][0]);
-    b[2] = fmin(b[2], t->outline_mm[i][1]), b[3] = fmax(b[3], t->outline_mm[i][1]);
-  }
+/* The case's course: every setting comes from the case file (its pointers stay valid while the
+ * case, the skin, the device and the parameters live in @p m). */
+static void course_params(const sim *m, mn_course_params *p) {
+  const mn_case *cs = m->cs;
+  mn_course_params_default(p);
+  p->mode = cs->sim.mode;
+  p->model = &m->ps.p;
+  p->fitzpatrick = cs->skin.fitzpatrick;
+  p->skin = &m->skin;
+  p->dev = &m->dev;
+  p->treatment = &cs->treatment;
+  p->lesions = cs->lesions;
+  p->n_lesions = cs->n_lesions;
+  p->density_cm2 = cs->sim.density_per_cm2;
+  p->sessions = cs->sim.sessions;
+  p->interval_day = cs->sim.interval_day;
+  p->days = cs->sim.days;
+  p->sample_hours = cs->sim.sample_hours;
+  p->seed = cs->seed;
+  p->grid = &cs->grid;
+  p->solver = &cs->solver;
+  p->supersample = cs->sim.supersample;
 }
 
-static long phys_bytes(void) {
-  long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGE_SIZE);
-  return pages > 0 && size > 0 ? pages * size : -1;
-}
-
-/* Time-series sample days: every sample_hours for a week after each session, then daily. */
-static int build_samples(sim *m, mn_error *err) {
-  const mn_simulate_params *p = &m->cs->sim;
-  int cap = 2;
-  for (int s = 0; s < p->sessions; s++) cap += (int)(7 * 24 / p->sample_hours) + 2;
-  cap += (int)m->t_end + 2;
-  m->samples = mn_malloc_array((size_t)cap, sizeof *m->samples);
-  if (!m->samples) return MN_ERR(err, MN_ENOMEM, "", "out of memory for the sample schedule");
-  int n = 0;
-  for (int s = 0; s < p->sessions; s++) {
-    double t0 = m->session_day[s], t1 = s + 1 < p->sessions ? m->session_day[s + 1] : m->t_end;
-    double h = p->sample_hours / 24.0;
-    for (int k = 0;; k++) { /* k * h rather than a running sum: exact, repeatable times */
-      double t = t0 + k * h;
-      if (t > fmin(t0 + 7, t1) + 1e-9 || t > m->t_end + 1e-9) break;
-      if (t < t1 - 1e-9 || t1 >= m->t_end) m->samples[n++] = t;
-    }
-    for (int d = 8; t0 + d < t1 - 1e-9 && t0 + d <= m->t_end + 1e-9; d++) m->samples[n++] = t0 + d;
-  }
-  if (m->samples[n - 1] < m->t_end - 1e-9) m->samples[n++] = m->t_end;
-  m->nsamples = n;
-  return mn_timeseries_init(&m->ts, n, err);
-}
-
-/* Everything that follows from the case alone: anatomy, device, parameters, grid, solver. */
+/* Everything that follows from the case alone: anatomy, device, parameters and the course.
+ * @p seed: the run's seed (the case's, a --seed override, or a resumed run's). */
 static int setup(sim *m, const char *case_path, int have_seed, uint64_t seed, int threads,
                  mn_error *err) {
   int rc = MN_OK;
@@ -122,73 +101,15 @@ static int setup(sim *m, const char *case_path, int have_seed, uint64_t seed, in
   if (m->days > 0) m->cs->sim.days = m->days;
   if (have_seed) m->cs->seed = m->cs->treatment.seed = seed;
   if (threads > 0) m->cs->solver.threads = threads;
-  const mn_simulate_params *p = &m->cs->sim;
   MN_TRY(mn_skin_atlas_create(&m->atlas, err));
   MN_TRY(mn_device_catalogue_create(&m->cat, err));
   MN_TRY(mn_case_check_skin(m->cs, m->atlas, &m->skin, err));
   if ((rc = mn_device_init(&m->dev, m->cat, &m->cs->device, err))) goto located;
-  if ((rc = mn_treatment_check(&m->cs->treatment, err))) goto located;
   MN_TRY(mn_param_set_load_default(&m->ps, err));
   MN_TRY(mn_case_apply_overrides(m->cs, &m->ps, err));
-  m->t_end = p->days;
-  for (int s = 0; s < p->sessions; s++) m->session_day[s] = s * p->interval_day;
-  if (m->session_day[p->sessions - 1] >= m->t_end) {
-    rc = MN_ERR(err, MN_EINPUT, "simulate.days",
-                "simulate.days = %g ends before session %d (day %g); raise simulate.days or lower "
-                "simulate.sessions / simulate.interval_day",
-                p->days, p->sessions, m->session_day[p->sessions - 1]);
-    goto located;
-  }
-  double x0 = 0, y0 = 0, w, h;
-  if (p->mode == MN_SIM_LUMPED) {
-    for (int i = 0; i < m->cs->treatment.n_passes; i++)
-      m->density += mn_device_pass_density_cm2(&m->dev, &m->cs->treatment.passes[i]);
-    if (p->density_per_cm2 > 0) m->density = p->density_per_cm2;
-    if (m->cs->n_lesions)
-      mn_log(MN_LOG_INFO, "simulate.mode lumped: lesion fill from the mean dermal thickening");
-    MN_TRY(build_samples(m, err));
-    return MN_OK;
-  }
-  if (p->mode == MN_SIM_UNIT_CELL) {
-    /* all passes of a session: their channels together (the loop used to stop after the
-     * first pass, simulating a third of a three-pass session) */
-    for (int i = 0; i < m->cs->treatment.n_passes; i++)
-      m->density += mn_device_pass_density_cm2(&m->dev, &m->cs->treatment.passes[i]);
-    if (p->density_per_cm2 > 0) m->density = p->density_per_cm2;
-    w = h = 10.0 / sqrt(m->density);
-    if (m->cs->n_lesions) mn_log(MN_LOG_WARN, "simulate.mode unit_cell ignores skin.lesions");
-  } else {
-    double b[4];
-    bbox(&m->cs->treatment, b);
-    x0 = b[0], y0 = b[2], w = b[1] - b[0], h = b[3] - b[2];
-  }
-  if (p->mode == MN_SIM_UNIT_CELL && 1000.0 * w / m->cs->grid.dx_um < 2.5) {
-    rc = MN_ERR(err, MN_ERANGE, "grid.dx_um",
-                "the unit cell at %.0f punctures/cm2 is %.1f um wide; grid.dx_um = %g gives fewer "
-                "than 3 cells across it: use grid.dx_um <= %.1f",
-                m->density, 1000.0 * w, m->cs->grid.dx_um, 1000.0 * w / 3);
-    goto located;
-  }
-  /* dx adjusted by at most half a cell so that the domain's width is a whole number of cells:
-   * a unit cell then has exactly the area of one puncture at the treatment's density */
-  double nxr = fmax(1.0, round(1000.0 * w / m->cs->grid.dx_um));
-  m->cs->grid.dx_um = 1000.0 * w / nxr;
-  double need = mn_grid_bytes_estimate(&m->cs->grid, &m->skin, w, h, MN_NSPECIES + 3);
-  long have = phys_bytes();
-  if (have > 0 && need > 0.8 * (double)have) {
-    rc = MN_ERR(err, MN_ERANGE, "grid.dx_um",
-                "a %.1f x %.1f mm domain at grid.dx_um = %g needs about %.1f GB; this machine has "
-                "%.1f GB: raise grid.dx_um or simulate a smaller region",
-                w, h, m->cs->grid.dx_um, need / 1e9, (double)have / 1e9);
-    goto located;
-  }
-  if ((rc = mn_grid_create(&m->cs->grid, &m->skin, p->mode == MN_SIM_PATCH ? m->cs->lesions : NULL,
-                           p->mode == MN_SIM_PATCH ? m->cs->n_lesions : 0, x0, y0, w, h, &m->g,
-                           err)))
-    goto located;
-  if ((rc = mn_solver_create(&m->cs->solver, m->g, &m->ps.p, m->cs->skin.fitzpatrick, &m->s, err)))
-    goto located;
-  MN_TRY(build_samples(m, err));
+  mn_course_params p;
+  course_params(m, &p);
+  if ((rc = mn_course_create(&p, &m->c, err))) goto located;
   return MN_OK;
 located:
   mn_case_locate(m->cs, err);
@@ -196,120 +117,65 @@ cleanup:
   return rc;
 }
 
-/* Planes injured at a time: the session's damage fields span this many planes, not the grid
- * (for the 5 mm patch 2 MB instead of 18 MB, 9 % of the solver's fields; docs/performance.md). */
-enum { INJURY_PLANES = 4 };
-
-/* The injury of session @p k: one central channel (unit cell) or the treatment's punctures,
- * generated with a seed of their own per session (patch), rasterised and applied a window of
- * planes at a time (each cell's value is the same as in one pass over the grid). */
-static int apply_session(sim *m, int k, mn_error *err) {
-  int rc = MN_OK, unit = m->cs->sim.mode == MN_SIM_UNIT_CELL, channels = 0, bleeding = 0;
-  mn_puncture_set *set = NULL;
-  double x = 0, y = 0, depth = 0;
-  if (unit) {
-    /* the first channel at the centre; later sessions land at seeded random places in the cell,
-     * as a new pass does relative to the last one (periodic wrap) */
-    double w = 1e-3 * m->g->dx_um * m->g->nx;
-    x = 0.5 * w, y = 0.5 * w, depth = 1000.0 * m->dev.params.depth_mm * m->dev.depth_ratio;
-    if (k > 0) {
-      mn_rng r;
-      mn_rng_init(&r, m->cs->seed, 0x73657373ULL + (uint64_t)k); /* "sess" + k */
-      x = w * mn_rng_uniform(&r), y = w * mn_rng_uniform(&r);
-    }
-  } else {
-    mn_treatment t = m->cs->treatment;
-    t.seed = m->cs->seed + 0x9E3779B97F4A7C15ULL * (uint64_t)k;
-    MN_TRY(mn_device_punctures(&m->dev, &t, &set, err));
-    if (k == 0) { /* punctures inside the region per cm2 */
-      size_t in = 0;
-      for (size_t i = 0; i < set->n; i++)
-        in += mn_treatment_contains(&t, set->x_mm[i], set->y_mm[i]);
-      m->density = (double)in / mn_treatment_area_cm2(&t);
-    }
-  }
-  for (int k0 = 0; k0 < m->g->nz && rc == MN_OK; k0 += INJURY_PLANES) {
-    int k1 = k0 + INJURY_PLANES < m->g->nz ? k0 + INJURY_PLANES : m->g->nz;
-    mn_injury inj;
-    MN_TRY(mn_injury_init_planes(m->g, k0, k1, &inj, err));
-    if (unit)
-      mn_injury_add_channel(m->g, &m->skin, &m->dev, x, y, depth, m->cs->sim.supersample, &inj);
-    else
-      rc = mn_injury_rasterize(m->g, &m->skin, &m->dev, set, m->cs->lesions, m->cs->n_lesions,
-                               m->cs->sim.supersample, &inj, err);
-    if (rc == MN_OK) mn_solver_apply_injury(m->s, &inj);
-    channels = inj.channels, bleeding = inj.bleeding;
-    mn_injury_fini(&inj);
-  }
-  if (rc == MN_OK)
-    mn_log(MN_LOG_INFO, "session %d at day %g: %d channels (%d bleeding)", k + 1, m->session_day[k],
-           channels, bleeding);
-cleanup:
-  mn_puncture_set_destroy(set);
-  return rc;
-}
-
 static void snap_path(const sim *m, int i, char *buf, size_t n) {
   snprintf(buf, n, "%s/snap_%03d.h5", m->run, i);
-}
-
-static int record(sim *m, mn_error *err) {
-  double mean[MN_LAYER_HYPO][MN_NSPECIES];
-  mn_solver_layer_means(m->s, mean);
-  int rc = mn_timeseries_add(&m->ts, mn_solver_time(m->s), m->rs.next_session,
-                             mean[MN_LAYER_PD][MN_SP_V], mean, err);
-  if (rc == MN_OK) m->rs.next_sample++;
-  return rc;
 }
 
 static int checkpoint(sim *m, mn_error *err) {
   char p[4300];
   snprintf(p, sizeof p, "%s/checkpoint.h5", m->run);
-  return mn_checkpoint_write(p, m->g, m->s, &m->rs, &m->ts, err);
+  mn_course_position pos;
+  mn_course_get_position(m->c, &pos);
+  mn_run_state rs = {pos.next_session, pos.next_sample, m->next_snapshot, m->cs->seed, ""};
+  snprintf(rs.case_file, sizeof rs.case_file, "%s", m->cs->file);
+  return mn_checkpoint_write(p, mn_course_grid(m->c), mn_course_solver(m->c), &rs,
+                             mn_course_series(m->c), err);
 }
 
-/* The time loop. Events at a time are handled in the order session, sample, snapshot. */
+/* Test hook MNSIM_TEST_POISON_DAY: a NaN in the state once the run passes that day. */
+static void poison(sim *m, double *poison_day) {
+  if (!(*poison_day > 0) || mn_course_time(m->c) < *poison_day) return;
+  const mn_grid *g = mn_course_grid(m->c);
+  mn_solver_field(mn_course_solver(m->c), MN_SP_P)[mn_grid_at(g, g->nx / 2, g->ny / 2, g->nz / 2)] =
+      NAN;
+  *poison_day = 0;
+}
+
+/* The snapshot due now, if any: written to the run directory. 1 when one was written. */
+static int snapshot(sim *m, int *wrote, mn_error *err) {
+  const mn_simulate_params *p = &m->cs->sim;
+  *wrote = 0;
+  if (m->next_snapshot >= p->n_snapshots ||
+      mn_course_time(m->c) < p->snapshot_days[m->next_snapshot] - 1e-9)
+    return MN_OK;
+  char sp[4300];
+  snap_path(m, m->next_snapshot, sp, sizeof sp);
+  int rc = mn_h5_write_snapshot(sp, mn_course_grid(m->c), mn_course_solver(m->c),
+                                p->snapshot_days[m->next_snapshot], p->precision, err);
+  if (rc == MN_OK) m->next_snapshot++, *wrote = 1;
+  return rc;
+}
+
+/* The time loop: at each time the course's events (sessions, samples), then a snapshot, then a
+ * step; a checkpoint every simulate.checkpoint_min and on SIGINT/SIGTERM (then -1). */
 static int loop(sim *m, mn_error *err) {
   const mn_simulate_params *p = &m->cs->sim;
   mn_progress bar;
   mn_progress_init(&bar, stderr, "simulate", isatty(2) && !m->o.quiet);
-  double last_ckpt = mn_wall_time(), eps = 1e-9;
-  const char *poison = getenv("MNSIM_TEST_POISON_DAY");
-  double poison_day = poison ? atof(poison) : 0;
-  int rc = MN_OK;
+  double last_ckpt = mn_wall_time(), t_end = mn_course_end_day(m->c);
+  const char *env = getenv("MNSIM_TEST_POISON_DAY");
+  double poison_day = env ? atof(env) : 0;
+  int rc = MN_OK, wrote;
   for (;;) {
-    double t = mn_solver_time(m->s);
-    if (m->rs.next_session < p->sessions && t >= m->session_day[m->rs.next_session] - eps) {
-      MN_TRY(apply_session(m, m->rs.next_session, err));
-      m->rs.next_session++;
-      continue;
-    }
-    if (m->rs.next_sample < m->nsamples && t >= m->samples[m->rs.next_sample] - eps) {
-      MN_TRY(record(m, err));
-      continue;
-    }
-    if (m->rs.next_snapshot < p->n_snapshots && t >= p->snapshot_days[m->rs.next_snapshot] - eps) {
-      char sp[4300];
-      snap_path(m, m->rs.next_snapshot, sp, sizeof sp);
-      MN_TRY(mn_h5_write_snapshot(sp, m->g, m->s, p->snapshot_days[m->rs.next_snapshot],
-                                  p->precision, err));
-      m->rs.next_snapshot++;
-      continue;
-    }
-    if (t >= m->t_end - eps) break;
-    double stop = m->t_end;
-    if (m->rs.next_session < p->sessions) stop = fmin(stop, m->session_day[m->rs.next_session]);
-    if (m->rs.next_sample < m->nsamples) stop = fmin(stop, m->samples[m->rs.next_sample]);
-    if (m->rs.next_snapshot < p->n_snapshots)
-      stop = fmin(stop, p->snapshot_days[m->rs.next_snapshot]);
+    MN_TRY(mn_course_events(m->c, err));
+    MN_TRY(snapshot(m, &wrote, err));
+    if (wrote) continue;
+    if (mn_course_done(m->c)) break;
+    double stop = m->next_snapshot < p->n_snapshots ? p->snapshot_days[m->next_snapshot] : INFINITY;
     mn_step_info info;
-    if (poison_day > 0 && t >= poison_day) { /* test hook MNSIM_TEST_POISON_DAY: a bad value */
-      mn_solver_field(m->s, MN_SP_P)[mn_grid_at(m->g, m->g->nx / 2, m->g->ny / 2, m->g->nz / 2)] =
-          NAN;
-      poison_day = 0;
-    }
-    MN_TRY(mn_solver_step(m->s, stop, &info, err));
-    mn_progress_update(&bar, info.t_day / m->t_end);
+    poison(m, &poison_day);
+    MN_TRY(mn_course_step(m->c, stop, &info, err));
+    mn_progress_update(&bar, info.t_day / t_end);
     if (got_signal) {
       MN_TRY(checkpoint(m, err));
       mn_progress_finish(&bar);
@@ -327,8 +193,8 @@ cleanup:
 
 /* " [median m, a-b]" (over the draws) for scalar k, or nothing without bands */
 static void band_scaled(const sim *m, int k, const char *fmt, double scale) {
-  if (!m->have_uq) return;
-  const double *b = m->uq.band[k];
+  if (!m->have_bands) return;
+  const double *b = m->bands.band[k];
   if (!isfinite(b[0])) return;
   printf(" [median ");
   printf(fmt, scale * b[1]);
@@ -344,30 +210,34 @@ static void band(const sim *m, int k, const char *fmt) {
 
 static void print_summary(const sim *m, long steps, double wall) {
   const mn_outcome *o = &m->out;
-  const mn_grid *g = m->g;
+  const mn_grid *g = mn_course_grid(m->c);
+  const mn_lumped_geometry *geo = mn_course_lumped_geometry(m->c);
+  double density = mn_course_density_cm2(m->c);
   static const char *const model[3] = {"periodic unit cell", "periodic patch", "lumped twin"};
   printf("mnsim simulate: %s\n", m->cs->file);
   printf("  model      %s, %d session%s every %g days, %g days; %s %s, depth %.2f mm\n",
          model[m->cs->sim.mode], o->n_sessions, o->n_sessions > 1 ? "s" : "",
-         m->cs->sim.interval_day, m->t_end, m->dev.spec.id, m->skin.region, m->dev.params.depth_mm);
+         m->cs->sim.interval_day, mn_course_end_day(m->c), m->dev.spec.id, m->skin.region,
+         m->dev.params.depth_mm);
   if (g)
     printf(
         "  grid       %d x %d x %d cells (dx %g um, %.2f x %.2f mm, %.0f um deep), %.0f "
         "punctures/cm2; fields %.1f MB\n",
         g->nx, g->ny, g->nz, g->dx_um, 1e-3 * g->dx_um * g->nx, 1e-3 * g->dx_um * g->ny,
-        g->zf_um[g->nz], m->density, 1e-6 * (double)g->ncell * MN_NSPECIES * sizeof(double));
+        g->zf_um[g->nz], density, 1e-6 * (double)g->ncell * MN_NSPECIES * sizeof(double));
   else
     printf(
         "  zones      %.0f punctures/cm2: cell radius %.0f um, near zone %.0f um (%.1f %% of "
         "the area), %d slabs\n",
-        m->density, m->geo.b_um, m->geo.rn_um, 100 * m->geo.phi, m->geo.slabs);
-  if (m->have_uq)
+        density, geo->b_um, geo->rn_um, 100 * geo->phi, geo->slabs);
+  if (m->have_bands)
     printf(
         "  values     the run with the table's parameter values; in brackets the median and the\n"
         "             5th-95th percentiles of the lumped twin over %d %s draws (%d dropped as\n"
         "             unstable): the two differ where the response is skewed "
         "(docs/calibration.md)\n",
-        m->uq.kept, m->uq.source == MN_ENSEMBLE_PRIOR ? "prior" : "posterior", m->uq.dropped);
+        m->bands.kept, m->bands.source == MN_ENSEMBLE_PRIOR ? "prior" : "posterior",
+        m->bands.dropped);
   printf("  redness    peak R %.2f at day %.2f; visible (R > %.2f)", o->redness_peak,
          o->redness_peak_day, o->redness_threshold);
   for (int s = 0; s < o->n_sessions; s++) printf("%s %.1f d", s ? "," : "", o->redness_days[s]);
@@ -404,100 +274,98 @@ static void print_summary(const sim *m, long steps, double wall) {
     printf("  outputs    %s/timeseries.csv outcome.json\n", m->dir);
 }
 
-/* The case's treatment as the lumped twin sees it. */
-static void lumped_input(const sim *m, mn_lumped_input *in) {
-  memset(in, 0, sizeof *in);
-  in->m = &m->ps.p;
-  in->fitz = m->cs->skin.fitzpatrick;
-  in->skin = &m->skin;
-  in->dev = &m->dev;
-  in->density_cm2 = m->density;
-  in->depth_um = 1000.0 * m->dev.params.depth_mm * m->dev.depth_ratio;
-  in->sessions = m->cs->sim.sessions;
-  memcpy(in->session_day, m->session_day, sizeof in->session_day);
-  in->t_end = m->t_end;
-  in->samples = m->samples;
-  in->nsamples = m->nsamples;
-}
-
-/* Median and 90 % band of the outcome over the parameter ranges, from the lumped twin. */
+/* Median and 90 % band of the outcome over the parameter draws, from the lumped twin. */
 static int uncertainty(sim *m, mn_error *err) {
   const mn_simulate_params *p = &m->cs->sim;
   if (p->uq_draws <= 0) return MN_OK;
-  mn_lumped_input in;
-  mn_lumped_params lp;
-  lumped_input(m, &in);
-  mn_lumped_params_default(&lp);
+  int rc = MN_OK;
+  mn_outcome_bands *b = &m->bands;
   double t0 = mn_wall_time();
-  int rc = mn_uq_outcome(&in, &lp, &m->skin, &m->ps, p->uq_ensemble, p->uq_draws, m->cs->seed,
-                         m->cs->solver.threads, &m->uq, err);
-  if (rc == MN_OK) {
-    m->have_uq = 1;
-    mn_log(MN_LOG_INFO, "uncertainty: %d draws (%d dropped with G >= 1, %d failed) in %.2f s",
-           m->uq.draws, m->uq.dropped, m->uq.failed, mn_wall_time() - t0);
-  }
+  mn_model_params *draws = mn_malloc_array((size_t)p->uq_draws, sizeof *draws);
+  MN_CHECK(draws, err, MN_ENOMEM, "", "out of memory for %d draws", p->uq_draws);
+  memset(b, 0, sizeof *b);
+  b->draws = p->uq_draws, b->seed = m->cs->seed, b->source = p->uq_ensemble;
+  MN_TRY(mn_ensemble(&m->ps, p->uq_ensemble, p->uq_draws, m->cs->seed, draws, &b->kept, &b->dropped,
+                     err));
+  MN_TRY(mn_course_bands(m->c, draws, b->kept, m->cs->solver.threads, b, err));
+  m->have_bands = 1;
+  mn_log(MN_LOG_INFO, "uncertainty: %d draws (%d dropped with G >= 1, %d failed) in %.2f s",
+         b->draws, b->dropped, b->failed, mn_wall_time() - t0);
+cleanup:
+  mn_free(draws);
   return rc;
 }
 
-/* Outputs at the end: outcome, time series, merged fields and XDMF; then the run state goes. */
-static int finish(sim *m, mn_error *err) {
-  int rc = MN_OK;
-  double *lesion_dh = NULL; /* patch runs: the local thickening over each carved lesion */
-  const mn_simulate_params *p = &m->cs->sim;
+/* Remove the run directory's state once the results are in place. */
+static void remove_run_state(const sim *m) {
   char path[4300];
-  MN_TRY(mn_outcome_compute(&m->ts, &m->ps.p, &m->skin, m->cs->skin.fitzpatrick, m->session_day,
-                            p->sessions, &m->out, err));
-  MN_TRY(uncertainty(m, err));
-  long steps = p->mode == MN_SIM_LUMPED ? m->geo.steps : mn_solver_steps(m->s);
-  double wall = mn_wall_time() - m->wall0;
-  if (p->mode == MN_SIM_PATCH && m->cs->n_lesions) {
-    lesion_dh = mn_malloc_array((size_t)m->cs->n_lesions, sizeof *lesion_dh);
-    MN_CHECK(lesion_dh, err, MN_ENOMEM, "", "out of memory");
-    for (int i = 0; i < m->cs->n_lesions; i++)
-      lesion_dh[i] = mn_outcome_lesion_dh_um(m->g, m->s, &m->ps.p, &m->cs->lesions[i]);
-  }
-  mn_sim_result r = {m->cs,
-                     &m->skin,
-                     &m->dev,
-                     m->g,
-                     &m->ps,
-                     &m->ts,
-                     &m->out,
-                     m->density,
-                     lesion_dh,
-                     steps,
-                     wall,
-                     m->have_uq ? &m->uq : NULL,
-                     p->mode == MN_SIM_LUMPED ? &m->geo : NULL};
-  if (p->mode == MN_SIM_LUMPED) { /* two results, no fields, no run state */
-    mn_out_item li[] = {{"", mn_io_timeseries_csv, &r}, {"", mn_io_outcome_json, &r}};
-    snprintf(li[0].path, sizeof li[0].path, "%s/timeseries.csv", m->dir);
-    snprintf(li[1].path, sizeof li[1].path, "%s/outcome.json", m->dir);
-    MN_TRY(mn_io_write_set(li, 2, err));
-    goto report;
-  }
-  /* fields.h5 is built in the run directory first; then the four results are put in place
-   * together, all or none */
+  for (int i = 0; i < m->cs->sim.n_snapshots; i++) snap_path(m, i, path, sizeof path), unlink(path);
+  static const char *const state[] = {"checkpoint.h5", "case.yaml"};
+  for (int i = 0; i < 2; i++) snprintf(path, sizeof path, "%s/%s", m->run, state[i]), unlink(path);
+  rmdir(m->run);
+}
+
+/* The result files of a 3D run, all or none: fields.h5 is built in the run directory from the
+ * snapshots first; then the four results are put in place together. */
+static int write_3d(sim *m, const mn_sim_result *r, mn_error *err) {
+  int rc = MN_OK;
+  const mn_simulate_params *p = &m->cs->sim;
   char snaps[MN_MAX_SNAPSHOTS][4300], h5[4300];
   const char *sp[MN_MAX_SNAPSHOTS];
   for (int i = 0; i < p->n_snapshots; i++)
     snap_path(m, i, snaps[i], sizeof snaps[i]), sp[i] = snaps[i];
   snprintf(h5, sizeof h5, "%s/fields.h5", m->run);
-  MN_TRY(mn_h5_merge(h5, sp, p->n_snapshots, m->g, err));
-  mn_xdmf_ctx xc = {"fields.h5", m->g, p->snapshot_days, p->n_snapshots, p->precision};
-  mn_out_item items[] = {{"", mn_io_timeseries_csv, &r},
-                         {"", mn_io_outcome_json, &r},
+  MN_TRY(mn_h5_merge(h5, sp, p->n_snapshots, r->grid, err));
+  mn_xdmf_ctx xc = {"fields.h5", r->grid, p->snapshot_days, p->n_snapshots, p->precision};
+  mn_out_item items[] = {{"", mn_io_timeseries_csv, r},
+                         {"", mn_io_outcome_json, r},
                          {"", mn_io_xdmf, &xc},
                          {"", NULL, h5}};
   static const char *const names[] = {"timeseries.csv", "outcome.json", "fields.xdmf", "fields.h5"};
   for (int i = 0; i < 4; i++)
     snprintf(items[i].path, sizeof items[i].path, "%s/%s", m->dir, names[i]);
   MN_TRY(mn_io_write_set(items, 4, err));
-  for (int i = 0; i < p->n_snapshots; i++) unlink(sp[i]);
-  static const char *const state[] = {"checkpoint.h5", "case.yaml"};
-  for (int i = 0; i < 2; i++) snprintf(path, sizeof path, "%s/%s", m->run, state[i]), unlink(path);
-  rmdir(m->run);
-report:
+  remove_run_state(m);
+cleanup:
+  return rc;
+}
+
+/* The result files of a lumped run: the series and the outcome, no fields, no run state. */
+static int write_lumped(const sim *m, const mn_sim_result *r, mn_error *err) {
+  mn_out_item li[] = {{"", mn_io_timeseries_csv, r}, {"", mn_io_outcome_json, r}};
+  snprintf(li[0].path, sizeof li[0].path, "%s/timeseries.csv", m->dir);
+  snprintf(li[1].path, sizeof li[1].path, "%s/outcome.json", m->dir);
+  return mn_io_write_set(li, 2, err);
+}
+
+/* Outputs at the end: outcome and bands, the result files, then the summary. */
+static int finish(sim *m, mn_error *err) {
+  int rc = MN_OK;
+  double *lesion_dh = NULL; /* patch runs: the local thickening over each carved lesion */
+  const mn_simulate_params *p = &m->cs->sim;
+  MN_TRY(mn_course_outcome(m->c, &m->out, err));
+  MN_TRY(uncertainty(m, err));
+  long steps = mn_course_steps(m->c);
+  double wall = mn_wall_time() - m->wall0;
+  if (p->mode == MN_COURSE_PATCH && m->cs->n_lesions) {
+    lesion_dh = mn_malloc_array((size_t)m->cs->n_lesions, sizeof *lesion_dh);
+    MN_CHECK(lesion_dh, err, MN_ENOMEM, "", "out of memory");
+    for (int i = 0; i < m->cs->n_lesions; i++) lesion_dh[i] = mn_course_lesion_dh_um(m->c, i);
+  }
+  mn_sim_result r = {m->cs,
+                     &m->skin,
+                     &m->dev,
+                     mn_course_grid(m->c),
+                     &m->ps,
+                     mn_course_series(m->c),
+                     &m->out,
+                     mn_course_density_cm2(m->c),
+                     lesion_dh,
+                     steps,
+                     wall,
+                     m->have_bands ? &m->bands : NULL,
+                     mn_course_lumped_geometry(m->c)};
+  MN_TRY(p->mode == MN_COURSE_LUMPED ? write_lumped(m, &r, err) : write_3d(m, &r, err));
   if (m->o.json)
     rc = mn_io_outcome_json(stdout, &r, err);
   else if (!m->o.quiet)
@@ -541,50 +409,67 @@ static int copy_file(const char *from, const char *to, mn_error *err) {
   return rc;
 }
 
+/* A new run: the run directory with a copy of the case and a first checkpoint, so that a run
+ * killed at any moment from here on can be resumed. */
+static int start_run(sim *m, const char *case_path, mn_error *err) {
+  int rc = MN_OK;
+  char path[4300];
+  struct stat st;
+  snprintf(path, sizeof path, "%s/checkpoint.h5", m->run);
+  if (stat(path, &st) == 0)
+    return MN_ERR(err, MN_EUSAGE, "",
+                  "%s holds an interrupted run: continue it with `mnsim simulate --resume %s` "
+                  "or remove %s",
+                  m->dir, m->dir, m->run);
+  MN_TRY(mn_mkdir_p(m->run, err));
+  snprintf(path, sizeof path, "%s/case.yaml", m->run);
+  MN_TRY(copy_file(case_path, path, err));
+  MN_TRY(checkpoint(m, err));
+cleanup:
+  return rc;
+}
+
+/* A resumed run: the course from the saved case with the saved seed, then the saved state. */
+static int resume_run(sim *m, int threads, mn_error *err) {
+  int rc = MN_OK;
+  char path[4300], ckpt[4300];
+  mn_run_state rs;
+  remove_stale(m->dir);
+  remove_stale(m->run);
+  snprintf(path, sizeof path, "%s/case.yaml", m->run);
+  snprintf(ckpt, sizeof ckpt, "%s/checkpoint.h5", m->run);
+  MN_TRY(mn_checkpoint_read_state(ckpt, &rs, err));
+  MN_TRY(setup(m, path, 1, rs.seed, threads, err));
+  MN_TRY(mn_checkpoint_read(ckpt, mn_course_grid(m->c), mn_course_solver(m->c), &rs,
+                            mn_course_series_mut(m->c), err));
+  mn_course_position pos = {rs.next_session, rs.next_sample};
+  MN_TRY(mn_course_set_position(m->c, &pos, err));
+  m->next_snapshot = rs.next_snapshot;
+  if (rs.case_file[0]) snprintf(m->cs->file, sizeof m->cs->file, "%s", rs.case_file);
+  mn_log(MN_LOG_INFO, "resuming at day %g", mn_course_time(m->c));
+cleanup:
+  return rc;
+}
+
 static int run_sim(sim *m, const char *case_path, const char *resume, int have_seed, uint64_t seed,
                    int threads, mn_error *err) {
   int rc = MN_OK;
-  char path[4300];
-  if (!resume) {
+  snprintf(m->run, sizeof m->run, "%s/.mnsim-run", m->dir);
+  if (resume) {
+    MN_TRY(resume_run(m, threads, err));
+  } else {
     MN_TRY(setup(m, case_path, have_seed, seed, threads, err));
-    if (m->cs->sim.mode == MN_SIM_LUMPED) { /* milliseconds: no checkpoints */
-      mn_lumped_input in;
-      mn_lumped_params lp;
-      lumped_input(m, &in);
-      mn_lumped_params_default(&lp);
+    if (m->cs->sim.mode == MN_COURSE_LUMPED) { /* milliseconds: no checkpoints */
       MN_TRY(mn_mkdir_p(m->dir, err));
-      MN_TRY(mn_lumped_run(&in, &lp, &m->ts, &m->geo, err));
+      MN_TRY(mn_course_run(m->c, err));
       return finish(m, err);
     }
-  }
-  snprintf(m->run, sizeof m->run, "%s/.mnsim-run", m->dir);
-  snprintf(path, sizeof path, "%s/case.yaml", m->run);
-  if (resume) {
-    remove_stale(m->dir);
-    remove_stale(m->run);
-    MN_TRY(setup(m, path, 0, 0, threads, err));
-    snprintf(path, sizeof path, "%s/checkpoint.h5", m->run);
-    MN_TRY(mn_checkpoint_read(path, m->g, m->s, &m->rs, &m->ts, err));
-    m->cs->seed = m->cs->treatment.seed = m->rs.seed;
-    if (m->rs.case_file[0]) snprintf(m->cs->file, sizeof m->cs->file, "%s", m->rs.case_file);
-    mn_log(MN_LOG_INFO, "resuming at day %g", mn_solver_time(m->s));
-  } else {
-    struct stat st;
-    snprintf(path, sizeof path, "%s/checkpoint.h5", m->run);
-    if (stat(path, &st) == 0)
-      return MN_ERR(err, MN_EUSAGE, "",
-                    "%s holds an interrupted run: continue it with `mnsim simulate --resume %s` "
-                    "or remove %s",
-                    m->dir, m->dir, m->run);
-    MN_TRY(mn_mkdir_p(m->run, err));
-    snprintf(path, sizeof path, "%s/case.yaml", m->run);
-    MN_TRY(copy_file(case_path, path, err));
-    m->rs.seed = m->cs->seed;
-    snprintf(m->rs.case_file, sizeof m->rs.case_file, "%s", m->cs->file);
-    MN_TRY(checkpoint(m, err)); /* a run killed at any moment from here on can be resumed */
+    MN_TRY(start_run(m, case_path, err));
   }
   int n = 0; /* snapshots beyond the end are dropped */
-  while (n < m->cs->sim.n_snapshots && m->cs->sim.snapshot_days[n] <= m->t_end + 1e-9) n++;
+  while (n < m->cs->sim.n_snapshots &&
+         m->cs->sim.snapshot_days[n] <= mn_course_end_day(m->c) + 1e-9)
+    n++;
   m->cs->sim.n_snapshots = n;
   rc = loop(m, err);
   if (rc == 0) rc = finish(m, err);
@@ -671,7 +556,7 @@ int cmd_simulate(int argc, char **argv) {
     fprintf(stderr,
             "mnsim: interrupted at day %.3f; checkpoint written. Continue with: mnsim simulate "
             "--resume %s\n",
-            mn_solver_time(m.s), m.dir);
+            mn_course_time(m.c), m.dir);
     code = 128 + got_signal;
   } else if (rc) {
     code = cli_fail(&m.o, &err);

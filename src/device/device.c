@@ -186,6 +186,14 @@ cleanup:
   return rc;
 }
 
+double mn_device_depth_um(const mn_device *d, double depth_mm) {
+  return 1000.0 * depth_mm * d->depth_ratio;
+}
+
+double mn_device_pass_depth_um(const mn_device *d, const mn_pass_params *p) {
+  return mn_device_depth_um(d, p->depth_mm > 0 ? p->depth_mm : d->params.depth_mm);
+}
+
 double mn_device_channel_radius_um(const mn_device *d, double depth_um, double z_um) {
   double h = depth_um - z_um; /* distance from the needle tip */
   if (h <= 0) return 0;

@@ -148,7 +148,9 @@ static void run_pass(gen *g, const mn_treatment *t, int pi) {
 
 /* Per-pass checks that need the device: pass ranges, per-pass depth within the device's range,
  * and the size of the result, refused up front when it would not fit in memory. */
-static int check_passes(const mn_device *d, const mn_treatment *t, mn_error *err) {
+int mn_device_check_passes(const mn_device *d, const mn_treatment *t, mn_error *err) {
+  int rc = mn_treatment_check(t, err);
+  if (rc) return rc;
   size_t np;
   const mn_config_desc *tab = mn_pass_param_table(&np);
   double expect = 0, area = mn_treatment_area_cm2(t);
@@ -156,7 +158,7 @@ static int check_passes(const mn_device *d, const mn_treatment *t, mn_error *err
     const mn_pass_params *p = &t->passes[i];
     char key[64];
     snprintf(key, sizeof key, "treatment.passes[%d]", i);
-    int rc = mn_config_check(tab, np, p, key, err);
+    rc = mn_config_check(tab, np, p, key, err);
     if (rc) return rc;
     double lo = d->spec.depth_mm_min > 0.05 ? d->spec.depth_mm_min : 0.05;
     if (p->depth_mm != 0 && (p->depth_mm < lo || p->depth_mm > d->spec.depth_mm_max)) {
@@ -180,8 +182,7 @@ int mn_device_punctures(const mn_device *d, const mn_treatment *t, mn_puncture_s
   int rc = MN_OK;
   mn_puncture_set *s = NULL;
   *out = NULL;
-  MN_TRY(mn_treatment_check(t, err));
-  MN_TRY(check_passes(d, t, err));
+  MN_TRY(mn_device_check_passes(d, t, err));
   s = mn_calloc(1, sizeof *s);
   MN_CHECK(s, err, MN_ENOMEM, "", "out of memory for the puncture set");
   double expect = 0, area = mn_treatment_area_cm2(t);
@@ -192,9 +193,8 @@ int mn_device_punctures(const mn_device *d, const mn_treatment *t, mn_puncture_s
   for (int i = 0; i < t->n_passes; i++) {
     const mn_pass_params *p = &t->passes[i];
     gen g = {.d = d, .s = s, .pass = i};
-    double nominal = 1000.0 * (p->depth_mm > 0 ? p->depth_mm : d->params.depth_mm);
-    g.depth_um = nominal * d->depth_ratio;
-    g.depth_max_um = nominal;
+    g.depth_um = mn_device_pass_depth_um(d, p);
+    g.depth_max_um = 1000.0 * (p->depth_mm > 0 ? p->depth_mm : d->params.depth_mm);
     mn_rng_init(&g.rng, t->seed, (uint64_t)i + 1);
     size_t before = s->n;
     run_pass(&g, t, i);

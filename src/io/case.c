@@ -32,7 +32,7 @@ static const char *const mode_names[] = {"unit_cell", "patch", "lumped", NULL};
 static const char *const precision_names[] = {"float32", "float64", NULL};
 static const char *const ensemble_names[] = {"posterior", "prior", NULL};
 static const mn_config_desc simulate_table[] = {
-    {"mode", MN_CONFIG_ENUM, "", MN_SIM_UNIT_CELL, 0, 2, mode_names, NULL,
+    {"mode", MN_CONFIG_ENUM, "", MN_COURSE_UNIT_CELL, 0, 2, mode_names, NULL,
      offsetof(mn_simulate_params, mode), sizeof(int),
      "unit_cell: one channel in a periodic cell at the treatment's density; patch: the "
      "treatment's punctures over its region (periodic patch); lumped: the ODE twin (near and "

@@ -305,24 +305,48 @@ int mn_checkpoint_write(const char *path, const mn_grid *g, const mn_solver *s,
   return h5_close_atomic(&of, f, bad, err);
 }
 
+/* The run state's fields of an open checkpoint: schedule position, seed and case file name. */
+static int read_run_state(hid_t f, mn_run_state *rs) {
+  int run[3];
+  uint64_t seed;
+  if (read_dataset(f, "run_state", H5T_NATIVE_INT, run, 3) < 0 ||
+      read_attr(f, "seed", H5T_NATIVE_UINT64, &seed) < 0)
+    return -1;
+  *rs = (mn_run_state){run[0], run[1], run[2], seed, ""};
+  hid_t str = H5Tcopy(H5T_C_S1);
+  H5Tset_size(str, sizeof rs->case_file);
+  if (read_attr(f, "case_file", str, rs->case_file) < 0) rs->case_file[0] = '\0';
+  rs->case_file[sizeof rs->case_file - 1] = '\0';
+  H5Tclose(str);
+  return 0;
+}
+
+int mn_checkpoint_read_state(const char *path, mn_run_state *rs, mn_error *err) {
+  quiet();
+  hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (f < 0) return MN_ERR(err, MN_EINPUT, "", "cannot open checkpoint %s", path);
+  int rc = read_run_state(f, rs) < 0
+               ? MN_ERR(err, MN_EINPUT, "", "%s is not an mnsim checkpoint (missing fields)", path)
+               : MN_OK;
+  H5Fclose(f);
+  return rc;
+}
+
 int mn_checkpoint_read(const char *path, const mn_grid *g, mn_solver *s, mn_run_state *rs,
                        mn_timeseries *ts, mn_error *err) {
   quiet();
   hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
   if (f < 0) return MN_ERR(err, MN_EINPUT, "", "cannot open checkpoint %s", path);
-  int rc = MN_OK, dims[3], run[3], frozen, n;
+  int rc = MN_OK, dims[3], frozen, n;
   long steps;
-  uint64_t seed;
   mn_solver_scalars sc;
-  if (read_dataset(f, "grid_dims", H5T_NATIVE_INT, dims, 3) < 0 ||
-      read_dataset(f, "run_state", H5T_NATIVE_INT, run, 3) < 0 ||
+  if (read_dataset(f, "grid_dims", H5T_NATIVE_INT, dims, 3) < 0 || read_run_state(f, rs) < 0 ||
       read_attr(f, "t_day", H5T_NATIVE_DOUBLE, &sc.t_day) < 0 ||
       read_attr(f, "dt_day", H5T_NATIVE_DOUBLE, &sc.dt_day) < 0 ||
       read_attr(f, "u_uv", H5T_NATIVE_DOUBLE, &sc.u_uv) < 0 ||
       read_attr(f, "frozen", H5T_NATIVE_INT, &frozen) < 0 ||
       read_attr(f, "steps", H5T_NATIVE_LONG, &steps) < 0 ||
-      read_attr(f, "samples", H5T_NATIVE_INT, &n) < 0 ||
-      read_attr(f, "seed", H5T_NATIVE_UINT64, &seed) < 0) {
+      read_attr(f, "samples", H5T_NATIVE_INT, &n) < 0) {
     rc = MN_ERR(err, MN_EINPUT, "", "%s is not an mnsim checkpoint (missing fields)", path);
     goto done;
   }
@@ -356,12 +380,6 @@ int mn_checkpoint_read(const char *path, const mn_grid *g, mn_solver *s, mn_run_
   sc.frozen = frozen;
   sc.steps = steps;
   mn_solver_set_scalars(s, &sc);
-  *rs = (mn_run_state){run[0], run[1], run[2], seed, ""};
-  hid_t str = H5Tcopy(H5T_C_S1);
-  H5Tset_size(str, sizeof rs->case_file);
-  if (read_attr(f, "case_file", str, rs->case_file) < 0) rs->case_file[0] = '\0';
-  rs->case_file[sizeof rs->case_file - 1] = '\0';
-  H5Tclose(str);
 done:
   H5Fclose(f);
   return rc;

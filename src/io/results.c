@@ -79,7 +79,7 @@ static json_t *grid_json(const mn_sim_result *r) {
                    "injured_fraction_per_slab", f, "bleeding", l->bleeding);
 }
 
-static json_t *uq_json(const mn_uq_summary *u) {
+static json_t *uq_json(const mn_outcome_bands *u) {
   if (!u) return json_null();
   json_t *b = json_object();
   for (int k = 0; k < MN_OQ_COUNT; k++)

@@ -200,10 +200,14 @@ static double channel_volume(const mn_device *dev, double depth, double z0, doub
 static void geometry(model *M, const mn_lumped_input *in, const mn_lumped_params *lp,
                      mn_lumped_geometry *g) {
   const mn_skin *sk = in->skin;
-  double n = in->density_cm2 * 1e-8; /* per um2 */
-  /* the channel's widest radius (at the surface): the near zone must hold the whole channel
-   * cross-section, or the injured fraction of a layer would not fit into it */
-  g->a_um = mn_device_channel_radius_um(in->dev, in->depth_um, 0.0);
+  double n = 0; /* channels per um2, all groups */
+  g->a_um = 0;
+  for (int i = 0; i < in->n_groups; i++) {
+    n += in->group[i].density_cm2 * 1e-8;
+    /* the channel's widest radius (at the surface): the near zone must hold the whole channel
+     * cross-section, or the injured fraction of a layer would not fit into it */
+    g->a_um = fmax(g->a_um, mn_device_channel_radius_um(in->dev, in->group[i].depth_um, 0.0));
+  }
   g->b_um = 1.0 / sqrt(M_PI * n);
   double L = 1000.0 * sqrt(M->m->D_P / M->m->k_P);
   g->rn_um = fmin(g->b_um, g->a_um + lp->rn_factor * L);
@@ -223,11 +227,16 @@ static void geometry(model *M, const mn_lumped_input *in, const mn_lumped_params
     }
   }
   g->slabs = M->nl;
-  for (int L2 = 0; L2 < M->nl; L2++)
-    g->f_inj[L2] =
-        fmin(1.0, n * channel_volume(in->dev, in->depth_um, M->top[L2], M->top[L2] + M->h[L2]) /
-                      M->h[L2]);
-  g->bleeding = in->depth_um >= mn_skin_plexus_depth_um(sk);
+  g->bleeding = 0;
+  for (int L2 = 0; L2 < M->nl; L2++) {
+    double vol = 0; /* injured volume per um2 of skin in the slab: channels of every group */
+    for (int i = 0; i < in->n_groups; i++)
+      vol += in->group[i].density_cm2 * 1e-8 *
+             channel_volume(in->dev, in->group[i].depth_um, M->top[L2], M->top[L2] + M->h[L2]);
+    g->f_inj[L2] = fmin(1.0, vol / M->h[L2]);
+  }
+  for (int i = 0; i < in->n_groups; i++)
+    g->bleeding |= in->group[i].depth_um >= mn_skin_plexus_depth_um(sk);
   /* exchange rates per species: quasi-steady radial diffusion between r_n and b */
   for (int L2 = 0; L2 < M->nl; L2++)
     for (int s = 0; s < NS; s++) {
@@ -304,9 +313,14 @@ int mn_lumped_run(const mn_lumped_input *in, const mn_lumped_params *lp, mn_time
   mn_lumped_geometry g;
   memset(&M, 0, sizeof M);
   memset(&g, 0, sizeof g);
-  if (!(in->density_cm2 > 0 && in->depth_um > 0 && in->sessions >= 1 &&
-        in->sessions <= MN_MAX_SESSIONS))
-    return MN_ERR(err, MN_EINPUT, "", "lumped model: density, depth and sessions must be positive");
+  int groups_ok = in->n_groups >= 1 && in->n_groups <= MN_LUMPED_MAX_GROUPS;
+  for (int i = 0; groups_ok && i < in->n_groups; i++)
+    groups_ok = in->group[i].density_cm2 > 0 && in->group[i].depth_um > 0;
+  if (!(groups_ok && in->sessions >= 1 && in->sessions <= MN_MAX_SESSIONS))
+    return MN_ERR(err, MN_EINPUT, "",
+                  "lumped model: 1-%d channel groups of positive density and depth, and 1-%d "
+                  "sessions",
+                  MN_LUMPED_MAX_GROUPS, MN_MAX_SESSIONS);
   M.m = in->m;
   geometry(&M, in, lp, &g);
   for (int L = 0; L < M.nl; L++) mn_reaction_coef_init(&M.lc[L], in->m, M.layer_of[L], in->fitz);
@@ -444,43 +458,5 @@ int mn__lumped_jacobian_check(const mn_lumped_input *in, const mn_lumped_params 
   N_VDestroy(f1);
   SUNMatDestroy(J);
   SUNContext_Free(&ctx);
-  return rc;
-}
-
-int mn_lumped_samples(const double *session_day, int sessions, double t_end, double sample_hours,
-                      double *out, int cap) {
-  int n = 0;
-  double h = sample_hours / 24.0;
-  for (int s = 0; s < sessions; s++) {
-    double t0 = session_day[s], t1 = s + 1 < sessions ? session_day[s + 1] : t_end;
-    for (int k = 0; n < cap; k++) { /* k * h, not a running sum: exact, repeatable times */
-      double t = t0 + k * h;
-      if (t > fmin(t0 + 7, t1) + 1e-9 || t > t_end + 1e-9) break;
-      if (t < t1 - 1e-9 || t1 >= t_end) out[n++] = t;
-    }
-    for (int d = 8; t0 + d < t1 - 1e-9 && t0 + d <= t_end + 1e-9 && n < cap; d++) out[n++] = t0 + d;
-  }
-  if (n > 0 && n < cap && out[n - 1] < t_end - 1e-9) out[n++] = t_end;
-  return n;
-}
-
-int mn_lumped_outcome(const mn_lumped_input *in, const mn_lumped_params *lp, const mn_skin *sk,
-                      mn_outcome *out, mn_timeseries *ts, mn_error *err) {
-  int rc = MN_OK, cap = MN_MAX_SESSIONS * (7 * 24 + 2) + (int)in->t_end + 16;
-  mn_timeseries own;
-  mn_timeseries *series = ts ? ts : &own;
-  double *samples = mn_malloc_array((size_t)cap, sizeof *samples);
-  memset(&own, 0, sizeof own);
-  if (ts) memset(ts, 0, sizeof *ts);
-  MN_CHECK(samples, err, MN_ENOMEM, "", "out of memory for the sample schedule");
-  mn_lumped_input x = *in;
-  x.samples = samples;
-  x.nsamples = mn_lumped_samples(in->session_day, in->sessions, in->t_end, 1.0, samples, cap);
-  MN_TRY(mn_timeseries_init(series, x.nsamples, err));
-  MN_TRY(mn_lumped_run(&x, lp, series, NULL, err));
-  MN_TRY(mn_outcome_compute(series, in->m, sk, in->fitz, in->session_day, in->sessions, out, err));
-cleanup:
-  mn_free(samples);
-  if (!ts) mn_timeseries_fini(&own);
   return rc;
 }

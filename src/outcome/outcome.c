@@ -6,62 +6,6 @@
 
 #include "mnsim/outcome.h"
 
-int mn_timeseries_init(mn_timeseries *ts, int cap, mn_error *err) {
-  memset(ts, 0, sizeof *ts);
-  ts->cap = cap;
-  ts->t = mn_malloc_array((size_t)cap, sizeof *ts->t);
-  ts->session = mn_malloc_array((size_t)cap, sizeof *ts->session);
-  ts->redness = mn_malloc_array((size_t)cap, sizeof *ts->redness);
-  ts->mean = mn_malloc_array((size_t)cap * MN_LAYER_HYPO * MN_NSPECIES, sizeof *ts->mean);
-  if (!ts->t || !ts->session || !ts->redness || !ts->mean) {
-    mn_timeseries_fini(ts);
-    return MN_ERR(err, MN_ENOMEM, "", "out of memory for a time series of %d samples", cap);
-  }
-  return MN_OK;
-}
-
-void mn_timeseries_fini(mn_timeseries *ts) {
-  if (!ts) return;
-  mn_free(ts->t);
-  mn_free(ts->session);
-  mn_free(ts->redness);
-  mn_free(ts->mean);
-  memset(ts, 0, sizeof *ts);
-}
-
-int mn_timeseries_add(mn_timeseries *ts, double t, int session, double redness,
-                      const double mean[MN_LAYER_HYPO][MN_NSPECIES], mn_error *err) {
-  if (ts->n >= ts->cap)
-    return MN_ERR(err, MN_EINTERNAL, "", "time series full (%d samples reserved)", ts->cap);
-  int i = ts->n++;
-  ts->t[i] = t;
-  ts->session[i] = session;
-  ts->redness[i] = redness;
-  memcpy(ts->mean + (size_t)i * MN_LAYER_HYPO * MN_NSPECIES, mean,
-         sizeof(double) * MN_LAYER_HYPO * MN_NSPECIES);
-  return MN_OK;
-}
-
-/* Linear interpolation of a sampled quantity get(i) at day t. */
-static double interp(const mn_timeseries *ts, double t,
-                     double (*get)(const mn_timeseries *, int, int, int), int l, int s) {
-  if (ts->n == 0) return 0;
-  if (t <= ts->t[0]) return get(ts, 0, l, s);
-  for (int i = 1; i < ts->n; i++)
-    if (ts->t[i] >= t) {
-      double a = (t - ts->t[i - 1]) / (ts->t[i] - ts->t[i - 1]);
-      return (1 - a) * get(ts, i - 1, l, s) + a * get(ts, i, l, s);
-    }
-  return get(ts, ts->n - 1, l, s);
-}
-
-static double get_mean(const mn_timeseries *ts, int i, int l, int s) {
-  return mn_ts_mean(ts, i, l, s);
-}
-double mn_ts_at(const mn_timeseries *ts, int l, int s, double t) {
-  return interp(ts, t, get_mean, l, s);
-}
-
 /* Last time in [t0, t1) at which x(i) exceeds thr, interpolated at the downward crossing. */
 static double last_above(const mn_timeseries *ts, const double *x, double thr, double t0,
                          double t1) {
@@ -145,7 +89,7 @@ int mn_outcome_compute(const mn_timeseries *ts, const mn_model_params *m, const 
   for (int s = 0; s < n; s++) {
     double t0 = sessions[s], t1 = s + 1 < n ? sessions[s + 1] : INFINITY;
     o->redness_days[s] = last_above(ts, ts->redness, o->redness_threshold, t0, t1);
-    double d0 = interp(ts, t0, get_mean, MN_LAYER_VE, MN_SP_D);
+    double d0 = mn_ts_at(ts, MN_LAYER_VE, MN_SP_D, t0);
     o->barrier_days[s] = last_above(ts, dve, 0.1 * d0, t0, t1);
     o->sun_days[s] = fmax(o->barrier_days[s], last_above(ts, pve, m->P_th, t0, t1));
   }

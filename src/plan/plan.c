@@ -255,30 +255,35 @@ static int run_draws(region_ctx *x, const candidate *c, const mn_model_params *d
 #endif
   for (int d = 0; d < nd; d++) {
     mn_error e = {0};
-    mn_lumped_input in = {.m = &draws[d],
-                          .fitz = x->req->patient.fitzpatrick,
-                          .skin = &pr->skin,
-                          .dev = &dev,
-                          .density_cm2 = c->density,
-                          .depth_um = 1000 * c->depth_mm * dev.depth_ratio,
-                          .sessions = 1,
-                          .t_end = h < RUN_DAYS ? h : RUN_DAYS};
+    mn_course_params q;
+    mn_course_params_default(&q);
+    q.mode = MN_COURSE_LUMPED;
+    q.model = &draws[d];
+    q.fitzpatrick = x->req->patient.fitzpatrick;
+    q.skin = &pr->skin;
+    q.dev = &dev;
+    q.density_cm2 = c->density;
+    q.depth_mm = c->depth_mm;
+    q.days = h < RUN_DAYS ? h : RUN_DAYS;
+    q.lumped = &lp;
     mn_outcome o;
-    mn_timeseries ts;
-    if (mn_lumped_outcome(&in, &lp, &pr->skin, &o, &ts, &e) != MN_OK) {
+    mn_course *course = NULL;
+    if (mn_course_create(&q, &course, &e) != MN_OK || mn_course_run(course, &e) != MN_OK ||
+        mn_course_outcome(course, &o, &e) != MN_OK) {
       failed++;
-      mn_timeseries_fini(&ts);
+      mn_course_destroy(course);
       continue;
     }
+    const mn_timeseries *tsp = mn_course_series(course);
     double *g = r->gain + (size_t)d * (size_t)(h + 1),
            *cp = r->collagen + (size_t)d * (size_t)(h + 1);
     int tr = h < RUN_DAYS ? h : RUN_DAYS;
     for (int t = 0; t <= tr; t++) {
-      double c1 = mn_ts_at(&ts, MN_LAYER_PD, MN_SP_C1, t) + mn_ts_at(&ts, MN_LAYER_PD, MN_SP_C3, t);
+      double c1 = mn_ts_at(tsp, MN_LAYER_PD, MN_SP_C1, t) + mn_ts_at(tsp, MN_LAYER_PD, MN_SP_C3, t);
       double dh = 0;
       for (int l = MN_LAYER_PD; l <= MN_LAYER_RD; l++)
         dh += pr->skin.thickness_um[l] *
-              (mn_ts_at(&ts, l, MN_SP_C1, t) + mn_ts_at(&ts, l, MN_SP_C3, t) - 1);
+              (mn_ts_at(tsp, l, MN_SP_C1, t) + mn_ts_at(tsp, l, MN_SP_C3, t) - 1);
       cp[t] = 100 * (c1 - 1);
       g[t] = pr->quantity == MN_GOAL_FILL ? draws[d].psi * dh : cp[t];
     }
@@ -287,14 +292,14 @@ static int run_draws(region_ctx *x, const candidate *c, const mn_model_params *d
       cp[t] = cp[tr] * f, g[t] = g[tr] * f;
     }
     double *w = r->week + (size_t)d * MN_PLAN_WEEK_SAMPLES;
-    for (int i = 0; i < MN_PLAN_WEEK_SAMPLES; i++) w[i] = series_at(&ts, ts.redness, i / 24.0);
+    for (int i = 0; i < MN_PLAN_WEEK_SAMPLES; i++) w[i] = series_at(tsp, tsp->redness, i / 24.0);
     r->red[d] = o.redness_days[0];
     if (d == 0) r->thr = o.redness_threshold;
     r->bar[d] = o.barrier_days[0];
     r->sun[d] = o.sun_days[0];
     r->pih[d] = 100 * o.pih_risk;
     r->ok[d] = 1;
-    mn_timeseries_fini(&ts);
+    mn_course_destroy(course);
   }
   x->evaluations += nd;
   mn_device_fini(&dev);

@@ -56,19 +56,6 @@ static mn_device_catalogue *cat;
 static mn_skin skin;
 static mn_param_set ps;
 
-static int build_samples(int sessions, double interval, double t_end, double *s, int cap) {
-  int n = 0;
-  for (int k = 0; k < sessions; k++) {
-    double t0 = k * interval, t1 = k + 1 < sessions ? (k + 1) * interval : t_end;
-    /* every 15 minutes for two days (the mediator peaks within hours), then hourly to day 7 */
-    for (int q = 0; q <= 192 && t0 + q / 96.0 < t1 && n < cap; q++) s[n++] = t0 + q / 96.0;
-    for (int q = 49; q <= 168 && t0 + q / 24.0 < t1 && n < cap; q++) s[n++] = t0 + q / 24.0;
-    for (int d = 8; t0 + d < t1 && n < cap; d++) s[n++] = t0 + d;
-  }
-  if (n < cap) s[n++] = t_end;
-  return n;
-}
-
 static void dump(const char *name, const mn_timeseries *ts) {
   if (getenv("AGREE_DUMP_P")) {
     for (int i = 0; i < ts->n && ts->t[i] < 1.0; i += 2)
@@ -88,20 +75,17 @@ static void dump(const char *name, const mn_timeseries *ts) {
   }
 }
 
-static void run3d(double depth_mm, double density, int sessions, double dx, const double *samp,
-                  int ns, double t_end, res *r) {
+/* One course of @p sessions sessions 42 days apart at @p depth_mm and @p density per cm2, as a
+ * 3D unit cell at about @p dx um or as the lumped twin (near-zone factor @p rn, 0 = default). The
+ * series is sampled every 15 minutes in the week after each session (the mediator peaks within
+ * hours), then daily. */
+static void run(int mode, double depth_mm, double density, int sessions, double dx, double rn,
+                double t_end, res *r) {
   mn_error e = {0};
   mn_device_params dp = {.model = "pen-12", .depth_mm = depth_mm};
   mn_device dev;
   mn_device_init(&dev, cat, &dp, &e);
-  double side = 10.0 / sqrt(density);
-  dx = 1000.0 * side / fmax(1.0, round(1000.0 * side / dx)); /* whole cells: exact cell area */
   mn_grid_params gp = {.dx_um = dx, .dz_epi_um = 10, .dz_pd_um = 20, .dz_rd_um = 40};
-  mn_grid *g;
-  if (mn_grid_create(&gp, &skin, NULL, 0, 0, 0, side, side, &g, &e)) {
-    fprintf(stderr, "%s\n", e.msg);
-    exit(2);
-  }
   mn_solver_params so = {.min_step_day = 1e-5,
                          .max_step_day = 1,
                          .first_step_day = 2.0 / 1440,
@@ -109,86 +93,35 @@ static void run3d(double depth_mm, double density, int sessions, double dx, cons
                          .abs_tol = 1e-3,
                          .freeze_tol = 1e-7,
                          .threads = 0};
-  mn_solver *s;
-  mn_solver_create(&so, g, &ps.p, 3, &s, &e);
-  mn_timeseries ts;
-  mn_timeseries_init(&ts, ns, &e);
-  double sess[MN_MAX_SESSIONS];
-  int k = 0, q = 0;
-  for (int i = 0; i < sessions; i++) sess[i] = i * 42.0;
-  double depth_um = 1000 * depth_mm * dev.depth_ratio;
-  while (1) {
-    double t = mn_solver_time(s);
-    if (k < sessions && t >= sess[k] - 1e-9) {
-      mn_injury inj;
-      mn_injury_init(g, &inj, &e);
-      double x = 0.5 * side, y = 0.5 * side; /* later sessions: seeded random places */
-      if (k > 0) {
-        mn_rng rr;
-        mn_rng_init(&rr, 1, 0x73657373ULL + (uint64_t)k);
-        x = side * mn_rng_uniform(&rr), y = side * mn_rng_uniform(&rr);
-      }
-      mn_injury_add_channel(g, &skin, &dev, x, y, depth_um, 4, &inj);
-      mn_solver_apply_injury(s, &inj);
-      mn_injury_fini(&inj);
-      k++;
-      continue;
-    }
-    if (q < ns && t >= samp[q] - 1e-9) {
-      double m[MN_LAYER_HYPO][MN_NSPECIES];
-      mn_solver_layer_means(s, m);
-      mn_timeseries_add(&ts, t, k, m[MN_LAYER_PD][MN_SP_V], m, &e);
-      q++;
-      continue;
-    }
-    if (t >= t_end - 1e-9) break;
-    double stop = t_end;
-    if (k < sessions) stop = fmin(stop, sess[k]);
-    if (q < ns) stop = fmin(stop, samp[q]);
-    if (mn_solver_step(s, stop, NULL, &e)) {
-      fprintf(stderr, "%s\n", e.msg);
-      exit(2);
-    }
-  }
-  mn_outcome_compute(&ts, &ps.p, &skin, 3, sess, sessions, &r->o, &e);
-  r->steps = (double)mn_solver_steps(s);
-  if (getenv("AGREE_DUMP")) dump("3d", &ts);
-  gains(&ts, r);
-  mn_timeseries_fini(&ts);
-  mn_solver_destroy(s);
-  mn_grid_destroy(g);
-  mn_device_fini(&dev);
-}
-
-static void runlumped(double depth_mm, double density, int sessions, const double *samp, int ns,
-                      double t_end, double rn, res *r) {
-  mn_error e = {0};
-  mn_device_params dp = {.model = "pen-12", .depth_mm = depth_mm};
-  mn_device dev;
-  mn_device_init(&dev, cat, &dp, &e);
-  mn_lumped_input in = {.m = &ps.p,
-                        .fitz = 3,
-                        .skin = &skin,
-                        .dev = &dev,
-                        .density_cm2 = density,
-                        .depth_um = 1000 * depth_mm * dev.depth_ratio,
-                        .sessions = sessions,
-                        .t_end = t_end,
-                        .samples = samp,
-                        .nsamples = ns};
-  for (int i = 0; i < sessions; i++) in.session_day[i] = i * 42.0;
   mn_lumped_params lp;
   mn_lumped_params_default(&lp);
   if (rn > 0) lp.rn_factor = rn;
-  mn_timeseries ts;
-  mn_timeseries_init(&ts, ns, &e);
-  mn_lumped_geometry geo;
-  if (mn_lumped_run(&in, &lp, &ts, &geo, &e)) fprintf(stderr, "lumped: %s\n", e.msg), exit(2);
-  mn_outcome_compute(&ts, &ps.p, &skin, 3, in.session_day, sessions, &r->o, &e);
-  r->steps = (double)geo.steps;
-  if (getenv("AGREE_DUMP")) dump("lumped", &ts);
-  gains(&ts, r);
-  mn_timeseries_fini(&ts);
+  mn_course_params p;
+  mn_course_params_default(&p);
+  p.mode = mode;
+  p.model = &ps.p;
+  p.skin = &skin;
+  p.dev = &dev;
+  p.density_cm2 = density;
+  p.depth_mm = depth_mm;
+  p.sessions = sessions;
+  p.interval_day = 42;
+  p.days = t_end;
+  p.sample_hours = 0.25;
+  p.seed = 1;
+  p.grid = &gp;
+  p.solver = &so;
+  p.supersample = 4;
+  p.lumped = &lp;
+  mn_course *c = NULL;
+  if (mn_course_create(&p, &c, &e) || mn_course_run(c, &e) || mn_course_outcome(c, &r->o, &e)) {
+    fprintf(stderr, "%s: %s\n", mode == MN_COURSE_LUMPED ? "lumped" : "3d", e.msg);
+    exit(2);
+  }
+  r->steps = (double)mn_course_steps(c);
+  if (getenv("AGREE_DUMP")) dump(mode == MN_COURSE_LUMPED ? "lumped" : "3d", mn_course_series(c));
+  gains(mn_course_series(c), r);
+  mn_course_destroy(c);
   mn_device_fini(&dev);
 }
 
@@ -228,11 +161,10 @@ int main(int argc, char **argv) {
              c != (getenv("AGREE_C") ? atoi(getenv("AGREE_C")) : 0)))
           continue;
         int S = sess[c];
-        double t_end = 42.0 * (S - 1) + 180, samp[8192];
-        int ns = build_samples(S, 42, t_end, samp, 8192);
+        double t_end = 42.0 * (S - 1) + 180;
         res r3, rl;
-        run3d(depths[a], dens[b], S, dx, samp, ns, t_end, &r3);
-        runlumped(depths[a], dens[b], S, samp, ns, t_end, rn, &rl);
+        run(MN_COURSE_UNIT_CELL, depths[a], dens[b], S, dx, rn, t_end, &r3);
+        run(MN_COURSE_LUMPED, depths[a], dens[b], S, dx, rn, t_end, &rl);
         const mn_outcome *x = &r3.o, *y = &rl.o;
         int ok = 1;
         for (int q = 0; q < 3; q++)

@@ -214,8 +214,8 @@ static mn_lumped_input input(double density, double depth_um, int sessions) {
                         .fitz = 3,
                         .skin = &fx.skin,
                         .dev = &fx.dev,
-                        .density_cm2 = density,
-                        .depth_um = depth_um,
+                        .n_groups = 1,
+                        .group = {{density, depth_um}},
                         .sessions = sessions,
                         .session_day = {0, 42, 84},
                         .t_end = 365};
@@ -340,17 +340,42 @@ Test(uq, quantiles) {
   cr_assert(isnan(q[0]) && isnan(q[1]) && isnan(q[2]));
 }
 
-Test(uq, outcome_bands_bracket_the_nominal_run, .init = setup, .fini = teardown) {
-  mn_lumped_params lp;
-  mn_lumped_params_default(&lp);
-  mn_lumped_input in = input(300, 1000, 1);
-  in.t_end = 200;
-  mn_outcome o;
-  mn_uq_summary u;
+/* A lumped course of one session at 1.0 mm and 300 per cm2 over 200 days. */
+static mn_course *course_200d(void) {
+  mn_course_params p;
+  mn_course_params_default(&p);
+  p.mode = MN_COURSE_LUMPED;
+  p.model = &fx.ps.p;
+  p.skin = &fx.skin;
+  p.dev = &fx.dev;
+  p.density_cm2 = 300;
+  p.depth_mm = 1000 / (1000 * fx.dev.depth_ratio); /* an effective depth of 1000 um */
+  p.days = 200;
+  mn_course *c = NULL;
   mn_error e = {0};
-  cr_assert_eq(mn_lumped_outcome(&in, &lp, &fx.skin, &o, NULL, &e), MN_OK, "%s", e.msg);
-  cr_assert_eq(mn_uq_outcome(&in, &lp, &fx.skin, &fx.ps, MN_ENSEMBLE_PRIOR, 60, 3, 2, &u, &e),
-               MN_OK, "%s", e.msg);
+  cr_assert_eq(mn_course_create(&p, &c, &e), MN_OK, "%s", e.msg);
+  return c;
+}
+
+static void bands(const mn_course *c, int source, int n, mn_outcome_bands *u) {
+  static mn_model_params draws[64];
+  mn_error e = {0};
+  cr_assert(n <= 64);
+  memset(u, 0, sizeof *u);
+  u->draws = n;
+  cr_assert_eq(mn_ensemble(&fx.ps, source, n, 3, draws, &u->kept, &u->dropped, &e), MN_OK, "%s",
+               e.msg);
+  cr_assert_eq(mn_course_bands(c, draws, u->kept, 2, u, &e), MN_OK, "%s", e.msg);
+}
+
+Test(uq, outcome_bands_bracket_the_nominal_run, .init = setup, .fini = teardown) {
+  mn_course *c = course_200d();
+  mn_outcome o;
+  mn_outcome_bands u;
+  mn_error e = {0};
+  cr_assert_eq(mn_course_run(c, &e), MN_OK, "%s", e.msg);
+  cr_assert_eq(mn_course_outcome(c, &o, &e), MN_OK, "%s", e.msg);
+  bands(c, MN_ENSEMBLE_PRIOR, 60, &u);
   cr_assert_eq(u.kept + u.dropped, 60);
   cr_assert_eq(u.failed, 0);
   for (int k = 0; k < MN_OQ_COUNT; k++) {
@@ -366,166 +391,13 @@ Test(uq, outcome_bands_bracket_the_nominal_run, .init = setup, .fini = teardown)
   /* the posterior: the first 60 draws of the shipped ensemble, none unstable; its redness band
    * also holds the nominal run and is narrower than the prior's (the weighting by the
    * calibration targets) */
-  mn_uq_summary post;
-  cr_assert_eq(
-      mn_uq_outcome(&in, &lp, &fx.skin, &fx.ps, MN_ENSEMBLE_POSTERIOR, 60, 3, 2, &post, &e), MN_OK,
-      "%s", e.msg);
+  mn_outcome_bands post;
+  bands(c, MN_ENSEMBLE_POSTERIOR, 60, &post);
   cr_assert_eq(post.kept, 60);
   cr_assert_eq(post.dropped, 0);
   const double *pr = post.band[MN_OQ_REDNESS_DAYS_FIRST];
   cr_assert(pr[0] < nom && nom < pr[2], "nominal %g outside [%g, %g]", nom, pr[0], pr[2]);
   cr_assert(pr[2] - pr[0] < r[2] - r[0], "posterior [%g, %g], prior [%g, %g]", pr[0], pr[2], r[0],
             r[2]);
-}
-
-/* ---- targets ---- */
-
-Test(validate, shipped_targets_load_and_every_target_has_a_row) {
-  mn_validation v;
-  mn_error e = {0};
-  cr_assert_eq(mn_validation_load(&v, &e), MN_OK, "%s", e.msg);
-  cr_assert(v.ntargets >= 30);
-  int cal = 0;
-  for (int t = 0; t < v.ntargets; t++) {
-    cr_assert(v.targets[t].count > 0, "%s", v.targets[t].id);
-    cal += v.targets[t].role == MN_TARGET_CALIBRATION;
-  }
-  cr_assert(cal >= 5);
-  mn_validation_fini(&v);
-}
-
-static int parse_err(const char *models, char *msg, size_t n) {
-  const char *targets =
-      "id,role,quantity,value,unit,time_point,condition,source\n"
-      "A1,calibration,q,1,d,t,c,s\n";
-  const char *head =
-      "id,evaluate,region,sex,fitzpatrick,device,depth_mm,density_cm2,sessions,"
-      "interval_day,days,quantity,arg,rule,lo,hi,note\n";
-  char buf[2048];
-  snprintf(buf, sizeof buf, "%s%s", head, models);
-  mn_validation v;
-  mn_error e = {0};
-  int rc = mn_validation_parse(targets, strlen(targets), buf, strlen(buf), &v, &e);
-  snprintf(msg, n, "%s", e.msg);
-  if (rc == MN_OK) mn_validation_fini(&v);
-  return rc;
-}
-
-Test(validate, bad_rows_are_refused_with_the_line) {
-  char m[1024];
-  cr_assert_eq(
-      parse_err("A1,model,cheek,female,3,pen-12,1,600,1,42,30,redness_days_first,0,in,2,4,\n", m,
-                sizeof m),
-      MN_OK, "%s", m);
-  cr_assert_neq(
-      parse_err("B2,model,cheek,female,3,pen-12,1,600,1,42,30,redness_days_first,0,in,2,4,"
-                "\n",
-                m, sizeof m),
-      MN_OK);
-  cr_assert(strstr(m, "data/target_models.csv:2: 'B2' is not a target"), "%s", m);
-  cr_assert_neq(parse_err("A1,model,cheek,female,3,pen-12,1,600,1,42,30,redness_dayz,0,in,2,4,\n",
-                          m, sizeof m),
-                MN_OK);
-  cr_assert(strstr(m, "quantity 'redness_dayz' is not known"), "%s", m);
-  cr_assert_neq(
-      parse_err("A1,model,cheek,female,3,pen-12,1,600,1,42,30,redness_days_first,0,in,4,2,"
-                "\n",
-                m, sizeof m),
-      MN_OK);
-  cr_assert(strstr(m, "lo > hi"), "%s", m);
-  cr_assert_neq(parse_err("A1,none,,,,,,,,,,,,,,,\n", m, sizeof m), MN_OK);
-  cr_assert(strstr(m, "needs a note"), "%s", m);
-  cr_assert_neq(
-      parse_err("A1,model,cheek,female,3,pen-12,1,600,3,42,60,redness_days_first,0,in,2,4,"
-                "\n",
-                m, sizeof m),
-      MN_OK);
-  cr_assert(strstr(m, "out of range"), "%s", m);
-  cr_assert_neq(parse_err("", m, sizeof m), MN_OK);
-  cr_assert(strstr(m, "target A1 has no row"), "%s", m);
-}
-
-Test(validate, verdicts_follow_the_rules) {
-  const char *targets =
-      "id,role,quantity,value,unit,time_point,condition,source\n"
-      "A,calibration,q,1,d,t,c,s\nB,validation,q,1,d,t,c,s\n"
-      "C,input-check,q,1,d,t,c,s\n";
-  const char *models =
-      "id,evaluate,region,sex,fitzpatrick,device,depth_mm,density_cm2,sessions,interval_day,days,"
-      "quantity,arg,rule,lo,hi,note\n"
-      "A,model,cheek,female,3,pen-12,1.0,600,1,42,20,redness_days_first,0,in,0.5,20,\n"
-      "A,model,cheek,female,3,pen-12,1.0,600,1,42,20,redness_days_first,0,in,,0.1,\n"
-      "B,model,cheek,female,3,pen-12,1.0,600,1,42,20,barrier_hours_first,0,in,1,,\n"
-      "C,input,cheek,female,,pen-12,,,,,,depth_ratio,0,covers,0.95,0.95,\n";
-  mn_validation v;
-  mn_param_set ps;
-  mn_error e = {0};
-  cr_assert_eq(mn_param_set_load_default(&ps, &e), MN_OK);
-  cr_assert_eq(mn_validation_parse(targets, strlen(targets), models, strlen(models), &v, &e), MN_OK,
-               "%s", e.msg);
-  cr_assert_eq(mn_validation_run(&v, &ps, MN_ENSEMBLE_POSTERIOR, 8, 1, 2, -1, &e), MN_OK, "%s",
-               e.msg);
-  cr_assert_eq(v.rows[0].verdict, MN_VERDICT_PASS, "median %g", v.rows[0].median);
-  cr_assert_eq(v.rows[1].verdict, MN_VERDICT_FAIL);
-  cr_assert_eq(v.targets[0].verdict, MN_VERDICT_FAIL, "one failing row fails the target");
-  cr_assert_eq(v.targets[1].verdict, MN_VERDICT_PASS);
-  cr_assert_eq(v.targets[2].verdict, MN_VERDICT_PASS, "0.95 inside the pen class range");
-  cr_assert(v.rows[0].q05 <= v.rows[0].median && v.rows[0].median <= v.rows[0].q95);
-  mn_validation_fini(&v);
-}
-
-/* ---- calibration overlay ------------------------------------------------------------------ */
-
-static int overlay(const char *csv, char *msg, size_t n) {
-  mn_param_set ps;
-  mn_error e = {0};
-  cr_assert_eq(mn_param_set_load_prior(&ps, &e), MN_OK);
-  int rc = mn_param_set_apply_calibration(&ps, csv, strlen(csv), "cal.csv", &e);
-  snprintf(msg, n, "%s", e.msg);
-  return rc;
-}
-
-#define CAL_HEAD "name,value,min,max,prior_value,prior_min,prior_max,targets\n"
-
-Test(calibration, overlay_sets_value_range_and_source) {
-  mn_param_set prior, ps;
-  mn_error e = {0};
-  cr_assert_eq(mn_param_set_load_prior(&prior, &e), MN_OK);
-  cr_assert_eq(mn_param_set_load_prior(&ps, &e), MN_OK);
-  const char *csv = CAL_HEAD "q_F,0.02,0.015,0.025,0.01,0.003,0.1,CT14\n";
-  cr_assert_eq(mn_param_set_apply_calibration(&ps, csv, strlen(csv), "cal.csv", &e), MN_OK, "%s",
-               e.msg);
-  cr_assert_eq(ps.p.q_F, 0.02);
-  int i = 0;
-  while (strcmp(ps.info[i].name, "q_F")) i++;
-  cr_assert_eq(ps.info[i].min, 0.015);
-  cr_assert_eq(ps.info[i].max, 0.025);
-  cr_assert(strstr(ps.info[i].source, "calibrated to CT14"), "%s", ps.info[i].source);
-  cr_assert_eq(ps.p.k_N, prior.p.k_N, "other parameters keep their prior");
-  /* the shipped table is applied by load_default and differs from the prior */
-  cr_assert_eq(mn_param_set_load_default(&ps, &e), MN_OK, "%s", e.msg);
-  cr_assert_neq(ps.p.q_F, prior.p.q_F);
-}
-
-Test(calibration, bad_tables_are_refused_with_the_line) {
-  char msg[sizeof(mn_error){0}.msg];
-  cr_assert_eq(overlay(CAL_HEAD "k_N,1,1,1,1,1,1,X\n", msg, sizeof msg), MN_EINPUT);
-  cr_assert(strstr(msg, "cal.csv:2: 'k_N' is tagged") && strstr(msg, "only parameters tagged C"),
-            "%s", msg);
-  cr_assert_eq(overlay(CAL_HEAD "q_F,0.02,0.015,0.025,0.011,0.003,0.1,X\n", msg, sizeof msg),
-               MN_EINPUT);
-  cr_assert(strstr(msg, "was calibrated from the prior 0.011") && strstr(msg, "mnsim calibrate"),
-            "%s", msg);
-  cr_assert_eq(overlay(CAL_HEAD "q_F,0.15,0.015,0.15,0.01,0.003,0.1,X\n", msg, sizeof msg),
-               MN_EINPUT);
-  cr_assert(strstr(msg, "must lie within its prior range"), "%s", msg);
-  cr_assert_eq(overlay(CAL_HEAD "q_F,0.01,0.015,0.025,0.01,0.003,0.1,X\n", msg, sizeof msg),
-               MN_EINPUT, "value below its own range");
-  cr_assert_neq(overlay(CAL_HEAD "q_G,0.01,0.015,0.025,0.01,0.003,0.03,X\n", msg, sizeof msg),
-                MN_OK);
-  cr_assert(strstr(msg, "q_G"), "%s", msg);
-  cr_assert_neq(overlay("name,value\nq_F,1\n", msg, sizeof msg), MN_OK);
-  cr_assert(strstr(msg, "min"), "missing column named: %s", msg);
-  cr_assert_neq(overlay(CAL_HEAD "q_F,abc,0.015,0.025,0.01,0.003,0.03,X\n", msg, sizeof msg),
-                MN_OK);
+  mn_course_destroy(c);
 }

@@ -173,6 +173,33 @@ Test(candidacy, bad_rule_tables_are_refused) {
 
 /* ---- the search ---------------------------------------------------------------------------- */
 
+/* The outcome of a lumped course: @p sessions sessions 42 days apart at @p depth_mm and
+ * @p density per cm2, @p days long, CVODE at @p rtol. */
+static void lumped_outcome(const mn_skin *sk, const mn_device *dev, double density, double depth_mm,
+                           int sessions, double days, double rtol, mn_outcome *o) {
+  mn_course_params p;
+  mn_course_params_default(&p);
+  mn_lumped_params lp;
+  mn_lumped_params_default(&lp);
+  lp.rtol = rtol;
+  p.mode = MN_COURSE_LUMPED;
+  p.model = &w.ps.p;
+  p.skin = sk;
+  p.dev = dev;
+  p.density_cm2 = density;
+  p.depth_mm = depth_mm;
+  p.sessions = sessions;
+  p.interval_day = 42;
+  p.days = days;
+  p.lumped = &lp;
+  mn_course *c = NULL;
+  mn_error e = {0};
+  cr_assert_eq(mn_course_create(&p, &c, &e), MN_OK, "%s", e.msg);
+  cr_assert_eq(mn_course_run(c, &e), MN_OK, "%s", e.msg);
+  cr_assert_eq(mn_course_outcome(c, o, &e), MN_OK, "%s", e.msg);
+  mn_course_destroy(c);
+}
+
 Test(plan, superposition_matches_multi_session_runs, .init = setup, .fini = teardown) {
   /* the nominal parameters: the course outcome by superposition against a lumped run of the
    * same three sessions */
@@ -196,19 +223,8 @@ Test(plan, superposition_matches_multi_session_runs, .init = setup, .fini = tear
   memset(&dev, 0, sizeof dev);
   mn_error e = {0};
   cr_assert_eq(mn_device_init(&dev, w.cat, &dp, &e), MN_OK, "%s", e.msg);
-  mn_lumped_input in = {.m = &w.ps.p,
-                        .fitz = 3,
-                        .skin = &r->skin,
-                        .dev = &dev,
-                        .density_cm2 = r->density_cm2,
-                        .depth_um = 1000 * r->depth_mm * dev.depth_ratio,
-                        .sessions = 3,
-                        .t_end = p->review_day};
-  for (int s = 0; s < 3; s++) in.session_day[s] = 42 * s;
-  mn_lumped_params lp;
-  mn_lumped_params_default(&lp);
   mn_outcome o;
-  cr_assert_eq(mn_lumped_outcome(&in, &lp, &r->skin, &o, NULL, &e), MN_OK, "%s", e.msg);
+  lumped_outcome(&r->skin, &dev, r->density_cm2, r->depth_mm, 3, p->review_day, 1e-5, &o);
   double direct = o.collagen_end_pct[0], sup = r->outcome[1];
   printf("superposition %.3f %% vs three-session run %.3f %% (papillary collagen at day %.0f)\n",
          sup, direct, p->review_day);
@@ -232,22 +248,10 @@ Test(plan, planner_tolerance, .init = setup, .fini = teardown) {
   /* the planner runs CVODE at rtol 1e-4: its outcomes against the default 1e-5 */
   mn_skin sk;
   mn_device dev;
-  mn_error e = {0};
   cheek_pen_15(&sk, &dev);
-  mn_lumped_input in = {.m = &w.ps.p,
-                        .fitz = 3,
-                        .skin = &sk,
-                        .dev = &dev,
-                        .density_cm2 = 900,
-                        .depth_um = 1350,
-                        .sessions = 1,
-                        .t_end = 400};
-  mn_lumped_params lp;
-  mn_lumped_params_default(&lp);
   mn_outcome a, b;
-  cr_assert_eq(mn_lumped_outcome(&in, &lp, &sk, &a, NULL, &e), MN_OK, "%s", e.msg);
-  lp.rtol = 1e-4;
-  cr_assert_eq(mn_lumped_outcome(&in, &lp, &sk, &b, NULL, &e), MN_OK, "%s", e.msg);
+  lumped_outcome(&sk, &dev, 900, 1.5, 1, 400, 1e-5, &a);
+  lumped_outcome(&sk, &dev, 900, 1.5, 1, 400, 1e-4, &b);
   printf(
       "rtol 1e-5 / 1e-4: redness %.4f / %.4f d, PD collagen %.4f / %.4f %%, thickness %.3f / "
       "%.3f um\n",
@@ -271,8 +275,8 @@ Test(plan, plateau_extrapolation, .init = setup, .fini = teardown) {
                         .fitz = 3,
                         .skin = &sk,
                         .dev = &dev,
-                        .density_cm2 = 900,
-                        .depth_um = 1350,
+                        .n_groups = 1,
+                        .group = {{900, 1350}},
                         .sessions = 1,
                         .t_end = 700,
                         .samples = samples,

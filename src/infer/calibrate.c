@@ -1,4 +1,4 @@
-/* Calibration (issue 4): fit chosen parameters tagged C to the calibration targets that mnsim can
+/* Calibration: fit chosen parameters tagged C to the calibration targets that mnsim can
  * compute (data/target_models.csv rows of calibration targets with evaluate = model), every other
  * parameter fixed at its prior value. Misfit of one row: ((x - centre) / half-width)^2 for a
  * closed range, the relative shortfall squared for an open one; a target's misfit is the mean
@@ -6,7 +6,7 @@
  * that map each prior range to [0, 1] (log scale where the range spans a factor of 3 or more).
  * The calibrated range of a parameter is where the total misfit, the others held at the fit,
  * stays within 1 of the optimum (one target moved from its centre to its range edge).
- * Stage: lumped. */
+ * Stage: infer. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +15,7 @@
 #include <omp.h>
 #endif
 
-#include "mnsim/validate.h"
+#include "mnsim/infer.h"
 
 typedef struct fit {
   const mn_validation *v;

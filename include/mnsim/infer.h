@@ -1,24 +1,77 @@
-/* mnsim validate: the calibration and validation targets (data/targets.csv) and how each is
- * evaluated (data/target_models.csv): the lumped twin's median and 90 % band for the target's
- * protocol, or an input of the atlas or the catalogue, against the published value and range.
- * Stage 6 (with the lumped twin; uses core, skin, device, healing, outcome, lumped). */
-#ifndef MNSIM_VALIDATE_H
-#define MNSIM_VALIDATE_H
+/* mnsim infer: inference over the model - the parameter ensembles behind every band (Latin
+ * hypercube over the prior ranges, the posterior of data/posterior.csv), the calibration and
+ * validation targets (data/targets.csv) with how each is evaluated (data/target_models.csv:
+ * a lumped course's median and 90 % band for the target's protocol, or an input of the atlas or
+ * the catalogue, against the published value and range), and the calibration of the parameters
+ * tagged C. Pipeline: after course (uses core, skin, device, healing, outcome, course). */
+#ifndef MNSIM_INFER_H
+#define MNSIM_INFER_H
 
-#if defined(MN__BUILDING_CORE) || defined(MN__BUILDING_SKIN) || defined(MN__BUILDING_DEVICE) || \
-    defined(MN__BUILDING_GRID) || defined(MN__BUILDING_INJURY) || defined(MN__BUILDING_HEALING)
-#error "mnsim/validate.h is a later pipeline stage than the module being built"
+/* Pipeline order: an earlier stage must not include this header. */
+#if defined(MN__BUILDING_CORE) || defined(MN__BUILDING_SKIN) || defined(MN__BUILDING_DEVICE) ||    \
+    defined(MN__BUILDING_GRID) || defined(MN__BUILDING_INJURY) || defined(MN__BUILDING_HEALING) || \
+    defined(MN__BUILDING_LUMPED) || defined(MN__BUILDING_OUTCOME) || defined(MN__BUILDING_COURSE)
+#error "mnsim/infer.h is a later pipeline stage than the module being built"
 #endif
 
 #include "mnsim/core.h"
+#include "mnsim/course.h"
 #include "mnsim/device.h"
 #include "mnsim/healing.h"
-#include "mnsim/lumped.h"
+#include "mnsim/outcome.h"
 #include "mnsim/skin.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* ---------------------------------------------------------------------------------------------
+ * Ensembles: the parameter draws behind every uncertainty band. */
+
+/** How one parameter is drawn. Split distributions with the table's value as the median: half
+ *  of the draws between min and the value, half between the value and max, uniform on each
+ *  side, or log-uniform when min > 0 and max >= 3 min (rates and scales whose range spans a
+ *  factor). Fixed when min == max. */
+typedef enum mn_uq_dist { MN_UQ_FIXED, MN_UQ_UNIFORM, MN_UQ_LOG_UNIFORM } mn_uq_dist;
+mn_uq_dist mn_uq_distribution(const mn_param_info *p);
+
+/** Draw @p n parameter sets by Latin hypercube sampling (seeded; one stratum per draw in every
+ *  sampled dimension), each parameter per mn_uq_distribution. Draws with loop gain G >= 1 are
+ *  dropped (models.md 7.6). @p out (room for n) receives the kept draws, *kept their count,
+ *  *dropped the rest. Deterministic for a seed. */
+int mn_uq_sample(const mn_param_set *ps, int n, uint64_t seed, mn_model_params *out, int *kept,
+                 int *dropped, mn_error *err);
+
+/** The posterior ensemble (data/posterior.csv, written by `mnsim calibrate`): Latin-hypercube
+ *  draws of the calibrated ranges, weighted by their agreement with the calibration targets
+ *  (Gaussian in units of each target's half-range) and resampled. Values of the parameters that
+ *  vary; the others keep the parameter set's value. */
+typedef struct mn_posterior {
+  int n, ncols;         /**< draws, parameters per draw */
+  char (*names)[24];    /**< [ncols] */
+  double *v;            /**< [n][ncols] */
+  int tried, kept;      /**< Latin-hypercube draws tried and kept (G < 1) */
+  double ess;           /**< effective sample size of the weights */
+  char fingerprint[17]; /**< mn_param_fingerprint of the parameters it was drawn from */
+} mn_posterior;
+/** The posterior compiled in; refused when data/healing_params.csv or data/calibration.csv
+ *  changed since it was drawn. */
+int mn_posterior_load(mn_posterior *po, mn_error *err);
+int mn_posterior_parse(const char *csv, size_t len, const char *name, mn_posterior *po,
+                       mn_error *err);
+void mn_posterior_fini(mn_posterior *po);
+
+/** Where the draws of an uncertainty band come from. */
+typedef enum { MN_ENSEMBLE_POSTERIOR = 0, MN_ENSEMBLE_PRIOR = 1 } mn_ensemble_source;
+/** @p n parameter sets for uncertainty bands: the first n posterior draws (at most its size;
+ *  *kept says how many) with @p ps's values for every parameter that is fixed there or
+ *  overridden (mn_param_set_set), or n Latin-hypercube draws of @p ps (seed @p seed; draws
+ *  with G >= 1 dropped, counted in *dropped). */
+int mn_ensemble(const mn_param_set *ps, int source, int n, uint64_t seed, mn_model_params *out,
+                int *kept, int *dropped, mn_error *err);
+
+/* ---------------------------------------------------------------------------------------------
+ * Targets and validation. */
 
 typedef enum { MN_TARGET_CALIBRATION, MN_TARGET_VALIDATION, MN_TARGET_INPUT } mn_target_role;
 typedef enum { MN_EVAL_MODEL, MN_EVAL_INPUT, MN_EVAL_NONE } mn_eval_kind;
@@ -78,7 +131,7 @@ double mn_target_eval_model(const mn_target_eval *r, const mn_model_params *m,
 int mn_target_quantity_known(const char *q, int kind);
 
 /* ---------------------------------------------------------------------------------------------
- * Calibration: fit parameters tagged C to the calibration targets (src/lumped/calibrate.c). */
+ * Calibration: fit parameters tagged C to the calibration targets (src/infer/calibrate.c). */
 enum { MN_CALIB_MAX = 16 };
 typedef struct mn_calibration {
   int n; /**< fitted parameters */
@@ -123,4 +176,4 @@ const char *mn_verdict_name(int v);
 #ifdef __cplusplus
 }
 #endif
-#endif /* MNSIM_VALIDATE_H */
+#endif /* MNSIM_INFER_H */

@@ -1,12 +1,11 @@
-/* Targets and their evaluation (issue 4, `mnsim validate`): data/targets.csv lists the published
- * values with role and source; data/target_models.csv says how mnsim computes each one. Model
- * rows run the lumped twin for the row's protocol with the nominal parameters and over
- * Latin-hypercube draws; the verdict compares the median with the published range. Stage: lumped.
- */
+/* Targets and their evaluation (`mnsim validate`): data/targets.csv lists the published values
+ * with role and source; data/target_models.csv says how mnsim computes each one. Model rows run
+ * the row's protocol as a lumped course with the nominal parameters and over the ensemble's
+ * draws; the verdict compares the median with the published range. Stage: infer. */
 #include <math.h>
 #include <string.h>
 
-#include "mnsim/validate.h"
+#include "mnsim/infer.h"
 
 extern const char mn__data_targets_csv[];
 extern const size_t mn__data_targets_csv_len;
@@ -215,25 +214,29 @@ double mn_target_eval_model(const mn_target_eval *r, const mn_model_params *m,
   mn_error e = {0};
   mn_skin sk;
   mn_device dev;
-  memset(&dev, 0, sizeof dev);
-  if (mn_skin_build(atlas, &r->skin, &sk, &e) || mn_device_init(&dev, cat, &r->dev, &e)) {
-    mn_device_fini(&dev);
-    return NAN;
-  }
-  mn_lumped_input in = {.m = m,
-                        .fitz = r->skin.fitzpatrick,
-                        .skin = &sk,
-                        .dev = &dev,
-                        .density_cm2 = r->density_cm2,
-                        .depth_um = 1000 * r->dev.depth_mm * dev.depth_ratio,
-                        .sessions = r->sessions,
-                        .t_end = r->days};
-  for (int s = 0; s < r->sessions; s++) in.session_day[s] = s * r->interval_day;
-  mn_lumped_params lp;
-  mn_lumped_params_default(&lp);
-  mn_outcome o;
+  mn_course *c = NULL;
   double v = NAN;
-  if (mn_lumped_outcome(&in, &lp, &sk, &o, NULL, &e) == MN_OK) v = quantity_of(r, &o);
+  memset(&dev, 0, sizeof dev);
+  if (mn_skin_build(atlas, &r->skin, &sk, &e) || mn_device_init(&dev, cat, &r->dev, &e))
+    goto cleanup;
+  mn_course_params p;
+  mn_course_params_default(&p);
+  p.mode = MN_COURSE_LUMPED;
+  p.model = m;
+  p.fitzpatrick = r->skin.fitzpatrick;
+  p.skin = &sk;
+  p.dev = &dev;
+  p.density_cm2 = r->density_cm2;
+  p.depth_mm = r->dev.depth_mm;
+  p.sessions = r->sessions;
+  p.interval_day = r->interval_day;
+  p.days = r->days;
+  mn_outcome o;
+  if (mn_course_create(&p, &c, &e) == MN_OK && mn_course_run(c, &e) == MN_OK &&
+      mn_course_outcome(c, &o, &e) == MN_OK)
+    v = quantity_of(r, &o);
+cleanup:
+  mn_course_destroy(c);
   mn_device_fini(&dev);
   return v;
 }
@@ -318,7 +321,7 @@ int mn_validation_run(mn_validation *v, const mn_param_set *ps, int source, int 
       r->median = r->nominal, r->q05 = r->q95 = NAN;
       if (kept > 0) {
         job j = {r, atlas, cat};
-        mn_uq_evaluate(set, kept, 1, eval_draw, &j, threads, val, &r->failed);
+        mn_course_eval_draws(set, kept, 1, eval_draw, &j, threads, val, &r->failed);
         double q[3];
         mn_quantiles(val, kept, q);
         r->q05 = q[0], r->median = q[1], r->q95 = q[2];

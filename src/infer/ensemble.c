@@ -1,6 +1,6 @@
-/* Uncertainty of the outcomes (issue 4, MODEL.md section 6): Latin-hypercube draws over the
- * tabulated parameter ranges, draws with loop gain G >= 1 dropped, the lumped model run on each
- * draw in parallel, and the median and 90 % band of every outcome scalar. Stage: lumped. */
+/* Parameter ensembles behind every uncertainty band (MODEL.md section 6): Latin-hypercube draws
+ * over the tabulated parameter ranges with draws of loop gain G >= 1 dropped, and the posterior
+ * ensemble of data/posterior.csv. Stage: infer. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,7 +8,7 @@
 #include <omp.h>
 #endif
 
-#include "mnsim/lumped.h"
+#include "mnsim/infer.h"
 
 extern const char mn__data_posterior_csv[];
 extern const size_t mn__data_posterior_csv_len;
@@ -180,91 +180,5 @@ int mn_ensemble(const mn_param_set *ps, int source, int n, uint64_t seed, mn_mod
   }
   mn_posterior_fini(&po);
 cleanup:
-  return rc;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-void mn_quantiles(double *v, int n, double q[3]) {
-  int m = 0;
-  for (int i = 0; i < n; i++)
-    if (isfinite(v[i])) v[m++] = v[i];
-  if (m == 0) {
-    q[0] = q[1] = q[2] = NAN;
-    return;
-  }
-  qsort(v, (size_t)m, sizeof *v, cmp_double);
-  static const double p[3] = {0.05, 0.5, 0.95};
-  for (int k = 0; k < 3; k++) {
-    double x = p[k] * (m - 1);
-    int i = (int)floor(x);
-    double f = x - i;
-    q[k] = i + 1 < m ? (1 - f) * v[i] + f * v[i + 1] : v[m - 1];
-  }
-}
-
-int mn_uq_evaluate(const mn_model_params *draws, int n, int nv, mn_uq_eval eval, void *user,
-                   int threads, double *values, int *failed) {
-  int bad = 0;
-#ifdef _OPENMP
-  if (threads <= 0) threads = omp_get_max_threads();
-#pragma omp parallel for schedule(dynamic) num_threads(threads) reduction(+ : bad)
-#endif
-  for (int i = 0; i < n; i++) {
-    mn_error e = {0};
-    double *v = values + (size_t)i * (size_t)nv;
-    if (eval(&draws[i], user, v, &e) != MN_OK) {
-      for (int k = 0; k < nv; k++) v[k] = NAN;
-      bad++;
-    }
-  }
-  (void)threads;
-  *failed = bad;
-  return MN_OK;
-}
-
-typedef struct outcome_job {
-  const mn_lumped_input *in;
-  const mn_lumped_params *lp;
-  const mn_skin *sk;
-} outcome_job;
-
-static int eval_outcome(const mn_model_params *m, void *user, double *values, mn_error *err) {
-  const outcome_job *j = user;
-  mn_lumped_input x = *j->in;
-  x.m = m;
-  mn_outcome o;
-  int rc = mn_lumped_outcome(&x, j->lp, j->sk, &o, NULL, err);
-  if (rc) return rc;
-  for (int k = 0; k < MN_OQ_COUNT; k++) values[k] = mn_outcome_scalar(&o, k);
-  return MN_OK;
-}
-
-int mn_uq_outcome(const mn_lumped_input *in, const mn_lumped_params *lp, const mn_skin *sk,
-                  const mn_param_set *ps, int source, int draws, uint64_t seed, int threads,
-                  mn_uq_summary *sum, mn_error *err) {
-  int rc = MN_OK;
-  memset(sum, 0, sizeof *sum);
-  sum->draws = draws;
-  sum->seed = seed;
-  sum->source = source;
-  mn_model_params *set = mn_malloc_array((size_t)draws, sizeof *set);
-  double *val = mn_malloc_array((size_t)draws * MN_OQ_COUNT, sizeof *val);
-  double *col = mn_malloc_array((size_t)draws, sizeof *col);
-  MN_CHECK(set && val && col, err, MN_ENOMEM, "", "out of memory for %d draws", draws);
-  MN_TRY(mn_ensemble(ps, source, draws, seed, set, &sum->kept, &sum->dropped, err));
-  outcome_job job = {in, lp, sk};
-  mn_uq_evaluate(set, sum->kept, MN_OQ_COUNT, eval_outcome, &job, threads, val, &sum->failed);
-  for (int k = 0; k < MN_OQ_COUNT; k++) {
-    for (int i = 0; i < sum->kept; i++) col[i] = val[(size_t)i * MN_OQ_COUNT + k];
-    mn_quantiles(col, sum->kept, sum->band[k]);
-  }
-cleanup:
-  mn_free(set);
-  mn_free(val);
-  mn_free(col);
   return rc;
 }
