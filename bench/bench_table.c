@@ -435,21 +435,25 @@ static double plan_s(int *runs, double *best) {
   mn_skin_atlas *a = NULL;
   mn_device_catalogue *c = NULL;
   static mn_param_set ps;
-  static mn_candidacy_rules rules;
-  static mn_indications ind;
+  mn_candidacy_rules *rules = NULL;
+  mn_indications *ind = NULL;
   static mn_plan plan;
   if (mn_patient_file_parse(patient, strlen(patient), "bench", &pf, &e) ||
       mn_skin_atlas_create(&a, &e) || mn_device_catalogue_create(&c, &e) ||
-      mn_param_set_load_default(&ps, &e) || mn_candidacy_rules_load(&rules, &e) ||
-      mn_indications_load(&ind, &e))
+      mn_param_set_load_default(&ps, &e) || mn_candidacy_rules_create(&rules, &e) ||
+      mn_indications_create(&ind, &e))
     die("plan", &e);
   double t[5];
   for (int r = 0; r < 5; r++) {
     double t0 = mn_wall_time();
-    if (mn_plan_make(&pf->req, a, c, &ps, &rules, &ind, &plan, &e)) die("plan", &e);
+    mn_plan_fini(&plan);
+    if (mn_plan_make(&pf->req, a, c, &ps, rules, ind, &plan, &e)) die("plan", &e);
     t[r] = mn_wall_time() - t0;
   }
   *runs = plan.evaluations;
+  mn_plan_fini(&plan);
+  mn_candidacy_rules_destroy(rules);
+  mn_indications_destroy(ind);
   *best = fmin(fmin(fmin(t[0], t[1]), fmin(t[2], t[3])), t[4]);
   mn_patient_file_destroy(pf);
   mn_device_catalogue_destroy(c);

@@ -222,17 +222,28 @@ typedef struct mn_patient_file {
 int mn_patient_file_read(const char *path, mn_patient_file **out, mn_error *err);
 int mn_patient_file_parse(const char *text, size_t len, const char *name, mn_patient_file **out,
                           mn_error *err);
+/** A patient file with every key at its default and no region (to be filled by a program, as
+ *  `mnsim plan` does from its flags; check it with mn_plan_request_check). @p name is used in
+ *  messages. @param[out] out owned by the caller (mn_patient_file_destroy). @return MN_OK or
+ *  MN_ENOMEM. */
+int mn_patient_file_create(const char *name, mn_patient_file **out, mn_error *err);
+/** Free a patient file. NULL-safe. */
 void mn_patient_file_destroy(mn_patient_file *p);
 void mn_patient_file_locate(const mn_patient_file *p, mn_error *err);
 
-/** plan.json. @p ctx: mn_plan_output. */
+/** What the plan writers render: borrowed for the call. */
 typedef struct mn_plan_output {
   const mn_patient_file *pf;
   const mn_plan *plan;
-  const char *command; /**< the command line, for the record */
+  const char *command;    /**< the command line, for the record */
+  long long created_unix; /**< when the files are made (seconds since 1970, UTC): the
+                               calendar's DTSTAMP; the library never reads the clock */
 } mn_plan_output;
+/** plan.json: the request, the screening, the plan with its bands. An mn_write_fn; @p ctx:
+ *  mn_plan_output. @return MN_OK, MN_EINTERNAL, MN_EIO. */
 int mn_io_plan_json(FILE *fp, const void *ctx, mn_error *err);
-/** plan.ics (RFC 5545, libical): sessions, redness and sun-avoidance windows, the review. */
+/** plan.ics (RFC 5545, libical): the plan's calendar (mn_plan.events) as all-day events. An
+ *  mn_write_fn; @p ctx: mn_plan_output. @return MN_OK, MN_EINTERNAL, MN_EIO. */
 int mn_io_plan_ics(FILE *fp, const void *ctx, mn_error *err);
 
 #ifdef __cplusplus

@@ -1,9 +1,10 @@
-/* mnsim plan: candidacy screening and the protocol search of `mnsim plan` (issue 5). A patient
- * (age, sex, Fitzpatrick type, conditions, medications, recent procedures), regions with their
- * concerns and goals, and constraints -> a verdict with every reason, and per region the needle
- * depth, passes, number of sessions and interval that reach the goal with the required
- * probability over the parameter draws, with the least downtime.
- * Stage 7 (uses core, skin, device, healing, outcome, lumped). */
+/* mnsim plan: candidacy screening, the protocol search, the aftercare calendar and the data of
+ * the report's computed figures. A patient (age, sex, Fitzpatrick type, conditions, medications,
+ * recent procedures), regions with their concerns and goals, and constraints -> a verdict with
+ * every reason, and per region the needle depth, passes, number of sessions and interval that
+ * reach the goal with the required probability over the parameter draws, with the least
+ * downtime. Pipeline: after course and infer (uses core, skin, device, healing, outcome, course,
+ * infer); io and report render its results. */
 #ifndef MNSIM_PLAN_H
 #define MNSIM_PLAN_H
 
@@ -101,11 +102,15 @@ typedef struct mn_plan_request {
   char device[32]; /**< catalogue id of the pen used */
   int draws;       /**< parameter draws (>= 200 for the report) */
   uint64_t seed;
-  int threads; /**< 0 = all cores */
+  int threads;    /**< 0 = all cores */
+  char today[16]; /**< YYYY-MM-DD: the day the plan is made (the library never reads the
+                       clock); the start when constraints.earliest_start is empty */
 } mn_plan_request;
 
 /** Check a request's values against each other (contradictory constraints, a scar type for a
- *  concern that is not a scar): MN_EINPUT with the reason. Dates are checked here too. */
+ *  concern that is not a scar, a repeated region) and its dates (YYYY-MM-DD; today may be empty
+ *  here, mn_plan_make needs it when earliest_start is empty). @return MN_OK, or MN_EINPUT /
+ *  MN_ERANGE with the key ("constraints.finish_by") and the reason. */
 int mn_plan_request_check(const mn_plan_request *r, mn_error *err);
 
 /* ---- candidacy ---------------------------------------------------------------------------- */
@@ -138,29 +143,42 @@ typedef struct mn_candidacy_rule {
   char evidence[16];
 } mn_candidacy_rule;
 
-typedef struct mn_candidacy_rules {
-  mn_candidacy_rule rule[MN_PLAN_MAX_RULES];
-  int n;
-} mn_candidacy_rules;
+/** The candidacy rules: an opaque table (create/destroy); a rule pointer it hands out stays
+ *  valid until the table is destroyed. */
+typedef struct mn_candidacy_rules mn_candidacy_rules;
 
-/** The rules compiled in (data/candidacy.csv), or parsed from CSV text. */
-int mn_candidacy_rules_load(mn_candidacy_rules *r, mn_error *err);
-int mn_candidacy_rules_parse(const char *csv, size_t len, const char *name, mn_candidacy_rules *r,
-                             mn_error *err);
+/** The rules compiled in (data/candidacy.csv). @param[out] out owned by the caller
+ *  (mn_candidacy_rules_destroy). @return MN_OK, MN_EINPUT for a malformed table, MN_ENOMEM. */
+int mn_candidacy_rules_create(mn_candidacy_rules **out, mn_error *err);
+/** Rules from CSV text @p csv of @p len bytes (the columns of data/candidacy.csv); @p name is
+ *  used in messages ("file:line: ..."). @return as mn_candidacy_rules_create. */
+int mn_candidacy_rules_parse(const char *csv, size_t len, const char *name,
+                             mn_candidacy_rules **out, mn_error *err);
+/** Free the table. NULL-safe. */
+void mn_candidacy_rules_destroy(mn_candidacy_rules *r);
+/** Number of rules. */
+int mn_candidacy_rules_count(const mn_candidacy_rules *r);
+/** Rule @p i (0 <= i < count), borrowed from the table; NULL out of range. */
+const mn_candidacy_rule *mn_candidacy_rules_get(const mn_candidacy_rules *r, int i);
 
-/** Resolve a name the user typed (a name or an alias of a rule of @p kind) to its rule, or fail
- *  with MN_EINPUT naming the nearest known name. @p key is the case-file path for the message. */
+/** Resolve a name the user typed (a name or an alias of a rule of @p kind) to its rule (*out,
+ *  borrowed from @p r), or fail with MN_EINPUT naming the nearest known name. @p key is the
+ *  patient file's key path for the message ("patient.conditions[0]"). */
 int mn_candidacy_lookup(const mn_candidacy_rules *r, int kind, const char *name, const char *key,
                         const mn_candidacy_rule **out, mn_error *err);
 
+/** The screening of one patient. The rules it points to are borrowed from the table that
+ *  screened it, which must outlive it. */
 typedef struct mn_candidacy {
   int verdict; /**< the strictest of the matches; PROCEED when none */
-  const mn_candidacy_rule *match[MN_PLAN_MAX_MATCHES];
+  const mn_candidacy_rule *match[MN_PLAN_MAX_MATCHES]; /**< borrowed from the rules */
   char detail[MN_PLAN_MAX_MATCHES][200]; /**< why it matched ("isotretinoin 90 days ago") */
   int n;
 } mn_candidacy;
 
-/** Screen a patient (names must resolve: mn_candidacy_lookup). */
+/** Screen patient @p p against @p r: every matching rule with why it matched, and the strictest
+ *  verdict. @return MN_OK, or MN_EINPUT when a condition, medication or procedure name is not
+ *  known (the key names the entry, the message the nearest known name). */
 int mn_candidacy_screen(const mn_candidacy_rules *r, const mn_plan_patient *p, mn_candidacy *out,
                         mn_error *err);
 
@@ -185,23 +203,38 @@ typedef struct mn_region_depth {
   char source[200];
 } mn_region_depth;
 
-typedef struct mn_indications {
-  mn_indication ind[MN_CONCERN_COUNT * 3];
-  int n;
-  mn_region_depth region[32];
-  int nregions;
-  double interval_pref_weeks[2]; /**< the clinic interval (seed: 6-8 weeks) */
-  char interval_source[200];
-} mn_indications;
+/** The indications table and the deepest setting per region: opaque (create/destroy); the
+ *  indications it hands out stay valid until it is destroyed. */
+typedef struct mn_indications mn_indications;
 
-int mn_indications_load(mn_indications *ind, mn_error *err);
+/** The tables compiled in (data/indications.csv, data/region_depths.csv). @param[out] out owned
+ *  by the caller (mn_indications_destroy). @return MN_OK, MN_EINPUT, MN_ENOMEM. */
+int mn_indications_create(mn_indications **out, mn_error *err);
+/** Free the tables. NULL-safe. */
+void mn_indications_destroy(mn_indications *ind);
+/** The indication of @p concern and @p severity (borrowed), or NULL when the table has none. */
 const mn_indication *mn_indication_find(const mn_indications *ind, int concern, int severity);
+/** The maker's chart row of @p region (borrowed), or NULL when the chart has none. */
+const mn_region_depth *mn_indications_region_depth(const mn_indications *ind, const char *region);
+/** The clinic's usual interval between sessions, weeks: w[0] to w[1] (seed: 6-8 weeks). A
+ *  scheduling preference among intervals that reach the goal equally, not a model result. */
+void mn_indications_interval_pref(const mn_indications *ind, double w[2]);
 
 /* ---- the plan ----------------------------------------------------------------------------- */
 
+/** The curves behind the report's redness and collagen figures of one region: q05, median and
+ *  q95 over the draws of the redness index over the first week after one session (hourly) and of
+ *  the course's papillary collagen change over the first year (daily, %). */
+typedef struct mn_plan_curves {
+  double week_t[MN_PLAN_WEEK_SAMPLES], week_red[3][MN_PLAN_WEEK_SAMPLES];
+  double year_t[MN_PLAN_YEAR_SAMPLES], year_gain[3][MN_PLAN_YEAR_SAMPLES];
+  int nweek, nyear;
+} mn_plan_curves;
+
+/** The plan of one region. */
 typedef struct mn_plan_region {
   mn_plan_region_req req;
-  const mn_indication *ind;
+  const mn_indication *ind; /**< borrowed from the indications table the plan was made with */
   mn_skin skin;
   double defect_mm, goal_pct; /**< as used */
   int quantity;               /**< mn_goal_quantity */
@@ -217,16 +250,34 @@ typedef struct mn_plan_region {
   double redness_days[3]; /**< per session: q05, median, q95 */
   double redness_threshold; /**< visibility threshold of the redness index (nominal) */
   double barrier_days[3];
-  double sun_days[3];    /**< sun avoidance per session */
-  double pih_pct[3];     /**< PIH risk per course (uncalibrated, flagged) */
-  double collagen_pd[3]; /**< papillary collagen change at the review, % */
-  /* figures: first week after one session (hourly) and the whole course (daily) */
-  double week_t[MN_PLAN_WEEK_SAMPLES], week_red[3][MN_PLAN_WEEK_SAMPLES];
-  double year_t[MN_PLAN_YEAR_SAMPLES], year_gain[3][MN_PLAN_YEAR_SAMPLES];
-  int nweek, nyear;
+  double sun_days[3];     /**< sun avoidance per session */
+  double pih_pct[3];      /**< PIH risk per course (uncalibrated, flagged) */
+  double collagen_pd[3];  /**< papillary collagen change at the review, % */
+  mn_plan_curves *curves; /**< the figures' curves, owned by the plan (mn_plan_fini) */
   int draws_kept;
 } mn_plan_region;
 
+/** An entry of the aftercare calendar: days since 1970-01-01, @p to exclusive. */
+typedef enum {
+  MN_EVENT_SESSION,
+  MN_EVENT_REDNESS,
+  MN_EVENT_SUN,
+  MN_EVENT_REVIEW
+} mn_plan_event_kind;
+typedef struct mn_plan_event {
+  int kind;      /**< mn_plan_event_kind */
+  int session;   /**< 0-based session it follows (-1 for the review) */
+  long from, to; /**< first day and the day after the last */
+  double days;   /**< the window's length from the model (redness, sun), days; 0 otherwise */
+  int busy;      /**< an appointment (session, review) rather than a window */
+  char uid[64];  /**< stable identifier ("mnsim-2027-01-11-sun-1@mnsim") */
+  char summary[96];
+  char text[512]; /**< what the patient reads */
+} mn_plan_event;
+
+/** A treatment plan: a result struct filled by mn_plan_make and freed by mn_plan_fini. It owns
+ *  its curves and its calendar; its rule and indication pointers are borrowed from the tables
+ *  it was made with, which must outlive it. */
 typedef struct mn_plan {
   mn_candidacy cand;
   int treat; /**< 0 when the verdict is refer or do not treat */
@@ -239,16 +290,57 @@ typedef struct mn_plan {
   int reached;                              /**< every region reaches its goal */
   char start[16];                           /**< YYYY-MM-DD of the first session */
   int evaluations;                          /**< lumped runs */
-  int draws_used; /**< posterior draws behind the probabilities and bands */
-  char note[600]; /**< what bound the plan (unreachable goals, constraints) */
+  int draws_used;        /**< posterior draws behind the probabilities and bands */
+  char note[600];        /**< what bound the plan (unreachable goals, constraints) */
+  mn_plan_event *events; /**< the aftercare calendar in date order, owned */
+  int n_events;
 } mn_plan;
 
-/** Screen and search: the whole plan for @p req. An unreachable goal is not an error (reached =
- *  0 and the best plan within the constraints). */
+/** Screen and search: the whole plan for @p req (req->today must be set when
+ *  constraints.earliest_start is empty). An unreachable goal is not an error (reached = 0 and
+ *  the best plan within the constraints). The tables are borrowed for the call and, through the
+ *  plan's pointers, for the plan's life.
+ *  @param[out] out filled; free with mn_plan_fini (also after a failure).
+ *  @return MN_OK; MN_EINPUT or MN_ERANGE for a request that cannot be planned (the key names
+ *  the patient file's entry); MN_ENOMEM; MN_EINTERNAL when every model run failed. */
 int mn_plan_make(const mn_plan_request *req, const mn_skin_atlas *atlas,
                  const mn_device_catalogue *cat, const mn_param_set *ps,
                  const mn_candidacy_rules *rules, const mn_indications *ind, mn_plan *out,
                  mn_error *err);
+/** Free what a plan owns (curves, calendar) and clear it. NULL-safe. */
+void mn_plan_fini(mn_plan *p);
+
+/* ---- the data behind the report's computed figures ---------------------------------------- */
+
+/** A vertical cross-section through one channel of a 3D unit cell: two fields at two days. */
+typedef struct mn_plan_section {
+  int nx, nz;
+  double dx_um;     /**< lateral cell size */
+  double *zf_um;    /**< [nz + 1] face depths below the surface, owned */
+  uint8_t *layer;   /**< [nz] skin layer (MN_LAYER_*) of each row, owned */
+  double *value[2]; /**< [nz][nx] (x fastest) field values, owned */
+  double t_day[2];  /**< the days they were taken */
+  const char *label[2];
+} mn_plan_section;
+
+/** What report.html draws besides the plan itself, computed before it is written. */
+typedef struct mn_plan_figures {
+  mn_treatment patch; /**< the first region's passes on a 10 x 10 mm patch */
+  mn_density_map map; /**< their punctures per cm2, 1 mm cells (owned) */
+  int has_section;
+  mn_plan_section section; /**< virtual histology of the first region's setting (owned) */
+} mn_plan_figures;
+
+/** The figures' data for plan @p p of request @p req: the density map of one session of the
+ *  first region's setting, and with @p section the virtual histology (a 3D unit cell run to day
+ *  1 through mn_course: the damage at 0.05 day and the neutrophils at day 1).
+ *  @param[out] out free with mn_plan_figures_fini (also after a failure).
+ *  @return MN_OK, MN_ENOMEM, or an error of the device or the course. */
+int mn_plan_figures_make(const mn_plan *p, const mn_plan_request *req,
+                         const mn_device_catalogue *cat, const mn_param_set *ps, int section,
+                         mn_plan_figures *out, mn_error *err);
+/** Free what @p f owns. NULL-safe. */
+void mn_plan_figures_fini(mn_plan_figures *f);
 
 #ifdef __cplusplus
 }

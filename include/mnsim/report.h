@@ -1,5 +1,6 @@
-/* mnsim report: figures made with PLplot (cairo driver) - for now the puncture density map.
- * Last pipeline stage; writes files atomically. */
+/* mnsim report: the figures (PLplot, cairo driver) and report.html of `mnsim plan`, rendered from
+ * data computed before a writer is called. Last pipeline stage: it reads device, plan and io
+ * results and computes nothing of the model. */
 #ifndef MNSIM_REPORT_H
 #define MNSIM_REPORT_H
 
@@ -14,9 +15,6 @@
 
 #include "mnsim/core.h"
 #include "mnsim/device.h"
-#include "mnsim/grid.h"
-#include "mnsim/healing.h"
-#include "mnsim/injury.h"
 #include "mnsim/io.h"
 #include "mnsim/plan.h"
 #include "mnsim/skin.h"
@@ -42,21 +40,18 @@ typedef struct mn_density_figure {
  *  file first (its file names treat "%n" specially, so the destination is never given to it). */
 int mn_report_density_map(FILE *fp, const void *ctx, mn_error *err);
 
-/** What report.html needs besides the plan: the tables for its two computed figures (the
- *  puncture density map and the virtual histology of a short 3D run). */
+/** What report.html renders, all computed before it is called; borrowed for the call. */
 typedef struct mn_plan_report {
-  const mn_plan_output *po;
-  const mn_skin_atlas *atlas;
-  const mn_device_catalogue *cat;
-  const mn_param_set *ps;
-  int histology; /**< 1: run the short 3D unit cell for the cross-section (about a second) */
-  char today[16];
+  const mn_plan_output *po;    /**< the plan, the patient file, the command line */
+  const mn_plan_figures *figs; /**< density map and (optional) histology section */
+  char today[16];              /**< YYYY-MM-DD the report is made */
 } mn_plan_report;
 
 /** report.html: self-contained and printable (inline CSS, figures as SVG data URIs drawn with
  *  PLplot): screening, plan, figures (redness over the first week, collagen over 12 months with
- *  its band, session timeline, density map, virtual histology), aftercare text for the patient,
- *  evidence and limits. An mn_write_fn; @p ctx: mn_plan_report. */
+ *  its band, session timeline, density map, virtual histology), aftercare text for the patient
+ *  from the plan's calendar, evidence and limits. It renders and computes nothing of the model.
+ *  An mn_write_fn; @p ctx: mn_plan_report. @return MN_OK, MN_EIO, MN_ENOMEM. */
 int mn_report_plan_html(FILE *fp, const void *ctx, mn_error *err);
 
 #ifdef __cplusplus

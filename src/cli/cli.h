@@ -25,6 +25,52 @@ int cli_common_option(int opt, const char *arg, cli_opts *o);
 /* Base name of @p path without directory and extension, into @p buf. */
 void cli_stem(const char *path, char *buf, size_t size);
 
+/* ---- one option table per command (like the case file's descriptor tables) ----------------
+ * Each command lists its options with their kind, range and help; cli_parse parses argv with it
+ * (getopt_long underneath), range-checks every value with one message shape, and prints the
+ * options section of --help from the same table. */
+typedef enum {
+  CLI_FLAG,   /* no value: the int field is set to 1 */
+  CLI_COUNT,  /* no value: the int field counts the times given (-v -v) */
+  CLI_INT,    /* an int field in [min, max] */
+  CLI_DOUBLE, /* a double field in [min, max] */
+  CLI_U64,    /* a uint64_t field (seeds); *(int *)(opts + set) = 1 when given */
+  CLI_STRING, /* a const char * field pointing into argv */
+  CLI_CALL    /* the value goes to call(opts, value); repeatable */
+} cli_kind;
+
+typedef struct cli_option {
+  const char *name; /* long name without the dashes */
+  int letter;       /* short option letter, 0 for none */
+  int kind;         /* cli_kind */
+  const char *meta; /* the value's name in --help ("N", "DIR"); NULL for flags */
+  double min, max;  /* CLI_INT, CLI_DOUBLE */
+  size_t offset;    /* the field in the command's option struct */
+  size_t set;       /* CLI_U64: offset of an int "given" field; otherwise unused */
+  int (*call)(void *opts, const char *value); /* CLI_CALL: 0 or a usage error's exit code */
+  const char *help;
+} cli_option;
+
+/* The options most commands share: -o DIR, --json, -q, -v; a command's option struct T holds
+ * them in a cli_opts field named `common`. -h/--help is every command's without a table entry. */
+#define CLI_OUTPUT(T, what) \
+  { "output", 'o', CLI_STRING, "DIR", 0, 0, offsetof(T, common.outdir), 0, NULL, what }
+#define CLI_JSON(T, what) \
+  { "json", 0, CLI_FLAG, NULL, 0, 0, offsetof(T, common.json), 0, NULL, what }
+#define CLI_QUIET(T)                                                                         \
+  {"quiet", 'q', CLI_FLAG, NULL, 0, 0, offsetof(T, common.quiet), 0, NULL, "errors only"}, { \
+    "verbose", 'v', CLI_COUNT, NULL, 0, 0, offsetof(T, common.verbose), 0, NULL,             \
+        "more detail (-vv: debug); errors show where in mnsim they were raised"              \
+  }
+
+/* Parse @p argv (argv[0] is the command's name) with table @p tab into @p opts. @return -1 when
+ * the command should go on (*first: the first operand), or an exit code: EXIT_OK after --help
+ * (printed with @p help), EXIT_USAGE after a usage error (printed). */
+int cli_parse(const char *cmd, const cli_option *tab, size_t n, void (*help)(void), int argc,
+              char **argv, void *opts, cli_opts *common, int *first);
+/* The options section of --help from @p tab. */
+void cli_print_options(const cli_option *tab, size_t n);
+
 int cmd_device(int argc, char **argv);
 int cmd_skin(int argc, char **argv);
 int cmd_config(int argc, char **argv);

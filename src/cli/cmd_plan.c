@@ -1,14 +1,66 @@
 /* `mnsim plan`: candidacy screening, the protocol search with uncertainty, the calendar and the
- * plan record for a patient file (issue 5). */
-#include <getopt.h>
+ * plan record for a patient file or for the common fields given as flags. Parses, calls the
+ * library (plan, then the report's figure data), and writes and prints the results. */
 #include <math.h>
-#include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "cli.h"
+
+typedef struct plan_opts {
+  cli_opts common;
+  int draws, threads, rules, tmpl, no_report, no_histology;
+  const char *today;
+  mn_patient_file *pf; /* built from the flags, NULL without flags */
+  int nflags;
+} plan_opts;
+
+static int flag_region(void *o, const char *v);
+static int flag_patient(void *o, const char *v, const char *key);
+static int flag_age(void *o, const char *v) {
+  return flag_patient(o, v, "age_y");
+}
+static int flag_sex(void *o, const char *v) {
+  return flag_patient(o, v, "sex");
+}
+static int flag_fitzpatrick(void *o, const char *v) {
+  return flag_patient(o, v, "fitzpatrick");
+}
+static int flag_condition(void *o, const char *v);
+static int flag_start(void *o, const char *v);
+static int flag_max_sessions(void *o, const char *v);
+
+#define PO(f) offsetof(plan_opts, f)
+static const cli_option options[] = {
+    CLI_OUTPUT(plan_opts, "result directory (default: <patient file name>-plan, or mnsim-plan)"),
+    {"draws", 0, CLI_INT, "N", 0, 5000, PO(draws), 0, NULL,
+     "parameter draws (default: the file's `draws`, 200)"},
+    {"threads", 0, CLI_INT, "N", 1, 256, PO(threads), 0, NULL,
+     "parallel model runs (default: all cores)"},
+    {"today", 0, CLI_STRING, "DATE", 0, 0, PO(today), 0, NULL,
+     "the day the plan is made, YYYY-MM-DD (default: the system date)"},
+    CLI_JSON(plan_opts, "plan.json on stdout as well"),
+    {"no-report", 0, CLI_FLAG, NULL, 0, 0, PO(no_report), 0, NULL, "skip report.html"},
+    {"no-histology", 0, CLI_FLAG, NULL, 0, 0, PO(no_histology), 0, NULL,
+     "report without the short 3D run of its cross-section"},
+    {"rules", 0, CLI_FLAG, NULL, 0, 0, PO(rules), 0, NULL,
+     "list the candidacy rules with their sources"},
+    {"template", 0, CLI_FLAG, NULL, 0, 0, PO(tmpl), 0, NULL, "print an annotated patient file"},
+    {"region", 0, CLI_CALL, "R:C[:S]", 0, 0, 0, 0, flag_region,
+     "without a patient file: region, concern, severity (cheek:acne_scars:moderate); repeatable"},
+    {"age", 0, CLI_CALL, "Y", 0, 0, 0, 0, flag_age, "patient.age_y"},
+    {"sex", 0, CLI_CALL, "S", 0, 0, 0, 0, flag_sex, "patient.sex: female or male"},
+    {"fitzpatrick", 0, CLI_CALL, "N", 0, 0, 0, 0, flag_fitzpatrick, "patient.fitzpatrick: 1-6"},
+    {"condition", 0, CLI_CALL, "NAME", 0, 0, 0, 0, flag_condition,
+     "patient.conditions: one name (mnsim plan --rules); repeatable"},
+    {"start", 0, CLI_CALL, "DATE", 0, 0, 0, 0, flag_start, "constraints.earliest_start"},
+    {"max-sessions", 0, CLI_CALL, "N", 0, 0, 0, 0, flag_max_sessions, "constraints.max_sessions"},
+    CLI_QUIET(plan_opts),
+};
+#define NOPT (sizeof options / sizeof options[0])
 
 static void help(void) {
   printf(
@@ -22,50 +74,121 @@ static void help(void) {
       "fewest sessions and least downtime that reach the goal with the required probability\n"
       "(default 80 %%) over the parameter draws of the lumped model. Writes DIR/plan.json,\n"
       "DIR/plan.ics (sessions, redness and sun-avoidance windows, the 6-month review) and\n"
-      "DIR/report.html (printable, with figures and aftercare text for the patient); DIR\n"
-      "defaults to <patient file name>-plan. A goal that no plan within the constraints reaches\n"
-      "is an answer: the best reachable plan is shown and says so.\n\n"
-      "mnsim supports the clinician's decision and does not replace it.\n\n"
-      "options:\n"
-      "  -o DIR             result directory\n"
-      "      --draws N      parameter draws (default: the file's `draws`, 200)\n"
-      "      --threads N    parallel model runs (default: all cores)\n"
-      "      --json         plan.json on stdout as well\n"
-      "  without a patient file, the common fields as flags (each --region adds one):\n"
-      "      --region R:C[:S]  region, concern, severity (e.g. cheek:acne_scars:moderate)\n"
-      "      --age Y, --sex female|male, --fitzpatrick 1-6, --condition NAME (repeatable),\n"
-      "      --start YYYY-MM-DD, --max-sessions N   (results in ./mnsim-plan unless -o)\n"
-      "      --no-report    skip report.html;  --no-histology  report without the 3D run\n"
-      "      --rules        list the candidacy rules with their sources\n"
-      "      --template     print an annotated patient file\n"
-      "  -q, --quiet        errors only;  -h, --help  this text\n\n"
-      "exit status: 0 a plan (including 'do not treat' and unreachable goals), 1 runtime\n"
+      "DIR/report.html (printable, with figures and aftercare text for the patient). A goal\n"
+      "that no plan within the constraints reaches is an answer: the best reachable plan is\n"
+      "shown and says so. The flags --region ... --max-sessions set the patient file's keys\n"
+      "named in their help; they are checked as the file's keys are.\n\n"
+      "mnsim supports the clinician's decision and does not replace it.\n\n");
+  cli_print_options(options, NOPT);
+  printf(
+      "\nexit status: 0 a plan (including 'do not treat' and unreachable goals), 1 runtime\n"
       "failure, 2 bad usage or bad input.\n");
 }
 
-static void print_rules(void) {
-  mn_candidacy_rules *r = mn_malloc(sizeof *r);
+/* ---- the flags: the patient file's keys, set through its descriptor tables ---------------- */
+
+static mn_patient_file *flags_file(plan_opts *o) {
   mn_error e = {0};
-  if (!r || mn_candidacy_rules_load(r, &e)) {
-    fprintf(stderr, "mnsim: %s\n", r ? e.msg : "out of memory");
-    mn_free(r);
-    return;
+  if (!o->pf && mn_patient_file_create("(flags)", &o->pf, &e)) return NULL;
+  o->nflags++;
+  return o->pf;
+}
+
+/* Set key @p key of a table to @p v, the message naming @p path. */
+static int set_key(plan_opts *o, const mn_config_desc *tab, size_t n, const char *key,
+                   const char *v, void *obj, const char *path) {
+  mn_error e = {0};
+  if (mn_config_parse(mn_config_find(tab, n, key), v, obj, path, &e))
+    return cli_fail(&o->common, &e);
+  return 0;
+}
+
+static int flag_region(void *opts, const char *v) {
+  plan_opts *o = opts;
+  mn_patient_file *pf = flags_file(o);
+  char r[64] = "", k[64] = "", s[64] = "", path[48];
+  if (sscanf(v, "%63[^:]:%63[^:]:%63s", r, k, s) < 2)
+    return cli_usage_error("plan", "--region '%s': give REGION:CONCERN[:SEVERITY]", v);
+  if (!pf) return cli_usage_error("plan", "out of memory");
+  if (pf->req.n_regions == MN_PLAN_MAX_REGIONS)
+    return cli_usage_error("plan", "at most %d --region flags", MN_PLAN_MAX_REGIONS);
+  size_t n;
+  const mn_config_desc *tab = mn_plan_region_param_table(&n);
+  int i = pf->req.n_regions, rc;
+  mn_plan_region_req *q = &pf->req.regions[i];
+  mn_config_defaults(tab, n, q);
+  const char *keys[3] = {"region", "concern", "severity"}, *vals[3] = {r, k, s};
+  for (int j = 0; j < 3; j++) {
+    if (!vals[j][0]) continue;
+    snprintf(path, sizeof path, "regions[%d].%s", i, keys[j]);
+    if ((rc = set_key(o, tab, n, keys[j], vals[j], q, path))) return rc;
   }
+  pf->req.n_regions++;
+  return 0;
+}
+
+static int flag_patient(void *opts, const char *v, const char *key) {
+  plan_opts *o = opts;
+  mn_patient_file *pf = flags_file(o);
+  if (!pf) return cli_usage_error("plan", "out of memory");
+  size_t n;
+  const mn_config_desc *tab = mn_plan_patient_param_table(&n);
+  char path[48];
+  snprintf(path, sizeof path, "patient.%s", key);
+  return set_key(o, tab, n, key, v, &pf->req.patient, path);
+}
+
+static int flag_condition(void *opts, const char *v) {
+  mn_patient_file *pf = flags_file(opts);
+  if (!pf) return cli_usage_error("plan", "out of memory");
+  mn_plan_patient *p = &pf->req.patient;
+  if (p->n_conditions == MN_PLAN_MAX_ITEMS || strlen(v) >= sizeof p->conditions[0] || !*v)
+    return cli_usage_error("plan", "--condition '%s': one name, at most %d conditions", v,
+                           MN_PLAN_MAX_ITEMS);
+  snprintf(p->conditions[p->n_conditions++], sizeof p->conditions[0], "%s", v);
+  return 0;
+}
+
+static int flag_constraint(void *opts, const char *v, const char *key) {
+  plan_opts *o = opts;
+  mn_patient_file *pf = flags_file(o);
+  if (!pf) return cli_usage_error("plan", "out of memory");
+  size_t n;
+  const mn_config_desc *tab = mn_plan_constraints_param_table(&n);
+  char path[48];
+  snprintf(path, sizeof path, "constraints.%s", key);
+  return set_key(o, tab, n, key, v, &pf->req.constraints, path);
+}
+static int flag_start(void *o, const char *v) {
+  return flag_constraint(o, v, "earliest_start");
+}
+static int flag_max_sessions(void *o, const char *v) {
+  return flag_constraint(o, v, "max_sessions");
+}
+
+/* ---- listings ------------------------------------------------------------------------------ */
+
+static int print_rules(void) {
+  mn_candidacy_rules *r = NULL;
+  mn_error e = {0};
+  if (mn_candidacy_rules_create(&r, &e)) return cli_fail(NULL, &e);
   static const char *const kinds[] = {"condition", "medication", "procedure", "patient"};
   printf("%-4s %-11s %-30s %-8s %-12s %-8s %s\n", "id", "kind", "name", "within", "verdict",
          "evidence", "source");
-  for (int i = 0; i < r->n; i++) {
-    const mn_candidacy_rule *u = &r->rule[i];
+  int n = mn_candidacy_rules_count(r);
+  for (int i = 0; i < n; i++) {
+    const mn_candidacy_rule *u = mn_candidacy_rules_get(r, i);
     char w[16] = "-";
     if (u->within_days >= 0) snprintf(w, sizeof w, "%gd", u->within_days);
     printf("%-4s %-11s %-30s %-8s %-12s %-8s %.70s\n", u->id, kinds[u->kind], u->name, w,
            mn_candidacy_verdict_name(u->verdict), u->evidence, u->source);
   }
-  printf("\n%d rules (data/candidacy.csv); aliases are accepted for every name.\n", r->n);
-  mn_free(r);
+  printf("\n%d rules (data/candidacy.csv); aliases are accepted for every name.\n", n);
+  mn_candidacy_rules_destroy(r);
+  return EXIT_OK;
 }
 
-static void print_template(void) {
+static int print_template(void) {
   printf(
       "# mnsim patient file (`mnsim plan FILE`). Every key is optional except regions.\n"
       "description: example patient\n"
@@ -94,6 +217,7 @@ static void print_template(void) {
       "  earliest_start: \"\"      # YYYY-MM-DD; empty = today\n"
       "  finish_by: \"\"           # YYYY-MM-DD of the last session; empty = no limit\n"
       "  probability: 0.8        # required probability of reaching the goal\n");
+  return EXIT_OK;
 }
 
 static void band_text(char *buf, size_t n, const double q[3], const char *unit) {
@@ -162,197 +286,148 @@ static void print_summary(const mn_patient_file *pf, const mn_plan *p, const cha
   printf("  mnsim supports the clinician's decision and does not replace it.\n");
 }
 
-int cmd_plan(int argc, char **argv) {
-  static const struct option longopts[] = {{"output", required_argument, 0, 'o'},
-                                           {"draws", required_argument, 0, 'd'},
-                                           {"threads", required_argument, 0, 't'},
-                                           {"json", no_argument, 0, 'j'},
-                                           {"rules", no_argument, 0, 'R'},
-                                           {"template", no_argument, 0, 'T'},
-                                           {"no-report", no_argument, 0, 'N'},
-                                           {"no-histology", no_argument, 0, 'H'},
-                                           {"quiet", no_argument, 0, 'q'},
-                                           {"verbose", no_argument, 0, 'v'},
-                                           {"region", required_argument, 0, 1},
-                                           {"age", required_argument, 0, 2},
-                                           {"sex", required_argument, 0, 3},
-                                           {"fitzpatrick", required_argument, 0, 4},
-                                           {"condition", required_argument, 0, 5},
-                                           {"start", required_argument, 0, 6},
-                                           {"max-sessions", required_argument, 0, 7},
-                                           {"help", no_argument, 0, 'h'},
-                                           {0, 0, 0, 0}};
-  cli_opts o = {0};
-  int c, draws = -1, threads = 0, report = 1, histology = 1, nflags = 0;
-  /* the flags become a patient file's text, read by the same parser and checks */
-  static char patient[2048], regions[2048], conditions[1024], constraints[256];
-  patient[0] = regions[0] = conditions[0] = constraints[0] = 0;
-  long n;
-  optind = 1;
-  opterr = 0;
-  while ((c = getopt_long(argc, argv, ":o:qvh", longopts, NULL)) != -1) {
-    if (cli_common_option(c, optarg, &o)) continue;
-    switch (c) {
-      case 'h':
-        help();
-        return EXIT_OK;
-      case 'R':
-        print_rules();
-        return EXIT_OK;
-      case 'T':
-        print_template();
-        return EXIT_OK;
-      case 'N':
-        report = 0;
-        break;
-      case 'H':
-        histology = 0;
-        break;
-      case 'd':
-        if (mn_parse_long(optarg, &n) || n < 0 || n > 5000)
-          return cli_usage_error("plan", "--draws '%s' must be an integer in [0, 5000]", optarg);
-        draws = (int)n;
-        break;
-      case 't':
-        if (mn_parse_long(optarg, &n) || n < 1 || n > 256)
-          return cli_usage_error("plan", "--threads '%s' must be an integer in [1, 256]", optarg);
-        threads = (int)n;
-        break;
-      case 1: { /* region:concern[:severity] */
-        char r[64] = "", k[64] = "", v[64] = "";
-        if (sscanf(optarg, "%63[^:]:%63[^:]:%63s", r, k, v) < 2 || strchr(optarg, '\n'))
-          return cli_usage_error("plan", "--region '%s': give REGION:CONCERN[:SEVERITY]", optarg);
-        size_t len = strlen(regions);
-        snprintf(regions + len, sizeof regions - len, "  - {region: '%s', concern: '%s'%s%s%s}\n",
-                 r, k, *v ? ", severity: '" : "", v, *v ? "'" : "");
-        nflags++;
-        break;
-      }
-      case 2:
-      case 3:
-      case 4: {
-        static const char *const keys[] = {"age_y", "sex", "fitzpatrick"};
-        if (strchr(optarg, '\n') || strchr(optarg, '\''))
-          return cli_usage_error("plan", "bad value '%s'", optarg);
-        size_t len = strlen(patient);
-        snprintf(patient + len, sizeof patient - len, "  %s: %s\n", keys[c - 2], optarg);
-        nflags++;
-        break;
-      }
-      case 5: {
-        if (strchr(optarg, '\n') || strchr(optarg, '\'') || strchr(optarg, ','))
-          return cli_usage_error("plan", "--condition '%s': one name", optarg);
-        size_t len = strlen(conditions);
-        snprintf(conditions + len, sizeof conditions - len, "%s'%s'", len ? ", " : "", optarg);
-        nflags++;
-        break;
-      }
-      case 6:
-      case 7: {
-        if (strchr(optarg, '\n') || strchr(optarg, '\''))
-          return cli_usage_error("plan", "bad value '%s'", optarg);
-        size_t len = strlen(constraints);
-        snprintf(constraints + len, sizeof constraints - len, "  %s: '%s'\n",
-                 c == 6 ? "earliest_start" : "max_sessions", optarg);
-        nflags++;
-        break;
-      }
-      case ':':
-        return cli_usage_error("plan", "option %s needs a value", argv[optind - 1]);
-      default:
-        return cli_usage_error("plan", "unknown option '%s'", argv[optind - 1]);
-    }
+/* ---- the run ------------------------------------------------------------------------------ */
+
+/* Everything the plan needs and makes; freed by run_fini. */
+typedef struct run {
+  mn_patient_file *pf;
+  mn_skin_atlas *atlas;
+  mn_device_catalogue *cat;
+  mn_param_set *ps;
+  mn_candidacy_rules *rules;
+  mn_indications *ind;
+  mn_plan plan;
+  mn_plan_figures figs;
+  char dir[4096], today[16], cmdline[1024];
+  double secs;
+} run;
+
+static void run_fini(run *r) {
+  mn_plan_figures_fini(&r->figs);
+  mn_plan_fini(&r->plan);
+  mn_indications_destroy(r->ind);
+  mn_candidacy_rules_destroy(r->rules);
+  mn_free(r->ps);
+  mn_device_catalogue_destroy(r->cat);
+  mn_skin_atlas_destroy(r->atlas);
+  mn_patient_file_destroy(r->pf);
+}
+
+/* The day the plan is made: --today, or the system's date in local time. */
+static int today(const plan_opts *o, char out[16]) {
+  if (o->today) {
+    if (mn_date_days(o->today) < 0)
+      return cli_usage_error("plan", "--today '%s' must be a date YYYY-MM-DD", o->today);
+    snprintf(out, 16, "%s", o->today);
+    return -1;
   }
-  if (nflags > 0 && optind != argc)
-    return cli_usage_error("plan", "give a patient file or the flags, not both");
-  if (nflags > 0 && !regions[0])
-    return cli_usage_error("plan", "--region REGION:CONCERN[:SEVERITY] is required with flags");
-  if (nflags == 0 && optind != argc - 1)
-    return cli_usage_error("plan", optind >= argc ? "a patient file is required"
-                                                  : "exactly one patient file is expected");
-  cli_log_setup(&o);
-  const char *path = nflags ? "flags" : argv[optind];
-  static char flagfile[6144];
-  if (nflags) {
-    int k = snprintf(flagfile, sizeof flagfile, "%s%s%s%s%sregions:\n%s%s%s",
-                     patient[0] || conditions[0] ? "patient:\n" : "", patient,
-                     conditions[0] ? "  conditions: [" : "", conditions, conditions[0] ? "]\n" : "",
-                     regions, constraints[0] ? "constraints:\n" : "", constraints);
-    if (k >= (int)sizeof flagfile) return cli_usage_error("plan", "too many flags");
+  time_t now = time(NULL);
+  struct tm tmv;
+  localtime_r(&now, &tmv);
+  strftime(out, 16, "%Y-%m-%d", &tmv);
+  return -1;
+}
+
+/* Read (or take) the request, load the tables, screen and search. */
+static int make(run *r, plan_opts *o, const char *path, mn_error *err) {
+  int rc = MN_OK;
+  if (o->pf) {
+    r->pf = o->pf, o->pf = NULL;
+    MN_TRY(mn_plan_request_check(&r->pf->req, err));
+  } else {
+    MN_TRY(mn_patient_file_read(path, &r->pf, err));
   }
-  char dir[4096];
-  if (o.outdir)
-    snprintf(dir, sizeof dir, "%s", o.outdir);
-  else if (nflags)
-    snprintf(dir, sizeof dir, "mnsim-plan");
-  else {
+  mn_plan_request *q = &r->pf->req;
+  if (o->draws >= 0) q->draws = o->draws;
+  q->threads = o->threads;
+  snprintf(q->today, sizeof q->today, "%s", r->today);
+  r->ps = mn_malloc(sizeof *r->ps);
+  MN_CHECK(r->ps, err, MN_ENOMEM, "", "out of memory");
+  MN_TRY(mn_skin_atlas_create(&r->atlas, err));
+  MN_TRY(mn_device_catalogue_create(&r->cat, err));
+  MN_TRY(mn_param_set_load_default(r->ps, err));
+  MN_TRY(mn_candidacy_rules_create(&r->rules, err));
+  MN_TRY(mn_indications_create(&r->ind, err));
+  rc = mn_plan_make(q, r->atlas, r->cat, r->ps, r->rules, r->ind, &r->plan, err);
+  if (rc && err->key[0]) mn_patient_file_locate(r->pf, err);
+cleanup:
+  return rc;
+}
+
+/* plan.json, plan.ics and (unless --no-report) report.html, all or none. */
+static int write(run *r, const plan_opts *o, mn_error *err) {
+  int rc = MN_OK, report = !o->no_report;
+  const char *sde = getenv("SOURCE_DATE_EPOCH"); /* reproducible files when set */
+  mn_plan_output out = {r->pf, &r->plan, r->cmdline,
+                        sde ? strtoll(sde, NULL, 10) : (long long)time(NULL)};
+  mn_plan_report rep = {&out, &r->figs, ""};
+  snprintf(rep.today, sizeof rep.today, "%s", r->today);
+  if (report)
+    MN_TRY(mn_plan_figures_make(&r->plan, &r->pf->req, r->cat, r->ps, !o->no_histology, &r->figs,
+                                err));
+  mn_out_item items[3] = {
+      {"", mn_io_plan_json, &out}, {"", mn_io_plan_ics, &out}, {"", mn_report_plan_html, &rep}};
+  static const char *const names[3] = {"plan.json", "plan.ics", "report.html"};
+  for (int i = 0; i < 3; i++)
+    snprintf(items[i].path, sizeof items[i].path, "%s/%s", r->dir, names[i]);
+  MN_TRY(mn_mkdir_p(r->dir, err));
+  MN_TRY(mn_io_write_set(items, report ? 3 : 2, err));
+  if (o->common.json) rc = mn_io_plan_json(stdout, &out, err);
+cleanup:
+  return rc;
+}
+
+static void output_dir(const plan_opts *o, const char *path, char *dir, size_t n) {
+  if (o->common.outdir) {
+    snprintf(dir, n, "%s", o->common.outdir);
+  } else if (o->nflags) {
+    snprintf(dir, n, "mnsim-plan");
+  } else {
     char stem[256];
     cli_stem(path, stem, sizeof stem);
-    snprintf(dir, sizeof dir, "%s-plan", stem);
+    snprintf(dir, n, "%s-plan", stem);
+  }
+}
+
+static int plan_main(plan_opts *o, int argc, char **argv, int first) {
+  if (o->rules) return print_rules();
+  if (o->tmpl) return print_template();
+  if (o->nflags > 0 && first != argc)
+    return cli_usage_error("plan", "give a patient file or the flags, not both");
+  if (o->nflags > 0 && o->pf->req.n_regions == 0)
+    return cli_usage_error("plan", "--region REGION:CONCERN[:SEVERITY] is required with flags");
+  if (o->nflags == 0 && first != argc - 1)
+    return cli_usage_error("plan", first >= argc ? "a patient file is required"
+                                                 : "exactly one patient file is expected");
+  run r;
+  memset(&r, 0, sizeof r);
+  int code = today(o, r.today);
+  if (code >= 0) return code;
+  const char *path = o->nflags ? NULL : argv[first];
+  output_dir(o, path, r.dir, sizeof r.dir);
+  snprintf(r.cmdline, sizeof r.cmdline, "mnsim");
+  for (int i = 0; i < argc; i++) {
+    size_t len = strlen(r.cmdline);
+    snprintf(r.cmdline + len, sizeof r.cmdline - len, " %s", argv[i]);
   }
   mn_error err = {0};
-  mn_patient_file *pf = NULL;
-  mn_skin_atlas *atlas = NULL;
-  mn_device_catalogue *cat = NULL;
-  mn_param_set *ps = mn_malloc(sizeof *ps);
-  mn_candidacy_rules *rules = mn_malloc(sizeof *rules);
-  mn_indications *ind = mn_malloc(sizeof *ind);
-  mn_plan *plan = mn_malloc(sizeof *plan);
-  int rc = ps && rules && ind && plan ? MN_OK : MN_ERR(&err, MN_ENOMEM, "", "out of memory");
   double t0 = mn_wall_time();
-  if (!rc)
-    rc = nflags ? mn_patient_file_parse(flagfile, strlen(flagfile), "(flags)", &pf, &err)
-                : mn_patient_file_read(path, &pf, &err);
-  if (!rc) {
-    if (draws >= 0) pf->req.draws = draws;
-    pf->req.threads = threads;
-    if (!pf->req.constraints.earliest_start[0]) { /* today, in local time */
-      time_t now = time(NULL);
-      struct tm tmv;
-      localtime_r(&now, &tmv);
-      strftime(pf->req.constraints.earliest_start, sizeof pf->req.constraints.earliest_start,
-               "%Y-%m-%d", &tmv);
-    }
-  }
-  if (!rc) rc = mn_skin_atlas_create(&atlas, &err);
-  if (!rc) rc = mn_device_catalogue_create(&cat, &err);
-  if (!rc) rc = mn_param_set_load_default(ps, &err);
-  if (!rc) rc = mn_candidacy_rules_load(rules, &err);
-  if (!rc) rc = mn_indications_load(ind, &err);
-  if (!rc) {
-    rc = mn_plan_make(&pf->req, atlas, cat, ps, rules, ind, plan, &err);
-    if (rc && err.key[0]) mn_patient_file_locate(pf, &err);
-  }
-  double secs = mn_wall_time() - t0;
-  char cmdline[1024] = "mnsim";
-  for (int i = 0; i < argc; i++) {
-    size_t len = strlen(cmdline);
-    snprintf(cmdline + len, sizeof cmdline - len, " %s", argv[i]);
-  }
-  mn_plan_output out = {pf, plan, cmdline};
-  mn_plan_report rep = {&out, atlas, cat, ps, histology, ""};
-  if (!rc) {
-    time_t now = time(NULL);
-    struct tm tmv;
-    localtime_r(&now, &tmv);
-    strftime(rep.today, sizeof rep.today, "%Y-%m-%d", &tmv);
-    mn_out_item items[3] = {
-        {"", mn_io_plan_json, &out}, {"", mn_io_plan_ics, &out}, {"", mn_report_plan_html, &rep}};
-    snprintf(items[0].path, sizeof items[0].path, "%s/plan.json", dir);
-    snprintf(items[1].path, sizeof items[1].path, "%s/plan.ics", dir);
-    snprintf(items[2].path, sizeof items[2].path, "%s/report.html", dir);
-    rc = mn_mkdir_p(dir, &err);
-    if (!rc) rc = mn_io_write_set(items, report ? 3 : 2, &err);
-  }
-  if (!rc && o.json) rc = mn_io_plan_json(stdout, &out, &err);
-  if (!rc && !o.quiet && !o.json) print_summary(pf, plan, dir, secs, report);
-  int code = rc ? cli_fail(&o, &err) : EXIT_OK;
-  mn_patient_file_destroy(pf);
-  mn_skin_atlas_destroy(atlas);
-  mn_device_catalogue_destroy(cat);
-  mn_free(ps);
-  mn_free(rules);
-  mn_free(ind);
-  mn_free(plan);
+  int rc = make(&r, o, path, &err);
+  r.secs = mn_wall_time() - t0;
+  if (!rc) rc = write(&r, o, &err);
+  if (!rc && !o->common.quiet && !o->common.json)
+    print_summary(r.pf, &r.plan, r.dir, r.secs, !o->no_report);
+  code = rc ? cli_fail(&o->common, &err) : EXIT_OK;
+  run_fini(&r);
+  return code;
+}
+
+int cmd_plan(int argc, char **argv) {
+  plan_opts o;
+  memset(&o, 0, sizeof o);
+  o.draws = -1;
+  int first = 0, code = cli_parse("plan", options, NOPT, help, argc, argv, &o, &o.common, &first);
+  if (code < 0) code = plan_main(&o, argc, argv, first);
+  mn_patient_file_destroy(o.pf);
   return code;
 }

@@ -175,6 +175,14 @@ int mn_patient_file_read(const char *path, mn_patient_file **out, mn_error *err)
   return rc;
 }
 
+int mn_patient_file_create(const char *name, mn_patient_file **out, mn_error *err) {
+  *out = mn_calloc(1, sizeof **out);
+  if (!*out) return MN_ERR(err, MN_ENOMEM, "", "out of memory for a patient file");
+  snprintf((*out)->file, sizeof(*out)->file, "%s", name);
+  set_defaults(*out);
+  return MN_OK;
+}
+
 void mn_patient_file_destroy(mn_patient_file *p) {
   if (!p) return;
   mn_free(p->locs);

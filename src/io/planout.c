@@ -135,66 +135,16 @@ static void add_event(icalcomponent *cal, const char *uid, long from, long to_ex
 int mn_io_plan_ics(FILE *fp, const void *ctx, mn_error *err) {
   const mn_plan_output *o = ctx;
   const mn_plan *p = o->plan;
-  long start = mn_date_days(p->start);
-  /* DTSTAMP: SOURCE_DATE_EPOCH when set (reproducible files), otherwise now */
-  const char *sde = getenv("SOURCE_DATE_EPOCH");
-  time_t now = sde ? (time_t)strtoll(sde, NULL, 10) : time(NULL);
   struct icaltimetype stamp =
-      icaltime_from_timet_with_zone(now, 0, icaltimezone_get_utc_timezone());
+      icaltime_from_timet_with_zone((time_t)o->created_unix, 0, icaltimezone_get_utc_timezone());
   icalcomponent *cal = icalcomponent_new_vcalendar();
   icalcomponent_add_property(cal, icalproperty_new_version("2.0"));
   icalcomponent_add_property(cal, icalproperty_new_prodid("-//mnsim//mnsim plan//EN"));
   icalcomponent_add_property(cal, icalproperty_new_calscale("GREGORIAN"));
-  char uid[128], sum[256], desc[1024];
-  if (p->treat)
-    for (int s = 0; s < p->sessions; s++) {
-      long day = start + (long)llround(p->session_day[s]);
-      double red = 0, sun = 0;
-      char regions[256] = "";
-      for (int i = 0; i < p->n_regions; i++) {
-        const mn_plan_region *r = &p->region[i];
-        if (s >= r->sessions) continue;
-        red = fmax(red, r->redness_days[2]);
-        sun = fmax(sun, r->sun_days[2]);
-        size_t len = strlen(regions);
-        snprintf(regions + len, sizeof regions - len, "%s%s %.2f mm", len ? ", " : "",
-                 r->skin.region, r->depth_mm);
-      }
-      snprintf(uid, sizeof uid, "mnsim-%s-session-%d@mnsim", p->start, s + 1);
-      snprintf(sum, sizeof sum, "Micro-needling session %d of %d", s + 1, p->sessions);
-      snprintf(
-          desc, sizeof desc,
-          "%s. Arrive with clean skin, no make-up. The clinician confirms the plan on the day; "
-          "mnsim supports the decision and does not replace it.",
-          regions);
-      add_event(cal, uid, day, day + 1, sum, desc, 1, stamp);
-      long red_end = day + (long)ceil(red);
-      snprintf(uid, sizeof uid, "mnsim-%s-redness-%d@mnsim", p->start, s + 1);
-      snprintf(sum, sizeof sum, "Redness expected (session %d)", s + 1);
-      snprintf(desc, sizeof desc,
-               "Visible redness usually fades within %.1f days (model median; up to %.1f days in "
-               "95 %% of parameter draws). Gentle cleanser and moisturiser only; no make-up for 24 "
-               "hours; no retinoids, acids or exfoliants until it has faded.",
-               p->region[0].redness_days[1], red);
-      add_event(cal, uid, day, red_end + 1, sum, desc, 0, stamp);
-      long sun_end = day + (long)ceil(fmax(sun, red));
-      snprintf(uid, sizeof uid, "mnsim-%s-sun-%d@mnsim", p->start, s + 1);
-      snprintf(sum, sizeof sum, "Avoid the sun (session %d)", s + 1);
-      snprintf(
-          desc, sizeof desc,
-          "Stay out of direct sun and use a broad-spectrum SPF 30+ sunscreen until the skin has "
-          "healed (model: %.1f days, upper band), then keep using sunscreen daily.",
-          fmax(sun, red));
-      add_event(cal, uid, day, sun_end + 1, sum, desc, 0, stamp);
-    }
-  long review = p->treat ? start + (long)llround(p->review_day) : start;
-  snprintf(uid, sizeof uid, "mnsim-%s-review@mnsim", p->start);
-  add_event(cal, uid, review, review + 1,
-            p->treat ? "6-month review of the micro-needling course" : "Review with the clinician",
-            p->treat ? "New collagen forms for about 6 months after the last session: compare "
-                       "photographs and decide on further sessions."
-                     : "The screening did not clear treatment: see the clinician.",
-            1, stamp);
+  for (int i = 0; i < p->n_events; i++) {
+    const mn_plan_event *e = &p->events[i];
+    add_event(cal, e->uid, e->from, e->to, e->summary, e->text, e->busy, stamp);
+  }
   char *text = icalcomponent_as_ical_string_r(cal);
   icalcomponent_free(cal);
   if (!text) return MN_ERR(err, MN_EINTERNAL, "", "plan.ics: libical could not serialise");

@@ -1,4 +1,4 @@
-/* Candidacy screening (issue 5): the rules of data/candidacy.csv (each with its source and
+/* Candidacy screening: the rules of data/candidacy.csv (each with its source and
  * evidence grade) matched against the patient's conditions, medications (days since the last
  * dose), recent procedures and own data (Fitzpatrick type, age). The strictest matching verdict
  * decides; every match is reported. Stage: plan. */
@@ -52,91 +52,101 @@ static int copy_field(const mn_csv *c, int r, int col, char *dst, size_t cap, mn
   return MN_OK;
 }
 
-int mn_candidacy_rules_parse(const char *csv, size_t len, const char *name, mn_candidacy_rules *out,
-                             mn_error *err) {
+/* Row @p r of the table into @p ru: fields, kind, verdict, name and within_days checked. */
+static int parse_rule(const mn_csv *c, int r, const int *col, mn_candidacy_rule *ru,
+                      mn_error *err) {
+  int rc = MN_OK;
+  const char *kind = c->rows[r][col[1]], *verdict = c->rows[r][col[5]], *wd = c->rows[r][col[4]];
+  static const int field[7] = {0, 2, 3, 6, 7, 8, 9};
+  char *dst[7] = {ru->id,     ru->name,   ru->aliases, ru->precaution,
+                  ru->reason, ru->source, ru->evidence};
+  const size_t cap[7] = {sizeof ru->id,         sizeof ru->name,   sizeof ru->aliases,
+                         sizeof ru->precaution, sizeof ru->reason, sizeof ru->source,
+                         sizeof ru->evidence};
+  for (int k = 0; k < 7; k++) MN_TRY(copy_field(c, r, col[field[k]], dst[k], cap[k], err));
+  ru->kind = index_of(kind_names, kind);
+  ru->verdict = index_of(verdict_names, verdict);
+  MN_CHECK(ru->kind >= 0, err, MN_EINPUT, "",
+           "%s:%d: kind '%s' (allowed: condition, medication, procedure, patient)", c->name,
+           c->lineno[r], kind);
+  MN_CHECK(ru->verdict > MN_CAND_PROCEED, err, MN_EINPUT, "",
+           "%s:%d: verdict '%s' (allowed: precautions, refer, do-not-treat)", c->name, c->lineno[r],
+           verdict);
+  MN_CHECK(valid_name(ru->name), err, MN_EINPUT, "",
+           "%s:%d: name '%s' must be lower case letters, digits and _", c->name, c->lineno[r],
+           ru->name);
+  ru->within_days = -1;
+  if (*wd) {
+    MN_TRY(mn_csv_double(c, r, col[4], &ru->within_days, err));
+    MN_CHECK(ru->within_days > 0, err, MN_EINPUT, "",
+             "%s:%d: within_days must be positive or empty", c->name, c->lineno[r]);
+  }
+cleanup:
+  return rc;
+}
+
+/* 1 when rules @p a and @p b share an id, a name or an alias. */
+static int clash(const mn_candidacy_rule *a, const mn_candidacy_rule *b) {
+  if (rule_has(a, b->name) || rule_has(b, a->name) || !strcmp(a->id, b->id)) return 1;
+  for (const char *s = b->aliases; *s;) { /* an alias of both */
+    const char *e = strchr(s, '|');
+    size_t alen = e ? (size_t)(e - s) : strlen(s);
+    char one[64];
+    if (alen < sizeof one) {
+      memcpy(one, s, alen);
+      one[alen] = 0;
+      if (rule_has(a, one)) return 1;
+    }
+    s = e ? e + 1 : s + alen;
+  }
+  return 0;
+}
+
+int mn_candidacy_rules_parse(const char *csv, size_t len, const char *name,
+                             mn_candidacy_rules **out, mn_error *err) {
   static const char *const cols[10] = {"id",      "kind",       "name",   "aliases", "within_days",
                                        "verdict", "precaution", "reason", "source",  "evidence"};
   int rc = MN_OK, col[10];
   mn_csv c;
-  memset(out, 0, sizeof *out);
+  memset(&c, 0, sizeof c);
+  *out = NULL;
+  mn_candidacy_rules *t = mn_calloc(1, sizeof *t);
+  MN_CHECK(t, err, MN_ENOMEM, "", "out of memory for the candidacy rules");
   MN_TRY(mn_csv_parse(csv, len, name, &c, err));
-  for (int j = 0; j < 10; j++)
-    if ((rc = mn_csv_require(&c, cols[j], &col[j], err))) goto done;
-  if (c.nrows > MN_PLAN_MAX_RULES) {
-    rc = MN_ERR(err, MN_EINPUT, "", "%s: %d rules; at most %d", c.name, c.nrows, MN_PLAN_MAX_RULES);
-    goto done;
+  for (int j = 0; j < 10; j++) MN_TRY(mn_csv_require(&c, cols[j], &col[j], err));
+  MN_CHECK(c.nrows <= MN_PLAN_MAX_RULES, err, MN_EINPUT, "", "%s: %d rules; at most %d", c.name,
+           c.nrows, MN_PLAN_MAX_RULES);
+  for (int r = 0; r < c.nrows; r++) {
+    mn_candidacy_rule *ru = &t->rule[r];
+    MN_TRY(parse_rule(&c, r, col, ru, err));
+    for (int q = 0; q < r; q++) /* ids, names and aliases unique */
+      MN_CHECK(!clash(&t->rule[q], ru), err, MN_EINPUT, "",
+               "%s:%d: rule %s '%s' repeats an id, name or alias of rule %s", c.name, c.lineno[r],
+               ru->id, ru->name, t->rule[q].id);
+    t->n = r + 1;
   }
-  for (int r = 0; r < c.nrows && rc == MN_OK; r++) {
-    mn_candidacy_rule *ru = &out->rule[r];
-    const char *kind = c.rows[r][col[1]], *verdict = c.rows[r][col[5]], *wd = c.rows[r][col[4]];
-    if ((rc = copy_field(&c, r, col[0], ru->id, sizeof ru->id, err)) ||
-        (rc = copy_field(&c, r, col[2], ru->name, sizeof ru->name, err)) ||
-        (rc = copy_field(&c, r, col[3], ru->aliases, sizeof ru->aliases, err)) ||
-        (rc = copy_field(&c, r, col[6], ru->precaution, sizeof ru->precaution, err)) ||
-        (rc = copy_field(&c, r, col[7], ru->reason, sizeof ru->reason, err)) ||
-        (rc = copy_field(&c, r, col[8], ru->source, sizeof ru->source, err)) ||
-        (rc = copy_field(&c, r, col[9], ru->evidence, sizeof ru->evidence, err)))
-      break;
-    ru->kind = index_of(kind_names, kind);
-    int v = index_of(verdict_names, verdict);
-    if (ru->kind < 0) {
-      rc = MN_ERR(err, MN_EINPUT, "",
-                  "%s:%d: kind '%s' (allowed: condition, medication, procedure, "
-                  "patient)",
-                  c.name, c.lineno[r], kind);
-      break;
-    }
-    if (v <= MN_CAND_PROCEED) {
-      rc = MN_ERR(err, MN_EINPUT, "",
-                  "%s:%d: verdict '%s' (allowed: precautions, refer, "
-                  "do-not-treat)",
-                  c.name, c.lineno[r], verdict);
-      break;
-    }
-    ru->verdict = v;
-    if (!valid_name(ru->name)) {
-      rc = MN_ERR(err, MN_EINPUT, "", "%s:%d: name '%s' must be lower case letters, digits and _",
-                  c.name, c.lineno[r], ru->name);
-      break;
-    }
-    ru->within_days = -1;
-    if (*wd) {
-      rc = mn_csv_double(&c, r, col[4], &ru->within_days, err);
-      if (rc == MN_OK && !(ru->within_days > 0))
-        rc = MN_ERR(err, MN_EINPUT, "", "%s:%d: within_days must be positive or empty", c.name,
-                    c.lineno[r]);
-    }
-    for (int q = 0; q < r && rc == MN_OK; q++) { /* ids, names and aliases unique */
-      const mn_candidacy_rule *o = &out->rule[q];
-      int clash = rule_has(o, ru->name) || rule_has(ru, o->name) || !strcmp(o->id, ru->id);
-      for (const char *a = ru->aliases; *a && !clash;) { /* an alias of both */
-        const char *e = strchr(a, '|');
-        size_t alen = e ? (size_t)(e - a) : strlen(a);
-        char one[64];
-        if (alen < sizeof one) {
-          memcpy(one, a, alen);
-          one[alen] = 0;
-          clash = rule_has(o, one);
-        }
-        a = e ? e + 1 : a + alen;
-      }
-      if (clash)
-        rc = MN_ERR(err, MN_EINPUT, "",
-                    "%s:%d: rule %s '%s' repeats an id, name or alias of rule %s", c.name,
-                    c.lineno[r], ru->id, ru->name, o->id);
-    }
-    out->n = r + 1;
-  }
-done:
-  mn_csv_fini(&c);
+  *out = t, t = NULL;
 cleanup:
-  if (rc) out->n = 0;
+  mn_csv_fini(&c);
+  mn_free(t);
   return rc;
 }
 
-int mn_candidacy_rules_load(mn_candidacy_rules *r, mn_error *err) {
+int mn_candidacy_rules_create(mn_candidacy_rules **out, mn_error *err) {
   return mn_candidacy_rules_parse(mn__data_candidacy_csv, mn__data_candidacy_csv_len,
-                                  "data/candidacy.csv", r, err);
+                                  "data/candidacy.csv", out, err);
+}
+
+void mn_candidacy_rules_destroy(mn_candidacy_rules *r) {
+  mn_free(r);
+}
+
+int mn_candidacy_rules_count(const mn_candidacy_rules *r) {
+  return r->n;
+}
+
+const mn_candidacy_rule *mn_candidacy_rules_get(const mn_candidacy_rules *r, int i) {
+  return i >= 0 && i < r->n ? &r->rule[i] : NULL;
 }
 
 int mn_candidacy_lookup(const mn_candidacy_rules *r, int kind, const char *name, const char *key,

@@ -1,5 +1,5 @@
 /* Indications (data/indications.csv) and the deepest setting per region (data/region_depths.csv)
- * for the protocol search; dates for the calendar. Stage: plan. */
+ * for the protocol search. Stage: plan. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -114,15 +114,35 @@ cleanup:
   return rc;
 }
 
-int mn_indications_load(mn_indications *ind, mn_error *err) {
+int mn_indications_create(mn_indications **out, mn_error *err) {
   int rc;
-  memset(ind, 0, sizeof *ind);
+  *out = NULL;
+  mn_indications *ind = mn_calloc(1, sizeof *ind);
+  if (!ind) return MN_ERR(err, MN_ENOMEM, "", "out of memory for the indications");
   /* the clinic interval: "2-3 sessions, 6-8 weeks apart" (seed; research/clinical.md 6.1) */
   ind->interval_pref_weeks[0] = 6, ind->interval_pref_weeks[1] = 8;
   snprintf(ind->interval_source, sizeof ind->interval_source,
            "clinic protocol: sessions 6-8 weeks apart (seed; research/clinical.md 6.1)");
-  if ((rc = parse_indications(ind, err))) return rc;
-  return parse_regions(ind, err);
+  if ((rc = parse_indications(ind, err)) || (rc = parse_regions(ind, err))) {
+    mn_free(ind);
+    return rc;
+  }
+  *out = ind;
+  return MN_OK;
+}
+
+void mn_indications_destroy(mn_indications *ind) {
+  mn_free(ind);
+}
+
+const mn_region_depth *mn_indications_region_depth(const mn_indications *ind, const char *region) {
+  for (int i = 0; i < ind->nregions; i++)
+    if (!strcmp(ind->region[i].region, region)) return &ind->region[i];
+  return NULL;
+}
+
+void mn_indications_interval_pref(const mn_indications *ind, double w[2]) {
+  w[0] = ind->interval_pref_weeks[0], w[1] = ind->interval_pref_weeks[1];
 }
 
 const mn_indication *mn_indication_find(const mn_indications *ind, int concern, int severity) {

@@ -9,4 +9,10 @@ int mn__pl_exit_handler(PLCHAR_VECTOR msg);
 /* colour map 1: dark blue through teal and green to yellow (viridis-like) */
 void mn__pl_viridis(void);
 
+#include "mnsim/report.h"
+
+/* Every figure of the plan report as SVG text: svg[0..4] = redness, collagen, timeline, density
+ * map, histology (NULL without a section), owned by the caller (mn_free). */
+int mn__plan_svgs(const mn_plan_report *rp, char *svg[5], size_t len[5], mn_error *err);
+
 #endif

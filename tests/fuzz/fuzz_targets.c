@@ -98,15 +98,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 /* A patient file, then the candidacy screening of its names against the shipped rules (the
  * protocol search itself runs the model: not fuzzed). */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  static mn_candidacy_rules rules;
+  static mn_candidacy_rules *rules; /* loaded once, kept for the process's life */
   static int loaded;
   mn_error e = {0};
-  if (!loaded) loaded = mn_candidacy_rules_load(&rules, &e) == MN_OK;
+  if (!loaded) loaded = mn_candidacy_rules_create(&rules, &e) == MN_OK;
   mn_patient_file *pf = NULL;
   if (mn_patient_file_parse((const char *)data, size, "fuzz.yaml", &pf, &e) == MN_OK) {
     static mn_candidacy c;
     mn_error e2 = {0};
-    if (loaded && mn_candidacy_screen(&rules, &pf->req.patient, &c, &e2) != MN_OK)
+    if (loaded && mn_candidacy_screen(rules, &pf->req.patient, &c, &e2) != MN_OK)
       mn_patient_file_locate(pf, &e2);
     mn_patient_file_destroy(pf);
   }
@@ -115,9 +115,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 #elif defined(FUZZ_RULES)
 /* The planner's tables: candidacy rules and the posterior ensemble (the same CSV reader). */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  static mn_candidacy_rules r;
+  mn_candidacy_rules *r = NULL;
   mn_error e = {0};
-  mn_candidacy_rules_parse((const char *)data, size, "fuzz.csv", &r, &e);
+  if (mn_candidacy_rules_parse((const char *)data, size, "fuzz.csv", &r, &e) == MN_OK)
+    mn_candidacy_rules_destroy(r);
   mn_posterior po;
   mn_error e2 = {0};
   if (mn_posterior_parse((const char *)data, size, "fuzz.csv", &po, &e2) == MN_OK)

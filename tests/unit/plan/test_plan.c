@@ -12,8 +12,8 @@ typedef struct world {
   mn_skin_atlas *atlas;
   mn_device_catalogue *cat;
   mn_param_set ps;
-  mn_candidacy_rules rules;
-  mn_indications ind;
+  mn_candidacy_rules *rules;
+  mn_indications *ind;
 } world;
 static world w;
 
@@ -22,10 +22,12 @@ static void setup(void) {
   cr_assert_eq(mn_skin_atlas_create(&w.atlas, &e), MN_OK, "%s", e.msg);
   cr_assert_eq(mn_device_catalogue_create(&w.cat, &e), MN_OK, "%s", e.msg);
   cr_assert_eq(mn_param_set_load_default(&w.ps, &e), MN_OK, "%s", e.msg);
-  cr_assert_eq(mn_candidacy_rules_load(&w.rules, &e), MN_OK, "%s", e.msg);
-  cr_assert_eq(mn_indications_load(&w.ind, &e), MN_OK, "%s", e.msg);
+  cr_assert_eq(mn_candidacy_rules_create(&w.rules, &e), MN_OK, "%s", e.msg);
+  cr_assert_eq(mn_indications_create(&w.ind, &e), MN_OK, "%s", e.msg);
 }
 static void teardown(void) {
+  mn_candidacy_rules_destroy(w.rules);
+  mn_indications_destroy(w.ind);
   mn_skin_atlas_destroy(w.atlas);
   mn_device_catalogue_destroy(w.cat);
 }
@@ -58,7 +60,7 @@ static void add_region(mn_plan_request *r, const char *region, int concern, int 
 static mn_plan *make(const mn_plan_request *r) {
   mn_plan *p = malloc(sizeof *p);
   mn_error e = {0};
-  cr_assert_eq(mn_plan_make(r, w.atlas, w.cat, &w.ps, &w.rules, &w.ind, p, &e), MN_OK, "%s", e.msg);
+  cr_assert_eq(mn_plan_make(r, w.atlas, w.cat, &w.ps, w.rules, w.ind, p, &e), MN_OK, "%s", e.msg);
   return p;
 }
 
@@ -84,15 +86,17 @@ Test(plan, dates_round_trip_and_reject_bad_ones) {
 static mn_candidacy screen(const mn_plan_patient *p) {
   mn_candidacy c;
   mn_error e = {0};
-  cr_assert_eq(mn_candidacy_screen(&w.rules, p, &c, &e), MN_OK, "%s", e.msg);
+  cr_assert_eq(mn_candidacy_screen(w.rules, p, &c, &e), MN_OK, "%s", e.msg);
   return c;
 }
 
 Test(candidacy, rules_are_sourced_and_match_by_name_alias_and_window, .init = setup,
      .fini = teardown) {
-  cr_assert(w.rules.n >= 25, "%d rules", w.rules.n);
-  for (int i = 0; i < w.rules.n; i++) {
-    const mn_candidacy_rule *r = &w.rules.rule[i];
+  int nr = mn_candidacy_rules_count(w.rules);
+  cr_assert(nr >= 25, "%d rules", nr);
+  cr_assert_null(mn_candidacy_rules_get(w.rules, nr));
+  for (int i = 0; i < nr; i++) {
+    const mn_candidacy_rule *r = mn_candidacy_rules_get(w.rules, i);
     cr_assert(strlen(r->source) > 10, "%s has no source", r->id);
     cr_assert(strlen(r->reason) > 10, "%s has no reason", r->id);
     cr_assert(r->verdict == MN_CAND_DO_NOT_TREAT || r->precaution[0], "%s: no precaution", r->id);
@@ -135,7 +139,7 @@ Test(candidacy, unknown_names_get_the_nearest_one, .init = setup, .fini = teardo
   q.patient.n_conditions = 1;
   mn_candidacy c;
   mn_error e = {0};
-  cr_assert_eq(mn_candidacy_screen(&w.rules, &q.patient, &c, &e), MN_EINPUT);
+  cr_assert_eq(mn_candidacy_screen(w.rules, &q.patient, &c, &e), MN_EINPUT);
   cr_assert(strstr(e.msg,
                    "'keloids_tendency' is not a known condition; the nearest is "
                    "'keloid_tendency'"),
@@ -146,7 +150,7 @@ Test(candidacy, unknown_names_get_the_nearest_one, .init = setup, .fini = teardo
   snprintf(q.patient.procedures[0].name, 64, "isotretinoin");
   q.patient.n_procedures = 1;
   memset(&e, 0, sizeof e);
-  cr_assert_eq(mn_candidacy_screen(&w.rules, &q.patient, &c, &e), MN_EINPUT);
+  cr_assert_eq(mn_candidacy_screen(w.rules, &q.patient, &c, &e), MN_EINPUT);
   cr_assert(strstr(e.msg, "not a known procedure"), "%s", e.msg);
 }
 
@@ -162,12 +166,12 @@ Test(candidacy, bad_rule_tables_are_refused) {
   for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
     char csv[512];
     snprintf(csv, sizeof csv, "%s%s", head, rows[i]);
-    mn_candidacy_rules *r = malloc(sizeof *r);
+    mn_candidacy_rules *r = NULL;
     mn_error e = {0};
-    cr_assert_eq(mn_candidacy_rules_parse(csv, strlen(csv), "t.csv", r, &e), MN_EINPUT, "row %zu",
+    cr_assert_eq(mn_candidacy_rules_parse(csv, strlen(csv), "t.csv", &r, &e), MN_EINPUT, "row %zu",
                  i);
+    cr_assert_null(r);
     cr_assert(strstr(e.msg, "t.csv:"), "%s", e.msg);
-    free(r);
   }
 }
 
@@ -231,6 +235,7 @@ Test(plan, superposition_matches_multi_session_runs, .init = setup, .fini = tear
   cr_assert(direct > 1, "a gain to compare: %g", direct);
   cr_assert(fabs(sup - direct) <= 0.07 * fabs(direct), "superposition %g vs %g", sup, direct);
   mn_device_fini(&dev);
+  mn_plan_fini(p);
   free(p);
 }
 
@@ -318,6 +323,7 @@ Test(plan, mild_to_moderate_gets_two_to_three_sessions_six_to_eight_weeks_apart,
     cr_assert(p->sessions >= 2 && p->sessions <= 3, "%d sessions", p->sessions);
     cr_assert(p->interval_days >= 42 && p->interval_days <= 56, "%g days", p->interval_days);
     cr_assert(r->probability >= 0.8);
+    mn_plan_fini(p);
     free(p);
   }
 }
@@ -335,6 +341,7 @@ Test(plan, deep_wrinkles_and_severe_scars_get_more_sessions, .init = setup, .fin
            mn_severity_name(cases[i][1]), mn_concern_name(cases[i][0]), p->sessions,
            p->interval_days / 7, p->region[0].reached, p->region[0].probability);
     cr_assert(p->sessions > 3, "%d sessions", p->sessions);
+    mn_plan_fini(p);
     free(p);
   }
 }
@@ -348,6 +355,7 @@ Test(plan, an_unreachable_goal_is_an_answer_with_the_best_plan, .init = setup, .
   cr_assert_eq(p->reached, 0);
   cr_assert_eq(p->sessions, 2, "the best plan within the constraints");
   cr_assert(p->region[0].probability < 0.8);
+  mn_plan_fini(p);
   free(p);
 }
 
@@ -385,10 +393,36 @@ Test(plan, depth_stays_within_the_chart_and_the_anatomy, .init = setup, .fini = 
         r->depth_mm * 0.9 * 1000 <= r->skin.top_um[MN_LAYER_HYPO] + r->skin.sd_um[MN_LAYER_RD],
         "within one SD of the dermis's end");
   }
+  mn_plan_fini(p);
   free(p);
 }
 
 /* ---- the calendar ------------------------------------------------------------------------- */
+
+Test(plan, today_comes_from_the_request, .init = setup, .fini = teardown) {
+  /* without earliest_start the course starts on the request's today; without either the plan is
+   * refused (the library never reads the clock) */
+  mn_plan_request q = request(0);
+  add_region(&q, "forehead", MN_CONCERN_FINE_LINES, MN_SEVERITY_MILD);
+  q.constraints.earliest_start[0] = 0;
+  mn_plan *p = calloc(1, sizeof *p);
+  mn_error e = {0};
+  cr_assert_eq(mn_plan_make(&q, w.atlas, w.cat, &w.ps, w.rules, w.ind, p, &e), MN_EINPUT);
+  cr_assert_str_eq(e.key, "today");
+  mn_plan_fini(p);
+  snprintf(q.today, sizeof q.today, "2031-02-30");
+  mn_error_clear(&e);
+  cr_assert_eq(mn_plan_make(&q, w.atlas, w.cat, &w.ps, w.rules, w.ind, p, &e), MN_EINPUT);
+  cr_assert_str_eq(e.key, "today");
+  mn_plan_fini(p);
+  snprintf(q.today, sizeof q.today, "2031-02-14");
+  mn_error_clear(&e);
+  cr_assert_eq(mn_plan_make(&q, w.atlas, w.cat, &w.ps, w.rules, w.ind, p, &e), MN_OK, "%s", e.msg);
+  cr_assert_str_eq(p->start, "2031-02-14");
+  cr_assert_eq(p->events[0].from, mn_date_days("2031-02-14"));
+  mn_plan_fini(p);
+  free(p);
+}
 
 Test(plan, calendar_has_every_session_window_and_the_review, .init = setup, .fini = teardown) {
   mn_plan_request q = request(50);
@@ -398,7 +432,7 @@ Test(plan, calendar_has_every_session_window_and_the_review, .init = setup, .fin
   memset(&pf, 0, sizeof pf);
   pf.req = q;
   snprintf(pf.file, sizeof pf.file, "t.yaml");
-  mn_plan_output out = {&pf, p, "test"};
+  mn_plan_output out = {&pf, p, "test", 1800000000};
   char *text = NULL;
   size_t len = 0;
   FILE *fp = open_memstream(&text, &len);
@@ -409,6 +443,15 @@ Test(plan, calendar_has_every_session_window_and_the_review, .init = setup, .fin
   cr_assert(cal, "libical reads the file back");
   int n = icalcomponent_count_components(cal, ICAL_VEVENT_COMPONENT);
   cr_assert_eq(n, 3 * p->sessions + 1, "%d events for %d sessions", n, p->sessions);
+  cr_assert_eq(n, p->n_events, "the file holds the plan's calendar");
+  for (int i = 0; i < p->n_events; i++) { /* each window spans the model's days, rounded up */
+    const mn_plan_event *ev = &p->events[i];
+    cr_assert(ev->to > ev->from);
+    if (ev->kind == MN_EVENT_SUN || ev->kind == MN_EVENT_REDNESS)
+      cr_assert_eq(ev->to - ev->from, (long)ceil(ev->days) + 1, "%s", ev->summary);
+    if (ev->kind == MN_EVENT_SUN)
+      cr_assert_geq(ev->days, p->region[0].redness_days[2], "sun outlasts the redness");
+  }
   icalcomponent *ev = icalcomponent_get_first_component(cal, ICAL_VEVENT_COMPONENT);
   struct icaltimetype t = icalcomponent_get_dtstart(ev);
   cr_assert_eq(t.year, 2027);
@@ -425,5 +468,6 @@ Test(plan, calendar_has_every_session_window_and_the_review, .init = setup, .fin
   cr_assert(strstr(text, "\"verdict\": \"proceed\""), "%.400s", text);
   cr_assert(strstr(text, "\"region\": \"cheek\""));
   free(text);
+  mn_plan_fini(p);
   free(p);
 }
