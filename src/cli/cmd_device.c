@@ -1,12 +1,30 @@
 /* `mnsim device CASE.yaml`: the punctures a device and its hand passes make in the patient's
  * skin, with the figures a device engineer or clinician asks for; writes JSON, CSV and the
  * density map (SVG, PNG). */
-#include <getopt.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
+
+typedef struct device_opts {
+  cli_opts common;
+  int no_figures, list, have_seed;
+  uint64_t seed;
+} device_opts;
+
+#define DO(f) offsetof(device_opts, f)
+static const cli_option options[] = {
+    CLI_OUTPUT(device_opts, "result directory (default: ./<case name>-device)"),
+    CLI_JSON(device_opts, "print the JSON summary on stdout instead of the text summary"),
+    {"seed", 0, CLI_U64, "N", 0, 0, DO(seed), DO(have_seed), NULL, "override the case file's seed"},
+    {"no-figures", 0, CLI_FLAG, NULL, 0, 0, DO(no_figures), 0, NULL,
+     "skip the SVG/PNG density maps"},
+    {"list", 0, CLI_FLAG, NULL, 0, 0, DO(list), 0, NULL, "list the device catalogue"},
+    CLI_QUIET(device_opts),
+};
+#define NOPT (sizeof options / sizeof options[0])
 
 static void help(void) {
   printf(
@@ -15,16 +33,10 @@ static void help(void) {
       "Generate the punctures of the device and passes in CASE.yaml over its region and report:\n"
       "puncture count, density per cm2 per pass and in total, surface coverage, channel overlap,\n"
       "nearest-neighbour spacing, depth reached per skin layer and the fraction of channels at\n"
-      "bleeding depth (the subpapillary plexus).\n\n"
-      "options:\n"
-      "  -o, --output DIR   result directory (default: ./<case name>-device)\n"
-      "      --json         print the JSON summary on stdout instead of the text summary\n"
-      "      --seed N       override the case file's seed\n"
-      "      --no-figures   skip the SVG/PNG density maps\n"
-      "      --list         list the device catalogue\n"
-      "  -q, --quiet        errors only;  -v, --verbose  more detail (raise sites of errors)\n"
-      "  -h, --help         this text\n\n"
-      "files written: device.json, device.csv (summary), punctures.csv, density.csv,\n"
+      "bleeding depth (the subpapillary plexus).\n\n");
+  cli_print_options(options, NOPT);
+  printf(
+      "\nfiles written: device.json, device.csv (summary), punctures.csv, density.csv,\n"
       "density.svg, density.png. Every file is written to a temporary name and renamed.\n"
       "Keys of the case file: mnsim config --defaults.\n");
 }
@@ -211,51 +223,17 @@ static void on_signal(int sig) {
 }
 
 int cmd_device(int argc, char **argv) {
-  static const struct option longopts[] = {{"output", required_argument, 0, 'o'},
-                                           {"json", no_argument, 0, 'j'},
-                                           {"seed", required_argument, 0, 's'},
-                                           {"no-figures", no_argument, 0, 'F'},
-                                           {"list", no_argument, 0, 'L'},
-                                           {"quiet", no_argument, 0, 'q'},
-                                           {"verbose", no_argument, 0, 'v'},
-                                           {"help", no_argument, 0, 'h'},
-                                           {0, 0, 0, 0}};
-  cli_opts o = {0};
-  int figures = 1, list = 0, have_seed = 0, c;
-  uint64_t seed = 0;
-  optind = 1;
-  opterr = 0;
-  while ((c = getopt_long(argc, argv, ":o:qvh", longopts, NULL)) != -1) {
-    if (cli_common_option(c, optarg, &o)) continue;
-    switch (c) {
-      case 'h':
-        help();
-        return EXIT_OK;
-      case 'F':
-        figures = 0;
-        break;
-      case 'L':
-        list = 1;
-        break;
-      case 's': {
-        if (mn_parse_u64(optarg, &seed) != 0)
-          return cli_usage_error("device", "--seed '%s' must be an integer in [0, 2^64 - 1]",
-                                 optarg);
-        have_seed = 1;
-        break;
-      }
-      case ':':
-        return cli_usage_error("device", "option %s needs a value", argv[optind - 1]);
-      default:
-        return cli_usage_error("device", "unknown option '%s'", argv[optind - 1]);
-    }
-  }
-  cli_log_setup(&o);
-  if (list) return list_catalogue(&o);
-  if (optind != argc - 1)
+  device_opts d;
+  memset(&d, 0, sizeof d);
+  int first = 0, code = cli_parse("device", options, NOPT, help, argc, argv, &d, &d.common, &first);
+  if (code >= 0) return code;
+  cli_opts o = d.common;
+  int figures = !d.no_figures;
+  if (d.list) return list_catalogue(&o);
+  if (first != argc - 1)
     return cli_usage_error(
-        "device", optind >= argc ? "a case file is required" : "exactly one case file is expected");
-  const char *path = argv[optind];
+        "device", first >= argc ? "a case file is required" : "exactly one case file is expected");
+  const char *path = argv[first];
   char dir[4096];
   if (o.outdir)
     snprintf(dir, sizeof dir, "%s", o.outdir);
@@ -268,7 +246,7 @@ int cmd_device(int argc, char **argv) {
   signal(SIGTERM, on_signal);
   run r = {0};
   mn_error err = {0};
-  int rc = compute(&r, path, have_seed, seed, &err);
+  int rc = compute(&r, path, d.have_seed, d.seed, &err);
   mn_device_result res = {r.cs, &r.dev, &r.skin, r.set, &r.st};
   if (rc == MN_OK) rc = write_outputs(&r, &res, dir, figures, &err);
   if (rc == MN_OK) {
@@ -277,7 +255,7 @@ int cmd_device(int argc, char **argv) {
     else if (!o.quiet)
       print_summary(&res, dir, figures);
   }
-  int code = rc ? cli_fail(&o, &err) : EXIT_OK;
+  code = rc ? cli_fail(&o, &err) : EXIT_OK;
   run_fini(&r);
   return code;
 }

@@ -1,10 +1,52 @@
 /* `mnsim skin` (anatomy of a region for a patient) and `mnsim config` (annotated defaults,
  * configuration reference). */
-#include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
+
+typedef struct skin_opts {
+  cli_opts common;
+  int list, flags, rc;
+  mn_skin_params p;
+} skin_opts;
+
+/* A flag through the skin descriptor table, so that flags and YAML share their checks. */
+static int skin_flag(void *opts, const char *val, const char *key) {
+  skin_opts *o = opts;
+  size_t n;
+  const mn_config_desc *tab = mn_skin_param_table(&n);
+  char path[64];
+  mn_error err = {0};
+  snprintf(path, sizeof path, "--%s", key);
+  o->flags = 1;
+  if (mn_config_parse(mn_config_find(tab, n, key), val, &o->p, path, &err))
+    return cli_fail(&o->common, &err);
+  return 0;
+}
+static int flag_region(void *o, const char *v) {
+  return skin_flag(o, v, "region");
+}
+static int flag_age(void *o, const char *v) {
+  return skin_flag(o, v, "age_y");
+}
+static int flag_sex(void *o, const char *v) {
+  return skin_flag(o, v, "sex");
+}
+static int flag_fitzpatrick(void *o, const char *v) {
+  return skin_flag(o, v, "fitzpatrick");
+}
+
+static const cli_option skin_options[] = {
+    {"region", 0, CLI_CALL, "R", 0, 0, 0, 0, flag_region, "face region (default cheek)"},
+    {"age", 0, CLI_CALL, "Y", 0, 0, 0, 0, flag_age, "age in years (default 40)"},
+    {"sex", 0, CLI_CALL, "S", 0, 0, 0, 0, flag_sex, "female or male (default female)"},
+    {"fitzpatrick", 0, CLI_CALL, "N", 0, 0, 0, 0, flag_fitzpatrick, "skin type 1-6 (default 3)"},
+    {"list", 0, CLI_FLAG, NULL, 0, 0, offsetof(skin_opts, list), 0, NULL, "list the face regions"},
+    CLI_JSON(skin_opts, "print the anatomy as JSON"),
+    CLI_QUIET(skin_opts),
+};
 
 static void skin_help(void) {
   printf(
@@ -12,8 +54,8 @@ static void skin_help(void) {
       "       mnsim skin CASE.yaml [--json]\n"
       "       mnsim skin --list\n\n"
       "Print the layered anatomy (stratum corneum, viable epidermis, papillary and reticular\n"
-      "dermis) of a face region for a patient, with the source of every thickness.\n"
-      "Defaults: cheek, 40 years, female, Fitzpatrick III.\n");
+      "dermis) of a face region for a patient, with the source of every thickness.\n\n");
+  cli_print_options(skin_options, sizeof skin_options / sizeof skin_options[0]);
 }
 
 static void print_skin(const mn_skin *s, int json) {
@@ -44,87 +86,62 @@ static void print_skin(const mn_skin *s, int json) {
   printf("tags: V seen, D derived, E estimate; keys: data/references.csv\n");
 }
 
-/* Apply a flag value through the skin descriptor table, so flags and YAML share checks. */
-static int set_flag(mn_skin_params *p, const char *key, const char *val, mn_error *err) {
-  size_t n;
-  const mn_config_desc *tab = mn_skin_param_table(&n);
-  char path[64];
-  snprintf(path, sizeof path, "--%s", key);
-  return mn_config_parse(mn_config_find(tab, n, key), val, p, path, err);
+/* The anatomy of the case file's skin, or of the flags' patient. */
+static int skin_of(const skin_opts *o, const mn_skin_atlas *atlas, const char *path,
+                   mn_error *err) {
+  mn_case *cs = NULL;
+  mn_skin s;
+  int rc = path ? mn_case_read(path, &cs, err) : MN_OK;
+  if (rc == MN_OK)
+    rc = cs ? mn_case_check_skin(cs, atlas, &s, err) : mn_skin_build(atlas, &o->p, &s, err);
+  if (rc == MN_OK) print_skin(&s, o->common.json);
+  mn_case_destroy(cs);
+  return rc;
 }
 
 int cmd_skin(int argc, char **argv) {
-  static const struct option longopts[] = {
-      {"region", required_argument, 0, 'r'}, {"age", required_argument, 0, 'a'},
-      {"sex", required_argument, 0, 'x'},    {"fitzpatrick", required_argument, 0, 'f'},
-      {"json", no_argument, 0, 'j'},         {"list", no_argument, 0, 'L'},
-      {"quiet", no_argument, 0, 'q'},        {"verbose", no_argument, 0, 'v'},
-      {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
-  static const char *const keys[] = {
-      ['r'] = "region", ['a'] = "age_y", ['x'] = "sex", ['f'] = "fitzpatrick"};
-  cli_opts o = {0};
-  mn_error err = {0};
-  mn_skin_params p;
+  skin_opts o;
+  memset(&o, 0, sizeof o);
   size_t nt;
   const mn_config_desc *skin_tab = mn_skin_param_table(&nt);
-  mn_config_defaults(skin_tab, nt, &p);
-  int c, list = 0, flags = 0;
-  optind = 1;
-  opterr = 0;
-  while ((c = getopt_long(argc, argv, ":qvh", longopts, NULL)) != -1) {
-    if (cli_common_option(c, optarg, &o)) continue;
-    switch (c) {
-      case 'h':
-        skin_help();
-        return EXIT_OK;
-      case 'L':
-        list = 1;
-        break;
-      case 'r':
-      case 'a':
-      case 'x':
-      case 'f':
-        flags = 1;
-        if (set_flag(&p, keys[c], optarg, &err)) return cli_fail(&o, &err);
-        break;
-      case ':':
-        return cli_usage_error("skin", "option %s needs a value", argv[optind - 1]);
-      default:
-        return cli_usage_error("skin", "unknown option '%s'", argv[optind - 1]);
-    }
-  }
-  cli_log_setup(&o);
+  mn_config_defaults(skin_tab, nt, &o.p);
+  int first = 0,
+      code = cli_parse("skin", skin_options, sizeof skin_options / sizeof skin_options[0],
+                       skin_help, argc, argv, &o, &o.common, &first);
+  if (code >= 0) return code;
+  mn_error err = {0};
   mn_skin_atlas *atlas;
-  if (mn_skin_atlas_create(&atlas, &err)) return cli_fail(&o, &err);
-  int code = EXIT_OK;
-  if (list) {
+  if (mn_skin_atlas_create(&atlas, &err)) return cli_fail(&o.common, &err);
+  code = EXIT_OK;
+  if (o.list) {
     for (size_t i = 0; i < mn_skin_atlas_region_count(atlas); i++)
       printf("%-12s %s\n", mn_skin_atlas_region_name(atlas, i), mn_skin_atlas_region_doc(atlas, i));
-  } else if (optind < argc && (flags || optind != argc - 1)) {
+  } else if (first < argc && (o.flags || first != argc - 1)) {
     code = cli_usage_error("skin", "give either a case file or flags, not both");
-  } else {
-    mn_case *cs = NULL;
-    mn_skin s;
-    int rc = optind < argc ? mn_case_read(argv[optind], &cs, &err) : MN_OK;
-    if (rc == MN_OK)
-      rc = cs ? mn_case_check_skin(cs, atlas, &s, &err) : mn_skin_build(atlas, &p, &s, &err);
-    if (rc)
-      code = cli_fail(&o, &err);
-    else
-      print_skin(&s, o.json);
-    mn_case_destroy(cs);
+  } else if (skin_of(&o, atlas, first < argc ? argv[first] : NULL, &err)) {
+    code = cli_fail(&o.common, &err);
   }
   mn_skin_atlas_destroy(atlas);
   return code;
 }
 
+typedef struct config_opts {
+  cli_opts common;
+  int defaults, reference, parameters;
+} config_opts;
+
+static const cli_option config_options[] = {
+    {"defaults", 0, CLI_FLAG, NULL, 0, 0, offsetof(config_opts, defaults), 0, NULL,
+     "print a case file with every key at its default, with units and ranges"},
+    {"reference", 0, CLI_FLAG, NULL, 0, 0, offsetof(config_opts, reference), 0, NULL,
+     "print the configuration reference as markdown (docs/config.md)"},
+    {"parameters", 0, CLI_FLAG, NULL, 0, 0, offsetof(config_opts, parameters), 0, NULL,
+     "print the healing-model parameters with units, ranges and sources (docs/model.md)"},
+};
+
 static void config_help(void) {
-  printf(
-      "usage: mnsim config --defaults | --reference | --parameters\n\n"
-      "  --defaults    print a case file with every key at its default, with units and ranges\n"
-      "  --reference   print the configuration reference as markdown (docs/config.md)\n"
-      "  --parameters  print the healing-model parameters with units, ranges and sources as a\n"
-      "                markdown table (data/healing_params.csv; used in docs/model.md)\n");
+  printf("usage: mnsim config --defaults | --reference | --parameters\n\n");
+  cli_print_options(config_options, sizeof config_options / sizeof config_options[0]);
 }
 
 static int print_parameters(void) {
@@ -145,32 +162,16 @@ static int print_parameters(void) {
 }
 
 int cmd_config(int argc, char **argv) {
-  static const struct option longopts[] = {{"defaults", no_argument, 0, 'd'},
-                                           {"reference", no_argument, 0, 'r'},
-                                           {"parameters", no_argument, 0, 'p'},
-                                           {"help", no_argument, 0, 'h'},
-                                           {0, 0, 0, 0}};
-  int c, what = 0;
-  optind = 1;
-  opterr = 0;
-  while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-    switch (c) {
-      case 'h':
-        config_help();
-        return EXIT_OK;
-      case 'd':
-      case 'r':
-      case 'p':
-        what = c;
-        break;
-      default:
-        return cli_usage_error("config", "unknown option '%s'", argv[optind - 1]);
-    }
-  }
-  if (!what || optind != argc)
+  config_opts o;
+  memset(&o, 0, sizeof o);
+  int first = 0,
+      code = cli_parse("config", config_options, sizeof config_options / sizeof config_options[0],
+                       config_help, argc, argv, &o, &o.common, &first);
+  if (code >= 0) return code;
+  if (o.defaults + o.reference + o.parameters != 1 || first != argc)
     return cli_usage_error("config", "give --defaults, --reference or --parameters");
-  if (what == 'p') return print_parameters();
-  if (what == 'd')
+  if (o.parameters) return print_parameters();
+  if (o.defaults)
     mn_case_write_defaults(stdout);
   else
     mn_case_write_reference_md(stdout);

@@ -3,7 +3,7 @@
  * punctures. Owns the time loop: sessions, time-series samples, 3D snapshots, progress,
  * checkpoints every N minutes, SIGINT/SIGTERM, --resume. */
 #include <dirent.h>
-#include <getopt.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <math.h>
 #include <signal.h>
@@ -19,31 +19,12 @@ static void on_signal(int sig) {
   got_signal = sig;
 }
 
-static void help(void) {
-  printf(
-      "usage: mnsim simulate CASE.yaml [-o DIR] [--threads N] [--seed N] [--json] [-q] [-v]\n"
-      "       mnsim simulate --resume DIR [--threads N] [-q] [-v]\n\n"
-      "Run the healing model (inflammation, growth factor, fibroblasts, collagen III/I,\n"
-      "elastin, redness, pigment) on the 3D tissue grid after the case's treatment sessions.\n"
-      "simulate.mode unit_cell: one channel in a periodic cell at the treatment's density\n"
-      "(seconds); patch: the treatment's punctures over its region (minutes).\n\n"
-      "options:\n"
-      "  -o, --output DIR   result directory (default: ./<case name>-simulate)\n"
-      "      --resume DIR   continue an interrupted run from its last checkpoint\n"
-      "      --threads N    OpenMP threads (default: solver.threads, else all cores)\n"
-      "      --seed N       override the case file's seed\n"
-      "      --days D       override simulate.days (a quick look at the first days)\n"
-      "      --json         print outcome.json on stdout instead of the summary\n"
-      "  -q, --quiet        errors only;  -v, --verbose  more detail\n"
-      "  -h, --help         this text\n\n"
-      "files: timeseries.csv (layer means over time), outcome.json (observables),\n"
-      "fields.h5 + fields.xdmf (3D snapshots for ParaView/VisIt). A checkpoint is written every\n"
-      "simulate.checkpoint_min minutes and on SIGINT/SIGTERM; --resume continues "
-      "bit-identically.\n");
-}
-
 typedef struct sim {
-  cli_opts o;
+  cli_opts common;
+  const char *resume; /* --resume DIR */
+  int threads;        /* --threads, 0 = solver.threads */
+  int have_seed;      /* --seed given */
+  uint64_t seed;
   char dir[4096], run[4200];
   mn_case *cs;
   mn_skin_atlas *atlas;
@@ -161,7 +142,7 @@ static int snapshot(sim *m, int *wrote, mn_error *err) {
 static int loop(sim *m, mn_error *err) {
   const mn_simulate_params *p = &m->cs->sim;
   mn_progress bar;
-  mn_progress_init(&bar, stderr, "simulate", isatty(2) && !m->o.quiet);
+  mn_progress_init(&bar, stderr, "simulate", isatty(2) && !m->common.quiet);
   double last_ckpt = mn_wall_time(), t_end = mn_course_end_day(m->c);
   const char *env = getenv("MNSIM_TEST_POISON_DAY");
   double poison_day = env ? atof(env) : 0;
@@ -366,13 +347,44 @@ static int finish(sim *m, mn_error *err) {
                      m->have_bands ? &m->bands : NULL,
                      mn_course_lumped_geometry(m->c)};
   MN_TRY(p->mode == MN_COURSE_LUMPED ? write_lumped(m, &r, err) : write_3d(m, &r, err));
-  if (m->o.json)
+  if (m->common.json)
     rc = mn_io_outcome_json(stdout, &r, err);
-  else if (!m->o.quiet)
+  else if (!m->common.quiet)
     print_summary(m, steps, wall);
 cleanup:
   mn_free(lesion_dh);
   return rc;
+}
+
+#define SO(f) offsetof(sim, f)
+static const cli_option options[] = {
+    CLI_OUTPUT(sim, "result directory (default: ./<case name>-simulate)"),
+    {"resume", 0, CLI_STRING, "DIR", 0, 0, SO(resume), 0, NULL,
+     "continue an interrupted run from its last checkpoint"},
+    {"threads", 0, CLI_INT, "N", 1, 256, SO(threads), 0, NULL,
+     "OpenMP threads (default: solver.threads, else all cores)"},
+    {"seed", 0, CLI_U64, "N", 0, 0, SO(seed), SO(have_seed), NULL, "override the case file's seed"},
+    {"days", 0, CLI_DOUBLE, "D", 0.01, 3650, SO(days), 0, NULL,
+     "override simulate.days (a quick look at the first days)"},
+    CLI_JSON(sim, "print outcome.json on stdout instead of the summary"),
+    CLI_QUIET(sim),
+};
+#define NOPT (sizeof options / sizeof options[0])
+
+static void help(void) {
+  printf(
+      "usage: mnsim simulate CASE.yaml [-o DIR] [--threads N] [--seed N] [--json] [-q] [-v]\n"
+      "       mnsim simulate --resume DIR [--threads N] [-q] [-v]\n\n"
+      "Run the healing model (inflammation, growth factor, fibroblasts, collagen III/I,\n"
+      "elastin, redness, pigment) on the 3D tissue grid after the case's treatment sessions.\n"
+      "simulate.mode unit_cell: one channel in a periodic cell at the treatment's density\n"
+      "(seconds); patch: the treatment's punctures over its region (minutes).\n\n");
+  cli_print_options(options, NOPT);
+  printf(
+      "\nfiles: timeseries.csv (layer means over time), outcome.json (observables),\n"
+      "fields.h5 + fields.xdmf (3D snapshots for ParaView/VisIt). A checkpoint is written every\n"
+      "simulate.checkpoint_min minutes and on SIGINT/SIGTERM; --resume continues "
+      "bit-identically.\n");
 }
 
 /* Remove the temporaries a killed run left in @p dir: ".<result>.XXXXXX" files of ours. */
@@ -478,65 +490,23 @@ cleanup:
 }
 
 int cmd_simulate(int argc, char **argv) {
-  static const struct option longopts[] = {
-      {"output", required_argument, 0, 'o'},  {"resume", required_argument, 0, 'r'},
-      {"threads", required_argument, 0, 't'}, {"seed", required_argument, 0, 's'},
-      {"json", no_argument, 0, 'j'},          {"quiet", no_argument, 0, 'q'},
-      {"days", required_argument, 0, 'd'},    {"verbose", no_argument, 0, 'v'},
-      {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
   sim m;
   memset(&m, 0, sizeof m);
-  const char *resume = NULL;
-  int c, threads = 0, have_seed = 0;
-  uint64_t seed = 0;
-  long v;
-  optind = 1;
-  opterr = 0;
-  while ((c = getopt_long(argc, argv, ":o:qvh", longopts, NULL)) != -1) {
-    if (cli_common_option(c, optarg, &m.o)) continue;
-    switch (c) {
-      case 'h':
-        help();
-        return EXIT_OK;
-      case 'r':
-        resume = optarg;
-        break;
-      case 't':
-        if (mn_parse_long(optarg, &v) != 0 || v < 1 || v > 256)
-          return cli_usage_error("simulate", "--threads '%s' must be an integer in [1, 256]",
-                                 optarg);
-        threads = (int)v;
-        break;
-      case 'd':
-        if (mn_parse_double(optarg, &m.days) != 0 || m.days < 0.01 || m.days > 3650)
-          return cli_usage_error("simulate", "--days '%s' must be a number in [0.01, 3650]",
-                                 optarg);
-        break;
-      case 's':
-        if (mn_parse_u64(optarg, &seed) != 0)
-          return cli_usage_error("simulate", "--seed '%s' must be an integer in [0, 2^64 - 1]",
-                                 optarg);
-        have_seed = 1;
-        break;
-      case ':':
-        return cli_usage_error("simulate", "option %s needs a value", argv[optind - 1]);
-      default:
-        return cli_usage_error("simulate", "unknown option '%s'", argv[optind - 1]);
-    }
-  }
-  cli_log_setup(&m.o);
-  const char *case_path = NULL;
+  int first = 0,
+      code = cli_parse("simulate", options, NOPT, help, argc, argv, &m, &m.common, &first);
+  if (code >= 0) return code;
+  const char *case_path = NULL, *resume = m.resume;
   if (resume) {
-    if (optind != argc || m.o.outdir || have_seed || m.days > 0)
+    if (first != argc || m.common.outdir || m.have_seed || m.days > 0)
       return cli_usage_error("simulate", "--resume DIR takes no case file, -o, --seed or --days");
     snprintf(m.dir, sizeof m.dir, "%s", resume);
   } else {
-    if (optind != argc - 1)
-      return cli_usage_error("simulate", optind >= argc ? "a case file is required"
-                                                        : "exactly one case file is expected");
-    case_path = argv[optind];
-    if (m.o.outdir)
-      snprintf(m.dir, sizeof m.dir, "%s", m.o.outdir);
+    if (first != argc - 1)
+      return cli_usage_error("simulate", first >= argc ? "a case file is required"
+                                                       : "exactly one case file is expected");
+    case_path = argv[first];
+    if (m.common.outdir)
+      snprintf(m.dir, sizeof m.dir, "%s", m.common.outdir);
     else {
       char stem[256];
       cli_stem(case_path, stem, sizeof stem);
@@ -550,8 +520,8 @@ int cmd_simulate(int argc, char **argv) {
   sigaction(SIGTERM, &sa, NULL);
   m.wall0 = mn_wall_time();
   mn_error err = {0};
-  int rc = run_sim(&m, case_path, resume, have_seed, seed, threads, &err);
-  int code = EXIT_OK;
+  int rc = run_sim(&m, case_path, resume, m.have_seed, m.seed, m.threads, &err);
+  code = EXIT_OK;
   if (rc < 0) {
     fprintf(stderr,
             "mnsim: interrupted at day %.3f; checkpoint written. Continue with: mnsim simulate "
@@ -559,7 +529,7 @@ int cmd_simulate(int argc, char **argv) {
             mn_course_time(m.c), m.dir);
     code = 128 + got_signal;
   } else if (rc) {
-    code = cli_fail(&m.o, &err);
+    code = cli_fail(&m.common, &err);
   }
   sim_fini(&m);
   return code;
