@@ -471,3 +471,34 @@ Test(plan, calendar_has_every_session_window_and_the_review, .init = setup, .fin
   mn_plan_fini(p);
   free(p);
 }
+
+/* ---- allocation failures ------------------------------------------------------------------- */
+
+Test(plan, every_allocation_failure_is_clean, .init = setup, .fini = teardown) {
+  /* fail each allocation of a small plan in turn (one thread: the same order every time): every
+   * failure is MN_ENOMEM and nothing leaks, through mn_plan_make and mn_plan_fini */
+  mn_plan_request q = request(2);
+  q.threads = 1;
+  q.constraints.max_sessions = 2;
+  add_region(&q, "periorbital", MN_CONCERN_FINE_LINES, MN_SEVERITY_MILD);
+  mn_plan *p = calloc(1, sizeof *p);
+  long base = mn_alloc_live(), before = mn_alloc_count();
+  mn_error e = {0};
+  cr_assert_eq(mn_plan_make(&q, w.atlas, w.cat, &w.ps, w.rules, w.ind, p, &e), MN_OK, "%s", e.msg);
+  long total = mn_alloc_count() - before;
+  mn_plan_fini(p);
+  cr_assert_eq(mn_alloc_live(), base);
+  int step = total > 400 ? (int)(total / 400) : 1; /* at most about 400 runs */
+  for (long k = 1; k <= total; k += step) {
+    mn_error_clear(&e);
+    mn_alloc_fail_at(k);
+    int rc = mn_plan_make(&q, w.atlas, w.cat, &w.ps, w.rules, w.ind, p, &e);
+    mn_alloc_fail_at(0);
+    cr_assert(rc == MN_OK || rc == MN_ENOMEM || rc == MN_EINTERNAL, "k=%ld rc=%d %s", k, rc,
+              e.msg);
+    mn_plan_fini(p);
+    cr_assert_eq(mn_alloc_live(), base, "k=%ld leaked %ld blocks", k, mn_alloc_live() - base);
+  }
+  printf("plan: %ld allocations, every %d-th failed in turn\n", total, step);
+  free(p);
+}
