@@ -35,24 +35,29 @@ typedef enum {
       MN_STATUS_COUNT
 } mn_status;
 
-/** Symbolic name of a status ("MN_ERANGE"); "MN_UNKNOWN" for values outside the list. */
+/** Symbolic name of a status ("MN_ERANGE"); "MN_UNKNOWN" for values outside the list.
+ *  @return a static string, never NULL. */
 const char *mn_status_name(int code);
-/** Default one-line text of a status ("value out of range"). */
+/** Default one-line text of a status ("value out of range"); "unknown status" outside the list.
+ *  @return a static string, never NULL. */
 const char *mn_status_text(int code);
-/** 1 when a status means the user's input was wrong (usage, input, range): CLI exit code 2. */
+/** 1 when a status means the user's input was wrong (MN_EUSAGE, MN_EINPUT, MN_ERANGE: CLI exit
+ *  code 2), else 0. */
 int mn_status_is_user_error(int code);
 
 /* ---------------------------------------------------------------------------------------------
  * Errors: a caller-owned record of what failed and where. */
 
-/** Error record. Zero-initialise or call mn_error_clear() before use. */
+/** Error record, owned by the caller (usually on the stack). Zero-initialise or call
+ *  mn_error_clear() before use; every function that takes an `mn_error *err` accepts NULL (no
+ *  record is kept) and only the first error raised into a record is kept. */
 typedef struct mn_error {
   int code;             /**< mn_status; MN_OK when nothing failed */
   char msg[640];        /**< complete message without position prefix */
   char file[256];       /**< input file the problem is in, "" if none */
   int line, col;        /**< 1-based input position, 0 when unknown */
   char key[160];        /**< key path of the offending setting ("device.depth_mm"), "" if none */
-  const char *src_file; /**< raise site in mnsim's sources (shown with -v) */
+  const char *src_file; /**< raise site in mnsim's sources (shown with -v); static string */
   int src_line;
   const char *src_func;
 } mn_error;
@@ -65,13 +70,19 @@ void mn_error_clear(mn_error *err);
 int mn__error_set(mn_error *err, int code, const char *key, const char *src_file, int src_line,
                   const char *src_func, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
 
-/** Attach an input position to an error that has none yet. @p file may be NULL. */
+/** Attach an input position to an error that has none yet: @p file only when err->file is
+ *  empty, @p line and @p col only when err->line is 0 and @p line > 0. NULL-safe; @p file may be
+ *  NULL. The strings are copied (truncated to the record's buffers). */
 void mn_error_set_position(mn_error *err, const char *file, int line, int col);
 
-/** Format "file:line:col: message" (fields that are unknown are left out). With @p verbose the
- *  raise site is appended as " [src/x.c:12 func]". @return the length that was needed. */
+/** Format "file:line:col: message" into @p buf (fields that are unknown are left out; the status
+ *  text stands in for an empty message). With @p verbose and a known raise site,
+ *  " [MN_ERANGE src/x.c:12 func]" is appended. @p err must not be NULL.
+ *  @return the length that was needed (as snprintf: the output is cut at @p size - 1). */
 size_t mn_error_format(const mn_error *err, char *buf, size_t size, int verbose);
 
+/** Record error @p code with key path @p key (may be "") and a printf-style message at the
+ *  current source position. @return @p code. */
 #define MN_ERR(err, code, key, ...) \
   mn__error_set((err), (code), (key), __FILE__, __LINE__, __func__, __VA_ARGS__)
 
@@ -92,20 +103,32 @@ size_t mn_error_format(const mn_error *err, char *buf, size_t size, int verbose)
 
 /* ---------------------------------------------------------------------------------------------
  * Logging. The library never prints: messages go to a handler the program installs. */
+
+/** Log levels, most severe first. */
 typedef enum { MN_LOG_ERROR = 0, MN_LOG_WARN = 1, MN_LOG_INFO = 2, MN_LOG_DEBUG = 3 } mn_log_level;
+/** Log handler: @p msg (formatted, at most 1023 characters) is valid only during the call. It
+ *  may be called from any thread that logs. */
 typedef void (*mn_log_fn)(int level, const char *msg, void *user);
 
-/** Install the process-wide log handler (NULL: drop messages) and its user pointer. */
+/** Install the process-wide log handler (NULL: drop messages) and its user pointer, which is
+ *  passed back unchanged. Not synchronised: set it before starting threads that log. */
 void mn_log_set_handler(mn_log_fn fn, void *user);
 /** Messages above @p level are dropped before formatting. Default MN_LOG_WARN. */
 void mn_log_set_level(int level);
+/** The current log level (mn_log_level). */
 int mn_log_get_level(void);
+/** Format a message (printf-style, cut at 1023 characters) and pass it to the handler; nothing
+ *  happens without a handler or when @p level is above the current level. */
 void mn_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---------------------------------------------------------------------------------------------
  * Memory. All heap memory goes through these: sizes are overflow-checked and counted, and a test
- * hook can make the Nth allocation fail. */
+ * hook can make the Nth allocation fail. Every block is owned by the caller and freed with
+ * mn_free; a request of 0 bytes gives a valid 1-byte block. */
+
+/** malloc(@p size). @return the block (not initialised), or NULL on failure. */
 void *mn_malloc(size_t size);
+/** calloc(@p count, @p size): zeroed. @return the block, or NULL on overflow or failure. */
 void *mn_calloc(size_t count, size_t size);
 /** malloc(count * size) that fails (NULL) on overflow. */
 void *mn_malloc_array(size_t count, size_t size);
@@ -114,9 +137,12 @@ void *mn_malloc_array(size_t count, size_t size);
 void *mn_malloc_aligned(size_t count, size_t size);
 /** mn_malloc_aligned, zeroed. */
 void *mn_calloc_aligned(size_t count, size_t size);
-/** realloc to count * size bytes; NULL on overflow or failure, leaving @p p valid. */
+/** realloc to count * size bytes (@p p NULL: a new block); NULL on overflow or failure, leaving
+ *  @p p valid. On success @p p must no longer be used. */
 void *mn_realloc_array(void *p, size_t count, size_t size);
+/** Free a block of the functions above. NULL-safe. */
 void mn_free(void *p);
+/** Copy of the string @p s (not NULL), to be freed with mn_free; NULL on failure. */
 char *mn_strdup(const char *s);
 /** Number of live blocks (allocations minus frees). */
 long mn_alloc_live(void);
@@ -128,12 +154,16 @@ long mn_alloc_count(void);
 /* ---------------------------------------------------------------------------------------------
  * Random numbers: xoshiro256** seeded through splitmix64. Same seed and stream give the same
  * sequence on every platform; independent streams for independent parts of a run. */
+
+/** Generator state; plain data owned by the caller (one per thread: the functions below are not
+ *  synchronised). */
 typedef struct mn_rng {
   uint64_t s[4];
 } mn_rng;
 
 /** Seed @p r from (@p seed, @p stream); distinct streams give uncorrelated sequences. */
 void mn_rng_init(mn_rng *r, uint64_t seed, uint64_t stream);
+/** Next 64 random bits. */
 uint64_t mn_rng_u64(mn_rng *r);
 /** Uniform double in [0, 1) with 53 random bits. */
 double mn_rng_uniform(mn_rng *r);
@@ -143,20 +173,25 @@ double mn_rng_normal(mn_rng *r);
 /* ---------------------------------------------------------------------------------------------
  * Progress bar with ETA on a stream, drawn only when enabled (the CLI enables it when stderr is
  * a terminal and -q is not given). */
+
+/** Progress bar state, owned by the caller (mn_progress_init; nothing to free). */
 typedef struct mn_progress {
-  FILE *fp;
+  FILE *fp; /**< borrowed stream; must stay open until mn_progress_finish */
   int enabled;
-  double t_start, t_last;
+  double t_start, t_last; /**< wall-clock seconds (mn_wall_time) */
   double last_frac;
   char label[40];
 } mn_progress;
 
+/** Start a progress bar on @p fp (borrowed) labelled @p label (copied, cut at 39 characters;
+ *  NULL = ""). It draws only when @p enabled and @p fp is not NULL. */
 void mn_progress_init(mn_progress *p, FILE *fp, const char *label, int enabled);
 /** Report completion fraction @p frac in [0, 1]; redraws at most 10 times a second. */
 void mn_progress_update(mn_progress *p, double frac);
-/** Draw 100 % and end the line. */
+/** Draw 100 % and end the line; the bar is disabled afterwards. */
 void mn_progress_finish(mn_progress *p);
-/** Format one progress line ("label [=====>    ]  42%  ETA 0:13") into @p buf. */
+/** Format one progress line ("label [=====>    ]  42%  ETA 0:13") into @p buf; @p frac is
+ *  clamped to [0, 1], @p elapsed_s is in seconds. */
 void mn_progress_format(char *buf, size_t size, const char *label, double frac, double elapsed_s);
 /** Monotonic wall clock in seconds. */
 double mn_wall_time(void);
@@ -164,44 +199,59 @@ double mn_wall_time(void);
 /* ---------------------------------------------------------------------------------------------
  * Atomic output files: written under a temporary name in the destination directory, flushed to
  * disk and renamed over the destination only when complete. */
+
+/** An output file being written; caller-owned storage. Every mn_ofile_open that succeeds must
+ *  end in mn_ofile_commit or mn_ofile_abort. */
 typedef struct mn_ofile {
   FILE *fp;        /**< stream to write to (NULL once committed or aborted) */
   char path[4096]; /**< final path */
   char tmp[4096];  /**< temporary path */
 } mn_ofile;
 
-/** Create the temporary file for @p path. @return MN_OK or MN_EIO (message names both paths). */
+/** Create the temporary file for @p path (in the same directory) and register it with
+ *  mn_ofile_track. @return MN_OK; MN_EIO when the path is too long or the temporary cannot be
+ *  created (the message names both paths). */
 int mn_ofile_open(mn_ofile *f, const char *path, mn_error *err);
 /** Flush, fsync, close and rename the temporary onto the final path; fsync the directory. On
- *  failure the temporary is removed and the destination left as it was. */
+ *  failure the temporary is removed and the destination left as it was.
+ *  @return MN_OK; MN_EIO (the message names both paths); MN_EINTERNAL when @p f was already
+ *  committed or aborted. */
 int mn_ofile_commit(mn_ofile *f, mn_error *err);
 /** Close the stream but keep the temporary, so that a library that writes files by name can
  *  write to f->tmp; mn_ofile_commit() then syncs and renames it. */
 void mn_ofile_detach(mn_ofile *f);
 /** Close and remove the temporary; the destination is untouched. NULL-safe, idempotent. */
 void mn_ofile_abort(mn_ofile *f);
-/** Register / forget a temporary file of another writer for mn_ofile_unlink_all(). */
+/** Register a temporary file of another writer for mn_ofile_unlink_all() (the path is copied;
+ *  at most 64 are tracked at once, more are silently not tracked). */
 void mn_ofile_track(const char *tmp);
+/** Forget a temporary registered with mn_ofile_track. */
 void mn_ofile_untrack(const char *tmp);
 /** Remove every temporary that is open right now; async-signal-safe, for signal handlers. */
 void mn_ofile_unlink_all(void);
-/** Create directory @p dir and its parents (mode 0777 & ~umask). */
+/** Create directory @p dir and its parents (mode 0777 & ~umask); an existing directory is fine.
+ *  @return MN_OK; MN_EIO when a directory cannot be created or @p dir names a non-directory. */
 int mn_mkdir_p(const char *dir, mn_error *err);
-/** Write @p len bytes of @p data atomically to @p path. */
+/** Write @p len bytes of @p data atomically to @p path (mn_ofile_open, write, commit).
+ *  @return MN_OK or MN_EIO. */
 int mn_write_file_atomic(const char *path, const void *data, size_t len, mn_error *err);
 
 /* ---------------------------------------------------------------------------------------------
  * Configuration descriptors: one table per module drives parsing, range checks, suggestions,
  * defaults, --help and the generated docs. */
+
+/** Type of a configuration field, which fixes its C type in the parameter struct. */
 typedef enum {
-  MN_CONFIG_DOUBLE,
-  MN_CONFIG_INT,
-  MN_CONFIG_BOOL,
+  MN_CONFIG_DOUBLE, /**< double */
+  MN_CONFIG_INT,    /**< int */
+  MN_CONFIG_BOOL,   /**< int, 0 or 1 */
   MN_CONFIG_ENUM,   /**< stored as int index into names[] */
   MN_CONFIG_STRING, /**< char array of `size` bytes */
   MN_CONFIG_SEED    /**< uint64_t */
 } mn_config_type;
 
+/** One configuration key: where it lives in a parameter struct, its unit, default and range.
+ *  Tables are static data of each module (the *_param_table functions); never freed. */
 typedef struct mn_config_desc {
   const char *key; /**< YAML key == struct field name */
   mn_config_type type;
@@ -215,40 +265,50 @@ typedef struct mn_config_desc {
   const char *doc;          /**< one line for --help and docs */
 } mn_config_desc;
 
-/** Write every default of @p tab into @p obj. */
+/** Write every default of the @p n entries of @p tab into the struct @p obj. Never fails. */
 void mn_config_defaults(const mn_config_desc *tab, size_t n, void *obj);
-/** Find @p key in @p tab; NULL if absent. */
+/** Find @p key (exact, case-sensitive) in @p tab; NULL if absent. The result points into @p tab. */
 const mn_config_desc *mn_config_find(const mn_config_desc *tab, size_t n, const char *key);
-/** Parse scalar @p text into the field @p d of @p obj, with type and range checks. @p path is the
- *  full key path used in messages ("device.depth_mm"). */
+/** Parse scalar @p text into the field @p d of @p obj, with type and range checks (booleans:
+ *  true/false, yes/no, on/off, 1/0; enum names case-insensitive). @p path is the full key path
+ *  used in messages ("device.depth_mm"). The field is unchanged on failure.
+ *  @return MN_OK; MN_EINPUT for text of the wrong type, an unknown enum name (with the nearest
+ *  one), a string too long or empty where a default exists; MN_ERANGE for a number outside
+ *  [min, max]. */
 int mn_config_parse(const mn_config_desc *d, const char *text, void *obj, const char *path,
                     mn_error *err);
 /** Range-check every field of @p obj (for library users who fill structs directly). @p prefix is
- *  prepended to keys in messages ("device"). */
+ *  prepended to keys in messages ("device"; NULL or "" for none). Seeds are not checked.
+ *  @return MN_OK, or MN_ERANGE for the first field out of range. */
 int mn_config_check(const mn_config_desc *tab, size_t n, const void *obj, const char *prefix,
                     mn_error *err);
 /** Describe the allowed values of @p d into @p buf ("[0.25, 3] mm", "one of: a, b"). */
 void mn_config_allowed(const mn_config_desc *d, char *buf, size_t size);
-/** Format the value of field @p d in @p obj ("1.5", "female"). */
+/** Format the value of field @p d in @p obj ("1.5", "female"; "?" for an invalid enum index). */
 void mn_config_format_value(const mn_config_desc *d, const void *obj, char *buf, size_t size);
 
 /* ---------------------------------------------------------------------------------------------
  * Text utilities. */
 
-/** Levenshtein distance between two strings (case-sensitive), capped at 255. */
+/** Levenshtein distance between two strings, ignoring ASCII case; 255 when either is longer
+ *  than 64 characters or the distance exceeds 255. */
 int mn_edit_distance(const char *a, const char *b);
-/** The candidate closest to @p word, or NULL when none is close enough to be a likely typo. */
+/** The candidate closest to @p word, or NULL when none is close enough to be a likely typo (NULL
+ *  entries of @p cands are skipped). @return a pointer into @p cands. */
 const char *mn_nearest(const char *word, const char *const *cands, size_t n);
-/** Parse a finite double that fills the whole of @p s (after trimming blanks). 0 on success. */
+/** Parse a finite decimal double that fills the whole of @p s (after trimming blanks; no hex,
+ *  inf or nan). 0 on success, -1 otherwise (@p out untouched). */
 int mn_parse_double(const char *s, double *out);
-/** Parse a decimal integer that fills the whole of @p s. 0 on success. */
+/** Parse a decimal integer that fills the whole of @p s. 0 on success, -1 otherwise. */
 int mn_parse_long(const char *s, long *out);
-/** Parse an unsigned 64-bit decimal integer that fills the whole of @p s. 0 on success. */
+/** Parse an unsigned 64-bit decimal integer (no sign) that fills the whole of @p s. 0 on
+ *  success, -1 otherwise (including overflow). */
 int mn_parse_u64(const char *s, uint64_t *out);
-/** Format a double with up to @p sig significant digits, shortest form ("0.25", "1e-06"). */
+/** Format a double with up to @p sig significant digits ("%.*g": "0.25", "1e-06"). */
 void mn_format_double(char *buf, size_t size, double v, int sig);
 
-/* CSV tables held in memory (data tables compiled into the library, or user files). */
+/** CSV table held in memory (data tables compiled into the library, or user files). Owns all
+ *  its memory: free with mn_csv_fini; every field pointer points into `buf`. */
 typedef struct mn_csv {
   char *buf;     /**< owned copy of the text, split in place */
   char ***rows;  /**< rows[i][j], NUL-terminated fields */
@@ -261,21 +321,29 @@ typedef struct mn_csv {
 } mn_csv;
 
 /** Parse CSV text (RFC 4180 quotes; lines starting with '#' and blank lines skipped; the first
- *  remaining line is the header). Every row must have ncols fields. */
+ *  remaining line is the header). Every row must have ncols fields, at most 64.
+ *  @param[in] text @p len bytes, copied (need not be NUL-terminated)
+ *  @param[in] name used in messages (NULL: "table")
+ *  @param[out] out the table (free with mn_csv_fini); zeroed on failure
+ *  @return MN_OK; MN_EINPUT (NUL byte, unterminated quote, wrong field count, no header);
+ *  MN_ENOMEM. */
 int mn_csv_parse(const char *text, size_t len, const char *name, mn_csv *out, mn_error *err);
+/** Free the table's memory and zero it. NULL-safe. */
 void mn_csv_fini(mn_csv *c);
-/** Column index of @p name, or -1. */
+/** Column index of @p name (exact match), or -1. */
 int mn_csv_col(const mn_csv *c, const char *name);
 /** Require column @p name; on absence an MN_EINPUT error naming the table. */
 int mn_csv_require(const mn_csv *c, const char *name, int *col, mn_error *err);
-/** Read a finite double from row @p r, column @p col; an error names table, line and column. */
+/** Read a finite double from row @p r, column @p col (both must be in range); MN_EINPUT naming
+ *  table, line and column when the field is not a finite number. */
 int mn_csv_double(const mn_csv *c, int r, int col, double *out, mn_error *err);
 
 /* ---------------------------------------------------------------------------------------------
  * Statistics. */
 
 /** 5 %, 50 % and 95 % quantiles (linear interpolation between order statistics) of the finite
- *  values among v[0..n-1] into @p q; NaN when there are none. Reorders @p v in place. */
+ *  values among v[0..n-1] into @p q; NaN when there are none. Overwrites @p v: its finite values
+ *  end up sorted at the front. */
 void mn_quantiles(double *v, int n, double q[3]);
 
 /* ---------------------------------------------------------------------------------------------
@@ -289,7 +357,7 @@ long mn_date_days(const char *ymd);
  *  0000-9999). */
 void mn_date_format(long days, char out[16]);
 
-/** mnsim version string ("0.1.0"). */
+/** mnsim version string ("0.1.0"); static. */
 const char *mn_version(void);
 
 #ifdef __cplusplus

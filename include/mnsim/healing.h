@@ -1,7 +1,8 @@
 /* mnsim healing: the reaction-diffusion model of micro-injury repair (research/models.md 7) -
  * species, parameters (data/healing_params.csv), the per-voxel reaction kernel shared with the
- * lumped twin, and the 3D solver: Strang splitting of positive MPRK22 reactions and LOD
- * backward-Euler diffusion with adaptive steps. Stage 5 (uses core, skin, grid). */
+ * lumped twin, the 3D solver (Strang splitting of positive MPRK22 reactions and LOD
+ * backward-Euler diffusion with adaptive steps) and the time series of a run. Pipeline: after
+ * injury (uses core, skin, grid, injury); lumped, outcome and course build on it. Times in days. */
 #ifndef MNSIM_HEALING_H
 #define MNSIM_HEALING_H
 
@@ -36,14 +37,16 @@ typedef enum {
   MN_NSPECIES
 } mn_species;
 
-/** Short species names ("d", "P", ..., "Mel"). */
+/** Short species names ("d", "P", ..., "Mel"); "?" out of range. Static strings. */
 const char *mn_species_name(int s);
 /** Baseline value of species @p s (1 for C1 and E, else 0). */
 double mn_species_baseline(int s);
 /** 1 if species @p s lives in layer @p layer (MN_LAYER_*); never in MN_CELL_VOID. */
 int mn_species_in_layer(int s, int layer);
 
-/** Model parameters (one field per row of data/healing_params.csv). */
+/** Model parameters (one field per row of data/healing_params.csv, in the unit of its `unit`
+ *  column: rates 1/day, diffusivities mm2/day, amounts in units of Q, K_P, K_T or C0). Plain
+ *  data. Config keys: model.<name> (case-file overrides, mn_param_set_set). */
 typedef struct mn_model_params {
   double k_d_derm, k_d_epi, kap_N, kap_M, D_P, D_T, k_P, a_d, a_N, a_M, rho_N, k_N, k_eff, D_N,
       rho_M, k_M, D_M, b_M, b_eff, b_F, k_T, tau_plt, a_F, r_F, F_max, k_F, D_F, q_F, gam, k_mat,
@@ -54,15 +57,16 @@ typedef struct mn_model_params {
 
 /** One parameter's metadata from the data file. */
 typedef struct mn_param_info {
-  char name[24];
-  double value, min, max;
+  char name[24];          /**< field name; "s_FT_1" .. for array elements */
+  double value, min, max; /**< value and its range, in `unit` */
   char unit[24];
-  char tag[4];
-  char source[320];
-  int overridden; /**< set by mn_param_set_set: the value holds in every uncertainty draw */
+  char tag[4];      /**< evidence tag: V, E, C (calibrated), D or R */
+  char source[320]; /**< where the value comes from */
+  int overridden;   /**< set by mn_param_set_set: the value holds in every uncertainty draw */
 } mn_param_info;
 
-/** A parameter set with its metadata. */
+/** A parameter set with its metadata: info[0..n-1] in table order. Plain data (no pointers),
+ *  caller-owned storage; nothing to free. */
 typedef struct mn_param_set {
   mn_model_params p;
   mn_param_info info[128];
@@ -70,48 +74,67 @@ typedef struct mn_param_set {
 } mn_param_set;
 
 /** Load the parameters compiled into the library: the prior table (data/healing_params.csv)
- *  with the calibration (data/calibration.csv, written by `mnsim calibrate`) applied. */
+ *  with the calibration (data/calibration.csv, written by `mnsim calibrate`) applied.
+ *  @return MN_OK; MN_EINPUT when the tables are inconsistent (a calibration made from another
+ *  prior asks to re-run `mnsim calibrate`); MN_ENOMEM. */
 int mn_param_set_load_default(mn_param_set *ps, mn_error *err);
-/** The prior table alone (literature values and estimates; what `mnsim calibrate` starts from). */
+/** The prior table alone (literature values and estimates; what `mnsim calibrate` starts from).
+ *  Same errors as mn_param_set_parse. */
 int mn_param_set_load_prior(mn_param_set *ps, mn_error *err);
 /** Apply a calibration table (name, value, min, max, prior_value, prior_min, prior_max,
- *  targets): only parameters tagged C; each row must name the prior it was fitted from. */
+ *  targets): only parameters tagged C; each row must name the prior it was fitted from, and its
+ *  range must lie within the prior's. Rows before a failing one stay applied.
+ *  @param[in] csv @p len bytes (need not be NUL-terminated); @p name is used in messages
+ *  @return MN_OK; MN_EINPUT (missing column, unknown or untagged parameter, stale prior, range
+ *  outside the prior's); MN_ENOMEM. */
 int mn_param_set_apply_calibration(mn_param_set *ps, const char *csv, size_t len, const char *name,
                                    mn_error *err);
-/** Load parameters from CSV text; every parameter must appear once with a unit that matches. */
+/** Load parameters from CSV text (@p len bytes; @p name for messages) into @p ps (overwritten);
+ *  every parameter must appear once with a unit that matches, a value within its non-negative
+ *  range, a tag and a source. @return MN_OK; MN_EINPUT naming file, line and parameter;
+ *  MN_ENOMEM. */
 int mn_param_set_parse(const char *csv, size_t len, const char *name, mn_param_set *ps,
                        mn_error *err);
 /** Fingerprint (64-bit FNV-1a, hex) of the prior table compiled in and of @p calibration_csv
- *  (NULL: the calibration compiled in): data/posterior.csv records the one it was drawn from. */
+ *  (@p len bytes; NULL: the calibration compiled in, @p len ignored): data/posterior.csv records
+ *  the one it was drawn from. Writes 16 hex digits and a NUL to @p out. */
 void mn_param_fingerprint(const char *calibration_csv, size_t len, char out[17]);
-/** Set parameter @p name (an error names the nearest known one). */
+/** Set parameter @p name to @p value, in both ps->p and its info row, and mark it overridden
+ *  (it then holds in every uncertainty draw). Logs a warning for a value outside the tabulated
+ *  range. Config key: model.<name>.
+ *  @return MN_OK; MN_EINPUT for an unknown name (naming the nearest known one); MN_ERANGE for a
+ *  negative or non-finite value. */
 int mn_param_set_set(mn_param_set *ps, const char *name, double value, mn_error *err);
-/** Names of all model parameters (for suggestions and docs). */
+/** Names of all model parameters (for suggestions and docs): a static array of *n names. */
 const char *const *mn_model_param_names(size_t *n);
-/** Address of parameter @p name in @p p, or NULL. */
+/** Address of parameter @p name in @p p (a pointer into @p p), or NULL for an unknown name. */
 double *mn_model_param_ref(mn_model_params *p, const char *name);
 
 /** Loop gain of the healthy state's P-N-M feedback (models.md 7.6):
  *  G = a_N rho_N / (k_P k_N) + a_M rho_M / (k_P k_M); the healthy state is stable iff G < 1. */
 double mn_model_loop_gain(const mn_model_params *p);
-/** Refuse parameter sets with G >= 1 (MN_ERANGE with the reason); warn (log) when G > 0.95. */
+/** Refuse parameter sets with G >= 1, or with k_P, k_N, k_M, k_T, tau_V not positive or
+ *  F_max <= 1 (MN_ERANGE with the reason); warn (log) when G > 0.95. @return MN_OK or
+ *  MN_ERANGE. */
 int mn_model_check(const mn_model_params *p, mn_error *err);
 
 /** Coefficients that depend on the layer of a voxel. */
 typedef struct mn_reaction_coef {
-  double k_d;          /**< damage clearance */
-  double rho_N, rho_M; /**< recruitment (0 where there are no vessels) */
+  double k_d;          /**< damage clearance, 1/day */
+  double rho_N, rho_M; /**< recruitment, Q/day (0 where there are no vessels) */
   double s_FT;         /**< pigmentation susceptibility of the patient */
   uint16_t present;    /**< bit s set when species s lives in this layer */
 } mn_reaction_coef;
 
-/** Layer coefficients for layer @p layer (MN_LAYER_*) and Fitzpatrick type @p fitz. */
+/** Layer coefficients for layer @p layer (MN_LAYER_*; any other code: no species) and
+ *  Fitzpatrick type @p fitz (outside 1-6: susceptibility 1). Never fails. */
 void mn_reaction_coef_init(mn_reaction_coef *c, const mn_model_params *p, int layer, int fitz);
 
 /* ---------------------------------------------------------------------------------------------
  * Reaction kernel (models.md 7.3), written as production p >= 0 and loss rate l >= 0 for every
- * species: du/dt = p(u) - l(u) u. Shared by the 3D solver and the lumped twin. u_UV: UV exposure
- * (0 none, 1 reference). Species absent from the layer get p = l = 0. */
+ * species: du/dt = p(u) - l(u) u, p in units per day, l in 1/day. Shared by the 3D solver and
+ * the lumped twin. u_UV: UV exposure (0 none, 1 reference). Species absent from the layer get
+ * p = l = 0. @p u, @p p and @p l hold MN_NSPECIES values. */
 static inline void mn_reaction_pl(const mn_model_params *m, const mn_reaction_coef *c,
                                   const double *u, double u_uv, double *p, double *l) {
   const double d = u[MN_SP_D], P = u[MN_SP_P], N = u[MN_SP_N], M = u[MN_SP_M], T = u[MN_SP_T];
@@ -164,7 +187,7 @@ static inline void mn_reaction_pl(const mn_model_params *m, const mn_reaction_co
   }
 }
 
-/** Advance one voxel's reactions by @p dt with the second-order, unconditionally positive
+/** Advance one voxel's reactions by @p dt days with the second-order, unconditionally positive
  *  modified Patankar-Runge-Kutta scheme MPRK22 (Burchard, Deleersnijder & Meister 2003):
  *    u1 = (u0 + dt p0) / (1 + dt l0)                       (first-order Patankar-Euler stage)
  *    u2 = (u0 + dt/2 (p0 + p1)) / (1 + dt/2 (l0 u0 + l1 u1) / u1).
@@ -189,7 +212,7 @@ static inline void mn_reaction_step(const mn_model_params *m, const mn_reaction_
 /* ---------------------------------------------------------------------------------------------
  * The 3D solver. */
 
-/** Solver settings (YAML section `solver`). */
+/** Solver settings (YAML section `solver`). Config keys: solver.<field>. */
 typedef struct mn_solver_params {
   double min_step_day;   /**< smallest time step */
   double max_step_day;   /**< largest time step */
@@ -200,28 +223,41 @@ typedef struct mn_solver_params {
   int fixed_step;        /**< 1: no adaptivity (for convergence studies), dt = first_step_day */
   int threads;           /**< OpenMP threads; 0 = the OpenMP default */
 } mn_solver_params;
+/** Descriptor table of mn_solver_params: static, *n entries. */
 const mn_config_desc *mn_solver_param_table(size_t *n);
 
 /** Diffusivity of species @p s in layer @p layer, mm2/day (0 where absent or immobile). */
 double mn_model_diffusivity(const mn_model_params *p, int s, int layer);
 
+/** The 3D solver: the species fields on a grid, the time and the step controller. Opaque;
+ *  mn_solver_create / mn_solver_destroy. One thread drives it (it threads internally). */
 typedef struct mn_solver mn_solver;
 
 /** Create a solver on @p g for parameters @p mp and a patient of Fitzpatrick type @p fitz. The
- *  state starts at the healthy baseline at t = 0. @p g must outlive the solver. */
+ *  state starts at the healthy baseline at t = 0. @p g must outlive the solver; @p sp and @p mp
+ *  are copied.
+ *  @param[out] out the solver (owned by the caller: mn_solver_destroy), NULL on failure
+ *  @return MN_OK; MN_ERANGE for settings out of range (keys "solver.<field>") or a model that
+ *  mn_model_check refuses; MN_EINPUT for min_step_day > max_step_day; MN_ENOMEM. */
 int mn_solver_create(const mn_solver_params *sp, const mn_grid *g, const mn_model_params *mp,
                      int fitz, mn_solver **out, mn_error *err);
+/** Free a solver and its fields. NULL-safe. */
 void mn_solver_destroy(mn_solver *s);
 
-/** Field of species @p sp (mn_grid layout). */
+/** Field of species @p sp (0 <= sp < MN_NSPECIES, not checked; mn_grid layout). Borrowed: valid
+ *  until mn_solver_destroy; writing to it changes the state (checkpoint restore). */
 double *mn_solver_field(mn_solver *s, int sp);
+/** Read-only mn_solver_field. */
 const double *mn_solver_field_c(const mn_solver *s, int sp);
+/** Current time, days since the start. */
 double mn_solver_time(const mn_solver *s);
+/** Step size the next step will try, days. */
 double mn_solver_dt(const mn_solver *s);
-/** UV exposure from now on (0 = none). */
+/** UV exposure from now on (0 = none, 1 = reference). */
 void mn_solver_set_uv(mn_solver *s, double u_uv);
 
-/** Superpose an injury at the current time (models.md 7.4): d <- 1 - (1 - d)(1 - d_inj),
+/** Superpose injury @p inj (made on the solver's grid) at the current time (models.md 7.4):
+ *  d <- 1 - (1 - d)(1 - d_inj),
  *  C1 <- C1 (1 - phi_cut d_inj) in the dermis, T <- T + tau_plt d_bleed; resets the step to
  *  first_step_day and unfreezes the fast species. Only the planes of @p inj's window change;
  *  a grid injured window by window (mn_injury_init_planes) gets the same fields as at once. */
@@ -232,28 +268,35 @@ typedef struct mn_step_info {
   double t_day, dt_day; /**< time after the step and the step taken */
   double error;         /**< local error estimate of the step, relative to the tolerances */
   int frozen;           /**< fast species frozen */
-  int rejected;         /**< steps redone with a smaller dt */
+  int rejected;         /**< steps redone with a smaller dt (always 0: no step is redone) */
 } mn_step_info;
 
-/** Advance one adaptive step, not beyond @p t_stop. Stops with MN_ENUMERIC naming the voxel,
- *  species and time when a value turns NaN or negative (the state is restored to the start of
- *  the step). */
+/** Advance one adaptive step, not beyond @p t_stop (day; a step that would end within 1e-3 dt of
+ *  it ends at it). @p info may be NULL.
+ *  @return MN_OK; MN_ENUMERIC naming the voxel, species and time when a value turns NaN or
+ *  negative: the fields are then left partly advanced (not restored), and the last checkpoint is
+ *  the last good state; MN_EINTERNAL when @p t_stop is not after the current time. */
 int mn_solver_step(mn_solver *s, double t_stop, mn_step_info *info, mn_error *err);
 
 /** Layer means of every species over the cells where it lives: out[layer][species], layers
- *  MN_LAYER_SC..MN_LAYER_RD. Fixed-order reduction: identical for any thread count. */
+ *  MN_LAYER_SC..MN_LAYER_RD (volume-weighted; 0 where a species is absent). Fixed-order
+ *  reduction: identical for any thread count. Uses the solver's scratch memory: do not call it
+ *  on one solver from two threads at once. */
 void mn_solver_layer_means(const mn_solver *s, double out[MN_LAYER_HYPO][MN_NSPECIES]);
-/** Redness index R(t): area mean of V over the papillary dermis. */
+/** Redness index R(t): the papillary-dermis mean of V (mn_solver_layer_means; same caveat). */
 double mn_solver_redness(const mn_solver *s);
 
 /** Raw state for checkpoints: fields in species order plus the scalars below. */
 typedef struct mn_solver_scalars {
   double t_day, dt_day, u_uv;
-  int frozen;
-  long steps;
+  int frozen; /**< fast species frozen at baseline */
+  long steps; /**< steps taken */
 } mn_solver_scalars;
+/** Copy the solver's scalars into @p out. */
 void mn_solver_get_scalars(const mn_solver *s, mn_solver_scalars *out);
+/** Restore scalars saved by mn_solver_get_scalars (with the fields, through mn_solver_field). */
 void mn_solver_set_scalars(mn_solver *s, const mn_solver_scalars *in);
+/** Steps taken since creation (or as restored). */
 long mn_solver_steps(const mn_solver *s);
 
 /* ---------------------------------------------------------------------------------------------
@@ -262,7 +305,8 @@ long mn_solver_steps(const mn_solver *s);
 /** Most sessions in one course. */
 enum { MN_MAX_SESSIONS = 32 };
 
-/** Time series of layer means (volume-weighted, over the cells where each species lives). */
+/** Time series of layer means (volume-weighted, over the cells where each species lives).
+ *  Caller-owned storage; the arrays are owned by it: mn_timeseries_init / mn_timeseries_fini. */
 typedef struct mn_timeseries {
   int n, cap;
   double *t;       /**< [cap] day */
@@ -271,17 +315,21 @@ typedef struct mn_timeseries {
   double *mean;    /**< [cap][MN_LAYER_HYPO][MN_NSPECIES] */
 } mn_timeseries;
 
-/** Reserve room for @p cap samples (no allocation later). */
+/** Reserve room for @p cap samples (no allocation later); @p ts is overwritten (and zeroed on
+ *  failure). @return MN_OK or MN_ENOMEM. */
 int mn_timeseries_init(mn_timeseries *ts, int cap, mn_error *err);
+/** Free the arrays and zero @p ts. NULL-safe. */
 void mn_timeseries_fini(mn_timeseries *ts);
-/** Append a sample; MN_EINTERNAL if the reserved room is exhausted. */
+/** Append a sample at day @p t (sessions applied so far, redness index, layer means, copied);
+ *  MN_EINTERNAL if the reserved room is exhausted. */
 int mn_timeseries_add(mn_timeseries *ts, double t, int session, double redness,
                       const double mean[MN_LAYER_HYPO][MN_NSPECIES], mn_error *err);
 /** Layer mean of species @p s in layer @p l at sample @p i. */
 static inline double mn_ts_mean(const mn_timeseries *ts, int i, int l, int s) {
   return ts->mean[((size_t)i * MN_LAYER_HYPO + (size_t)l) * MN_NSPECIES + (size_t)s];
 }
-/** Linear interpolation of layer mean (@p l, @p s) at day @p t (clamped to the sampled range). */
+/** Linear interpolation of layer mean (@p l, @p s) at day @p t (clamped to the sampled range;
+ *  0 for an empty series). */
 double mn_ts_at(const mn_timeseries *ts, int l, int s, double t);
 
 /* ---------------------------------------------------------------------------------------------
@@ -292,22 +340,25 @@ double mn_ts_at(const mn_timeseries *ts, int l, int s, double t);
  *  finite-volume tridiagonal systems (harmonic-mean face diffusivities, zero flux into cells
  *  where the species is absent, periodic lines solved as cyclic systems). @p decay (1/day), if
  *  non-zero, is split equally over the three sweeps as in BioFVM. @p work: mn_diffusion_work()
- *  x nthreads doubles (a slice per thread; more is harmless). */
+ *  x nthreads doubles (a slice per thread; more is harmless), borrowed scratch. @p nthreads < 1
+ *  counts as 1. */
 void mn_diffusion_lod(const mn_grid *g, double *u, const double D_layer[MN_LAYER_HYPO],
                       double decay, double dt, double *work, int nthreads);
 /** mn_diffusion_lod for @p nf fields at once (field f with diffusivities D_layer[f]), sharing one
- *  parallel region: three barriers per step instead of three per field. */
+ *  parallel region: three barriers per step instead of three per field. At most 16 fields:
+ *  fields after the 16th are silently left unchanged. */
 void mn_diffusion_lod_many(const mn_grid *g, double *const *u,
                            const double (*D_layer)[MN_LAYER_HYPO], int nf, double decay, double dt,
                            double *work, int nthreads);
-/** @p nsteps steps of mn_diffusion_lod_many. On a layer-uniform grid each thread takes whole
- *  fields, and the back substitution of each step is fused with the next step's pass, so n steps
- *  read and write every value n + 1 times. */
+/** @p nsteps steps of mn_diffusion_lod_many (same limit of 16 fields). On a layer-uniform grid
+ *  each thread takes whole fields, and the back substitution of each step is fused with the next
+ *  step's pass, so n steps read and write every value n + 1 times. */
 void mn_diffusion_lod_steps(const mn_grid *g, double *const *u,
                             const double (*D_layer)[MN_LAYER_HYPO], int nf, double decay, double dt,
                             int nsteps, double *work, int nthreads);
 /** mn_diffusion_lod_steps on float32 fields (arithmetic in double, storage in float): half the
- *  memory traffic. Layer-uniform grids only (MN_EINPUT otherwise). */
+ *  memory traffic. Layer-uniform grids only. @return MN_OK, or MN_EINPUT (fields unchanged) on a
+ *  grid with lesions. */
 int mn_diffusion_lod_steps_f32(const mn_grid *g, float *const *u,
                                const double (*D_layer)[MN_LAYER_HYPO], int nf, double decay,
                                double dt, int nsteps, double *work, int nthreads, mn_error *err);

@@ -23,6 +23,7 @@
 extern "C" {
 #endif
 
+/** Sizes of the lumped model. */
 enum {
   MN_LUMPED_LAYERS = 3,
   MN_LUMPED_ZONES = 2,
@@ -36,31 +37,34 @@ typedef struct mn_lumped_group {
   double depth_um;    /**< effective channel depth */
 } mn_lumped_group;
 
-/** The treatment as the lumped model sees it. Pointers are borrowed for the call. */
+/** The treatment as the lumped model sees it. Pointers are borrowed for the call: they point
+ *  into tables the caller owns, which must stay valid until mn_lumped_run returns. */
 typedef struct mn_lumped_input {
-  const mn_model_params *m;
-  int fitz; /**< Fitzpatrick type 1-6 */
-  const mn_skin *skin;
-  const mn_device *dev; /**< needle profile for the channel volume per layer */
-  int n_groups;         /**< 1 to MN_LUMPED_MAX_GROUPS */
+  const mn_model_params *m; /**< healing parameters */
+  int fitz;                 /**< Fitzpatrick type 1-6 */
+  const mn_skin *skin;      /**< layer thicknesses and the plexus depth */
+  const mn_device *dev;     /**< needle profile for the channel volume per layer */
+  int n_groups;             /**< 1 to MN_LUMPED_MAX_GROUPS */
   mn_lumped_group group[MN_LUMPED_MAX_GROUPS];
-  int sessions;
-  double session_day[MN_MAX_SESSIONS];
-  double t_end;          /**< last day */
-  const double *samples; /**< sample days (increasing, within [0, t_end]) */
+  int sessions;                        /**< 1 to MN_MAX_SESSIONS */
+  double session_day[MN_MAX_SESSIONS]; /**< day of each session, increasing, from 0 */
+  double t_end;                        /**< last day */
+  const double *samples; /**< [nsamples] sample days (increasing, within [0, t_end]) */
   int nsamples;
 } mn_lumped_input;
 
-/** Numerical settings. */
+/** Numerical settings (no case-file keys: course uses the defaults). */
 typedef struct mn_lumped_params {
-  double slab_um;   /**< thickest slab: layers are cut into slabs of at most this (um) */
-  double rn_factor; /**< near-zone radius r_n = min(b, a + rn_factor L), L = sqrt(D_P / k_P) */
-  double rtol, atol;
+  double slab_um;    /**< thickest slab: layers are cut into slabs of at most this (um); slabs
+                          beyond MN_LUMPED_MAX_SLABS in all are silently left out */
+  double rn_factor;  /**< near-zone radius r_n = min(b, a + rn_factor L), L = sqrt(D_P / k_P) */
+  double rtol, atol; /**< CVODE's relative and absolute tolerances */
 } mn_lumped_params;
-/** Defaults: rn_factor as fitted against the 3D model (docs/model.md), rtol 1e-5, atol 1e-8. */
+/** Defaults: slab_um 200, rn_factor 0.2 as fitted against the 3D model (docs/model.md), rtol
+ *  1e-5, atol 1e-8. */
 void mn_lumped_params_default(mn_lumped_params *p);
 
-/** Geometry derived from the input (for reports and tests). */
+/** Geometry derived from the input (for reports and tests). Plain data. */
 typedef struct mn_lumped_geometry {
   double b_um;                       /**< radius of the cell around one channel, 1 / sqrt(pi n) */
   double a_um;                       /**< channel radius (area-equivalent over the channel) */
@@ -75,8 +79,12 @@ typedef struct mn_lumped_geometry {
 /** Run the lumped model of @p in with numerical settings @p lp and append one sample per input
  *  sample day to @p ts (which must have room for them: mn_timeseries_init). Layer means are
  *  phi u_near + (1 - phi) u_far; SC gets the epidermal d. @p geo (may be NULL) receives the
- *  geometry and the step count. @return MN_OK; MN_EINPUT for an input out of range; MN_ENUMERIC
- *  when CVODE fails (the message gives the day); MN_ENOMEM. */
+ *  geometry and the step count (also when a run that passed the input check fails). Only the
+ *  channel groups and the session count are checked; the rest of @p in is trusted. Thread-safe for
+ * distinct @p ts.
+ *  @return MN_OK; MN_EINPUT for groups or sessions out of range; MN_ENUMERIC when CVODE fails
+ *  (the message gives the day); MN_EINTERNAL when CVODE cannot be set up or @p ts is full;
+ *  MN_ENOMEM. */
 int mn_lumped_run(const mn_lumped_input *in, const mn_lumped_params *lp, mn_timeseries *ts,
                   mn_lumped_geometry *geo, mn_error *err);
 

@@ -25,14 +25,15 @@ extern "C" {
 /** Baseline type III share of dermal collagen (normal dermis is 80-85 % type I) [R]. */
 #define MN_TYPE3_BASELINE 0.15
 
-/** Observables of one run. Times are days; changes are percent of the baseline. */
+/** Observables of one run. Times are days; changes are percent of the baseline. Plain data;
+ *  NaN for a day the run did not reach. */
 typedef struct mn_outcome {
   int n_sessions;
   double session_day[MN_MAX_SESSIONS];
   double redness_threshold;              /**< V_vis x s_vis(Fitzpatrick type) */
   double redness_peak, redness_peak_day; /**< largest R(t) and when */
   double redness_days[MN_MAX_SESSIONS];  /**< visible redness after each session */
-  double barrier_days[MN_MAX_SESSIONS];  /**< epidermal damage below 10 % of its initial value */
+  double barrier_days[MN_MAX_SESSIONS];  /**< epidermal damage below 10 % of its session value */
   double peak[3], peak_day[3];           /**< P, N, M in the papillary dermis */
   double collagen_pct[2][3];             /**< PD, RD at 30, 90, 180 days after the first session */
   double collagen_end_pct[2];            /**< PD, RD at the end */
@@ -46,7 +47,7 @@ typedef struct mn_outcome {
   double sun_days[MN_MAX_SESSIONS];      /**< sun avoidance after each session: until P in the
                                               epidermis is below P_th and the epidermal damage is
                                               below 10 % of its value at the session */
-  double t_end;
+  double t_end;                          /**< day of the series' last sample */
 } mn_outcome;
 
 /** The outcome's scalar observables by index (for uncertainty bands, tables and fits). */
@@ -75,11 +76,14 @@ enum {
   MN_OQ_SUN_DAYS_MAX,
   MN_OQ_COUNT
 };
-/** Name of scalar @p i (e.g. "redness_days_first"), its unit and a one-line description. */
+/** Name of scalar @p i (e.g. "redness_days_first"); "?" out of range. Static string. */
 const char *mn_outcome_scalar_name(int i);
+/** Unit of scalar @p i ("day", "%", "um", "1" ...); "" out of range. Static string. */
 const char *mn_outcome_scalar_unit(int i);
+/** One-line description of scalar @p i; "" out of range. Static string. */
 const char *mn_outcome_scalar_help(int i);
-/** Value of scalar @p i of @p o (NaN when the run did not reach its day). */
+/** Value of scalar @p i of @p o, in the unit mn_outcome_scalar_unit gives (NaN when the run did
+ *  not reach its day, or for an index out of range). */
 double mn_outcome_scalar(const mn_outcome *o, int i);
 
 /** Median and 90 % band of every outcome scalar over parameter draws: band[k] = {q05, q50, q95}
@@ -90,21 +94,26 @@ typedef struct mn_outcome_bands {
   int dropped; /**< draws dropped before evaluation */
   int failed;  /**< evaluated draws whose run failed (NaN, left out of the quantiles) */
   int source;  /**< where the draws came from (mn_ensemble_source of infer) */
+  /** seed of the draws (prior ensemble) */
   uint64_t seed;
   double band[MN_OQ_COUNT][3];
 } mn_outcome_bands;
 
 /** Dermal thickening (um) over the mask of lesion @p l on the 3D grid now: the mean over the
- *  lesion's columns of psi sum_k dz_k (C1 + C3 - 1) over its dermal cells. */
+ *  lesion's columns of psi sum_k dz_k (C1 + C3 - 1) over its dermal cells; 0 when the lesion
+ *  covers no column. @p s must be a solver on @p g. */
 double mn_outcome_lesion_dh_um(const mn_grid *g, const mn_solver *s, const mn_model_params *m,
                                const mn_lesion *l);
 
 /** Fraction (percent) of a lesion of depth @p depth_um filled by a dermal thickening of
- *  @p dh_um; 100 % at most. */
+ *  @p dh_um; 100 % at most, negative for a thinning, 0 when @p depth_um <= 0. */
 double mn_outcome_fill_pct(double dh_um, double depth_um);
 
-/** Compute the observables of @p ts for parameters @p m, Fitzpatrick type @p fitz and the
- *  session days @p sessions[0..n-1]. */
+/** Compute the observables of @p ts for parameters @p m, skin @p sk (dermal thicknesses),
+ *  Fitzpatrick type @p fitz (outside 1-6: visibility factor 1) and the session days
+ *  @p sessions[0..n-1] (copied). @p out is zeroed first.
+ *  @return MN_OK; MN_EINPUT for fewer than two samples or @p n outside [1, MN_MAX_SESSIONS];
+ *  MN_ENOMEM. */
 int mn_outcome_compute(const mn_timeseries *ts, const mn_model_params *m, const mn_skin *sk,
                        int fitz, const double *sessions, int n, mn_outcome *out, mn_error *err);
 
