@@ -153,7 +153,57 @@ static int print_json(const mn_validation *v, int draws, int source, uint64_t se
   return bad;
 }
 
-int cmd_validate(int argc, char **argv) {
+/* What `mnsim validate` was asked for. */
+typedef struct validate_args {
+  cli_opts o;
+  int draws, threads, role, list, source;
+  uint64_t seed;
+} validate_args;
+
+/* Take option @p c (value optarg): -1 to go on, else the exit status. */
+static int validate_option(int c, char **argv, validate_args *a) {
+  long n;
+  switch (c) {
+    case 'h':
+      help();
+      return EXIT_OK;
+    case 'd':
+      if (mn_parse_long(optarg, &n) || n < 0 || n > 10000)
+        return cli_usage_error("validate", "--draws '%s' must be an integer in [0, 10000]", optarg);
+      a->draws = (int)n;
+      return -1;
+    case 's':
+      if (mn_parse_u64(optarg, &a->seed))
+        return cli_usage_error("validate", "--seed '%s' must be an integer in [0, 2^64 - 1]",
+                               optarg);
+      return -1;
+    case 't':
+      if (mn_parse_long(optarg, &n) || n < 1 || n > 256)
+        return cli_usage_error("validate", "--threads '%s' must be an integer in [1, 256]", optarg);
+      a->threads = (int)n;
+      return -1;
+    case 'r':
+      for (int k = 0; k < 3; k++)
+        if (!strcmp(optarg, mn_target_role_name(k))) a->role = k;
+      if (a->role < 0)
+        return cli_usage_error("validate",
+                               "--role '%s': allowed calibration, validation, input-check", optarg);
+      return -1;
+    case 'Q':
+      a->list = 1;
+      return -1;
+    case 'p':
+      a->source = MN_ENSEMBLE_PRIOR;
+      return -1;
+    case ':':
+      return cli_usage_error("validate", "option %s needs a value", argv[optind - 1]);
+    default:
+      return cli_usage_error("validate", "unknown option '%s'", argv[optind - 1]);
+  }
+}
+
+/* Parse the command line into @p a: -1 to go on, else the exit status. */
+static int validate_options(int argc, char **argv, validate_args *a) {
   static const struct option longopts[] = {{"draws", required_argument, 0, 'd'},
                                            {"seed", required_argument, 0, 's'},
                                            {"role", required_argument, 0, 'r'},
@@ -165,87 +215,52 @@ int cmd_validate(int argc, char **argv) {
                                            {"verbose", no_argument, 0, 'v'},
                                            {"help", no_argument, 0, 'h'},
                                            {0, 0, 0, 0}};
-  cli_opts o = {0};
-  int c, draws = 400, threads = 0, role = -1, list = 0, source = MN_ENSEMBLE_POSTERIOR;
-  uint64_t seed = 1;
-  long n;
+  int c;
   optind = 1;
   opterr = 0;
   while ((c = getopt_long(argc, argv, ":qvh", longopts, NULL)) != -1) {
-    if (cli_common_option(c, optarg, &o)) continue;
-    switch (c) {
-      case 'h':
-        help();
-        return EXIT_OK;
-      case 'd':
-        if (mn_parse_long(optarg, &n) || n < 0 || n > 10000)
-          return cli_usage_error("validate", "--draws '%s' must be an integer in [0, 10000]",
-                                 optarg);
-        draws = (int)n;
-        break;
-      case 's':
-        if (mn_parse_u64(optarg, &seed))
-          return cli_usage_error("validate", "--seed '%s' must be an integer in [0, 2^64 - 1]",
-                                 optarg);
-        break;
-      case 't':
-        if (mn_parse_long(optarg, &n) || n < 1 || n > 256)
-          return cli_usage_error("validate", "--threads '%s' must be an integer in [1, 256]",
-                                 optarg);
-        threads = (int)n;
-        break;
-      case 'r':
-        for (int k = 0; k < 3; k++)
-          if (!strcmp(optarg, mn_target_role_name(k))) role = k;
-        if (role < 0)
-          return cli_usage_error(
-              "validate", "--role '%s': allowed calibration, validation, input-check", optarg);
-        break;
-      case 'Q':
-        list = 1;
-        break;
-      case 'p':
-        source = MN_ENSEMBLE_PRIOR;
-        break;
-      case ':':
-        return cli_usage_error("validate", "option %s needs a value", argv[optind - 1]);
-      default:
-        return cli_usage_error("validate", "unknown option '%s'", argv[optind - 1]);
-    }
+    if (cli_common_option(c, optarg, &a->o)) continue;
+    int status = validate_option(c, argv, a);
+    if (status >= 0) return status;
   }
   if (optind != argc) return cli_usage_error("validate", "no arguments expected");
-  cli_log_setup(&o);
-  if (list) {
-    printf("model quantities (outcome scalars):\n");
-    for (int k = 0; k < MN_OQ_COUNT; k++)
-      printf("  %-22s %-4s %s\n", mn_outcome_scalar_name(k), mn_outcome_scalar_unit(k),
-             mn_outcome_scalar_help(k));
-    printf(
-        "derived: mature_ratio_90_180, mature_ratio_180_365, pih_pct, fill_pct (arg: defect "
-        "depth um)\ninputs: dermis_um, epidermis_um, pen_rate, roller_density (arg: rolls), "
-        "depth_ratio\n");
-    return EXIT_OK;
-  }
+  return -1;
+}
+
+static void print_quantities(void) {
+  printf("model quantities (outcome scalars):\n");
+  for (int k = 0; k < MN_OQ_COUNT; k++)
+    printf("  %-22s %-4s %s\n", mn_outcome_scalar_name(k), mn_outcome_scalar_unit(k),
+           mn_outcome_scalar_help(k));
+  printf(
+      "derived: mature_ratio_90_180, mature_ratio_180_365, pih_pct, fill_pct (arg: defect "
+      "depth um)\ninputs: dermis_um, epidermis_um, pen_rate, roller_density (arg: rolls), "
+      "depth_ratio\n");
+}
+
+/* Evaluate the targets and print the table (or JSON): the exit status, 1 when a calibration
+ * target fails. */
+static int validate_run(const validate_args *a) {
   mn_error err = {0};
   mn_validation v;
   mn_param_set ps;
   int rc = mn_param_set_load_default(&ps, &err);
   if (!rc) rc = mn_validation_load(&v, &err);
-  if (rc) return cli_fail(&o, &err);
+  if (rc) return cli_fail(&a->o, &err);
   double t0 = mn_wall_time();
-  rc = mn_validation_run(&v, &ps, source, draws, seed, threads, role, &err);
+  rc = mn_validation_run(&v, &ps, a->source, a->draws, a->seed, a->threads, a->role, &err);
   if (rc) {
     mn_validation_fini(&v);
-    return cli_fail(&o, &err);
+    return cli_fail(&a->o, &err);
   }
   mn_log(MN_LOG_INFO, "validate: %d rows in %.1f s", v.nrows, mn_wall_time() - t0);
   int failed = 0;
   for (int t = 0; t < v.ntargets; t++)
     failed += v.targets[t].role == MN_TARGET_CALIBRATION && v.targets[t].verdict == MN_VERDICT_FAIL;
-  if (o.json)
-    rc = print_json(&v, draws, source, seed, role);
+  if (a->o.json)
+    rc = print_json(&v, a->draws, a->source, a->seed, a->role);
   else
-    print_table(&v, o.quiet, role);
+    print_table(&v, a->o.quiet, a->role);
   mn_validation_fini(&v);
   if (rc) return EXIT_RUNTIME;
   if (failed) {
@@ -254,6 +269,18 @@ int cmd_validate(int argc, char **argv) {
     return EXIT_RUNTIME;
   }
   return EXIT_OK;
+}
+
+int cmd_validate(int argc, char **argv) {
+  validate_args a = {.draws = 400, .role = -1, .source = MN_ENSEMBLE_POSTERIOR, .seed = 1};
+  int status = validate_options(argc, argv, &a);
+  if (status >= 0) return status;
+  cli_log_setup(&a.o);
+  if (a.list) {
+    print_quantities();
+    return EXIT_OK;
+  }
+  return validate_run(&a);
 }
 
 /* ---- mnsim calibrate ---------------------------------------------------------------------- */
@@ -297,7 +324,62 @@ static int write_blob(FILE *fp, const void *ctx, mn_error *err) {
   return fwrite(b->text, 1, b->len, fp) == b->len ? MN_OK : MN_ERR(err, MN_EIO, "", "write failed");
 }
 
-int cmd_calibrate(int argc, char **argv) {
+/* What `mnsim calibrate` was asked for. */
+typedef struct calibrate_args {
+  cli_opts o;
+  int threads, max_evals, np, ens_draws, ens_evals, tries;
+  const char *post_path;
+  const char *names[MN_CALIB_MAX]; /* the parameters to fit */
+} calibrate_args;
+
+/* Take option @p c (value optarg): -1 to go on, else the exit status. */
+static int calibrate_option(int c, char **argv, calibrate_args *a) {
+  static char list[1024]; /* --params: a->names point into it */
+  long n;
+  switch (c) {
+    case 'h':
+      calibrate_help();
+      return EXIT_OK;
+    case 'p':
+      snprintf(list, sizeof list, "%s", optarg);
+      a->np = 0;
+      for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
+        if (a->np == MN_CALIB_MAX)
+          return cli_usage_error("calibrate", "--params: at most %d parameters", MN_CALIB_MAX);
+        a->names[a->np++] = tok;
+      }
+      if (!a->np) return cli_usage_error("calibrate", "--params needs at least one name");
+      return -1;
+    case 'm':
+      if (mn_parse_long(optarg, &n) || n < 10 || n > 100000)
+        return cli_usage_error("calibrate", "--max-evals '%s' must be an integer in [10, 100000]",
+                               optarg);
+      a->max_evals = (int)n;
+      return -1;
+    case 't':
+      if (mn_parse_long(optarg, &n) || n < 1 || n > 256)
+        return cli_usage_error("calibrate", "--threads '%s' must be an integer in [1, 256]",
+                               optarg);
+      a->threads = (int)n;
+      return -1;
+    case 'P':
+      a->post_path = optarg;
+      return -1;
+    case 'N':
+      if (mn_parse_long(optarg, &n) || n < 400 || n > 100000)
+        return cli_usage_error("calibrate", "--tries '%s' must be an integer in [400, 100000]",
+                               optarg);
+      a->tries = (int)n;
+      return -1;
+    case ':':
+      return cli_usage_error("calibrate", "option %s needs a value", argv[optind - 1]);
+    default:
+      return cli_usage_error("calibrate", "unknown option '%s'", argv[optind - 1]);
+  }
+}
+
+/* Parse the command line into @p a: -1 to go on, else the exit status. */
+static int calibrate_options(int argc, char **argv, calibrate_args *a) {
   static const struct option longopts[] = {{"output", required_argument, 0, 'o'},
                                            {"params", required_argument, 0, 'p'},
                                            {"max-evals", required_argument, 0, 'm'},
@@ -306,116 +388,104 @@ int cmd_calibrate(int argc, char **argv) {
                                            {"verbose", no_argument, 0, 'v'},
                                            {"help", no_argument, 0, 'h'},
                                            {0, 0, 0, 0}};
-  cli_opts o = {0};
-  int c, threads = 0, max_evals = 800, np = 0, ens_draws = 32, ens_evals = 200, tries = 4000;
-  const char *post_path = NULL;
-  long n;
-  static char list[1024];
-  const char *names[MN_CALIB_MAX];
-  for (size_t i = 0; i < sizeof fitted / sizeof *fitted; i++) names[np++] = fitted[i];
+  int c;
   optind = 1;
   opterr = 0;
   while ((c = getopt_long(argc, argv, ":o:qvh", longopts, NULL)) != -1) {
-    if (cli_common_option(c, optarg, &o)) continue;
-    switch (c) {
-      case 'h':
-        calibrate_help();
-        return EXIT_OK;
-      case 'p':
-        snprintf(list, sizeof list, "%s", optarg);
-        np = 0;
-        for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
-          if (np == MN_CALIB_MAX)
-            return cli_usage_error("calibrate", "--params: at most %d parameters", MN_CALIB_MAX);
-          names[np++] = tok;
-        }
-        if (!np) return cli_usage_error("calibrate", "--params needs at least one name");
-        break;
-      case 'm':
-        if (mn_parse_long(optarg, &n) || n < 10 || n > 100000)
-          return cli_usage_error("calibrate", "--max-evals '%s' must be an integer in [10, 100000]",
-                                 optarg);
-        max_evals = (int)n;
-        break;
-      case 't':
-        if (mn_parse_long(optarg, &n) || n < 1 || n > 256)
-          return cli_usage_error("calibrate", "--threads '%s' must be an integer in [1, 256]",
-                                 optarg);
-        threads = (int)n;
-        break;
-      case 'P':
-        post_path = optarg;
-        break;
-      case 'N':
-        if (mn_parse_long(optarg, &n) || n < 400 || n > 100000)
-          return cli_usage_error("calibrate", "--tries '%s' must be an integer in [400, 100000]",
-                                 optarg);
-        tries = (int)n;
-        break;
-      case ':':
-        return cli_usage_error("calibrate", "option %s needs a value", argv[optind - 1]);
-      default:
-        return cli_usage_error("calibrate", "unknown option '%s'", argv[optind - 1]);
-    }
+    if (cli_common_option(c, optarg, &a->o)) continue;
+    int status = calibrate_option(c, argv, a);
+    if (status >= 0) return status;
   }
   if (optind != argc) return cli_usage_error("calibrate", "no arguments expected");
-  cli_log_setup(&o);
-  mn_error err = {0};
-  mn_param_set prior;
+  return -1;
+}
+
+/* What one calibration produces: the fit, its table and the posterior ensemble's table. */
+typedef struct calibrate_result {
   mn_calibration cal;
-  double t0 = mn_wall_time();
-  int rc = mn_param_set_load_prior(&prior, &err);
-  if (!rc)
-    rc = mn_calibrate(&prior, names, np, max_evals, ens_draws, 1, ens_evals, threads, &cal, &err);
-  char *ctext = NULL, *ptext = NULL, fp[17], ppath[4200];
-  size_t clen = 0, plen = 0;
   mn_posterior_stats st;
+  char *ctext, *ptext; /* owned */
+  size_t clen, plen;
+} calibrate_result;
+
+/* Fit the prior, write the calibration table, apply it to the prior and build the posterior
+ * ensemble of the calibrated set. */
+static int calibrate_tables(const calibrate_args *a, calibrate_result *r, mn_error *err) {
+  mn_param_set prior;
+  char fp[17];
+  int rc = mn_param_set_load_prior(&prior, err);
+  if (!rc)
+    rc = mn_calibrate(&prior, a->names, a->np, a->max_evals, a->ens_draws, 1, a->ens_evals,
+                      a->threads, &r->cal, err);
   mn_param_set *calset = mn_malloc(sizeof *calset);
-  if (!rc && !calset) rc = MN_ERR(&err, MN_ENOMEM, "", "out of memory");
-  if (!rc) rc = mn_calibration_text(&cal, &ctext, &clen, &err);
+  if (!rc && !calset) rc = MN_ERR(err, MN_ENOMEM, "", "out of memory");
+  if (!rc) rc = mn_calibration_text(&r->cal, &r->ctext, &r->clen, err);
   if (!rc) {
     *calset = prior;
-    rc = mn_param_set_apply_calibration(calset, ctext, clen, "the new calibration", &err);
+    rc = mn_param_set_apply_calibration(calset, r->ctext, r->clen, "the new calibration", err);
   }
   if (!rc) {
-    mn_param_fingerprint(ctext, clen, fp);
-    rc = mn_posterior_build(calset, tries, 1, POSTERIOR_DRAWS, threads, fp, &st, &ptext, &plen,
-                            &err);
+    mn_param_fingerprint(r->ctext, r->clen, fp);
+    rc = mn_posterior_build(calset, a->tries, 1, POSTERIOR_DRAWS, a->threads, fp, &r->st, &r->ptext,
+                            &r->plen, err);
   }
-  if (!rc && o.outdir) {
-    if (post_path)
-      snprintf(ppath, sizeof ppath, "%s", post_path);
-    else {
-      const char *slash = strrchr(o.outdir, '/');
-      snprintf(ppath, sizeof ppath, "%.*sposterior.csv", slash ? (int)(slash - o.outdir + 1) : 0,
-               o.outdir);
-    }
-    blob b[2] = {{ctext, clen}, {ptext, plen}};
-    mn_out_item items[2] = {{"", write_blob, &b[0]}, {"", write_blob, &b[1]}};
-    snprintf(items[0].path, sizeof items[0].path, "%s", o.outdir);
-    snprintf(items[1].path, sizeof items[1].path, "%s", ppath);
-    rc = mn_io_write_set(items, 2, &err);
-  }
-  mn_free(ctext);
-  mn_free(ptext);
   mn_free(calset);
-  if (rc) return cli_fail(&o, &err);
-  if (!o.quiet) {
-    printf("mnsim calibrate: %d parameters tagged C fitted to %s\n", cal.n, cal.targets);
-    printf(
-        "  misfit %.4g at the prior -> %.4g nominal -> %.4g over %d draws (%d evaluations, "
-        "%.1f s)\n",
-        cal.misfit0, cal.misfit_nominal, cal.misfit, cal.ens_draws, cal.evals, mn_wall_time() - t0);
-    printf("  %-10s %10s %22s %10s %22s\n", "parameter", "prior", "prior range", "fit",
-           "calibrated range");
-    for (int k = 0; k < cal.n; k++)
-      printf("  %-10s %10.4g %10.4g - %-10.4g %10.4g %10.4g - %-10.4g\n", cal.name[k], cal.prior[k],
-             cal.prior_min[k], cal.prior_max[k], cal.value[k], cal.lo[k], cal.hi[k]);
-    printf(
-        "  posterior: %d draws tried, %d with G < 1, effective sample size %.1f, resampled to %d "
-        "(%d distinct)\n",
-        st.tried, st.kept, st.ess, POSTERIOR_DRAWS, st.distinct);
-    if (o.outdir) printf("  written to %s and %s\n", o.outdir, ppath);
+  return rc;
+}
+
+/* Write the calibration table to @p cpath and, next to it (or to --posterior), the posterior
+ * ensemble, all or nothing; @p ppath gets the posterior's path. */
+static int write_tables(const calibrate_result *r, const char *cpath, const char *post_path,
+                        char *ppath, size_t n, mn_error *err) {
+  if (post_path)
+    snprintf(ppath, n, "%s", post_path);
+  else {
+    const char *slash = strrchr(cpath, '/');
+    snprintf(ppath, n, "%.*sposterior.csv", slash ? (int)(slash - cpath + 1) : 0, cpath);
   }
+  blob b[2] = {{r->ctext, r->clen}, {r->ptext, r->plen}};
+  mn_out_item items[2] = {{"", write_blob, &b[0]}, {"", write_blob, &b[1]}};
+  snprintf(items[0].path, sizeof items[0].path, "%s", cpath);
+  snprintf(items[1].path, sizeof items[1].path, "%s", ppath);
+  return mn_io_write_set(items, 2, err);
+}
+
+static void print_fit(const calibrate_result *r, double t0, const char *cpath, const char *ppath) {
+  const mn_calibration *cal = &r->cal;
+  printf("mnsim calibrate: %d parameters tagged C fitted to %s\n", cal->n, cal->targets);
+  printf(
+      "  misfit %.4g at the prior -> %.4g nominal -> %.4g over %d draws (%d evaluations, "
+      "%.1f s)\n",
+      cal->misfit0, cal->misfit_nominal, cal->misfit, cal->ens_draws, cal->evals,
+      mn_wall_time() - t0);
+  printf("  %-10s %10s %22s %10s %22s\n", "parameter", "prior", "prior range", "fit",
+         "calibrated range");
+  for (int k = 0; k < cal->n; k++)
+    printf("  %-10s %10.4g %10.4g - %-10.4g %10.4g %10.4g - %-10.4g\n", cal->name[k], cal->prior[k],
+           cal->prior_min[k], cal->prior_max[k], cal->value[k], cal->lo[k], cal->hi[k]);
+  printf(
+      "  posterior: %d draws tried, %d with G < 1, effective sample size %.1f, resampled to %d "
+      "(%d distinct)\n",
+      r->st.tried, r->st.kept, r->st.ess, POSTERIOR_DRAWS, r->st.distinct);
+  if (cpath) printf("  written to %s and %s\n", cpath, ppath);
+}
+
+int cmd_calibrate(int argc, char **argv) {
+  calibrate_args a = {.max_evals = 800, .ens_draws = 32, .ens_evals = 200, .tries = 4000};
+  for (size_t i = 0; i < sizeof fitted / sizeof *fitted; i++) a.names[a.np++] = fitted[i];
+  int status = calibrate_options(argc, argv, &a);
+  if (status >= 0) return status;
+  cli_log_setup(&a.o);
+  mn_error err = {0};
+  calibrate_result r;
+  memset(&r, 0, sizeof r);
+  char ppath[4200];
+  double t0 = mn_wall_time();
+  int rc = calibrate_tables(&a, &r, &err);
+  if (!rc && a.o.outdir) rc = write_tables(&r, a.o.outdir, a.post_path, ppath, sizeof ppath, &err);
+  mn_free(r.ctext);
+  mn_free(r.ptext);
+  if (rc) return cli_fail(&a.o, &err);
+  if (!a.o.quiet) print_fit(&r, t0, a.o.outdir, ppath);
   return EXIT_OK;
 }

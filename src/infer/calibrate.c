@@ -196,6 +196,89 @@ static double range_end(fit *f, const double *z, int k, double best, int dir) {
   return in;
 }
 
+/* What evaluating a target needs: the targets, the anatomy atlas and the device catalogue (the
+ * caller releases them, also on failure). */
+static int load_inputs(mn_validation *v, mn_skin_atlas **atlas, mn_device_catalogue **cat,
+                       mn_error *err) {
+  int rc = mn_validation_load(v, err);
+  if (rc == MN_OK) rc = mn_skin_atlas_create(atlas, err);
+  if (rc == MN_OK) rc = mn_device_catalogue_create(cat, err);
+  return rc;
+}
+
+/* The model rows of the calibration targets (at most 256, in file order): their count. */
+static int calibration_rows(const mn_validation *v, int rows[256]) {
+  int nrows = 0;
+  for (int i = 0; i < v->nrows && nrows < 256; i++)
+    if (v->rows[i].kind == MN_EVAL_MODEL &&
+        v->targets[v->rows[i].target].role == MN_TARGET_CALIBRATION)
+      rows[nrows++] = i;
+  return nrows;
+}
+
+/* Find each of the n fitted parameters in the prior set: it must exist, be tagged C and have a
+ * range to fit in. */
+static int fit_select(fit *f, const char *const *names, mn_error *err) {
+  const mn_param_set *prior = f->prior;
+  for (int k = 0; k < f->n; k++) {
+    f->idx[k] = -1;
+    for (int i = 0; i < prior->n; i++)
+      if (!strcmp(prior->info[i].name, names[k])) f->idx[k] = i;
+    if (f->idx[k] < 0)
+      return MN_ERR(err, MN_EINPUT, "", "calibrate: '%s' is not a model parameter", names[k]);
+    const mn_param_info *p = &prior->info[f->idx[k]];
+    if (p->tag[0] != 'C')
+      return MN_ERR(err, MN_EINPUT, "",
+                    "calibrate: '%s' is tagged %s; only parameters tagged C are fitted "
+                    "(literature rates stay fixed)",
+                    names[k], p->tag);
+    if (!(p->max > p->min))
+      return MN_ERR(err, MN_EINPUT, "", "calibrate: '%s' has no range to fit in", names[k]);
+  }
+  return MN_OK;
+}
+
+/* Stage 2: refit z to the median over ens_draws draws of the other parameters (f->ens and
+ * f->ex are released by the caller). */
+static int fit_ensemble(fit *f, double *z, int ens_draws, uint64_t ens_seed, int ens_evals,
+                        double nominal_fit, mn_calibration *out, mn_error *err) {
+  f->ens = mn_malloc_array((size_t)ens_draws, sizeof *f->ens);
+  f->ex = mn_malloc_array((size_t)ens_draws * (size_t)f->nrows, sizeof *f->ex);
+  if (!(f->ens && f->ex)) return MN_ERR(err, MN_ENOMEM, "", "out of memory for the ensemble");
+  int dropped;
+  int rc = mn_uq_sample(f->prior, ens_draws, ens_seed, f->ens, &f->nd, &dropped, err);
+  if (rc != MN_OK) return rc;
+  out->ens_draws = f->nd;
+  out->misfit_nominal = nominal_fit;
+  out->misfit = nelder_mead(f, z, ens_evals, 0.05);
+  return MN_OK;
+}
+
+/* The fitted values and their calibrated ranges (misfit within 1 of the fit's), the evaluation
+ * count and the ids of the targets used, in file order. */
+static void fit_report(fit *f, const double *z, mn_calibration *out) {
+  double best = misfit(f, z);
+  out->n = f->n;
+  for (int k = 0; k < f->n; k++) {
+    const mn_param_info *p = &f->prior->info[f->idx[k]];
+    snprintf(out->name[k], sizeof out->name[k], "%s", p->name);
+    out->prior[k] = p->value, out->prior_min[k] = p->min, out->prior_max[k] = p->max;
+    out->value[k] = to_value(p, z[k]);
+    out->lo[k] = to_value(p, range_end(f, z, k, best, -1));
+    out->hi[k] = to_value(p, range_end(f, z, k, best, +1));
+  }
+  out->evals = f->evals;
+  const mn_validation *v = f->v;
+  for (int t = 0; t < v->ntargets; t++)
+    for (int i = 0; i < f->nrows; i++)
+      if (v->rows[f->rows[i]].target == t) {
+        size_t len = strlen(out->targets);
+        snprintf(out->targets + len, sizeof out->targets - len, "%s%s", len ? " " : "",
+                 v->targets[t].id);
+        break;
+      }
+}
+
 int mn_calibrate(const mn_param_set *prior, const char *const *names, int n, int max_evals,
                  int ens_draws, uint64_t ens_seed, int ens_evals, int threads, mn_calibration *out,
                  mn_error *err) {
@@ -209,28 +292,10 @@ int mn_calibrate(const mn_param_set *prior, const char *const *names, int n, int
   memset(out, 0, sizeof *out);
   if (n < 1 || n > MN_CALIB_MAX)
     return MN_ERR(err, MN_EINPUT, "", "calibrate: 1 to %d parameters, not %d", MN_CALIB_MAX, n);
-  MN_TRY(mn_validation_load(&v, err));
-  MN_TRY(mn_skin_atlas_create(&atlas, err));
-  MN_TRY(mn_device_catalogue_create(&cat, err));
+  MN_TRY(load_inputs(&v, &atlas, &cat, err));
   f.v = &v, f.prior = prior, f.atlas = atlas, f.cat = cat, f.n = n, f.threads = threads;
-  for (int k = 0; k < n; k++) {
-    f.idx[k] = -1;
-    for (int i = 0; i < prior->n; i++)
-      if (!strcmp(prior->info[i].name, names[k])) f.idx[k] = i;
-    MN_CHECK(f.idx[k] >= 0, err, MN_EINPUT, "", "calibrate: '%s' is not a model parameter",
-             names[k]);
-    const mn_param_info *p = &prior->info[f.idx[k]];
-    MN_CHECK(p->tag[0] == 'C', err, MN_EINPUT, "",
-             "calibrate: '%s' is tagged %s; only parameters tagged C are fitted (literature rates "
-             "stay fixed)",
-             names[k], p->tag);
-    MN_CHECK(p->max > p->min, err, MN_EINPUT, "", "calibrate: '%s' has no range to fit in",
-             names[k]);
-  }
-  for (int i = 0; i < v.nrows && f.nrows < 256; i++)
-    if (v.rows[i].kind == MN_EVAL_MODEL &&
-        v.targets[v.rows[i].target].role == MN_TARGET_CALIBRATION)
-      f.rows[f.nrows++] = i;
+  MN_TRY(fit_select(&f, names, err));
+  f.nrows = calibration_rows(&v, f.rows);
   MN_CHECK(f.nrows > 0, err, MN_EINPUT, "", "calibrate: no calibration target can be computed");
   f.x = mn_malloc_array((size_t)f.nrows, sizeof *f.x);
   MN_CHECK(f.x, err, MN_ENOMEM, "", "out of memory");
@@ -244,37 +309,11 @@ int mn_calibrate(const mn_param_set *prior, const char *const *names, int n, int
    * nominal run) */
   out->misfit0 = misfit(&f, z);
   double nominal_fit = nelder_mead(&f, z, max_evals, 0.2);
-  if (ens_draws > 0) {
-    f.ens = mn_malloc_array((size_t)ens_draws, sizeof *f.ens);
-    f.ex = mn_malloc_array((size_t)ens_draws * (size_t)f.nrows, sizeof *f.ex);
-    MN_CHECK(f.ens && f.ex, err, MN_ENOMEM, "", "out of memory for the ensemble");
-    int dropped;
-    MN_TRY(mn_uq_sample(prior, ens_draws, ens_seed, f.ens, &f.nd, &dropped, err));
-    out->ens_draws = f.nd;
-    out->misfit_nominal = nominal_fit;
-    out->misfit = nelder_mead(&f, z, ens_evals, 0.05);
-  } else
+  if (ens_draws > 0)
+    MN_TRY(fit_ensemble(&f, z, ens_draws, ens_seed, ens_evals, nominal_fit, out, err));
+  else
     out->misfit = nominal_fit;
-  double best = misfit(&f, z);
-  out->n = n;
-  for (int k = 0; k < n; k++) {
-    const mn_param_info *p = &prior->info[f.idx[k]];
-    snprintf(out->name[k], sizeof out->name[k], "%s", p->name);
-    out->prior[k] = p->value, out->prior_min[k] = p->min, out->prior_max[k] = p->max;
-    out->value[k] = to_value(p, z[k]);
-    out->lo[k] = to_value(p, range_end(&f, z, k, best, -1));
-    out->hi[k] = to_value(p, range_end(&f, z, k, best, +1));
-  }
-  out->evals = f.evals;
-  /* the targets used, in file order */
-  for (int t = 0; t < v.ntargets; t++)
-    for (int i = 0; i < f.nrows; i++)
-      if (v.rows[f.rows[i]].target == t) {
-        size_t len = strlen(out->targets);
-        snprintf(out->targets + len, sizeof out->targets - len, "%s%s", len ? " " : "",
-                 v.targets[t].id);
-        break;
-      }
+  fit_report(&f, z, out);
 cleanup:
   mn_free(f.x);
   mn_free(f.ens);
@@ -322,100 +361,134 @@ int mn_calibration_text(const mn_calibration *c, char **text, size_t *len, mn_er
   return MN_OK;
 }
 
-int mn_posterior_build(const mn_param_set *cal, int n_try, uint64_t seed, int n_out, int threads,
-                       const char *fingerprint, mn_posterior_stats *st, char **text, size_t *len,
-                       mn_error *err) {
-  int rc = MN_OK, rows[256], nrows = 0, kept = 0, dropped = 0;
+/* The posterior's workspace: the calibration rows, the Latin-hypercube draws and their values. */
+typedef struct posterior {
   mn_validation v;
-  mn_skin_atlas *atlas = NULL;
-  mn_device_catalogue *cat = NULL;
-  mn_model_params *d = NULL;
-  double *lw = NULL, *x = NULL;
-  char *buf = NULL;
-  memset(&v, 0, sizeof v);
-  memset(st, 0, sizeof *st);
-  *text = NULL, *len = 0;
-  MN_CHECK(n_try >= 1 && n_out >= 1, err, MN_ERANGE, "", "posterior: draws must be positive");
-  MN_TRY(mn_validation_load(&v, err));
-  MN_TRY(mn_skin_atlas_create(&atlas, err));
-  MN_TRY(mn_device_catalogue_create(&cat, err));
-  for (int i = 0; i < v.nrows && nrows < 256; i++)
-    if (v.rows[i].kind == MN_EVAL_MODEL &&
-        v.targets[v.rows[i].target].role == MN_TARGET_CALIBRATION)
-      rows[nrows++] = i;
-  d = mn_malloc_array((size_t)n_try, sizeof *d);
-  lw = mn_malloc_array((size_t)n_try, sizeof *lw);
-  x = mn_malloc_array((size_t)n_try * (size_t)(nrows > 0 ? nrows : 1), sizeof *x);
-  MN_CHECK(d && lw && x, err, MN_ENOMEM, "", "out of memory for %d draws", n_try);
-  MN_TRY(mn_uq_sample(cal, n_try, seed, d, &kept, &dropped, err));
-  MN_CHECK(kept > 0, err, MN_ENUMERIC, "", "posterior: every draw has loop gain G >= 1");
-  int nt = threads;
+  mn_skin_atlas *atlas;
+  mn_device_catalogue *cat;
+  int rows[256], nrows; /* calibration model rows */
+  mn_model_params *d;   /* [n_try] draws, the first kept with G < 1 */
+  int kept;
+  double *lw; /* [n_try] log-weight, then weight of each kept draw */
+  double *x;  /* [kept][nrows] each draw's value of each row */
+  int *pick;  /* [n_out] the resampled draws */
+} posterior;
+
+static void posterior_fini(posterior *p) {
+  mn_free(p->d);
+  mn_free(p->lw);
+  mn_free(p->x);
+  mn_free(p->pick);
+  mn_validation_fini(&p->v);
+  mn_skin_atlas_destroy(p->atlas);
+  mn_device_catalogue_destroy(p->cat);
+}
+
+/* Every kept draw's value of every calibration row (parallel over both). */
+static void posterior_eval(posterior *p, int threads) {
+  int nt = threads, nrows = p->nrows, kept = p->kept;
 #ifdef _OPENMP
   if (nt <= 0) nt = omp_get_max_threads();
 #pragma omp parallel for schedule(dynamic) num_threads(nt) collapse(2)
 #endif
   for (int k = 0; k < kept; k++)
     for (int i = 0; i < nrows; i++)
-      x[(size_t)k * (size_t)nrows + (size_t)i] =
-          mn_target_eval_model(&v.rows[rows[i]], &d[k], atlas, cat);
+      p->x[(size_t)k * (size_t)nrows + (size_t)i] =
+          mn_target_eval_model(&p->v.rows[p->rows[i]], &p->d[k], p->atlas, p->cat);
   (void)nt;
-  /* log-weights: -1/2 sum over targets of the mean over its rows of z^2, z the distance from the
-   * published range's centre in half-ranges (the range read as +-1 SD; open ranges: the
-   * shortfall in half the bound). A flat kernel inside the range was tried: its weights barely
-   * separate the draws (effective sample size 594 of 2325) and the medians of CT14 and SEED2
-   * left their ranges (docs/calibration.md). */
-  double mx = -INFINITY;
-  for (int k = 0; k < kept; k++) {
-    double total = 0;
-    for (int t = 0; t < v.ntargets; t++) {
-      double sum = 0;
-      int cnt = 0;
-      for (int i = 0; i < nrows; i++) {
-        const mn_target_eval *r = &v.rows[rows[i]];
-        if (r->target != t) continue;
-        double xv = x[(size_t)k * (size_t)nrows + (size_t)i], z = 0;
-        if (!isfinite(xv))
-          z = 1e3;
-        else if (isfinite(r->lo) && isfinite(r->hi))
-          z = (xv - 0.5 * (r->lo + r->hi)) / fmax(0.5 * (r->hi - r->lo), 1e-9);
-        else if (isfinite(r->lo) && xv < r->lo)
-          z = (r->lo - xv) / fmax(0.5 * fabs(r->lo), 1e-9);
-        else if (isfinite(r->hi) && xv > r->hi)
-          z = (xv - r->hi) / fmax(0.5 * fabs(r->hi), 1e-9);
-        sum += z * z;
-        cnt++;
-      }
-      if (cnt) total += sum / cnt;
+}
+
+/* Draw k's misfit: the sum over targets of the mean over its rows of z^2, z the distance from
+ * the published range's centre in half-ranges (the range read as +-1 SD; open ranges: the
+ * shortfall in half the bound). */
+static double draw_misfit(const posterior *p, int k) {
+  const mn_validation *v = &p->v;
+  int nrows = p->nrows;
+  double total = 0;
+  for (int t = 0; t < v->ntargets; t++) {
+    double sum = 0;
+    int cnt = 0;
+    for (int i = 0; i < nrows; i++) {
+      const mn_target_eval *r = &v->rows[p->rows[i]];
+      if (r->target != t) continue;
+      double xv = p->x[(size_t)k * (size_t)nrows + (size_t)i], z = 0;
+      if (!isfinite(xv))
+        z = 1e3;
+      else if (isfinite(r->lo) && isfinite(r->hi))
+        z = (xv - 0.5 * (r->lo + r->hi)) / fmax(0.5 * (r->hi - r->lo), 1e-9);
+      else if (isfinite(r->lo) && xv < r->lo)
+        z = (r->lo - xv) / fmax(0.5 * fabs(r->lo), 1e-9);
+      else if (isfinite(r->hi) && xv > r->hi)
+        z = (xv - r->hi) / fmax(0.5 * fabs(r->hi), 1e-9);
+      sum += z * z;
+      cnt++;
     }
-    lw[k] = -0.5 * total;
-    if (lw[k] > mx) mx = lw[k];
+    if (cnt) total += sum / cnt;
   }
-  double s1 = 0, s2 = 0;
-  for (int k = 0; k < kept; k++) {
-    lw[k] = exp(lw[k] - mx); /* now the weight */
-    s1 += lw[k], s2 += lw[k] * lw[k];
+  return total;
+}
+
+/* The weights exp(-misfit / 2), scaled by the largest, into p->lw; their sum s1 and the sum of
+ * their squares s2. A flat kernel inside the range was tried: its weights barely separate the
+ * draws (effective sample size 594 of 2325) and the medians of CT14 and SEED2 left their ranges
+ * (docs/calibration.md). */
+static void posterior_weigh(posterior *p, double *s1, double *s2) {
+  double mx = -INFINITY;
+  for (int k = 0; k < p->kept; k++) {
+    p->lw[k] = -0.5 * draw_misfit(p, k);
+    if (p->lw[k] > mx) mx = p->lw[k];
   }
-  st->tried = n_try, st->kept = kept, st->ess = s1 * s1 / s2;
-  /* systematic resampling to n_out draws */
+  double a = 0, b = 0;
+  for (int k = 0; k < p->kept; k++) {
+    p->lw[k] = exp(p->lw[k] - mx); /* now the weight */
+    a += p->lw[k], b += p->lw[k] * p->lw[k];
+  }
+  *s1 = a, *s2 = b;
+}
+
+/* Systematic resampling of the kept draws to n_out (p->pick): the number of distinct draws. */
+static int posterior_resample(posterior *p, double s1, uint64_t seed, int n_out) {
   mn_rng rng;
   mn_rng_init(&rng, seed, 0x706f7374ULL); /* "post" */
   double u = mn_rng_uniform(&rng) / n_out, acc = 0;
-  int *pick = mn_malloc_array((size_t)n_out, sizeof *pick);
-  MN_CHECK(pick, err, MN_ENOMEM, "", "out of memory");
-  for (int k = 0, j = 0; k < kept && j < n_out; k++) {
-    acc += lw[k] / s1;
-    while (j < n_out && u + (double)j / n_out < acc) pick[j++] = k;
-    if (k == kept - 1)
-      while (j < n_out) pick[j++] = k; /* rounding at the end */
+  for (int k = 0, j = 0; k < p->kept && j < n_out; k++) {
+    acc += p->lw[k] / s1;
+    while (j < n_out && u + (double)j / n_out < acc) p->pick[j++] = k;
+    if (k == p->kept - 1)
+      while (j < n_out) p->pick[j++] = k; /* rounding at the end */
   }
   int distinct = 0;
-  for (int j = 0; j < n_out; j++) distinct += j == 0 || pick[j] != pick[j - 1];
-  st->distinct = distinct;
-  /* the table: parameters that vary */
+  for (int j = 0; j < n_out; j++) distinct += j == 0 || p->pick[j] != p->pick[j - 1];
+  return distinct;
+}
+
+/* One line of the table: the resampled draw d's value of each parameter that varies (all
+ * names when d is NULL: the header). */
+static size_t table_line(const mn_param_set *cal, const mn_model_params *d, char *buf, size_t cap) {
+  size_t n = 0;
+  int first = 1;
+  for (int i = 0; i < cal->n; i++)
+    if (cal->info[i].max > cal->info[i].min) {
+      if (!d) {
+        n += (size_t)snprintf(buf + n, cap - n, "%s%s", first ? "" : ",", cal->info[i].name);
+      } else {
+        const double *val = mn_model_param_ref((mn_model_params *)d, cal->info[i].name);
+        n += (size_t)snprintf(buf + n, cap - n, "%s%.6g", first ? "" : ",", val ? *val : 0);
+      }
+      first = 0;
+    }
+  n += (size_t)snprintf(buf + n, cap - n, "\n");
+  return n;
+}
+
+/* The table (data/posterior.csv): the comment header, the names of the parameters that vary,
+ * one line per resampled draw. *text is owned by the caller. */
+static int posterior_table(const posterior *p, const mn_param_set *cal, int n_try, uint64_t seed,
+                           int n_out, const char *fingerprint, const mn_posterior_stats *st,
+                           char **text, size_t *len, mn_error *err) {
   size_t cap = (size_t)(n_out + 8) * (size_t)cal->n * 16 + 4096;
-  buf = mn_malloc(cap);
-  if (!buf) mn_free(pick);
-  MN_CHECK(buf, err, MN_ENOMEM, "", "out of memory");
+  char *buf = mn_malloc(cap);
+  if (!buf) return MN_ERR(err, MN_ENOMEM, "", "out of memory");
   size_t n = (size_t)snprintf(
       buf, cap,
       "# Posterior ensemble: written by `mnsim calibrate` (do not edit); docs/calibration.md.\n"
@@ -423,35 +496,45 @@ int mn_posterior_build(const mn_param_set *cal, int n_try, uint64_t seed, int n_
       "by\n"
       "# their agreement with the calibration targets and resampled to %d (%d distinct).\n"
       "# fingerprint %s tried %d kept %d ess %.1f\n",
-      n_try, (unsigned long long)seed, kept, n_out, distinct, fingerprint, n_try, kept, st->ess);
-  int first = 1;
-  for (int i = 0; i < cal->n; i++)
-    if (cal->info[i].max > cal->info[i].min) {
-      n += (size_t)snprintf(buf + n, cap - n, "%s%s", first ? "" : ",", cal->info[i].name);
-      first = 0;
-    }
-  n += (size_t)snprintf(buf + n, cap - n, "\n");
-  for (int j = 0; j < n_out && n < cap; j++) {
-    first = 1;
-    for (int i = 0; i < cal->n; i++)
-      if (cal->info[i].max > cal->info[i].min) {
-        const double *val = mn_model_param_ref((mn_model_params *)&d[pick[j]], cal->info[i].name);
-        n += (size_t)snprintf(buf + n, cap - n, "%s%.6g", first ? "" : ",", val ? *val : 0);
-        first = 0;
-      }
-    n += (size_t)snprintf(buf + n, cap - n, "\n");
+      n_try, (unsigned long long)seed, p->kept, n_out, st->distinct, fingerprint, n_try, p->kept,
+      st->ess);
+  n += table_line(cal, NULL, buf + n, cap - n);
+  for (int j = 0; j < n_out && n < cap; j++)
+    n += table_line(cal, &p->d[p->pick[j]], buf + n, cap - n);
+  if (n >= cap) {
+    mn_free(buf);
+    return MN_ERR(err, MN_EINTERNAL, "", "posterior table too long");
   }
-  mn_free(pick);
-  MN_CHECK(n < cap, err, MN_EINTERNAL, "", "posterior table too long");
   *text = buf, *len = n;
-  buf = NULL;
+  return MN_OK;
+}
+
+int mn_posterior_build(const mn_param_set *cal, int n_try, uint64_t seed, int n_out, int threads,
+                       const char *fingerprint, mn_posterior_stats *st, char **text, size_t *len,
+                       mn_error *err) {
+  int rc = MN_OK, dropped = 0;
+  posterior p;
+  memset(&p, 0, sizeof p);
+  memset(st, 0, sizeof *st);
+  *text = NULL, *len = 0;
+  MN_CHECK(n_try >= 1 && n_out >= 1, err, MN_ERANGE, "", "posterior: draws must be positive");
+  MN_TRY(load_inputs(&p.v, &p.atlas, &p.cat, err));
+  p.nrows = calibration_rows(&p.v, p.rows);
+  p.d = mn_malloc_array((size_t)n_try, sizeof *p.d);
+  p.lw = mn_malloc_array((size_t)n_try, sizeof *p.lw);
+  p.x = mn_malloc_array((size_t)n_try * (size_t)(p.nrows > 0 ? p.nrows : 1), sizeof *p.x);
+  MN_CHECK(p.d && p.lw && p.x, err, MN_ENOMEM, "", "out of memory for %d draws", n_try);
+  MN_TRY(mn_uq_sample(cal, n_try, seed, p.d, &p.kept, &dropped, err));
+  MN_CHECK(p.kept > 0, err, MN_ENUMERIC, "", "posterior: every draw has loop gain G >= 1");
+  posterior_eval(&p, threads);
+  double s1, s2;
+  posterior_weigh(&p, &s1, &s2);
+  st->tried = n_try, st->kept = p.kept, st->ess = s1 * s1 / s2;
+  p.pick = mn_malloc_array((size_t)n_out, sizeof *p.pick);
+  MN_CHECK(p.pick, err, MN_ENOMEM, "", "out of memory");
+  st->distinct = posterior_resample(&p, s1, seed, n_out);
+  MN_TRY(posterior_table(&p, cal, n_try, seed, n_out, fingerprint, st, text, len, err));
 cleanup:
-  mn_free(buf);
-  mn_free(d);
-  mn_free(lw);
-  mn_free(x);
-  mn_validation_fini(&v);
-  mn_skin_atlas_destroy(atlas);
-  mn_device_catalogue_destroy(cat);
+  posterior_fini(&p);
   return rc;
 }

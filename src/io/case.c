@@ -225,6 +225,7 @@ int mn_case_apply_overrides(const mn_case *c, mn_param_set *ps, mn_error *err) {
   for (int i = 0; i < c->n_overrides; i++) {
     int rc = mn_param_set_set(ps, c->overrides[i].name, c->overrides[i].value, err);
     if (rc) {
+      if (!err) return rc; /* err may be NULL: nothing to locate */
       char key[64];
       snprintf(key, sizeof key, "model.%s", c->overrides[i].name);
       snprintf(err->key, sizeof err->key, "%s", key);

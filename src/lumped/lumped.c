@@ -306,60 +306,88 @@ static int sample(const model *M, const double *y, double t, int session, mn_tim
   return mn_timeseries_add(ts, t, session, mean[MN_LAYER_PD][MN_SP_V], mean, err);
 }
 
-int mn_lumped_run(const mn_lumped_input *in, const mn_lumped_params *lp, mn_timeseries *ts,
-                  mn_lumped_geometry *geo, mn_error *err) {
-  int rc = MN_OK;
-  model M;
-  mn_lumped_geometry g;
-  memset(&M, 0, sizeof M);
-  memset(&g, 0, sizeof g);
+/* The channel groups and sessions the lumped model accepts. */
+static int input_ok(const mn_lumped_input *in) {
   int groups_ok = in->n_groups >= 1 && in->n_groups <= MN_LUMPED_MAX_GROUPS;
   for (int i = 0; groups_ok && i < in->n_groups; i++)
     groups_ok = in->group[i].density_cm2 > 0 && in->group[i].depth_um > 0;
-  if (!(groups_ok && in->sessions >= 1 && in->sessions <= MN_MAX_SESSIONS))
-    return MN_ERR(err, MN_EINPUT, "",
-                  "lumped model: 1-%d channel groups of positive density and depth, and 1-%d "
-                  "sessions",
-                  MN_LUMPED_MAX_GROUPS, MN_MAX_SESSIONS);
-  M.m = in->m;
-  geometry(&M, in, lp, &g);
-  for (int L = 0; L < M.nl; L++) mn_reaction_coef_init(&M.lc[L], in->m, M.layer_of[L], in->fitz);
-  dependencies(&M);
-  const int NY = M.nl * NZ * NS;
-  SUNContext ctx = NULL;
-  N_Vector y = NULL, cons = NULL;
-  SUNMatrix A = NULL;
-  SUNLinearSolver LS = NULL;
-  void *cv = NULL;
-  if (SUNContext_Create(NULL, &ctx) != 0)
-    return MN_ERR(err, MN_ENOMEM, "", "cannot create a SUNDIALS context");
-  y = N_VNew_Serial(NY, ctx);
-  cons = N_VNew_Serial(NY, ctx);
-  A = SUNSparseMatrix(NY, NY, pattern(&M, NULL, NULL), CSC_MAT, ctx);
-  cv = CVodeCreate(CV_BDF, ctx);
-  MN_CHECK(y && cons && A && cv, err, MN_ENOMEM, "", "out of memory for the lumped model");
-  LS = SUNLinSol_KLU(y, A, ctx);
-  MN_CHECK(LS, err, MN_ENOMEM, "", "out of memory for the lumped model");
+  return groups_ok && in->sessions >= 1 && in->sessions <= MN_MAX_SESSIONS;
+}
+
+/* The model of input @p in: geometry and slabs, each slab's reaction coefficients and the
+ * reaction terms' dependencies (the Jacobian's pattern). */
+static void model_init(model *M, const mn_lumped_input *in, const mn_lumped_params *lp,
+                       mn_lumped_geometry *g) {
+  M->m = in->m;
+  geometry(M, in, lp, g);
+  for (int L = 0; L < M->nl; L++) mn_reaction_coef_init(&M->lc[L], in->m, M->layer_of[L], in->fitz);
+  dependencies(M);
+}
+
+/* CVODE and what it works with: the state, the constraints, the Jacobian and KLU. */
+typedef struct ode_solver {
+  SUNContext ctx;
+  N_Vector y, cons;
+  SUNMatrix A;
+  SUNLinearSolver LS;
+  void *cv;
+} ode_solver;
+
+static void solver_free(ode_solver *S) {
+  CVodeFree(&S->cv);
+  SUNLinSolFree(S->LS);
+  SUNMatDestroy(S->A);
+  N_VDestroy(S->y);
+  N_VDestroy(S->cons);
+  SUNContext_Free(&S->ctx);
+}
+
+/* Allocate the vectors, the sparse Jacobian, CVODE (BDF) and KLU in context S->ctx (partial
+ * state on failure is released by solver_free). */
+static int solver_create(ode_solver *S, const model *M, mn_error *err) {
+  const int NY = M->nl * NZ * NS;
+  S->y = N_VNew_Serial(NY, S->ctx);
+  S->cons = N_VNew_Serial(NY, S->ctx);
+  S->A = SUNSparseMatrix(NY, NY, pattern(M, NULL, NULL), CSC_MAT, S->ctx);
+  S->cv = CVodeCreate(CV_BDF, S->ctx);
+  if (!(S->y && S->cons && S->A && S->cv))
+    return MN_ERR(err, MN_ENOMEM, "", "out of memory for the lumped model");
+  S->LS = SUNLinSol_KLU(S->y, S->A, S->ctx);
+  if (!S->LS) return MN_ERR(err, MN_ENOMEM, "", "out of memory for the lumped model");
   /* AMD ordering: 4.13 ms per bench_lumped run against 4.62 ms with KLU's default COLAMD */
-  MN_CHECK(SUNLinSol_KLUSetOrdering(LS, 0) == SUNLS_SUCCESS, err, MN_EINTERNAL, "",
-           "cannot set the KLU ordering");
+  if (SUNLinSol_KLUSetOrdering(S->LS, 0) != SUNLS_SUCCESS)
+    return MN_ERR(err, MN_EINTERNAL, "", "cannot set the KLU ordering");
   /* fused vector operations: CVODE's corrector and interpolation use single passes */
-  MN_CHECK(N_VEnableFusedOps_Serial(y, SUNTRUE) == 0, err, MN_EINTERNAL, "",
-           "cannot enable fused vector operations");
-  mn__lumped_fast_vector(y); /* before CVodeInit: CVODE's work vectors are clones of y */
-  mn__lumped_fast_vector(cons);
-  mn__lumped_fast_sparse(A);
-  double *Y = N_VGetArrayPointer(y);
-  baseline(&M, Y);
-  N_VConst(1.0, cons); /* every state >= 0 */
-  MN_CHECK(CVodeInit(cv, rhs, 0.0, y) == CV_SUCCESS && CVodeSetUserData(cv, &M) == CV_SUCCESS &&
-               CVodeSStolerances(cv, lp->rtol, lp->atol) == CV_SUCCESS &&
-               CVodeSetLinearSolver(cv, LS, A) == CV_SUCCESS &&
-               CVodeSetJacFn(cv, jacobian) == CV_SUCCESS &&
-               CVodeSetConstraints(cv, cons) == CV_SUCCESS &&
-               CVodeSetMaxNumSteps(cv, 100000) == CV_SUCCESS &&
-               CVodeSetErrHandlerFn(cv, quiet, NULL) == CV_SUCCESS,
-           err, MN_EINTERNAL, "", "cannot set up CVODE");
+  if (N_VEnableFusedOps_Serial(S->y, SUNTRUE) != 0)
+    return MN_ERR(err, MN_EINTERNAL, "", "cannot enable fused vector operations");
+  mn__lumped_fast_vector(S->y); /* before CVodeInit: CVODE's work vectors are clones of y */
+  mn__lumped_fast_vector(S->cons);
+  mn__lumped_fast_sparse(S->A);
+  return MN_OK;
+}
+
+/* Start CVODE at day 0 from the baseline state, every state >= 0, with M as its user data. */
+static int solver_init(ode_solver *S, model *M, const mn_lumped_params *lp, mn_error *err) {
+  baseline(M, N_VGetArrayPointer(S->y));
+  N_VConst(1.0, S->cons); /* every state >= 0 */
+  void *cv = S->cv;
+  if (!(CVodeInit(cv, rhs, 0.0, S->y) == CV_SUCCESS && CVodeSetUserData(cv, M) == CV_SUCCESS &&
+        CVodeSStolerances(cv, lp->rtol, lp->atol) == CV_SUCCESS &&
+        CVodeSetLinearSolver(cv, S->LS, S->A) == CV_SUCCESS &&
+        CVodeSetJacFn(cv, jacobian) == CV_SUCCESS &&
+        CVodeSetConstraints(cv, S->cons) == CV_SUCCESS &&
+        CVodeSetMaxNumSteps(cv, 100000) == CV_SUCCESS &&
+        CVodeSetErrHandlerFn(cv, quiet, NULL) == CV_SUCCESS))
+    return MN_ERR(err, MN_EINTERNAL, "", "cannot set up CVODE");
+  return MN_OK;
+}
+
+/* The event loop: sessions and samples in time order. A session injures the near zones and
+ * restarts CVODE; a sample records the layer means at its day. */
+static int integrate(ode_solver *S, const model *M, const mn_lumped_geometry *g,
+                     const mn_lumped_input *in, mn_timeseries *ts, mn_error *err) {
+  const int NY = M->nl * NZ * NS;
+  double *Y = N_VGetArrayPointer(S->y);
   double t = 0;
   int next_s = 0, next_k = 0;
   while (next_k < in->nsamples || next_s < in->sessions) {
@@ -367,13 +395,15 @@ int mn_lumped_run(const mn_lumped_input *in, const mn_lumped_params *lp, mn_time
       /* the state at a stop may hold round-off negatives (CVODE checks its constraints on the
        * corrected steps, within tolerance); they are zero concentrations */
       for (int i = 0; i < NY; i++) Y[i] = fmax(Y[i], 0.0);
-      injure(&M, &g, Y, next_s > 0);
+      injure(M, g, Y, next_s > 0);
       next_s++;
-      MN_CHECK(CVodeReInit(cv, t, y) == CV_SUCCESS, err, MN_ENUMERIC, "", "CVODE re-init failed");
+      if (CVodeReInit(S->cv, t, S->y) != CV_SUCCESS)
+        return MN_ERR(err, MN_ENUMERIC, "", "CVODE re-init failed");
       continue;
     }
     if (next_k < in->nsamples && t >= in->samples[next_k] - 1e-12) {
-      MN_TRY(sample(&M, Y, t, next_s, ts, err));
+      int rc = sample(M, Y, t, next_s, ts, err);
+      if (rc != MN_OK) return rc;
       next_k++;
       continue;
     }
@@ -384,23 +414,43 @@ int mn_lumped_run(const mn_lumped_input *in, const mn_lumped_params *lp, mn_time
     if (next_s < in->sessions) tout = fmin(tout, in->session_day[next_s]);
     if (next_s < in->sessions) tstop = fmin(tstop, in->session_day[next_s]);
     if (tout <= t) break;
-    CVodeSetStopTime(cv, tstop);
+    CVodeSetStopTime(S->cv, tstop);
     realtype tret;
-    int flag = CVode(cv, tout, y, &tret, CV_NORMAL);
-    MN_CHECK(flag >= 0, err, MN_ENUMERIC, "",
-             "CVODE failed at day %.4f (flag %d): the lumped model's state is not valid", t, flag);
+    int flag = CVode(S->cv, tout, S->y, &tret, CV_NORMAL);
+    if (flag < 0)
+      return MN_ERR(err, MN_ENUMERIC, "",
+                    "CVODE failed at day %.4f (flag %d): the lumped model's state is not valid", t,
+                    flag);
     t = tout; /* returned exactly at tout (interpolated, or stopped there) */
   }
+  return MN_OK;
+}
+
+int mn_lumped_run(const mn_lumped_input *in, const mn_lumped_params *lp, mn_timeseries *ts,
+                  mn_lumped_geometry *geo, mn_error *err) {
+  int rc = MN_OK;
+  model M;
+  mn_lumped_geometry g;
+  ode_solver S;
+  memset(&M, 0, sizeof M);
+  memset(&g, 0, sizeof g);
+  memset(&S, 0, sizeof S);
+  if (!input_ok(in))
+    return MN_ERR(err, MN_EINPUT, "",
+                  "lumped model: 1-%d channel groups of positive density and depth, and 1-%d "
+                  "sessions",
+                  MN_LUMPED_MAX_GROUPS, MN_MAX_SESSIONS);
+  model_init(&M, in, lp, &g);
+  if (SUNContext_Create(NULL, &S.ctx) != 0)
+    return MN_ERR(err, MN_ENOMEM, "", "cannot create a SUNDIALS context");
+  MN_TRY(solver_create(&S, &M, err));
+  MN_TRY(solver_init(&S, &M, lp, err));
+  MN_TRY(integrate(&S, &M, &g, in, ts, err));
   long nst = 0;
-  CVodeGetNumSteps(cv, &nst);
+  CVodeGetNumSteps(S.cv, &nst);
   g.steps = nst;
 cleanup:
-  CVodeFree(&cv);
-  SUNLinSolFree(LS);
-  SUNMatDestroy(A);
-  N_VDestroy(y);
-  N_VDestroy(cons);
-  SUNContext_Free(&ctx);
+  solver_free(&S);
   if (geo) *geo = g;
   return rc;
 }
@@ -411,10 +461,7 @@ int mn__lumped_jacobian_check(const mn_lumped_input *in, const mn_lumped_params 
   mn_lumped_geometry g;
   memset(&M, 0, sizeof M);
   memset(&g, 0, sizeof g);
-  M.m = in->m;
-  geometry(&M, in, lp, &g);
-  for (int L = 0; L < M.nl; L++) mn_reaction_coef_init(&M.lc[L], in->m, M.layer_of[L], in->fitz);
-  dependencies(&M);
+  model_init(&M, in, lp, &g);
   const int NY = M.nl * NZ * NS;
   int rc = -1;
   SUNContext ctx = NULL;

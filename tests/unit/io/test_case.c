@@ -140,3 +140,21 @@ Test(io, read_missing_file) {
   mn_error_format(&e, buf, sizeof buf, 0);
   cr_assert_str_eq(buf, "/nonexistent/case.yaml: cannot open case file: No such file or directory");
 }
+
+/* A case whose override names no model parameter (the parser refuses one, so the name is
+ * changed after parsing): the status comes back with err == NULL, and with an err it is
+ * located at the override's key. */
+Test(io, apply_overrides_unknown_parameter_null_err) {
+  mn_case *c = parse_ok("model:\n  k_P: 1.5\n");
+  cr_assert_eq(c->n_overrides, 1);
+  snprintf(c->overrides[0].name, sizeof c->overrides[0].name, "%s", "no_such_param");
+  mn_param_set ps;
+  cr_assert_eq(mn_param_set_load_default(&ps, NULL), MN_OK);
+  cr_assert_eq(mn_case_apply_overrides(c, &ps, NULL), MN_EINPUT);
+  mn_error e = {0};
+  cr_assert_eq(mn_case_apply_overrides(c, &ps, &e), MN_EINPUT);
+  cr_assert_str_eq(e.key, "model.no_such_param");
+  cr_assert_eq(e.line, 2);
+  cr_assert(strstr(e.msg, "'no_such_param' is not a model parameter"), "%s", e.msg);
+  mn_case_destroy(c);
+}
