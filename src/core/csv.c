@@ -1,11 +1,21 @@
-/* In-memory CSV tables: the data tables compiled into the library (anatomy, devices) and any
- * user-supplied table. RFC 4180 quoting; '#' comment lines. Stage: core. */
+/* In-memory CSV tables: the data tables compiled into the library (anatomy, devices, healing
+ * parameters, targets, posterior draws, candidacy rules) and user-supplied ones.
+ * Pipeline: core; skin, device, healing, infer and plan read their tables through it.
+ * Reference: RFC 4180 (quoting), extended with '#' comment lines. */
 #include <string.h>
 
 #include "mnsim/core.h"
 
 /* Split one record starting at *pp in place; fields are NUL-terminated and unquoted. Returns the
- * field count, or -1 on an unterminated quote. *line is advanced over newlines consumed. */
+ * field count, or -1 on an unterminated quote. *line is advanced over the newlines inside quoted
+ * fields (the caller counts the one that ends the record); *pp moves past the record's end.
+ *
+ * In place works because the write pointer w never passes the read pointer p: dropping quotes
+ * only shortens a field. A quote opens a quoted field only at the start of a field; anywhere
+ * else it is an ordinary character. Quoted fields may hold commas and newlines. Fields past
+ * @p max_fields are counted but not stored, so the caller refuses the record by its count
+ * without a write past @p fields (a fuzzing find). A record ends at LF, CR LF, a lone CR or
+ * the end of the text. */
 static int split_record(char **pp, char **fields, int max_fields, int *line) {
   char *p = *pp, *w = p, *start = p; /* start: where the current field begins */
   int n = 0;
@@ -60,6 +70,11 @@ void mn_csv_fini(mn_csv *c) {
   memset(c, 0, sizeof *c);
 }
 
+/* One pass over a private NUL-terminated copy of the text: the first record that is not blank
+ * or a comment is the header, every later one a row. All fields point into out->buf; each row
+ * is its own array of field pointers, and the row, field-count and line-number arrays grow by
+ * doubling. A row's line number is that of its first line (a quoted field may span several).
+ * On any failure the partial table is freed and zeroed. */
 int mn_csv_parse(const char *text, size_t len, const char *name, mn_csv *out, mn_error *err) {
   enum { MAXF = 64 };
   int rc = MN_OK;

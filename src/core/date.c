@@ -1,10 +1,15 @@
-/* Calendar dates as days since 1970-01-01 (proleptic Gregorian), for plans and calendars: H.
- * Hinnant's days-from-civil and civil-from-days algorithms ("chrono-Compatible Low-Level Date
- * Algorithms"). Stage: core. */
+/* Calendar dates as days since 1970-01-01 (proleptic Gregorian) for the plan's session dates,
+ * review and calendar. Pipeline: core; used by plan, io (plan.json, plan.ics) and report.
+ * Reference: H. Hinnant, "chrono-Compatible Low-Level Date Algorithms" (days_from_civil,
+ * civil_from_days), exact for every date without tables or floating point. */
 #include <stdio.h>
 
 #include "mnsim/core.h"
 
+/* Hinnant's days_from_civil. Years are counted from 1 March, so that the leap day is the last
+ * day of the year: doy comes from the 153-day pattern of five months (31 30 31 30 31), an era is
+ * the 400-year cycle of 146097 days, and 719468 is the day number of 1970-01-01 counted from
+ * 0000-03-01. Valid for any date; the caller has checked the month and day. */
 static long days_from_civil(long y, unsigned m, unsigned d) {
   y -= m <= 2;
   long era = (y >= 0 ? y : y - 399) / 400;
@@ -14,6 +19,8 @@ static long days_from_civil(long y, unsigned m, unsigned d) {
   return era * 146097 + (long)doe - 719468;
 }
 
+/* Strictly "YYYY-MM-DD" and nothing after it, a year in [1900, 2200], a day that exists in its
+ * month (Gregorian leap years). */
 long mn_date_days(const char *ymd) {
   int y, m, d, n = 0;
   if (!ymd || sscanf(ymd, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10 || ymd[10]) return -1;
@@ -24,6 +31,8 @@ long mn_date_days(const char *ymd) {
   return days_from_civil(y, (unsigned)m, (unsigned)d);
 }
 
+/* Hinnant's civil_from_days, the inverse of days_from_civil. Only the year is clamped to four
+ * digits; the modulos tell the compiler that the text fits in 16 bytes. */
 void mn_date_format(long z, char out[16]) {
   z += 719468;
   long era = (z >= 0 ? z : z - 146096) / 146097;

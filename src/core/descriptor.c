@@ -1,11 +1,16 @@
-/* Configuration descriptors: parse, check, describe and format parameter-struct fields from one
- * table per module. Stage: core. Reference: Redis config.c static_configs[]. */
+/* Configuration descriptors: one table per module (key, type, unit, default, range, doc and the
+ * field's offset) sets a parameter struct's defaults, parses and range-checks its values, and
+ * words the allowed range for messages, --help and docs/config.md. Pipeline: core; the tables
+ * live in each module, io's YAML walker and the CLI's options drive them.
+ * Reference: Redis config.c static_configs[]. */
 #include <math.h>
 #include <string.h>
 #include <strings.h>
 
 #include "mnsim/core.h"
 
+/* Defaults are stored as doubles in the table (def_str for texts) and converted to the field's
+ * type; a seed's default is therefore exact only up to 2^53. */
 void mn_config_defaults(const mn_config_desc *tab, size_t n, void *obj) {
   char *base = obj;
   for (size_t i = 0; i < n; i++) {
@@ -30,18 +35,22 @@ void mn_config_defaults(const mn_config_desc *tab, size_t n, void *obj) {
   }
 }
 
+/* Keys match exactly (YAML keys are case-sensitive); enum values, by contrast, in any case. */
 const mn_config_desc *mn_config_find(const mn_config_desc *tab, size_t n, const char *key) {
   for (size_t i = 0; i < n; i++)
     if (strcmp(tab[i].key, key) == 0) return &tab[i];
   return NULL;
 }
 
+/* Entries of a NULL-terminated name list (an enum's names); 0 for none. */
 static size_t count_names(const char *const *names) {
   size_t k = 0;
   while (names && names[k]) k++;
   return k;
 }
 
+/* The enum list stops at the first truncation: snprintf returns the length it wanted, so `used`
+ * may pass @p size and ends the loop before size - used can wrap. */
 void mn_config_allowed(const mn_config_desc *d, char *buf, size_t size) {
   char lo[32], hi[32];
   mn_format_double(lo, sizeof lo, d->min, 6);
@@ -71,6 +80,8 @@ void mn_config_allowed(const mn_config_desc *d, char *buf, size_t size) {
   }
 }
 
+/* A field's value as a case file would spell it; 10 significant digits for doubles, "?" for an
+ * enum value outside its names. */
 void mn_config_format_value(const mn_config_desc *d, const void *obj, char *buf, size_t size) {
   const char *f = (const char *)obj + d->offset;
   switch (d->type) {
@@ -107,6 +118,7 @@ static int check_range(const mn_config_desc *d, double v, const char *path, mn_e
                 d->type == MN_CONFIG_INT ? "not" : "outside", allowed);
 }
 
+/* The booleans people write in YAML files, any case: true/yes/on/1 and false/no/off/0. */
 static int parse_bool(const char *s, int *out) {
   static const char *const yes[] = {"true", "yes", "on", "1"};
   static const char *const no[] = {"false", "no", "off", "0"};
@@ -117,6 +129,7 @@ static int parse_bool(const char *s, int *out) {
   return -1;
 }
 
+/* An enum value by name, any case; an unknown name gets the nearest known one in the message. */
 static int parse_enum(const mn_config_desc *d, const char *text, int *out, const char *path,
                       mn_error *err) {
   size_t n = count_names(d->names);
@@ -131,6 +144,10 @@ static int parse_enum(const mn_config_desc *d, const char *text, int *out, const
   return MN_ERR(err, MN_EINPUT, path, "%s = '%s' is not known (%s)", path, text, allowed);
 }
 
+/* The field is written only when the text parses and passes the range, so a failed parse
+ * leaves it as it was. Integers are range-checked as doubles before the conversion to
+ * int, so a value beyond the table's range never reaches the cast. Seeds take the whole
+ * unsigned 64-bit range and have no min/max. */
 int mn_config_parse(const mn_config_desc *d, const char *text, void *obj, const char *path,
                     mn_error *err) {
   void *f = (char *)obj + d->offset;
@@ -139,6 +156,8 @@ int mn_config_parse(const mn_config_desc *d, const char *text, void *obj, const 
   switch (d->type) {
     case MN_CONFIG_DOUBLE: {
       double v;
+      /* mn_parse_double refuses nan and inf as it refuses any other word; spelled out, they get
+       * the more helpful "not a finite number" */
       if (mn_parse_double(text, &v) != 0) {
         if (strcasecmp(text, "nan") == 0 || strcasecmp(text, ".nan") == 0 ||
             strcasecmp(text, ".inf") == 0 || strcasecmp(text, "-.inf") == 0 ||
@@ -188,6 +207,9 @@ int mn_config_parse(const mn_config_desc *d, const char *text, void *obj, const 
   return MN_ERR(err, MN_EINTERNAL, path, "%s: unknown parameter type", path);
 }
 
+/* The same ranges for a struct filled by code rather than parsed (library callers, the planner):
+ * skin, lesions, device, passes, grid and solver check their parameter structs with it before
+ * use. Strings are only checked for their terminating NUL; seeds need no check. */
 int mn_config_check(const mn_config_desc *tab, size_t n, const void *obj, const char *prefix,
                     mn_error *err) {
   const char *base = obj;

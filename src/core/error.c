@@ -1,10 +1,14 @@
-/* Status codes and the mn_error record: what failed, where in the input, and where in mnsim.
- * Stage: core. Reference: libuv uv-common.c (one status list), Lua lauxlib.c luaL_where. */
+/* Status codes and the mn_error record: what failed (code, message, key path), where in the
+ * input (file:line:col) and where in mnsim (C file, line and function, shown with -v).
+ * Pipeline: core; every fallible function of every module reports through it.
+ * Reference: libuv uv-common.c (one status list, UV_ERRNO_MAP), Lua lauxlib.c luaL_where. */
 #include <stdio.h>
 #include <string.h>
 
 #include "mnsim/core.h"
 
+/* Names and texts generated from the one list MN_STATUS_MAP, indexed by code (the list numbers
+ * its codes 0, 1, 2... without gaps), so codes, names and texts cannot drift apart. */
 static const char *const status_names[] = {
 #define MN__NAME(name, value, text) "MN_" #name,
     MN_STATUS_MAP(MN__NAME)
@@ -44,6 +48,9 @@ static void copy_str(char *dst, size_t size, const char *src) {
   dst[n] = '\0';
 }
 
+/* The first error wins: the raise site nearest the cause sets the message, and a caller that
+ * raises again on the way out cannot overwrite it. The source position strings are static
+ * (__FILE__, __func__): stored, not copied. */
 int mn__error_set(mn_error *err, int code, const char *key, const char *src_file, int src_line,
                   const char *src_func, const char *fmt, ...) {
   if (!err || err->code != MN_OK) return code;
@@ -68,6 +75,8 @@ void mn_error_set_position(mn_error *err, const char *file, int line, int col) {
   }
 }
 
+/* The Lua-style prefix takes as much of the position as is known: "file:line:col: ",
+ * "file:line: " or "file: ". */
 size_t mn_error_format(const mn_error *err, char *buf, size_t size, int verbose) {
   char pos[320] = "";
   if (err->file[0] && err->line > 0 && err->col > 0)

@@ -1,5 +1,6 @@
-/* Logging through a program-installed handler; the library itself never writes to a stream.
- * Stage: core. */
+/* Logging through a handler the program installs: the library never writes to a stream; without
+ * a handler messages are dropped. Pipeline: core; used by every module for warnings and
+ * progress notes, shown by the CLI (-q, -v). The level and handler are process-wide. */
 #include <stdio.h>
 
 #include "mnsim/core.h"
@@ -20,6 +21,8 @@ int mn_log_get_level(void) {
   return log_level;
 }
 
+/* Messages are filtered before they are formatted, so a dropped debug line costs a comparison;
+ * longer messages are cut at 1023 characters. */
 void mn_log(int level, const char *fmt, ...) {
   if (!log_fn || level > log_level) return;
   char msg[1024];

@@ -1,5 +1,6 @@
 /* Atomic output: write to a temporary in the destination directory, fsync, rename, fsync the
- * directory, so an interrupted run never leaves a half-written result. Stage: core.
+ * directory, so that an interrupted run never leaves a half-written result and a failed write
+ * leaves the old file in place. Pipeline: core; io and report write every file through it.
  * Reference: Redis rdb.c rdbSave (temp file, rename, error naming every path). */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -24,12 +25,15 @@ static void dir_of(const char *path, char *dir, size_t size) {
   }
 }
 
-/* Temporaries in flight, so that a signal handler can remove them (async-signal-safe: fixed
- * slots, unlink only). */
+/* Temporaries in flight, so that a signal handler (the CLI's SIGINT/SIGTERM handler) or
+ * PLplot's fatal-error exit can remove them. Async-signal-safe: fixed slots, a slot's path
+ * written before its flag is set, and mn_ofile_unlink_all only unlinks and clears flags. A 65th
+ * temporary at once is not tracked. */
 enum { MAX_LIVE = 64 };
 static char live_path[MAX_LIVE][4096];
 static volatile sig_atomic_t live_used[MAX_LIVE];
 
+/* Track and untrack a temporary (mn_ofile does it itself; the report module for PLplot's). */
 void mn_ofile_track(const char *tmp) {
   for (int i = 0; i < MAX_LIVE; i++)
     if (!live_used[i]) {
@@ -52,7 +56,9 @@ void mn_ofile_unlink_all(void) {
     }
 }
 
-/* Permission bits of new files: 0666 less the process umask (read once). */
+/* Permission bits of new files: 0666 less the process umask (read once). mkstemp creates 0600
+ * files; a result should get the mode any other new file would. umask() can only be read by
+ * setting it, so it is set to 0 and restored on the first call and the answer cached. */
 static mode_t file_mode(void) {
   static mode_t mode = 0;
   static int known = 0;
@@ -65,6 +71,9 @@ static mode_t file_mode(void) {
   return mode;
 }
 
+/* The temporary is ".<name>.XXXXXX" beside the target: in the same directory, so that the final
+ * rename cannot cross file systems, and a dot name, which ls does not list. The 16 spare bytes
+ * leave room for the dot, ".XXXXXX" and the NUL. */
 int mn_ofile_open(mn_ofile *f, const char *path, mn_error *err) {
   memset(f, 0, sizeof *f);
   if (strlen(path) + 16 >= sizeof f->tmp)
@@ -96,6 +105,8 @@ int mn_ofile_open(mn_ofile *f, const char *path, mn_error *err) {
   return MN_OK;
 }
 
+/* Make the rename itself durable. Best effort: some file systems refuse fsync on a directory,
+ * and the data are already safe in the renamed file. */
 static void fsync_dir(const char *path) {
   char dir[4096];
   dir_of(path, dir, sizeof dir);
@@ -106,11 +117,16 @@ static void fsync_dir(const char *path) {
   }
 }
 
+/* For writers that open the temporary by name (HDF5): close our stream; commit reopens the
+ * file to fsync it. */
 void mn_ofile_detach(mn_ofile *f) {
   if (f->fp) fclose(f->fp);
   f->fp = NULL;
 }
 
+/* Any failure up to the rename (an earlier write error kept by ferror, fflush, fsync, fclose,
+ * rename) removes the temporary and leaves the target as it was; the message names both paths
+ * and says the target is unchanged. The errno of the first failing step is the one reported. */
 int mn_ofile_commit(mn_ofile *f, mn_error *err) {
   if (!f->tmp[0]) return MN_ERR(err, MN_EINTERNAL, "", "%s: file already closed", f->path);
   if (!f->fp) { /* detached: written by name; reopen to sync it */
@@ -144,6 +160,8 @@ int mn_ofile_commit(mn_ofile *f, mn_error *err) {
   return MN_OK;
 }
 
+/* Discard: close and remove the temporary, leave the target alone. NULL-safe, and harmless
+ * after commit or a failed open (tmp is empty then). */
 void mn_ofile_abort(mn_ofile *f) {
   if (!f) return;
   if (f->fp) fclose(f->fp);
@@ -155,6 +173,8 @@ void mn_ofile_abort(mn_ofile *f) {
   f->tmp[0] = '\0';
 }
 
+/* Each prefix of the path in turn, as mkdir -p; an existing directory is fine, an existing
+ * file of that name is an error. */
 int mn_mkdir_p(const char *dir, mn_error *err) {
   char buf[4096];
   if (strlen(dir) >= sizeof buf) return MN_ERR(err, MN_EIO, "", "%s: path too long", dir);

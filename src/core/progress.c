@@ -1,5 +1,6 @@
-/* Progress bar with elapsed time and ETA, for long runs; drawn on a stream the caller chooses and
- * only when the caller enables it (a terminal, not -q). Stage: core. */
+/* Progress bar with elapsed time and ETA for long runs (mnsim simulate): drawn on a stream the
+ * caller chooses and only when the caller enables it (a terminal, not -q). Pipeline: core; the
+ * program owns the loop and the stream, and no library computation draws a bar by itself. */
 #include <string.h>
 #include <time.h>
 
@@ -11,6 +12,8 @@ double mn_wall_time(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* m:ss, or h:mm:ss from one hour; "--:--" when the time is unknown (negative, NaN) or beyond
+ * 99:59:59, as an ETA early in a run can be. */
 static void format_hms(char *buf, size_t size, double s) {
   if (!(s >= 0) || s > 359999) {
     snprintf(buf, size, "--:--");
@@ -23,6 +26,8 @@ static void format_hms(char *buf, size_t size, double s) {
     snprintf(buf, size, "%ld:%02ld", t / 60, t % 60);
 }
 
+/* ETA by linear extrapolation of the elapsed time, elapsed (1 - frac) / frac; at 100 % the
+ * total time is shown instead ("in 1:23"). */
 void mn_progress_format(char *buf, size_t size, const char *label, double frac, double elapsed_s) {
   enum { WIDTH = 30 };
   if (!(frac >= 0)) frac = 0;
@@ -49,6 +54,7 @@ void mn_progress_init(mn_progress *p, FILE *fp, const char *label, int enabled) 
   p->t_last = -1;
 }
 
+/* "\r" redraws the line in place; "\033[K" clears what a longer previous line left behind. */
 static void draw(mn_progress *p, double frac, double now) {
   char line[160];
   mn_progress_format(line, sizeof line, p->label, frac, now - p->t_start);
@@ -58,6 +64,8 @@ static void draw(mn_progress *p, double frac, double now) {
   p->last_frac = frac;
 }
 
+/* At most ten redraws a second, so that a fast loop does not spend its time on the terminal;
+ * the first call always draws. */
 void mn_progress_update(mn_progress *p, double frac) {
   if (!p->enabled) return;
   double now = mn_wall_time();

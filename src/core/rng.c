@@ -1,9 +1,13 @@
-/* Seeded, reproducible random numbers: xoshiro256** (Blackman & Vigna 2018) seeded by splitmix64.
- * Stage: core. Same (seed, stream) -> same sequence on every build and platform. */
+/* Seeded, reproducible random numbers: xoshiro256** (Blackman & Vigna 2018, "Scrambled linear
+ * pseudorandom number generators") seeded through splitmix64. Same (seed, stream) -> same integer
+ * sequence on every build and platform, and uniforms are exact scalings of it. Pipeline: core;
+ * streams for jitter and depths (device), coverage, unit-cell sites, Latin hypercubes (infer). */
 #include <math.h>
 
 #include "mnsim/core.h"
 
+/* SplitMix64 (Steele, Lea & Flood 2014), the seeder Vigna recommends for xoshiro: a Weyl
+ * sequence through a strong mixer, so even seeds 0, 1, 2 give unrelated, well-mixed states. */
 static uint64_t splitmix64(uint64_t *x) {
   uint64_t z = (*x += 0x9E3779B97F4A7C15ULL);
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
@@ -23,6 +27,7 @@ void mn_rng_init(mn_rng *r, uint64_t seed, uint64_t stream) {
   if (!(r->s[0] | r->s[1] | r->s[2] | r->s[3])) r->s[0] = 1; /* the all-zero state is absorbing */
 }
 
+/* One step of xoshiro256** 1.0, as Vigna's reference xoshiro256starstar.c. */
 uint64_t mn_rng_u64(mn_rng *r) {
   uint64_t *s = r->s;
   uint64_t result = rotl(s[1] * 5, 7) * 9;
@@ -36,10 +41,14 @@ uint64_t mn_rng_u64(mn_rng *r) {
   return result;
 }
 
+/* The top 53 bits scaled by 2^-53: a multiple of 2^-53 in [0, 1), never 1. */
 double mn_rng_uniform(mn_rng *r) {
   return (double)(mn_rng_u64(r) >> 11) * 0x1.0p-53;
 }
 
+/* Marsaglia's polar method. Its second variate (v times the same factor) is discarded, so the
+ * generator carries no cached value and its state stays the four words of xoshiro. s = 0 is
+ * refused for the log. */
 double mn_rng_normal(mn_rng *r) {
   double u, v, s;
   do {

@@ -1,5 +1,6 @@
-/* Small text utilities: strict number parsing, edit distance and nearest-name suggestions.
- * Stage: core. */
+/* Small text utilities: strict number parsing for configuration values (the whole text, finite,
+ * decimal only), the edit distance and the nearest-name suggestions behind every "did you mean"
+ * message. Pipeline: core; used by descriptors, the CSV tables, io and the CLI. */
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -8,6 +9,9 @@
 
 #include "mnsim/core.h"
 
+/* Levenshtein distance by the two-row dynamic programme: O(la lb) time, two rows of ints on the
+ * stack, which is why names longer than 64 characters are not compared. Case is ignored (ASCII),
+ * so "Cheek" and "cheek" are 0 apart. */
 int mn_edit_distance(const char *a, const char *b) {
   enum { CAP = 64 };
   size_t la = strlen(a), lb = strlen(b);
@@ -27,7 +31,10 @@ int mn_edit_distance(const char *a, const char *b) {
   return prev[lb] > 255 ? 255 : prev[lb];
 }
 
-/* A suggestion must be close relative to the word's length: a third of its letters, at least 2. */
+/* A suggestion must be close relative to the word's length: a third of its letters, at least 2,
+ * and fewer edits than the word has letters (so "ab" never suggests "xy"). A word of three or
+ * more letters that begins a candidate counts as 2 edits at most. Ties go to the first
+ * candidate. */
 const char *mn_nearest(const char *word, const char *const *cands, size_t n) {
   const char *best = NULL;
   int best_d = 1 << 20;
@@ -53,6 +60,9 @@ static const char *skip_blank(const char *s) {
   return s;
 }
 
+/* strtod alone would take hex floats, "inf", "nan" and trailing junk; a case file must hold plain
+ * decimal numbers. A decimal number has no x, n or i, so those letters rule the rest out (e and
+ * E stay for exponents). Underflow to a tiny or zero value is accepted; overflow is refused. */
 int mn_parse_double(const char *s, double *out) {
   s = skip_blank(s);
   if (!*s) return -1;
@@ -81,6 +91,8 @@ int mn_parse_long(const char *s, long *out) {
   return 0;
 }
 
+/* Digits only, no sign: strtoull would take "-1" and wrap it to 2^64 - 1. Overflow is checked
+ * before each step, so the whole range up to 18446744073709551615 is accepted. */
 int mn_parse_u64(const char *s, uint64_t *out) {
   s = skip_blank(s);
   uint64_t v = 0;

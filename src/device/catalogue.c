@@ -1,6 +1,8 @@
-/* Device catalogue: pens, rollers and stamps with needle geometry, read from data/devices.csv and
- * data/device_classes.csv (compiled in) or from user tables. Stage: device.
- * Sources: every row names its own (FDA 510(k) records, Schwarz & Laaff 2011, ...). */
+/* Device catalogue: pens, rollers and stamps with their needle geometry, and each class's
+ * penetration model (effective/nominal depth ratio, its range and puncture-to-puncture CV), read
+ * from data/devices.csv and data/device_classes.csv (compiled in) or from user tables.
+ * Pipeline: device; mn_device_init resolves settings against it. Sources: every row names its
+ * own (FDA 510(k) records, Schwarz & Laaff 2011, ...). */
 #include <math.h>
 #include <string.h>
 #include <strings.h>
@@ -17,6 +19,7 @@ const char *mn_layout_name(int l) {
   return l >= 0 && l <= MN_LAYOUT_DRUM ? layout_names[l] : "?";
 }
 
+/* Index of @p s in a NULL-terminated name list, any case; -1 when absent. */
 static int name_index(const char *const *names, const char *s) {
   for (int i = 0; names[i]; i++)
     if (strcasecmp(names[i], s) == 0) return i;
@@ -40,6 +43,7 @@ const mn_device_class_info *mn_device_catalogue_class(const mn_device_catalogue 
   return cls >= 0 && cls < MN_DEVICE_CLASS_COUNT ? &c->classes[cls] : NULL;
 }
 
+/* Ids match in any case. The unknown-id message lists the known ids, cut at 1024 characters. */
 int mn_device_catalogue_find(const mn_device_catalogue *c, const char *id,
                              const mn_device_spec **out, mn_error *err) {
   for (size_t i = 0; i < c->n; i++)
@@ -67,7 +71,9 @@ static int num(const mn_csv *t, int r, const char *col, double *v, mn_error *err
   return mn_csv_double(t, r, j, v, err);
 }
 
-/* A count column: an integer in [0, 100000] (an empty cell is 0). */
+/* A count column: an integer in [0, 100000] (an empty cell is 0). Read as a double and checked
+ * before the conversion: an out-of-range count converted to int was undefined behaviour (a
+ * fuzzing find). */
 static int count(const mn_csv *t, int r, const char *col, int *out, mn_error *err) {
   double v;
   int rc = num(t, r, col, &v, err);
@@ -80,6 +86,8 @@ static int count(const mn_csv *t, int r, const char *col, int *out, mn_error *er
   return MN_OK;
 }
 
+/* A text column into @p dst; a cell too long for it is an error rather than cut, so that an id or
+ * a source is never stored mangled. */
 static int text(const mn_csv *t, int r, const char *col, char *dst, size_t size, mn_error *err) {
   int j, rc = mn_csv_require(t, col, &j, err);
   if (rc) return rc;
@@ -90,7 +98,9 @@ static int text(const mn_csv *t, int r, const char *col, char *dst, size_t size,
   return MN_OK;
 }
 
-/* Consistency of one entry: counts match the layout, ranges are ordered and positive. */
+/* Consistency of one entry: counts match the layout, ranges are ordered and positive. The first
+ * rule that fails is reported; rows x cols is compared as a double so the product cannot
+ * overflow. */
 static int check_spec(const mn_csv *t, int r, const mn_device_spec *s, mn_error *err) {
   int line = t->lineno[r];
   const char *why = NULL;
@@ -124,6 +134,8 @@ static int check_spec(const mn_csv *t, int r, const mn_device_spec *s, mn_error 
   return MN_OK;
 }
 
+/* One entry from row @p r. Columns are looked up by name for each cell: the tables are small,
+ * and a missing column is reported by name. Empty numeric cells are 0 and left to check_spec. */
 static int parse_spec(const mn_csv *t, int r, mn_device_spec *s, mn_error *err) {
   int rc = MN_OK;
   char cls[16], layout[16];
@@ -159,6 +171,8 @@ cleanup:
   return rc;
 }
 
+/* The class table: one row per class with 0 < ratio_min <= depth_ratio <= ratio_max <= 1 and
+ * depth_cv in [0, 0.5); every class needs a row. A repeated class row replaces the earlier one. */
 static int parse_classes(mn_device_catalogue *c, const mn_csv *t, mn_error *err) {
   int rc = MN_OK, seen[MN_DEVICE_CLASS_COUNT] = {0};
   for (int r = 0; r < t->nrows; r++) {
@@ -189,6 +203,8 @@ cleanup:
   return rc;
 }
 
+/* Classes first, then the entries; ids are unique ignoring case, as mn_device_catalogue_find
+ * matches them. c->ids lists the ids (NULL-terminated) for suggestions. */
 int mn_device_catalogue_parse(const char *devices_csv, size_t devices_len, const char *devices_name,
                               const char *classes_csv, size_t classes_len, const char *classes_name,
                               mn_device_catalogue **out, mn_error *err) {

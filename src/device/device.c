@@ -1,6 +1,8 @@
 /* Resolved devices: settings checked against the catalogue entry, the needle pattern of the head
- * in its own frame, channel radius from the needle taper and the geometric density of a pass.
- * Stage: device. Reference: MODEL.md section 1 (density ~ n f / (v w) for a pen). */
+ * in its own frame, the effective depth (nominal x class ratio), the channel radius from the
+ * needle taper and the geometric density of a pass. Pipeline: device, after skin; punctures.c
+ * presses the pattern, course and plan use depths and densities.
+ * Reference: docs/device-model.md ("Devices", "Depth and channel radius"). */
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -8,6 +10,8 @@
 
 #include "device_impl.h"
 
+/* Keys of the case file's `device` section. depth_ratio's table range [0, 1] admits the 0 that
+ * means "the class's value"; check_settings narrows a set ratio to [0.1, 1]. */
 static const mn_config_desc device_table[] = {
     {"model", MN_CONFIG_STRING, "", 0, 0, 0, NULL, "pen-12", offsetof(mn_device_params, model),
      sizeof(((mn_device_params *)0)->model), "catalogue id (see `mnsim device --list`)"},
@@ -30,6 +34,7 @@ const mn_config_desc *mn_device_param_table(size_t *n) {
 static const char *const dir_names[] = {"horizontal",   "vertical", "diagonal",
                                         "antidiagonal", "angle",    NULL};
 
+/* Keys of one entry of `treatment.passes`. */
 static const mn_config_desc pass_table[] = {
     {"direction", MN_CONFIG_ENUM, "", MN_DIR_HORIZONTAL, 0, 4, dir_names, NULL,
      offsetof(mn_pass_params, direction), sizeof(int),
@@ -58,7 +63,8 @@ const mn_config_desc *mn_pass_param_table(size_t *n) {
 }
 
 /* Hexagonal lattice points sorted by distance from the origin (ties by angle, so the pattern is
- * deterministic); the n nearest form a disc cartridge. */
+ * deterministic); the n nearest form a disc cartridge. Distances closer than 1e-9 mm count as
+ * ties, so rounding cannot reorder points of one lattice shell. */
 typedef struct hex_pt {
   double x, y, r, a;
 } hex_pt;
@@ -69,6 +75,11 @@ static int hex_cmp(const void *pa, const void *pb) {
   return (a->a > b->a) - (a->a < b->a);
 }
 
+/* The n points of a hexagonal lattice of spacing @p pitch nearest the head's centre. Candidates:
+ * the (2k + 1)^2 points i a1 + j a2 with |i|, |j| <= k, a1 = (1, 0) pitch and
+ * a2 = (1/2, sqrt(3)/2) pitch, a rhombus whose inscribed disc has radius k pitch sqrt(3)/2. With
+ * k = ceil(sqrt(n)) + 2 that disc is wider than the one holding n lattice points (radius about
+ * 0.53 sqrt(n) pitch), so the n nearest points are all among the candidates. */
 static int disc_offsets(mn_device *d, int n, double pitch, mn_error *err) {
   int k = (int)ceil(sqrt((double)n)) + 2, m = (2 * k + 1) * (2 * k + 1);
   hex_pt *pts = mn_malloc_array((size_t)m, sizeof *pts);
@@ -88,6 +99,11 @@ static int disc_offsets(mn_device *d, int n, double pitch, mn_error *err) {
   return MN_OK;
 }
 
+/* Needle positions in the head frame ([0] along the stroke, [1] across), centred on the head,
+ * and the head's swath (across the stroke) and step (along it). Grid: rows along the stroke, so
+ * swath = cols pitch and step = rows pitch. Ring: needles evenly on a circle whose outer needle
+ * edges reach the footprint (radius (footprint - d) / 2). Drums keep no offsets: punctures.c
+ * walks their needle circles itself, with swath = drum width and step = circumference. */
 static int build_offsets(mn_device *d, mn_error *err) {
   const mn_device_spec *s = &d->spec;
   if (s->layout == MN_LAYOUT_DRUM) {
@@ -130,8 +146,9 @@ void mn_device_fini(mn_device *d) {
   d->n_offsets = 0;
 }
 
-/* Settings against the entry: depth within the entry's range, stroke rate only for pens and
- * within the cartridge's range, ratio override within [0.1, 1]. */
+/* Settings against the entry: depth within the entry's range (never below the table's 0.05 mm),
+ * stroke rate only for pens and within the cartridge's range, ratio override within [0.1, 1].
+ * Sets the rate and ratio in use (d->rate_hz, d->depth_ratio). */
 static int check_settings(mn_device *d, mn_error *err) {
   const mn_device_spec *s = &d->spec;
   const mn_device_params *p = &d->params;
@@ -166,6 +183,8 @@ int mn_device_init_at(mn_device *d, const mn_device_catalogue *c, const char *mo
   return mn_device_init(d, c, &p, err);
 }
 
+/* The entry and its class are copied into the device, so the catalogue may go afterwards. The
+ * table's ranges are checked before the entry's own (check_settings). */
 int mn_device_init(mn_device *d, const mn_device_catalogue *c, const mn_device_params *p,
                    mn_error *err) {
   int rc = MN_OK;
@@ -194,6 +213,9 @@ double mn_device_pass_depth_um(const mn_device *d, const mn_pass_params *p) {
   return mn_device_depth_um(d, p->depth_mm > 0 ? p->depth_mm : d->params.depth_mm);
 }
 
+/* r(h) = r_t + (R - r_t) min(1, h / L_t), h the distance from the tip, R the shaft radius and
+ * L_t the taper length: a cone with a rounded tip on a cylindrical shaft. injury.c's
+ * taper_height is its inverse. */
 double mn_device_channel_radius_um(const mn_device *d, double depth_um, double z_um) {
   double h = depth_um - z_um; /* distance from the needle tip */
   if (h <= 0) return 0;
@@ -206,6 +228,10 @@ double mn_device_stroke_spacing_mm(const mn_device *d, const mn_pass_params *p) 
   return p->spacing_mm > 0 ? p->spacing_mm : d->swath_mm * (1.0 - p->overlap);
 }
 
+/* Interior density per pass, strokes s apart (docs/device-model.md "Passes"): a pen presses its
+ * n needles every v / f mm of hand travel, n f / (v s); each of a roller's N needles touches once
+ * per circumference, N / (pi D s); a stamp presses n needles every step (1 - overlap),
+ * n / (step (1 - overlap) s). Per mm2 times 100 gives per cm2. */
 double mn_device_pass_density_cm2(const mn_device *d, const mn_pass_params *p) {
   double s = mn_device_stroke_spacing_mm(d, p), per_mm2;
   switch (d->spec.cls) {

@@ -1,4 +1,5 @@
-/* Private to the device module. */
+/* Private to the device module: the catalogue's storage, the embedded data tables, and the
+ * stroke geometry that treatment.c (clipping) and device.c (directions) lend to punctures.c. */
 #ifndef MNSIM_DEVICE_IMPL_H
 #define MNSIM_DEVICE_IMPL_H
 
@@ -11,6 +12,7 @@ struct mn_device_catalogue {
   const char **ids; /* for suggestions */
 };
 
+/* Embedded data tables (cmake/embed.cmake): _len bytes of text followed by a NUL. */
 extern const char mn__data_devices_csv[];
 extern const size_t mn__data_devices_csv_len;
 extern const char mn__data_device_classes_csv[];

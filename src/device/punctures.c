@@ -1,12 +1,14 @@
 /* Punctures of a treatment: each pass lays parallel strokes over the outline; a pen stamps its
  * needle pattern at its stroke rate along the stroke, a roller's needle circles touch down at
  * their circumferential spacing, a stamp is pressed at footprint steps. Hand jitter and depth
- * variation come from the seeded RNG, one stream per pass. Stage: device. MODEL.md section 1. */
+ * variation come from the seeded RNG, one stream per pass. Pipeline: device; the set feeds the
+ * statistics, injury (through course) and punctures.csv. Reference: docs/device-model.md. */
 #include <math.h>
 #include <string.h>
 
 #include "device_impl.h"
 
+/* A line meets an n-gon's edges at most n times: at most n / 2 inside segments per stroke. */
 enum { MAX_SEGMENTS = MN_MAX_OUTLINE / 2 + 1 };
 /* 5e7 punctures: 1.25 GB of records plus the statistics' index, and a puncture list of about
  * 1.7 GB; beyond that the command would not finish in a reasonable time on a workstation. */
@@ -22,6 +24,9 @@ void mn_puncture_set_destroy(mn_puncture_set *s) {
   mn_free(s);
 }
 
+/* Grow the five arrays to @p cap. Each array keeps its new block as soon as its realloc
+ * succeeds (the old block is gone by then), and s->cap is raised only when all succeeded, so on
+ * failure the set stays valid at its old capacity and mn_puncture_set_destroy frees it all. */
 static int reserve(mn_puncture_set *s, size_t cap) {
   if (cap <= s->cap) return 0;
   double *x = mn_realloc_array(s->x_mm, cap, sizeof *x);
@@ -51,6 +56,10 @@ typedef struct gen {
   int oom;
 } gen;
 
+/* Record one puncture at (x, y) in the treatment frame: depth z = depth (1 + cv N(0, 1)) with
+ * the class's cv, clamped to [0.1 depth, nominal depth] (docs/device-model.md "Depth and channel
+ * radius"), and the channel's surface radius at that depth. When the arrays cannot grow, g->oom
+ * is set and the loops of the pass stop. */
 static void push(gen *g, double x, double y) {
   mn_puncture_set *s = g->s;
   if (s->n == s->cap && reserve(s, s->cap ? 2 * s->cap : 4096) != 0) {
@@ -78,7 +87,15 @@ static void press(gen *g, double cx, double cy) {
 }
 
 /* One stroke segment from base + t0 u to base + t1 u, walked forward, or backward when @p back
- * (the serpentine return of the hand): the hand path runs from t1 to t0. */
+ * (the serpentine return of the hand): the hand path runs from t1 to t0.
+ *   pen:    a press every dl = v / f mm of hand travel from a uniform random phase in [0, dl),
+ *           each press shifted by a normal jitter of SD jitter_mm in x and in y;
+ *   stamp:  ceil(len / step) presses step = step_mm (1 - overlap) apart, centred on the
+ *           segment, jitter per press;
+ *   roller: the drum's cols needle circles, W / cols apart across the stroke, each touching
+ *           down every pi D / rows along it; one lateral jitter and one random phase per
+ *           segment, odd circles staggered by half a spacing.
+ * The random draws follow the hand's path, so the serpentine direction is part of the result. */
 static void stroke(gen *g, const mn_pass_params *p, const double base[2], double t0, double t1,
                    int back) {
   const mn_device *d = g->d;
@@ -117,7 +134,10 @@ static void stroke(gen *g, const mn_pass_params *p, const double base[2], double
 }
 
 /* Lay the strokes of pass @p pi: lines spaced s along the normal, centred on the outline's extent,
- * clipped to the outline, walked in alternating directions (serpentine). */
+ * clipped to the outline, walked in alternating directions (serpentine). The outline spans
+ * [smin, smax] along the normal nrm; ceil((smax - smin) / s) lines (at least one) are centred on
+ * it, line k passing through (first + k s) nrm. Hand path and time add up the clipped segments
+ * only: the hand's moves between strokes are not counted. */
 static void run_pass(gen *g, const mn_treatment *t, int pi) {
   const mn_pass_params *p = &t->passes[pi];
   mn__pass_direction(p, g->u);
@@ -147,7 +167,9 @@ static void run_pass(gen *g, const mn_treatment *t, int pi) {
 }
 
 /* Per-pass checks that need the device: pass ranges, per-pass depth within the device's range,
- * and the size of the result, refused up front when it would not fit in memory. */
+ * and the size of the result, refused up front when it would not fit in memory. The size is
+ * estimated from each pass's geometric density over the area plus 1 cm2 (heads overhang the
+ * edge); the message gives about 37 bytes per puncture in memory and 35 per punctures.csv line. */
 int mn_device_check_passes(const mn_device *d, const mn_treatment *t, mn_error *err) {
   int rc = mn_treatment_check(t, err);
   if (rc) return rc;
@@ -177,6 +199,9 @@ int mn_device_check_passes(const mn_device *d, const mn_treatment *t, mn_error *
   return MN_OK;
 }
 
+/* Room for 1.1 x the expected count is reserved up front, so that generation rarely grows the
+ * arrays. Pass i draws from stream i + 1 of t->seed: editing one pass leaves the random draws of
+ * the others unchanged. */
 int mn_device_punctures(const mn_device *d, const mn_treatment *t, mn_puncture_set **out,
                         mn_error *err) {
   int rc = MN_OK;

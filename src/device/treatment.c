@@ -1,10 +1,13 @@
-/* Treatment region: polygon outline (mm) - area, inside test, validation, and clipping of stroke
- * lines to the outline. Stage: device. */
+/* Treatment region: the polygon outline in mm (treatment frame) - area, inside test, validation,
+ * and the clipping of stroke lines to the outline. Pipeline: device; punctures.c lays strokes
+ * with it, stats.c and the density map test points against it. References: the shoelace
+ * formula; W. R. Franklin's pnpoly crossing test (even-odd rule). */
 #include <math.h>
 #include <stdlib.h>
 
 #include "device_impl.h"
 
+/* Shoelace formula, 1/2 |sum x_i y_{i+1} - x_{i+1} y_i|, in mm2 / 100 = cm2; either orientation. */
 double mn_treatment_area_cm2(const mn_treatment *t) {
   double a = 0;
   for (int i = 0, n = t->n_outline; i < n; i++) {
@@ -14,6 +17,10 @@ double mn_treatment_area_cm2(const mn_treatment *t) {
   return fabs(0.5 * a) / 100.0;
 }
 
+/* Franklin's pnpoly: count the edges that a ray from (x, y) towards +x crosses; odd = inside.
+ * The half-open test (a[1] > y) != (b[1] > y) counts a vertex on the ray once and skips
+ * horizontal edges, and it guards the division. A point exactly on an edge may fall either
+ * way. */
 int mn_treatment_contains(const mn_treatment *t, double x, double y) {
   int in = 0;
   for (int i = 0, j = t->n_outline - 1; i < t->n_outline; j = i++) {
@@ -23,16 +30,21 @@ int mn_treatment_contains(const mn_treatment *t, double x, double y) {
   return in;
 }
 
+/* z of (a - o) x (b - o): > 0 when o, a, b turn counter-clockwise, 0 when collinear. */
 static double cross(const double *o, const double *a, const double *b) {
   return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0]);
 }
 
-/* Proper intersection of segments ab and cd (shared endpoints of neighbouring edges excluded). */
+/* Proper intersection of segments ab and cd (shared endpoints of neighbouring edges excluded):
+ * each segment's ends lie strictly on opposite sides of the other. Touching and collinear
+ * overlaps do not count. */
 static int segments_cross(const double *a, const double *b, const double *c, const double *d) {
   double d1 = cross(c, d, a), d2 = cross(c, d, b), d3 = cross(a, b, c), d4 = cross(a, b, d);
   return ((d1 > 0 && d2 < 0) || (d1 < 0 && d2 > 0)) && ((d3 > 0 && d4 < 0) || (d3 < 0 && d4 > 0));
 }
 
+/* Self-intersection by testing every pair of non-adjacent edges, O(n^2) for at most 256
+ * vertices. The smallest area, 1e-4 cm2, is 0.01 mm2. */
 int mn_treatment_check(const mn_treatment *t, mn_error *err) {
   int n = t->n_outline;
   if (n < 3 || n > MN_MAX_OUTLINE)
@@ -82,6 +94,10 @@ static int cmp_double(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
+/* Each edge that the line crosses gives one parameter t: the edge ends' signed distances from
+ * the line (normal (-u_y, u_x)) have opposite signs, and the crossing interpolates between them.
+ * Sorted, consecutive pairs of t bound the inside segments (even-odd rule). A line meets an
+ * n-gon at most n times, so ts[] cannot overflow once the outline has been checked. */
 int mn__clip_line(const mn_treatment *t, const double p[2], const double u[2], mn__segment *seg,
                   int cap) {
   double ts[MN_MAX_OUTLINE];

@@ -1,6 +1,8 @@
 /* The tissue grid: layer-conforming non-uniform z, uniform x/y with halo cells, and the layer
  * map with lesions carved as dermal deficits (the local surface sinks by the deficit, the dermis
- * below it thins, the dermis/hypodermis boundary stays flat). Stage: grid. */
+ * below it thins, the dermis/hypodermis boundary stays flat). Pipeline: grid, after device;
+ * injury rasterises channels onto it, the healing solver steps fields on it, io writes its mesh.
+ * Reference: research/models.md 6.3 (cell-centred finite volumes, finer dz near the surface). */
 #include <math.h>
 #include <stddef.h>
 #include <string.h>
@@ -10,6 +12,7 @@
 static const char *const lateral_names[] = {"periodic", "zero_flux", NULL};
 static const char *const bottom_names[] = {"zero_flux", "baseline", NULL};
 
+/* Keys of the case file's `grid` section. */
 static const mn_config_desc grid_table[] = {
     {"dx_um", MN_CONFIG_DOUBLE, "um", 20, 2, 200, NULL, NULL, offsetof(mn_grid_params, dx_um),
      sizeof(double), "lateral cell size (dx = dy); at least 4-5 cells across a channel"},
@@ -58,6 +61,8 @@ static int cells_in(double h_um, double target_um) {
   return n < 1 ? 1 : n;
 }
 
+/* Cells in z over SC, VE, PD and RD (SC and VE share dz_epi_um). The hypodermis is not meshed:
+ * the grid ends at the bottom of the dermis, where grid.bottom_bc applies. */
 static int count_z(const mn_grid_params *p, const mn_skin *sk) {
   const double tgt[4] = {p->dz_epi_um, p->dz_epi_um, p->dz_pd_um, p->dz_rd_um};
   int nz = 0;
@@ -65,6 +70,8 @@ static int count_z(const mn_grid_params *p, const mn_skin *sk) {
   return nz;
 }
 
+/* (nx + 2) (ny + 2) nz cells with the halo, 8 bytes per value of each field plus the one-byte
+ * layer map; row padding is left out, as the header says. */
 double mn_grid_bytes_estimate(const mn_grid_params *p, const mn_skin *sk, double width_mm,
                               double height_mm, int nfields) {
   double nx = ceil(1000.0 * width_mm / p->dx_um), ny = ceil(1000.0 * height_mm / p->dx_um);
@@ -72,6 +79,8 @@ double mn_grid_bytes_estimate(const mn_grid_params *p, const mn_skin *sk, double
   return cells * (8.0 * nfields + 1.0);
 }
 
+/* Each layer is split into equal cells, so every layer boundary of the flat skin is a cell face
+ * (layer-conforming). zf_um holds the faces (zf_um[0] = 0 at the surface), zc_um the centres. */
 static void build_z(mn_grid *g, const mn_grid_params *p, const mn_skin *sk) {
   const double tgt[4] = {p->dz_epi_um, p->dz_epi_um, p->dz_pd_um, p->dz_rd_um};
   int k = 0;
@@ -87,7 +96,8 @@ static void build_z(mn_grid *g, const mn_grid_params *p, const mn_skin *sk) {
 }
 
 /* Offset within a z-plane of the interior cell that halo cell (i, j) copies: the periodic image,
- * or the nearest interior cell (a mirror of width one: zero flux). */
+ * or the nearest interior cell (a mirror of width one: zero flux). Corner cells wrap or clamp
+ * both indices. Valid for a halo of width one (i >= -nx). */
 static size_t halo_source(const mn_grid *g, int i, int j) {
   int si, sj;
   if (g->lateral_bc == MN_BC_PERIODIC) {
@@ -101,7 +111,8 @@ static size_t halo_source(const mn_grid *g, int i, int j) {
 }
 
 /* Layer at depth z in a column whose surface sank by @p def: the epidermis and papillary dermis
- * keep their thickness below the local surface, the reticular dermis ends at the flat bottom. */
+ * keep their thickness below the local surface, the reticular dermis ends at the flat bottom.
+ * Cells above the sunken surface are void: no tissue (injury skips them). */
 static uint8_t layer_in_column(const mn_skin *sk, double z, double def) {
   double local = z - def;
   if (local < 0) return MN_CELL_VOID;
@@ -113,6 +124,10 @@ static uint8_t layer_in_column(const mn_skin *sk, double z, double def) {
   return MN_LAYER_SC;
 }
 
+/* The layer code of every cell, by its centre depth in its column. A column's deficit is the
+ * deepest of the lesions' deficits at the column centre (overlapping lesions do not add up).
+ * g->uniform stays 1 only without any carved column: the diffusion solver then takes its fast
+ * path for layer codes that depend on k alone. */
 static void build_cells(mn_grid *g, const mn_skin *sk, const mn_lesion *les, int nl) {
   memset(g->cell, MN_CELL_VOID, g->ncell); /* row padding stays void */
   g->uniform = 1;
@@ -136,6 +151,9 @@ static void build_cells(mn_grid *g, const mn_skin *sk, const mn_lesion *les, int
   }
 }
 
+/* One process: the local box is the global one (gnx = nx, gx0 = 0, ...). Fields are laid out x
+ * fastest, index(i, j, k) = origin + k sz + j sy + i with origin = ng sy + ox: a plane holds
+ * ny + 2 rows (halo rows j = -1 and j = ny), and z has no halo (its boundaries are faces). */
 int mn_grid_create(const mn_grid_params *p, const mn_skin *sk, const mn_lesion *lesions,
                    int n_lesions, double x0_mm, double y0_mm, double width_mm, double height_mm,
                    mn_grid **out, mn_error *err) {
@@ -145,8 +163,11 @@ int mn_grid_create(const mn_grid_params *p, const mn_skin *sk, const mn_lesion *
   mn_grid *g = NULL;
   *out = NULL;
   MN_TRY(mn_config_check(tab, nt, p, "grid", err));
+  /* rounded: course fits dx to a unit cell, so there the count is whole already */
   int nx = (int)lround(1000.0 * width_mm / p->dx_um),
       ny = (int)lround(1000.0 * height_mm / p->dx_um);
+  /* a periodic line needs three cells at least, so that a cell's two neighbours are different
+   * cells (the cyclic line solves of healing/diffusion.c) */
   int minc = p->lateral_bc == MN_BC_PERIODIC ? 3 : 1;
   MN_CHECK(nx >= minc && ny >= minc && nx <= 100000 && ny <= 100000, err, MN_ERANGE, "grid.dx_um",
            "grid.dx_um = %g gives %d x %d lateral cells over %g x %g mm; allowed %d to 100000 a "
@@ -185,6 +206,8 @@ cleanup:
   return rc;
 }
 
+/* The same copies as the layer map's halo in build_cells, for a field: on one process the whole
+ * exchange happens here and mn_grid_halo_end has nothing left to do. */
 void mn_grid_halo_begin(const mn_grid *g, double *f) {
   for (int k = 0; k < g->nz; k++) {
     double *plane = f + g->origin + (size_t)k * g->sz;

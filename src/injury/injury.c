@@ -1,14 +1,23 @@
-/* Rasterising needle channels into voxel damage fractions. For each lateral sub-sample point of a
- * cell at distance r from the channel axis, the channel covers the depth interval from the local
- * surface down to depth - h(r), where h(r) is the distance from the tip at which the needle's
- * radius reaches r (taper: r(h) = r_t + (R - r_t) min(1, h / L_t)); the overlap of that interval
- * with each cell's [z_top, z_bottom] is exact. Fractions of overlapping channels combine as
- * 1 - (1 - a)(1 - b). Stage: injury. Reference: research/models.md 7.4. */
+/* Rasterising needle channels into voxel damage fractions: a session's damage field d_inj and
+ * its bleeding part d_bleed, a window of planes at a time. Pipeline: injury, after grid; course
+ * applies the fields to the healing solver. Reference: docs/model.md "Injury"; research/models.md
+ * 7.4 (how the solver applies d_inj and the bleeding term). */
 #include <math.h>
 #include <string.h>
 
 #include "mnsim/injury.h"
 
+/* Method. For each lateral sub-sample point of a cell at distance r from the channel axis, the
+ * channel covers the depth interval from the local surface down to depth - h(r), where h(r) is
+ * the distance from the tip at which the needle's radius reaches r (taper: r(h) = r_t +
+ * (R - r_t) min(1, h / L_t)); the overlap of that interval with each cell's [z_top, z_bottom] is
+ * exact. Fractions of overlapping channels combine as 1 - (1 - a)(1 - b): the union of two
+ * fractions placed independently in the cell. */
+
+/* The window's fields are float, to save memory (a damage fraction needs no more), and cover
+ * whole planes with their halo and padding, so an interior cell's value sits at its grid index
+ * minus out->base. Windowing keeps the damage fields at a few planes instead of the whole grid;
+ * each cell still gets exactly the value a whole-grid pass would give (tests/verify). */
 int mn_injury_init_planes(const mn_grid *g, int k0, int k1, mn_injury *out, mn_error *err) {
   memset(out, 0, sizeof *out);
   if (k0 < 0 || k1 > g->nz || k0 >= k1)
@@ -37,7 +46,9 @@ void mn_injury_fini(mn_injury *inj) {
   inj->d_inj = inj->d_bleed = NULL;
 }
 
-/* Distance from the tip at which the needle's radius reaches r (um); -1 if never. */
+/* Distance from the tip at which the needle's radius reaches r (um); -1 if never (r at or beyond
+ * the shaft radius R). The inverse of mn_device_channel_radius_um's taper: 0 within the tip
+ * radius, then linear along the cone, h = L_t (r - r_t) / (R - r_t). */
 static double taper_height(const mn_device *dev, double r) {
   double R = 500.0 * dev->spec.needle_diameter_mm, rt = dev->spec.tip_radius_um;
   double L = 1000.0 * dev->spec.tip_length_mm;
@@ -46,13 +57,29 @@ static double taper_height(const mn_device *dev, double r) {
   return L * (r - rt) / (R - rt);
 }
 
+/* How far the surface has sunk at (x, y): the deepest lesion there, as grid.c carves it. */
 static double surface_deficit(const mn_lesion *les, int nl, double x, double y) {
   double def = 0;
   for (int q = 0; q < nl; q++) def = fmax(def, mn_lesion_deficit_um(&les[q], x, y));
   return def;
 }
 
-/* Add the channel at (x, y) of depth @p depth below the local surface @p def to the fields. */
+/* Add the channel at (x, y) of depth @p depth below the local surface @p def to the fields.
+ *
+ * The cells of the square of half-width R (the shaft radius) around the axis are visited; each
+ * is split into S x S lateral sub-points of weight 1 / S^2. At a sub-point at distance r the
+ * needle reaches from the surface, z = def, down to z = def + depth - h(r), and the cell's
+ * fraction gains the overlap of that interval with its [ztop, zbot] over its height: exact in
+ * z, a midpoint rule laterally. The surface depth def is the one at the axis, for every cell of
+ * the channel. With periodic laterals the square wraps: sub-point positions use the unwrapped
+ * indices (ii, jj) and the value lands in the periodic image (i, j); a square wider than the
+ * domain reaches a cell once per image, which is the next channel of the periodic pattern.
+ * Void cells (above a sunken surface) take no damage. d_bleed gets the same fraction in dermal
+ * cells (PD, RD) from bleeding channels only. volume_um3 sums the channels' volumes in the
+ * window, overlaps counted twice.
+ *
+ * channels and bleeding count every call, inside the window or not, so each window reports
+ * the session's totals. (x_mm, y_mm) in the treatment frame; depth, def and all else in um. */
 static void add_channel(const mn_grid *g, const mn_device *dev, double x_mm, double y_mm,
                         double depth, double def, int bleeds, int S, mn_injury *inj) {
   double R = 500.0 * dev->spec.needle_diameter_mm, dx = g->dx_um;
@@ -94,12 +121,15 @@ static void add_channel(const mn_grid *g, const mn_device *dev, double x_mm, dou
     }
 }
 
+/* A channel on the flat skin (no lesion below it), as the unit cell places them. */
 void mn_injury_add_channel(const mn_grid *g, const mn_skin *sk, const mn_device *dev, double x_mm,
                            double y_mm, double depth_um, int supersample, mn_injury *inj) {
   int bleeds = depth_um >= mn_skin_plexus_depth_um(sk);
   add_channel(g, dev, x_mm, y_mm, depth_um, 0, bleeds, supersample, inj);
 }
 
+/* Every puncture of the set into the window, each from the surface that the lesions leave at
+ * its position. */
 int mn_injury_rasterize(const mn_grid *g, const mn_skin *sk, const mn_device *dev,
                         const mn_puncture_set *set, const mn_lesion *lesions, int n_lesions,
                         int supersample, mn_injury *out, mn_error *err) {

@@ -1,6 +1,8 @@
-/* Case files: YAML read with libyaml's document API and walked against the modules' descriptor
- * tables. Every error names the file, line, column and key path; unknown keys get the nearest
- * valid key. Stage: io. Reference: STYLE.md "Configuration" (Redis config.c, Lua luaL_where). */
+/* Case files of `mnsim device` and `mnsim simulate`: YAML walked against the modules' descriptor
+ * tables (yaml_walk.c) into an mn_case, then the treatment region settled and checked. Every
+ * error names the file, line, column and key path; unknown keys get the nearest valid key.
+ * Pipeline: io; the case's sections feed skin, device, grid, the solver and course.
+ * Reference: docs/config.md (generated from the tables below and the modules'). */
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
@@ -9,6 +11,8 @@
 
 #include "io_impl.h"
 
+/* The case being filled: the walker's user pointer. Handlers ignore their obj argument and fill
+ * the case through it. */
 #define CASE(x) ((mn_case *)(x)->user)
 
 void mn_case_locate(const mn_case *c, mn_error *err) {
@@ -22,12 +26,14 @@ static const mn_config_desc case_table[] = {
     {"description", MN_CONFIG_STRING, "", 0, 0, 0, NULL, "", offsetof(mn_case, description),
      sizeof(((mn_case *)0)->description), "free text shown in reports"},
 };
+/* The rectangle form of treatment.outline_mm (finish_outline builds the polygon). */
 static const mn_config_desc treatment_table[] = {
     {"width_mm", MN_CONFIG_DOUBLE, "mm", 20, 0.1, 500, NULL, NULL, offsetof(mn_case, width_mm),
      sizeof(double), "width of a rectangular region centred on the origin (without outline_mm)"},
     {"height_mm", MN_CONFIG_DOUBLE, "mm", 20, 0.1, 500, NULL, NULL, offsetof(mn_case, height_mm),
      sizeof(double), "height of the rectangular region (without outline_mm)"},
 };
+/* Keys of the `simulate` section (mn_simulate_params, io's own struct). */
 static const char *const mode_names[] = {"unit_cell", "patch", "lumped", NULL};
 static const char *const precision_names[] = {"float32", "float64", NULL};
 static const char *const ensemble_names[] = {"posterior", "prior", NULL};
@@ -84,6 +90,8 @@ const mn_config_desc *mn__treatment_table(size_t *n) {
   return treatment_table;
 }
 
+/* skin.lesions: a list of sections, each from the lesion table's defaults. n_lesions is set only
+ * once every entry has parsed. */
 static int on_lesions(mn_yctx *x, const char *path, const yaml_node_t *v, void *obj) {
   (void)obj;
   int n = 0, rc = mn__y_need_list(x, path, v, MN_MAX_LESIONS, &n);
@@ -100,6 +108,7 @@ static int on_lesions(mn_yctx *x, const char *path, const yaml_node_t *v, void *
   return rc;
 }
 
+/* treatment.passes: replaces the default single pass; an empty list is refused. */
 static int on_passes(mn_yctx *x, const char *path, const yaml_node_t *v, void *obj) {
   (void)obj;
   int n = 0, rc = mn__y_need_list(x, path, v, MN_MAX_PASSES, &n);
@@ -113,6 +122,8 @@ static int on_passes(mn_yctx *x, const char *path, const yaml_node_t *v, void *o
   return rc;
 }
 
+/* treatment.outline_mm: a list of [x, y] points in mm. Only the shape of the list is checked
+ * here; ranges, area and self-intersection are mn_treatment_check's, in finish_outline. */
 static int on_outline(mn_yctx *x, const char *path, const yaml_node_t *v, void *obj) {
   (void)obj;
   int n = 0, rc = mn__y_need_list(x, path, v, MN_MAX_OUTLINE, &n);
@@ -142,6 +153,8 @@ static int on_outline(mn_yctx *x, const char *path, const yaml_node_t *v, void *
   return MN_OK;
 }
 
+/* simulate.snapshot_days: strictly increasing days in [0, 3650], the order in which the run takes
+ * them (its run state keeps the index of the next one). */
 static int on_snapshots(mn_yctx *x, const char *path, const yaml_node_t *v, void *obj) {
   (void)obj;
   int n = 0, rc = mn__y_need_list(x, path, v, MN_MAX_SNAPSHOTS, &n);
@@ -184,7 +197,10 @@ static int on_solver(mn_yctx *x, const char *path, const yaml_node_t *v, void *o
   return mn__y_walk_map(x, v, path, tab, nt, &CASE(x)->solver, NULL, 0);
 }
 
-/* Model-parameter overrides: any key of data/healing_params.csv with a non-negative value. */
+/* Model-parameter overrides: any key of data/healing_params.csv with a non-negative value. The
+ * name is checked now (mn_model_param_ref is asked for the field of a scratch struct, only to
+ * know that it exists); the value's range is checked against the parameter set later, by
+ * mn_case_apply_overrides. Positions are recorded as "model.<name>" for that later check. */
 static int on_model(mn_yctx *x, const char *path, const yaml_node_t *v, void *obj) {
   (void)obj;
   if (v->type != YAML_MAPPING_NODE)
@@ -221,6 +237,8 @@ static int on_model(mn_yctx *x, const char *path, const yaml_node_t *v, void *ob
   return MN_OK;
 }
 
+/* The parameter set words its own range error; its key is replaced by "model.<name>" so that
+ * mn_case_locate can place it on the override's line. */
 int mn_case_apply_overrides(const mn_case *c, mn_param_set *ps, mn_error *err) {
   for (int i = 0; i < c->n_overrides; i++) {
     int rc = mn_param_set_set(ps, c->overrides[i].name, c->overrides[i].value, err);
@@ -260,6 +278,14 @@ static int on_treatment(mn_yctx *x, const char *path, const yaml_node_t *v, void
 
 /* ---- entry points --------------------------------------------------------------------- */
 
+/* A case is read in three steps: the defaults of every section (set_defaults), the walk over the
+ * file (parse_root), then the treatment region settled and checked (finish_outline). The skin
+ * and lesions are checked later, once the atlas is loaded (mn_case_check_skin), and model
+ * overrides once the parameter set exists (mn_case_apply_overrides); both place their errors
+ * through the key positions the walk recorded. */
+
+/* Every section at its table's defaults before the walk, so that a key the file leaves out keeps
+ * its default. One pass and the snapshot days (1, 3, 7, 30, 90, 180) have no table. */
 static void set_defaults(mn_case *c) {
   size_t n;
   const mn_config_desc *t;
@@ -282,7 +308,9 @@ static void set_defaults(mn_case *c) {
   mn_config_defaults(t, n, &c->solver);
 }
 
-/* Rectangle outline from width/height, refusing both forms at once. */
+/* Rectangle outline from width/height, refusing both forms at once. width_mm and height_mm always
+ * hold a value (their defaults), so whether the file gave them is read from the recorded key
+ * positions. Then the whole treatment is checked, with the case's seed. */
 static int finish_outline(mn_yctx *x) {
   mn_case *c = CASE(x);
   mn_treatment *t = &c->treatment;
@@ -310,6 +338,7 @@ static int finish_outline(mn_yctx *x) {
   return rc;
 }
 
+/* The top level: the case table's scalars and one handler per section. */
 static int parse_root(mn_yctx *x, const yaml_node_t *root) {
   if (!root)
     return mn__y_fail(x, NULL, MN_EINPUT, "",
@@ -321,6 +350,8 @@ static int parse_root(mn_yctx *x, const yaml_node_t *root) {
   return mn__y_walk_map(x, root, "", case_table, COUNT(case_table), CASE(x), extra, COUNT(extra));
 }
 
+/* Any error recorded in @p err fails the parse, even one a path recorded without returning it.
+ * Without a position, an error is placed at the file itself. */
 int mn_case_parse(const char *text, size_t len, const char *name, mn_case **out, mn_error *err) {
   *out = NULL;
   mn_case *c = mn_calloc(1, sizeof *c);
@@ -364,6 +395,8 @@ void mn_case_destroy(mn_case *c) {
   mn_free(c);
 }
 
+/* The skin and lesion checks need the atlas, so they run after parsing; their errors carry key
+ * paths that mn_case_locate turns into lines. */
 int mn_case_check_skin(const mn_case *c, const mn_skin_atlas *atlas, mn_skin *skin, mn_error *err) {
   int rc = mn_skin_build(atlas, &c->skin, skin, err);
   for (int i = 0; rc == MN_OK && i < c->n_lesions; i++) {

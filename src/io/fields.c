@@ -1,17 +1,38 @@
 /* HDF5 snapshots, their merge into fields.h5 with the mesh, the XDMF description for ParaView,
- * and checkpoints. Every file is written under a temporary name and renamed; object timestamps
- * are off so that identical data gives identical files. Stage: io. */
+ * and checkpoints of `mnsim simulate`. Every file is written under a temporary name and renamed;
+ * object timestamps are off so that identical data give identical files. Pipeline: io; the CLI
+ * calls it from the run loop. Reference: docs/formats.md (fields.h5, fields.xdmf, checkpoints). */
 #include <hdf5.h>
 #include <math.h>
 #include <string.h>
 
 #include "io_impl.h"
 
+/* Layout (names are those of the datasets and attributes):
+ *   snapshot file (one per snapshot day while the run goes) and fields.h5:
+ *     /day_DDDD.DDD          group, attribute day (double)
+ *       <species>            [nz][ny][nx] interior cells, float32 or float64 (simulate.precision),
+ *                            chunks of at most 8 x 64 x 64, byte shuffle + deflate level 4
+ *   fields.h5 only:
+ *     /mesh/x_mm, /mesh/y_mm [nx + 1], [ny + 1] node coordinates in mm, float64
+ *     /mesh/z_mm             [nz + 1] face depths below the surface, increasing downwards
+ *     /mesh/layer            [nz][ny][nx] uint8 layer code (MN_LAYER_*, 255 void), compressed
+ *   checkpoint:
+ *     attributes t_day, dt_day, u_uv (solver scalars), frozen, steps, samples, seed, case_file
+ *     grid_dims [3] = nx, ny, nz; run_state [3] = next session, next sample, next snapshot
+ *     <species>              [nz][ny][nx] float64, uncompressed: the state to resume from
+ *     ts_t, ts_session, ts_redness [samples]; ts_mean [samples x 4 layers x species], flat
+ * Fields and coordinates have fixed little-endian IEEE types; the checkpoint's integers are
+ * stored with native types. */
+
 /* HDF5 prints its error stack unless told not to; the library never prints. */
 static void quiet(void) {
   H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
 }
 
+/* Dataset creation properties: no timestamps; with @p deflate, chunks of at most 8 planes x
+ * 64 x 64 cells, the byte shuffle (which groups the like bytes of neighbouring values) and zlib
+ * level 4. */
 static hid_t dcpl_for(hsize_t nz, hsize_t ny, hsize_t nx, int deflate) {
   hid_t p = H5Pcreate(H5P_DATASET_CREATE);
   H5Pset_obj_track_times(p, 0);
@@ -24,6 +45,7 @@ static hid_t dcpl_for(hsize_t nz, hsize_t ny, hsize_t nx, int deflate) {
   return p;
 }
 
+/* A group without timestamps. */
 static hid_t group_create(hid_t f, const char *name) {
   hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE);
   H5Pset_obj_track_times(gcpl, 0);
@@ -32,6 +54,7 @@ static hid_t group_create(hid_t f, const char *name) {
   return gr;
 }
 
+/* Scalar attributes of memory and file type @p type; 0 or -1, as the other helpers here. */
 static int write_attr(hid_t obj, const char *name, hid_t type, const void *v) {
   hid_t sp = H5Screate(H5S_SCALAR);
   hid_t a = H5Acreate2(obj, name, type, sp, H5P_DEFAULT, H5P_DEFAULT);
@@ -64,6 +87,8 @@ static int write_dataset(hid_t loc, const char *name, int rank, const hsize_t *d
   return r < 0 ? -1 : 0;
 }
 
+/* Read a whole dataset that must hold exactly @p expect values: a checkpoint of another size is
+ * refused rather than read past the buffer. */
 static int read_dataset(hid_t loc, const char *name, hid_t mem_type, void *data, hsize_t expect) {
   hid_t d = H5Dopen2(loc, name, H5P_DEFAULT);
   if (d < 0) return -1;
@@ -77,7 +102,8 @@ static int read_dataset(hid_t loc, const char *name, hid_t mem_type, void *data,
 
 /* A grid field's interior written straight from the field (halo excluded by a hyperslab of the
  * memory space): no packed copy, so a snapshot adds no field-sized buffer to the run's peak
- * memory. */
+ * memory. The memory space is the padded field, [nz][ny + 2 ng][sy]; the hyperslab from
+ * (0, ng, ox) of extent [nz][ny][nx] is the interior. */
 static int write_field(hid_t loc, const char *name, const mn_grid *g, const double *f,
                        hid_t file_type, int deflate) {
   hsize_t dims[3] = {(hsize_t)g->nz, (hsize_t)g->ny, (hsize_t)g->nx};
@@ -114,11 +140,16 @@ static int read_field(hid_t loc, const char *name, const mn_grid *g, double *f) 
   return r < 0 ? -1 : 0;
 }
 
+/* "day_0007.000": names that sort in time order and that the XDMF refers to. Two days that
+ * round to the same name would collide when merged into fields.h5. */
 static void group_name(char *buf, size_t n, double day) {
   snprintf(buf, n, "day_%08.3f", day);
 }
 
-/* Open an HDF5 file for writing at the temporary name of an atomic output file. */
+/* Open an HDF5 file for writing at the temporary name of an atomic output file. HDF5 writes the
+ * temporary by name, so the ofile's stream is closed at once (detach) and commit reopens it to
+ * fsync. The oldest file format able to hold the data (HDF5's default bounds, made explicit)
+ * keeps the files readable by older HDF5 readers. Returns -1 with @p err set on failure. */
 static hid_t h5_open_atomic(mn_ofile *of, const char *path, mn_error *err) {
   quiet();
   if (mn_ofile_open(of, path, err)) return -1;
@@ -134,6 +165,8 @@ static hid_t h5_open_atomic(mn_ofile *of, const char *path, mn_error *err) {
   return f;
 }
 
+/* Close the file, then put it in place, or discard the temporary when anything failed before
+ * (@p bad) or the close itself fails. */
 static int h5_close_atomic(mn_ofile *of, hid_t f, int bad, mn_error *err) {
   if (H5Fclose(f) < 0) bad = 1;
   if (bad) {
@@ -143,6 +176,7 @@ static int h5_close_atomic(mn_ofile *of, hid_t f, int bad, mn_error *err) {
   return mn_ofile_commit(of, err);
 }
 
+/* One snapshot file: the group of day @p day with every species at the run's precision. */
 int mn_h5_write_snapshot(const char *path, const mn_grid *g, const mn_solver *s, double day,
                          int precision, mn_error *err) {
   mn_ofile of;
@@ -160,6 +194,8 @@ int mn_h5_write_snapshot(const char *path, const mn_grid *g, const mn_solver *s,
   return h5_close_atomic(&of, f, bad, err);
 }
 
+/* fields.h5's /mesh: node coordinates, face depths and the layer map, packed plane by plane
+ * from the grid's padded rows. */
 static int write_mesh(hid_t f, const mn_grid *g) {
   hid_t m = group_create(f, "mesh");
   if (m < 0) return -1;
@@ -192,6 +228,8 @@ static int write_mesh(hid_t f, const mn_grid *g) {
   return bad ? -1 : 0;
 }
 
+/* fields.h5: the mesh, then the group of each snapshot file (its first link by name; a snapshot
+ * holds one), copied whole with H5Ocopy in the order given. */
 int mn_h5_merge(const char *out, const char *const *snaps, int n, const mn_grid *g, mn_error *err) {
   mn_ofile of;
   hid_t f = h5_open_atomic(&of, out, err);
@@ -217,6 +255,10 @@ int mn_h5_merge(const char *out, const char *const *snaps, int n, const mn_grid 
 
 /* ---- XDMF ------------------------------------------------------------------------------ */
 
+/* XDMF 3.0: a temporal collection of 3DRectMesh grids, one per snapshot day, with VXVYVZ node
+ * coordinates, the layer map and every species as cell-centred attributes, all pointing into
+ * the HDF5 file by the name x->h5name (relative to the .xdmf). Dimensions are slowest first
+ * (nz ny nx), as the datasets are stored. */
 int mn_io_xdmf(FILE *fp, const void *vctx, mn_error *err) {
   (void)err;
   const mn_xdmf_ctx *x = vctx;
@@ -266,6 +308,8 @@ int mn_xdmf_write(const char *path, const char *h5name, const mn_grid *g, const 
 
 /* ---- checkpoints ------------------------------------------------------------------------ */
 
+/* Everything a resumed run needs to continue bit-identically: the solver's scalars, the run
+ * state, every field in double precision and the time series so far (see the layout above). */
 int mn_checkpoint_write(const char *path, const mn_grid *g, const mn_solver *s,
                         const mn_run_state *rs, const mn_timeseries *ts, mn_error *err) {
   mn_ofile of;
@@ -321,6 +365,7 @@ static int read_run_state(hid_t f, mn_run_state *rs) {
   return 0;
 }
 
+/* Only the run state, to find the case file and the schedule position before any grid exists. */
 int mn_checkpoint_read_state(const char *path, mn_run_state *rs, mn_error *err) {
   quiet();
   hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
@@ -332,6 +377,10 @@ int mn_checkpoint_read_state(const char *path, mn_run_state *rs, mn_error *err) 
   return rc;
 }
 
+/* The grid must match the case's (grid_dims) and the samples must fit the series; then the
+ * fields and the series are read, and the solver's scalars set last. A failure after the first
+ * field has been read leaves the solver's fields (and ts->n) partly overwritten: the caller
+ * must not continue that run. */
 int mn_checkpoint_read(const char *path, const mn_grid *g, mn_solver *s, mn_run_state *rs,
                        mn_timeseries *ts, mn_error *err) {
   quiet();

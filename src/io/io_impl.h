@@ -1,4 +1,5 @@
-/* Private to the io module. */
+/* Private to the io module: the case file's own descriptor tables (case.c) and the YAML walker
+ * (yaml_walk.c) that case.c and patient.c share. */
 #ifndef MNSIM_IO_IMPL_H
 #define MNSIM_IO_IMPL_H
 
@@ -12,6 +13,9 @@ const mn_config_desc *mn__treatment_table(size_t *n);
 
 /* ---- the YAML walker (yaml_walk.c), shared by case files and patient files ---------------- */
 
+/* The state of one parse. locs records the position of every key read, so that an error found
+ * after the walk (a cross-key check, a range that needs the atlas) can still be placed on its
+ * line through mn__y_locate. */
 typedef struct mn_yctx {
   yaml_document_t *doc;
   const char *file;   /* name in messages */

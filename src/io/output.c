@@ -1,5 +1,7 @@
 /* Result files of `mnsim device`: puncture list and summary as CSV (spreadsheets), summary as
- * JSON (scripts), density map as CSV; all through mn_io_write_atomic. Stage: io. */
+ * JSON (scripts), density map as CSV; and the two ways every result file of mnsim is written, one
+ * file atomically or a set all or none. Pipeline: io; renders device's punctures and statistics.
+ * Reference: docs/formats.md. */
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
@@ -8,6 +10,8 @@
 
 #include "io_impl.h"
 
+/* The writer fills the temporary's stream; its failure or a stream error discards the temporary
+ * and leaves @p path as it was. */
 int mn_io_write_atomic(const char *path, mn_write_fn fn, const void *ctx, mn_error *err) {
   mn_ofile f;
   int rc = mn_ofile_open(&f, path, err);
@@ -22,6 +26,12 @@ int mn_io_write_atomic(const char *path, mn_write_fn fn, const void *ctx, mn_err
   return mn_ofile_commit(&f, err);
 }
 
+/* All or none as far as the file system allows. Every file is first written to its temporary
+ * (an item without fn is a finished file, its path in ctx, that is only moved in); targets that
+ * are directories, which would make a rename fail, are found before any rename; only then are
+ * the files renamed one by one. A rename that still fails leaves the files renamed before it in
+ * place (rename is atomic per file, not per set) and discards the rest. A finished file passed
+ * in is never removed: its owner keeps it. */
 int mn_io_write_set(const mn_out_item *items, int n, mn_error *err) {
   enum { MAXN = 16 };
   mn_ofile f[MAXN];
@@ -70,11 +80,14 @@ int mn_io_write_set(const mn_out_item *items, int n, mn_error *err) {
   return rc;
 }
 
+/* The writers print without checking each call; the stream's error flag tells afterwards. */
 static int io_check(FILE *fp, mn_error *err) {
   if (ferror(fp)) return MN_ERR(err, MN_EIO, "", "write error: %s", strerror(errno));
   return MN_OK;
 }
 
+/* One line per puncture: the layer the channel ends in, bleeding = 1 when it reaches the plexus,
+ * passes counted from 1. */
 int mn_io_punctures_csv(FILE *fp, const void *ctx, mn_error *err) {
   const mn_device_result *r = ctx;
   const mn_puncture_set *s = r->set;
@@ -88,6 +101,7 @@ int mn_io_punctures_csv(FILE *fp, const void *ctx, mn_error *err) {
   return io_check(fp, err);
 }
 
+/* One line per map cell at its centre, row by row (x fastest, y ascending). */
 int mn_io_density_map_csv(FILE *fp, const void *ctx, mn_error *err) {
   const mn_density_map *m = ctx;
   fprintf(fp, "x_mm,y_mm,punctures_per_cm2,inside\n");
@@ -100,12 +114,14 @@ int mn_io_density_map_csv(FILE *fp, const void *ctx, mn_error *err) {
   return io_check(fp, err);
 }
 
+/* One "quantity,value,unit,note" line; the note is quoted, as it may hold commas. */
 static void row(FILE *fp, const char *q, double v, const char *unit, const char *note) {
   char buf[40];
   mn_format_double(buf, sizeof buf, v, 6);
   fprintf(fp, "%s,%s,%s,\"%s\"\n", q, buf, unit, note);
 }
 
+/* The headline figures of device.json as quantity,value,unit,note rows for spreadsheets. */
 int mn_io_device_summary_csv(FILE *fp, const void *ctx, mn_error *err) {
   const mn_device_result *r = ctx;
   const mn_device_stats *st = r->st;
@@ -145,10 +161,13 @@ int mn_io_device_summary_csv(FILE *fp, const void *ctx, mn_error *err) {
 
 /* ---- JSON ---------------------------------------------------------------------------------- */
 
+/* JSON has no NaN or infinity: a non-finite number is written as null. */
 static json_t *num(double v) {
   return isfinite(v) ? json_real(v) : json_null();
 }
 
+/* The resolved skin: each layer's thickness, SD and range after the age factor, with its source;
+ * dermis_bottom_um is the top of the hypodermis. */
 static json_t *skin_json(const mn_skin *s) {
   json_t *layers = json_array();
   for (int l = 0; l < MN_LAYER_HYPO; l++)
@@ -165,6 +184,8 @@ static json_t *skin_json(const mn_skin *s) {
                    num(s->top_um[MN_LAYER_HYPO]), "layers", layers);
 }
 
+/* The resolved device: the settings in use (stroke rate 0 for rollers and stamps, the depth ratio
+ * in use and its class's range) and the needle geometry, each with its source. */
 static json_t *device_json(const mn_device *d) {
   const mn_device_spec *s = &d->spec;
   return json_pack(
@@ -178,9 +199,12 @@ static json_t *device_json(const mn_device *d) {
       s->source, "depth_ratio_tag", d->cls.tag, "depth_ratio_source", d->cls.source);
 }
 
+/* mn_direction's names as device.c's pass table spells them (kept in step by hand). */
 static const char *const dir_names[] = {"horizontal", "vertical", "diagonal", "antidiagonal",
                                         "angle"};
 
+/* Per pass the values in use: the stroke spacing computed when the file gave 0, the device's
+ * depth when the pass gave none. */
 static json_t *treatment_json(const mn_device_result *r) {
   const mn_treatment *t = &r->cs->treatment;
   json_t *outline = json_array(), *passes = json_array();
@@ -203,6 +227,7 @@ static json_t *treatment_json(const mn_device_result *r) {
                    "passes", passes);
 }
 
+/* reach_fraction: channels reaching each layer's top; end_layer_fraction: channels ending in it. */
 static json_t *results_json(const mn_device_stats *st) {
   json_t *reach = json_object(), *ends = json_object();
   for (int l = 0; l < MN_LAYER_COUNT; l++) {
@@ -226,6 +251,8 @@ static json_t *results_json(const mn_device_stats *st) {
       num(st->density_map_cv));
 }
 
+/* device.json: the case, the resolved skin and device, the treatment per pass, the statistics
+ * and the evidence notes. json_pack yields NULL if any part fails. */
 int mn_io_device_json(FILE *fp, const void *ctx, mn_error *err) {
   const mn_device_result *r = ctx;
   json_t *lesions = json_array();

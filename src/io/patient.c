@@ -1,5 +1,7 @@
 /* Patient files of `mnsim plan`: YAML walked with the shared descriptor-table walker
- * (yaml_walk.c). Stage: io. */
+ * (yaml_walk.c) into an mn_plan_request (patient, regions, constraints) and the file's own keys;
+ * the request is then checked and its errors placed on their lines. Pipeline: io; the request
+ * goes to plan. Reference: docs/plan.md "Input: the patient file". */
 #include <string.h>
 #include <yaml.h>
 
@@ -8,8 +10,10 @@
 #define PF(x) ((mn_patient_file *)(x)->user)
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
+/* Offset and size of a field of the file (TF) or of its request (RQ), for the table below. */
 #define TF(f) offsetof(mn_patient_file, f), sizeof(((mn_patient_file *)0)->f)
 #define RQ(f) offsetof(mn_patient_file, req.f), sizeof(((mn_patient_file *)0)->req.f)
+/* The file's own top-level keys: description belongs to the file, the rest to the request. */
 static const mn_config_desc top_table[] = {
     {"description", MN_CONFIG_STRING, "", 0, 0, 0, NULL, "", TF(description),
      "free text shown in the report"},
@@ -20,6 +24,8 @@ static const mn_config_desc top_table[] = {
     {"seed", MN_CONFIG_SEED, "", 1, 0, 0, NULL, NULL, RQ(seed), "seed of the parameter draws"},
 };
 
+/* patient.conditions: a list of names. Whether a name is known is checked when the plan screens
+ * the patient against data/candidacy.csv (key "patient.conditions[i]"). */
 static int on_conditions(mn_yctx *x, const char *path, const yaml_node_t *v, void *obj) {
   (void)obj;
   mn_plan_patient *p = &PF(x)->req.patient;
@@ -40,7 +46,8 @@ static int on_conditions(mn_yctx *x, const char *path, const yaml_node_t *v, voi
   return MN_OK;
 }
 
-/* medications and procedures: {name, days_ago} or a bare name (= now) */
+/* medications and procedures: {name, days_ago} or a bare name (= now, days_ago at its default).
+ * Each entry starts from the item table's defaults; a section without a name is refused. */
 static int items(mn_yctx *x, const char *path, const yaml_node_t *v, mn_plan_item *out,
                  int *count) {
   int n = 0, rc = mn__y_need_list(x, path, v, MN_PLAN_MAX_ITEMS, &n);
@@ -88,6 +95,7 @@ static int on_patient(mn_yctx *x, const char *path, const yaml_node_t *v, void *
   return mn__y_walk_map(x, v, path, tab, nt, &PF(x)->req.patient, extra, COUNT(extra));
 }
 
+/* regions: at least one, each entry from the region table's defaults. */
 static int on_regions(mn_yctx *x, const char *path, const yaml_node_t *v, void *obj) {
   (void)obj;
   mn_plan_request *r = &PF(x)->req;
@@ -109,6 +117,8 @@ static int on_constraints(mn_yctx *x, const char *path, const yaml_node_t *v, vo
   return mn__y_walk_map(x, v, path, tab, nt, &PF(x)->req.constraints, NULL, 0);
 }
 
+/* The top level; a missing regions list is refused after the walk (a missing key has no node,
+ * so the error is placed at the root). */
 static int parse_root(mn_yctx *x, const yaml_node_t *root) {
   if (!root)
     return mn__y_fail(x, NULL, MN_EINPUT, "",
@@ -137,6 +147,8 @@ void mn_patient_file_locate(const mn_patient_file *p, mn_error *err) {
   if (p) mn__y_locate(p->file, p->locs, p->n_locs, err);
 }
 
+/* The request's own checks (dates, intervals, region combinations) have key paths only:
+ * mn_patient_file_locate places them on the lines recorded during the walk. */
 int mn_patient_file_parse(const char *text, size_t len, const char *name, mn_patient_file **out,
                           mn_error *err) {
   *out = NULL;
@@ -175,6 +187,8 @@ int mn_patient_file_read(const char *path, mn_patient_file **out, mn_error *err)
   return rc;
 }
 
+/* A patient file at its defaults, named @p name in messages: `mnsim plan` without a file, set
+ * from its flags. */
 int mn_patient_file_create(const char *name, mn_patient_file **out, mn_error *err) {
   *out = mn_calloc(1, sizeof **out);
   if (!*out) return MN_ERR(err, MN_ENOMEM, "", "out of memory for a patient file");

@@ -1,4 +1,6 @@
-/* plan.json (Jansson) and plan.ics (libical, RFC 5545) of `mnsim plan`. Stage: io. */
+/* plan.json (Jansson) and plan.ics (libical) of `mnsim plan`: the plan, its screening and its
+ * aftercare calendar as data for scripts and calendar programs. Pipeline: io; renders the mn_plan
+ * made by plan, with the request it answers. Reference: docs/plan.md; RFC 5545 (iCalendar). */
 #include <jansson.h>
 #include <libical/ical.h>
 #include <math.h>
@@ -8,10 +10,12 @@
 
 #include "io_impl.h"
 
+/* JSON has no NaN or infinity: a non-finite number is written as null. */
 static json_t *num(double v) {
   return isfinite(v) ? json_real(v) : json_null();
 }
 
+/* A 90 % band {median, q05, q95} from q = {5 %, 50 %, 95 %} quantiles. */
 static json_t *band(const double q[3]) {
   return json_pack("{s:o,s:o,s:o}", "median", num(q[1]), "q05", num(q[0]), "q95", num(q[2]));
 }
@@ -22,6 +26,7 @@ static const char *quantity_text(int q) {
                                  : "none (clinic protocol)";
 }
 
+/* The screening's verdict and every rule that matched, with what matched it and its source. */
 static json_t *candidacy_json(const mn_candidacy *c) {
   json_t *m = json_array();
   for (int i = 0; i < c->n; i++) {
@@ -38,6 +43,8 @@ static json_t *candidacy_json(const mn_candidacy *c) {
                    "data/candidacy.csv with their sources");
 }
 
+/* One region's plan. defect_mm is null unless the goal is a fill, goal_pct null when no goal is
+ * modelled (a clinic protocol). */
 static json_t *region_json(const mn_plan_region *r) {
   return json_pack(
       "{s:s,s:s,s:s,s:s,s:o,s:o,s:s,s:o,s:o,s:s,s:i,s:o,s:i,s:b,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:s,"
@@ -57,6 +64,8 @@ static json_t *region_json(const mn_plan_region *r) {
       r->ind ? r->ind->source : "");
 }
 
+/* Dates are the plan's start plus each day offset rounded to a whole day; the patient's
+ * conditions, medications and procedures are echoed beside the screening that used them. */
 int mn_io_plan_json(FILE *fp, const void *ctx, mn_error *err) {
   const mn_plan_output *o = ctx;
   const mn_plan *p = o->plan;
@@ -109,6 +118,7 @@ int mn_io_plan_json(FILE *fp, const void *ctx, mn_error *err) {
 
 /* ---- plan.ics ------------------------------------------------------------------------------ */
 
+/* An all-day DATE value for a day number (days since 1970-01-01). */
 static struct icaltimetype day_of(long days) {
   char d[16];
   mn_date_format(days, d);
@@ -117,6 +127,9 @@ static struct icaltimetype day_of(long days) {
   return t;
 }
 
+/* An all-day VEVENT over [from, to_excl): DTEND is exclusive (RFC 5545 3.6.1), and an empty
+ * window still spans its first day. Busy events block time (TRANSP OPAQUE); the others show as
+ * free. */
 static void add_event(icalcomponent *cal, const char *uid, long from, long to_excl,
                       const char *summary, const char *desc, int busy, struct icaltimetype stamp) {
   icalcomponent *ev = icalcomponent_new_vevent();
@@ -132,6 +145,8 @@ static void add_event(icalcomponent *cal, const char *uid, long from, long to_ex
   icalcomponent_add_component(cal, ev);
 }
 
+/* DTSTAMP is the request's creation time, never the clock, and the UIDs are the plan's, so that
+ * the same request gives the same bytes (tests/golden). */
 int mn_io_plan_ics(FILE *fp, const void *ctx, mn_error *err) {
   const mn_plan_output *o = ctx;
   const mn_plan *p = o->plan;

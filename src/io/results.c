@@ -1,5 +1,7 @@
 /* Result files of `mnsim simulate`: the time series of layer means (CSV) and the outcome summary
- * (JSON) with the inputs, the grid and the evidence behind each observable. Stage: io. */
+ * (JSON) with the inputs, the grid or the lumped twin's geometry, the uncertainty bands and the
+ * evidence behind each observable. Pipeline: io; renders what course computed (series, outcome,
+ * bands). Reference: docs/formats.md. */
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
@@ -7,6 +9,8 @@
 
 #include "io_impl.h"
 
+/* Columns <layer>_<species> only where the species lives (mn_species_in_layer), in the same
+ * layer-then-species order in the header and in every row. */
 int mn_io_timeseries_csv(FILE *fp, const void *ctx, mn_error *err) {
   const mn_sim_result *r = ctx;
   const mn_timeseries *ts = r->ts;
@@ -26,6 +30,7 @@ int mn_io_timeseries_csv(FILE *fp, const void *ctx, mn_error *err) {
   return MN_OK;
 }
 
+/* JSON has no NaN or infinity: a non-finite number is written as null. */
 static json_t *num(double v) {
   return isfinite(v) ? json_real(v) : json_null();
 }
@@ -36,6 +41,7 @@ static json_t *per_session(const double *v, int n) {
   return a;
 }
 
+/* Collagen per dermal layer (it lives in PD and RD only) at 30, 90, 180 days and at the end. */
 static json_t *collagen(const mn_outcome *o) {
   json_t *c = json_object();
   static const char *const layer[2] = {"PD", "RD"};
@@ -61,6 +67,7 @@ static json_t *params_json(const mn_param_set *ps) {
   return a;
 }
 
+/* The 3D grid, or for a lumped run the twin's geometry; null when there is neither. */
 static json_t *grid_json(const mn_sim_result *r) {
   const mn_grid *g = r->grid;
   if (g)
@@ -79,6 +86,7 @@ static json_t *grid_json(const mn_sim_result *r) {
                    "injured_fraction_per_slab", f, "bleeding", l->bleeding);
 }
 
+/* The bands over parameter draws, with how the draws were made; null without bands. */
 static json_t *uq_json(const mn_outcome_bands *u) {
   if (!u) return json_null();
   json_t *b = json_object();
@@ -103,6 +111,9 @@ static json_t *uq_json(const mn_outcome_bands *u) {
                    (json_int_t)u->seed, "bands", b);
 }
 
+/* Built in parts: json_pack yields NULL if any part fails, and the parts are released then. A
+ * lesion's fill uses its own thickening when the run computed one (lesion_dh_um), else the
+ * mean dermal thickening. */
 int mn_io_outcome_json(FILE *fp, const void *ctx, mn_error *err) {
   const mn_sim_result *r = ctx;
   const mn_outcome *o = r->out;

@@ -1,7 +1,8 @@
 /* The YAML walker shared by the case and patient files: libyaml's document API walked against
  * descriptor tables; every error names the file, line, column and key path, unknown keys get the
- * nearest valid key. Stage: io. Reference: STYLE.md "Configuration" (Redis config.c, Lua
- * luaL_where). */
+ * nearest valid key. Pipeline: io; case.c and patient.c supply the tables and the handlers of
+ * their lists and subsections. References: Redis config.c static_configs[] (table-driven keys),
+ * Lua lauxlib.c luaL_where (positioned messages). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,8 +12,17 @@
 
 #include "io_impl.h"
 
+/* Error positions come two ways. A failure at a node while walking takes that node's position
+ * (mn__y_fail; scalar_value for values the descriptor refuses). A failure found later (outline
+ * checks, skin and lesion checks, the plan request's checks) has only a key path: every key's
+ * position is recorded as it is read (mn__y_add_loc), and mn__y_locate places the error at the
+ * longest recorded key that starts its key path. libyaml's marks are 0-based; ours 1-based. The
+ * first position set on an error is kept, so a coarse fallback never replaces a precise one. */
+
 /* ---- positions ---------------------------------------------------------------------------- */
 
+/* Record key path @p key at the position of node @p n (a key's value, so that a range error
+ * points at the value). Returns -1 when the list cannot grow. */
 int mn__y_add_loc(mn_yctx *x, const char *key, const yaml_node_t *n) {
   if (*x->n_locs == *x->cap_locs) {
     int cap = *x->cap_locs ? 2 * *x->cap_locs : 64;
@@ -28,6 +38,10 @@ int mn__y_add_loc(mn_yctx *x, const char *key, const yaml_node_t *n) {
   return 0;
 }
 
+/* A recorded key matches when it is the error's key or a prefix of it ending at '.' or '[':
+ * "treatment.passes[1].depth_mm" falls back to "treatment.passes[1]" when the file left depth_mm
+ * at its default, then to "treatment.passes". Among equal lengths the later record wins. The
+ * file name is set even when no key matches. */
 void mn__y_locate(const char *file, const mn_case_loc *locs, int n_locs, mn_error *err) {
   if (!err) return;
   mn_error_set_position(err, file, 0, 0);
@@ -73,6 +87,7 @@ const char *mn__y_scalar(const yaml_node_t *n) {
   return (const char *)n->data.scalar.value;
 }
 
+/* YAML's null: an empty plain scalar, "~" or "null". A quoted "" is a value, not a null. */
 int mn__y_is_null(const yaml_node_t *n) {
   if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) return 0;
   const char *s = mn__y_scalar(n);
@@ -81,6 +96,8 @@ int mn__y_is_null(const yaml_node_t *n) {
 
 /* ---- table-driven mappings ------------------------------------------------------------------ */
 
+/* "unknown key" at the key's node, with the nearest known key when one is close and the list of
+ * the keys valid in this section (the table's, then the handlers'; at most 64). */
 static int unknown_key(mn_yctx *x, const yaml_node_t *kn, const char *path, const char *key,
                        const mn_config_desc *tab, size_t n, const mn__y_extra *extra, size_t ne) {
   const char *cands[64];
@@ -99,6 +116,8 @@ static int unknown_key(mn_yctx *x, const yaml_node_t *kn, const char *path, cons
   return mn__y_fail(x, kn, MN_EINPUT, full, "unknown key '%s' (known here: %s)", full, known);
 }
 
+/* A table key's value: a single, non-null scalar, parsed and range-checked by its descriptor.
+ * mn_config_parse knows nothing of YAML, so its errors get the value's position here. */
 static int scalar_value(mn_yctx *x, const mn_config_desc *d, const yaml_node_t *v, const char *full,
                         void *obj) {
   char allowed[256];
@@ -115,6 +134,11 @@ static int scalar_value(mn_yctx *x, const mn_config_desc *d, const yaml_node_t *
   return rc;
 }
 
+/* Keys must be plain scalars. libyaml keeps both copies of a repeated key, so duplicates are
+ * refused here (a quadratic scan; sections have a handful of keys), naming the first one's
+ * line. Each key's position is recorded before its value is parsed; the key is looked up in the
+ * table first, then among the handlers of lists and subsections. The first failure ends the
+ * walk. */
 int mn__y_walk_map(mn_yctx *x, const yaml_node_t *map, const char *path, const mn_config_desc *tab,
                    size_t n, void *obj, const mn__y_extra *extra, size_t ne) {
   char top[64];
@@ -181,6 +205,8 @@ int mn__y_walk_items(mn_yctx *x, const char *path, const yaml_node_t *v, const m
   return MN_OK;
 }
 
+/* libyaml's problem text at its problem mark; with a context ("while parsing a block mapping")
+ * the message also gives the line where that construct started. */
 int mn__y_syntax_error(mn_yctx *x, const yaml_parser_t *ps) {
   int line = (int)ps->problem_mark.line + 1, col = (int)ps->problem_mark.column + 1;
   if (ps->error == YAML_MEMORY_ERROR)
@@ -223,6 +249,10 @@ int mn__y_check_depth(mn_yctx *x, const char *text, size_t len) {
   return rc;
 }
 
+/* The depth check runs first, on its own event parser. After the root has been walked, one more
+ * load tells the end of the stream (a document without a root) from a second document, and
+ * reports a syntax error in whatever follows the first (such errors were once ignored, and the
+ * final checks skipped with them). x->doc is valid only during root_fn. */
 int mn__y_parse(mn_yctx *x, const char *text, size_t len,
                 int (*root_fn)(mn_yctx *x, const yaml_node_t *root)) {
   yaml_parser_t ps;
@@ -261,6 +291,8 @@ int mn__y_parse(mn_yctx *x, const char *text, size_t len,
   return rc;
 }
 
+/* One read of up to LIMIT + 1 bytes tells an over-long file without a stat. The buffer is not
+ * NUL-terminated: the parser takes its length. Errors are placed at the file (no line). */
 int mn__y_read_file(const char *path, const char *what, char **buf, size_t *len, mn_error *err) {
   *buf = NULL, *len = 0;
   FILE *fp = fopen(path, "rb");

@@ -1,5 +1,7 @@
 /* Density map figure: punctures per cm2 per map cell as an image with a colour bar, the region
- * outline and the lesions, drawn with PLplot's cairo drivers (SVG or PNG). Stage: report. */
+ * outline and the lesions, drawn with PLplot's cairo drivers (SVG or PNG); also the PLplot
+ * helpers every figure of the module shares. Pipeline: report; draws device's mn_density_map for
+ * `mnsim device` and for the plan's report. Reference: PLplot 5 API (plimagefr, plcolorbar). */
 #include <math.h>
 #include <plplot.h>
 #include <stdlib.h>
@@ -10,14 +12,16 @@
 #include "report_impl.h"
 
 /* PLplot's plexit() calls this handler and then exit() with its return value whatever it
- * returns: remove our temporaries and make the exit status a failure. */
+ * returns: remove our temporaries and make the exit status a failure. (The library never exits
+ * by itself; a fatal PLplot error is the one way out it cannot prevent.) */
 int mn__pl_exit_handler(PLCHAR_VECTOR msg) {
   (void)msg;
   mn_ofile_unlink_all();
   return 1;
 }
 
-/* plinit() asks on stdin for a device it does not know: make sure the driver is there first. */
+/* plinit() asks on stdin for a device it does not know: make sure the driver is there first.
+ * plgDevs fills at most n entries and sets n to the number it found. */
 static int have_device(const char *dev) {
   const char **menu = NULL, **names = NULL;
   int n = 64;
@@ -37,7 +41,8 @@ static int have_device(const char *dev) {
   return found;
 }
 
-/* A perceptually ordered map from dark blue through teal and green to yellow (viridis-like). */
+/* A perceptually ordered map from dark blue through teal and green to yellow (viridis-like):
+ * matplotlib's viridis at 0, 0.25, 0.5, 0.75 and 1, interpolated in RGB over 256 entries. */
 void mn__pl_viridis(void) {
   PLFLT pos[] = {0.0, 0.25, 0.5, 0.75, 1.0};
   PLFLT r[] = {0.267, 0.231, 0.129, 0.369, 0.993};
@@ -47,6 +52,7 @@ void mn__pl_viridis(void) {
   plscmap1l(1, 5, pos, r, g, b, NULL);
 }
 
+/* An image colour bar on the right, 64 values from 0 to zmax. */
 static void draw_colourbar(double zmax) {
   PLFLT values[64];
   for (int i = 0; i < 64; i++) values[i] = zmax * i / 63.0;
@@ -58,6 +64,9 @@ static void draw_colourbar(double zmax) {
              0, 1, label_opts, labels, 1, axis_opts, ticks, sub_ticks, n_values, vals);
 }
 
+/* The map as an image: img[i][j] with i along x, as plimagefr wants it. Cells whose centre is
+ * outside the outline get -1, below the plotted range [0, zmax], which plimagefr leaves
+ * unpainted. */
 static void draw_map(const mn_density_map *m, PLFLT **img, double zmax) {
   for (int i = 0; i < m->nx; i++)
     for (int j = 0; j < m->ny; j++) {
@@ -69,6 +78,8 @@ static void draw_map(const mn_density_map *m, PLFLT **img, double zmax) {
             NULL);
 }
 
+/* The outline (closed by repeating its first vertex) in red, lesions in white: a wrinkle as its
+ * centre segment, a scar as a circle of its width. */
 static void draw_shapes(const mn_treatment *t, const mn_lesion *les, int nl) {
   PLFLT xs[MN_MAX_OUTLINE + 1], ys[MN_MAX_OUTLINE + 1];
   for (int i = 0; i <= t->n_outline; i++) {
@@ -94,6 +105,8 @@ static void draw_shapes(const mn_treatment *t, const mn_lesion *les, int nl) {
   plcol0(15);
 }
 
+/* The whole figure. The colour scale ends at the largest value inside the outline (1 for an
+ * empty map); plvpas keeps the map's aspect ratio, so cells stay square. */
 static void plot(const mn_density_map *m, PLFLT **img, const mn_treatment *t, const mn_lesion *les,
                  int nl, const char *title) {
   double zmax = 0;
@@ -115,7 +128,8 @@ static void plot(const mn_density_map *m, PLFLT **img, const mn_treatment *t, co
   draw_colourbar(zmax);
 }
 
-/* Render with PLplot into the file @p tmp. */
+/* Render with PLplot into the file @p tmp, on a stream of its own: the caller's current stream
+ * is restored afterwards. */
 static void render(const char *dev, const char *tmp, const mn_density_figure *fig, PLFLT **img) {
   PLINT strm, old;
   plgstrm(&old);
@@ -135,7 +149,7 @@ static void render(const char *dev, const char *tmp, const mn_density_figure *fi
   plsstrm(old);
 }
 
-/* Copy the rendered file into @p fp. */
+/* Copy the rendered file into @p fp; an empty file is a failure, as PLplot reports none. */
 static int copy_into(const char *tmp, FILE *fp, mn_error *err) {
   FILE *in = fopen(tmp, "rb");
   if (!in) return MN_ERR(err, MN_EIO, "", "PLplot wrote no figure (%s)", tmp);
@@ -149,6 +163,10 @@ static int copy_into(const char *tmp, FILE *fp, mn_error *err) {
   return MN_OK;
 }
 
+/* PLplot writes to a file name, not to a stream: render into a private temporary, then copy it
+ * into @p fp (the stream of an atomic output file, or memory). The temporary is named by mkstemp
+ * in /tmp, without the '%' that PLplot reads as its family-file marker in a name (output paths
+ * containing one broke). */
 int mn_report_density_map(FILE *fp, const void *ctx, mn_error *err) {
   const mn_density_figure *fig = ctx;
   const mn_density_map *m = fig->map;

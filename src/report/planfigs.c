@@ -1,6 +1,6 @@
 /* The figures of report.html, drawn with PLplot (cairo) into SVG in memory from data computed
  * before the report is written: the plan's curves and calendar, and mn_plan_figures (density map,
- * virtual histology). Stage: report. */
+ * virtual histology). Pipeline: report; planreport.c embeds them. Reference: PLplot 5 API. */
 #include <math.h>
 #include <plplot.h>
 #include <stdlib.h>
@@ -14,6 +14,8 @@
 
 typedef void (*draw_fn)(const void *ctx);
 
+/* Colour map 0 of every plan figure: 1-4 the regions, 7-10 the same colours translucent for the
+ * bands (band() takes region + 6), 15 text. */
 static void colours(void) {
   plscolbg(255, 255, 255);
   plscol0(15, 0, 0, 0);            /* text and axes */
@@ -30,6 +32,9 @@ static void colours(void) {
   plscol0(11, 255, 152, 150); /* redness windows */
 }
 
+/* One figure, drawn by @p draw on a PLplot stream of its own, as SVG text: PLplot writes only to
+ * files, so it renders into a tracked temporary in /tmp that is read back whole and removed.
+ * *out (mn_malloc, *len bytes, not NUL-terminated) belongs to the caller. */
 static int render_svg(draw_fn draw, const void *ctx, int w, int h, char **out, size_t *len,
                       mn_error *err) {
   *out = NULL, *len = 0;
@@ -76,6 +81,8 @@ static int render_svg(draw_fn draw, const void *ctx, int w, int h, char **out, s
 /* ---- the figures ------------------------------------------------------------------------------
  */
 
+/* A 90 % band as one polygon, along hi forwards and lo backwards, in the translucent colour of
+ * region colour @p col. Without memory for the polygon the band is left out. */
 static void band(int n, const double *t, const double *lo, const double *hi, int col) {
   PLFLT *px = mn_malloc_array((size_t)(2 * n), sizeof *px);
   PLFLT *py = mn_malloc_array((size_t)(2 * n), sizeof *py);
@@ -91,6 +98,7 @@ static void band(int n, const double *t, const double *lo, const double *hi, int
   mn_free(py);
 }
 
+/* A median line; PLplot's prototypes take non-const arrays that plline only reads. */
 static void line(int n, const double *t, const double *mid, int col) {
   plcol0(col);
   plwidth(2.5);
@@ -98,6 +106,8 @@ static void line(int n, const double *t, const double *mid, int col) {
   plwidth(1.0);
 }
 
+/* One entry per region, "region (concern)" in its colour, and the dashed threshold when the
+ * figure draws one. */
 static void legend(const mn_plan *p, int extra_threshold) {
   PLINT n = p->n_regions + extra_threshold, opt[MN_PLAN_MAX_REGIONS + 1],
         tcol[MN_PLAN_MAX_REGIONS + 1], lcol[MN_PLAN_MAX_REGIONS + 1], lsty[MN_PLAN_MAX_REGIONS + 1];
@@ -120,6 +130,9 @@ static void legend(const mn_plan *p, int extra_threshold) {
            2.0, 1.0, tcol, text, NULL, NULL, NULL, NULL, lcol, lsty, lw, NULL, NULL, NULL, NULL);
 }
 
+/* Redness over the week after one session, per region: median line and 90 % band, and the
+ * visibility threshold (the highest of the regions') dashed; y from 0 to 1.1 x the larger of
+ * the band tops (at least 0.1) and the threshold. */
 static void fig_redness(const void *ctx) {
   const mn_plan *p = ctx;
   double ymax = 0.1, thr = 0;
@@ -152,6 +165,8 @@ static void fig_redness(const void *ctx) {
   legend(p, thr > 0);
 }
 
+/* Papillary collagen gain over the first year, per region: median line and 90 % band, the
+ * sessions as dashed verticals; the y range covers the bands and at least [0, 1]. */
 static void fig_collagen(const void *ctx) {
   const mn_plan *p = ctx;
   double ymin = 0, ymax = 1;
@@ -184,6 +199,9 @@ static void fig_collagen(const void *ctx) {
   legend(p, 0);
 }
 
+/* Four rows over days from the first session: session markers, each session's redness window,
+ * its sun-avoidance window (both taken from the plan's calendar, as plan.ics and the patient
+ * section take them) and the review. */
 static void fig_timeline(const void *ctx) {
   const mn_plan *p = ctx;
   double end = p->review_day + 10;
@@ -216,10 +234,14 @@ static void fig_timeline(const void *ctx) {
   plmtex("lv", 1.0, 0.875, 1.0, "sessions");
   plmtex("lv", 1.0, 0.625, 1.0, "redness");
   plmtex("lv", 1.0, 0.375, 1.0, "sun avoidance");
+  /* the plan puts its review six months after the last session (MN__REVIEW_DAYS) */
   plmtex("lv", 1.0, 0.125, 1.0, "6-month review");
   pllab("days from the first session", "", "Session timeline");
 }
 
+/* Two cross-sections side by side (the section's two fields, e.g. damage right after the session
+ * and neutrophils a day later), each scaled to its own maximum, with the layer boundaries
+ * dashed. */
 static void fig_histology(const void *ctx) {
   const mn_plan_section *h = ctx;
   double w_um = h->dx_um * h->nx, depth = h->zf_um[h->nz];
@@ -258,13 +280,17 @@ static void fig_histology(const void *ctx) {
   }
 }
 
+/* Colour map 1 belongs to a stream, so it is set on the figure's own stream before drawing. */
 static void fig_histology_c(const void *ctx) {
   mn__pl_viridis();
   fig_histology(ctx);
 }
 
 /* Every figure of the report into svg[0..4] (owned by the caller, mn_free; svg[4] stays NULL
- * without a section): redness, collagen, timeline, density map, histology. */
+ * without a section): redness, collagen, timeline, density map, histology. svg[] must start
+ * NULL: on failure the figures made so far stay there for the caller to free. The density map
+ * is the figure of `mnsim device`, written to an open_memstream; libc owns that buffer (free),
+ * so it is copied into an mn_malloc block. */
 int mn__plan_svgs(const mn_plan_report *rp, char *svg[5], size_t len[5], mn_error *err) {
   int rc = MN_OK;
   const mn_plan *p = rp->po->plan;

@@ -1,7 +1,7 @@
 /* report.html of `mnsim plan`: one self-contained, printable page with the plan, the screening
  * with its sources, figures (planfigs.c, embedded as SVG data URIs, so each figure's ids stay
- * its own) and patient-facing aftercare text from the plan's calendar. It renders data computed
- * before it is called: the plan and mn_plan_figures. Stage: report. */
+ * its own) and patient-facing aftercare text from the plan's calendar. Pipeline: report, last
+ * before the CLI; it renders data computed before it is called: the plan and mn_plan_figures. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -12,6 +12,7 @@
 
 #define WEEK 7.0
 
+/* Base64 (RFC 4648), padded with '=', for the figures' data URIs. */
 static void put_base64(FILE *fp, const char *s, size_t n) {
   static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   for (size_t i = 0; i < n; i += 3) {
@@ -25,7 +26,7 @@ static void put_base64(FILE *fp, const char *s, size_t n) {
   }
 }
 
-/* HTML text with &, <, > escaped */
+/* HTML text with &, <, > and " escaped: safe in element text and in double-quoted attributes. */
 static void esc(FILE *fp, const char *s) {
   for (; *s; s++) switch (*s) {
       case '&':
@@ -45,6 +46,7 @@ static void esc(FILE *fp, const char *s) {
     }
 }
 
+/* printf, then escaped; the formatted text is cut at 2047 characters. */
 static void escf(FILE *fp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void escf(FILE *fp, const char *fmt, ...) {
   char buf[2048];
@@ -58,6 +60,7 @@ static void escf(FILE *fp, const char *fmt, ...) {
 /* ---- the page ---------------------------------------------------------------------------------
  */
 
+/* One figure: an <img> whose source is the SVG as a base64 data URI, and its caption. */
 static void figure(FILE *fp, const char *svg, size_t len, const char *alt, const char *caption) {
   fputs("<figure><img class=\"fig\" alt=\"", fp);
   esc(fp, alt);
@@ -89,6 +92,9 @@ static double longest(const mn_plan *p, int kind) {
   return d;
 }
 
+/* The patient's page: what to expect, in plain words, with the calendar's dates. "usually" is
+ * the longest median redness over the regions, "almost always" and the sun advice the longest
+ * windows of the calendar (95th percentiles over the parameter draws). */
 static void aftercare(FILE *fp, const mn_plan *p) {
   double red = longest(p, MN_EVENT_REDNESS), sun = longest(p, MN_EVENT_SUN), med = 0;
   for (int i = 0; i < p->n_regions; i++) med = fmax(med, p->region[i].redness_days[1]);
@@ -135,7 +141,9 @@ static void aftercare(FILE *fp, const mn_plan *p) {
           rv);
 }
 
-/* The page's head and title block. */
+/* The page's head and title block. Classes .v0 to .v3 colour the verdict box in the order of the
+ * verdicts (proceed, precautions, refer, do not treat). The inline script counts the figures
+ * that decoded into data-figures and data-broken on <body>, for the headless-browser test. */
 static void page_head(FILE *fp, const mn_plan_report *rp) {
   const mn_patient_file *pf = rp->po->pf;
   const mn_plan_request *q = &pf->req;
@@ -217,7 +225,9 @@ static void section_candidacy(FILE *fp, const mn_plan *p) {
   }
 }
 
-/* The plan: the course, its dates, and per region the setting, goal, bands and windows. */
+/* The plan: the course, its dates, and per region the setting, goal, bands and windows. A
+ * session's row lists the regions treated in it (a region may need fewer sessions than the
+ * course has). */
 static void section_plan(FILE *fp, const mn_plan_report *rp) {
   const mn_plan *p = rp->po->plan;
   const mn_plan_request *q = &rp->po->pf->req;
@@ -284,7 +294,9 @@ static void section_plan(FILE *fp, const mn_plan_report *rp) {
   fputs("</table>\n", fp);
 }
 
-/* The figures with their captions. */
+/* The figures with their captions. The captions restate how plan/figures.c made the data (the
+ * first region's setting, a 10 x 10 mm patch with 1 mm cells, a periodic unit cell): they must be
+ * kept in step with it by hand. */
 static void section_figures(FILE *fp, const mn_plan_report *rp, char *const *svg,
                             const size_t *len) {
   const mn_plan *p = rp->po->plan;
@@ -344,6 +356,8 @@ static void section_evidence(FILE *fp, const mn_plan_report *rp) {
       fp);
 }
 
+/* The figures are rendered first, so that a PLplot failure writes nothing; the page is then
+ * written section by section and the stream's error flag checked at the end. */
 int mn_report_plan_html(FILE *fp, const void *ctx, mn_error *err) {
   const mn_plan_report *rp = ctx;
   const mn_plan *p = rp->po->plan;

@@ -1,4 +1,5 @@
-/* Private to the report module: PLplot settings shared by its figures. */
+/* Private to the report module: the PLplot helpers every figure shares (defined in densitymap.c)
+ * and the plan report's set of figures (planfigs.c), which planreport.c embeds in the page. */
 #ifndef MNSIM_REPORT_IMPL_H
 #define MNSIM_REPORT_IMPL_H
 

@@ -1,5 +1,6 @@
-/* Anatomy atlas: layer thicknesses by face region and sex with age trends, read from the CSV
- * tables in data/ (compiled in) or from user tables. Stage: skin.
+/* Anatomy atlas: layer thicknesses (SC, VE, PD, RD) by face region and sex with age trends, read
+ * from data/skin_layers.csv and data/regions.csv (compiled in) or from user tables.
+ * Pipeline: skin, after core; mn_skin_build (skin.c) resolves one patient's layers from it.
  * Sources: each row of data/skin_layers.csv cites its own (Meng 2022 HFUS, Chopra 2015 ...). */
 #include <math.h>
 #include <string.h>
@@ -25,6 +26,9 @@ const char *mn_skin_atlas_region_doc(const mn_skin_atlas *a, size_t i) {
   return i < a->n_regions ? a->regions[i].doc : NULL;
 }
 
+/* The region table: canonical name (non-empty, < 32 characters), ';'-separated aliases and a
+ * doc line, the latter two cut to their buffers. a->names lists the names, NULL-terminated, for
+ * suggestions. On failure the partial arrays stay in @p a for the caller to destroy. */
 static int parse_regions(mn_skin_atlas *a, const mn_csv *c, mn_error *err) {
   int rc = MN_OK, cn, ca, cd;
   MN_TRY(mn_csv_require(c, "region", &cn, err));
@@ -59,6 +63,11 @@ typedef struct layer_cols {
   int region, sex, layer, t, sd, min, max, age, change, tag, source;
 } layer_cols;
 
+/* One row of the layer table into @p w: region (a known one, or * for any), sex (female, male
+ * or *), layer SC/VE/PD/RD, thickness in (0, 5000) um with an optional SD and [min, max] (an
+ * empty cell: the thickness itself), an optional age trend (with a reference age, the
+ * fractional change per decade is required, within +-50 %), tag, and a source, which is
+ * required. Every message names the table and line. */
 static int parse_layer_row(const mn_skin_atlas *a, const mn_csv *c, const layer_cols *k, int r,
                            atlas_row *w, mn_error *err) {
   int rc = MN_OK;
@@ -111,6 +120,7 @@ cleanup:
   return rc;
 }
 
+/* Every column is required, even the optional ones (their cells may be empty). */
 static int parse_layers(mn_skin_atlas *a, const mn_csv *c, mn_error *err) {
   int rc = MN_OK;
   layer_cols k;
@@ -133,6 +143,9 @@ cleanup:
   return rc;
 }
 
+/* Regions first, because layer rows must name a known region. The tables are checked as a
+ * whole by building every region for both sexes, so a missing row is found at load time, not
+ * in the middle of a run. */
 int mn_skin_atlas_parse(const char *layers_csv, size_t layers_len, const char *layers_name,
                         const char *regions_csv, size_t regions_len, const char *regions_name,
                         mn_skin_atlas **out, mn_error *err) {

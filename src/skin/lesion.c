@@ -1,7 +1,8 @@
 /* Lesions as local dermal deficits: atrophic acne scars by Jacob et al. 2001 (icepick V-shaped,
  * boxcar U-shaped with vertical edges, rolling M-shaped undulations) and linear wrinkles.
- * Stage: skin. Widths and depths: Jacob CI, Dover JS, Kaminer MS, J Am Acad Dermatol
- * 2001;45:109-117, as tabulated by Fabbrocini et al. 2010 Dermatol Res Pract 893080 Table 1. */
+ * Pipeline: skin; grid carves them into the layer map, injury starts channels at the sunken
+ * surface. Widths and depths: Jacob CI, Dover JS, Kaminer MS, J Am Acad Dermatol 2001;45:109-117,
+ * as tabulated by Fabbrocini et al. 2010 Dermatol Res Pract 893080 Table 1. */
 #include <math.h>
 #include <stddef.h>
 #include <string.h>
@@ -14,6 +15,7 @@ const char *mn_lesion_type_name(int t) {
   return t >= 0 && t < MN_LESION_TYPE_COUNT ? type_names[t] : "?";
 }
 
+/* Keys of one entry of skin.lesions[]; positions in the treatment frame, like the outline. */
 static const mn_config_desc lesion_table[] = {
     {"type", MN_CONFIG_ENUM, "", MN_LESION_BOXCAR, 0, 3, type_names, NULL,
      offsetof(mn_lesion, type), sizeof(int), "icepick, boxcar, rolling (Jacob 2001) or wrinkle"},
@@ -36,6 +38,9 @@ const mn_config_desc *mn_lesion_param_table(size_t *n) {
   return lesion_table;
 }
 
+/* Beyond the table's ranges, two checks that need the skin or the type: a dermal deficit must
+ * lie within the patient's dermis (PD + RD), and an icepick scar may be at most 3 mm wide
+ * (Jacob: < 2 mm; mn_lesion_describe flags 2-3 mm as unusual). */
 int mn_lesion_check(const mn_lesion *l, const mn_skin *s, const char *path, mn_error *err) {
   size_t n;
   const mn_config_desc *tab = mn_lesion_param_table(&n);
@@ -93,6 +98,8 @@ double mn_lesion_deficit_um(const mn_lesion *l, double x_mm, double y_mm) {
   return 0.0;
 }
 
+/* One line for reports, with a note when a scar's width is outside the range Jacob 2001 gives
+ * for its type (icepick < 2 mm, boxcar 1.5-4 mm, rolling > 4-5 mm). */
 void mn_lesion_describe(const mn_lesion *l, char *buf, size_t size) {
   const char *note = "";
   switch (l->type) {

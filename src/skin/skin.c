@@ -1,5 +1,7 @@
-/* Patient anatomy: resolve a region (with aliases), pick the sex-specific rows of the atlas and
- * apply the age trend; layer lookup by depth; Fitzpatrick types. Stage: skin. */
+/* Patient anatomy: resolve a region (name or alias), pick the most specific atlas row of each
+ * layer for the patient's sex, apply the age trend and stack the layers; layer lookup by depth;
+ * Fitzpatrick types. Pipeline: skin; the resolved mn_skin feeds device statistics, grid, injury
+ * and course. Reference: data/skin_layers.csv (sourced rows), Fitzpatrick 1988. */
 #include <math.h>
 #include <stddef.h>
 #include <string.h>
@@ -38,7 +40,7 @@ const mn_config_desc *mn_skin_param_table(size_t *n) {
 }
 
 /* Find the canonical region for @p name: a region name or one of its ';'-separated aliases,
- * case-insensitively. Returns the index or -1. */
+ * case-insensitively (aliases compared whole, spaces included). Returns the index or -1. */
 static int find_region(const mn_skin_atlas *a, const char *name) {
   for (size_t i = 0; i < a->n_regions; i++) {
     if (strcasecmp(a->regions[i].name, name) == 0) return (int)i;
@@ -51,7 +53,9 @@ static int find_region(const mn_skin_atlas *a, const char *name) {
   return -1;
 }
 
-/* Most specific row for (region, sex, layer): exact, then any sex, then any region. */
+/* Most specific row for (region, sex, layer): exact, then any sex, then any region. The score
+ * weighs the region twice the sex, so a row for this region and any sex beats a row for any
+ * region and this sex; among rows of equal score the first in the table wins. */
 static const atlas_row *pick_row(const mn_skin_atlas *a, const char *region, int sex, int layer) {
   const atlas_row *best = NULL;
   int best_score = -1;
@@ -67,12 +71,17 @@ static const atlas_row *pick_row(const mn_skin_atlas *a, const char *region, int
   return best;
 }
 
+/* The row's linear age trend, 1 + c (age - ref) / 10 with c the fractional change per decade
+ * (data/skin_layers.csv), clamped to [0.5, 1.5] so that the trend cannot be extrapolated to
+ * implausible thicknesses at the ends of the age range (16 to 100 years). 1 without a trend. */
 static double age_factor(const atlas_row *w, double age_y) {
   if (isnan(w->ref_age_y)) return 1.0;
   double f = 1.0 + w->change_per_decade * (age_y - w->ref_age_y) / 10.0;
   return f < 0.5 ? 0.5 : (f > 1.5 ? 1.5 : f);
 }
 
+/* The unknown-region message: the nearest name, if any is close, and the known names (the list
+ * is cut at 512 characters). */
 static int region_error(const mn_skin_atlas *a, const char *name, mn_error *err) {
   const char *near = mn_nearest(name, a->names, a->n_regions);
   char list[512];
@@ -88,6 +97,9 @@ static int region_error(const mn_skin_atlas *a, const char *name, mn_error *err)
                 "skin.region = '%s' is not a known region (known: %s)", name, list);
 }
 
+/* The SD and the [min, max] range scale with the same age factor as the thickness. The
+ * hypodermis has no row: its thickness stays 0 and top_um[HYPO] is the bottom of the dermis,
+ * where the grid ends. */
 int mn_skin_build(const mn_skin_atlas *a, const mn_skin_params *p, mn_skin *out, mn_error *err) {
   int rc = MN_OK;
   size_t nt;
@@ -117,12 +129,15 @@ cleanup:
   return rc;
 }
 
+/* The deepest layer whose top lies at or above the depth, so a boundary belongs to the deeper
+ * layer. */
 int mn_skin_layer_at(const mn_skin *s, double depth_um) {
   for (int l = MN_LAYER_COUNT - 1; l > 0; l--)
     if (depth_um >= s->top_um[l]) return l;
   return MN_LAYER_SC;
 }
 
+/* The subpapillary plexus lies at the papillary/reticular boundary (Sorrell & Caplan 2004). */
 double mn_skin_plexus_depth_um(const mn_skin *s) {
   return s->top_um[MN_LAYER_RD];
 }

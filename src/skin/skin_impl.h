@@ -1,4 +1,5 @@
-/* Private to the skin module. */
+/* Private to the skin module: the atlas's parsed rows and regions (atlas.c builds them, skin.c
+ * resolves a patient from them) and the data tables compiled into the library. */
 #ifndef MNSIM_SKIN_IMPL_H
 #define MNSIM_SKIN_IMPL_H
 
@@ -32,7 +33,8 @@ struct mn_skin_atlas {
   const char **names; /* region names, for suggestions */
 };
 
-/* Embedded data tables (generated from data/ at build time). */
+/* Embedded data tables, generated from data/ at build time by cmake/embed.cmake: _len bytes of
+ * text followed by a NUL. */
 extern const char mn__data_skin_layers_csv[];
 extern const size_t mn__data_skin_layers_csv_len;
 extern const char mn__data_regions_csv[];
