@@ -130,7 +130,7 @@ static void cheek_slab(kernel *K, int threads) {
                          .abs_tol = 1e-3,
                          .fixed_step = 1,
                          .threads = threads};
-  if (mn_solver_create(&so, K->g, &ps.p, 3, &K->s, &e)) die("solver", &e);
+  if (mn_solver_create(&so, K->g, &ps.p, 3, 40, &K->s, &e)) die("solver", &e);
   mn_injury inj;
   if (mn_injury_init(K->g, &inj, &e)) die("injury", &e);
   for (int i = 0; i < 4; i++)

@@ -34,6 +34,21 @@ typedef enum {
   MN_COURSE_LUMPED = 2     /**< the lumped twin (near and far zone per layer slab) */
 } mn_course_mode;
 
+/** The patient's sun: the daily erythemal dose is 0.9 SED per UV-index hour (1 UVI = 25 mW/m2
+ *  erythemally weighted, 1 SED = 100 J/m2) times the outdoor hours, reduced by protection in the
+ *  share @p adherence of the time: u = 0.9 uvi hours ((1 - a) + a / pf) SED/day. Config keys:
+ *  sun.<field>. */
+typedef struct mn_sun {
+  double uvi;               /**< UV index around noon on the days after the sessions */
+  double outdoor_hours;     /**< hours outdoors per day around noon */
+  double adherence;         /**< share of that time protected (shade, hat, sunscreen), 0-1 */
+  double protection_factor; /**< dose divisor when protected */
+} mn_sun;
+/** Descriptor table of mn_sun (keys, units, defaults, ranges). */
+const mn_config_desc *mn_sun_param_table(size_t *n);
+/** Daily dose (SED/day) of @p s, and without protection into *free (may be NULL). */
+double mn_sun_dose(const mn_sun *s, double *free);
+
 /** What is done, to whom, and how it is computed. Every pointer is borrowed: it points into
  *  tables the caller owns, which must outlive the course (grid, solver and lumped are copied by
  *  mn_course_create and need only last the call). Keys in error messages are the case
@@ -68,6 +83,7 @@ typedef struct mn_course_params {
   int supersample; /**< 3D modes: lateral samples per cell side of a channel (1-16); config key
                         simulate.supersample */
   const mn_lumped_params *lumped; /**< lumped mode and bands: NULL = mn_lumped_params_default */
+  mn_sun sun;                     /**< the patient's sun after the sessions */
 } mn_course_params;
 
 /** Fill @p p with the defaults of a course: unit cell, Fitzpatrick type 3, one session (42

@@ -60,8 +60,9 @@ typedef struct mn_device_class_info {
   double depth_ratio;          /**< effective depth / nominal length, central value */
   double ratio_min, ratio_max; /**< its uncertainty range */
   double depth_cv;             /**< puncture-to-puncture coefficient of variation of depth */
+  double lumen_ratio; /**< open channel radius / needle radius at the same depth (0 < x <= 1) */
   char tag[8];
-  char source[320];
+  char source[480];
 } mn_device_class_info;
 
 /** The device catalogue: entries and the class models. Opaque; created by
@@ -237,6 +238,8 @@ typedef struct mn_device_stats {
   double coverage_se;      /**< its Monte-Carlo standard error */
   double coverage_poisson; /**< 1 - exp(-density x mean channel area), a random pattern */
   double mean_channel_area_um2;
+  double lumen_fraction;   /**< open surface after one session: 1 - exp(-density x mean lumen
+                                area), the lumen = the channel scaled by lumen_ratio (model v2) */
   double overlap_fraction; /**< punctures with a neighbour closer than one channel diameter */
   double nn_mean_um, nn_median_um, nn_p05_um; /**< nearest-neighbour distances */
   size_t spacing_sampled; /**< punctures the spacing and overlap figures rest on */

@@ -12,6 +12,8 @@
 #error "mnsim/healing.h is a later pipeline stage than the module being built"
 #endif
 
+#include <math.h>
+
 #include "mnsim/core.h"
 #include "mnsim/grid.h"
 #include "mnsim/injury.h"
@@ -21,7 +23,8 @@
 extern "C" {
 #endif
 
-/** Species: nine dynamical plus two observable states (models.md 7.2). */
+/** Species: eleven dynamical plus two observable states (models.md 7.2; docs/model.md, model
+ *  v2). New species are appended, so the older indices keep their meaning. */
 typedef enum {
   MN_SP_D = 0, /**< acute damage (debris, open barrier), 0-1 */
   MN_SP_P,     /**< pro-inflammatory mediator, units of K_P */
@@ -34,6 +37,8 @@ typedef enum {
   MN_SP_E,     /**< elastin, baseline 1 */
   MN_SP_V,     /**< vasodilation (redness), papillary dermis */
   MN_SP_MEL,   /**< melanogenic activation, viable epidermis */
+  MN_SP_S,     /**< synthetic (post-proliferative) fibroblasts, units of Q; immobile */
+  MN_SP_K,     /**< keratinocyte-number excess of the viable epidermis, relative; immobile */
   MN_NSPECIES
 } mn_species;
 
@@ -50,9 +55,21 @@ int mn_species_in_layer(int s, int layer);
 typedef struct mn_model_params {
   double k_d_derm, k_d_epi, kap_N, kap_M, D_P, D_T, k_P, a_d, a_N, a_M, rho_N, k_N, k_eff, D_N,
       rho_M, k_M, D_M, b_M, b_eff, b_F, k_T, tau_plt, a_F, r_F, F_max, k_F, D_F, q_F, gam, k_mat,
-      k_3, k_1, phi_cut, k_E, q_E, V_max, K_V, tau_V, V_vis, k_in, P_th, k_bm, k_out, w_UV, psi,
-      pih_mel50, pih_width;
-  double s_FT[6], s_vis[6]; /**< by Fitzpatrick type I-VI */
+      k_1, k_E, q_E, V_max, K_V, tau_V, V_vis, k_in, P_th, k_bm, k_out, w_UV, psi;
+  /* model v2: remodelling, maturation tail, re-injury, elastin, epidermis, barrier, sun */
+  double f_S, k_S;           /**< synthetic fibroblast share and decay */
+  double C_set, lam_RD;      /**< papillary set point of turnover (age 40); reticular share */
+  double dC_age, qF_age;     /**< set point per decade of age; synthesis decline per year */
+  double kap_I, rho_x, k_r;  /**< protease digestion of new matrix; mature share; slow return */
+  double kap_E, E_set;       /**< elastase loss; elastin set point */
+  double k_K, chi_K, kap_K;  /**< keratinocyte turnover; growth-factor and structural drive */
+  double t0_close, v_close;  /**< barrier: lag (h) and closure speed of the gap (um/h) */
+  double f_det;              /**< barrier: open share at which it counts as closed */
+  double beta_C, w_el;       /**< elasticity: collagen exponent; elastin share */
+  double u_ref;              /**< UV dose scale, SED/day */
+  double pih_m50, pih_sigma; /**< PIH: peak Mel of 50 % probability; log-normal spread */
+  double s_FT[6], s_vis[6];  /**< by Fitzpatrick type I-VI */
+  double m_close[6];         /**< barrier closure-time factor by Fitzpatrick type I-VI */
 } mn_model_params;
 
 /** One parameter's metadata from the data file. */
@@ -118,28 +135,47 @@ double mn_model_loop_gain(const mn_model_params *p);
  *  MN_ERANGE. */
 int mn_model_check(const mn_model_params *p, mn_error *err);
 
-/** Coefficients that depend on the layer of a voxel. */
+/** Coefficients that depend on the layer of a voxel and on the patient. */
 typedef struct mn_reaction_coef {
   double k_d;          /**< damage clearance, 1/day */
   double rho_N, rho_M; /**< recruitment, Q/day (0 where there are no vessels) */
   double s_FT;         /**< pigmentation susceptibility of the patient */
+  double q_F, q_E;     /**< matrix and elastin synthesis per fibroblast at the patient's age */
+  double delta;        /**< collagen turnover q_F / C_set^2 of the layer, 1/(Q C0 day) */
+  double delta_E;      /**< elastin turnover q_E / E_set^2, 1/(Q day) */
   uint16_t present;    /**< bit s set when species s lives in this layer */
 } mn_reaction_coef;
 
-/** Layer coefficients for layer @p layer (MN_LAYER_*; any other code: no species) and
- *  Fitzpatrick type @p fitz (outside 1-6: susceptibility 1). Never fails. */
-void mn_reaction_coef_init(mn_reaction_coef *c, const mn_model_params *p, int layer, int fitz);
+/** Layer coefficients for layer @p layer (MN_LAYER_*; any other code: no species), Fitzpatrick
+ *  type @p fitz (outside 1-6: susceptibility 1) and age @p age_y (years): the synthesis rates
+ *  q_F (1 - qF_age (age - 40)), clamped to [0.5, 1.2] q_F, and the layer's set point (papillary
+ *  C_set + dC_age (age - 40) / 10; reticular 1 + lam_RD (that - 1)). Never fails. */
+void mn_reaction_coef_init(mn_reaction_coef *c, const mn_model_params *p, int layer, int fitz,
+                           double age_y);
+
+/** What a voxel's reactions see besides its own state (constant over a reaction step). */
+typedef struct mn_reaction_env {
+  double uv;     /**< UV factor 1 + w_UV ln(1 + u / u_ref) of the day's dose u (1: no sun) */
+  double col_fs; /**< viable epidermis: mean F + S of the papillary dermis below, Q */
+  double col_c;  /**< viable epidermis: mean C1 + C3 of the papillary dermis below, C0 */
+} mn_reaction_env;
+
+/** The UV factor of a daily erythemal dose @p u_sed (SED/day) for parameters @p m. */
+static inline double mn_uv_factor(const mn_model_params *m, double u_sed) {
+  return u_sed > 0 ? 1.0 + m->w_UV * log1p(u_sed / m->u_ref) : 1.0;
+}
 
 /* ---------------------------------------------------------------------------------------------
- * Reaction kernel (models.md 7.3), written as production p >= 0 and loss rate l >= 0 for every
- * species: du/dt = p(u) - l(u) u, p in units per day, l in 1/day. Shared by the 3D solver and
- * the lumped twin. u_UV: UV exposure (0 none, 1 reference). Species absent from the layer get
- * p = l = 0. @p u, @p p and @p l hold MN_NSPECIES values. */
+ * Reaction kernel (models.md 7.3; docs/model.md "Equations", model v2), written as production
+ * p >= 0 and loss rate l >= 0 for every species: du/dt = p(u) - l(u) u, p in units per day, l in
+ * 1/day. Shared by the 3D solver and the lumped twin. Species absent from the layer get p = l = 0.
+ * @p u, @p p and @p l hold MN_NSPECIES values; @p env what the voxel sees besides itself. */
 static inline void mn_reaction_pl(const mn_model_params *m, const mn_reaction_coef *c,
-                                  const double *u, double u_uv, double *p, double *l) {
+                                  const double *u, const mn_reaction_env *env, double *p,
+                                  double *l) {
   const double d = u[MN_SP_D], P = u[MN_SP_P], N = u[MN_SP_N], M = u[MN_SP_M], T = u[MN_SP_T];
-  const double F = u[MN_SP_F], C3 = u[MN_SP_C3];
-  const double hP = P / (1.0 + P), hT = T / (1.0 + T);
+  const double F = u[MN_SP_F], S = u[MN_SP_S], C3 = u[MN_SP_C3], C1 = u[MN_SP_C1];
+  const double hP = P / (1.0 + P), hT = T / (1.0 + T), R = F + S, C = C1 + C3;
   const unsigned has = c->present;
   for (int s = 0; s < MN_NSPECIES; s++) p[s] = l[s] = 0.0;
   if (has & (1u << MN_SP_D)) l[MN_SP_D] = c->k_d + m->kap_N * N + m->kap_M * M;
@@ -159,31 +195,43 @@ static inline void mn_reaction_pl(const mn_model_params *m, const mn_reaction_co
     p[MN_SP_T] = m->b_M * M + m->b_eff * m->k_eff * M * N + m->b_F * F * hP;
     l[MN_SP_T] = m->k_T;
   }
-  if (has & (1u << MN_SP_F)) { /* logistic split: growth as production, crowding as loss */
-    p[MN_SP_F] = m->a_F * hT + m->r_F * hT * F * (m->F_max - 1.0) / m->F_max;
-    l[MN_SP_F] = m->k_F + m->r_F * hT * F / m->F_max;
+  if (has & (1u << MN_SP_F)) { /* activation of resident and primed (S) cells; logistic growth
+                                  with crowding by every fibroblast above the resident pool */
+    p[MN_SP_F] = m->a_F * hT * (1.0 + S) + m->r_F * hT * F * (m->F_max - 1.0) / m->F_max;
+    l[MN_SP_F] = m->k_F + m->r_F * hT * R / m->F_max;
   }
-  if (has & (1u << MN_SP_C3)) {
-    p[MN_SP_C3] = m->q_F * F * (1.0 + m->gam * hT);
-    l[MN_SP_C3] = m->k_mat + m->k_3;
+  if (has & (1u << MN_SP_S)) { /* the synthetic tail: a share of the cells leaving F */
+    p[MN_SP_S] = m->f_S * m->k_F * F;
+    l[MN_SP_S] = m->k_S;
   }
-  if (has & (1u << MN_SP_C1)) {
-    p[MN_SP_C1] = m->k_1 + m->k_mat * C3;
-    l[MN_SP_C1] = m->k_1;
+  if (has & (1u << MN_SP_C3)) { /* granulation matrix: laid by F, cross-links into C1, turned
+                                   over toward the set point, digested by leukocyte proteases */
+    p[MN_SP_C3] = c->q_F * F * (1.0 + m->gam * hT);
+    l[MN_SP_C3] = m->k_mat + c->delta * R * C + m->kap_I * (N + M);
   }
-  if (has & (1u << MN_SP_E)) {
-    p[MN_SP_E] = m->k_E + m->q_E * F * hT;
-    l[MN_SP_E] = m->k_E;
+  if (has & (1u << MN_SP_C1)) { /* mature collagen: cross-linked C3 and the tail's slow deposit;
+                                   turnover, protease share and the slow return of the excess */
+    double excess = C1 > 1.0 ? (C1 - 1.0) / C1 : 0.0;
+    p[MN_SP_C1] = m->k_1 + m->k_mat * C3 + c->q_F * S;
+    l[MN_SP_C1] = m->k_1 + c->delta * R * C + m->rho_x * m->kap_I * (N + M) + m->k_r * excess;
+  }
+  if (has & (1u << MN_SP_E)) { /* tropoelastin from fibroblasts, elastase, turnover to E_set */
+    p[MN_SP_E] = m->k_E + c->q_E * R;
+    l[MN_SP_E] = m->k_E + m->kap_E * N + c->delta_E * R * u[MN_SP_E];
   }
   if (has & (1u << MN_SP_V)) {
     p[MN_SP_V] = m->V_max * P * P / (m->K_V * m->K_V + P * P) / m->tau_V;
     l[MN_SP_V] = 1.0 / m->tau_V;
   }
-  if (has & (1u << MN_SP_MEL)) {
+  if (has & (1u << MN_SP_MEL)) { /* skin type x inflammation x UV (the UV factor is 1 indoors) */
     double over = P - m->P_th;
-    p[MN_SP_MEL] =
-        m->k_in * c->s_FT * (1.0 + m->w_UV * u_uv) * (over > 0 ? over : 0.0) + m->k_bm * d;
+    p[MN_SP_MEL] = c->s_FT * (m->k_in * (over > 0 ? over : 0.0) + m->k_bm * d) * env->uv;
     l[MN_SP_MEL] = m->k_out;
+  }
+  if (has & (1u << MN_SP_K)) { /* keratinocytes: fibroblast growth factors and the papillary bed */
+    double bed = env->col_c > 1.0 ? env->col_c - 1.0 : 0.0;
+    p[MN_SP_K] = m->k_K * (m->chi_K * env->col_fs + m->kap_K * bed);
+    l[MN_SP_K] = m->k_K;
   }
 }
 
@@ -194,11 +242,11 @@ static inline void mn_reaction_pl(const mn_model_params *m, const mn_reaction_co
  *  If @p low is not NULL it receives u1, the embedded first-order solution: |u2 - u1| estimates
  *  the local error for step-size control. */
 static inline void mn_reaction_step(const mn_model_params *m, const mn_reaction_coef *c, double *u,
-                                    double u_uv, double dt, double *low) {
+                                    const mn_reaction_env *env, double dt, double *low) {
   double p0[MN_NSPECIES], l0[MN_NSPECIES], p1[MN_NSPECIES], l1[MN_NSPECIES], u1[MN_NSPECIES];
-  mn_reaction_pl(m, c, u, u_uv, p0, l0);
+  mn_reaction_pl(m, c, u, env, p0, l0);
   for (int s = 0; s < MN_NSPECIES; s++) u1[s] = (u[s] + dt * p0[s]) / (1.0 + dt * l0[s]);
-  mn_reaction_pl(m, c, u1, u_uv, p1, l1);
+  mn_reaction_pl(m, c, u1, env, p1, l1);
   for (int s = 0; s < MN_NSPECIES; s++) {
     if (low) low[s] = u1[s];
     if (!(c->present & (1u << s))) continue;
@@ -233,14 +281,14 @@ double mn_model_diffusivity(const mn_model_params *p, int s, int layer);
  *  mn_solver_create / mn_solver_destroy. One thread drives it (it threads internally). */
 typedef struct mn_solver mn_solver;
 
-/** Create a solver on @p g for parameters @p mp and a patient of Fitzpatrick type @p fitz. The
- *  state starts at the healthy baseline at t = 0. @p g must outlive the solver; @p sp and @p mp
- *  are copied.
+/** Create a solver on @p g for parameters @p mp and a patient of Fitzpatrick type @p fitz and
+ *  age @p age_y (years; mn_reaction_coef_init). The state starts at the healthy baseline at t = 0.
+ * @p g must outlive the solver; @p sp and @p mp are copied.
  *  @param[out] out the solver (owned by the caller: mn_solver_destroy), NULL on failure
  *  @return MN_OK; MN_ERANGE for settings out of range (keys "solver.<field>") or a model that
  *  mn_model_check refuses; MN_EINPUT for min_step_day > max_step_day; MN_ENOMEM. */
 int mn_solver_create(const mn_solver_params *sp, const mn_grid *g, const mn_model_params *mp,
-                     int fitz, mn_solver **out, mn_error *err);
+                     int fitz, double age_y, mn_solver **out, mn_error *err);
 /** Free a solver and its fields. NULL-safe. */
 void mn_solver_destroy(mn_solver *s);
 
@@ -253,12 +301,14 @@ const double *mn_solver_field_c(const mn_solver *s, int sp);
 double mn_solver_time(const mn_solver *s);
 /** Step size the next step will try, days. */
 double mn_solver_dt(const mn_solver *s);
-/** UV exposure from now on (0 = none, 1 = reference). */
-void mn_solver_set_uv(mn_solver *s, double u_uv);
+/** The daily erythemal UV dose from now on, SED/day (0 = none): it scales melanogenesis by
+ *  mn_uv_factor. */
+void mn_solver_set_uv(mn_solver *s, double u_sed);
 
-/** Superpose injury @p inj (made on the solver's grid) at the current time (models.md 7.4):
- *  d <- 1 - (1 - d)(1 - d_inj),
- *  C1 <- C1 (1 - phi_cut d_inj) in the dermis, T <- T + tau_plt d_bleed; resets the step to
+/** Superpose injury @p inj (made on the solver's grid) at the current time (models.md 7.4;
+ *  docs/model.md "Injury", model v2): d <- 1 - (1 - d)(1 - lum), C1 <- C1 (1 - lum),
+ *  E <- E (1 - lum) and C3 <- C3 (1 - disp) in the dermis (the lumen is cut, immature matrix
+ *  tears over the displaced volume), T <- T + tau_plt bleed; resets the step to
  *  first_step_day and unfreezes the fast species. Only the planes of @p inj's window change;
  *  a grid injured window by window (mn_injury_init_planes) gets the same fields as at once. */
 void mn_solver_apply_injury(mn_solver *s, const mn_injury *inj);

@@ -28,12 +28,17 @@ extern "C" {
  *  Caller-owned storage; the fields are allocated by mn_injury_init or _init_planes and freed
  *  with mn_injury_fini. Lengths in um. */
 typedef struct mn_injury {
-  float *d_inj;      /**< volume fraction of each voxel disrupted */
-  float *d_bleed;    /**< the same, only from channels that reach the subpapillary plexus and
-                          only in the dermis: where platelets release growth factor */
+  float *d_inj;      /**< volume fraction of each voxel the needles displaced (pushed aside: where
+                          immature matrix tears) */
+  float *d_lum;      /**< volume fraction of each voxel in an open channel lumen: the needle's
+                          profile scaled by the device class's lumen_ratio (cells lost, matrix
+                          cut, the barrier gap) */
+  float *d_bleed;    /**< the lumen fraction, only from channels that reach the subpapillary
+                          plexus and only in the dermis: where platelets release growth factor */
   size_t base;       /**< mn_grid_at(g, 0, 0, k0): the grid index of the window's index 0 */
   int k0, k1;        /**< the window's planes */
-  double volume_um3; /**< disrupted volume inside the window */
+  double volume_um3; /**< displaced volume inside the window */
+  double lumen_um3;  /**< lumen volume inside the window */
   int channels;      /**< channels rasterised (every channel, whether it reaches the window) */
   int bleeding;      /**< of which reach the plexus */
 } mn_injury;

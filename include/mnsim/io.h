@@ -77,6 +77,7 @@ typedef struct mn_case {
   mn_simulate_params sim;     /**< section `simulate` */
   mn_grid_params grid;        /**< section `grid` */
   mn_solver_params solver;    /**< section `solver` */
+  mn_sun sun;                 /**< section `sun`: UV after the sessions */
   mn_override overrides[MN_MAX_OVERRIDES]; /**< section `model` */
   int n_overrides;
   mn_case_loc *locs; /**< key positions, owned */

@@ -51,6 +51,7 @@ typedef struct mn_lumped_input {
   double t_end;                        /**< last day */
   const double *samples; /**< [nsamples] sample days (increasing, within [0, t_end]) */
   int nsamples;
+  double uv; /**< daily UV dose, SED/day (mn_uv_factor); 0 = no sun */
 } mn_lumped_input;
 
 /** Numerical settings (no case-file keys: course uses the defaults). */
@@ -71,7 +72,8 @@ typedef struct mn_lumped_geometry {
   double rn_um;                      /**< near-zone radius */
   double phi;                        /**< near-zone volume fraction */
   int slabs;                         /**< slabs the three layers were cut into */
-  double f_inj[MN_LUMPED_MAX_SLABS]; /**< injured volume fraction per slab and session */
+  double f_inj[MN_LUMPED_MAX_SLABS]; /**< displaced volume fraction per slab and session */
+  double f_lum[MN_LUMPED_MAX_SLABS]; /**< lumen volume fraction per slab and session */
   int bleeding;                      /**< channels reach the subpapillary plexus */
   long steps;                        /**< CVODE steps taken */
 } mn_lumped_geometry;

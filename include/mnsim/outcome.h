@@ -33,21 +33,26 @@ typedef struct mn_outcome {
   double redness_threshold;              /**< V_vis x s_vis(Fitzpatrick type) */
   double redness_peak, redness_peak_day; /**< largest R(t) and when */
   double redness_days[MN_MAX_SESSIONS];  /**< visible redness after each session */
-  double barrier_days[MN_MAX_SESSIONS];  /**< epidermal damage below 10 % of its session value */
+  double barrier_days[MN_MAX_SESSIONS];  /**< barrier open: the channels' epidermal gap area
+                                              above f_det of its value at the session */
   double peak[3], peak_day[3];           /**< P, N, M in the papillary dermis */
-  double collagen_pct[2][3];             /**< PD, RD at 30, 90, 180 days after the first session */
-  double collagen_end_pct[2];            /**< PD, RD at the end */
-  double mature_pct[2][4];               /**< type I (C1) alone, PD, RD, at 30, 90, 180, 365 d */
-  double type3_end[2];                   /**< (C3 + f3 C1) / (C3 + C1) at the end, PD, RD */
-  double elastin_end_pct[2];             /**< PD, RD at the end (low confidence) */
-  double thickness_um[3];                /**< dermal thickness change at 30, 90, 180 days, um */
-  double thickness_end_um;               /**< ... and at the end: psi sum_l h_l dC_l */
-  double mel_peak;                       /**< peak melanogenic activation (viable epidermis) */
-  double pih_risk;                       /**< PIH probability from mel_peak (uncalibrated) */
-  double sun_days[MN_MAX_SESSIONS];      /**< sun avoidance after each session: until P in the
-                                              epidermis is below P_th and the epidermal damage is
-                                              below 10 % of its value at the session */
-  double t_end;                          /**< day of the series' last sample */
+  double collagen_pct[2][4];        /**< PD, RD (C1 + C3) at 30, 90, 180, 365 days after the first
+                                         session, % (NaN past the end) */
+  double collagen_end_pct[2];       /**< PD, RD at the end */
+  double mature_pct[2][4];          /**< type I (C1) alone, PD, RD, at 30, 90, 180, 365 d */
+  double type3_end[2];              /**< (C3 + f3 C1) / (C3 + C1) at the end, PD, RD */
+  double elastin_end_pct[2];        /**< PD, RD at the end (low confidence) */
+  double thickness_um[3];           /**< dermal thickness change at 30, 90, 180 days, um */
+  double thickness_end_um;          /**< ... and at the end: psi sum_l h_l dC_l */
+  double epidermis_end_pct;         /**< viable-epidermis thickening (keratinocyte excess K) at the
+                                        end, % */
+  double elasticity_end_pct;        /**< dermal small-strain stiffness change at the end, % */
+  double mel_peak;                  /**< peak melanogenic activation (viable epidermis) */
+  double pih_risk;                  /**< PIH probability from mel_peak (log-normal; uncalibrated) */
+  double sun_days[MN_MAX_SESSIONS]; /**< sun avoidance after each session: until the barrier
+                                         is closed and unprotected sun would add less than 1
+                                         point of PIH risk */
+  double t_end;                     /**< day of the series' last sample */
 } mn_outcome;
 
 /** The outcome's scalar observables by index (for uncertainty bands, tables and fits). */
@@ -74,6 +79,9 @@ enum {
   MN_OQ_THICKNESS_END,
   MN_OQ_PIH_RISK,
   MN_OQ_SUN_DAYS_MAX,
+  MN_OQ_COLLAGEN_PD_365,
+  MN_OQ_EPIDERMIS_END,
+  MN_OQ_ELASTICITY_END,
   MN_OQ_COUNT
 };
 /** Name of scalar @p i (e.g. "redness_days_first"); "?" out of range. Static string. */
@@ -109,13 +117,51 @@ double mn_outcome_lesion_dh_um(const mn_grid *g, const mn_solver *s, const mn_mo
  *  @p dh_um; 100 % at most, negative for a thinning, 0 when @p depth_um <= 0. */
 double mn_outcome_fill_pct(double dh_um, double depth_um);
 
-/** Compute the observables of @p ts for parameters @p m, skin @p sk (dermal thicknesses),
- *  Fitzpatrick type @p fitz (outside 1-6: visibility factor 1) and the session days
- *  @p sessions[0..n-1] (copied). @p out is zeroed first.
- *  @return MN_OK; MN_EINPUT for fewer than two samples or @p n outside [1, MN_MAX_SESSIONS];
- *  MN_ENOMEM. */
-int mn_outcome_compute(const mn_timeseries *ts, const mn_model_params *m, const mn_skin *sk,
-                       int fitz, const double *sessions, int n, mn_outcome *out, mn_error *err);
+/* ---- clinical scales (docs/model.md "Clinical scales"): observation models -----------------
+ * A lesion's response from the dermal thickening dh of the skin around it: the dermis left under
+ * the lesion responds in proportion to its thickness, (h - D) / h, and fills the lesion's
+ * footprint-mean depth (its profile's mean over the footprint: icepick V D/3, boxcar U with
+ * sloped walls 0.857 D, rolling cos^2 0.297 D, wrinkle V D/2; Jacob 2001 profiles). So wide
+ * shallow (rolling) scars fill best and deep narrow (icepick) ones least. The residual depth is
+ * D (1 - fill). */
+
+/** Fill (%) of a lesion of type @p type (mn_lesion_type) and depth @p depth_um in a dermis of
+ *  @p dermis_um by a dermal thickening @p dh_um; 0-100. */
+double mn_outcome_lesion_fill_pct(int type, double depth_um, double dermis_um, double dh_um);
+/** Expected Goodman-Baron qualitative grade (1-4) of a scar of residual depth @p depth_um: an
+ *  ordinal probit, P(grade <= k) = Phi((ln theta_k - ln D) / 0.35), thresholds 50, 150 and
+ *  500 um (macular, mild, moderate; Jacob 2001 depth classes, Goodman & Baron 2006) [E]. */
+double mn_outcome_goodman_baron(double depth_um);
+/** Lemperle wrinkle grade (0-5) of a wrinkle of depth @p depth_um: 1 + log2(D / 200 um),
+ *  clamped; grade 1 below 0.2 mm (Lemperle 2001, as quoted) [V, secondary], one grade per
+ *  doubling of depth [E]. */
+double mn_outcome_lemperle(double depth_um);
+
+enum { MN_OUTCOME_MAX_GAPS = 64 };
+
+/** What the observables need besides the series (pointers borrowed for the call). */
+typedef struct mn_outcome_input {
+  const mn_model_params *m;
+  const mn_skin *skin;
+  int fitzpatrick;           /**< 1-6 */
+  const double *session_day; /**< [sessions] days from the first */
+  int sessions;
+  /** the channels' epidermal gaps (barrier closure, docs/model.md "Barrier"): gap radius at the
+   *  epidermis-dermis junction (um) and its weight (channels per cm2 with that gap) */
+  int n_gaps;
+  double gap_um[MN_OUTCOME_MAX_GAPS], gap_weight[MN_OUTCOME_MAX_GAPS];
+  double uv_run;  /**< daily UV dose the run used, SED/day */
+  double uv_free; /**< the dose without sun protection, SED/day (sun-avoidance window) */
+} mn_outcome_input;
+
+/** Compute the observables of @p ts for @p in. Barrier: per session the last time the gaps'
+ *  open area sum w a(t)^2 exceeds f_det of its value at the session, each gap closing from its
+ *  wall after m_FT t0_close at v_close / m_FT. Sun window: the longer of the barrier and the time
+ *  after which unprotected sun (uv_free) would raise the PIH probability by less than 0.01.
+ *  @return MN_OK; MN_EINPUT for a series of fewer than two samples or a session count outside
+ *  1-MN_MAX_SESSIONS; MN_ENOMEM. */
+int mn_outcome_compute(const mn_timeseries *ts, const mn_outcome_input *in, mn_outcome *out,
+                       mn_error *err);
 
 #ifdef __cplusplus
 }

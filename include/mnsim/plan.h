@@ -105,6 +105,7 @@ typedef struct mn_plan_request {
   int threads;    /**< 0 = all cores */
   char today[16]; /**< YYYY-MM-DD: the day the plan is made (the library never reads the
                        clock); the start when constraints.earliest_start is empty */
+  mn_sun sun;     /**< the patient's sun after the sessions (patient-file section `sun`) */
 } mn_plan_request;
 
 /** Check a request's values against each other (contradictory constraints, a scar type for a

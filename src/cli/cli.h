@@ -20,8 +20,6 @@ int cli_fail(const cli_opts *o, const mn_error *err);
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Install the log handler for the chosen verbosity. */
 void cli_log_setup(const cli_opts *o);
-/* Parse one common option; returns 1 if consumed. */
-int cli_common_option(int opt, const char *arg, cli_opts *o);
 /* Base name of @p path without directory and extension, into @p buf. */
 void cli_stem(const char *path, char *buf, size_t size);
 

@@ -115,6 +115,8 @@ static void print_summary(const mn_device_result *r, const char *outdir, int fig
   printf("  coverage   %s +/- %.1f of the surface inside a channel (random pattern: %s)\n",
          pct(st->coverage, a, sizeof a), 100 * st->coverage_se,
          pct(st->coverage_poisson, b, sizeof b));
+  printf("  open       %s of the surface in an open lumen (lumen ratio %.2f of the needle)\n",
+         pct(st->lumen_fraction, a, sizeof a), r->dev->cls.lumen_ratio);
   printf(
       "  overlap    %s of punctures touch another channel; nearest neighbour median %.0f um, "
       "5th percentile %.0f um\n",

@@ -71,6 +71,7 @@ static void course_params(const sim *m, mn_course_params *p) {
   p->grid = &cs->grid;
   p->solver = &cs->solver;
   p->supersample = cs->sim.supersample;
+  p->sun = cs->sun;
 }
 
 /* Everything that follows from the case alone: anatomy, device, parameters and the course.
@@ -224,7 +225,7 @@ static void print_summary(const sim *m, long steps, double wall) {
   for (int s = 0; s < o->n_sessions; s++) printf("%s %.1f d", s ? "," : "", o->redness_days[s]);
   printf(" after each session");
   band(m, MN_OQ_REDNESS_DAYS_FIRST, "%.1f");
-  printf("\n  barrier    epidermal damage below 10 %%:");
+  printf("\n  barrier    channels open (epidermal gap):");
   for (int s = 0; s < o->n_sessions; s++) printf("%s %.1f d", s ? "," : "", o->barrier_days[s]);
   band(m, MN_OQ_BARRIER_HOURS_FIRST, "%.0f h");
   printf("\n  peaks (PD) P %.2f at %.2f d, N %.2f at %.2f d, M %.2f at %.2f d\n", o->peak[0],
@@ -242,7 +243,11 @@ static void print_summary(const sim *m, long steps, double wall) {
   }
   printf("  thickness  dermis %+.1f um at the end", o->thickness_end_um);
   band(m, MN_OQ_THICKNESS_END, "%+.0f");
-  printf(" (psi is an estimate)\n  sun        avoid sun");
+  printf(" (psi is an estimate)\n  epidermis  %+.1f %% at the end", o->epidermis_end_pct);
+  band(m, MN_OQ_EPIDERMIS_END, "%+.1f");
+  printf("; dermal stiffness %+.1f %%", o->elasticity_end_pct);
+  band(m, MN_OQ_ELASTICITY_END, "%+.1f");
+  printf(" (low confidence)\n  sun        avoid sun");
   for (int s = 0; s < o->n_sessions; s++) printf("%s %.1f d", s ? "," : "", o->sun_days[s]);
   printf(" after each session; PIH risk %.0f %%", 100 * o->pih_risk);
   band_scaled(m, MN_OQ_PIH_RISK, "%.0f %%", 100);

@@ -1,40 +1,14 @@
 /* `mnsim validate`: every calibration and validation target with the published value and range,
  * the model's median and 90 % band, the verdict and the source; exit 1 when a calibration target
  * fails. */
-#include <getopt.h>
 #include <jansson.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
-
-static void help(void) {
-  printf(
-      "usage: mnsim validate [--draws N] [--prior [--seed N]] [--role ROLE] [--threads N] "
-      "[--json]\n"
-      "                      [-q]\n"
-      "       mnsim validate --quantities\n\n"
-      "Compare the model with every published target of data/targets.csv, evaluated as\n"
-      "data/target_models.csv says: the lumped twin for the target's protocol (median and\n"
-      "90 %% band over the posterior ensemble of data/posterior.csv), or an input of the anatomy\n"
-      "atlas or the device catalogue. A target passes when the median lies in the published\n"
-      "range (docs/validation.md). Calibration targets were used to fit the parameters tagged C;\n"
-      "validation targets were not.\n\n"
-      "options:\n"
-      "      --draws N      parameter draws per model row (default: the whole posterior, 400;\n"
-      "                     0: the nominal parameters only)\n"
-      "      --prior        Latin-hypercube draws of the calibrated ranges instead of the\n"
-      "                     posterior (no weighting by the calibration targets)\n"
-      "      --seed N       seed of the --prior draws (default 1)\n"
-      "      --role ROLE    only calibration, validation or input-check targets\n"
-      "      --threads N    parallel runs (default: all cores)\n"
-      "      --json         the table as JSON on stdout\n"
-      "      --quantities   list the quantities a target row may ask for\n"
-      "  -q, --quiet        print only failures;  -h, --help  this text\n\n"
-      "exit status: 0 every evaluated calibration target passes, 1 one fails, 2 bad usage.\n");
-}
 
 static json_t *num(double v) {
   return isfinite(v) ? json_real(v) : json_null();
@@ -155,77 +129,39 @@ static int print_json(const mn_validation *v, int draws, int source, uint64_t se
 
 /* What `mnsim validate` was asked for. */
 typedef struct validate_args {
-  cli_opts o;
-  int draws, threads, role, list, source;
+  cli_opts common;
+  int draws, threads, role, list, prior;
   uint64_t seed;
+  int have_seed;
 } validate_args;
 
-/* Take option @p c (value optarg): -1 to go on, else the exit status. */
-static int validate_option(int c, char **argv, validate_args *a) {
-  long n;
-  switch (c) {
-    case 'h':
-      help();
-      return EXIT_OK;
-    case 'd':
-      if (mn_parse_long(optarg, &n) || n < 0 || n > 10000)
-        return cli_usage_error("validate", "--draws '%s' must be an integer in [0, 10000]", optarg);
-      a->draws = (int)n;
-      return -1;
-    case 's':
-      if (mn_parse_u64(optarg, &a->seed))
-        return cli_usage_error("validate", "--seed '%s' must be an integer in [0, 2^64 - 1]",
-                               optarg);
-      return -1;
-    case 't':
-      if (mn_parse_long(optarg, &n) || n < 1 || n > 256)
-        return cli_usage_error("validate", "--threads '%s' must be an integer in [1, 256]", optarg);
-      a->threads = (int)n;
-      return -1;
-    case 'r':
-      for (int k = 0; k < 3; k++)
-        if (!strcmp(optarg, mn_target_role_name(k))) a->role = k;
-      if (a->role < 0)
-        return cli_usage_error("validate",
-                               "--role '%s': allowed calibration, validation, input-check", optarg);
-      return -1;
-    case 'Q':
-      a->list = 1;
-      return -1;
-    case 'p':
-      a->source = MN_ENSEMBLE_PRIOR;
-      return -1;
-    case ':':
-      return cli_usage_error("validate", "option %s needs a value", argv[optind - 1]);
-    default:
-      return cli_usage_error("validate", "unknown option '%s'", argv[optind - 1]);
-  }
+static int role_option(void *opts, const char *v) {
+  validate_args *a = opts;
+  for (int k = 0; k < 3; k++)
+    if (!strcmp(v, mn_target_role_name(k))) a->role = k;
+  return a->role >= 0
+             ? 0
+             : cli_usage_error("validate",
+                               "--role '%s': allowed calibration, validation, input-check", v);
 }
 
-/* Parse the command line into @p a: -1 to go on, else the exit status. */
-static int validate_options(int argc, char **argv, validate_args *a) {
-  static const struct option longopts[] = {{"draws", required_argument, 0, 'd'},
-                                           {"seed", required_argument, 0, 's'},
-                                           {"role", required_argument, 0, 'r'},
-                                           {"threads", required_argument, 0, 't'},
-                                           {"prior", no_argument, 0, 'p'},
-                                           {"json", no_argument, 0, 'j'},
-                                           {"quantities", no_argument, 0, 'Q'},
-                                           {"quiet", no_argument, 0, 'q'},
-                                           {"verbose", no_argument, 0, 'v'},
-                                           {"help", no_argument, 0, 'h'},
-                                           {0, 0, 0, 0}};
-  int c;
-  optind = 1;
-  opterr = 0;
-  while ((c = getopt_long(argc, argv, ":qvh", longopts, NULL)) != -1) {
-    if (cli_common_option(c, optarg, &a->o)) continue;
-    int status = validate_option(c, argv, a);
-    if (status >= 0) return status;
-  }
-  if (optind != argc) return cli_usage_error("validate", "no arguments expected");
-  return -1;
-}
+#define VO(f) offsetof(validate_args, f)
+static const cli_option validate_options[] = {
+    {"draws", 0, CLI_INT, "N", 0, 10000, VO(draws), 0, NULL,
+     "parameter draws per model row (default: the whole posterior, 400; 0: nominal only)"},
+    {"prior", 0, CLI_FLAG, NULL, 0, 0, VO(prior), 0, NULL,
+     "Latin-hypercube draws of the calibrated ranges instead of the posterior"},
+    {"seed", 0, CLI_U64, "N", 0, 0, VO(seed), VO(have_seed), NULL,
+     "seed of the --prior draws (default 1)"},
+    {"role", 0, CLI_CALL, "ROLE", 0, 0, 0, 0, role_option,
+     "only calibration, validation or input-check targets"},
+    {"threads", 0, CLI_INT, "N", 1, 256, VO(threads), 0, NULL,
+     "parallel runs (default: all cores)"},
+    CLI_JSON(validate_args, "the table as JSON on stdout"),
+    {"quantities", 0, CLI_FLAG, NULL, 0, 0, VO(list), 0, NULL,
+     "list the quantities a target row may ask for"},
+    CLI_QUIET(validate_args),
+};
 
 static void print_quantities(void) {
   printf("model quantities (outcome scalars):\n");
@@ -233,8 +169,10 @@ static void print_quantities(void) {
     printf("  %-22s %-4s %s\n", mn_outcome_scalar_name(k), mn_outcome_scalar_unit(k),
            mn_outcome_scalar_help(k));
   printf(
-      "derived: mature_ratio_90_180, mature_ratio_180_365, pih_pct, fill_pct (arg: defect "
-      "depth um)\ninputs: dermis_um, epidermis_um, pen_rate, roller_density (arg: rolls), "
+      "derived: mature_ratio_90_180, mature_ratio_180_365, collagen_ratio_90_180,\n"
+      "  collagen_ratio_180_365 (total papillary collagen), pih_pct, fill_pct (arg: defect depth\n"
+      "  um), gb_grade_change (arg: rolling scar depth um), lemperle_change (arg: wrinkle depth\n"
+      "  um)\ninputs: dermis_um, epidermis_um, pen_rate, roller_density (arg: rolls), "
       "depth_ratio\n");
 }
 
@@ -246,21 +184,22 @@ static int validate_run(const validate_args *a) {
   mn_param_set ps;
   int rc = mn_param_set_load_default(&ps, &err);
   if (!rc) rc = mn_validation_load(&v, &err);
-  if (rc) return cli_fail(&a->o, &err);
+  if (rc) return cli_fail(&a->common, &err);
   double t0 = mn_wall_time();
-  rc = mn_validation_run(&v, &ps, a->source, a->draws, a->seed, a->threads, a->role, &err);
+  int source = a->prior ? MN_ENSEMBLE_PRIOR : MN_ENSEMBLE_POSTERIOR;
+  rc = mn_validation_run(&v, &ps, source, a->draws, a->seed, a->threads, a->role, &err);
   if (rc) {
     mn_validation_fini(&v);
-    return cli_fail(&a->o, &err);
+    return cli_fail(&a->common, &err);
   }
   mn_log(MN_LOG_INFO, "validate: %d rows in %.1f s", v.nrows, mn_wall_time() - t0);
   int failed = 0;
   for (int t = 0; t < v.ntargets; t++)
     failed += v.targets[t].role == MN_TARGET_CALIBRATION && v.targets[t].verdict == MN_VERDICT_FAIL;
-  if (a->o.json)
-    rc = print_json(&v, a->draws, a->source, a->seed, a->role);
+  if (a->common.json)
+    rc = print_json(&v, a->draws, source, a->seed, a->role);
   else
-    print_table(&v, a->o.quiet, a->role);
+    print_table(&v, a->common.quiet, a->role);
   mn_validation_fini(&v);
   if (rc) return EXIT_RUNTIME;
   if (failed) {
@@ -271,11 +210,29 @@ static int validate_run(const validate_args *a) {
   return EXIT_OK;
 }
 
+static void help(void) {
+  printf(
+      "usage: mnsim validate [--draws N] [--prior [--seed N]] [--role ROLE] [--threads N] "
+      "[--json]\n"
+      "                      [-q]\n"
+      "       mnsim validate --quantities\n\n"
+      "Compare the model with every published target of data/targets.csv, evaluated as\n"
+      "data/target_models.csv says: the lumped twin for the target's protocol (median and\n"
+      "90 %% band over the posterior ensemble of data/posterior.csv), or an input of the anatomy\n"
+      "atlas or the device catalogue. A target passes when the median lies in the published\n"
+      "range (docs/validation.md). Calibration targets were used to fit the parameters tagged C;\n"
+      "validation targets were not. -q prints only failures.\n\n");
+  cli_print_options(validate_options, sizeof validate_options / sizeof validate_options[0]);
+  printf("\nexit status: 0 every evaluated calibration target passes, 1 one fails, 2 bad usage.\n");
+}
+
 int cmd_validate(int argc, char **argv) {
-  validate_args a = {.draws = 400, .role = -1, .source = MN_ENSEMBLE_POSTERIOR, .seed = 1};
-  int status = validate_options(argc, argv, &a);
+  validate_args a = {.draws = 400, .role = -1, .seed = 1};
+  int first = 0, status = cli_parse("validate", validate_options,
+                                    sizeof validate_options / sizeof validate_options[0], help,
+                                    argc, argv, &a, &a.common, &first);
   if (status >= 0) return status;
-  cli_log_setup(&a.o);
+  if (first != argc) return cli_usage_error("validate", "no arguments expected");
   if (a.list) {
     print_quantities();
     return EXIT_OK;
@@ -287,31 +244,7 @@ int cmd_validate(int argc, char **argv) {
 
 /* The parameters fitted by default: those tagged C that the computable calibration targets
  * constrain (docs/calibration.md explains the choice; the other C parameters keep their prior). */
-static const char *const fitted[] = {"k_d_epi", "K_V", "V_vis",   "q_F",
-                                     "k_mat",   "k_3", "phi_cut", "a_d"};
-
-static void calibrate_help(void) {
-  printf(
-      "usage: mnsim calibrate [-o FILE] [--posterior FILE] [--params a,b,...] [--max-evals N]\n"
-      "                       [--tries N] [--threads N] [-q]\n\n"
-      "Fit the healing-model parameters tagged C to the calibration targets of data/targets.csv\n"
-      "that mnsim can compute (data/target_models.csv), starting from the prior table\n"
-      "data/healing_params.csv with every other parameter fixed; print the fit and, with -o,\n"
-      "write the calibration table; then weigh draws of the calibrated ranges by their agreement\n"
-      "with the same targets for the posterior ensemble behind every uncertainty band\n"
-      "(data/calibration.csv and data/posterior.csv are this command's output:\n"
-      "`mnsim calibrate -o data/calibration.csv` reproduces both).\n\n"
-      "options:\n"
-      "  -o FILE            write the calibration table (CSV) to FILE and the posterior\n"
-      "                     ensemble to posterior.csv next to it\n"
-      "      --posterior F  the posterior ensemble's file instead\n"
-      "      --tries N      Latin-hypercube draws weighed for the posterior (default 4000)\n"
-      "      --params LIST  comma-separated parameters to fit (default: k_d_epi, K_V, V_vis,\n"
-      "                     q_F, k_mat, k_3, phi_cut, a_d)\n"
-      "      --max-evals N  misfit evaluations of the fit (default 800)\n"
-      "      --threads N    parallel runs (default: all cores)\n"
-      "  -q, --quiet        errors only;  -h, --help  this text\n");
-}
+static const char *const fitted[] = {"k_d_epi", "K_V", "V_vis", "a_d", "q_F", "C_set", "v_close"};
 
 enum { POSTERIOR_DRAWS = 400 }; /* the ensemble's size: simulate.uq_draws and plan draws */
 
@@ -326,79 +259,40 @@ static int write_blob(FILE *fp, const void *ctx, mn_error *err) {
 
 /* What `mnsim calibrate` was asked for. */
 typedef struct calibrate_args {
-  cli_opts o;
+  cli_opts common;
   int threads, max_evals, np, ens_draws, ens_evals, tries;
   const char *post_path;
   const char *names[MN_CALIB_MAX]; /* the parameters to fit */
+  char list[1024];                 /* --params: names point into it */
 } calibrate_args;
 
-/* Take option @p c (value optarg): -1 to go on, else the exit status. */
-static int calibrate_option(int c, char **argv, calibrate_args *a) {
-  static char list[1024]; /* --params: a->names point into it */
-  long n;
-  switch (c) {
-    case 'h':
-      calibrate_help();
-      return EXIT_OK;
-    case 'p':
-      snprintf(list, sizeof list, "%s", optarg);
-      a->np = 0;
-      for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
-        if (a->np == MN_CALIB_MAX)
-          return cli_usage_error("calibrate", "--params: at most %d parameters", MN_CALIB_MAX);
-        a->names[a->np++] = tok;
-      }
-      if (!a->np) return cli_usage_error("calibrate", "--params needs at least one name");
-      return -1;
-    case 'm':
-      if (mn_parse_long(optarg, &n) || n < 10 || n > 100000)
-        return cli_usage_error("calibrate", "--max-evals '%s' must be an integer in [10, 100000]",
-                               optarg);
-      a->max_evals = (int)n;
-      return -1;
-    case 't':
-      if (mn_parse_long(optarg, &n) || n < 1 || n > 256)
-        return cli_usage_error("calibrate", "--threads '%s' must be an integer in [1, 256]",
-                               optarg);
-      a->threads = (int)n;
-      return -1;
-    case 'P':
-      a->post_path = optarg;
-      return -1;
-    case 'N':
-      if (mn_parse_long(optarg, &n) || n < 400 || n > 100000)
-        return cli_usage_error("calibrate", "--tries '%s' must be an integer in [400, 100000]",
-                               optarg);
-      a->tries = (int)n;
-      return -1;
-    case ':':
-      return cli_usage_error("calibrate", "option %s needs a value", argv[optind - 1]);
-    default:
-      return cli_usage_error("calibrate", "unknown option '%s'", argv[optind - 1]);
+static int params_option(void *opts, const char *v) {
+  calibrate_args *a = opts;
+  snprintf(a->list, sizeof a->list, "%s", v);
+  a->np = 0;
+  for (char *tok = strtok(a->list, ","); tok; tok = strtok(NULL, ",")) {
+    if (a->np == MN_CALIB_MAX)
+      return cli_usage_error("calibrate", "--params: at most %d parameters", MN_CALIB_MAX);
+    a->names[a->np++] = tok;
   }
+  return a->np ? 0 : cli_usage_error("calibrate", "--params needs at least one name");
 }
 
-/* Parse the command line into @p a: -1 to go on, else the exit status. */
-static int calibrate_options(int argc, char **argv, calibrate_args *a) {
-  static const struct option longopts[] = {{"output", required_argument, 0, 'o'},
-                                           {"params", required_argument, 0, 'p'},
-                                           {"max-evals", required_argument, 0, 'm'},
-                                           {"threads", required_argument, 0, 't'},
-                                           {"quiet", no_argument, 0, 'q'},
-                                           {"verbose", no_argument, 0, 'v'},
-                                           {"help", no_argument, 0, 'h'},
-                                           {0, 0, 0, 0}};
-  int c;
-  optind = 1;
-  opterr = 0;
-  while ((c = getopt_long(argc, argv, ":o:qvh", longopts, NULL)) != -1) {
-    if (cli_common_option(c, optarg, &a->o)) continue;
-    int status = calibrate_option(c, argv, a);
-    if (status >= 0) return status;
-  }
-  if (optind != argc) return cli_usage_error("calibrate", "no arguments expected");
-  return -1;
-}
+#define CO(f) offsetof(calibrate_args, f)
+static const cli_option calibrate_options[] = {
+    CLI_OUTPUT(calibrate_args, "write the calibration table to FILE and the posterior next to it"),
+    {"posterior", 0, CLI_STRING, "FILE", 0, 0, CO(post_path), 0, NULL,
+     "the posterior ensemble's file instead"},
+    {"tries", 0, CLI_INT, "N", 400, 100000, CO(tries), 0, NULL,
+     "Latin-hypercube draws weighed for the posterior (default 4000)"},
+    {"params", 0, CLI_CALL, "LIST", 0, 0, 0, 0, params_option,
+     "comma-separated parameters to fit (default: see above)"},
+    {"max-evals", 0, CLI_INT, "N", 10, 100000, CO(max_evals), 0, NULL,
+     "misfit evaluations of the fit (default 800)"},
+    {"threads", 0, CLI_INT, "N", 1, 256, CO(threads), 0, NULL,
+     "parallel runs (default: all cores)"},
+    CLI_QUIET(calibrate_args),
+};
 
 /* What one calibration produces: the fit, its table and the posterior ensemble's table. */
 typedef struct calibrate_result {
@@ -470,22 +364,42 @@ static void print_fit(const calibrate_result *r, double t0, const char *cpath, c
   if (cpath) printf("  written to %s and %s\n", cpath, ppath);
 }
 
+static void calibrate_help(void) {
+  printf(
+      "usage: mnsim calibrate [-o FILE] [--posterior FILE] [--params a,b,...] [--max-evals N]\n"
+      "                       [--tries N] [--threads N] [-q]\n\n"
+      "Fit the healing-model parameters tagged C to the calibration targets of data/targets.csv\n"
+      "that mnsim can compute (data/target_models.csv), starting from the prior table\n"
+      "data/healing_params.csv with every other parameter fixed; print the fit and, with -o,\n"
+      "write the calibration table; then weigh draws of the calibrated ranges by their agreement\n"
+      "with the same targets for the posterior ensemble behind every uncertainty band\n"
+      "(data/calibration.csv and data/posterior.csv are this command's output:\n"
+      "`mnsim calibrate -o data/calibration.csv` reproduces both). The default parameters: ");
+  for (size_t i = 0; i < sizeof fitted / sizeof *fitted; i++)
+    printf("%s%s", i ? ", " : "", fitted[i]);
+  printf(".\n\n");
+  cli_print_options(calibrate_options, sizeof calibrate_options / sizeof calibrate_options[0]);
+}
+
 int cmd_calibrate(int argc, char **argv) {
   calibrate_args a = {.max_evals = 800, .ens_draws = 32, .ens_evals = 200, .tries = 4000};
   for (size_t i = 0; i < sizeof fitted / sizeof *fitted; i++) a.names[a.np++] = fitted[i];
-  int status = calibrate_options(argc, argv, &a);
+  int first = 0, status = cli_parse("calibrate", calibrate_options,
+                                    sizeof calibrate_options / sizeof calibrate_options[0],
+                                    calibrate_help, argc, argv, &a, &a.common, &first);
   if (status >= 0) return status;
-  cli_log_setup(&a.o);
+  if (first != argc) return cli_usage_error("calibrate", "no arguments expected");
   mn_error err = {0};
   calibrate_result r;
   memset(&r, 0, sizeof r);
   char ppath[4200];
   double t0 = mn_wall_time();
   int rc = calibrate_tables(&a, &r, &err);
-  if (!rc && a.o.outdir) rc = write_tables(&r, a.o.outdir, a.post_path, ppath, sizeof ppath, &err);
+  if (!rc && a.common.outdir)
+    rc = write_tables(&r, a.common.outdir, a.post_path, ppath, sizeof ppath, &err);
   mn_free(r.ctext);
   mn_free(r.ptext);
-  if (rc) return cli_fail(&a.o, &err);
-  if (!a.o.quiet) print_fit(&r, t0, a.o.outdir, ppath);
+  if (rc) return cli_fail(&a.common, &err);
+  if (!a.common.quiet) print_fit(&r, t0, a.common.outdir, ppath);
   return EXIT_OK;
 }

@@ -33,25 +33,6 @@ void cli_log_setup(const cli_opts *o) {
   mn_log_set_level(o->quiet ? MN_LOG_ERROR : MN_LOG_WARN + o->verbose);
 }
 
-int cli_common_option(int opt, const char *arg, cli_opts *o) {
-  switch (opt) {
-    case 'q':
-      o->quiet = 1;
-      return 1;
-    case 'v':
-      o->verbose++;
-      return 1;
-    case 'j':
-      o->json = 1;
-      return 1;
-    case 'o':
-      o->outdir = arg;
-      return 1;
-    default:
-      return 0;
-  }
-}
-
 void cli_stem(const char *path, char *buf, size_t size) {
   const char *b = strrchr(path, '/');
   b = b ? b + 1 : path;

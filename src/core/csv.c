@@ -76,7 +76,7 @@ void mn_csv_fini(mn_csv *c) {
  * doubling. A row's line number is that of its first line (a quoted field may span several).
  * On any failure the partial table is freed and zeroed. */
 int mn_csv_parse(const char *text, size_t len, const char *name, mn_csv *out, mn_error *err) {
-  enum { MAXF = 64 };
+  enum { MAXF = 160 }; /* the posterior table has a column per varying parameter */
   int rc = MN_OK;
   memset(out, 0, sizeof *out);
   snprintf(out->name, sizeof out->name, "%s", name ? name : "table");

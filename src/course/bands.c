@@ -41,8 +41,9 @@ static int eval_outcome(const mn_model_params *m, void *user, double *values, mn
   MN_TRY(mn_timeseries_init(&ts, n, err));
   MN_TRY(mn_lumped_run(&in, &c->lp, &ts, NULL, err));
   mn_outcome o;
-  MN_TRY(mn_outcome_compute(&ts, m, c->p.skin, c->p.fitzpatrick, c->session_day, c->p.sessions, &o,
-                            err));
+  mn_outcome_input oin;
+  mn__course_outcome_input(c, m, &oin);
+  MN_TRY(mn_outcome_compute(&ts, &oin, &o, err));
   for (int k = 0; k < MN_OQ_COUNT; k++) values[k] = mn_outcome_scalar(&o, k);
 cleanup:
   mn_timeseries_fini(&ts);

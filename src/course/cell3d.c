@@ -88,7 +88,9 @@ int mn__course_create_3d(mn_course *c, mn_error *err) {
   MN_TRY(domain(c, d, err));
   MN_TRY(mn_grid_create(&c->grid, c->p.skin, patch ? c->p.lesions : NULL,
                         patch ? c->p.n_lesions : 0, d[0], d[1], d[2], d[3], &c->g, err));
-  MN_TRY(mn_solver_create(c->p.solver, c->g, c->p.model, c->p.fitzpatrick, &c->s, err));
+  MN_TRY(mn_solver_create(c->p.solver, c->g, c->p.model, c->p.fitzpatrick, c->p.skin->params.age_y,
+                          &c->s, err));
+  mn_solver_set_uv(c->s, c->uv);
 cleanup:
   return rc;
 }

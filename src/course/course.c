@@ -3,6 +3,7 @@
  * outcome with its bands. The CLI owns the loop's progress, snapshots, checkpoints and signals;
  * this file owns everything that decides what is simulated. Stage: course. */
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "course_impl.h"
@@ -10,8 +11,35 @@
 /* Events at a time closer than this to an event's day count as due (days). */
 static const double EPS_DAY = 1e-9;
 
+static const mn_config_desc sun_table[] = {
+    {"uvi", MN_CONFIG_DOUBLE, "", 5, 0, 16, NULL, NULL, offsetof(mn_sun, uvi), sizeof(double),
+     "UV index around noon on the days after the sessions (0 = no sun; 3 moderate, 6 high, 8 very "
+     "high)"},
+    {"outdoor_hours", MN_CONFIG_DOUBLE, "h", 1, 0, 12, NULL, NULL, offsetof(mn_sun, outdoor_hours),
+     sizeof(double), "hours outdoors per day around noon"},
+    {"adherence", MN_CONFIG_DOUBLE, "", 0.9, 0, 1, NULL, NULL, offsetof(mn_sun, adherence),
+     sizeof(double), "share of that time protected by shade, hat or sunscreen"},
+    {"protection_factor", MN_CONFIG_DOUBLE, "", 10, 1, 100, NULL, NULL,
+     offsetof(mn_sun, protection_factor), sizeof(double),
+     "dose divisor while protected (sunscreen as applied, shade) [E]"},
+};
+
+const mn_config_desc *mn_sun_param_table(size_t *n) {
+  *n = sizeof sun_table / sizeof sun_table[0];
+  return sun_table;
+}
+
+double mn_sun_dose(const mn_sun *s, double *free) {
+  double u = 0.9 * s->uvi * s->outdoor_hours; /* SED per UV-index hour: a definition */
+  if (free) *free = u;
+  if (!(u > 0)) return 0;
+  double pf = s->protection_factor >= 1 ? s->protection_factor : 1;
+  return u * ((1 - s->adherence) + s->adherence / pf);
+}
+
 void mn_course_params_default(mn_course_params *p) {
   memset(p, 0, sizeof *p);
+  mn_config_defaults(sun_table, sizeof sun_table / sizeof sun_table[0], &p->sun);
   p->mode = MN_COURSE_UNIT_CELL;
   p->fitzpatrick = 3;
   p->sessions = 1;
@@ -165,6 +193,7 @@ int mn_course_create(const mn_course_params *p, mn_course **out, mn_error *err) 
   mn_course *c = mn_calloc(1, sizeof *c);
   MN_CHECK(c, err, MN_ENOMEM, "", "out of memory for a course");
   c->p = *p;
+  c->uv = mn_sun_dose(&p->sun, &c->uv_free);
   if (p->lumped)
     c->lp = *p->lumped;
   else
@@ -201,6 +230,30 @@ void mn__course_lumped_input(const mn_course *c, const mn_model_params *m, mn_lu
   in->t_end = c->t_end;
   in->samples = c->samples;
   in->nsamples = c->nsamples;
+  in->uv = c->uv;
+}
+
+void mn__course_outcome_input(const mn_course *c, const mn_model_params *m, mn_outcome_input *in) {
+  memset(in, 0, sizeof *in);
+  in->m = m;
+  in->skin = c->p.skin;
+  in->fitzpatrick = c->p.fitzpatrick;
+  in->session_day = c->session_day;
+  in->sessions = c->p.sessions;
+  in->uv_run = c->uv, in->uv_free = c->uv_free;
+  /* each group's gap over the device's depth spread (3-point Gauss-Hermite): the lumen radius
+   * at the epidermis-dermis junction */
+  static const double x[3] = {-1.7320508075688772, 0, 1.7320508075688772};
+  static const double w[3] = {1.0 / 6, 2.0 / 3, 1.0 / 6};
+  double dej = c->p.skin->top_um[MN_LAYER_PD], cv = c->p.dev->cls.depth_cv;
+  for (int g = 0; g < c->n_groups && in->n_gaps + 3 <= MN_OUTCOME_MAX_GAPS; g++)
+    for (int q = 0; q < 3; q++) {
+      double depth = c->group[g].depth_um * (1 + cv * x[q]);
+      double a = depth > dej
+                     ? c->p.dev->cls.lumen_ratio * mn_device_channel_radius_um(c->p.dev, depth, dej)
+                     : 0;
+      in->gap_um[in->n_gaps] = a, in->gap_weight[in->n_gaps++] = c->group[g].density_cm2 * w[q];
+    }
 }
 
 /* ---- the time loop -------------------------------------------------------------------------- */
@@ -269,8 +322,9 @@ cleanup:
 /* ---- results -------------------------------------------------------------------------------- */
 
 int mn_course_outcome(const mn_course *c, mn_outcome *out, mn_error *err) {
-  return mn_outcome_compute(&c->ts, c->p.model, c->p.skin, c->p.fitzpatrick, c->session_day,
-                            c->p.sessions, out, err);
+  mn_outcome_input in;
+  mn__course_outcome_input(c, c->p.model, &in);
+  return mn_outcome_compute(&c->ts, &in, out, err);
 }
 
 double mn_course_lesion_dh_um(const mn_course *c, int i) {

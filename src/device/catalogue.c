@@ -187,13 +187,15 @@ static int parse_classes(mn_device_catalogue *c, const mn_csv *t, mn_error *err)
     MN_TRY(num(t, r, "ratio_min", &ci->ratio_min, err));
     MN_TRY(num(t, r, "ratio_max", &ci->ratio_max, err));
     MN_TRY(num(t, r, "depth_cv", &ci->depth_cv, err));
+    MN_TRY(num(t, r, "lumen_ratio", &ci->lumen_ratio, err));
     MN_TRY(text(t, r, "tag", ci->tag, sizeof ci->tag, err));
     MN_TRY(text(t, r, "source", ci->source, sizeof ci->source, err));
     MN_CHECK(0 < ci->ratio_min && ci->ratio_min <= ci->depth_ratio &&
                  ci->depth_ratio <= ci->ratio_max && ci->ratio_max <= 1 && ci->depth_cv >= 0 &&
-                 ci->depth_cv < 0.5,
+                 ci->depth_cv < 0.5 && ci->lumen_ratio > 0 && ci->lumen_ratio <= 1,
              err, MN_EINPUT, "",
-             "%s:%d: need 0 < ratio_min <= depth_ratio <= ratio_max <= 1 and depth_cv in [0, 0.5)",
+             "%s:%d: need 0 < ratio_min <= depth_ratio <= ratio_max <= 1, depth_cv in [0, 0.5) and "
+             "lumen_ratio in (0, 1]",
              t->name, t->lineno[r]);
     seen[k] = 1;
   }

@@ -283,6 +283,8 @@ int mn_device_stats_compute(const mn_device *d, const mn_treatment *t, const mn_
   st->path_mm = s->path_mm;
   depth_stats(d, sk, s, st);
   st->coverage_poisson = 1.0 - exp(-st->density_cm2 * 1e-8 * st->mean_channel_area_um2);
+  double eps = d->cls.lumen_ratio;
+  st->lumen_fraction = 1.0 - exp(-st->density_cm2 * 1e-8 * eps * eps * st->mean_channel_area_um2);
   if (s->n) {
     MN_TRY(hash_build(&h, s, 0.25e-3 * rmax_um, err));
     MN_TRY(spacing(&h, s, 1e-3 * rmax_um, t->seed, st, err));

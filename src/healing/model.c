@@ -7,8 +7,8 @@
 
 #include "healing_impl.h"
 
-static const char *const species_names[MN_NSPECIES] = {"d",  "P",  "N", "M", "T",  "F",
-                                                       "C3", "C1", "E", "V", "Mel"};
+static const char *const species_names[MN_NSPECIES] = {"d",  "P", "N", "M",   "T", "F", "C3",
+                                                       "C1", "E", "V", "Mel", "S", "K"};
 const int mn__diffusing[MN_NDIFFUSING] = {MN_SP_P, MN_SP_T, MN_SP_N, MN_SP_M, MN_SP_F};
 
 const char *mn_species_name(int s) {
@@ -19,19 +19,20 @@ double mn_species_baseline(int s) {
 }
 
 /* Where each species lives (models.md 7.2): damage everywhere; mediators, growth factor and
- * leukocytes in the viable epidermis and dermis; fibroblasts and matrix in the dermis only;
- * vasodilation in the papillary dermis; melanogenesis in the viable epidermis. */
+ * leukocytes in the viable epidermis and dermis; fibroblasts (F and S) and matrix in the dermis
+ * only; vasodilation in the papillary dermis; melanogenesis and keratinocytes in the viable
+ * epidermis. */
 int mn_species_in_layer(int s, int layer) {
   switch (layer) {
     case MN_LAYER_SC:
       return s == MN_SP_D;
     case MN_LAYER_VE:
       return s == MN_SP_D || s == MN_SP_P || s == MN_SP_N || s == MN_SP_M || s == MN_SP_T ||
-             s == MN_SP_MEL;
+             s == MN_SP_MEL || s == MN_SP_K;
     case MN_LAYER_PD:
-      return s != MN_SP_MEL;
+      return s != MN_SP_MEL && s != MN_SP_K;
     case MN_LAYER_RD:
-      return s != MN_SP_MEL && s != MN_SP_V;
+      return s != MN_SP_MEL && s != MN_SP_V && s != MN_SP_K;
     default:
       return 0;
   }
@@ -47,21 +48,27 @@ typedef struct pdesc {
 #define PA(n, i, u) \
   { #n "_" #i, u, offsetof(mn_model_params, n) + (i - 1) * sizeof(double) }
 static const pdesc pdescs[] = {
-    P(k_d_derm, "1/day"),  P(k_d_epi, "1/day"), P(kap_N, "1/(Q day)"), P(kap_M, "1/(Q day)"),
-    P(D_P, "mm2/day"),     P(D_T, "mm2/day"),   P(k_P, "1/day"),       P(a_d, "1/day"),
-    P(a_N, "1/day"),       P(a_M, "1/day"),     P(rho_N, "Q/day"),     P(k_N, "1/day"),
-    P(k_eff, "1/(Q day)"), P(D_N, "mm2/day"),   P(rho_M, "Q/day"),     P(k_M, "1/day"),
-    P(D_M, "mm2/day"),     P(b_M, "1/day"),     P(b_eff, "1/day"),     P(b_F, "1/day"),
-    P(k_T, "1/day"),       P(tau_plt, "1"),     P(a_F, "1/day"),       P(r_F, "1/day"),
-    P(F_max, "Q"),         P(k_F, "1/day"),     P(D_F, "mm2/day"),     P(q_F, "C0/(Q day)"),
-    P(gam, "1"),           P(k_mat, "1/day"),   P(k_3, "1/day"),       P(k_1, "1/day"),
-    P(phi_cut, "1"),       P(k_E, "1/day"),     P(q_E, "1/(Q day)"),   P(V_max, "1"),
-    P(K_V, "1"),           P(tau_V, "day"),     P(V_vis, "1"),         P(k_in, "1/day"),
-    P(P_th, "1"),          P(k_bm, "1/day"),    P(k_out, "1/day"),     P(w_UV, "1"),
-    P(psi, "1"),           P(pih_mel50, "1"),   P(pih_width, "1"),     PA(s_FT, 1, "1"),
-    PA(s_FT, 2, "1"),      PA(s_FT, 3, "1"),    PA(s_FT, 4, "1"),      PA(s_FT, 5, "1"),
-    PA(s_FT, 6, "1"),      PA(s_vis, 1, "1"),   PA(s_vis, 2, "1"),     PA(s_vis, 3, "1"),
-    PA(s_vis, 4, "1"),     PA(s_vis, 5, "1"),   PA(s_vis, 6, "1"),
+    P(k_d_derm, "1/day"),  P(k_d_epi, "1/day"),   P(kap_N, "1/(Q day)"), P(kap_M, "1/(Q day)"),
+    P(D_P, "mm2/day"),     P(D_T, "mm2/day"),     P(k_P, "1/day"),       P(a_d, "1/day"),
+    P(a_N, "1/day"),       P(a_M, "1/day"),       P(rho_N, "Q/day"),     P(k_N, "1/day"),
+    P(k_eff, "1/(Q day)"), P(D_N, "mm2/day"),     P(rho_M, "Q/day"),     P(k_M, "1/day"),
+    P(D_M, "mm2/day"),     P(b_M, "1/day"),       P(b_eff, "1/day"),     P(b_F, "1/day"),
+    P(k_T, "1/day"),       P(tau_plt, "1"),       P(a_F, "1/day"),       P(r_F, "1/day"),
+    P(F_max, "Q"),         P(k_F, "1/day"),       P(D_F, "mm2/day"),     P(q_F, "C0/(Q day)"),
+    P(gam, "1"),           P(k_mat, "1/day"),     P(k_1, "1/day"),       P(k_E, "1/day"),
+    P(q_E, "1/(Q day)"),   P(V_max, "1"),         P(K_V, "1"),           P(tau_V, "day"),
+    P(V_vis, "1"),         P(k_in, "1/day"),      P(P_th, "1"),          P(k_bm, "1/day"),
+    P(k_out, "1/day"),     P(w_UV, "1"),          P(psi, "1"),           P(f_S, "1"),
+    P(k_S, "1/day"),       P(C_set, "C0"),        P(lam_RD, "1"),        P(dC_age, "C0"),
+    P(qF_age, "1/year"),   P(kap_I, "1/(Q day)"), P(rho_x, "1"),         P(k_r, "1/day"),
+    P(kap_E, "1/(Q day)"), P(E_set, "1"),         P(k_K, "1/day"),       P(chi_K, "1/Q"),
+    P(kap_K, "1"),         P(t0_close, "h"),      P(v_close, "um/h"),    P(f_det, "1"),
+    P(beta_C, "1"),        P(w_el, "1"),          P(u_ref, "SED/day"),   P(pih_m50, "1"),
+    P(pih_sigma, "1"),     PA(s_FT, 1, "1"),      PA(s_FT, 2, "1"),      PA(s_FT, 3, "1"),
+    PA(s_FT, 4, "1"),      PA(s_FT, 5, "1"),      PA(s_FT, 6, "1"),      PA(s_vis, 1, "1"),
+    PA(s_vis, 2, "1"),     PA(s_vis, 3, "1"),     PA(s_vis, 4, "1"),     PA(s_vis, 5, "1"),
+    PA(s_vis, 6, "1"),     PA(m_close, 1, "1"),   PA(m_close, 2, "1"),   PA(m_close, 3, "1"),
+    PA(m_close, 4, "1"),   PA(m_close, 5, "1"),   PA(m_close, 6, "1"),
 };
 #undef P
 #undef PA
@@ -145,6 +152,12 @@ int mn_param_set_parse(const char *csv, size_t len, const char *name, mn_param_s
   if (rc == MN_OK && ps->p.F_max <= 1)
     rc = MN_ERR(err, MN_EINPUT, "", "%s: F_max = %g must exceed 1 (it counts the resident pool)",
                 c.name, ps->p.F_max);
+  if (rc == MN_OK && !(ps->p.C_set > 1 && ps->p.E_set > 1 && ps->p.u_ref > 0 &&
+                       ps->p.pih_sigma > 0 && ps->p.v_close > 0))
+    rc = MN_ERR(err, MN_EINPUT, "",
+                "%s: C_set and E_set must exceed 1 (the baseline), u_ref, pih_sigma and v_close "
+                "must be positive",
+                c.name);
 done:
   mn_csv_fini(&c);
 cleanup:
@@ -272,13 +285,24 @@ int mn_model_check(const mn_model_params *p, mn_error *err) {
   return MN_OK;
 }
 
-void mn_reaction_coef_init(mn_reaction_coef *c, const mn_model_params *p, int layer, int fitz) {
+void mn_reaction_coef_init(mn_reaction_coef *c, const mn_model_params *p, int layer, int fitz,
+                           double age_y) {
   memset(c, 0, sizeof *c);
   int dermis = layer == MN_LAYER_PD || layer == MN_LAYER_RD;
   c->k_d = dermis ? p->k_d_derm : p->k_d_epi;
   c->rho_N = dermis ? p->rho_N : 0; /* recruitment needs vessels */
   c->rho_M = dermis ? p->rho_M : 0;
   c->s_FT = fitz >= 1 && fitz <= 6 ? p->s_FT[fitz - 1] : 1.0;
+  /* older fibroblasts synthesise less (Varani 2006: 82 vs 56 ng/ml procollagen, young vs 80+)
+   * and older dermis has more room to regain (dermal mass -6 %/decade, Branchet 1990) */
+  double f = 1.0 - p->qF_age * (age_y - 40.0);
+  f = f < 0.5 ? 0.5 : f > 1.2 ? 1.2 : f;
+  c->q_F = p->q_F * f, c->q_E = p->q_E * f;
+  double set_pd = p->C_set + p->dC_age * (age_y - 40.0) / 10.0;
+  double set = layer == MN_LAYER_RD ? 1.0 + p->lam_RD * (set_pd - 1.0) : set_pd;
+  if (set < 1.05) set = 1.05; /* the set point stays above the baseline it turns over */
+  c->delta = c->q_F / (set * set);
+  c->delta_E = c->q_E / (p->E_set * p->E_set);
   for (int s = 0; s < MN_NSPECIES; s++)
     if (mn_species_in_layer(s, layer)) c->present |= (uint16_t)(1u << s);
 }

@@ -51,6 +51,7 @@ struct mn_solver {
   const mn_grid *g;
   mn_model_params m;
   int fitz, nthreads;
+  double age_y;
   mn_reaction_coef lc[256];
   double D[MN_NSPECIES][MN_LAYER_HYPO];
   double *u[MN_NSPECIES];
@@ -59,7 +60,9 @@ struct mn_solver {
   double *plane_fast;   /* [nz][NFAST] per-plane maxima of the fast species */
   size_t *plane_bad;    /* [nz] first bad cell of a plane, SIZE_MAX if none */
   double *plane_sum;    /* [nz][MN_LAYER_HYPO][MN_NSPECIES + 1] */
-  double t, dt, u_uv;
+  double *col_fs;       /* [ny][nx] papillary F + S under each epidermal column */
+  double *col_c;        /* [ny][nx] papillary C1 + C3 under each epidermal column */
+  double t, dt, u_uv;   /* u_uv: the day's UV dose, SED/day */
   int frozen;
   long steps;
 };
@@ -85,6 +88,8 @@ void mn_solver_destroy(mn_solver *s) {
   mn_free(s->plane_fast);
   mn_free(s->plane_bad);
   mn_free(s->plane_sum);
+  mn_free(s->col_fs);
+  mn_free(s->col_c);
   mn_free(s);
 }
 
@@ -102,7 +107,7 @@ static void set_baseline(mn_solver *s) {
 }
 
 int mn_solver_create(const mn_solver_params *sp, const mn_grid *g, const mn_model_params *mp,
-                     int fitz, mn_solver **out, mn_error *err) {
+                     int fitz, double age_y, mn_solver **out, mn_error *err) {
   int rc = MN_OK;
   size_t nt;
   const mn_config_desc *tab = mn_solver_param_table(&nt);
@@ -119,9 +124,10 @@ int mn_solver_create(const mn_solver_params *sp, const mn_grid *g, const mn_mode
   s->g = g;
   s->m = *mp;
   s->fitz = fitz;
+  s->age_y = age_y;
   s->nthreads = sp->threads > 0 ? sp->threads : default_threads(g);
   for (int c = 0; c < 256; c++)
-    mn_reaction_coef_init(&s->lc[c], mp, c < MN_LAYER_HYPO ? c : -1, fitz);
+    mn_reaction_coef_init(&s->lc[c], mp, c < MN_LAYER_HYPO ? c : -1, fitz, age_y);
   for (int q = 0; q < MN_NSPECIES; q++)
     for (int l = 0; l < MN_LAYER_HYPO; l++) s->D[q][l] = mn_model_diffusivity(mp, q, l);
   for (int q = 0; q < MN_NSPECIES; q++) {
@@ -134,8 +140,11 @@ int mn_solver_create(const mn_solver_params *sp, const mn_grid *g, const mn_mode
   s->plane_fast = mn_malloc_array((size_t)g->nz * NFAST, sizeof(double));
   s->plane_bad = mn_malloc_array((size_t)g->nz, sizeof(size_t));
   s->plane_sum = mn_malloc_array((size_t)g->nz * MN_LAYER_HYPO * (MN_NSPECIES + 1), sizeof(double));
-  MN_CHECK(s->work && s->plane_change && s->plane_fast && s->plane_bad && s->plane_sum, err,
-           MN_ENOMEM, "", "out of memory for the solver's workspace");
+  s->col_fs = mn_calloc((size_t)g->nx * (size_t)g->ny, sizeof(double));
+  s->col_c = mn_calloc((size_t)g->nx * (size_t)g->ny, sizeof(double));
+  MN_CHECK(s->work && s->plane_change && s->plane_fast && s->plane_bad && s->plane_sum &&
+               s->col_fs && s->col_c,
+           err, MN_ENOMEM, "", "out of memory for the solver's workspace");
   set_baseline(s);
   s->dt = sp->first_step_day;
   *out = s;
@@ -174,22 +183,47 @@ void mn_solver_set_scalars(mn_solver *s, const mn_solver_scalars *in) {
 
 void mn_solver_apply_injury(mn_solver *s, const mn_injury *inj) {
   const mn_grid *g = s->g;
-  double phi = s->m.phi_cut, tau = s->m.tau_plt;
-  const float *d_inj = inj->d_inj, *d_bleed = inj->d_bleed;
+  double tau = s->m.tau_plt;
 #pragma omp parallel for num_threads(s->nthreads) schedule(static)
   for (int k = inj->k0; k < inj->k1; k++)
     for (int j = 0; j < g->ny; j++)
       for (int i = 0; i < g->nx; i++) {
         size_t c = mn_grid_at(g, i, j, k);
         unsigned has = s->lc[g->cell[c]].present;
-        double f = mn_injury_at(d_inj, inj, c), b = mn_injury_at(d_bleed, inj, c);
+        double f = mn_injury_at(inj->d_inj, inj, c), lum = mn_injury_at(inj->d_lum, inj, c);
+        double b = mn_injury_at(inj->d_bleed, inj, c);
         if (f <= 0 && !(b > 0)) continue;
-        if (has & (1u << MN_SP_D)) s->u[MN_SP_D][c] = 1 - (1 - s->u[MN_SP_D][c]) * (1 - f);
-        if (has & (1u << MN_SP_C1)) s->u[MN_SP_C1][c] *= 1 - phi * f;
+        if (has & (1u << MN_SP_D)) s->u[MN_SP_D][c] = 1 - (1 - s->u[MN_SP_D][c]) * (1 - lum);
+        if (has & (1u << MN_SP_C1)) s->u[MN_SP_C1][c] *= 1 - lum;
+        if (has & (1u << MN_SP_E)) s->u[MN_SP_E][c] *= 1 - lum;
+        if (has & (1u << MN_SP_C3)) s->u[MN_SP_C3][c] *= 1 - f; /* immature matrix tears */
         if (has & (1u << MN_SP_T)) s->u[MN_SP_T][c] += tau * b;
       }
   s->dt = s->sp.first_step_day;
   s->frozen = 0;
+}
+
+/* The papillary dermis under each column: the dz-weighted means of F + S and of C1 + C3 over
+ * its papillary cells (what the keratinocytes above it respond to), for the next reaction
+ * half-step. Columns without papillary cells (a lesion's void) get no drive. */
+static void columns(mn_solver *s) {
+  const mn_grid *g = s->g;
+#pragma omp parallel for num_threads(s->nthreads) schedule(static)
+  for (int j = 0; j < g->ny; j++)
+    for (int i = 0; i < g->nx; i++) {
+      double w = 0, fs = 0, cc = 0;
+      for (int k = 0; k < g->nz; k++) {
+        size_t c = mn_grid_at(g, i, j, k);
+        if (g->cell[c] != MN_LAYER_PD) continue;
+        double dz = g->dz_um[k];
+        w += dz;
+        fs += dz * (s->u[MN_SP_F][c] + s->u[MN_SP_S][c]);
+        cc += dz * (s->u[MN_SP_C1][c] + s->u[MN_SP_C3][c]);
+      }
+      size_t at = (size_t)j * (size_t)g->nx + (size_t)i;
+      s->col_fs[at] = w > 0 ? fs / w : 0;
+      s->col_c[at] = w > 0 ? cc / w : 1;
+    }
 }
 
 /* Reactions of plane k over dt: the largest local error estimate of a fast species (MPRK22
@@ -199,14 +233,19 @@ static void react_plane(mn_solver *s, int k, double dt) {
   const mn_grid *g = s->g;
   double change = 0, fastmax[NFAST] = {0}, u[MN_NSPECIES];
   size_t bad = SIZE_MAX;
+  mn_reaction_env env = {mn_uv_factor(&s->m, s->u_uv), 0, 1};
   for (int j = 0; j < g->ny; j++)
     for (int i = 0; i < g->nx; i++) {
       size_t c = mn_grid_at(g, i, j, k);
       const mn_reaction_coef *lc = &s->lc[g->cell[c]];
       if (!lc->present) continue;
       for (int q = 0; q < MN_NSPECIES; q++) u[q] = s->u[q][c];
+      if (g->cell[c] == MN_LAYER_VE) {
+        size_t at = (size_t)j * (size_t)g->nx + (size_t)i;
+        env.col_fs = s->col_fs[at], env.col_c = s->col_c[at];
+      }
       double low[MN_NSPECIES];
-      mn_reaction_step(&s->m, lc, u, s->u_uv, dt, low);
+      mn_reaction_step(&s->m, lc, u, &env, dt, low);
       for (int q = 0; q < MN_NSPECIES; q++) {
         if (!(u[q] >= 0) && bad == SIZE_MAX) bad = c; /* NaN fails the comparison too */
         s->u[q][c] = u[q];
@@ -226,6 +265,7 @@ static void react_plane(mn_solver *s, int k, double dt) {
 /* One reaction half-step over the grid; returns the largest scaled error estimate. */
 static double react(mn_solver *s, double dt, double *fastmax, size_t *bad) {
   const mn_grid *g = s->g;
+  columns(s);
 #pragma omp parallel for num_threads(s->nthreads) schedule(dynamic, 1)
   for (int k = 0; k < g->nz; k++) react_plane(s, k, dt);
   double change = 0, peak[NFAST] = {0};

@@ -44,10 +44,15 @@ int mn_timeseries_add(mn_timeseries *ts, double t, int session, double redness,
 double mn_ts_at(const mn_timeseries *ts, int l, int s, double t) {
   if (ts->n == 0) return 0;
   if (t <= ts->t[0]) return mn_ts_mean(ts, 0, l, s);
-  for (int i = 1; i < ts->n; i++)
-    if (ts->t[i] >= t) {
-      double a = (t - ts->t[i - 1]) / (ts->t[i] - ts->t[i - 1]);
-      return (1 - a) * mn_ts_mean(ts, i - 1, l, s) + a * mn_ts_mean(ts, i, l, s);
-    }
-  return mn_ts_mean(ts, ts->n - 1, l, s);
+  if (t > ts->t[ts->n - 1]) return mn_ts_mean(ts, ts->n - 1, l, s);
+  int lo = 0, hi = ts->n - 1; /* the first i with t[i] >= t: t[lo] < t <= t[hi] */
+  while (hi - lo > 1) {
+    int mid = lo + (hi - lo) / 2;
+    if (ts->t[mid] >= t)
+      hi = mid;
+    else
+      lo = mid;
+  }
+  double a = (t - ts->t[lo]) / (ts->t[hi] - ts->t[lo]);
+  return (1 - a) * mn_ts_mean(ts, lo, l, s) + a * mn_ts_mean(ts, hi, l, s);
 }

@@ -22,8 +22,14 @@ const char *mn_verdict_name(int v) {
   return v >= 0 && v < 3 ? verdict_names[v] : "?";
 }
 
-static const char *const derived[] = {"mature_ratio_90_180", "mature_ratio_180_365", "pih_pct",
-                                      "fill_pct"};
+static const char *const derived[] = {"mature_ratio_90_180",
+                                      "mature_ratio_180_365",
+                                      "collagen_ratio_90_180",
+                                      "collagen_ratio_180_365",
+                                      "pih_pct",
+                                      "fill_pct",
+                                      "gb_grade_change",
+                                      "lemperle_change"};
 static const char *const inputs[] = {"dermis_um", "epidermis_um", "pen_rate", "roller_density",
                                      "depth_ratio"};
 
@@ -200,12 +206,26 @@ int mn_validation_load(mn_validation *v, mn_error *err) {
                              mn__data_target_models_csv, mn__data_target_models_csv_len, v, err);
 }
 
-static double quantity_of(const mn_target_eval *r, const mn_outcome *o) {
+/* The residual depth (um) of a lesion of type @p type and depth @p d0 after the course. */
+static double residual_um(const mn_outcome *o, const mn_skin *sk, int type, double d0) {
+  double dermis = sk->thickness_um[MN_LAYER_PD] + sk->thickness_um[MN_LAYER_RD];
+  return d0 * (1 - mn_outcome_lesion_fill_pct(type, d0, dermis, o->thickness_end_um) / 100);
+}
+
+static double quantity_of(const mn_target_eval *r, const mn_outcome *o, const mn_skin *sk) {
   const char *q = r->quantity;
   if (!strcmp(q, "mature_ratio_90_180")) return o->mature_pct[0][1] / o->mature_pct[0][2];
   if (!strcmp(q, "mature_ratio_180_365")) return o->mature_pct[0][2] / o->mature_pct[0][3];
+  if (!strcmp(q, "collagen_ratio_90_180")) return o->collagen_pct[0][1] / o->collagen_pct[0][2];
+  if (!strcmp(q, "collagen_ratio_180_365")) return o->collagen_pct[0][2] / o->collagen_pct[0][3];
   if (!strcmp(q, "pih_pct")) return 100 * o->pih_risk;
   if (!strcmp(q, "fill_pct")) return mn_outcome_fill_pct(o->thickness_end_um, r->arg);
+  if (!strcmp(q, "gb_grade_change")) /* rolling scars of depth arg (um) */
+    return mn_outcome_goodman_baron(residual_um(o, sk, MN_LESION_ROLLING, r->arg)) -
+           mn_outcome_goodman_baron(r->arg);
+  if (!strcmp(q, "lemperle_change")) /* wrinkles of depth arg (um) */
+    return mn_outcome_lemperle(residual_um(o, sk, MN_LESION_WRINKLE, r->arg)) -
+           mn_outcome_lemperle(r->arg);
   return mn_outcome_scalar(o, scalar_index(q));
 }
 
@@ -234,7 +254,7 @@ double mn_target_eval_model(const mn_target_eval *r, const mn_model_params *m,
   mn_outcome o;
   if (mn_course_create(&p, &c, &e) == MN_OK && mn_course_run(c, &e) == MN_OK &&
       mn_course_outcome(c, &o, &e) == MN_OK)
-    v = quantity_of(r, &o);
+    v = quantity_of(r, &o, &sk);
 cleanup:
   mn_course_destroy(c);
   mn_device_fini(&dev);

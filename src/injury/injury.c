@@ -1,7 +1,8 @@
-/* Rasterising needle channels into voxel damage fractions: a session's damage field d_inj and
- * its bleeding part d_bleed, a window of planes at a time. Pipeline: injury, after grid; course
- * applies the fields to the healing solver. Reference: docs/model.md "Injury"; research/models.md
- * 7.4 (how the solver applies d_inj and the bleeding term). */
+/* Rasterising needle channels into voxel damage fractions: a session's displaced field d_inj,
+ * its lumen d_lum (the needle's profile scaled by the device class's lumen_ratio: what stays open
+ * after the tissue recoils) and the lumen's bleeding part d_bleed, a window of planes at a time.
+ * Pipeline: injury, after grid; course applies the fields to the healing solver. Reference:
+ * docs/model.md "Injury" (model v2); research/models.md 7.4. */
 #include <math.h>
 #include <string.h>
 
@@ -27,8 +28,9 @@ int mn_injury_init_planes(const mn_grid *g, int k0, int k1, mn_injury *out, mn_e
   size_t n = (size_t)(k1 - k0) * g->sz;
   out->base = mn_grid_at(g, 0, 0, k0), out->k0 = k0, out->k1 = k1;
   out->d_inj = mn_calloc(n, sizeof(float));
+  out->d_lum = mn_calloc(n, sizeof(float));
   out->d_bleed = mn_calloc(n, sizeof(float));
-  if (!out->d_inj || !out->d_bleed) {
+  if (!out->d_inj || !out->d_lum || !out->d_bleed) {
     mn_injury_fini(out);
     return MN_ERR(err, MN_ENOMEM, "", "out of memory for the injury fields");
   }
@@ -42,8 +44,9 @@ int mn_injury_init(const mn_grid *g, mn_injury *out, mn_error *err) {
 void mn_injury_fini(mn_injury *inj) {
   if (!inj) return;
   mn_free(inj->d_inj);
+  mn_free(inj->d_lum);
   mn_free(inj->d_bleed);
-  inj->d_inj = inj->d_bleed = NULL;
+  inj->d_inj = inj->d_lum = inj->d_bleed = NULL;
 }
 
 /* Distance from the tip at which the needle's radius reaches r (um); -1 if never (r at or beyond
@@ -64,6 +67,11 @@ static double surface_deficit(const mn_lesion *les, int nl, double x, double y) 
   return def;
 }
 
+/* 1 - (1 - a)(1 - b) into a float field: the union of fractions placed independently. */
+static void combine(float *v, double frac) {
+  *v = (float)(1 - (1 - (double)*v) * (1 - frac));
+}
+
 /* Add the channel at (x, y) of depth @p depth below the local surface @p def to the fields.
  *
  * The cells of the square of half-width R (the shaft radius) around the axis are visited; each
@@ -74,15 +82,16 @@ static double surface_deficit(const mn_lesion *les, int nl, double x, double y) 
  * the channel. With periodic laterals the square wraps: sub-point positions use the unwrapped
  * indices (ii, jj) and the value lands in the periodic image (i, j); a square wider than the
  * domain reaches a cell once per image, which is the next channel of the periodic pattern.
- * Void cells (above a sunken surface) take no damage. d_bleed gets the same fraction in dermal
- * cells (PD, RD) from bleeding channels only. volume_um3 sums the channels' volumes in the
- * window, overlaps counted twice.
+ * The lumen is the same profile scaled by eps = lumen_ratio: a sub-point at distance r is in the
+ * lumen where the needle's radius is >= r / eps. Void cells (above a sunken surface) take no
+ * damage. d_bleed gets the lumen fraction in dermal cells (PD, RD) from bleeding channels only.
+ * volume_um3 and lumen_um3 sum the channels' volumes in the window, overlaps counted twice.
  *
  * channels and bleeding count every call, inside the window or not, so each window reports
  * the session's totals. (x_mm, y_mm) in the treatment frame; depth, def and all else in um. */
 static void add_channel(const mn_grid *g, const mn_device *dev, double x_mm, double y_mm,
                         double depth, double def, int bleeds, int S, mn_injury *inj) {
-  double R = 500.0 * dev->spec.needle_diameter_mm, dx = g->dx_um;
+  double R = 500.0 * dev->spec.needle_diameter_mm, dx = g->dx_um, eps = dev->cls.lumen_ratio;
   double xc = 1000.0 * (x_mm - g->x0_mm), yc = 1000.0 * (y_mm - g->y0_mm); /* um, grid frame */
   int i0 = (int)floor((xc - R) / dx), i1 = (int)floor((xc + R) / dx);
   int j0 = (int)floor((yc - R) / dx), j1 = (int)floor((yc + R) / dx);
@@ -99,24 +108,29 @@ static void add_channel(const mn_grid *g, const mn_device *dev, double x_mm, dou
       else if (i < 0 || j < 0 || i >= g->nx || j >= g->ny)
         continue;
       for (int k = inj->k0; k < inj->k1; k++) {
-        double ztop = g->zf_um[k], zbot = g->zf_um[k + 1], frac = 0;
+        double ztop = g->zf_um[k], zbot = g->zf_um[k + 1], frac = 0, lum = 0;
         if (ztop >= def + depth || zbot <= def) continue;
         for (int b = 0; b < S; b++)
           for (int a = 0; a < S; a++) {
             double px = (ii + (a + 0.5) / S) * dx - xc, py = (jj + (b + 0.5) / S) * dx - yc;
-            double h = taper_height(dev, hypot(px, py));
+            double r = hypot(px, py), h = taper_height(dev, r), hl = taper_height(dev, r / eps);
             if (h < 0 || h >= depth) continue;
             double lo = fmax(ztop, def), hi = fmin(zbot, def + depth - h);
             if (hi > lo) frac += w * (hi - lo) / (zbot - ztop);
+            if (hl < 0 || hl >= depth) continue;
+            hi = fmin(zbot, def + depth - hl);
+            if (hi > lo) lum += w * (hi - lo) / (zbot - ztop);
           }
         if (frac <= 0) continue;
         size_t c = mn_grid_at(g, i, j, k);
         if (g->cell[c] == MN_CELL_VOID) continue;
-        float *di = inj->d_inj + (c - inj->base), *db = inj->d_bleed + (c - inj->base);
-        *di = (float)(1 - (1 - (double)*di) * (1 - frac));
+        size_t at = c - inj->base;
+        combine(inj->d_inj + at, frac);
+        combine(inj->d_lum + at, lum);
         inj->volume_um3 += frac * dx * dx * (zbot - ztop);
+        inj->lumen_um3 += lum * dx * dx * (zbot - ztop);
         if (bleeds && (g->cell[c] == MN_LAYER_PD || g->cell[c] == MN_LAYER_RD))
-          *db = (float)(1 - (1 - (double)*db) * (1 - frac));
+          combine(inj->d_bleed + at, lum);
       }
     }
 }

@@ -197,6 +197,13 @@ static int on_solver(mn_yctx *x, const char *path, const yaml_node_t *v, void *o
   return mn__y_walk_map(x, v, path, tab, nt, &CASE(x)->solver, NULL, 0);
 }
 
+static int on_sun(mn_yctx *x, const char *path, const yaml_node_t *v, void *obj) {
+  (void)obj;
+  size_t nt;
+  const mn_config_desc *tab = mn_sun_param_table(&nt);
+  return mn__y_walk_map(x, v, path, tab, nt, &CASE(x)->sun, NULL, 0);
+}
+
 /* Model-parameter overrides: any key of data/healing_params.csv with a non-negative value. The
  * name is checked now (mn_model_param_ref is asked for the field of a scratch struct, only to
  * know that it exists); the value's range is checked against the parameter set later, by
@@ -299,6 +306,8 @@ static void set_defaults(mn_case *c) {
   mn_config_defaults(t, n, &c->treatment.passes[0]);
   c->treatment.n_passes = 1;
   mn_config_defaults(simulate_table, COUNT(simulate_table), &c->sim);
+  t = mn_sun_param_table(&n);
+  mn_config_defaults(t, n, &c->sun);
   static const double snaps[] = {1, 3, 7, 30, 90, 180};
   memcpy(c->sim.snapshot_days, snaps, sizeof snaps);
   c->sim.n_snapshots = COUNT(snaps);
@@ -343,10 +352,10 @@ static int parse_root(mn_yctx *x, const yaml_node_t *root) {
   if (!root)
     return mn__y_fail(x, NULL, MN_EINPUT, "",
                       "the case file is empty (see `mnsim config --defaults`)");
-  static const mn__y_extra extra[] = {{"skin", on_skin},           {"device", on_device},
-                                      {"treatment", on_treatment}, {"simulate", on_simulate},
-                                      {"grid", on_grid},           {"solver", on_solver},
-                                      {"model", on_model}};
+  static const mn__y_extra extra[] = {
+      {"skin", on_skin},         {"device", on_device}, {"treatment", on_treatment},
+      {"simulate", on_simulate}, {"grid", on_grid},     {"solver", on_solver},
+      {"sun", on_sun},           {"model", on_model}};
   return mn__y_walk_map(x, root, "", case_table, COUNT(case_table), CASE(x), extra, COUNT(extra));
 }
 

@@ -28,6 +28,9 @@ static const section sections[] = {
      "3D snapshots in fields.h5)"},
     {"grid", NULL, mn_grid_param_table, "tissue grid of the 3D model"},
     {"solver", NULL, mn_solver_param_table, "time stepping of the 3D model"},
+    {"sun", NULL, mn_sun_param_table,
+     "the patient's sun after the sessions: daily UV dose 0.9 uvi outdoor_hours ((1 - adherence) "
+     "+ adherence / protection_factor) SED"},
 };
 
 /* The default as a YAML value: an empty text becomes "" so that the line stays valid YAML;
@@ -105,6 +108,9 @@ void mn_case_write_defaults(FILE *fp) {
   write_keys(fp, t, n, "  ", NULL);
   fprintf(fp, "\nsolver:\n");
   t = mn_solver_param_table(&n);
+  write_keys(fp, t, n, "  ", NULL);
+  fprintf(fp, "\nsun:\n");
+  t = mn_sun_param_table(&n);
   write_keys(fp, t, n, "  ", NULL);
   fprintf(fp,
           "\n# model:   # overrides of the healing-model parameters (mnsim config --parameters)\n");

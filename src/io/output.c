@@ -141,6 +141,8 @@ int mn_io_device_summary_csv(FILE *fp, const void *ctx, mn_error *err) {
   row(fp, "coverage", st->coverage, "", "fraction of the outline inside a channel");
   row(fp, "coverage_se", st->coverage_se, "", "Monte-Carlo standard error");
   row(fp, "coverage_random", st->coverage_poisson, "", "1 - exp(-density x channel area)");
+  row(fp, "lumen_fraction", st->lumen_fraction, "",
+      "open surface: 1 - exp(-density x lumen area), lumen = lumen_ratio x channel");
   row(fp, "overlap_fraction", st->overlap_fraction, "", "punctures touching another channel");
   row(fp, "nn_median", st->nn_median_um, "um", "nearest-neighbour distance, median");
   row(fp, "nn_p05", st->nn_p05_um, "um", "nearest-neighbour distance, 5th percentile");
@@ -235,20 +237,21 @@ static json_t *results_json(const mn_device_stats *st) {
     json_object_set_new(ends, mn_layer_name(l), num(st->layer_fraction[l]));
   }
   return json_pack(
-      "{s:I,s:I,s:o,s:o,s:o,s:o,s:{s:o,s:o,s:o},s:o,s:{s:o,s:o,s:o},s:{s:o,s:o,s:o,s:o,s:o,s:o},"
+      "{s:I,s:I,s:o,s:o,s:o,s:o,s:{s:o,s:o,s:o},s:o,s:o,s:{s:o,s:o,s:o},s:{s:o,s:o,s:o,s:o,s:o,s:o}"
+      ","
       "s:o,s:o,s:o,s:o,s:o,s:o}",
       "punctures", (json_int_t)st->count, "punctures_inside", (json_int_t)st->count_inside,
       "density_cm2", num(st->density_cm2), "puncture_rate_per_s", num(st->rate_per_s),
       "treatment_time_s", num(st->duration_s), "hand_path_mm", num(st->path_mm), "coverage",
       "fraction", num(st->coverage), "standard_error", num(st->coverage_se), "random_pattern",
-      num(st->coverage_poisson), "overlap_fraction", num(st->overlap_fraction),
-      "nearest_neighbour_um", "mean", num(st->nn_mean_um), "median", num(st->nn_median_um), "p05",
-      num(st->nn_p05_um), "depth_um", "mean", num(st->depth_mean_um), "sd", num(st->depth_sd_um),
-      "min", num(st->depth_min_um), "max", num(st->depth_max_um), "band_low", num(st->depth_lo_um),
-      "band_high", num(st->depth_hi_um), "reach_fraction", reach, "end_layer_fraction", ends,
-      "bleeding_fraction", num(st->bleeding_fraction), "plexus_depth_um", num(st->plexus_depth_um),
-      "channel_radius_mean_um", num(st->surface_radius_mean_um), "density_map_cv",
-      num(st->density_map_cv));
+      num(st->coverage_poisson), "lumen_fraction", num(st->lumen_fraction), "overlap_fraction",
+      num(st->overlap_fraction), "nearest_neighbour_um", "mean", num(st->nn_mean_um), "median",
+      num(st->nn_median_um), "p05", num(st->nn_p05_um), "depth_um", "mean", num(st->depth_mean_um),
+      "sd", num(st->depth_sd_um), "min", num(st->depth_min_um), "max", num(st->depth_max_um),
+      "band_low", num(st->depth_lo_um), "band_high", num(st->depth_hi_um), "reach_fraction", reach,
+      "end_layer_fraction", ends, "bleeding_fraction", num(st->bleeding_fraction),
+      "plexus_depth_um", num(st->plexus_depth_um), "channel_radius_mean_um",
+      num(st->surface_radius_mean_um), "density_map_cv", num(st->density_map_cv));
 }
 
 /* device.json: the case, the resolved skin and device, the treatment per pass, the statistics

@@ -110,6 +110,13 @@ static int on_regions(mn_yctx *x, const char *path, const yaml_node_t *v, void *
   return rc;
 }
 
+static int on_sun(mn_yctx *x, const char *path, const yaml_node_t *v, void *obj) {
+  (void)obj;
+  size_t nt;
+  const mn_config_desc *tab = mn_sun_param_table(&nt);
+  return mn__y_walk_map(x, v, path, tab, nt, &PF(x)->req.sun, NULL, 0);
+}
+
 static int on_constraints(mn_yctx *x, const char *path, const yaml_node_t *v, void *obj) {
   (void)obj;
   size_t nt;
@@ -123,8 +130,10 @@ static int parse_root(mn_yctx *x, const yaml_node_t *root) {
   if (!root)
     return mn__y_fail(x, NULL, MN_EINPUT, "",
                       "the patient file is empty (see `mnsim plan --template`)");
-  static const mn__y_extra extra[] = {
-      {"patient", on_patient}, {"regions", on_regions}, {"constraints", on_constraints}};
+  static const mn__y_extra extra[] = {{"patient", on_patient},
+                                      {"regions", on_regions},
+                                      {"constraints", on_constraints},
+                                      {"sun", on_sun}};
   int rc = mn__y_walk_map(x, root, "", top_table, COUNT(top_table), PF(x), extra, COUNT(extra));
   if (rc == MN_OK && PF(x)->req.n_regions == 0)
     return mn__y_fail(x, root, MN_EINPUT, "regions",
@@ -141,6 +150,8 @@ static void set_defaults(mn_patient_file *p) {
   mn_config_defaults(t, n, &p->req.patient);
   t = mn_plan_constraints_param_table(&n);
   mn_config_defaults(t, n, &p->req.constraints);
+  t = mn_sun_param_table(&n);
+  mn_config_defaults(t, n, &p->req.sun);
 }
 
 void mn_patient_file_locate(const mn_patient_file *p, mn_error *err) {

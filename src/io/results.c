@@ -111,6 +111,56 @@ static json_t *uq_json(const mn_outcome_bands *u) {
                    (json_int_t)u->seed, "bands", b);
 }
 
+/* Thickening, pigment, sun, epidermis and elasticity into @p obs. */
+static void matrix_json(const mn_sim_result *r, json_t *obs) {
+  const mn_outcome *o = r->out;
+  json_object_set_new(
+      obs, "dermal_thickness_um",
+      json_pack(
+          "{s:o,s:o,s:o,s:o,s:s}", "day_30", num(o->thickness_um[0]), "day_90",
+          num(o->thickness_um[1]), "day_180", num(o->thickness_um[2]), "end",
+          num(o->thickness_end_um), "note",
+          "psi x sum of layer thickness x collagen change; psi is an estimate (low confidence)"));
+  json_object_set_new(
+      obs, "pigmentation",
+      json_pack("{s:o,s:o,s:s}", "mel_peak", num(o->mel_peak), "pih_risk", num(o->pih_risk), "note",
+                "uncalibrated: melanogenesis parameters are estimates"));
+  json_object_set_new(obs, "sun_avoidance_days", per_session(o->sun_days, o->n_sessions));
+  json_object_set_new(
+      obs, "epidermis",
+      json_pack("{s:o,s:s}", "thickening_end_pct", num(o->epidermis_end_pct), "note",
+                "keratinocyte excess K of the viable epidermis (estimates; docs/model.md)"));
+  json_object_set_new(
+      obs, "elasticity",
+      json_pack(
+          "{s:o,s:s}", "stiffness_change_end_pct", num(o->elasticity_end_pct), "note",
+          "small-strain stiffness from collagen (sqrt law, [R]) and elastin; low confidence"));
+  double u_free, u = mn_sun_dose(&r->cs->sun, &u_free);
+  json_object_set_new(
+      obs, "sun",
+      json_pack("{s:o,s:o,s:o,s:o}", "uvi", num(r->cs->sun.uvi), "dose_sed_per_day", num(u),
+                "unprotected_sed_per_day", num(u_free), "adherence", num(r->cs->sun.adherence)));
+}
+
+/* One entry per lesion: its thickening and fill. */
+static json_t *lesions_json(const mn_sim_result *r) {
+  const mn_outcome *o = r->out;
+  json_t *les = json_array();
+  for (int i = 0; i < r->cs->n_lesions; i++) {
+    char desc[256];
+    mn_lesion_describe(&r->cs->lesions[i], desc, sizeof desc);
+    const mn_lesion *l = &r->cs->lesions[i];
+    double dh = r->lesion_dh_um ? r->lesion_dh_um[i] : o->thickness_end_um;
+    double dermis = r->skin->thickness_um[MN_LAYER_PD] + r->skin->thickness_um[MN_LAYER_RD];
+    double fill = r->lesion_dh_um
+                      ? mn_outcome_fill_pct(dh, 1000 * l->depth_mm)
+                      : mn_outcome_lesion_fill_pct(l->type, 1000 * l->depth_mm, dermis, dh);
+    json_array_append_new(les, json_pack("{s:s,s:o,s:o}", "lesion", desc, "thickening_um", num(dh),
+                                         "fill_pct", num(fill)));
+  }
+  return les;
+}
+
 /* Built in parts: json_pack yields NULL if any part fails, and the parts are released then. A
  * lesion's fill uses its own thickening when the run computed one (lesion_dh_um), else the
  * mean dermal thickening. */
@@ -140,36 +190,18 @@ int mn_io_outcome_json(FILE *fp, const void *ctx, mn_error *err) {
       "and E (estimates); 'outcome' holds the nominal model, 'uncertainty' the median and 90 % "
       "band over the parameter ranges",
       "redness visible while R(t) > V_vis x s_vis(Fitzpatrick); s_vis values are estimates",
-      "barrier closure: mean epidermal damage below 10 % of its value at the session",
-      "elastin change is low confidence: published evidence conflicts");
+      "barrier closure: the channels' epidermal gaps close from their walls after a lag "
+      "(t0_close, v_close, by skin type m_close; docs/model.md); open until the gap area is below "
+      "f_det of its value at the session",
+      "elastin and elasticity are low confidence: published evidence conflicts");
   if (!root || !obs || !ev) {
     json_decref(root);
     json_decref(obs);
     json_decref(ev);
     return MN_ERR(err, MN_EINTERNAL, "", "cannot build outcome.json");
   }
-  json_object_set_new(
-      obs, "dermal_thickness_um",
-      json_pack(
-          "{s:o,s:o,s:o,s:o,s:s}", "day_30", num(o->thickness_um[0]), "day_90",
-          num(o->thickness_um[1]), "day_180", num(o->thickness_um[2]), "end",
-          num(o->thickness_end_um), "note",
-          "psi x sum of layer thickness x collagen change; psi is an estimate (low confidence)"));
-  json_object_set_new(
-      obs, "pigmentation",
-      json_pack("{s:o,s:o,s:s}", "mel_peak", num(o->mel_peak), "pih_risk", num(o->pih_risk), "note",
-                "uncalibrated: melanogenesis parameters are estimates"));
-  json_object_set_new(obs, "sun_avoidance_days", per_session(o->sun_days, o->n_sessions));
-  json_t *les = json_array();
-  for (int i = 0; i < r->cs->n_lesions; i++) {
-    char desc[256];
-    mn_lesion_describe(&r->cs->lesions[i], desc, sizeof desc);
-    double dh = r->lesion_dh_um ? r->lesion_dh_um[i] : o->thickness_end_um;
-    json_array_append_new(
-        les, json_pack("{s:s,s:o,s:o}", "lesion", desc, "thickening_um", num(dh), "fill_pct",
-                       num(mn_outcome_fill_pct(dh, 1000 * r->cs->lesions[i].depth_mm))));
-  }
-  json_object_set_new(obs, "lesions", les);
+  matrix_json(r, obs);
+  json_object_set_new(obs, "lesions", lesions_json(r));
   json_object_set_new(root, "outcome", obs);
   json_object_set_new(root, "uncertainty", uq_json(r->uq));
   json_object_set_new(root, "evidence", ev);

@@ -4,9 +4,10 @@
  *   du_lf/dt = R_l(u_lf) + k_f (u_ln - u_lf) + sum_l' v_ll' (u_l'f - u_lf)
  * with b = 1 / sqrt(pi n), r_n = min(b, a + c L), phi = r_n^2 / b^2,
  * k_n = 2 D / (r_n^2 ln(b / r_n)), k_f = k_n phi / (1 - phi), v = 2 D / (h_l (h_l + h_l')).
- * Injury: the injured volume of each layer over the near-zone volume. CVODE BDF with a sparse
- * Jacobian (exchange terms exact, reaction blocks by difference quotients of the shared kernel)
- * factored by KLU, non-negativity constraints, re-initialised at each session. Stage: lumped. */
+ * Injury: the lumen and displaced volumes of each layer over the near-zone volume (model v2). CVODE
+ * BDF with a sparse Jacobian (exchange terms exact, reaction blocks by difference quotients of the
+ * shared kernel) factored by KLU, non-negativity constraints, re-initialised at each session.
+ * Stage: lumped. */
 #include <cvode/cvode.h>
 #include <float.h>
 #include <math.h>
@@ -41,6 +42,8 @@ typedef struct model {
   double v[NL][NL][NS];          /* vertical exchange between layers, 1/day */
   double phi;
   int single;           /* near zone fills the cell: no far zone */
+  int pd_top;           /* the first papillary slab: what the keratinocytes above respond to */
+  double uvf;           /* UV factor of the day's dose (mn_uv_factor) */
   uint16_t dep[NL][NS]; /* bit r of dep[L][s]: reaction term r depends on species s */
 } model;
 
@@ -53,6 +56,18 @@ static void quiet(int code, const char *module, const char *function, char *msg,
   (void)code, (void)module, (void)function, (void)msg, (void)user;
 }
 
+/* What the reactions of (slab L, zone z) see besides their own state: the UV factor, and for
+ * the viable epidermis the fibroblasts and collagen of the top papillary slab of the same zone. */
+static mn_reaction_env env_of(const model *M, const double *y, int L, int z) {
+  mn_reaction_env e = {M->uvf, 0, 1};
+  if (M->layer_of[L] == MN_LAYER_VE && M->pd_top >= 0) {
+    const double *pd = y + idx(M->pd_top, z, 0);
+    e.col_fs = pd[MN_SP_F] + pd[MN_SP_S];
+    e.col_c = pd[MN_SP_C1] + pd[MN_SP_C3];
+  }
+  return e;
+}
+
 static int rhs(realtype t, N_Vector yv, N_Vector dyv, void *user) {
   (void)t;
   const model *M = user;
@@ -62,7 +77,8 @@ static int rhs(realtype t, N_Vector yv, N_Vector dyv, void *user) {
     for (int z = 0; z < NZ; z++) {
       const double *u = y + idx(L, z, 0);
       double *du = dy + idx(L, z, 0);
-      mn_reaction_pl(M->m, &M->lc[L], u, 0.0, p, l);
+      mn_reaction_env env = env_of(M, y, L, z);
+      mn_reaction_pl(M->m, &M->lc[L], u, &env, p, l);
       for (int s = 0; s < NS; s++) du[s] = p[s] - l[s] * u[s];
     }
   if (!M->single)
@@ -83,10 +99,16 @@ static int rhs(realtype t, N_Vector yv, N_Vector dyv, void *user) {
   return 0;
 }
 
-/* Column pattern of the Jacobian, rows ascending: the slab above (same zone and species), the
- * near zone (for a far-zone column), the reaction block of the column's own (slab, zone), the far
- * zone (for a near-zone column), the slab below. Absent species keep their diagonal so that
- * I - gamma J stays regular. Returns the number of non-zeros; fills rows/ptrs when not NULL. */
+/* 1 when column (slab L, species s) drives the keratinocytes of the epidermal slabs above. */
+static int drives_k(const model *M, int L, int s) {
+  return L == M->pd_top && (s == MN_SP_F || s == MN_SP_S || s == MN_SP_C1 || s == MN_SP_C3);
+}
+
+/* Column pattern of the Jacobian, rows ascending: K of the epidermal slabs (for the top
+ * papillary slab's F, S, C1, C3), the slab above (same zone and species), the near zone (for a
+ * far-zone column), the reaction block of the column's own (slab, zone), the far zone (for a
+ * near-zone column), the slab below. Absent species keep their diagonal so that I - gamma J
+ * stays regular. Returns the number of non-zeros; fills rows/ptrs when not NULL. */
 static long pattern(const model *M, sunindextype *rows, sunindextype *ptrs) {
   long nz = 0;
   for (int L = 0; L < M->nl; L++)
@@ -94,6 +116,9 @@ static long pattern(const model *M, sunindextype *rows, sunindextype *ptrs) {
       for (int s = 0; s < NS; s++) {
         if (ptrs) ptrs[idx(L, z, s)] = nz;
 #define ROW(r) (rows ? (void)(rows[nz] = (r)) : (void)0, nz++)
+        if (drives_k(M, L, s))
+          for (int V = 0; V < L; V++)
+            if (M->layer_of[V] == MN_LAYER_VE) ROW(idx(V, z, MN_SP_K));
         if (L > 0 && M->v[L - 1][L][s] != 0) ROW(idx(L - 1, z, s));
         if (z == 1 && !M->single && M->kn[L][s] != 0) ROW(idx(L, 0, s));
         for (int r = 0; r < NS; r++)
@@ -107,9 +132,10 @@ static long pattern(const model *M, sunindextype *rows, sunindextype *ptrs) {
 }
 
 /* f_r of one (slab, zone): the reaction part of the right-hand side */
-static void reaction_f(const model *M, int L, const double *u, double *f) {
+static void reaction_f(const model *M, int L, const double *u, const mn_reaction_env *env,
+                       double *f) {
   double p[NS], l[NS];
-  mn_reaction_pl(M->m, &M->lc[L], u, 0.0, p, l);
+  mn_reaction_pl(M->m, &M->lc[L], u, env, p, l);
   for (int s = 0; s < NS; s++) f[s] = p[s] - l[s] * u[s];
 }
 
@@ -125,12 +151,13 @@ static void dependencies(model *M) {
       double u[NS], f0[NS], f1[NS];
       for (int s = 0; s < NS; s++) u[s] = frac[q] * (1.0 + 0.13 * s);
       u[MN_SP_P] = q == 1 ? 2.0 * M->m->P_th + 1.0 : 0.5 * M->m->P_th;
-      reaction_f(M, L, u, f0);
+      mn_reaction_env env = {1 + q, frac[q], 1 + frac[q]};
+      reaction_f(M, L, u, &env, f0);
       for (int s = 0; s < NS; s++) {
         if (!(M->lc[L].present & (1u << s))) continue;
         double us = u[s];
         u[s] = us * (1 + 1e-4) + 1e-6;
-        reaction_f(M, L, u, f1);
+        reaction_f(M, L, u, &env, f1);
         u[s] = us;
         for (int r = 0; r < NS; r++)
           if (f1[r] != f0[r] && (M->lc[L].present & (1u << r))) M->dep[L][s] |= (uint16_t)(1u << r);
@@ -154,9 +181,18 @@ static int jacobian(realtype t, N_Vector yv, N_Vector fy, SUNMatrix J, void *use
     for (int z = 0; z < NZ; z++) {
       double u[NS], f0[NS], f1[NS];
       memcpy(u, y + idx(L, z, 0), sizeof u);
-      reaction_f(M, L, u, f0);
+      mn_reaction_env env = env_of(M, y, L, z);
+      reaction_f(M, L, u, &env, f0);
+      const double *pd = M->pd_top >= 0 ? y + idx(M->pd_top, z, 0) : NULL;
       for (int s = 0; s < NS; s++) {
-        double out = 0; /* exchange out of this state */
+        double out = 0;          /* exchange out of this state */
+        if (drives_k(M, L, s)) { /* d K' / d s of the epidermal slabs: linear in the drive */
+          int col = s == MN_SP_C1 || s == MN_SP_C3;
+          double dk = col ? (pd[MN_SP_C1] + pd[MN_SP_C3] > 1 ? M->m->k_K * M->m->kap_K : 0)
+                          : M->m->k_K * M->m->chi_K;
+          for (int V = 0; V < L; V++)
+            if (M->layer_of[V] == MN_LAYER_VE) val[nz++] = dk;
+        }
         if (L > 0 && M->v[L - 1][L][s] != 0) {
           val[nz++] = M->v[L - 1][L][s];
           out += M->v[L][L - 1][s];
@@ -168,9 +204,9 @@ static int jacobian(realtype t, N_Vector yv, N_Vector fy, SUNMatrix J, void *use
         if (z == 0 && !M->single) out += M->kn[L][s];
         if (L + 1 < M->nl) out += M->v[L][L + 1][s];
         if (M->lc[L].present & (1u << s)) {
-          double h = sqrt(DBL_EPSILON) * fmax(fabs(u[s]), 1e-2), us = u[s];
+          double h = sqrt(DBL_EPSILON) * fmax(fabs(u[s]), 1.0), us = u[s];
           u[s] = us + h;
-          reaction_f(M, L, u, f1);
+          reaction_f(M, L, u, &env, f1);
           u[s] = us;
           for (int r = 0; r < NS; r++)
             if (r == s || (M->dep[L][s] & (1u << r)))
@@ -234,7 +270,13 @@ static void geometry(model *M, const mn_lumped_input *in, const mn_lumped_params
       vol += in->group[i].density_cm2 * 1e-8 *
              channel_volume(in->dev, in->group[i].depth_um, M->top[L2], M->top[L2] + M->h[L2]);
     g->f_inj[L2] = fmin(1.0, vol / M->h[L2]);
+    /* the lumen is the needle's profile scaled by eps: eps^2 of the displaced volume */
+    double eps = in->dev->cls.lumen_ratio;
+    g->f_lum[L2] = fmin(1.0, eps * eps * vol / M->h[L2]);
   }
+  M->pd_top = -1;
+  for (int L2 = M->nl - 1; L2 >= 0; L2--)
+    if (M->layer_of[L2] == MN_LAYER_PD) M->pd_top = L2;
   for (int i = 0; i < in->n_groups; i++)
     g->bleeding |= in->group[i].depth_um >= mn_skin_plexus_depth_um(sk);
   /* exchange rates per species: quasi-steady radial diffusion between r_n and b */
@@ -279,13 +321,15 @@ static void injure(const model *M, const mn_lumped_geometry *g, double *y, int l
         y[idx(L, 0, s)] = y[idx(L, 1, s)] = mean;
       }
   for (int L = 0; L < M->nl; L++) {
-    double d = fmin(1.0, g->f_inj[L] / M->phi);
+    double lum = fmin(1.0, g->f_lum[L] / M->phi), disp = fmin(1.0, g->f_inj[L] / M->phi);
     double *u = y + idx(L, 0, 0);
     unsigned has = M->lc[L].present;
-    if (has & (1u << MN_SP_D)) u[MN_SP_D] = 1 - (1 - u[MN_SP_D]) * (1 - d);
-    if (has & (1u << MN_SP_C1)) u[MN_SP_C1] *= 1 - M->m->phi_cut * d;
+    if (has & (1u << MN_SP_D)) u[MN_SP_D] = 1 - (1 - u[MN_SP_D]) * (1 - lum);
+    if (has & (1u << MN_SP_C1)) u[MN_SP_C1] *= 1 - lum;
+    if (has & (1u << MN_SP_E)) u[MN_SP_E] *= 1 - lum;
+    if (has & (1u << MN_SP_C3)) u[MN_SP_C3] *= 1 - disp; /* immature matrix tears */
     if (g->bleeding && M->layer_of[L] != MN_LAYER_VE && (has & (1u << MN_SP_T)))
-      u[MN_SP_T] += M->m->tau_plt * d;
+      u[MN_SP_T] += M->m->tau_plt * lum;
   }
 }
 
@@ -320,7 +364,9 @@ static void model_init(model *M, const mn_lumped_input *in, const mn_lumped_para
                        mn_lumped_geometry *g) {
   M->m = in->m;
   geometry(M, in, lp, g);
-  for (int L = 0; L < M->nl; L++) mn_reaction_coef_init(&M->lc[L], in->m, M->layer_of[L], in->fitz);
+  for (int L = 0; L < M->nl; L++)
+    mn_reaction_coef_init(&M->lc[L], in->m, M->layer_of[L], in->fitz, in->skin->params.age_y);
+  M->uvf = mn_uv_factor(in->m, in->uv);
   dependencies(M);
 }
 

@@ -35,19 +35,20 @@ extern const size_t mn__data_region_depths_csv_len;
 /* CVODE's relative tolerance for the planner's runs: 1e-4 instead of 1e-5 changes redness and
  * collagen by less than 0.5 % (test plan/planner_tolerance) and saves about a fifth of the time */
 #define MN__PLAN_RTOL 1e-4
-/* the single-session runs stop here; later days follow the plateau's slow turnover,
- * g(t) = g(RUN_DAYS) exp(-k_1 (t - RUN_DAYS)) (test plan/plateau_extrapolation) */
-#define MN__RUN_DAYS 400
 
-/* ---- the single-session response per draw (response.c) ----------------------------------- */
+/* ---- a setting's course per draw (response.c) --------------------------------------------- */
 
+/* A course (k sessions, interval days apart) of one setting over nd draws. */
 typedef struct mn__response {
-  int nd;           /* draws (0 = the nominal run only) */
-  int horizon;      /* days sampled: g[d][0..horizon] */
-  double *gain;     /* [nd][horizon + 1] the goal's quantity per day (thickening um or PD %) */
-  double *collagen; /* [nd][horizon + 1] papillary collagen change, % */
-  double *week;     /* [nd][MN_PLAN_WEEK_SAMPLES] redness R(t) hourly */
-  double *red, *bar, *sun, *pih; /* [nd] per session */
+  int nd;           /* draws (draw 0: the nominal parameters) */
+  int k;            /* sessions */
+  double interval;  /* days between sessions */
+  double *goal;     /* [nd] the goal quantity at the review (fill % or papillary collagen %) */
+  double *collagen; /* [nd] papillary collagen change at the review, % */
+  double *dh;       /* [nd] dermal thickening at the review, um */
+  double *year;     /* [nd][MN_PLAN_YEAR_SAMPLES] papillary collagen change, days 0-365, % */
+  double *week;     /* [nd][MN_PLAN_WEEK_SAMPLES] redness R(t) hourly after the first session */
+  double *red, *bar, *sun, *pih; /* [nd] first session's windows (days); PIH risk (%) */
   double thr;                    /* redness visibility threshold of draw 0 */
   int *ok;                       /* [nd] run finished */
 } mn__response;
@@ -59,6 +60,8 @@ typedef struct mn__candidate {
   double density;
   int allowed;        /* its nominal redness is within max_downtime_days */
   double red_nominal; /* redness days */
+  double strength;    /* nominal response to one session, unclamped: the dermal thickening (fill
+                         goals) or the papillary collagen change (the others) at its review */
 } mn__candidate;
 
 /* What the search of one region shares between its steps. */
@@ -69,24 +72,22 @@ typedef struct mn__region_ctx {
   mn_plan_region *pr;
   const mn_model_params *draws; /* [nd]: the nominal parameters first */
   int nd;
-  int horizon;
   int evaluations;
 } mn__region_ctx;
 
 void mn__response_free(mn__response *r);
-/* One session of setting @p c for each of the first @p nd draws: the daily goal quantity and
- * collagen over the horizon, the first week's redness, and the per-session windows. */
-int mn__response_run(mn__region_ctx *x, const mn__candidate *c, int nd, mn__response *r,
-                     mn_error *err);
-/* k sessions @p interval days apart, at the review: sum_i g(R - i I) of a daily response. */
-double mn__superpose(const double *g, int horizon, int k, double interval);
-/* The goal quantity of draw @p d's course at the review (fill % or collagen %). */
-double mn__course_value(const mn__response *r, int d, int k, double interval, int quantity,
-                        double defect_um);
-/* The fewest sessions reaching the goal with probability @p p_req at @p interval (kmax + 1 when
- * none); *p_at the probability there (or the best one). */
-int mn__sessions_needed(const mn__response *r, const mn_plan_region *pr, double interval, int kmax,
-                        double p_req, double *p_at);
+/* The course of @p k sessions @p interval days apart of setting @p c for the first @p nd draws,
+ * into @p r (owned by the caller: mn__response_free). MN_EINTERNAL when every run failed. */
+int mn__response_run(mn__region_ctx *x, const mn__candidate *c, int k, double interval, int nd,
+                     mn__response *r, mn_error *err);
+/* Share of the finished draws whose goal quantity reaches @p goal. */
+double mn__response_probability(const mn__response *r, double goal);
+/* Day of the review of @p k sessions @p interval days apart: 6 months after the last. */
+double mn__review_day(int k, double interval);
+/* The region's goal quantity from the papillary collagen change (%) and the dermal thickening
+ * (um): the fill of its defect for fill goals (by scar type: mn_outcome_lesion_fill_pct), the
+ * collagen change otherwise. */
+double mn__goal_value(const mn_plan_region *pr, double collagen, double dh);
 /* Linear interpolation of a sampled quantity @p x of series @p ts at day @p t. */
 double mn__series_at(const mn_timeseries *ts, const double *x, double t);
 

@@ -2,20 +2,21 @@
  *
  * Per region: needle depths in 0.25 mm steps over the indication's range, bounded by the maker's
  * chart for the region and by the anatomy (the channel must end above the subcutis), and 1-3
- * passes. Each candidate's single-session response comes from response.c; goal probability =
- * share of the draws whose course reaches the goal at the review.
- *
- * Candidates are ranked on the nominal parameters (fewest sessions to the goal, then least
- * redness); the best one gets the draws; a gentler one replaces it only when its own draws
- * confirm it. Then one interval for all regions: fewest visits, then a clinic interval (6-8
- * weeks) when allowed, then the shortest. No session may start while the previous one's redness
- * or barrier window is open (95th percentile). Stage: plan. */
+ * passes. One nominal session of each candidate gives its redness (the downtime limit) and its
+ * strength; the strongest allowed one's whole courses are run on the nominal parameters for
+ * every session count and every interval the constraints allow (response.c: courses are run, not
+ * superposed). The interval is the model's: the fewest visits over all regions, then the best
+ * nominal outcome; the clinic's usual interval (6-8 weeks) only breaks ties within 2 %. Then the
+ * draws: each region's course at that interval, adding sessions until the goal is reached with
+ * the required probability; a gentler setting replaces the strongest when its own draws reach
+ * the goal in as many sessions. No session may start while the previous one's redness or
+ * barrier window is open (95th percentile). Stage: plan. */
 #include <math.h>
 #include <string.h>
 
 #include "plan_impl.h"
 
-enum { MAX_CANDIDATES = 64 };
+enum { MAX_CANDIDATES = 64, MAX_INTERVALS = 16 };
 
 /* ---- one region ----------------------------------------------------------------------------- */
 
@@ -97,18 +98,16 @@ cleanup:
   return rc;
 }
 
-/* Nominal screening: every candidate's single-session goal response (into gnom, [nc][h + 1])
- * and redness; *any = 1 when some candidate's redness is within max_downtime_days. */
-static int screen(mn__region_ctx *x, mn__candidate *cand, int nc, double *gnom, int *any,
-                  mn_error *err) {
-  size_t h1 = (size_t)x->horizon + 1;
+/* Nominal screening: every candidate's single session (draw 0) for its redness and strength;
+ * *any = 1 when some candidate's redness is within max_downtime_days. */
+static int screen(mn__region_ctx *x, mn__candidate *cand, int nc, int *any, mn_error *err) {
   *any = 0;
   for (int c = 0; c < nc; c++) {
     mn__response r0;
-    int rc = mn__response_run(x, &cand[c], 1, &r0, err);
+    int rc = mn__response_run(x, &cand[c], 1, 0, 1, &r0, err);
     if (rc) return rc;
-    memcpy(gnom + (size_t)c * h1, r0.gain, h1 * sizeof *gnom);
     cand[c].red_nominal = r0.red[0];
+    cand[c].strength = x->pr->quantity == MN_GOAL_FILL ? r0.dh[0] : r0.collagen[0];
     cand[c].allowed = cand[c].red_nominal <= x->req->constraints.max_downtime_days;
     *any |= cand[c].allowed;
     mn__response_free(&r0);
@@ -116,102 +115,21 @@ static int screen(mn__region_ctx *x, mn__candidate *cand, int nc, double *gnom, 
   return MN_OK;
 }
 
-/* The strongest allowed candidate (largest single-session response at the clinic interval), or,
- * when the downtime rules them all out, the one with the least redness. */
-static int strongest(const mn__region_ctx *x, const mn__candidate *cand, int nc, const double *gnom,
-                     int any, double ipref) {
-  size_t h1 = (size_t)x->horizon + 1;
+/* The strongest allowed candidate (largest single-session response), or, when the downtime
+ * rules them all out, the one with the least redness. */
+static int strongest(const mn__candidate *cand, int nc, int any) {
   int best = -1;
   for (int c = 0; c < nc; c++) {
     if (any && !cand[c].allowed) continue;
-    if (best < 0) {
+    if (best < 0 || (any ? cand[c].strength > cand[best].strength
+                         : cand[c].red_nominal < cand[best].red_nominal))
       best = c;
-      continue;
-    }
-    int better = any ? mn__superpose(gnom + (size_t)c * h1, x->horizon, 1, ipref) >
-                           mn__superpose(gnom + (size_t)best * h1, x->horizon, 1, ipref)
-                     : cand[c].red_nominal < cand[best].red_nominal;
-    if (better) best = c;
   }
   return best;
 }
 
-/* The gentlest candidate that reaches the goal in @p k_s sessions as the strongest does, each
- * draw's response scaled from the strongest one's (the draws' spread is close to
- * multiplicative), with a 3-point margin on the probability: a proxy that the caller confirms. */
-static int gentlest(const mn__region_ctx *x, const mn__candidate *cand, int nc, const double *gnom,
-                    int any, int strong, const mn__response *rs, int k_s, double ipref) {
-  const mn_plan_region *pr = x->pr;
-  size_t h1 = (size_t)x->horizon + 1;
-  int chosen = strong;
-  double ns = mn__superpose(gnom + (size_t)strong * h1, x->horizon, k_s, ipref);
-  for (int c = 0; c < nc; c++) {
-    if (c == strong || (any && !cand[c].allowed)) continue;
-    if (cand[c].red_nominal >= cand[chosen].red_nominal) continue;
-    double nc_val = mn__superpose(gnom + (size_t)c * h1, x->horizon, k_s, ipref);
-    int hit = 0, m = 0;
-    for (int d = 0; d < rs->nd; d++) {
-      if (!rs->ok[d]) continue;
-      m++;
-      double v =
-          ns != 0 ? nc_val * mn__superpose(rs->gain + (size_t)d * h1, x->horizon, k_s, ipref) / ns
-                  : 0;
-      if (pr->quantity == MN_GOAL_FILL) v = mn_outcome_fill_pct(v, 1000 * pr->defect_mm);
-      hit += v >= pr->goal_pct;
-    }
-    if (m && (double)hit / m >= x->req->constraints.probability + 0.03) chosen = c;
-  }
-  return chosen;
-}
-
-/* Sessions the candidate's response needs at @p ipref (the clinic protocol's count when the
- * indication has no model goal). */
-static int needed(const mn__region_ctx *x, const mn__response *r, double ipref) {
-  const mn_plan_region *pr = x->pr;
-  double p = 0;
-  if (pr->quantity == MN_GOAL_NONE) return pr->ind->protocol_sessions;
-  return mn__sessions_needed(r, pr, ipref, x->req->constraints.max_sessions,
-                             x->req->constraints.probability, &p);
-}
-
 static void use_setting(mn_plan_region *pr, const mn__candidate *c) {
   pr->depth_mm = c->depth_mm, pr->passes = c->passes, pr->density_cm2 = c->density;
-}
-
-/* The chosen setting of a region from its screened candidates, with its response over all
- * draws in *rs (owned by the caller). */
-static int choose_setting(mn__region_ctx *x, mn__candidate *cand, int nc, const double *gnom,
-                          int any, double ipref, mn__response *rs, mn_error *err) {
-  mn_plan_region *pr = x->pr;
-  int strong = strongest(x, cand, nc, gnom, any, ipref), rc;
-  if ((rc = mn__response_run(x, &cand[strong], x->nd, rs, err))) return rc;
-  int chosen = strong, k_s = needed(x, rs, ipref);
-  if (pr->quantity == MN_GOAL_NONE) { /* no model goal: the least redness */
-    for (int c = 0; c < nc; c++)
-      if ((!any || cand[c].allowed) && cand[c].red_nominal < cand[chosen].red_nominal) chosen = c;
-  } else if (k_s <= x->req->constraints.max_sessions) {
-    chosen = gentlest(x, cand, nc, gnom, any, strong, rs, k_s, ipref);
-  }
-  int best_k = k_s;
-  use_setting(pr, &cand[strong]);
-  if (chosen != strong) { /* confirm with its own draws; keep it only if it holds */
-    mn__response rc2;
-    if ((rc = mn__response_run(x, &cand[chosen], x->nd, &rc2, err))) return rc;
-    int k_c = needed(x, &rc2, ipref);
-    if (k_c <= k_s) {
-      mn__response_free(rs);
-      *rs = rc2;
-      best_k = k_c;
-      use_setting(pr, &cand[chosen]);
-    } else {
-      mn__response_free(&rc2);
-    }
-  }
-  int kmax = x->req->constraints.max_sessions;
-  pr->reached = pr->quantity == MN_GOAL_NONE || best_k <= kmax;
-  pr->sessions = best_k <= kmax ? best_k : kmax;
-  pr->draws_kept = x->nd;
-  return MN_OK;
 }
 
 static void append_note(mn_plan *out, const char *fmt, const char *region, double v) {
@@ -221,66 +139,197 @@ static void append_note(mn_plan *out, const char *fmt, const char *region, doubl
   snprintf(out->note + len, sizeof out->note - len, fmt, region, v);
 }
 
-/* One region: anatomy, candidates, screening and the chosen setting with its response. */
-static int plan_region(mn__region_ctx *x, int i, const mn_skin_atlas *atlas, mn_plan *out,
-                       mn__response *rs, mn_error *err) {
-  int rc = MN_OK, nc = 0, any = 0;
+/* The intervals the constraints allow: weekly from min to max_interval_weeks (days). */
+static int interval_grid(const mn_plan_constraints *cs, double *I, int cap) {
+  int n = 0;
+  for (double w = cs->min_interval_weeks; w <= cs->max_interval_weeks + 1e-9 && n < cap; w += 1)
+    I[n++] = w * MN__WEEK;
+  return n;
+}
+
+/* One region's search state between the nominal stage and the draws. */
+typedef struct region_state {
   mn__candidate cand[MAX_CANDIDATES];
-  double *gnom = NULL, pref[2];
+  int nc, any, strong;
+  double grid[MN_PLAN_MAX_SESSIONS][MAX_INTERVALS]; /* nominal goal: k + 1 sessions, interval i */
+} region_state;
+
+/* The nominal goal quantity of the strongest setting for every interval and for session counts
+ * up to the first that reaches the goal (the rest of a column is not needed: +inf). */
+static int nominal_grid(mn__region_ctx *x, region_state *st, const double *I, int nI,
+                        mn_error *err) {
+  int kmax = x->req->constraints.max_sessions;
+  for (int i = 0; i < nI; i++) {
+    int reached = 0;
+    for (int k = 1; k <= kmax; k++) {
+      if (reached) {
+        st->grid[k - 1][i] = INFINITY;
+        continue;
+      }
+      mn__response r;
+      int rc = mn__response_run(x, &st->cand[st->strong], k, I[i], 1, &r, err);
+      if (rc) return rc;
+      st->grid[k - 1][i] = r.goal[0];
+      reached = r.goal[0] >= x->pr->goal_pct;
+      mn__response_free(&r);
+    }
+  }
+  return MN_OK;
+}
+
+/* Sessions the region needs at interval i on the nominal parameters (kmax + 1: none reaches). */
+static int nominal_sessions(const mn_plan_region *pr, const region_state *st, int i, int kmax) {
+  if (pr->quantity == MN_GOAL_NONE) return pr->ind->protocol_sessions;
+  for (int k = 1; k <= kmax; k++)
+    if (st->grid[k - 1][i] >= pr->goal_pct) return k;
+  return kmax + 1;
+}
+
+/* One region up to its nominal grid: anatomy, candidates, screening, the strongest setting. */
+static int plan_region(mn__region_ctx *x, int i, const mn_skin_atlas *atlas, const double *I,
+                       int nI, region_state *st, mn_plan *out, mn_error *err) {
+  int rc = MN_OK;
   MN_TRY(region_setup(x->req, i, atlas, x->ind, x->pr, err));
-  MN_TRY(candidates(x, cand, MAX_CANDIDATES, &nc, err));
-  MN_CHECK(nc > 0, err, MN_EINTERNAL, "", "no needle depth for %s", x->pr->req.region);
-  const mn_plan_constraints *cs = &x->req->constraints;
-  mn_indications_interval_pref(x->ind, pref);
-  double ipref = fmin(fmax(pref[0] * MN__WEEK, cs->min_interval_weeks * MN__WEEK),
-                      cs->max_interval_weeks * MN__WEEK);
-  gnom = mn_malloc_array((size_t)nc * (size_t)(x->horizon + 1), sizeof *gnom);
-  MN_CHECK(gnom, err, MN_ENOMEM, "", "out of memory");
-  MN_TRY(screen(x, cand, nc, gnom, &any, err));
-  if (!any)
+  MN_TRY(candidates(x, st->cand, MAX_CANDIDATES, &st->nc, err));
+  MN_CHECK(st->nc > 0, err, MN_EINTERNAL, "", "no needle depth for %s", x->pr->req.region);
+  MN_TRY(screen(x, st->cand, st->nc, &st->any, err));
+  if (!st->any)
     append_note(out,
                 "%s: every setting's redness exceeds max_downtime_days = %g; the mildest is "
                 "used",
-                x->pr->skin.region, cs->max_downtime_days);
-  MN_TRY(choose_setting(x, cand, nc, gnom, any, ipref, rs, err));
-  out->evaluations += x->evaluations;
+                x->pr->skin.region, x->req->constraints.max_downtime_days);
+  st->strong = strongest(st->cand, st->nc, st->any);
+  use_setting(x->pr, &st->cand[st->strong]);
+  if (x->pr->quantity != MN_GOAL_NONE) MN_TRY(nominal_grid(x, st, I, nI, err));
 cleanup:
-  mn_free(gnom);
   return rc;
 }
 
 /* ---- the course ------------------------------------------------------------------------------ */
 
-/* One interval for all regions: fewest visits, then the clinic interval, then the shortest; -1
- * when finish_by leaves none. */
-static double choose_interval(const mn_plan_request *req, const mn_indications *ind,
-                              const mn_plan *out, const mn__response *resp, long start,
-                              long finish) {
-  const mn_plan_constraints *cs = &req->constraints;
-  int kmax = cs->max_sessions, best_visits = 1 << 30, best_pref = 0;
-  double imin = cs->min_interval_weeks * MN__WEEK, imax = cs->max_interval_weeks * MN__WEEK;
-  double best_I = -1, pref[2];
-  mn_indications_interval_pref(ind, pref);
-  for (double I = imin; I <= imax + 1e-9; I += MN__WEEK) {
-    int visits = 0;
-    for (int i = 0; i < req->n_regions; i++) {
-      const mn_plan_region *pr = &out->region[i];
-      double p;
-      int k = pr->quantity == MN_GOAL_NONE
-                  ? pr->sessions
-                  : mn__sessions_needed(&resp[i], pr, I, kmax, cs->probability, &p);
-      if (k > kmax) k = kmax + 1;
-      if (k > visits) visits = k;
+/* Visits (the most sessions any region needs) at each interval on the nominal grids, kept only
+ * where finish_by allows them (else 1 << 29); returns the fewest. */
+static int interval_visits(const mn_plan_request *req, const mn_plan *out, const region_state *st,
+                           const double *I, int nI, long start, long finish, int *visits) {
+  int kmax = req->constraints.max_sessions, best = 1 << 30;
+  for (int i = 0; i < nI; i++) {
+    visits[i] = 0;
+    for (int r = 0; r < req->n_regions; r++) {
+      int k = nominal_sessions(&out->region[r], &st[r], i, kmax);
+      visits[i] = k > visits[i] ? k : visits[i];
     }
-    if (finish >= 0 && (visits - 1) * I > (double)(finish - start)) continue;
-    int in_pref = I >= pref[0] * MN__WEEK - 1e-9 && I <= pref[1] * MN__WEEK + 1e-9;
-    if (visits < best_visits || (visits == best_visits && in_pref && !best_pref))
-      best_visits = visits, best_I = I, best_pref = in_pref;
+    if (finish >= 0 && (visits[i] - 1) * I[i] > (double)(finish - start)) visits[i] = 1 << 29;
+    if (visits[i] < best) best = visits[i];
   }
-  return best_I;
+  return best;
 }
 
-/* q05, median, q95 over the finished draws of @p v (n values, reordered). */
+/* The nominal goal of K sessions at interval i for a region, run when the grid stopped early. */
+static int grid_value(mn__region_ctx *x, region_state *st, int K, const double *I, int i, double *v,
+                      mn_error *err) {
+  if (isfinite(st->grid[K - 1][i])) {
+    *v = st->grid[K - 1][i];
+    return MN_OK;
+  }
+  mn__response r;
+  int rc = mn__response_run(x, &st->cand[st->strong], K, I[i], 1, &r, err);
+  if (rc) return rc;
+  *v = st->grid[K - 1][i] = r.goal[0];
+  mn__response_free(&r);
+  return MN_OK;
+}
+
+static int in_pref(const double pref[2], double I) {
+  return I >= pref[0] * MN__WEEK - 1e-9 && I <= pref[1] * MN__WEEK + 1e-9;
+}
+
+/* One interval for all regions from the model: the fewest visits; among those the interval where
+ * the regions' nominal outcomes of that many sessions are best (each relative to its own best);
+ * among intervals within 2 % of that, the clinic's usual interval when one is (a scheduling
+ * preference, shown as such). *pick = -1 when finish_by leaves none. */
+static int choose_interval(const mn_plan_request *req, mn__region_ctx *x, region_state *st,
+                           const mn_plan *out, const double *I, int nI, long start, long finish,
+                           int *pick, mn_error *err) {
+  int visits[MAX_INTERVALS], rc = MN_OK;
+  double score[MAX_INTERVALS] = {0}, top = -INFINITY, pref[2], v[MAX_INTERVALS];
+  mn_indications_interval_pref(x[0].ind, pref);
+  int best_v = interval_visits(req, out, st, I, nI, start, finish, visits);
+  *pick = -1;
+  if (best_v >= 1 << 29) return MN_OK;
+  int K = best_v > req->constraints.max_sessions ? req->constraints.max_sessions : best_v;
+  for (int r = 0; r < req->n_regions; r++) { /* each region relative to its own best */
+    if (out->region[r].quantity == MN_GOAL_NONE) continue;
+    double m = 0;
+    for (int i = 0; i < nI; i++) {
+      v[i] = 0;
+      if (visits[i] == best_v) MN_TRY(grid_value(&x[r], &st[r], K, I, i, &v[i], err));
+      m = fmax(m, v[i]);
+    }
+    for (int i = 0; i < nI; i++) score[i] += m > 0 ? v[i] / m : 1;
+  }
+  for (int i = 0; i < nI; i++)
+    if (visits[i] == best_v && score[i] > top) top = score[i], *pick = i;
+  for (int i = 0; i < nI; i++) /* the clinic's interval when it is as good */
+    if (visits[i] == best_v && score[i] >= top - 0.02 * req->n_regions && in_pref(pref, I[i]) &&
+        !in_pref(pref, I[*pick]))
+      *pick = i;
+cleanup:
+  return rc;
+}
+
+/* The draws of a region's setting at interval @p I from @p k sessions up until the required
+ * probability is reached (or max_sessions); the response of the last count tried in *rs. */
+static int sessions_with_draws(mn__region_ctx *x, const mn__candidate *c, int k, double I,
+                               mn__response *rs, int *reached, mn_error *err) {
+  const mn_plan_region *pr = x->pr;
+  int kmax = x->req->constraints.max_sessions, rc = MN_OK;
+  for (;; k++) {
+    MN_TRY(mn__response_run(x, c, k, I, x->nd, rs, err));
+    double p = mn__response_probability(rs, pr->goal_pct);
+    *reached = pr->quantity == MN_GOAL_NONE || p >= x->req->constraints.probability;
+    if (*reached || k >= kmax) break;
+    mn__response_free(rs);
+  }
+cleanup:
+  return rc;
+}
+
+/* A gentler allowed setting (less nominal redness) that reaches the goal in the same sessions:
+ * tried in order of strength, at most two with draws; it replaces *rs when its draws confirm it.
+ */
+static int try_gentler(mn__region_ctx *x, region_state *st, mn__response *rs, mn_error *err) {
+  const mn_plan_region *pr = x->pr;
+  int tries = 0, rc = MN_OK, chosen = st->strong;
+  for (int pass = 0; pass < st->nc && tries < 2; pass++) {
+    int c = -1; /* the strongest not yet tried among the gentler ones */
+    for (int q = 0; q < st->nc; q++)
+      if (q != chosen && (!st->any || st->cand[q].allowed) &&
+          st->cand[q].red_nominal < st->cand[chosen].red_nominal && st->cand[q].strength >= 0 &&
+          (c < 0 || st->cand[q].strength > st->cand[c].strength))
+        c = q;
+    if (c < 0) break;
+    mn__response r0, rc2;
+    MN_TRY(mn__response_run(x, &st->cand[c], rs->k, rs->interval, 1, &r0, err));
+    int nominal_ok = r0.goal[0] >= pr->goal_pct;
+    mn__response_free(&r0);
+    st->cand[c].strength = -1; /* tried */
+    if (!nominal_ok) continue;
+    tries++;
+    MN_TRY(mn__response_run(x, &st->cand[c], rs->k, rs->interval, x->nd, &rc2, err));
+    if (mn__response_probability(&rc2, pr->goal_pct) >= x->req->constraints.probability) {
+      mn__response_free(rs);
+      *rs = rc2;
+      chosen = c;
+      use_setting(x->pr, &st->cand[c]);
+    } else {
+      mn__response_free(&rc2);
+    }
+  }
+cleanup:
+  return rc;
+}
+
+/* q05, median, q95 over the finished draws of @p per_draw (@p v: scratch of nd values). */
 static void bands_of(const mn__response *r, const double *per_draw, double *v, double q[3]) {
   int m = 0;
   for (int d = 0; d < r->nd; d++)
@@ -290,8 +339,7 @@ static void bands_of(const mn__response *r, const double *per_draw, double *v, d
 
 /* The figures' curves of a region: the first week's redness and the course's collagen over the
  * first year, q05 / median / q95 over the draws. */
-static void region_curves(const mn__response *r, int k, double interval, double *v,
-                          mn_plan_curves *cv) {
+static void region_curves(const mn__response *r, double *v, mn_plan_curves *cv) {
   cv->nweek = MN_PLAN_WEEK_SAMPLES;
   for (int h = 0; h < MN_PLAN_WEEK_SAMPLES; h++) {
     int m = 0;
@@ -306,66 +354,64 @@ static void region_curves(const mn__response *r, int k, double interval, double 
   for (int t = 0; t < MN_PLAN_YEAR_SAMPLES; t++) {
     int m = 0;
     double q[3];
-    for (int d = 0; d < r->nd; d++) {
-      if (!r->ok[d]) continue;
-      const double *g = r->collagen + (size_t)d * (size_t)(r->horizon + 1);
-      double s = 0;
-      for (int j = 0; j < k; j++) {
-        double tt = t - j * interval;
-        if (tt < 0) break;
-        int a = (int)tt;
-        s += a >= r->horizon ? g[r->horizon] : g[a] + (tt - a) * (g[a + 1] - g[a]);
-      }
-      v[m++] = s;
-    }
+    for (int d = 0; d < r->nd; d++)
+      if (r->ok[d]) v[m++] = r->year[(size_t)d * MN_PLAN_YEAR_SAMPLES + (size_t)t];
     mn_quantiles(v, m, q);
     cv->year_t[t] = t;
     for (int j = 0; j < 3; j++) cv->year_gain[j][t] = q[j];
   }
 }
 
-/* A region's sessions, probability and bands for the chosen interval @p I. */
-static int finish_region(const mn_plan_request *req, mn_plan_region *pr, const mn__response *r,
-                         double I, long start, long finish, mn_error *err) {
-  int rc = MN_OK, kmax = req->constraints.max_sessions, k = pr->sessions;
+/* A region's probability, bands and curves from its final response. */
+static int region_bands(mn_plan_region *pr, const mn__response *r, mn_error *err) {
+  int rc = MN_OK;
   double *v = mn_malloc_array((size_t)r->nd, sizeof *v);
-  double *cv = mn_malloc_array((size_t)r->nd, sizeof *cv);
   pr->curves = mn_calloc(1, sizeof *pr->curves);
-  MN_CHECK(v && cv && pr->curves, err, MN_ENOMEM, "", "out of memory");
-  if (pr->quantity != MN_GOAL_NONE) {
-    double p;
-    k = mn__sessions_needed(r, pr, I, kmax, req->constraints.probability, &p);
-    pr->reached = k <= kmax;
-    if (k > kmax) k = kmax;
-  }
-  if (finish >= 0) {
-    int fit = 1 + (int)floor((double)(finish - start) / I + 1e-9);
-    if (k > fit) k = fit, pr->reached = 0;
-  }
-  pr->sessions = k;
-  int m = 0, hit = 0, mc = 0;
-  for (int d = 0; d < r->nd; d++) {
-    if (!r->ok[d]) continue;
-    v[m] = mn__course_value(r, d, k, I, pr->quantity, 1000 * pr->defect_mm);
-    hit += v[m] >= pr->goal_pct;
-    m++;
-  }
-  pr->probability = pr->quantity == MN_GOAL_NONE ? NAN : m ? (double)hit / m : 0;
-  mn_quantiles(v, m, pr->outcome);
-  mn__response rcol = *r; /* collagen at the review: superpose the collagen response */
-  rcol.gain = r->collagen;
-  for (int d = 0; d < r->nd; d++)
-    if (r->ok[d]) cv[mc++] = mn__course_value(&rcol, d, k, I, MN_GOAL_COLLAGEN, 0);
-  mn_quantiles(cv, mc, pr->collagen_pd);
+  MN_CHECK(v && pr->curves, err, MN_ENOMEM, "", "out of memory");
+  pr->probability = pr->quantity == MN_GOAL_NONE ? NAN : mn__response_probability(r, pr->goal_pct);
+  bands_of(r, r->goal, v, pr->outcome);
+  bands_of(r, r->collagen, v, pr->collagen_pd);
   bands_of(r, r->red, v, pr->redness_days);
   bands_of(r, r->bar, v, pr->barrier_days);
   bands_of(r, r->sun, v, pr->sun_days);
   bands_of(r, r->pih, v, pr->pih_pct);
   pr->redness_threshold = r->thr;
-  region_curves(r, k, I, v, pr->curves);
+  region_curves(r, v, pr->curves);
 cleanup:
   mn_free(v);
-  mn_free(cv);
+  return rc;
+}
+
+/* A region at interval I: sessions with its draws, a gentler setting if one holds, the bands. */
+static int region_course(mn__region_ctx *x, region_state *st, int i, double I, mn_plan *out,
+                         mn_error *err) {
+  int rc = MN_OK, kmax = x->req->constraints.max_sessions, reached = 0;
+  mn_plan_region *pr = x->pr;
+  mn__response rs;
+  memset(&rs, 0, sizeof rs);
+  int k =
+      pr->quantity == MN_GOAL_NONE ? pr->ind->protocol_sessions : nominal_sessions(pr, st, i, kmax);
+  if (k > kmax) k = kmax;
+  if (pr->quantity == MN_GOAL_NONE) { /* no model goal: the least redness */
+    for (int c = 0; c < st->nc; c++)
+      if ((!st->any || st->cand[c].allowed) &&
+          st->cand[c].red_nominal < st->cand[st->strong].red_nominal)
+        st->strong = c;
+    use_setting(pr, &st->cand[st->strong]);
+  }
+  MN_TRY(sessions_with_draws(x, &st->cand[st->strong], k, I, &rs, &reached, err));
+  if (reached && pr->quantity != MN_GOAL_NONE) MN_TRY(try_gentler(x, st, &rs, err));
+  pr->reached = reached;
+  pr->sessions = rs.k;
+  pr->draws_kept = x->nd;
+  MN_TRY(region_bands(pr, &rs, err));
+  out->evaluations += x->evaluations;
+  /* the no-overlap rule: the interval outlasts the 95th percentile of redness and barrier */
+  if (I < pr->redness_days[2] || I < pr->barrier_days[2])
+    append_note(out, "%s: the %g-week interval is shorter than the redness or barrier window",
+                pr->req.region, I / MN__WEEK);
+cleanup:
+  mn__response_free(&rs);
   return rc;
 }
 
@@ -399,36 +445,38 @@ static int start_day(const mn_plan_request *req, long *start, mn_error *err) {
   return MN_OK;
 }
 
-/* The course of all regions: interval, sessions, bands, dates and the calendar. */
-static int plan_course(const mn_plan_request *req, const mn_indications *ind,
-                       const mn__response *resp, mn_plan *out, mn_error *err) {
+/* The course of all regions: the interval from the nominal grids, then each region's sessions
+ * with the draws, the dates and the calendar. */
+static int plan_course(const mn_plan_request *req, mn__region_ctx *x, region_state *st,
+                       const double *I, int nI, mn_plan *out, mn_error *err) {
   int rc = MN_OK;
   const mn_plan_constraints *cs = &req->constraints;
   long start, finish = cs->finish_by[0] ? mn_date_days(cs->finish_by) : -1;
   MN_TRY(start_day(req, &start, err));
-  double I = choose_interval(req, ind, out, resp, start, finish);
-  if (I < 0) { /* finish_by leaves no interval: the shortest, fewer sessions */
-    I = cs->min_interval_weeks * MN__WEEK;
+  int i;
+  MN_TRY(choose_interval(req, x, st, out, I, nI, start, finish, &i, err));
+  if (i < 0) { /* finish_by leaves no interval: the shortest, fewer sessions */
+    i = 0;
     snprintf(out->note, sizeof out->note,
              "constraints.finish_by leaves too little time for the sessions needed at a %g-week "
              "interval; the plan is cut to the sessions that fit",
-             I / MN__WEEK);
+             I[0] / MN__WEEK);
   }
-  out->interval_days = I;
+  out->interval_days = I[i];
   out->sessions = 0;
   out->reached = 1;
-  for (int i = 0; i < req->n_regions; i++) {
-    mn_plan_region *pr = &out->region[i];
-    MN_TRY(finish_region(req, pr, &resp[i], I, start, finish, err));
+  for (int r = 0; r < req->n_regions; r++) {
+    mn_plan_region *pr = &out->region[r];
+    MN_TRY(region_course(&x[r], &st[r], i, I[i], out, err));
+    if (finish >= 0) {
+      int fit = 1 + (int)floor((double)(finish - start) / I[i] + 1e-9);
+      if (pr->sessions > fit) pr->sessions = fit, pr->reached = 0;
+    }
     out->reached &= pr->reached;
     if (pr->sessions > out->sessions) out->sessions = pr->sessions;
-    /* the no-overlap rule: the interval outlasts the 95th percentile of redness and barrier */
-    if (I < pr->redness_days[2] || I < pr->barrier_days[2])
-      append_note(out, "%s: the %g-week interval is shorter than the redness or barrier window",
-                  pr->req.region, I / MN__WEEK);
   }
-  for (int s = 0; s < out->sessions; s++) out->session_day[s] = s * I;
-  out->review_day = (out->sessions - 1) * I + MN__REVIEW_DAYS;
+  for (int s = 0; s < out->sessions; s++) out->session_day[s] = s * I[i];
+  out->review_day = mn__review_day(out->sessions, I[i]);
   mn_date_format(start, out->start);
   MN_TRY(mn__plan_calendar(out, err));
 cleanup:
@@ -441,35 +489,28 @@ int mn_plan_make(const mn_plan_request *req, const mn_skin_atlas *atlas,
                  mn_error *err) {
   int rc = MN_OK, nd = 0;
   mn_model_params *draws = NULL;
-  mn__response *resp = NULL;
+  region_state *st = NULL;
+  mn__region_ctx x[MN_PLAN_MAX_REGIONS];
+  double I[MAX_INTERVALS];
   memset(out, 0, sizeof *out);
   MN_TRY(mn_plan_request_check(req, err));
   MN_TRY(mn_candidacy_screen(rules, &req->patient, &out->cand, err));
   out->treat = out->cand.verdict <= MN_CAND_PRECAUTIONS;
   out->n_regions = req->n_regions;
-  const mn_plan_constraints *cs = &req->constraints;
-  /* the horizon: the longest course plus its review */
-  int horizon =
-      (int)ceil((cs->max_sessions - 1) * cs->max_interval_weeks * MN__WEEK + MN__REVIEW_DAYS) + 2;
-  if (horizon < 366) horizon = 366;
+  int nI = interval_grid(&req->constraints, I, MAX_INTERVALS);
   MN_TRY(plan_draws(req, ps, &draws, &nd, &out->draws_used, err));
-  resp = mn_calloc((size_t)req->n_regions, sizeof *resp);
-  MN_CHECK(resp, err, MN_ENOMEM, "", "out of memory");
+  st = mn_calloc((size_t)req->n_regions, sizeof *st);
+  MN_CHECK(st, err, MN_ENOMEM, "", "out of memory");
   for (int i = 0; i < req->n_regions; i++) {
-    mn__region_ctx x = {.req = req,
-                        .cat = cat,
-                        .ind = ind,
-                        .pr = &out->region[i],
-                        .draws = draws,
-                        .nd = nd,
-                        .horizon = horizon};
-    MN_TRY(plan_region(&x, i, atlas, out, &resp[i], err));
+    x[i] = (mn__region_ctx){
+        .req = req, .cat = cat, .ind = ind, .pr = &out->region[i], .draws = draws, .nd = nd};
+    MN_TRY(plan_region(&x[i], i, atlas, I, nI, &st[i], out, err));
+    out->evaluations += x[i].evaluations;
+    x[i].evaluations = 0;
   }
-  MN_TRY(plan_course(req, ind, resp, out, err));
+  MN_TRY(plan_course(req, x, st, I, nI, out, err));
 cleanup:
-  if (resp)
-    for (int i = 0; i < req->n_regions; i++) mn__response_free(&resp[i]);
-  mn_free(resp);
+  mn_free(st);
   mn_free(draws);
   return rc;
 }

@@ -259,10 +259,10 @@ Test(core, allocator_counts_and_fails_on_request) {
 Test(core, csv_more_fields_than_the_limit_are_refused) {
   /* found by fuzzing: a quote after the 64th field read past the field table */
   char text[1024] = "a\n";
-  for (int i = 0; i < 80; i++) strcat(text, i ? ",\"x\"" : "\"x\"");
+  for (int i = 0; i < 200; i++) strcat(text, i ? ",\"x\"" : "\"x\"");
   strcat(text, "\n");
   mn_csv c;
   mn_error e = {0};
   cr_assert_eq(mn_csv_parse(text, strlen(text), "wide.csv", &c, &e), MN_EINPUT);
-  cr_assert_str_eq(e.msg, "wide.csv:2: more than 64 fields");
+  cr_assert_str_eq(e.msg, "wide.csv:2: more than 160 fields");
 }
