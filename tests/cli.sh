@@ -72,7 +72,7 @@ grep -q "^CT03a  input-check" "$tmp/val.txt" && grep -q "^input-check .* pass" "
   { echo "FAIL validate table"; cat "$tmp/val.txt"; fail=1; }
 grep -q "^SEED1" "$tmp/val.txt" && { echo "FAIL validate --role shows other roles"; fail=1; }
 "$m" validate --role input-check --draws 0 --json | grep -q '"verdict": "pass"' || { echo "FAIL validate --json"; fail=1; }
-expect 2 "mnsim validate: --role 'calib': allowed calibration, validation, input-check" -- "$m" validate --role calib
+expect 2 "mnsim validate: --role 'calib': allowed calibration, validation, input-check, acceptance" -- "$m" validate --role calib
 expect 2 "mnsim validate: --draws '-3' must be an integer" -- "$m" validate --draws -3
 "$m" validate --quantities | grep -q "redness_days_first" || { echo "FAIL validate --quantities"; fail=1; }
 # mnsim plan: the rules, a template that is itself a valid patient file, usage errors
@@ -97,9 +97,18 @@ expect 2 "regions\[0\].concern = 'wrinkle' is not known; did you mean 'wrinkles'
 expect 2 "patient.conditions\[0\] = 'pregnent' is not a known condition" -- "$m" plan --region cheek:texture --condition pregnent --draws 0 -o "$tmp/preg2"
 expect 2 "give a patient file or the flags, not both" -- "$m" plan --region cheek:texture x.yaml
 expect 2 "give REGION:CONCERN" -- "$m" plan --region cheek
-expect 0 "the posterior ensemble gives 400 usable draws" -- "$m" plan --region cheek:texture --draws 1000 --no-report -o "$tmp/many"
+# mnsim sensitivity: a small design writes the table, sobol.csv (6 outputs x k parameters) and
+# the figure; bad names get the catalogue's and the atlas's messages
+expect 0 "total index ST (first order S1)" -- "$m" sensitivity -N 8 --boot 10 -o "$tmp/sens"
+[ "$(grep -c ',collagen_PD_end,' "$tmp/sens/sobol.csv")" -gt 50 ] || { echo "FAIL sobol.csv rows"; fail=1; }
+grep -q "^<svg\|<svg" "$tmp/sens/sobol.svg" || { echo "FAIL sobol.svg"; fail=1; }
+expect 2 "device.model = 'nope' is not in the catalogue" -- "$m" sensitivity --device nope
+expect 2 "did you mean 'cheek'" -- "$m" sensitivity --region cheak
+expect 2 "--base '4' must be an integer in .8, 100000." -- "$m" sensitivity -N 4
 # mnsim calibrate: usage errors (the refit itself is the calibration test)
-expect 2 "mnsim calibrate: --max-evals '5' must be an integer in .10, 100000." -- "$m" calibrate --max-evals 5
+expect 2 "mnsim calibrate: --walkers '1' must be an integer in .2, 1024." -- "$m" calibrate --walkers 1
+expect 2 "walkers must be even and at least twice the 9 dimensions (got 17)" -- "$m" calibrate --walkers 17
+expect 2 "need at least 8 steps after the burn-in (steps 20, burn-in 15)" -- "$m" calibrate --steps 20 --burn 15
 expect 2 "'k_N' is tagged E; only parameters tagged C are fitted" -- "$m" calibrate --params k_N
 expect 2 "'foo' is not a model parameter" -- "$m" calibrate --params foo
 expect 2 "mnsim calibrate: no arguments expected" -- "$m" calibrate extra

@@ -2,8 +2,9 @@
  * hypercube over the prior ranges, the posterior of data/posterior.csv), the calibration and
  * validation targets (data/targets.csv) with how each is evaluated (data/target_models.csv:
  * a lumped course's median and 90 % band for the target's protocol, or an input of the atlas or
- * the catalogue, against the published value and range), and the calibration of the parameters
- * tagged C. Pipeline: after course (uses core, skin, device, healing, outcome, course). */
+ * the catalogue, against the published value and range), the ensemble sampler, and the
+ * calibration (the posterior) of the parameters tagged C. Pipeline: after course (uses core, skin,
+ * device, healing, outcome, course). */
 #ifndef MNSIM_INFER_H
 #define MNSIM_INFER_H
 
@@ -36,6 +37,10 @@ typedef enum mn_uq_dist { MN_UQ_FIXED, MN_UQ_UNIFORM, MN_UQ_LOG_UNIFORM } mn_uq_
 /** How parameter @p p is drawn (from its min, value and max as above). */
 mn_uq_dist mn_uq_distribution(const mn_param_info *p);
 
+/** The value of parameter @p p at quantile @p u in [0, 1] of its distribution
+ *  (mn_uq_distribution, split at the table's value: u = 0.5 gives the value). */
+double mn_uq_value(const mn_param_info *p, double u);
+
 /** Draw @p n parameter sets by Latin hypercube sampling (seeded; one stratum per draw in every
  *  sampled dimension), each parameter per mn_uq_distribution; overridden parameters
  *  (mn_param_set_set) stay fixed. Draws with loop gain G >= 1 (or F_max <= 1) are dropped
@@ -45,17 +50,16 @@ mn_uq_dist mn_uq_distribution(const mn_param_info *p);
 int mn_uq_sample(const mn_param_set *ps, int n, uint64_t seed, mn_model_params *out, int *kept,
                  int *dropped, mn_error *err);
 
-/** The posterior ensemble (data/posterior.csv, written by `mnsim calibrate`): Latin-hypercube
- *  draws of the calibrated ranges, weighted by their agreement with the calibration targets
- *  (Gaussian in units of each target's half-range) and resampled. Values of the parameters that
- *  vary; the others keep the parameter set's value.
- *  Owns names and v: mn_posterior_fini. */
+/** The posterior ensemble (data/posterior.csv, written by `mnsim calibrate`): ensemble-sampler
+ *  draws of the calibrated parameters given the calibration targets (every other parameter at
+ *  its table value). Values of the parameters that vary; the others keep the parameter set's
+ *  value. Owns names and v: mn_posterior_fini. */
 typedef struct mn_posterior {
   int n, ncols;         /**< draws, parameters per draw */
   char (*names)[24];    /**< [ncols] parameter names (mn_model_param_names) */
   double *v;            /**< [n][ncols] */
-  int tried, kept;      /**< Latin-hypercube draws tried and kept (G < 1) */
-  double ess;           /**< effective sample size of the weights */
+  int tried, kept;      /**< draws after the burn-in, draws in the table */
+  double ess;           /**< the smallest effective sample size of the chain */
   char fingerprint[17]; /**< mn_param_fingerprint of the parameters it was drawn from */
 } mn_posterior;
 /** The posterior compiled in; refused when data/healing_params.csv or data/calibration.csv
@@ -82,13 +86,54 @@ int mn_ensemble(const mn_param_set *ps, int source, int n, uint64_t seed, mn_mod
                 int *kept, int *dropped, mn_error *err);
 
 /* ---------------------------------------------------------------------------------------------
+ * Global sensitivity (src/infer/sobol.c). */
+
+/** Evaluate @p n parameter sets into @p y ([n][nout]; NaN for a run that fails). The callee
+ *  may run them in parallel. */
+typedef void (*mn_sobol_fn)(int n, const mn_model_params *sets, double *y, void *user);
+
+/** Sobol indices of every parameter that varies in the set (not overridden, min < max) for
+ *  nout outputs: [nout][k] arrays, the 95 % bootstrap intervals [nout][k][2]. Owns every array:
+ *  mn_sobol_fini. */
+typedef struct mn_sobol {
+  int k, nout, N, boot;
+  char (*names)[24];     /**< [k] */
+  double *S1, *ST;       /**< first-order and total indices */
+  double *S1_ci, *ST_ci; /**< their 2.5 % and 97.5 % bootstrap percentiles */
+  double *var;           /**< [nout] output variance */
+  int *used;             /**< base rows where all three runs succeeded */
+} mn_sobol;
+
+/** Saltelli sampling (A, B and A_B^(i), N base rows: N (k + 2) runs) of the parameters of
+ *  @p ps as the bands draw them (mn_uq_value), seed @p seed; the first-order estimator of
+ *  Saltelli 2010 and Jansen's total; @p boot bootstrap resamples of the base rows (0: none).
+ *  Deterministic for a seed. @p out is overwritten (free with mn_sobol_fini).
+ *  @return MN_OK; MN_ERANGE for N < 8, nout < 1 or boot < 0; MN_EINPUT when nothing varies;
+ *  MN_ENOMEM. */
+int mn_sobol_run(const mn_param_set *ps, int N, uint64_t seed, int nout, int boot, mn_sobol_fn f,
+                 void *user, mn_sobol *out, mn_error *err);
+/** Free the arrays and zero @p s. NULL-safe. */
+void mn_sobol_fini(mn_sobol *s);
+
+/* ---------------------------------------------------------------------------------------------
  * Targets and validation. */
 
 /** What a target is for: fitting (calibration), checking (validation), or checking an input
- *  table (column `role`: calibration, validation, input-check). */
-typedef enum { MN_TARGET_CALIBRATION, MN_TARGET_VALIDATION, MN_TARGET_INPUT } mn_target_role;
+ *  table, or a statement that must hold under the posterior (column `role`: calibration,
+ *  validation, input-check, acceptance). */
+typedef enum {
+  MN_TARGET_CALIBRATION,
+  MN_TARGET_VALIDATION,
+  MN_TARGET_INPUT,
+  MN_TARGET_ACCEPTANCE /**< a statement (the seed's) that must hold under the posterior */
+} mn_target_role;
 /** How a row is evaluated: a lumped course, an atlas or catalogue input, or not at all. */
 typedef enum { MN_EVAL_MODEL, MN_EVAL_INPUT, MN_EVAL_NONE } mn_eval_kind;
+/** How a row enters the calibration: not at all; normal (l1 mean, l2 SD of the published mean);
+ *  interval (flat on [lo, hi], Gaussian edges of SD l2); binomial (l1 events of l2 patients,
+ *  the quantity a percentage); check (an acceptance check: the posterior is zero where the
+ *  row's value leaves [lo, hi]). */
+typedef enum { MN_LIK_NONE, MN_LIK_NORMAL, MN_LIK_INTERVAL, MN_LIK_BINOMIAL, MN_LIK_CHECK } mn_lik;
 /** Pass rule: the median within [lo, hi] (in), or the 90 % band overlapping it (covers). */
 typedef enum { MN_RULE_IN, MN_RULE_COVERS } mn_rule;
 /** Result of a row or a target. */
@@ -113,6 +158,8 @@ typedef struct mn_target_eval {
    *  roller_density: passes); lo, hi: the published range (+-inf where open) */
   double density_cm2, interval_day, days, arg, lo, hi;
   int sessions, rule; /**< rule: mn_rule */
+  int lik;            /**< mn_lik */
+  double l1, l2;      /**< the likelihood's numbers (see mn_lik) */
   char quantity[40], note[240];
   /* result */
   double nominal, median, q05, q95; /**< nominal run, and the draws' median and 90 % band */
@@ -154,40 +201,136 @@ int mn_validation_run(mn_validation *v, const mn_param_set *ps, int source, int 
 double mn_target_eval_model(const mn_target_eval *r, const mn_model_params *m,
                             const mn_skin_atlas *atlas, const mn_device_catalogue *cat);
 
+/** Evaluate rows @p idx[0..n) of @p rows, which share one protocol (mn_target_same_protocol),
+ *  with one lumped course for parameter set @p m: each row's quantity into @p x (NaN when the
+ *  run fails). Thread-safe. */
+void mn_target_eval_rows(const mn_target_eval *rows, const int *idx, int n,
+                         const mn_model_params *m, const mn_skin_atlas *atlas,
+                         const mn_device_catalogue *cat, double *x);
+/** 1 when model rows @p a and @p b run the same course (patient, device, depth, density,
+ *  sessions, interval, days), else 0. */
+int mn_target_same_protocol(const mn_target_eval *a, const mn_target_eval *b);
+
 /** 1 when @p q is a quantity a row of kind @p kind (mn_eval_kind) may ask for: outcome scalars
  *  and derived ones for model rows, atlas and catalogue inputs for input rows, anything for
  *  rows without evaluation; else 0. */
 int mn_target_quantity_known(const char *q, int kind);
 
 /* ---------------------------------------------------------------------------------------------
- * Calibration: fit parameters tagged C to the calibration targets (src/infer/calibrate.c). */
+ * The ensemble sampler (src/infer/mcmc.c). */
+
+/** Evaluate the log posterior of @p n points (@p x: [n][d]) into @p lp (-INFINITY where the
+ *  posterior is zero). The sampler calls it once per half-step with the whole batch, so the
+ *  callee may spread the batch over threads or processes. @p floor (NULL: none) gives, per
+ *  point, the log posterior below which the point is rejected whatever its value: the callee
+ *  may stop evaluating such a point and return -INFINITY (a delayed-acceptance shortcut; the
+ *  chain is the same). */
+typedef void (*mn_mcmc_batch_fn)(int n, int d, const double *x, const double *floor, double *lp,
+                                 void *user);
+
+/** How to sample. walkers: even, at least twice the dimension; a: the stretch scale (2 in
+ *  Goodman & Weare); progress (optional) is called after every step. */
+typedef struct mn_mcmc_opts {
+  int walkers, steps;
+  double a;
+  uint64_t seed;
+  void (*progress)(int step, int steps, void *user);
+  void *progress_user;
+} mn_mcmc_opts;
+
+/** A chain: x [steps][walkers][d], lp [steps][walkers] (the state after each step). Owns x and
+ *  lp: mn_mcmc_chain_fini. */
+typedef struct mn_mcmc_chain {
+  int d, walkers, steps;
+  double *x, *lp;
+  long accepted, proposed;
+} mn_mcmc_chain;
+
+/** Run the affine-invariant ensemble sampler (Goodman & Weare 2010 stretch move) from the
+ *  walkers' start @p x0 ([walkers][d], each with a finite posterior). Deterministic for a seed,
+ *  whatever the batch function does with threads. @p c is overwritten (zeroed on failure).
+ *  @return MN_OK; MN_ERANGE for bad options; MN_EINPUT when a start has zero posterior;
+ *  MN_ENOMEM. */
+int mn_mcmc_run(int d, const double *x0, const mn_mcmc_opts *o, mn_mcmc_batch_fn f, void *user,
+                mn_mcmc_chain *c, mn_error *err);
+/** Free a chain's arrays and zero it. NULL-safe. */
+void mn_mcmc_chain_fini(mn_mcmc_chain *c);
+
 /** Most parameters one calibration fits. */
 enum { MN_CALIB_MAX = 16 };
-/** Result of mn_calibrate. Plain data; values in each parameter's unit. */
+
+/** Diagnostics of a chain after its burn-in: per parameter the split R-hat (the walkers dealt
+ *  into 4 interleaved groups, each group's pooled draws of each half of the run a chain), the
+ * integrated autocorrelation time in steps (walker-averaged autocorrelation, Sokal's window c = 5),
+ * the effective sample size walkers x steps / tau, and whether the chain is longer than 50 tau (the
+ * estimate of tau is then reliable); the worst of each and the acceptance fraction. Plain data. */
+typedef struct mn_mcmc_diag {
+  double rhat[MN_CALIB_MAX], tau[MN_CALIB_MAX], ess[MN_CALIB_MAX];
+  int tau_converged[MN_CALIB_MAX];
+  double rhat_max, tau_max, ess_min, acceptance;
+} mn_mcmc_diag;
+/** Diagnose @p c over steps [@p burn, steps). @return MN_OK; MN_ERANGE when fewer than 8 steps
+ *  remain, or for more than MN_CALIB_MAX parameters or 1024 walkers. */
+int mn_mcmc_diagnose(const mn_mcmc_chain *c, int burn, mn_mcmc_diag *dg, mn_error *err);
+
+/* ---------------------------------------------------------------------------------------------
+ * Calibration: the posterior of the parameters tagged C given the calibration targets
+ * (src/infer/calibrate.c). */
+
+/** How to calibrate: the sampler's walkers, steps, burn-in, seed; the thinning of the posterior
+ *  table (every thin-th step after the burn-in, all walkers); threads: lumped courses at a time
+ *  (0: OpenMP's default); max_evals: Nelder-Mead evaluations polishing the MAP. */
+typedef struct mn_calib_opts {
+  int walkers, steps, burn, thin, threads, max_evals;
+  uint64_t seed;
+  void (*progress)(int step, int steps, void *user);
+  void *progress_user;
+} mn_calib_opts;
+/** The shipped settings (data/calibration.csv and data/posterior.csv are made with them). */
+void mn_calib_opts_default(mn_calib_opts *o);
+
+/** Result of mn_calibrate. Values in each parameter's unit; owns the chain (in the sampler's
+ *  coordinates: each prior range mapped to [0, 1], log scale where it spans a factor of 3):
+ *  mn_calibration_fini. */
 typedef struct mn_calibration {
   int n; /**< fitted parameters */
   char name[MN_CALIB_MAX][24];
   double prior[MN_CALIB_MAX], prior_min[MN_CALIB_MAX], prior_max[MN_CALIB_MAX];
-  double value[MN_CALIB_MAX];                /**< fitted value */
-  double lo[MN_CALIB_MAX], hi[MN_CALIB_MAX]; /**< calibrated range */
-  double misfit0, misfit;                    /**< total misfit at the prior and at the fit */
-  double misfit_nominal;                     /**< after the nominal stage; 0 if ens_draws = 0 */
-  int ens_draws;                             /**< draws of the ensemble stage (kept) */
-  int evals;                                 /**< misfit evaluations */
-  char targets[512];                         /**< ids of the targets used */
+  double value[MN_CALIB_MAX];                /**< the shipped nominal value: the posterior
+                                                  median, or the MAP when the medians fail a
+                                                  calibration row or check */
+  int nominal_is_median;                     /**< 1: value = median; 0: the MAP */
+  int nominal_passes;                        /**< every calibration row and check passes there */
+  double median[MN_CALIB_MAX];               /**< posterior median */
+  double lo[MN_CALIB_MAX], hi[MN_CALIB_MAX]; /**< posterior 5 % and 95 % quantiles, widened to
+                                                  hold the MAP */
+  double contraction[MN_CALIB_MAX];          /**< 1 - posterior var / prior var (sampler coords) */
+  double corr[MN_CALIB_MAX][MN_CALIB_MAX];   /**< posterior correlations (sampler coords) */
+  double loglik0, loglik; /**< log likelihood at the prior values, at the nominal values */
+  int evals;              /**< model evaluations (sampler and polish) */
+  mn_calib_opts opts;
+  mn_mcmc_chain chain;
+  mn_mcmc_diag diag;
+  char targets[512]; /**< ids of the targets in the likelihood */
+  char checks[256];  /**< ids of the acceptance checks (the admissible region) */
 } mn_calibration;
+/** Free the chain and zero @p c. NULL-safe. */
+void mn_calibration_fini(mn_calibration *c);
 
-/** Fit parameters @p names (each tagged C) of the prior set @p prior to the calibration
- *  targets: first the nominal model (at most @p max_evals misfit evaluations), then, when
- *  @p ens_draws > 0, the median over @p ens_draws Latin-hypercube draws (seed @p ens_seed) of
- *  the other parameters (at most @p ens_evals evaluations). Runs @p threads lumped courses at a
- *  time (0: OpenMP's default). Deterministic. @p out is zeroed first.
- *  @return MN_OK; MN_EINPUT for @p n outside [1, MN_CALIB_MAX], an unknown name, a parameter not
- *  tagged C or without a range, or no computable calibration target; MN_ENOMEM; the errors of
+/** The posterior of parameters @p names (each tagged C, with a range) of the prior set @p prior
+ *  given the calibration targets' likelihoods (data/target_models.csv), restricted to where
+ *  every acceptance check holds and the loop gain G < 1; every other parameter keeps its
+ *  prior value. Samples it (mn_mcmc_run), diagnoses the chain and picks the nominal values: the
+ *  posterior medians, or the MAP (the best draw, polished by Nelder-Mead) when the medians fail
+ *  a calibration row or an acceptance check. Deterministic for the options' seed, whatever the
+ * threads.
+ *  @p out is overwritten (free with mn_calibration_fini).
+ *  @return MN_OK; MN_EINPUT for @p n outside [1, MN_CALIB_MAX], an unknown name, a parameter
+ *  not tagged C or without a range, no target in the likelihood, or when no start inside the
+ *  admissible region is found; MN_ERANGE for bad sampler options; MN_ENOMEM; the errors of
  *  loading the shipped tables. */
-int mn_calibrate(const mn_param_set *prior, const char *const *names, int n, int max_evals,
-                 int ens_draws, uint64_t ens_seed, int ens_evals, int threads, mn_calibration *out,
-                 mn_error *err);
+int mn_calibrate(const mn_param_set *prior, const char *const *names, int n, const mn_calib_opts *o,
+                 mn_calibration *out, mn_error *err);
 
 /** The calibration table (data/calibration.csv) for @p c.
  *  @param[out] text NUL-terminated text, owned by the caller (free with mn_free); NULL on failure
@@ -195,28 +338,20 @@ int mn_calibrate(const mn_param_set *prior, const char *const *names, int n, int
  *  @return MN_OK; MN_ENOMEM; MN_EINTERNAL when the table exceeds 64 KiB. */
 int mn_calibration_text(const mn_calibration *c, char **text, size_t *len, mn_error *err);
 
-/** Figures of a posterior build: draws tried, kept (G < 1), distinct after resampling, and the
- *  effective sample size of the weights. */
-typedef struct mn_posterior_stats {
-  int tried, kept, distinct;
-  double ess;
-} mn_posterior_stats;
-/** The posterior ensemble (data/posterior.csv): @p n_try Latin-hypercube draws of the calibrated
- *  set @p cal (seed @p seed), weighted by exp(-1/2 sum over calibration targets of the mean z^2
- *  of its rows), z the model's distance from the published range's centre in half-ranges, and
- *  resampled (systematic) to @p n_out draws. @p fingerprint (mn_param_fingerprint of the prior
- *  and the calibration behind @p cal) is recorded. @p threads lumped courses run at a time.
- *  @param[out] st the figures of the build
- *  @param[out] text NUL-terminated table, owned by the caller (mn_free); NULL on failure
- *  @param[out] len its length without the NUL
- *  @return MN_OK; MN_ERANGE for @p n_try or @p n_out < 1; MN_ENUMERIC when every draw has
- *  G >= 1; MN_ENOMEM; MN_EINTERNAL when the table outgrows its buffer; the errors of loading
- *  the shipped tables. */
-int mn_posterior_build(const mn_param_set *cal, int n_try, uint64_t seed, int n_out, int threads,
-                       const char *fingerprint, mn_posterior_stats *st, char **text, size_t *len,
-                       mn_error *err);
+/** The posterior table (data/posterior.csv) of @p c: every thin-th step after the burn-in, all
+ *  walkers, the steps in a spread order (the first draws come from the whole run);
+ *  @p fingerprint (mn_param_fingerprint of the prior and the
+ *  calibration) is recorded. Same ownership and errors as mn_calibration_text (no size limit).
+ *  *draws receives the number of draws written. */
+int mn_posterior_text(const mn_calibration *c, const char *fingerprint, char **text, size_t *len,
+                      int *draws, mn_error *err);
 
-/** "calibration", "validation", "input-check"; "?" out of range. Static string. */
+/** Log likelihood of one evaluation row for model value @p x (0 for a row outside the
+ *  likelihood; -INFINITY for an acceptance check that fails or a non-finite @p x). */
+double mn_target_loglik(const mn_target_eval *r, double x);
+
+/** "calibration", "validation", "input-check", "acceptance"; "?" out of range. Static
+ *  string. */
 const char *mn_target_role_name(int role);
 /** "pass", "FAIL", "not evaluated"; "?" out of range. Static string. */
 const char *mn_verdict_name(int v);

@@ -243,12 +243,14 @@ typedef struct mn_plan_region {
   double depth_cap_mm;        /**< the deepest allowed here (chart, anatomy) */
   char depth_reason[400];     /**< what bounded the depth */
   int passes;
-  double density_cm2;     /**< punctures per cm2 per session */
-  int sessions;           /**< sessions for this region (treated in the first `sessions` visits) */
-  int reached;            /**< goal reached with the required probability */
-  double probability;     /**< of reaching the goal with `sessions` sessions */
-  double outcome[3];      /**< q05, median, q95 of the goal quantity at the review */
-  double redness_days[3]; /**< per session: q05, median, q95 */
+  double density_cm2;      /**< punctures per cm2 per session */
+  int sessions;            /**< sessions for this region (treated in the first `sessions` visits) */
+  int reached;             /**< goal reached with the required probability */
+  double probability;      /**< of reaching the goal with `sessions` sessions */
+  double probability_mcse; /**< its Monte Carlo standard error sqrt(p (1 - p) / n) over the n
+                                usable draws (the draws taken as independent) */
+  double outcome[3];       /**< q05, median, q95 of the goal quantity at the review */
+  double redness_days[3];  /**< per session: q05, median, q95 */
   double redness_threshold; /**< visibility threshold of the redness index (nominal) */
   double barrier_days[3];
   double sun_days[3];     /**< sun avoidance per session */

@@ -15,6 +15,7 @@
 
 #include "mnsim/core.h"
 #include "mnsim/device.h"
+#include "mnsim/infer.h"
 #include "mnsim/io.h"
 #include "mnsim/plan.h"
 #include "mnsim/skin.h"
@@ -39,6 +40,23 @@ typedef struct mn_density_figure {
  *  mn_write_fn, so it can go through mn_io_write_atomic. PLplot renders into a private temporary
  *  file first (its file names treat "%n" specially, so the destination is never given to it). */
 int mn_report_density_map(FILE *fp, const void *ctx, mn_error *err);
+
+/** The bar figure of Sobol indices (`mnsim sensitivity`): the @p top parameters by their largest
+ *  total index over the outputs, one bar per output (total index; the first-order index as a
+ *  darker inner bar), the outputs named by @p outputs ([s->nout]). SVG text of 1000 x 520 px.
+ *  @param[out] svg mn_malloc'd text (not NUL-terminated), owned by the caller; NULL on failure
+ *  @return MN_OK; MN_EIO when PLplot cannot render; MN_ENOMEM. */
+int mn_report_sobol_svg(const mn_sobol *s, const char *const *outputs, int top, char **svg,
+                        size_t *len, mn_error *err);
+
+/** The calibration's figures (`mnsim calibrate --plot`, docs/calibration.md): svg[0] each
+ *  calibrated parameter's posterior histogram against its flat prior, svg[1] the posterior
+ *  correlations; both in the sampler's coordinates (each range of @p prior mapped to [0, 1],
+ *  log scale where it spans a factor of 3). Each mn_malloc'd (not NUL-terminated) and owned by
+ *  the caller, also those made before a failure.
+ *  @return MN_OK; MN_ERANGE for more than 16 parameters; MN_EIO; MN_ENOMEM. */
+int mn_report_posterior_svgs(const mn_posterior *po, const mn_param_set *prior, char *svg[2],
+                             size_t len[2], mn_error *err);
 
 /** What report.html renders, all computed before it is called; borrowed for the call. */
 typedef struct mn_plan_report {

@@ -16,6 +16,13 @@ typedef struct cli_opts {
 
 /* Print @p err as "mnsim: file:line:col: message" and return the exit code for its status. */
 int cli_fail(const cli_opts *o, const mn_error *err);
+/* Bytes to write whole (text and length, borrowed), and the mn_out_item writer of one: the
+ * context is a cli_blob. */
+typedef struct cli_blob {
+  const char *text;
+  size_t len;
+} cli_blob;
+int cli_write_blob(FILE *fp, const void *ctx, mn_error *err);
 /* Print a usage error for @p cmd and return EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Install the log handler for the chosen verbosity. */
@@ -75,6 +82,7 @@ int cmd_config(int argc, char **argv);
 int cmd_simulate(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 int cmd_calibrate(int argc, char **argv);
+int cmd_sensitivity(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 
 #endif

@@ -266,16 +266,20 @@ static void print_summary(const mn_patient_file *pf, const mn_plan *p, const cha
       printf("             goal: none modelled (no model of pigment clearance): clinic protocol\n");
     else {
       band_text(b1, sizeof b1, r->outcome, " %");
-      printf("             goal %s >= %.0f %%%s: %s at the review, probability %.0f %% %s\n",
-             r->quantity == MN_GOAL_FILL ? "fill" : "papillary collagen", r->goal_pct,
-             r->quantity == MN_GOAL_FILL ? "" : " gain", b1, 100 * r->probability,
-             r->reached ? "(reached)" : "(NOT reached within the constraints: best plan shown)");
+      printf(
+          "             goal %s >= %.0f %%%s: %s at the review, probability %.0f %% "
+          "(+/- %.1f, Monte Carlo s.e.) %s\n",
+          r->quantity == MN_GOAL_FILL ? "fill" : "papillary collagen", r->goal_pct,
+          r->quantity == MN_GOAL_FILL ? "" : " gain", b1, 100 * r->probability,
+          100 * r->probability_mcse,
+          r->reached ? "(reached)" : "(NOT reached within the constraints: best plan shown)");
     }
     band_text(b1, sizeof b1, r->redness_days, " d");
     band_text(b2, sizeof b2, r->sun_days, " d");
     band_text(b3, sizeof b3, r->pih_pct, " %");
-    printf("             redness %s per session; sun avoidance %s; PIH risk %s (uncalibrated)\n",
-           b1, b2, b3);
+    printf(
+        "             redness %s per session; sun avoidance %s; PIH risk %s (three trials: wide)\n",
+        b1, b2, b3);
   }
   if (p->note[0]) printf("  note       %s\n", p->note);
   printf(

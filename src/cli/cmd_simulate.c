@@ -251,7 +251,7 @@ static void print_summary(const sim *m, long steps, double wall) {
   for (int s = 0; s < o->n_sessions; s++) printf("%s %.1f d", s ? "," : "", o->sun_days[s]);
   printf(" after each session; PIH risk %.0f %%", 100 * o->pih_risk);
   band_scaled(m, MN_OQ_PIH_RISK, "%.0f %%", 100);
-  printf(" (uncalibrated)\n");
+  printf(" (calibrated on three trials: wide uncertainty)\n");
   printf("  evidence   see outcome.json 'evidence' and 'uncertainty'; docs/validation.md\n");
   printf("  run        %ld steps in %.2f s\n", steps, wall);
   if (g)

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -54,10 +55,10 @@ static void print_table(const mn_validation *v, int quiet, int role) {
              r->kind == MN_EVAL_MODEL ? ", " : "", r->kind == MN_EVAL_MODEL ? r->dev.model : "");
     }
   }
-  int count[3][3] = {{0}};
+  int count[4][3] = {{0}};
   for (int t = 0; t < v->ntargets; t++) count[v->targets[t].role][v->targets[t].verdict]++;
   printf("\n");
-  for (int k = 0; k < 3; k++)
+  for (int k = 0; k < 4; k++)
     if (role < 0 || role == k)
       printf("%-12s %2d pass, %2d fail, %2d not evaluated\n", mn_target_role_name(k),
              count[k][MN_VERDICT_PASS], count[k][MN_VERDICT_FAIL],
@@ -106,7 +107,7 @@ static int print_json(const mn_validation *v, int draws, int source, uint64_t se
                        "source", tg->source, "verdict", jverdict(tg->verdict), "rows", rows));
   }
   json_t *summary = json_object(); /* verdict counts per role */
-  for (int ro = 0; ro < 3; ro++) {
+  for (int ro = 0; ro < 4; ro++) {
     if (role >= 0 && ro != role) continue;
     json_t *c = json_object();
     for (int vd = 0; vd < 3; vd++) {
@@ -137,12 +138,13 @@ typedef struct validate_args {
 
 static int role_option(void *opts, const char *v) {
   validate_args *a = opts;
-  for (int k = 0; k < 3; k++)
+  for (int k = 0; k < 4; k++)
     if (!strcmp(v, mn_target_role_name(k))) a->role = k;
-  return a->role >= 0
-             ? 0
-             : cli_usage_error("validate",
-                               "--role '%s': allowed calibration, validation, input-check", v);
+  return a->role >= 0 ? 0
+                      : cli_usage_error("validate",
+                                        "--role '%s': allowed calibration, validation, "
+                                        "input-check, acceptance",
+                                        v);
 }
 
 #define VO(f) offsetof(validate_args, f)
@@ -154,7 +156,7 @@ static const cli_option validate_options[] = {
     {"seed", 0, CLI_U64, "N", 0, 0, VO(seed), VO(have_seed), NULL,
      "seed of the --prior draws (default 1)"},
     {"role", 0, CLI_CALL, "ROLE", 0, 0, 0, 0, role_option,
-     "only calibration, validation or input-check targets"},
+     "only calibration, validation, input-check or acceptance targets"},
     {"threads", 0, CLI_INT, "N", 1, 256, VO(threads), 0, NULL,
      "parallel runs (default: all cores)"},
     CLI_JSON(validate_args, "the table as JSON on stdout"),
@@ -195,7 +197,9 @@ static int validate_run(const validate_args *a) {
   mn_log(MN_LOG_INFO, "validate: %d rows in %.1f s", v.nrows, mn_wall_time() - t0);
   int failed = 0;
   for (int t = 0; t < v.ntargets; t++)
-    failed += v.targets[t].role == MN_TARGET_CALIBRATION && v.targets[t].verdict == MN_VERDICT_FAIL;
+    failed +=
+        (v.targets[t].role == MN_TARGET_CALIBRATION || v.targets[t].role == MN_TARGET_ACCEPTANCE) &&
+        v.targets[t].verdict == MN_VERDICT_FAIL;
   if (a->common.json)
     rc = print_json(&v, a->draws, source, a->seed, a->role);
   else
@@ -203,8 +207,8 @@ static int validate_run(const validate_args *a) {
   mn_validation_fini(&v);
   if (rc) return EXIT_RUNTIME;
   if (failed) {
-    fprintf(stderr, "mnsim: %d calibration target%s fail%s\n", failed, failed > 1 ? "s" : "",
-            failed > 1 ? "" : "s");
+    fprintf(stderr, "mnsim: %d calibration or acceptance target%s fail%s\n", failed,
+            failed > 1 ? "s" : "", failed > 1 ? "" : "s");
     return EXIT_RUNTIME;
   }
   return EXIT_OK;
@@ -244,24 +248,16 @@ int cmd_validate(int argc, char **argv) {
 
 /* The parameters fitted by default: those tagged C that the computable calibration targets
  * constrain (docs/calibration.md explains the choice; the other C parameters keep their prior). */
-static const char *const fitted[] = {"k_d_epi", "K_V", "V_vis", "a_d", "q_F", "C_set", "v_close"};
-
-enum { POSTERIOR_DRAWS = 400 }; /* the ensemble's size: simulate.uq_draws and plan draws */
-
-typedef struct blob {
-  const char *text;
-  size_t len;
-} blob;
-static int write_blob(FILE *fp, const void *ctx, mn_error *err) {
-  const blob *b = ctx;
-  return fwrite(b->text, 1, b->len, fp) == b->len ? MN_OK : MN_ERR(err, MN_EIO, "", "write failed");
-}
+static const char *const fitted[] = {"k_d_epi", "K_V",     "V_vis",   "a_d",      "q_F",
+                                     "C_set",   "v_close", "pih_m50", "pih_sigma"};
 
 /* What `mnsim calibrate` was asked for. */
 typedef struct calibrate_args {
   cli_opts common;
-  int threads, max_evals, np, ens_draws, ens_evals, tries;
-  const char *post_path;
+  int threads, max_evals, np, walkers, steps, burn, thin, progress;
+  uint64_t seed;
+  int have_seed;
+  const char *post_path, *plot_dir;
   const char *names[MN_CALIB_MAX]; /* the parameters to fit */
   char list[1024];                 /* --params: names point into it */
 } calibrate_args;
@@ -283,47 +279,79 @@ static const cli_option calibrate_options[] = {
     CLI_OUTPUT(calibrate_args, "write the calibration table to FILE and the posterior next to it"),
     {"posterior", 0, CLI_STRING, "FILE", 0, 0, CO(post_path), 0, NULL,
      "the posterior ensemble's file instead"},
-    {"tries", 0, CLI_INT, "N", 400, 100000, CO(tries), 0, NULL,
-     "Latin-hypercube draws weighed for the posterior (default 4000)"},
     {"params", 0, CLI_CALL, "LIST", 0, 0, 0, 0, params_option,
      "comma-separated parameters to fit (default: see above)"},
-    {"max-evals", 0, CLI_INT, "N", 10, 100000, CO(max_evals), 0, NULL,
-     "misfit evaluations of the fit (default 800)"},
+    {"walkers", 0, CLI_INT, "N", 2, 1024, CO(walkers), 0, NULL,
+     "walkers of the ensemble sampler, even, >= 2 x parameters (default 32)"},
+    {"steps", 0, CLI_INT, "N", 8, 1000000, CO(steps), 0, NULL,
+     "steps of the sampler (default 2000)"},
+    {"burn", 0, CLI_INT, "N", 0, 1000000, CO(burn), 0, NULL,
+     "steps discarded as burn-in (default 400)"},
+    {"thin", 0, CLI_INT, "N", 1, 100000, CO(thin), 0, NULL,
+     "the posterior table keeps every N-th step (default 30)"},
+    {"seed", 0, CLI_U64, "N", 0, 0, CO(seed), CO(have_seed), NULL, "sampler seed (default 1)"},
+    {"max-evals", 0, CLI_INT, "N", 0, 100000, CO(max_evals), 0, NULL,
+     "evaluations polishing the MAP (default 400)"},
     {"threads", 0, CLI_INT, "N", 1, 256, CO(threads), 0, NULL,
      "parallel runs (default: all cores)"},
+    {"progress", 0, CLI_FLAG, NULL, 0, 0, CO(progress), 0, NULL,
+     "a progress line every 5 % (for logs; a terminal gets a bar)"},
+    {"plot", 0, CLI_STRING, "DIR", 0, 0, CO(plot_dir), 0, NULL,
+     "no sampling: draw the shipped posterior's figures into DIR"},
     CLI_QUIET(calibrate_args),
 };
 
-/* What one calibration produces: the fit, its table and the posterior ensemble's table. */
+/* What one calibration produces: the posterior, its tables. */
 typedef struct calibrate_result {
   mn_calibration cal;
-  mn_posterior_stats st;
   char *ctext, *ptext; /* owned */
   size_t clen, plen;
+  int draws;
 } calibrate_result;
 
-/* Fit the prior, write the calibration table, apply it to the prior and build the posterior
- * ensemble of the calibrated set. */
+typedef struct progress_ctx {
+  mn_progress bar;
+  int lines, last;
+  double t0;
+} progress_ctx;
+
+static void on_step(int step, int steps, void *user) {
+  progress_ctx *p = user;
+  mn_progress_update(&p->bar, (double)step / steps);
+  int pct = (int)(100.0 * step / steps);
+  if (p->lines && pct / 5 > p->last / 5) {
+    char buf[128];
+    mn_progress_format(buf, sizeof buf, "calibrate", (double)step / steps, mn_wall_time() - p->t0);
+    fprintf(stderr, "%s\n", buf);
+    p->last = pct;
+  }
+}
+
+/* Sample the posterior and make both tables. */
 static int calibrate_tables(const calibrate_args *a, calibrate_result *r, mn_error *err) {
   mn_param_set prior;
+  mn_calib_opts o;
   char fp[17];
+  progress_ctx pc = {.lines = a->progress, .t0 = mn_wall_time()};
+  mn_progress_init(&pc.bar, stderr, "calibrate",
+                   !a->common.quiet && !a->progress && isatty(fileno(stderr)));
+  mn_calib_opts_default(&o);
+  if (a->walkers) o.walkers = a->walkers;
+  if (a->steps) o.steps = a->steps;
+  if (a->burn >= 0) o.burn = a->burn;
+  if (a->thin) o.thin = a->thin;
+  if (a->have_seed) o.seed = a->seed;
+  if (a->max_evals >= 0) o.max_evals = a->max_evals;
+  o.threads = a->threads;
+  o.progress = on_step, o.progress_user = &pc;
   int rc = mn_param_set_load_prior(&prior, err);
-  if (!rc)
-    rc = mn_calibrate(&prior, a->names, a->np, a->max_evals, a->ens_draws, 1, a->ens_evals,
-                      a->threads, &r->cal, err);
-  mn_param_set *calset = mn_malloc(sizeof *calset);
-  if (!rc && !calset) rc = MN_ERR(err, MN_ENOMEM, "", "out of memory");
+  if (!rc) rc = mn_calibrate(&prior, a->names, a->np, &o, &r->cal, err);
+  mn_progress_finish(&pc.bar);
   if (!rc) rc = mn_calibration_text(&r->cal, &r->ctext, &r->clen, err);
   if (!rc) {
-    *calset = prior;
-    rc = mn_param_set_apply_calibration(calset, r->ctext, r->clen, "the new calibration", err);
-  }
-  if (!rc) {
     mn_param_fingerprint(r->ctext, r->clen, fp);
-    rc = mn_posterior_build(calset, a->tries, 1, POSTERIOR_DRAWS, a->threads, fp, &r->st, &r->ptext,
-                            &r->plen, err);
+    rc = mn_posterior_text(&r->cal, fp, &r->ptext, &r->plen, &r->draws, err);
   }
-  mn_free(calset);
   return rc;
 }
 
@@ -337,8 +365,8 @@ static int write_tables(const calibrate_result *r, const char *cpath, const char
     const char *slash = strrchr(cpath, '/');
     snprintf(ppath, n, "%.*sposterior.csv", slash ? (int)(slash - cpath + 1) : 0, cpath);
   }
-  blob b[2] = {{r->ctext, r->clen}, {r->ptext, r->plen}};
-  mn_out_item items[2] = {{"", write_blob, &b[0]}, {"", write_blob, &b[1]}};
+  cli_blob b[2] = {{r->ctext, r->clen}, {r->ptext, r->plen}};
+  mn_out_item items[2] = {{"", cli_write_blob, &b[0]}, {"", cli_write_blob, &b[1]}};
   snprintf(items[0].path, sizeof items[0].path, "%s", cpath);
   snprintf(items[1].path, sizeof items[1].path, "%s", ppath);
   return mn_io_write_set(items, 2, err);
@@ -346,49 +374,93 @@ static int write_tables(const calibrate_result *r, const char *cpath, const char
 
 static void print_fit(const calibrate_result *r, double t0, const char *cpath, const char *ppath) {
   const mn_calibration *cal = &r->cal;
-  printf("mnsim calibrate: %d parameters tagged C fitted to %s\n", cal->n, cal->targets);
+  const mn_mcmc_diag *dg = &cal->diag;
+  printf("mnsim calibrate: posterior of %d parameters tagged C\n", cal->n);
+  printf("  likelihood: %s\n  acceptance checks (must hold): %s\n", cal->targets,
+         cal->checks[0] ? cal->checks : "none");
   printf(
-      "  misfit %.4g at the prior -> %.4g nominal -> %.4g over %d draws (%d evaluations, "
-      "%.1f s)\n",
-      cal->misfit0, cal->misfit_nominal, cal->misfit, cal->ens_draws, cal->evals,
+      "  ensemble sampler: %d walkers x %d steps, burn-in %d, acceptance %.2f; %d model "
+      "evaluations, %.1f s\n",
+      cal->chain.walkers, cal->chain.steps, cal->opts.burn, dg->acceptance, cal->evals,
       mn_wall_time() - t0);
-  printf("  %-10s %10s %22s %10s %22s\n", "parameter", "prior", "prior range", "fit",
-         "calibrated range");
-  for (int k = 0; k < cal->n; k++)
-    printf("  %-10s %10.4g %10.4g - %-10.4g %10.4g %10.4g - %-10.4g\n", cal->name[k], cal->prior[k],
-           cal->prior_min[k], cal->prior_max[k], cal->value[k], cal->lo[k], cal->hi[k]);
   printf(
-      "  posterior: %d draws tried, %d with G < 1, effective sample size %.1f, resampled to %d "
-      "(%d distinct)\n",
-      r->st.tried, r->st.kept, r->st.ess, POSTERIOR_DRAWS, r->st.distinct);
+      "  log likelihood %.4g at the prior values -> %.4g at the nominal values (the posterior "
+      "%s); every calibration target and check %s there\n",
+      cal->loglik0, cal->loglik, cal->nominal_is_median ? "medians" : "MAP: the medians fail",
+      cal->nominal_passes ? "passes" : "does NOT pass");
+  printf("  %-10s %10s %21s %10s %10s %21s %6s %7s %6s %6s\n", "parameter", "prior", "prior range",
+         "nominal", "median", "90 % posterior", "contr", "R-hat", "tau", "ESS");
+  for (int k = 0; k < cal->n; k++)
+    printf("  %-10s %10.4g %10.4g-%-10.4g %10.4g %10.4g %10.4g-%-10.4g %6.2f %7.4f %6.1f %6.0f\n",
+           cal->name[k], cal->prior[k], cal->prior_min[k], cal->prior_max[k], cal->value[k],
+           cal->median[k], cal->lo[k], cal->hi[k], cal->contraction[k], dg->rhat[k], dg->tau[k],
+           dg->ess[k]);
+  int ok = dg->rhat_max < 1.01 && dg->ess_min >= 1000;
+  printf("  diagnostics: split R-hat <= %.4f (target < 1.01), ESS >= %.0f (target >= 1000): %s\n",
+         dg->rhat_max, dg->ess_min, ok ? "met" : "NOT met: run longer (--steps)");
+  printf("  posterior table: %d draws (one step in %d after the burn-in, all walkers)\n", r->draws,
+         cal->opts.thin);
   if (cpath) printf("  written to %s and %s\n", cpath, ppath);
 }
 
 static void calibrate_help(void) {
   printf(
-      "usage: mnsim calibrate [-o FILE] [--posterior FILE] [--params a,b,...] [--max-evals N]\n"
-      "                       [--tries N] [--threads N] [-q]\n\n"
-      "Fit the healing-model parameters tagged C to the calibration targets of data/targets.csv\n"
-      "that mnsim can compute (data/target_models.csv), starting from the prior table\n"
-      "data/healing_params.csv with every other parameter fixed; print the fit and, with -o,\n"
-      "write the calibration table; then weigh draws of the calibrated ranges by their agreement\n"
-      "with the same targets for the posterior ensemble behind every uncertainty band\n"
-      "(data/calibration.csv and data/posterior.csv are this command's output:\n"
-      "`mnsim calibrate -o data/calibration.csv` reproduces both). The default parameters: ");
+      "usage: mnsim calibrate [-o FILE] [--posterior FILE] [--params a,b,...] [--walkers N]\n"
+      "                       [--steps N] [--burn N] [--thin N] [--seed N] [--max-evals N]\n"
+      "                       [--threads N] [--progress] [-q]\n\n"
+      "Sample the posterior of the healing-model parameters tagged C given the calibration\n"
+      "targets of data/targets.csv that mnsim can compute (data/target_models.csv: each row's\n"
+      "likelihood from the published spread), starting from the prior table\n"
+      "data/healing_params.csv with every other parameter fixed; the seed's statements\n"
+      "(acceptance targets) must hold. Prints the nominal values (the posterior medians, or the\n"
+      "MAP when the medians fail a target), the posterior\n"
+      "quantiles, contraction and the sampler's diagnostics; with -o writes the calibration\n"
+      "table and the posterior ensemble behind every uncertainty band (data/calibration.csv and\n"
+      "data/posterior.csv are this command's output: `mnsim calibrate -o data/calibration.csv`\n"
+      "reproduces both). The default parameters: ");
   for (size_t i = 0; i < sizeof fitted / sizeof *fitted; i++)
     printf("%s%s", i ? ", " : "", fitted[i]);
   printf(".\n\n");
   cli_print_options(calibrate_options, sizeof calibrate_options / sizeof calibrate_options[0]);
 }
 
+/* --plot DIR: the shipped posterior's figures (posterior.svg, correlation.svg). */
+static int plot_shipped(const calibrate_args *a) {
+  mn_error err = {0};
+  mn_posterior po;
+  mn_param_set prior;
+  char *svg[2] = {NULL, NULL};
+  size_t len[2] = {0, 0};
+  memset(&po, 0, sizeof po);
+  int rc = mn_param_set_load_prior(&prior, &err);
+  if (!rc) rc = mn_posterior_load(&po, &err);
+  if (!rc) rc = mn_report_posterior_svgs(&po, &prior, svg, len, &err);
+  if (!rc) rc = mn_mkdir_p(a->plot_dir, &err);
+  if (!rc) {
+    cli_blob b[2] = {{svg[0], len[0]}, {svg[1], len[1]}};
+    mn_out_item items[2] = {{"", cli_write_blob, &b[0]}, {"", cli_write_blob, &b[1]}};
+    snprintf(items[0].path, sizeof items[0].path, "%s/posterior.svg", a->plot_dir);
+    snprintf(items[1].path, sizeof items[1].path, "%s/correlation.svg", a->plot_dir);
+    rc = mn_io_write_set(items, 2, &err);
+  }
+  mn_free(svg[0]);
+  mn_free(svg[1]);
+  mn_posterior_fini(&po);
+  if (rc) return cli_fail(&a->common, &err);
+  if (!a->common.quiet)
+    printf("mnsim calibrate: %s/posterior.svg and %s/correlation.svg\n", a->plot_dir, a->plot_dir);
+  return EXIT_OK;
+}
+
 int cmd_calibrate(int argc, char **argv) {
-  calibrate_args a = {.max_evals = 800, .ens_draws = 32, .ens_evals = 200, .tries = 4000};
+  calibrate_args a = {.burn = -1, .max_evals = -1};
   for (size_t i = 0; i < sizeof fitted / sizeof *fitted; i++) a.names[a.np++] = fitted[i];
   int first = 0, status = cli_parse("calibrate", calibrate_options,
                                     sizeof calibrate_options / sizeof calibrate_options[0],
                                     calibrate_help, argc, argv, &a, &a.common, &first);
   if (status >= 0) return status;
   if (first != argc) return cli_usage_error("calibrate", "no arguments expected");
+  if (a.plot_dir) return plot_shipped(&a);
   mn_error err = {0};
   calibrate_result r;
   memset(&r, 0, sizeof r);
@@ -397,9 +469,17 @@ int cmd_calibrate(int argc, char **argv) {
   int rc = calibrate_tables(&a, &r, &err);
   if (!rc && a.common.outdir)
     rc = write_tables(&r, a.common.outdir, a.post_path, ppath, sizeof ppath, &err);
+  if (!rc && !a.common.quiet) print_fit(&r, t0, a.common.outdir, ppath);
+  int passes = r.cal.nominal_passes;
   mn_free(r.ctext);
   mn_free(r.ptext);
+  mn_calibration_fini(&r.cal);
   if (rc) return cli_fail(&a.common, &err);
-  if (!a.common.quiet) print_fit(&r, t0, a.common.outdir, ppath);
+  if (!passes) {
+    fprintf(stderr,
+            "mnsim: calibrate: a calibration target or acceptance check fails at the "
+            "nominal values (see `mnsim validate --draws 0`)\n");
+    return EXIT_RUNTIME;
+  }
   return EXIT_OK;
 }

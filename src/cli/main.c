@@ -14,7 +14,9 @@ static const struct command {
     {"device", cmd_device, "punctures of a device and hand passes: density, coverage, depth"},
     {"simulate", cmd_simulate, "healing model on the 3D tissue grid: redness, collagen, ..."},
     {"plan", cmd_plan, "candidacy, protocol, calendar for a patient (the main command)"},
-    {"calibrate", cmd_calibrate, "fit the parameters tagged C to the calibration targets"},
+    {"calibrate", cmd_calibrate,
+     "posterior of the parameters tagged C given the calibration targets"},
+    {"sensitivity", cmd_sensitivity, "Sobol indices: which parameters move the planner's outcomes"},
     {"validate", cmd_validate, "model against the published calibration and validation targets"},
     {"skin", cmd_skin, "layered anatomy of a face region for a patient"},
     {"config", cmd_config, "annotated default case file or the configuration reference"},
@@ -27,8 +29,8 @@ static void usage(FILE *fp) {
           "mnsim simulates micro-needling: device -> punctures -> skin response.\n"
           "It informs a clinician's decision and does not replace it.\n\ncommands:\n");
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-    fprintf(fp, "  %-8s %s\n", commands[i].name, commands[i].summary);
-  fprintf(fp, "  %-8s %s\n", "version", "print the version");
+    fprintf(fp, "  %-11s %s\n", commands[i].name, commands[i].summary);
+  fprintf(fp, "  %-11s %s\n", "version", "print the version");
   fprintf(fp,
           "\n`mnsim <command> --help` describes each command. Exit status: 0 ok, 1 runtime "
           "failure, 2 bad usage or input.\n");
@@ -56,7 +58,7 @@ int main(int argc, char **argv) {
   }
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
     if (!strcmp(commands[i].name, cmd)) return commands[i].run(argc - 1, argv + 1);
-  const char *names[8];
+  const char *names[sizeof commands / sizeof commands[0] + 1];
   size_t n = 0;
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) names[n++] = commands[i].name;
   names[n++] = "version";

@@ -12,6 +12,11 @@ int cli_fail(const cli_opts *o, const mn_error *err) {
   return mn_status_is_user_error(err->code) ? EXIT_USAGE : EXIT_RUNTIME;
 }
 
+int cli_write_blob(FILE *fp, const void *ctx, mn_error *err) {
+  const cli_blob *b = ctx;
+  return fwrite(b->text, 1, b->len, fp) == b->len ? MN_OK : MN_ERR(err, MN_EIO, "", "write failed");
+}
+
 int cli_usage_error(const char *cmd, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);

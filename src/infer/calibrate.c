@@ -1,11 +1,15 @@
-/* Calibration: fit chosen parameters tagged C to the calibration targets that mnsim can
- * compute (data/target_models.csv rows of calibration targets with evaluate = model), every other
- * parameter fixed at its prior value. Misfit of one row: ((x - centre) / half-width)^2 for a
- * closed range, the relative shortfall squared for an open one; a target's misfit is the mean
- * over its rows; the total is the sum over targets. Nelder-Mead (deterministic) in coordinates
- * that map each prior range to [0, 1] (log scale where the range spans a factor of 3 or more).
- * The calibrated range of a parameter is where the total misfit, the others held at the fit,
- * stays within 1 of the optimum (one target moved from its centre to its range edge).
+/* Calibration: the posterior of chosen parameters tagged C given the calibration targets that
+ * mnsim can compute (data/target_models.csv), every other parameter at its prior value.
+ *
+ * Prior: uniform on each parameter's range, on a log scale where the range spans a factor of 3
+ * or more (the sampler's coordinates map each range to [0, 1]); zero where the loop gain
+ * G >= 1 (models.md 7.6) or where an acceptance check fails (the seed's statements: they must
+ * hold, they are not data to fit). Likelihood: the product over calibration rows of their
+ * published spread (mn_target_loglik: normal for a mean with its standard error, a flat interval
+ * with Gaussian edges, binomial for k events of n patients). Sampler: the affine-invariant
+ * ensemble (src/infer/mcmc.c); the shipped nominal values are the MAP (the best draw, polished
+ * by Nelder-Mead), which passes every calibration target by construction of the pass ranges
+ * (the 95 % range of each likelihood) when the data can be met at all.
  * Stage: infer. */
 #include <math.h>
 #include <stdio.h>
@@ -17,25 +21,60 @@
 
 #include "mnsim/infer.h"
 
+void mn_calib_opts_default(mn_calib_opts *o) {
+  memset(o, 0, sizeof *o);
+  o->walkers = 32, o->steps = 2000, o->burn = 400, o->thin = 30, o->max_evals = 400, o->seed = 1;
+}
+
+void mn_calibration_fini(mn_calibration *c) {
+  if (!c) return;
+  mn_mcmc_chain_fini(&c->chain);
+  memset(c, 0, sizeof *c);
+}
+
+double mn_target_loglik(const mn_target_eval *r, double x) {
+  if (r->lik == MN_LIK_NONE) return 0;
+  if (!isfinite(x)) return -INFINITY;
+  switch (r->lik) {
+    case MN_LIK_NORMAL: {
+      double z = (x - r->l1) / r->l2;
+      return -0.5 * z * z;
+    }
+    case MN_LIK_INTERVAL: {
+      double out = x < r->lo ? r->lo - x : x > r->hi ? x - r->hi : 0;
+      return -0.5 * (out / r->l2) * (out / r->l2);
+    }
+    case MN_LIK_BINOMIAL: {
+      double p = fmin(1 - 1e-12, fmax(1e-12, x / 100));
+      return r->l1 * log(p) + (r->l2 - r->l1) * log(1 - p);
+    }
+    case MN_LIK_CHECK:
+      return x >= r->lo && x <= r->hi ? 0 : -INFINITY;
+    default:
+      return 0;
+  }
+}
+
 typedef struct fit {
   const mn_validation *v;
   const mn_param_set *prior;
   const mn_skin_atlas *atlas;
   const mn_device_catalogue *cat;
   int n, idx[MN_CALIB_MAX]; /* prior->info index of each fitted parameter */
-  int rows[256], nrows;     /* calibration model rows */
-  int threads, evals;
-  double *x;            /* per row values of the last evaluation */
-  mn_model_params *ens; /* ensemble stage: fixed draws of the other parameters */
-  int nd;               /* their count; 0 = the nominal stage */
-  double *ex;           /* [nrows][nd] */
+  int rows[256], nrows;     /* rows in the likelihood or checks, grouped by protocol */
+  int group[257], ngroups;  /* rows[group[g] .. group[g + 1]) share one course */
+  int group_check[256];     /* 1 for a group of acceptance checks */
+  int *todo;                /* [cap] points still to evaluate */
+  int threads;
+  long evals;
+  double *x; /* [batch][nrows] the rows' values */
+  int cap;   /* points x has room for */
 } fit;
 
 static int log_scale(const mn_param_info *p) {
   return p->min > 0 && p->max >= 3 * p->min;
 }
 static double to_value(const mn_param_info *p, double z) {
-  z = fmin(1, fmax(0, z));
   return log_scale(p) ? p->min * exp(z * log(p->max / p->min)) : p->min + z * (p->max - p->min);
 }
 static double to_z(const mn_param_info *p, double v) {
@@ -43,97 +82,104 @@ static double to_z(const mn_param_info *p, double v) {
   return log_scale(p) ? log(v / p->min) / log(p->max / p->min) : (v - p->min) / (p->max - p->min);
 }
 
-/* extra weight of the distance outside a range, plus 1 per failing row: a fit that passes every
- * row beats one that sits nearer the centres but fails one */
-#define HINGE 10.0
-
-static double row_misfit(const mn_target_eval *r, double x) {
-  if (!isfinite(x)) return 1e6;
-  if (isfinite(r->lo) && isfinite(r->hi)) {
-    double c = 0.5 * (r->lo + r->hi), h = 0.5 * (r->hi - r->lo);
-    if (h <= 0) h = fmax(fabs(c) * 0.05, 1e-9);
-    /* outside the range less a 20 % margin (`mnsim validate` judges the median of the posterior
-     * ensemble, which also varies the fitted parameters and moves the median a little) */
-    double out = fmax(0, fabs(x - c) - 0.8 * h);
-    return ((x - c) * (x - c) + HINGE * out * out) / (h * h) + (out > 0 ? 1 : 0);
-  }
-  if (isfinite(r->lo) && x < r->lo) {
-    double s = fmax(fabs(r->lo), 1e-9);
-    return (4 + HINGE) * (r->lo - x) * (r->lo - x) / (s * s) + 1;
-  }
-  if (isfinite(r->hi) && x > r->hi) {
-    double s = fmax(fabs(r->hi), 1e-9);
-    return (4 + HINGE) * (x - r->hi) * (x - r->hi) / (s * s) + 1;
-  }
-  return 0;
-}
-
-static double misfit(fit *f, const double *z) {
+/* the model parameters at sampler point z (NULL-free: z inside [0, 1]^n) */
+static mn_model_params point_params(const fit *f, const double *z) {
   mn_model_params m = f->prior->p;
   for (int k = 0; k < f->n; k++) {
     const mn_param_info *p = &f->prior->info[f->idx[k]];
     *mn_model_param_ref(&m, p->name) = to_value(p, z[k]);
   }
-  f->evals++;
-  if (!(mn_model_loop_gain(&m) < 1)) return 1e9;
-  int nt = f->threads;
+  return m;
+}
+
+static int inside(const fit *f, const double *z) {
+  for (int k = 0; k < f->n; k++)
+    if (!(z[k] >= 0 && z[k] <= 1)) return 0;
+  return 1;
+}
+
+/* The rows' values of group g at point zp into xv (NaN outside the prior or where G >= 1). */
+static void eval_group(const fit *f, const double *zp, int g, double *xv) {
+  int a = f->group[g], b = f->group[g + 1];
+  mn_model_params m;
+  if (inside(f, zp) && (m = point_params(f, zp), mn_model_loop_gain(&m) < 1))
+    mn_target_eval_rows(f->v->rows, f->rows + a, b - a, &m, f->atlas, f->cat, xv + a);
+  else
+    for (int i = a; i < b; i++) xv[i] = NAN;
+}
+
+/* Evaluate the groups of class `checks` (0: the likelihood's, 1: the acceptance checks') of the
+ * points with todo[pt] set, in parallel over points and groups. */
+static void eval_class(fit *f, int npts, const double *z, const int *todo, int checks) {
+  int nt = f->threads, ng = f->ngroups;
 #ifdef _OPENMP
   if (nt <= 0) nt = omp_get_max_threads();
 #endif
   (void)nt;
-  if (f->nd == 0) {
 #ifdef _OPENMP
 #pragma omp parallel for schedule(dynamic) num_threads(nt)
 #endif
-    for (int i = 0; i < f->nrows; i++)
-      f->x[i] = mn_target_eval_model(&f->v->rows[f->rows[i]], &m, f->atlas, f->cat);
-  } else { /* the median over the draws, the fitted parameters at their trial values */
-#ifdef _OPENMP
-#pragma omp parallel for schedule(dynamic) num_threads(nt)
-#endif
-    for (int q = 0; q < f->nrows * f->nd; q++) {
-      int i = q / f->nd, d = q % f->nd;
-      mn_model_params md = f->ens[d];
-      for (int k = 0; k < f->n; k++) {
-        const char *name = f->prior->info[f->idx[k]].name;
-        *mn_model_param_ref(&md, name) = *mn_model_param_ref(&m, name);
-      }
-      f->ex[q] = mn_target_eval_model(&f->v->rows[f->rows[i]], &md, f->atlas, f->cat);
-    }
-    for (int i = 0; i < f->nrows; i++) {
-      double q3[3];
-      mn_quantiles(f->ex + (size_t)i * f->nd, f->nd, q3);
-      f->x[i] = q3[1];
-    }
+  for (int q = 0; q < npts * ng; q++) {
+    int pt = q / ng, g = q % ng;
+    if (!todo[pt] || f->group_check[g] != checks) continue;
+    eval_group(f, z + (size_t)pt * (size_t)f->n, g, f->x + (size_t)pt * (size_t)f->nrows);
   }
-  double total = 0;
-  for (int t = 0; t < f->v->ntargets; t++) {
-    double sum = 0;
-    int cnt = 0;
-    for (int i = 0; i < f->nrows; i++) {
-      const mn_target_eval *r = &f->v->rows[f->rows[i]];
-      if (r->target != t) continue;
-      sum += row_misfit(r, f->x[i]);
-      cnt++;
-    }
-    if (cnt) total += sum / cnt;
-  }
-  return total;
 }
 
-/* Nelder-Mead on [0, 1]^n (points clamped), standard coefficients. */
+/* The log posterior of a batch of points (mn_mcmc_batch_fn): first the likelihood's courses of
+ * every point, then the acceptance checks' courses of the points that can still be accepted
+ * (log likelihood above the floor: the checks only ever lower the posterior to zero); the sums
+ * in a fixed order. */
+static void batch_logpost(int npts, int d, const double *z, const double *floor, double *lp,
+                          void *user) {
+  fit *f = user;
+  (void)d;
+  f->evals += npts;
+  for (int pt = 0; pt < npts; pt++) f->todo[pt] = inside(f, z + (size_t)pt * (size_t)f->n);
+  eval_class(f, npts, z, f->todo, 0);
+  for (int pt = 0; pt < npts; pt++) {
+    double s = 0;
+    const double *xv = f->x + (size_t)pt * (size_t)f->nrows;
+    for (int i = 0; i < f->nrows; i++) {
+      const mn_target_eval *r = &f->v->rows[f->rows[i]];
+      if (r->lik != MN_LIK_CHECK) s += mn_target_loglik(r, xv[i]);
+    }
+    lp[pt] = f->todo[pt] && !isnan(s) ? s : -INFINITY;
+    f->todo[pt] = isfinite(lp[pt]) && (!floor || lp[pt] > floor[pt]);
+    if (!f->todo[pt] && isfinite(lp[pt]) && floor) lp[pt] = -INFINITY; /* rejected anyway */
+  }
+  eval_class(f, npts, z, f->todo, 1);
+  for (int pt = 0; pt < npts; pt++) {
+    if (!f->todo[pt]) continue;
+    const double *xv = f->x + (size_t)pt * (size_t)f->nrows;
+    for (int i = 0; i < f->nrows; i++) {
+      const mn_target_eval *r = &f->v->rows[f->rows[i]];
+      if (r->lik == MN_LIK_CHECK) lp[pt] += mn_target_loglik(r, xv[i]);
+    }
+  }
+}
+
+static double logpost1(fit *f, const double *z) {
+  double lp;
+  batch_logpost(1, f->n, z, NULL, &lp, f);
+  return lp;
+}
+
+/* Nelder-Mead on -log posterior in the sampler's coordinates, standard coefficients, from z;
+ * at most max_evals evaluations. Returns the best log posterior; z receives its point. */
 static double nelder_mead(fit *f, double *z, int max_evals, double step) {
   enum { M = MN_CALIB_MAX + 1 };
   int n = f->n;
   double s[M][MN_CALIB_MAX], fs[M], c[MN_CALIB_MAX], xr[MN_CALIB_MAX], xe[MN_CALIB_MAX];
+#define OBJ(p) (-logpost1(f, (p)))
   for (int i = 0; i <= n; i++) {
     memcpy(s[i], z, sizeof(double) * (size_t)n);
     if (i) s[i][i - 1] += s[i][i - 1] > 1 - step - 0.05 ? -step : step;
-    fs[i] = misfit(f, s[i]);
+    fs[i] = OBJ(s[i]);
   }
-  int start = f->evals;
+  long start = f->evals;
   while (f->evals - start < max_evals) {
-    for (int i = 1; i <= n; i++) /* sort by misfit (insertion) */
+    for (int i = 1; i <= n; i++) /* sort (insertion) */
       for (int j = i; j > 0 && fs[j] < fs[j - 1]; j--) {
         double t = fs[j];
         fs[j] = fs[j - 1], fs[j - 1] = t;
@@ -142,16 +188,16 @@ static double nelder_mead(fit *f, double *z, int max_evals, double step) {
     double spread = 0;
     for (int i = 1; i <= n; i++)
       for (int k = 0; k < n; k++) spread = fmax(spread, fabs(s[i][k] - s[0][k]));
-    if (spread < 1e-4 || fs[n] - fs[0] < 1e-7) break;
+    if (spread < 1e-5 || (isfinite(fs[n]) && fs[n] - fs[0] < 1e-8)) break;
     for (int k = 0; k < n; k++) {
       c[k] = 0;
       for (int i = 0; i < n; i++) c[k] += s[i][k] / n;
     }
-    for (int k = 0; k < n; k++) xr[k] = fmin(1, fmax(0, c[k] + (c[k] - s[n][k])));
-    double fr = misfit(f, xr);
+    for (int k = 0; k < n; k++) xr[k] = c[k] + (c[k] - s[n][k]);
+    double fr = OBJ(xr);
     if (fr < fs[0]) {
-      for (int k = 0; k < n; k++) xe[k] = fmin(1, fmax(0, c[k] + 2 * (c[k] - s[n][k])));
-      double fe = misfit(f, xe);
+      for (int k = 0; k < n; k++) xe[k] = c[k] + 2 * (c[k] - s[n][k]);
+      double fe = OBJ(xe);
       if (fe < fr)
         memcpy(s[n], xe, sizeof(double) * (size_t)n), fs[n] = fe;
       else
@@ -162,38 +208,23 @@ static double nelder_mead(fit *f, double *z, int max_evals, double step) {
       int outside = fr < fs[n];
       for (int k = 0; k < n; k++)
         xe[k] = outside ? c[k] + 0.5 * (xr[k] - c[k]) : c[k] + 0.5 * (s[n][k] - c[k]);
-      double fc = misfit(f, xe);
+      double fc = OBJ(xe);
       if (fc < (outside ? fr : fs[n])) {
         memcpy(s[n], xe, sizeof(double) * (size_t)n), fs[n] = fc;
       } else { /* shrink towards the best */
         for (int i = 1; i <= n; i++) {
           for (int k = 0; k < n; k++) s[i][k] = s[0][k] + 0.5 * (s[i][k] - s[0][k]);
-          fs[i] = misfit(f, s[i]);
+          fs[i] = OBJ(s[i]);
         }
       }
     }
   }
+#undef OBJ
   int best = 0;
   for (int i = 1; i <= n; i++)
     if (fs[i] < fs[best]) best = i;
   memcpy(z, s[best], sizeof(double) * (size_t)n);
-  return fs[best];
-}
-
-/* the end of parameter k's range on side dir (-1, +1): misfit within 1 of the optimum */
-static double range_end(fit *f, const double *z, int k, double best, int dir) {
-  double zz[MN_CALIB_MAX], in = z[k], out = dir < 0 ? 0 : 1;
-  memcpy(zz, z, sizeof(double) * (size_t)f->n);
-  zz[k] = out;
-  if (misfit(f, zz) <= best + 1) return out;
-  for (int it = 0; it < 8; it++) { /* 1/256 of the prior range */
-    zz[k] = 0.5 * (in + out);
-    if (misfit(f, zz) <= best + 1)
-      in = zz[k];
-    else
-      out = zz[k];
-  }
-  return in;
+  return -fs[best];
 }
 
 /* What evaluating a target needs: the targets, the anatomy atlas and the device catalogue (the
@@ -206,14 +237,27 @@ static int load_inputs(mn_validation *v, mn_skin_atlas **atlas, mn_device_catalo
   return rc;
 }
 
-/* The model rows of the calibration targets (at most 256, in file order): their count. */
-static int calibration_rows(const mn_validation *v, int rows[256]) {
-  int nrows = 0;
-  for (int i = 0; i < v->nrows && nrows < 256; i++)
-    if (v->rows[i].kind == MN_EVAL_MODEL &&
-        v->targets[v->rows[i].target].role == MN_TARGET_CALIBRATION)
-      rows[nrows++] = i;
-  return nrows;
+/* The model rows of the likelihood and of the acceptance checks (at most 256), grouped so that
+ * rows sharing a protocol are adjacent (one course each group). */
+static void select_rows(fit *f) {
+  const mn_validation *v = f->v;
+  int used[256] = {0}, cand[256], nc = 0;
+  for (int i = 0; i < v->nrows && nc < 256; i++)
+    if (v->rows[i].kind == MN_EVAL_MODEL && v->rows[i].lik != MN_LIK_NONE) cand[nc++] = i;
+  f->nrows = f->ngroups = 0;
+  for (int a = 0; a < nc; a++) {
+    if (used[a]) continue;
+    int check = v->rows[cand[a]].lik == MN_LIK_CHECK;
+    f->group_check[f->ngroups] = check;
+    f->group[f->ngroups++] = f->nrows;
+    for (int b = a; b < nc; b++)
+      if (!used[b] && (v->rows[cand[b]].lik == MN_LIK_CHECK) == check &&
+          mn_target_same_protocol(&v->rows[cand[a]], &v->rows[cand[b]])) {
+        used[b] = 1;
+        f->rows[f->nrows++] = cand[b];
+      }
+  }
+  f->group[f->ngroups] = f->nrows;
 }
 
 /* Find each of the n fitted parameters in the prior set: it must exist, be tagged C and have a
@@ -238,89 +282,172 @@ static int fit_select(fit *f, const char *const *names, mn_error *err) {
   return MN_OK;
 }
 
-/* Stage 2: refit z to the median over ens_draws draws of the other parameters (f->ens and
- * f->ex are released by the caller). */
-static int fit_ensemble(fit *f, double *z, int ens_draws, uint64_t ens_seed, int ens_evals,
-                        double nominal_fit, mn_calibration *out, mn_error *err) {
-  f->ens = mn_malloc_array((size_t)ens_draws, sizeof *f->ens);
-  f->ex = mn_malloc_array((size_t)ens_draws * (size_t)f->nrows, sizeof *f->ex);
-  if (!(f->ens && f->ex)) return MN_ERR(err, MN_ENOMEM, "", "out of memory for the ensemble");
-  int dropped;
-  int rc = mn_uq_sample(f->prior, ens_draws, ens_seed, f->ens, &f->nd, &dropped, err);
-  if (rc != MN_OK) return rc;
-  out->ens_draws = f->nd;
-  out->misfit_nominal = nominal_fit;
-  out->misfit = nelder_mead(f, z, ens_evals, 0.05);
+/* The walkers' start: uniform draws of the prior (seeded) until every walker has an admissible
+ * point (every acceptance check holds, G < 1), at most 100 rounds of a batch per walker; the
+ * starts are then spread over the whole admissible region (overdispersed, as split R-hat
+ * assumes). */
+static int start_walkers(fit *f, const mn_calib_opts *o, double *x0, mn_error *err) {
+  int n = f->n, w = o->walkers, have = 0, rc = MN_OK;
+  mn_rng rng;
+  mn_rng_init(&rng, o->seed, 0x73746172ULL); /* "star" */
+  double *y = mn_malloc_array((size_t)w * (size_t)n, sizeof *y);
+  double *lp = mn_malloc_array((size_t)w, sizeof *lp);
+  MN_CHECK(y && lp, err, MN_ENOMEM, "", "out of memory");
+  for (int round = 0; round < 100 && have < w; round++) {
+    for (int i = 0; i < w * n; i++) y[i] = mn_rng_uniform(&rng);
+    batch_logpost(w, n, y, NULL, lp, f);
+    for (int k = 0; k < w && have < w; k++)
+      if (isfinite(lp[k])) memcpy(x0 + (size_t)have++ * n, y + (size_t)k * n, sizeof *y * n);
+  }
+  MN_CHECK(have == w, err, MN_EINPUT, "",
+           "calibrate: %d of %d prior draws lie in the admissible region (every acceptance check "
+           "holds, G < 1); widen the priors or check the acceptance targets",
+           have, 100 * w);
+cleanup:
+  mn_free(y);
+  mn_free(lp);
+  return rc;
+}
+
+/* Quantiles, contraction against the uniform prior (variance 1/12 in sampler coordinates) and
+ * correlations of the draws after the burn-in. */
+static int summarise(fit *f, mn_calibration *out, mn_error *err) {
+  const mn_mcmc_chain *c = &out->chain;
+  int burn = out->opts.burn, n = f->n;
+  size_t m = (size_t)(c->steps - burn) * (size_t)c->walkers;
+  double *col = mn_malloc_array(m, sizeof *col);
+  if (!col) return MN_ERR(err, MN_ENOMEM, "", "out of memory");
+  double mean[MN_CALIB_MAX] = {0}, cov[MN_CALIB_MAX][MN_CALIB_MAX] = {{0}};
+  const double *base = c->x + (size_t)burn * (size_t)c->walkers * (size_t)n;
+  for (size_t i = 0; i < m; i++)
+    for (int k = 0; k < n; k++) mean[k] += base[i * (size_t)n + (size_t)k] / (double)m;
+  for (size_t i = 0; i < m; i++)
+    for (int k = 0; k < n; k++)
+      for (int l = 0; l < n; l++)
+        cov[k][l] += (base[i * (size_t)n + (size_t)k] - mean[k]) *
+                     (base[i * (size_t)n + (size_t)l] - mean[l]) / (double)m;
+  for (int k = 0; k < n; k++) {
+    const mn_param_info *p = &f->prior->info[f->idx[k]];
+    out->contraction[k] = 1 - cov[k][k] * 12;
+    for (int l = 0; l < n; l++)
+      out->corr[k][l] =
+          cov[k][k] > 0 && cov[l][l] > 0 ? cov[k][l] / sqrt(cov[k][k] * cov[l][l]) : 0;
+    for (size_t i = 0; i < m; i++) col[i] = base[i * (size_t)n + (size_t)k];
+    double q[3];
+    mn_quantiles(col, (int)m, q);
+    out->lo[k] = to_value(p, q[0]), out->median[k] = to_value(p, q[1]);
+    out->hi[k] = to_value(p, q[2]);
+  }
+  mn_free(col);
   return MN_OK;
 }
 
-/* The fitted values and their calibrated ranges (misfit within 1 of the fit's), the evaluation
- * count and the ids of the targets used, in file order. */
-static void fit_report(fit *f, const double *z, mn_calibration *out) {
-  double best = misfit(f, z);
-  out->n = f->n;
-  for (int k = 0; k < f->n; k++) {
-    const mn_param_info *p = &f->prior->info[f->idx[k]];
-    snprintf(out->name[k], sizeof out->name[k], "%s", p->name);
-    out->prior[k] = p->value, out->prior_min[k] = p->min, out->prior_max[k] = p->max;
-    out->value[k] = to_value(p, z[k]);
-    out->lo[k] = to_value(p, range_end(f, z, k, best, -1));
-    out->hi[k] = to_value(p, range_end(f, z, k, best, +1));
-  }
-  out->evals = f->evals;
+/* The ids of the targets behind the rows (likelihood, or acceptance checks), in file order. */
+static void target_ids(const fit *f, int checks, char *buf, size_t cap) {
   const mn_validation *v = f->v;
+  buf[0] = 0;
   for (int t = 0; t < v->ntargets; t++)
-    for (int i = 0; i < f->nrows; i++)
-      if (v->rows[f->rows[i]].target == t) {
-        size_t len = strlen(out->targets);
-        snprintf(out->targets + len, sizeof out->targets - len, "%s%s", len ? " " : "",
-                 v->targets[t].id);
-        break;
-      }
+    for (int i = 0; i < f->nrows; i++) {
+      const mn_target_eval *r = &v->rows[f->rows[i]];
+      if (r->target != t || (r->lik == MN_LIK_CHECK) != checks) continue;
+      size_t len = strlen(buf);
+      snprintf(buf + len, cap - len, "%s%s", len ? " " : "", v->targets[t].id);
+      break;
+    }
 }
 
-int mn_calibrate(const mn_param_set *prior, const char *const *names, int n, int max_evals,
-                 int ens_draws, uint64_t ens_seed, int ens_evals, int threads, mn_calibration *out,
-                 mn_error *err) {
+/* The log likelihood (without the checks) at point z; *passes: every row (likelihood and
+ * checks) within its pass range [lo, hi]. */
+static double loglik_at(fit *f, const double *z, int *passes) {
+  double lp, s = 0;
+  batch_logpost(1, f->n, z, NULL, &lp, f);
+  *passes = isfinite(lp);
+  for (int i = 0; i < f->nrows; i++) {
+    const mn_target_eval *r = &f->v->rows[f->rows[i]];
+    if (r->lik != MN_LIK_CHECK) s += mn_target_loglik(r, f->x[i]);
+    *passes = *passes && f->x[i] >= r->lo && f->x[i] <= r->hi;
+  }
+  return s;
+}
+
+int mn_calibrate(const mn_param_set *prior, const char *const *names, int n, const mn_calib_opts *o,
+                 mn_calibration *out, mn_error *err) {
   int rc = MN_OK;
   fit f;
   mn_validation v;
   mn_skin_atlas *atlas = NULL;
   mn_device_catalogue *cat = NULL;
+  double *x0 = NULL;
   memset(&f, 0, sizeof f);
   memset(&v, 0, sizeof v);
   memset(out, 0, sizeof *out);
+  out->opts = *o;
   if (n < 1 || n > MN_CALIB_MAX)
     return MN_ERR(err, MN_EINPUT, "", "calibrate: 1 to %d parameters, not %d", MN_CALIB_MAX, n);
+  MN_CHECK(o->burn >= 0 && o->steps - o->burn >= 8 && o->thin >= 1, err, MN_ERANGE, "",
+           "calibrate: need at least 8 steps after the burn-in (steps %d, burn-in %d) and thin "
+           ">= 1",
+           o->steps, o->burn);
+  MN_CHECK(o->walkers >= 2 * n && o->walkers % 2 == 0, err, MN_ERANGE, "",
+           "calibrate: walkers must be even and at least twice the %d dimensions (got %d)", n,
+           o->walkers);
   MN_TRY(load_inputs(&v, &atlas, &cat, err));
-  f.v = &v, f.prior = prior, f.atlas = atlas, f.cat = cat, f.n = n, f.threads = threads;
+  f.v = &v, f.prior = prior, f.atlas = atlas, f.cat = cat, f.n = n, f.threads = o->threads;
   MN_TRY(fit_select(&f, names, err));
-  f.nrows = calibration_rows(&v, f.rows);
-  MN_CHECK(f.nrows > 0, err, MN_EINPUT, "", "calibrate: no calibration target can be computed");
-  f.x = mn_malloc_array((size_t)f.nrows, sizeof *f.x);
-  MN_CHECK(f.x, err, MN_ENOMEM, "", "out of memory");
+  select_rows(&f);
+  target_ids(&f, 0, out->targets, sizeof out->targets);
+  target_ids(&f, 1, out->checks, sizeof out->checks);
+  MN_CHECK(out->targets[0], err, MN_EINPUT, "", "calibrate: no calibration target can be computed");
+  int w = o->walkers;
+  f.cap = w > 1 ? w : 1;
+  f.x = mn_malloc_array((size_t)f.cap * (size_t)f.nrows, sizeof *f.x);
+  f.todo = mn_malloc_array((size_t)f.cap, sizeof *f.todo);
+  x0 = mn_malloc_array((size_t)w * (size_t)n, sizeof *x0);
+  MN_CHECK(f.x && f.todo && x0, err, MN_ENOMEM, "", "out of memory");
   double z[MN_CALIB_MAX];
+  for (int k = 0; k < n; k++) z[k] = to_z(&prior->info[f.idx[k]], prior->info[f.idx[k]].value);
+  int ignored;
+  out->loglik0 = loglik_at(&f, z, &ignored);
+  MN_TRY(start_walkers(&f, o, x0, err));
+  mn_mcmc_opts mo = {w, o->steps, 2.0, o->seed, o->progress, o->progress_user};
+  MN_TRY(mn_mcmc_run(n, x0, &mo, batch_logpost, &f, &out->chain, err));
+  MN_TRY(mn_mcmc_diagnose(&out->chain, o->burn, &out->diag, err));
+  out->n = n;
   for (int k = 0; k < n; k++) {
     const mn_param_info *p = &prior->info[f.idx[k]];
-    z[k] = to_z(p, p->value);
+    snprintf(out->name[k], sizeof out->name[k], "%s", p->name);
+    out->prior[k] = p->value, out->prior_min[k] = p->min, out->prior_max[k] = p->max;
   }
-  /* stage 1: the nominal model; stage 2: the median over the draws of the other parameters,
-   * as `mnsim validate` judges it (dropping draws with G >= 1 shifts the median away from the
-   * nominal run) */
-  out->misfit0 = misfit(&f, z);
-  double nominal_fit = nelder_mead(&f, z, max_evals, 0.2);
-  if (ens_draws > 0)
-    MN_TRY(fit_ensemble(&f, z, ens_draws, ens_seed, ens_evals, nominal_fit, out, err));
-  else
-    out->misfit = nominal_fit;
-  fit_report(&f, z, out);
+  MN_TRY(summarise(&f, out, err));
+  /* the nominal values: the posterior medians when every calibration row and check passes there
+   * (a central value also along the directions only the checks bound), else the MAP (the best
+   * draw, polished), which fits best */
+  for (int k = 0; k < n; k++) z[k] = to_z(&prior->info[f.idx[k]], out->median[k]);
+  out->loglik = loglik_at(&f, z, &out->nominal_passes);
+  out->nominal_is_median = out->nominal_passes;
+  if (!out->nominal_is_median) {
+    const mn_mcmc_chain *c = &out->chain;
+    size_t best = 0, tot = (size_t)c->steps * (size_t)c->walkers;
+    for (size_t i = 1; i < tot; i++)
+      if (c->lp[i] > c->lp[best]) best = i;
+    memcpy(z, c->x + best * (size_t)n, sizeof(double) * (size_t)n);
+    nelder_mead(&f, z, o->max_evals, 0.02);
+    out->loglik = loglik_at(&f, z, &out->nominal_passes);
+  }
+  for (int k = 0; k < n; k++) {
+    out->value[k] = to_value(&prior->info[f.idx[k]], z[k]);
+    /* the table's range holds its value (a MAP at a prior bound) */
+    out->lo[k] = fmin(out->lo[k], out->value[k]), out->hi[k] = fmax(out->hi[k], out->value[k]);
+  }
+  out->evals = (int)f.evals;
 cleanup:
   mn_free(f.x);
-  mn_free(f.ens);
-  mn_free(f.ex);
+  mn_free(f.todo);
+  mn_free(x0);
   mn_device_catalogue_destroy(cat);
   mn_skin_atlas_destroy(atlas);
   mn_validation_fini(&v);
+  if (rc) mn_calibration_fini(out);
   return rc;
 }
 
@@ -341,15 +468,25 @@ int mn_calibration_text(const mn_calibration *c, char **text, size_t *len, mn_er
   char *buf = mn_malloc(CAP);
   *text = NULL, *len = 0;
   if (!buf) return MN_ERR(err, MN_ENOMEM, "", "out of memory");
-  int n = snprintf(buf, CAP,
-                   "# Calibrated parameters: written by `mnsim calibrate -o data/calibration.csv` "
-                   "(do not edit).\n# misfit %.4g at the prior, %.4g nominal fit, %.4g median over "
-                   "%d draws; %d evaluations; docs/calibration.md\n"
-                   "name,value,min,max,prior_value,prior_min,prior_max,targets\n",
-                   c->misfit0, c->misfit_nominal, c->misfit, c->ens_draws, c->evals);
+  const mn_calib_opts *o = &c->opts;
+  int n = snprintf(
+      buf, CAP,
+      "# Calibrated parameters: written by `mnsim calibrate -o data/calibration.csv` (do not "
+      "edit); docs/calibration.md.\n"
+      "# value: the nominal value, the posterior %s; min, max: the posterior's 5 %% and 95 %%\n"
+      "# quantiles (widened to hold the value). Every calibration target %s there.\n"
+      "# log likelihood %.4g at the prior values, %.4g at the nominal values; ensemble sampler %d "
+      "walkers x "
+      "%d steps (burn-in %d, seed %llu), %d evaluations;\n"
+      "# split R-hat <= %.4f, ESS >= %.0f, autocorrelation time <= %.1f steps, acceptance %.3f\n"
+      "name,value,min,max,prior_value,prior_min,prior_max,targets\n",
+      c->nominal_is_median ? "median" : "MAP (the medians fail a target)",
+      c->nominal_passes ? "passes" : "does NOT pass", c->loglik0, c->loglik, c->chain.walkers,
+      c->chain.steps, o->burn, (unsigned long long)o->seed, c->evals, c->diag.rhat_max,
+      c->diag.ess_min, c->diag.tau_max, c->diag.acceptance);
   for (int k = 0; k < c->n && n < CAP; k++) {
     char b0[32], b1[32], b2[32];
-    n += snprintf(buf + n, (size_t)(CAP - n), "%s,%.4g,%.4g,%.4g,%s,%s,%s,%s\n", c->name[k],
+    n += snprintf(buf + n, (size_t)(CAP - n), "%s,%.6g,%.4g,%.4g,%s,%s,%s,%s\n", c->name[k],
                   c->value[k], c->lo[k], c->hi[k], exact(c->prior[k], b0),
                   exact(c->prior_min[k], b1), exact(c->prior_max[k], b2), c->targets);
   }
@@ -361,180 +498,62 @@ int mn_calibration_text(const mn_calibration *c, char **text, size_t *len, mn_er
   return MN_OK;
 }
 
-/* The posterior's workspace: the calibration rows, the Latin-hypercube draws and their values. */
-typedef struct posterior {
-  mn_validation v;
-  mn_skin_atlas *atlas;
-  mn_device_catalogue *cat;
-  int rows[256], nrows; /* calibration model rows */
-  mn_model_params *d;   /* [n_try] draws, the first kept with G < 1 */
-  int kept;
-  double *lw; /* [n_try] log-weight, then weight of each kept draw */
-  double *x;  /* [kept][nrows] each draw's value of each row */
-  int *pick;  /* [n_out] the resampled draws */
-} posterior;
-
-static void posterior_fini(posterior *p) {
-  mn_free(p->d);
-  mn_free(p->lw);
-  mn_free(p->x);
-  mn_free(p->pick);
-  mn_validation_fini(&p->v);
-  mn_skin_atlas_destroy(p->atlas);
-  mn_device_catalogue_destroy(p->cat);
-}
-
-/* Every kept draw's value of every calibration row (parallel over both). */
-static void posterior_eval(posterior *p, int threads) {
-  int nt = threads, nrows = p->nrows, kept = p->kept;
-#ifdef _OPENMP
-  if (nt <= 0) nt = omp_get_max_threads();
-#pragma omp parallel for schedule(dynamic) num_threads(nt) collapse(2)
-#endif
-  for (int k = 0; k < kept; k++)
-    for (int i = 0; i < nrows; i++)
-      p->x[(size_t)k * (size_t)nrows + (size_t)i] =
-          mn_target_eval_model(&p->v.rows[p->rows[i]], &p->d[k], p->atlas, p->cat);
-  (void)nt;
-}
-
-/* Draw k's misfit: the sum over targets of the mean over its rows of z^2, z the distance from
- * the published range's centre in half-ranges (the range read as +-1 SD; open ranges: the
- * shortfall in half the bound). */
-static double draw_misfit(const posterior *p, int k) {
-  const mn_validation *v = &p->v;
-  int nrows = p->nrows;
-  double total = 0;
-  for (int t = 0; t < v->ntargets; t++) {
-    double sum = 0;
-    int cnt = 0;
-    for (int i = 0; i < nrows; i++) {
-      const mn_target_eval *r = &v->rows[p->rows[i]];
-      if (r->target != t) continue;
-      double xv = p->x[(size_t)k * (size_t)nrows + (size_t)i], z = 0;
-      if (!isfinite(xv))
-        z = 1e3;
-      else if (isfinite(r->lo) && isfinite(r->hi))
-        z = (xv - 0.5 * (r->lo + r->hi)) / fmax(0.5 * (r->hi - r->lo), 1e-9);
-      else if (isfinite(r->lo) && xv < r->lo)
-        z = (r->lo - xv) / fmax(0.5 * fabs(r->lo), 1e-9);
-      else if (isfinite(r->hi) && xv > r->hi)
-        z = (xv - r->hi) / fmax(0.5 * fabs(r->hi), 1e-9);
-      sum += z * z;
-      cnt++;
-    }
-    if (cnt) total += sum / cnt;
+static int gcd(int a, int b) {
+  while (b) {
+    int t = a % b;
+    a = b, b = t;
   }
-  return total;
+  return a;
 }
 
-/* The weights exp(-misfit / 2), scaled by the largest, into p->lw; their sum s1 and the sum of
- * their squares s2. A flat kernel inside the range was tried: its weights barely separate the
- * draws (effective sample size 594 of 2325) and the medians of CT14 and SEED2 left their ranges
- * (docs/calibration.md). */
-static void posterior_weigh(posterior *p, double *s1, double *s2) {
-  double mx = -INFINITY;
-  for (int k = 0; k < p->kept; k++) {
-    p->lw[k] = -0.5 * draw_misfit(p, k);
-    if (p->lw[k] > mx) mx = p->lw[k];
-  }
-  double a = 0, b = 0;
-  for (int k = 0; k < p->kept; k++) {
-    p->lw[k] = exp(p->lw[k] - mx); /* now the weight */
-    a += p->lw[k], b += p->lw[k] * p->lw[k];
-  }
-  *s1 = a, *s2 = b;
+/* the sampler coordinate z of parameter k mapped back to its value */
+static double chain_value(const mn_calibration *c, int k, double z) {
+  mn_param_info p;
+  memset(&p, 0, sizeof p);
+  p.min = c->prior_min[k], p.max = c->prior_max[k];
+  return to_value(&p, z);
 }
 
-/* Systematic resampling of the kept draws to n_out (p->pick): the number of distinct draws. */
-static int posterior_resample(posterior *p, double s1, uint64_t seed, int n_out) {
-  mn_rng rng;
-  mn_rng_init(&rng, seed, 0x706f7374ULL); /* "post" */
-  double u = mn_rng_uniform(&rng) / n_out, acc = 0;
-  for (int k = 0, j = 0; k < p->kept && j < n_out; k++) {
-    acc += p->lw[k] / s1;
-    while (j < n_out && u + (double)j / n_out < acc) p->pick[j++] = k;
-    if (k == p->kept - 1)
-      while (j < n_out) p->pick[j++] = k; /* rounding at the end */
-  }
-  int distinct = 0;
-  for (int j = 0; j < n_out; j++) distinct += j == 0 || p->pick[j] != p->pick[j - 1];
-  return distinct;
-}
-
-/* One line of the table: the resampled draw d's value of each parameter that varies (all
- * names when d is NULL: the header). */
-static size_t table_line(const mn_param_set *cal, const mn_model_params *d, char *buf, size_t cap) {
-  size_t n = 0;
-  int first = 1;
-  for (int i = 0; i < cal->n; i++)
-    if (cal->info[i].max > cal->info[i].min) {
-      if (!d) {
-        n += (size_t)snprintf(buf + n, cap - n, "%s%s", first ? "" : ",", cal->info[i].name);
-      } else {
-        const double *val = mn_model_param_ref((mn_model_params *)d, cal->info[i].name);
-        n += (size_t)snprintf(buf + n, cap - n, "%s%.6g", first ? "" : ",", val ? *val : 0);
-      }
-      first = 0;
-    }
-  n += (size_t)snprintf(buf + n, cap - n, "\n");
-  return n;
-}
-
-/* The table (data/posterior.csv): the comment header, the names of the parameters that vary,
- * one line per resampled draw. *text is owned by the caller. */
-static int posterior_table(const posterior *p, const mn_param_set *cal, int n_try, uint64_t seed,
-                           int n_out, const char *fingerprint, const mn_posterior_stats *st,
-                           char **text, size_t *len, mn_error *err) {
-  size_t cap = (size_t)(n_out + 8) * (size_t)cal->n * 16 + 4096;
+int mn_posterior_text(const mn_calibration *c, const char *fingerprint, char **text, size_t *len,
+                      int *draws, mn_error *err) {
+  const mn_mcmc_chain *ch = &c->chain;
+  const mn_calib_opts *o = &c->opts;
+  int steps = 0;
+  for (int s = o->burn; s < ch->steps; s += o->thin) steps++;
+  int nd = steps * ch->walkers;
+  size_t cap = (size_t)(nd + 8) * (size_t)(c->n + 1) * 16 + 4096;
   char *buf = mn_malloc(cap);
+  *text = NULL, *len = 0, *draws = 0;
   if (!buf) return MN_ERR(err, MN_ENOMEM, "", "out of memory");
   size_t n = (size_t)snprintf(
       buf, cap,
       "# Posterior ensemble: written by `mnsim calibrate` (do not edit); docs/calibration.md.\n"
-      "# %d Latin-hypercube draws of the calibrated ranges (seed %llu), %d with G < 1, weighted "
-      "by\n"
-      "# their agreement with the calibration targets and resampled to %d (%d distinct).\n"
+      "# Ensemble-sampler draws of the calibrated parameters (every other parameter at its "
+      "table\n"
+      "# value): one step in %d after a burn-in of %d (in a spread order), all %d walkers;\n"
+      "# split R-hat <= %.4f.\n"
       "# fingerprint %s tried %d kept %d ess %.1f\n",
-      n_try, (unsigned long long)seed, p->kept, n_out, st->distinct, fingerprint, n_try, p->kept,
-      st->ess);
-  n += table_line(cal, NULL, buf + n, cap - n);
-  for (int j = 0; j < n_out && n < cap; j++)
-    n += table_line(cal, &p->d[p->pick[j]], buf + n, cap - n);
+      o->thin, o->burn, ch->walkers, c->diag.rhat_max, fingerprint,
+      (ch->steps - o->burn) * ch->walkers, nd, c->diag.ess_min);
+  for (int k = 0; k < c->n; k++)
+    n += (size_t)snprintf(buf + n, cap - n, "%s%s", k ? "," : "", c->name[k]);
+  n += (size_t)snprintf(buf + n, cap - n, "\n");
+  /* the kept steps in a spread order (step j at position i = j x stride mod steps), so that the
+   * first draws, which a small ensemble uses, come from the whole run */
+  int stride = (int)(0.618 * steps) > 1 ? (int)(0.618 * steps) : 1;
+  while (gcd(stride, steps) != 1) stride++;
+  for (int i = 0; i < steps && n < cap; i++)
+    for (int w = 0, s = o->burn + (int)((long)i * stride % steps) * o->thin;
+         w < ch->walkers && n < cap; w++) {
+      const double *z = ch->x + ((size_t)s * (size_t)ch->walkers + (size_t)w) * (size_t)ch->d;
+      for (int k = 0; k < c->n && n < cap; k++)
+        n += (size_t)snprintf(buf + n, cap - n, "%s%.6g", k ? "," : "", chain_value(c, k, z[k]));
+      if (n < cap) n += (size_t)snprintf(buf + n, cap - n, "\n");
+    }
   if (n >= cap) {
     mn_free(buf);
     return MN_ERR(err, MN_EINTERNAL, "", "posterior table too long");
   }
-  *text = buf, *len = n;
+  *text = buf, *len = n, *draws = nd;
   return MN_OK;
-}
-
-int mn_posterior_build(const mn_param_set *cal, int n_try, uint64_t seed, int n_out, int threads,
-                       const char *fingerprint, mn_posterior_stats *st, char **text, size_t *len,
-                       mn_error *err) {
-  int rc = MN_OK, dropped = 0;
-  posterior p;
-  memset(&p, 0, sizeof p);
-  memset(st, 0, sizeof *st);
-  *text = NULL, *len = 0;
-  MN_CHECK(n_try >= 1 && n_out >= 1, err, MN_ERANGE, "", "posterior: draws must be positive");
-  MN_TRY(load_inputs(&p.v, &p.atlas, &p.cat, err));
-  p.nrows = calibration_rows(&p.v, p.rows);
-  p.d = mn_malloc_array((size_t)n_try, sizeof *p.d);
-  p.lw = mn_malloc_array((size_t)n_try, sizeof *p.lw);
-  p.x = mn_malloc_array((size_t)n_try * (size_t)(p.nrows > 0 ? p.nrows : 1), sizeof *p.x);
-  MN_CHECK(p.d && p.lw && p.x, err, MN_ENOMEM, "", "out of memory for %d draws", n_try);
-  MN_TRY(mn_uq_sample(cal, n_try, seed, p.d, &p.kept, &dropped, err));
-  MN_CHECK(p.kept > 0, err, MN_ENUMERIC, "", "posterior: every draw has loop gain G >= 1");
-  posterior_eval(&p, threads);
-  double s1, s2;
-  posterior_weigh(&p, &s1, &s2);
-  st->tried = n_try, st->kept = p.kept, st->ess = s1 * s1 / s2;
-  p.pick = mn_malloc_array((size_t)n_out, sizeof *p.pick);
-  MN_CHECK(p.pick, err, MN_ENOMEM, "", "out of memory");
-  st->distinct = posterior_resample(&p, s1, seed, n_out);
-  MN_TRY(posterior_table(&p, cal, n_try, seed, n_out, fingerprint, st, text, len, err));
-cleanup:
-  posterior_fini(&p);
-  return rc;
 }

@@ -1,6 +1,7 @@
 /* Parameter ensembles behind every uncertainty band (MODEL.md section 6): Latin-hypercube draws
- * over the tabulated parameter ranges with draws of loop gain G >= 1 dropped, and the posterior
- * ensemble of data/posterior.csv. Stage: infer. */
+ * over the tabulated parameter ranges with draws of loop gain G >= 1 dropped (the prior
+ * ensemble), and the posterior ensemble of data/posterior.csv (src/infer/calibrate.c).
+ * Stage: infer. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,24 @@ mn_uq_dist mn_uq_distribution(const mn_param_info *p) {
   if (!(p->max > p->min)) return MN_UQ_FIXED;
   if (p->min > 0 && p->max >= 3 * p->min) return MN_UQ_LOG_UNIFORM;
   return MN_UQ_UNIFORM;
+}
+
+double mn_uq_value(const mn_param_info *in, double x) {
+  /* split distribution: the table's value is the median, half of the draws fall on each side,
+   * uniformly (or log-uniformly) between the value and that side's range end */
+  double v = in->value, a = x < 0.5 ? in->min : in->max;
+  double w = x < 0.5 ? 1 - 2 * x : 2 * x - 1; /* 0 at the value, 1 at the range end */
+  switch (mn_uq_distribution(in)) {
+    case MN_UQ_UNIFORM:
+      v = in->value + w * (a - in->value);
+      break;
+    case MN_UQ_LOG_UNIFORM:
+      v = in->value > 0 ? in->value * exp(w * log(a / in->value)) : in->value + w * a;
+      break;
+    case MN_UQ_FIXED:
+      break;
+  }
+  return v;
 }
 
 int mn_uq_sample(const mn_param_set *ps, int n, uint64_t seed, mn_model_params *out, int *kept,
@@ -42,20 +61,7 @@ int mn_uq_sample(const mn_param_set *ps, int n, uint64_t seed, mn_model_params *
     mn_model_params p = ps->p;
     for (int j = 0; j < ps->n; j++) {
       const mn_param_info *in = &ps->info[j];
-      /* split distribution: the table's value is the median, half of the draws fall on each
-       * side, uniformly (or log-uniformly) between the value and that side's range end */
-      double x = u[(size_t)i * ps->n + j], v = in->value, a = x < 0.5 ? in->min : in->max;
-      double w = x < 0.5 ? 1 - 2 * x : 2 * x - 1; /* 0 at the value, 1 at the range end */
-      switch (in->overridden ? MN_UQ_FIXED : mn_uq_distribution(in)) {
-        case MN_UQ_UNIFORM:
-          v = in->value + w * (a - in->value);
-          break;
-        case MN_UQ_LOG_UNIFORM:
-          v = in->value > 0 ? in->value * exp(w * log(a / in->value)) : in->value + w * a;
-          break;
-        case MN_UQ_FIXED:
-          break;
-      }
+      double v = in->overridden ? in->value : mn_uq_value(in, u[(size_t)i * ps->n + j]);
       double *slot = mn_model_param_ref(&p, in->name);
       if (slot) *slot = v;
     }
@@ -142,11 +148,13 @@ int mn_posterior_load(mn_posterior *po, mn_error *err) {
   char fp[17];
   mn_param_fingerprint(NULL, 0, fp);
   if (strcmp(fp, po->fingerprint)) {
-    mn_posterior_fini(po);
+    char had[17];
+    snprintf(had, sizeof had, "%s", po->fingerprint);
+    mn_posterior_fini(po); /* zeroes the fingerprint: the message uses the copy */
     return MN_ERR(err, MN_EINPUT, "",
                   "data/posterior.csv was drawn from other parameters (fingerprint %s, the tables "
                   "now give %s): re-run `mnsim calibrate -o data/calibration.csv`",
-                  po->fingerprint, fp);
+                  had, fp);
   }
   return MN_OK;
 }

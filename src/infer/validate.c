@@ -12,11 +12,12 @@ extern const size_t mn__data_targets_csv_len;
 extern const char mn__data_target_models_csv[];
 extern const size_t mn__data_target_models_csv_len;
 
-static const char *const role_names[] = {"calibration", "validation", "input-check"};
+static const char *const role_names[] = {"calibration", "validation", "input-check", "acceptance"};
+enum { NROLES = 4 };
 static const char *const verdict_names[] = {"pass", "FAIL", "not evaluated"};
 
 const char *mn_target_role_name(int role) {
-  return role >= 0 && role < 3 ? role_names[role] : "?";
+  return role >= 0 && role < NROLES ? role_names[role] : "?";
 }
 const char *mn_verdict_name(int v) {
   return v >= 0 && v < 3 ? verdict_names[v] : "?";
@@ -83,11 +84,11 @@ static int parse_targets(const mn_csv *c, mn_validation *v, mn_error *err) {
     const char *const *f = (const char *const *)c->rows[r];
     copy(t->id, sizeof t->id, f[col[0]]);
     t->role = -1;
-    for (int k = 0; k < 3; k++)
+    for (int k = 0; k < NROLES; k++)
       if (!strcmp(f[col[1]], role_names[k])) t->role = k;
     MN_CHECK(t->role >= 0, err, MN_EINPUT, "",
-             "%s:%d: role '%s' of %s; allowed calibration, validation, input-check", c->name,
-             c->lineno[r], f[col[1]], t->id);
+             "%s:%d: role '%s' of %s; allowed calibration, validation, input-check, acceptance",
+             c->name, c->lineno[r], f[col[1]], t->id);
     for (int q = 0; q < r; q++)
       MN_CHECK(strcmp(v->targets[q].id, t->id), err, MN_EINPUT, "", "%s:%d: target %s given twice",
                c->name, c->lineno[r], t->id);
@@ -100,6 +101,46 @@ static int parse_targets(const mn_csv *c, mn_validation *v, mn_error *err) {
     t->first = -1;
     t->verdict = MN_VERDICT_NOT_EVALUATED;
   }
+cleanup:
+  return rc;
+}
+
+/* The likelihood columns: likelihood (empty, normal, interval, binomial, check), l1, l2. Only
+ * model rows of calibration targets enter the likelihood and only acceptance targets are checks:
+ * a validation target is never fitted. */
+static int parse_likelihood(const mn_csv *c, int r, const int *col, mn_target_eval *e, int role,
+                            mn_error *err) {
+  static const char *const names[5] = {"", "normal", "interval", "binomial", "check"};
+  int rc = MN_OK, line = c->lineno[r];
+  const char *lk = c->rows[r][col[17]];
+  e->lik = -1;
+  for (int k = 0; k < 5; k++)
+    if (!strcmp(lk, names[k])) e->lik = k;
+  MN_CHECK(e->lik >= 0, err, MN_EINPUT, "",
+           "%s:%d: likelihood '%s'; allowed normal, interval, binomial, check or empty", c->name,
+           line, lk);
+  if (e->lik == MN_LIK_NONE) return MN_OK;
+  MN_CHECK(e->kind == MN_EVAL_MODEL, err, MN_EINPUT, "", "%s:%d: a likelihood needs evaluate model",
+           c->name, line);
+  MN_CHECK((e->lik == MN_LIK_CHECK) == (role == MN_TARGET_ACCEPTANCE) &&
+               (e->lik == MN_LIK_CHECK || role == MN_TARGET_CALIBRATION),
+           err, MN_EINPUT, "",
+           "%s:%d: likelihood %s for a %s target: calibration targets take normal, interval or "
+           "binomial, acceptance targets check, the others none",
+           c->name, line, lk, role_names[role]);
+  MN_TRY(number_or(c, r, col[18], NAN, &e->l1, err));
+  MN_TRY(number_or(c, r, col[19], NAN, &e->l2, err));
+  if (e->lik == MN_LIK_NORMAL || e->lik == MN_LIK_INTERVAL)
+    MN_CHECK(e->l2 > 0 && (e->lik == MN_LIK_INTERVAL || isfinite(e->l1)), err, MN_EINPUT, "",
+             "%s:%d: %s likelihood needs l1 (the mean) and l2 > 0 (its SD)", c->name, line, lk);
+  if (e->lik == MN_LIK_BINOMIAL)
+    MN_CHECK(e->l2 >= 1 && e->l1 >= 0 && e->l1 <= e->l2 && e->l1 == floor(e->l1) &&
+                 e->l2 == floor(e->l2),
+             err, MN_EINPUT, "", "%s:%d: binomial likelihood needs l1 events of l2 patients",
+             c->name, line);
+  if (e->lik == MN_LIK_INTERVAL || e->lik == MN_LIK_CHECK)
+    MN_CHECK(isfinite(e->lo) || isfinite(e->hi), err, MN_EINPUT, "",
+             "%s:%d: %s likelihood needs lo or hi", c->name, line, lk);
 cleanup:
   return rc;
 }
@@ -144,6 +185,7 @@ static int parse_row(const mn_csv *c, int r, const int *col, mn_validation *v, m
   MN_TRY(number_or(c, r, col[15], INFINITY, &e->hi, err));
   MN_TRY(number_or(c, r, col[12], 0, &e->arg, err));
   MN_CHECK(e->lo <= e->hi, err, MN_EINPUT, "", "%s:%d: lo > hi", c->name, line);
+  MN_TRY(parse_likelihood(c, r, col, e, t->role, err));
   copy(e->skin.region, sizeof e->skin.region, f[col[2]][0] ? f[col[2]] : "cheek");
   e->skin.age_y = 40;
   e->skin.sex = !strcmp(f[col[3]], "male") ? MN_SEX_MALE : MN_SEX_FEMALE;
@@ -173,11 +215,11 @@ cleanup:
 
 int mn_validation_parse(const char *targets, size_t tlen, const char *models, size_t mlen,
                         mn_validation *v, mn_error *err) {
-  static const char *const cols[17] = {
-      "id",       "evaluate",    "region",   "sex",          "fitzpatrick", "device",
-      "depth_mm", "density_cm2", "sessions", "interval_day", "days",        "quantity",
-      "arg",      "rule",        "lo",       "hi",           "note"};
-  int rc = MN_OK, col[17];
+  static const char *const cols[20] = {
+      "id",          "evaluate", "region",       "sex",        "fitzpatrick", "device", "depth_mm",
+      "density_cm2", "sessions", "interval_day", "days",       "quantity",    "arg",    "rule",
+      "lo",          "hi",       "note",         "likelihood", "l1",          "l2"};
+  int rc = MN_OK, col[20];
   mn_csv tc, mc;
   memset(v, 0, sizeof *v);
   memset(&tc, 0, sizeof tc);
@@ -185,7 +227,7 @@ int mn_validation_parse(const char *targets, size_t tlen, const char *models, si
   MN_TRY(mn_csv_parse(targets, tlen, "data/targets.csv", &tc, err));
   MN_TRY(mn_csv_parse(models, mlen, "data/target_models.csv", &mc, err));
   MN_TRY(parse_targets(&tc, v, err));
-  for (int j = 0; j < 17; j++) MN_TRY(mn_csv_require(&mc, cols[j], &col[j], err));
+  for (int j = 0; j < 20; j++) MN_TRY(mn_csv_require(&mc, cols[j], &col[j], err));
   v->rows = mn_calloc((size_t)mc.nrows + 1, sizeof *v->rows);
   MN_CHECK(v->rows, err, MN_ENOMEM, "", "out of memory for the target rows");
   for (int r = 0; r < mc.nrows; r++) MN_TRY(parse_row(&mc, r, col, v, err));
@@ -229,13 +271,31 @@ static double quantity_of(const mn_target_eval *r, const mn_outcome *o, const mn
   return mn_outcome_scalar(o, scalar_index(q));
 }
 
+int mn_target_same_protocol(const mn_target_eval *a, const mn_target_eval *b) {
+  return !strcmp(a->skin.region, b->skin.region) && a->skin.sex == b->skin.sex &&
+         a->skin.age_y == b->skin.age_y && a->skin.fitzpatrick == b->skin.fitzpatrick &&
+         !strcmp(a->dev.model, b->dev.model) && a->dev.depth_mm == b->dev.depth_mm &&
+         a->density_cm2 == b->density_cm2 && a->sessions == b->sessions &&
+         a->interval_day == b->interval_day && a->days == b->days;
+}
+
 double mn_target_eval_model(const mn_target_eval *r, const mn_model_params *m,
                             const mn_skin_atlas *atlas, const mn_device_catalogue *cat) {
+  int zero = 0;
+  double v;
+  mn_target_eval_rows(r, &zero, 1, m, atlas, cat, &v);
+  return v;
+}
+
+void mn_target_eval_rows(const mn_target_eval *rows, const int *idx, int n,
+                         const mn_model_params *m, const mn_skin_atlas *atlas,
+                         const mn_device_catalogue *cat, double *x) {
+  const mn_target_eval *r = &rows[idx[0]];
   mn_error e = {0};
   mn_skin sk;
   mn_device dev;
   mn_course *c = NULL;
-  double v = NAN;
+  for (int i = 0; i < n; i++) x[i] = NAN;
   memset(&dev, 0, sizeof dev);
   if (mn_skin_build(atlas, &r->skin, &sk, &e) || mn_device_init(&dev, cat, &r->dev, &e))
     goto cleanup;
@@ -254,11 +314,10 @@ double mn_target_eval_model(const mn_target_eval *r, const mn_model_params *m,
   mn_outcome o;
   if (mn_course_create(&p, &c, &e) == MN_OK && mn_course_run(c, &e) == MN_OK &&
       mn_course_outcome(c, &o, &e) == MN_OK)
-    v = quantity_of(r, &o, &sk);
+    for (int i = 0; i < n; i++) x[i] = quantity_of(&rows[idx[i]], &o, &sk);
 cleanup:
   mn_course_destroy(c);
   mn_device_fini(&dev);
-  return v;
 }
 
 /* inputs: one value; depth_ratio also a band (the class's range) */
@@ -350,6 +409,11 @@ int mn_validation_run(mn_validation *v, const mn_param_set *ps, int source, int 
     }
     int ok = r->rule == MN_RULE_IN ? r->median >= r->lo && r->median <= r->hi
                                    : r->hi >= r->q05 && r->lo <= r->q95;
+    /* what was fitted, and what must hold, passes at the nominal values too */
+    int role = v->targets[r->target].role;
+    if (r->kind == MN_EVAL_MODEL && r->rule == MN_RULE_IN &&
+        (role == MN_TARGET_CALIBRATION || role == MN_TARGET_ACCEPTANCE))
+      ok = ok && r->nominal >= r->lo && r->nominal <= r->hi;
     r->verdict = isfinite(r->median) && ok ? MN_VERDICT_PASS : MN_VERDICT_FAIL;
   }
   for (int t = 0; t < v->ntargets; t++) {

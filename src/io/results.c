@@ -123,8 +123,10 @@ static void matrix_json(const mn_sim_result *r, json_t *obs) {
           "psi x sum of layer thickness x collagen change; psi is an estimate (low confidence)"));
   json_object_set_new(
       obs, "pigmentation",
-      json_pack("{s:o,s:o,s:s}", "mel_peak", num(o->mel_peak), "pih_risk", num(o->pih_risk), "note",
-                "uncalibrated: melanogenesis parameters are estimates"));
+      json_pack(
+          "{s:o,s:o,s:s}", "mel_peak", num(o->mel_peak), "pih_risk", num(o->pih_risk), "note",
+          "pih_m50 and pih_sigma calibrated on three trials' incidence (CT08a-c); the melanogenic "
+          "drive's rates are estimates: wide uncertainty"));
   json_object_set_new(obs, "sun_avoidance_days", per_session(o->sun_days, o->n_sessions));
   json_object_set_new(
       obs, "epidermis",

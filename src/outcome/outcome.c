@@ -314,7 +314,7 @@ static const scalar_desc scalars[MN_OQ_COUNT] = {
     {"elastin_PD_end", "%", "papillary elastin change at the end (low confidence)"},
     {"thickness_180_um", "um", "dermal thickening at 180 days (psi is an estimate)"},
     {"thickness_end_um", "um", "dermal thickening at the end"},
-    {"pih_risk", "1", "probability of post-inflammatory hyperpigmentation (uncalibrated)"},
+    {"pih_risk", "1", "probability of post-inflammatory hyperpigmentation (calibrated on CT08a-c)"},
     {"sun_days_max", "day", "longest sun-avoidance window after any session"},
     {"collagen_PD_365", "%", "papillary collagen change at 365 days"},
     {"epidermis_end", "%", "viable-epidermis thickening at the end"},

@@ -369,6 +369,9 @@ static int region_bands(mn_plan_region *pr, const mn__response *r, mn_error *err
   pr->curves = mn_calloc(1, sizeof *pr->curves);
   MN_CHECK(v && pr->curves, err, MN_ENOMEM, "", "out of memory");
   pr->probability = pr->quantity == MN_GOAL_NONE ? NAN : mn__response_probability(r, pr->goal_pct);
+  int usable = 0;
+  for (int d = 0; d < r->nd; d++) usable += r->ok[d] != 0;
+  pr->probability_mcse = usable > 0 ? sqrt(pr->probability * (1 - pr->probability) / usable) : NAN;
   bands_of(r, r->goal, v, pr->outcome);
   bands_of(r, r->collagen, v, pr->collagen_pd);
   bands_of(r, r->red, v, pr->redness_days);

@@ -12,8 +12,6 @@
 
 /* ---- rendering a figure into memory --------------------------------------------------------- */
 
-typedef void (*draw_fn)(const void *ctx);
-
 /* Colour map 0 of every plan figure: 1-4 the regions, 7-10 the same colours translucent for the
  * bands (band() takes region + 6), 15 text. */
 static void colours(void) {
@@ -35,8 +33,8 @@ static void colours(void) {
 /* One figure, drawn by @p draw on a PLplot stream of its own, as SVG text: PLplot writes only to
  * files, so it renders into a tracked temporary in /tmp that is read back whole and removed.
  * *out (mn_malloc, *len bytes, not NUL-terminated) belongs to the caller. */
-static int render_svg(draw_fn draw, const void *ctx, int w, int h, char **out, size_t *len,
-                      mn_error *err) {
+int mn__render_svg(mn__draw_fn draw, const void *ctx, int w, int h, char **out, size_t *len,
+                   mn_error *err) {
   *out = NULL, *len = 0;
   char tmp[] = "/tmp/mnsim-fig-XXXXXX";
   int fd = mkstemp(tmp);
@@ -294,9 +292,9 @@ static void fig_histology_c(const void *ctx) {
 int mn__plan_svgs(const mn_plan_report *rp, char *svg[5], size_t len[5], mn_error *err) {
   int rc = MN_OK;
   const mn_plan *p = rp->po->plan;
-  MN_TRY(render_svg(fig_redness, p, 900, 480, &svg[0], &len[0], err));
-  MN_TRY(render_svg(fig_collagen, p, 900, 480, &svg[1], &len[1], err));
-  MN_TRY(render_svg(fig_timeline, p, 900, 300, &svg[2], &len[2], err));
+  MN_TRY(mn__render_svg(fig_redness, p, 900, 480, &svg[0], &len[0], err));
+  MN_TRY(mn__render_svg(fig_collagen, p, 900, 480, &svg[1], &len[1], err));
+  MN_TRY(mn__render_svg(fig_timeline, p, 900, 300, &svg[2], &len[2], err));
   { /* the density map figure of `mnsim device`, into memory */
     mn_density_figure df = {MN_FIG_SVG,
                             &rp->figs->map,
@@ -320,7 +318,7 @@ int mn__plan_svgs(const mn_plan_report *rp, char *svg[5], size_t len[5], mn_erro
     if (rc) goto cleanup;
   }
   if (rp->figs->has_section)
-    MN_TRY(render_svg(fig_histology_c, &rp->figs->section, 900, 520, &svg[4], &len[4], err));
+    MN_TRY(mn__render_svg(fig_histology_c, &rp->figs->section, 900, 520, &svg[4], &len[4], err));
 cleanup:
   return rc;
 }

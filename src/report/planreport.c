@@ -266,7 +266,7 @@ static void section_plan(FILE *fp, const mn_plan_report *rp) {
   fputs(
       "</table>\n<table><tr><th>region</th><th>setting</th><th>sessions</th><th>goal</th>"
       "<th>at the review: median [90 % band]</th><th>probability</th><th>redness per session"
-      "</th><th>sun avoidance</th><th>PIH risk (uncalibrated)</th></tr>\n",
+      "</th><th>sun avoidance</th><th>PIH risk (calibrated on three trials)</th></tr>\n",
       fp);
   for (int i = 0; i < p->n_regions; i++) {
     const mn_plan_region *r = &p->region[i];
@@ -282,8 +282,9 @@ static void section_plan(FILE *fp, const mn_plan_report *rp) {
     else {
       escf(fp, "%s >= %.0f %%", r->quantity == MN_GOAL_FILL ? "fill" : "papillary collagen",
            r->goal_pct);
-      fprintf(fp, "</td><td>%.1f %% [%.1f, %.1f]</td><td>%.0f %%%s", r->outcome[1], r->outcome[0],
-              r->outcome[2], 100 * r->probability, r->reached ? "" : " (goal not reached)");
+      fprintf(fp, "</td><td>%.1f %% [%.1f, %.1f]</td><td>%.0f %% &plusmn; %.1f%s", r->outcome[1],
+              r->outcome[0], r->outcome[2], 100 * r->probability, 100 * r->probability_mcse,
+              r->reached ? "" : " (goal not reached)");
     }
     fprintf(fp,
             "</td><td>%.1f d [%.1f, %.1f]</td><td>%.1f d [%.1f, %.1f]</td><td>%.0f %% "

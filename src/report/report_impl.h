@@ -12,6 +12,13 @@ void mn__pl_viridis(void);
 
 #include "mnsim/report.h"
 
+/* One figure, drawn by @p draw on a PLplot stream of its own with the report's colour map 0
+ * (1-4 and 6, 11: the series; 5 grey; 7-10 translucent; 15 text), as SVG text of w x h pixels:
+ * *out (mn_malloc, *len bytes, not NUL-terminated) belongs to the caller (planfigs.c). */
+typedef void (*mn__draw_fn)(const void *ctx);
+int mn__render_svg(mn__draw_fn draw, const void *ctx, int w, int h, char **out, size_t *len,
+                   mn_error *err);
+
 /* Every figure of the plan report as SVG text: svg[0..4] = redness, collagen, timeline, density
  * map, histology (NULL without a section), owned by the caller (mn_free). */
 int mn__plan_svgs(const mn_plan_report *rp, char *svg[5], size_t len[5], mn_error *err);

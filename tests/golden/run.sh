@@ -2,24 +2,22 @@
 # Every example's results against the checksums recorded in tests/golden/examples.sha256: a change
 # that should not change behaviour (a refactor) must leave them bit-identical. `mnsim plan` for the
 # patient files, `mnsim device` for the others, `mnsim simulate` for those with a simulate section
-# (the patch example for its first 0.3 day; --month: its first 30 days, for `make check-long`;
-# --full: the whole 180 days, for `make check-full`).
+# (the patch example for its first 0.3 day; --full: the whole 180 days, for `make check-full`).
 # Lines that name the moment or the command line (plan.json "command", plan.ics DTSTAMP, the
 # report's date) are left out of the checksums.
-# usage: tests/golden/run.sh MNSIM [--month | --full] [--update]
+# usage: tests/golden/run.sh MNSIM [--full] [--update]
 # When a change is meant to move results (a model change), rerun with --update and say why in the
 # commit.
 set -u
 m=$1
 shift
-full=0 month=0 update=0
+full=0 update=0
 for a in "$@"; do
-  case "$a" in --full) full=1 ;; --month) month=1 ;; --update) update=1 ;; *) echo "unknown option $a" >&2; exit 2 ;; esac
+  case "$a" in --full) full=1 ;; --update) update=1 ;; *) echo "unknown option $a" >&2; exit 2 ;; esac
 done
 here=$(cd "$(dirname "$0")" && pwd)
 sums="$here/examples.sha256"
 [ $full -eq 1 ] && sums="$here/examples-full.sha256"
-[ $month -eq 1 ] && sums="$here/examples-month.sha256"
 tmp=$(mktemp -d)
 mkdir -p "$tmp/out"
 trap 'rm -rf "$tmp"' EXIT
@@ -39,10 +37,7 @@ for f in examples/*.yaml; do
   run "$name" "$m" device -q -o "$tmp/out/$name" "$f"
   grep -q '^simulate:' "$f" || continue
   days=""
-  if grep -q 'mode: patch' "$f"; then
-    [ $full -eq 0 ] && days="--days 0.3"
-    [ $month -eq 1 ] && days="--days 30"
-  fi
+  [ $full -eq 0 ] && grep -q 'mode: patch' "$f" && days="--days 0.3"
   run "$name-sim" "$m" simulate -q $days -o "$tmp/out/$name-sim" "$f"
 done
 [ $fail -eq 0 ] || exit 1

@@ -1,0 +1,338 @@
+/* Unit tests of the infer module: the ensemble sampler and its diagnostics, the targets'
+ * likelihoods and the parsing of their columns. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <string.h>
+
+#include "mnsim/infer.h"
+
+/* A correlated 2-D Gaussian: means (1, -2), SDs (1, 0.5), correlation 0.8. */
+static void gauss2(int n, int d, const double *x, const double *floor, double *lp, void *user) {
+  (void)floor;
+  int *calls = user;
+  (*calls)++;
+  for (int i = 0; i < n; i++) {
+    double a = (x[i * d] - 1) / 1.0, b = (x[i * d + 1] + 2) / 0.5, r = 0.8;
+    lp[i] = -0.5 * (a * a - 2 * r * a * b + b * b) / (1 - r * r);
+  }
+}
+
+/* The same, evaluated back to front (as another thread schedule would). */
+static void gauss2_reversed(int n, int d, const double *x, const double *floor, double *lp,
+                            void *user) {
+  for (int i = n - 1; i >= 0; i--) gauss2(1, d, x + i * d, NULL, lp + i, user);
+  /* and use the shortcut: a point below its floor may come back as -inf */
+  if (floor)
+    for (int i = 0; i < n; i++)
+      if (lp[i] < floor[i]) lp[i] = -INFINITY;
+}
+
+static void start(double *x0, int w) {
+  for (int k = 0; k < w; k++) x0[2 * k] = 0.1 * k - 1, x0[2 * k + 1] = 0.05 * (k % 7);
+}
+
+Test(mcmc, recovers_a_correlated_gaussian) {
+  enum { W = 16 };
+  double x0[2 * W];
+  start(x0, W);
+  mn_mcmc_opts o = {W, 3000, 2.0, 7, NULL, NULL};
+  mn_mcmc_chain c;
+  mn_error err = {0};
+  int calls = 0;
+  cr_assert_eq(mn_mcmc_run(2, x0, &o, gauss2, &calls, &c, &err), MN_OK, "%s", err.msg);
+  cr_assert_eq(calls, 1 + 2 * 3000); /* the start, then one batch per half-step */
+  double m[2] = {0}, v[2] = {0}, cxy = 0;
+  int burn = 500, n = (c.steps - burn) * W;
+  for (int s = burn; s < c.steps; s++)
+    for (int k = 0; k < W; k++)
+      for (int q = 0; q < 2; q++) m[q] += c.x[(s * W + k) * 2 + q] / n;
+  for (int s = burn; s < c.steps; s++)
+    for (int k = 0; k < W; k++) {
+      double a = c.x[(s * W + k) * 2] - m[0], b = c.x[(s * W + k) * 2 + 1] - m[1];
+      v[0] += a * a / n, v[1] += b * b / n, cxy += a * b / n;
+    }
+  cr_assert(fabs(m[0] - 1) < 0.1 && fabs(m[1] + 2) < 0.05, "means %g %g", m[0], m[1]);
+  cr_assert(fabs(sqrt(v[0]) - 1) < 0.1 && fabs(sqrt(v[1]) - 0.5) < 0.05, "sds %g %g", sqrt(v[0]),
+            sqrt(v[1]));
+  cr_assert(fabs(cxy / sqrt(v[0] * v[1]) - 0.8) < 0.05, "correlation %g", cxy / sqrt(v[0] * v[1]));
+  mn_mcmc_diag dg;
+  cr_assert_eq(mn_mcmc_diagnose(&c, burn, &dg, &err), MN_OK);
+  cr_assert(dg.rhat_max < 1.01, "R-hat %g", dg.rhat_max);
+  cr_assert(dg.acceptance > 0.4 && dg.acceptance < 0.9, "acceptance %g", dg.acceptance);
+  /* Goodman-Weare in 2-D: tau of order 10-40 steps; the ESS follows from it */
+  cr_assert(dg.tau_max > 2 && dg.tau_max < 60, "tau %g", dg.tau_max);
+  cr_assert(fabs(dg.ess[0] - W * (c.steps - burn) / dg.tau[0]) < 1e-9);
+  cr_assert(dg.tau_converged[0] && dg.tau_converged[1]);
+  mn_mcmc_chain_fini(&c);
+}
+
+Test(mcmc, the_chain_depends_on_the_seed_only_not_on_the_evaluation_order) {
+  enum { W = 8 };
+  double x0[2 * W];
+  start(x0, W);
+  mn_mcmc_opts o = {W, 200, 2.0, 3, NULL, NULL};
+  mn_mcmc_chain a, b, c;
+  mn_error err = {0};
+  int calls = 0;
+  cr_assert_eq(mn_mcmc_run(2, x0, &o, gauss2, &calls, &a, &err), MN_OK);
+  cr_assert_eq(mn_mcmc_run(2, x0, &o, gauss2_reversed, &calls, &b, &err), MN_OK);
+  cr_assert_eq(memcmp(a.x, b.x, sizeof(double) * 200 * W * 2), 0);
+  o.seed = 4;
+  cr_assert_eq(mn_mcmc_run(2, x0, &o, gauss2, &calls, &c, &err), MN_OK);
+  cr_assert_neq(memcmp(a.x, c.x, sizeof(double) * 200 * W * 2), 0);
+  mn_mcmc_chain_fini(&a);
+  mn_mcmc_chain_fini(&b);
+  mn_mcmc_chain_fini(&c);
+}
+
+static void flat_box(int n, int d, const double *x, const double *floor, double *lp, void *user) {
+  (void)user, (void)floor;
+  for (int i = 0; i < n; i++) {
+    lp[i] = 0;
+    for (int q = 0; q < d; q++)
+      if (x[i * d + q] < 0 || x[i * d + q] > 1) lp[i] = -INFINITY;
+  }
+}
+
+Test(mcmc, stays_inside_a_hard_wall_and_refuses_a_bad_start) {
+  enum { W = 8 };
+  double x0[2 * W];
+  for (int i = 0; i < 2 * W; i++) x0[i] = 0.3 + 0.02 * i;
+  mn_mcmc_opts o = {W, 300, 2.0, 5, NULL, NULL};
+  mn_mcmc_chain c;
+  mn_error err = {0};
+  cr_assert_eq(mn_mcmc_run(2, x0, &o, flat_box, NULL, &c, &err), MN_OK);
+  for (int i = 0; i < 300 * W * 2; i++) cr_assert(c.x[i] >= 0 && c.x[i] <= 1);
+  mn_mcmc_chain_fini(&c);
+  x0[3] = 2; /* walker 1 outside */
+  cr_assert_eq(mn_mcmc_run(2, x0, &o, flat_box, NULL, &c, &err), MN_EINPUT);
+  cr_assert(strstr(err.msg, "walker 1"), "%s", err.msg);
+  cr_assert_null(c.x);
+  o.walkers = 3; /* odd */
+  cr_assert_eq(mn_mcmc_run(2, x0, &o, flat_box, NULL, &c, &err), MN_ERANGE);
+  o.walkers = 2; /* fewer than 2 d */
+  cr_assert_eq(mn_mcmc_run(2, x0, &o, flat_box, NULL, &c, &err), MN_ERANGE);
+}
+
+Test(mcmc, split_rhat_flags_walkers_that_never_mix) {
+  /* a hand-made chain: half of the walkers around 0, half around 5 */
+  enum { W = 4, S = 100 };
+  mn_mcmc_chain c = {1, W, S, NULL, NULL, 10, 100};
+  c.x = mn_malloc_array(W * S, sizeof *c.x);
+  c.lp = mn_malloc_array(W * S, sizeof *c.lp);
+  for (int s = 0; s < S; s++)
+    for (int k = 0; k < W; k++) c.x[s * W + k] = (k < 2 ? 0 : 5) + 0.1 * sin(s * 1.7 + k);
+  mn_mcmc_diag dg;
+  mn_error err = {0};
+  cr_assert_eq(mn_mcmc_diagnose(&c, 10, &dg, &err), MN_OK);
+  cr_assert(dg.rhat[0] > 2, "R-hat %g", dg.rhat[0]);
+  cr_assert_eq(mn_mcmc_diagnose(&c, 95, &dg, &err), MN_ERANGE);
+  mn_free(c.x);
+  mn_free(c.lp);
+}
+
+Test(targets, each_likelihood_kind) {
+  mn_target_eval r;
+  memset(&r, 0, sizeof r);
+  r.lik = MN_LIK_NONE;
+  cr_assert_eq(mn_target_loglik(&r, 3), 0);
+  r.lik = MN_LIK_NORMAL, r.l1 = 50, r.l2 = 2;
+  cr_assert_float_eq(mn_target_loglik(&r, 54), -2, 1e-12);
+  cr_assert(isinf(mn_target_loglik(&r, NAN)));
+  r.lik = MN_LIK_INTERVAL, r.lo = 4, r.hi = 72, r.l2 = 4;
+  cr_assert_eq(mn_target_loglik(&r, 30), 0);
+  cr_assert_float_eq(mn_target_loglik(&r, 80), -2, 1e-12);
+  cr_assert_float_eq(mn_target_loglik(&r, 0), -0.5, 1e-12);
+  r.lik = MN_LIK_BINOMIAL, r.l1 = 5, r.l2 = 30;
+  double best = mn_target_loglik(&r, 100.0 * 5 / 30);
+  cr_assert(best > mn_target_loglik(&r, 10) && best > mn_target_loglik(&r, 25));
+  cr_assert_float_eq(best, 5 * log(5.0 / 30) + 25 * log(25.0 / 30), 1e-9);
+  r.l1 = 0, r.l2 = 46; /* 0 events: the likelihood falls with p, finite at 0 */
+  cr_assert(mn_target_loglik(&r, 0) > mn_target_loglik(&r, 5));
+  cr_assert(isfinite(mn_target_loglik(&r, 0)));
+  r.lik = MN_LIK_CHECK, r.lo = 2, r.hi = 4;
+  cr_assert_eq(mn_target_loglik(&r, 3), 0);
+  cr_assert(isinf(mn_target_loglik(&r, 4.5)));
+}
+
+static const char T[] =
+    "id,role,quantity,value,unit,time_point,condition,source\n"
+    "A,calibration,q,1,h,t,c,s\n"
+    "B,validation,q,1,h,t,c,s\n"
+    "C,acceptance,q,1,h,t,c,s\n";
+static const char H[] =
+    "id,evaluate,region,sex,fitzpatrick,device,depth_mm,density_cm2,sessions,"
+    "interval_day,days,quantity,arg,rule,lo,hi,note,likelihood,l1,l2\n";
+#define ROW(id, lik) \
+  id ",model,cheek,female,3,pen-12,0.5,600,1,42,14,barrier_hours_first,0,in,40,60,," lik "\n"
+
+static int parse(const char *models, mn_error *err) {
+  mn_validation v;
+  memset(err, 0, sizeof *err); /* an error keeps its first message */
+  int rc = mn_validation_parse(T, strlen(T), models, strlen(models), &v, err);
+  mn_validation_fini(&v);
+  return rc;
+}
+
+Test(targets, likelihood_columns_keep_the_roles_apart) {
+  mn_error err = {0};
+  const char *ok =
+      "id,evaluate,region,sex,fitzpatrick,device,depth_mm,density_cm2,sessions,"
+      "interval_day,days,quantity,arg,rule,lo,hi,note,likelihood,l1,l2\n" ROW("A", "normal,50,2")
+          ROW("B", ",,") ROW("C", "check,,");
+  cr_assert_eq(parse(ok, &err), MN_OK, "%s", err.msg);
+  char buf[2048];
+  /* a validation target is never fitted */
+  snprintf(buf, sizeof buf, "%s%s%s%s", H, ROW("A", "normal,50,2"), ROW("B", "normal,50,2"),
+           ROW("C", "check,,"));
+  cr_assert_eq(parse(buf, &err), MN_EINPUT);
+  cr_assert(strstr(err.msg, "validation target"), "%s", err.msg);
+  /* an acceptance target is a check, not data */
+  snprintf(buf, sizeof buf, "%s%s%s%s", H, ROW("A", "normal,50,2"), ROW("B", ",,"),
+           ROW("C", "normal,50,2"));
+  cr_assert_eq(parse(buf, &err), MN_EINPUT);
+  /* a normal likelihood needs its SD; a binomial whole counts */
+  snprintf(buf, sizeof buf, "%s%s%s%s", H, ROW("A", "normal,50,0"), ROW("B", ",,"),
+           ROW("C", "check,,"));
+  cr_assert_eq(parse(buf, &err), MN_EINPUT);
+  cr_assert(strstr(err.msg, "l2 > 0"), "%s", err.msg);
+  snprintf(buf, sizeof buf, "%s%s%s%s", H, ROW("A", "binomial,31,30"), ROW("B", ",,"),
+           ROW("C", "check,,"));
+  cr_assert_eq(parse(buf, &err), MN_EINPUT);
+  snprintf(buf, sizeof buf, "%s%s%s%s", H, ROW("A", "gauss,1,1"), ROW("B", ",,"),
+           ROW("C", "check,,"));
+  cr_assert_eq(parse(buf, &err), MN_EINPUT);
+  cr_assert(strstr(err.msg, "allowed normal, interval, binomial, check"), "%s", err.msg);
+}
+
+Test(targets, shipped_calibration_rows_have_likelihoods_from_their_data) {
+  mn_validation v;
+  mn_error err = {0};
+  cr_assert_eq(mn_validation_load(&v, &err), MN_OK, "%s", err.msg);
+  int normal = 0, binomial = 0, checks = 0;
+  for (int i = 0; i < v.nrows; i++) {
+    const mn_target_eval *r = &v.rows[i];
+    int role = v.targets[r->target].role;
+    if (role == MN_TARGET_VALIDATION || role == MN_TARGET_INPUT) cr_assert_eq(r->lik, MN_LIK_NONE);
+    if (role == MN_TARGET_CALIBRATION && r->kind == MN_EVAL_MODEL)
+      cr_assert_neq(r->lik, MN_LIK_NONE, "%s", v.targets[r->target].id);
+    if (r->lik == MN_LIK_NORMAL) { /* the pass range is the likelihood's 95 % range */
+      normal++;
+      cr_assert_float_eq(r->lo, r->l1 - 1.96 * r->l2, 0.01 * r->l2, "%s", v.targets[r->target].id);
+      cr_assert_float_eq(r->hi, r->l1 + 1.96 * r->l2, 0.01 * r->l2);
+    }
+    binomial += r->lik == MN_LIK_BINOMIAL;
+    checks += r->lik == MN_LIK_CHECK;
+  }
+  cr_assert_eq(normal, 5);
+  cr_assert_eq(binomial, 3);
+  cr_assert_eq(checks, 5); /* SEED1 at three depths, SEED2 two ratios */
+  mn_validation_fini(&v);
+}
+
+/* A target that cannot fail is not a target: over draws of the prior every evaluated model row
+ * (calibration, acceptance and validation alike) leaves its range for at least one draw. */
+Test(targets, every_model_target_can_fail, .timeout = 300) {
+  enum { N = 128 };
+  mn_validation v;
+  mn_param_set ps;
+  mn_skin_atlas *atlas = NULL;
+  mn_device_catalogue *cat = NULL;
+  mn_model_params draws[N];
+  int kept = 0, dropped = 0;
+  mn_error err = {0};
+  cr_assert_eq(mn_validation_load(&v, &err), MN_OK, "%s", err.msg);
+  cr_assert_eq(mn_param_set_load_prior(&ps, &err), MN_OK, "%s", err.msg);
+  cr_assert_eq(mn_skin_atlas_create(&atlas, &err), MN_OK);
+  cr_assert_eq(mn_device_catalogue_create(&cat, &err), MN_OK);
+  cr_assert_eq(mn_uq_sample(&ps, N, 11, draws, &kept, &dropped, &err), MN_OK);
+  cr_assert(kept >= N / 2);
+  for (int i = 0; i < v.nrows; i++) {
+    const mn_target_eval *r = &v.rows[i];
+    if (r->kind != MN_EVAL_MODEL || r->rule != MN_RULE_IN) continue;
+    int outside = 0, finite = 0;
+    for (int k = 0; k < kept && !outside; k++) {
+      double x = mn_target_eval_model(r, &draws[k], atlas, cat);
+      finite += isfinite(x);
+      outside |= isfinite(x) && (x < r->lo || x > r->hi);
+    }
+    cr_assert(finite > 0, "%s: no draw evaluates", v.targets[r->target].id);
+    cr_expect(outside, "%s (row %d, %s in [%g, %g]) passes for every prior draw: it cannot fail",
+              v.targets[r->target].id, i, r->quantity, r->lo, r->hi);
+  }
+  mn_device_catalogue_destroy(cat);
+  mn_skin_atlas_destroy(atlas);
+  mn_validation_fini(&v);
+}
+
+/* The shipped posterior: its header, and an ensemble asked for more draws than it holds gives
+ * all of them (the planner and simulate then say how many they use). */
+Test(posterior, shipped_table_and_ensemble_size) {
+  mn_posterior po;
+  mn_param_set ps;
+  mn_error err = {0};
+  cr_assert_eq(mn_posterior_load(&po, &err), MN_OK, "%s", err.msg);
+  cr_assert(po.n >= 1000, "%d draws", po.n);
+  cr_assert_eq(po.kept, po.n);
+  /* the chain's smallest ESS, recorded (the target ESS >= 1000 is not met yet:
+   * docs/calibration.md) */
+  cr_assert(po.ess > 100 && po.ess <= po.tried, "ESS %g of %d", po.ess, po.tried);
+  cr_assert_eq(mn_param_set_load_default(&ps, &err), MN_OK, "%s", err.msg);
+  int n = po.n + 50, kept = 0, dropped = 0;
+  mn_model_params *out = mn_malloc_array((size_t)n, sizeof *out);
+  cr_assert_eq(mn_ensemble(&ps, MN_ENSEMBLE_POSTERIOR, n, 1, out, &kept, &dropped, &err), MN_OK);
+  cr_assert_eq(kept + dropped, po.n);
+  cr_assert_eq(dropped, 0); /* the sampler never keeps a draw with G >= 1 */
+  mn_free(out);
+  mn_posterior_fini(&po);
+}
+
+/* Sobol indices of a function with known indices: Y = x1 + 2 x2 + 3 (x1 - 1.5)(x3 - 1.5), the
+ * x uniform on [1, 2] (three model parameters given that range; every other one fixed).
+ * Var = 1/12 + 4/12 + 9/144 = 23/48: S1 = 4/23, 16/23, 0; ST = 7/23, 16/23, 3/23. */
+static const char *const sob_names[3] = {"k_d_derm", "k_d_epi", "kap_N"};
+static void sob_fn(int n, const mn_model_params *sets, double *y, void *user) {
+  (void)user;
+  for (int i = 0; i < n; i++) {
+    mn_model_params p = sets[i];
+    double x1 = *mn_model_param_ref(&p, sob_names[0]), x2 = *mn_model_param_ref(&p, sob_names[1]);
+    double x3 = *mn_model_param_ref(&p, sob_names[2]);
+    y[2 * i] = x1 + 2 * x2 + 3 * (x1 - 1.5) * (x3 - 1.5);
+    y[2 * i + 1] = i == 5 ? NAN : x2; /* a second output, one failed run */
+  }
+}
+
+Test(sobol, recovers_known_indices) {
+  mn_param_set ps;
+  mn_error err = {0};
+  cr_assert_eq(mn_param_set_load_prior(&ps, &err), MN_OK);
+  for (int i = 0; i < ps.n; i++) {
+    mn_param_info *in = &ps.info[i];
+    int chosen = 0;
+    for (int q = 0; q < 3; q++) chosen |= !strcmp(in->name, sob_names[q]);
+    if (chosen)
+      in->min = 1, in->max = 2, in->value = 1.5;
+    else
+      in->min = in->max = in->value;
+  }
+  mn_sobol s;
+  cr_assert_eq(mn_sobol_run(&ps, 4096, 3, 2, 100, sob_fn, NULL, &s, &err), MN_OK, "%s", err.msg);
+  cr_assert_eq(s.k, 3);
+  double s1[3] = {4. / 23, 16. / 23, 0}, st[3] = {7. / 23, 16. / 23, 3. / 23};
+  for (int q = 0; q < 3; q++) {
+    int k = -1;
+    for (int j = 0; j < 3; j++)
+      if (!strcmp(s.names[j], sob_names[q])) k = j;
+    cr_assert(k >= 0);
+    cr_assert(fabs(s.S1[k] - s1[q]) < 0.04, "%s S1 %g vs %g", sob_names[q], s.S1[k], s1[q]);
+    cr_assert(fabs(s.ST[k] - st[q]) < 0.04, "%s ST %g vs %g", sob_names[q], s.ST[k], st[q]);
+    cr_assert(s.ST_ci[2 * k] <= s.ST[k] + 1e-12 && s.ST[k] <= s.ST_ci[2 * k + 1] + 1e-12);
+    cr_assert_eq(s.used[k], 4096);
+    /* output 2 depends on x2 alone; base row 5 of A failed everywhere */
+    cr_assert_eq(s.used[3 + k], 4095);
+    cr_assert(fabs(s.ST[3 + k] - (q == 1)) < 0.02, "%g", s.ST[3 + k]);
+  }
+  cr_assert(fabs(s.var[0] - 23. / 48) < 0.03, "var %g", s.var[0]);
+  mn_sobol_fini(&s);
+  cr_assert_eq(mn_sobol_run(&ps, 4, 3, 2, 0, sob_fn, NULL, &s, &err), MN_ERANGE);
+}
