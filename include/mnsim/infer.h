@@ -114,6 +114,11 @@ int mn_sobol_run(const mn_param_set *ps, int N, uint64_t seed, int nout, int boo
                  void *user, mn_sobol *out, mn_error *err);
 /** Free the arrays and zero @p s. NULL-safe. */
 void mn_sobol_fini(mn_sobol *s);
+/** The largest finite total index of parameter @p k over the outputs (0 when none). */
+double mn_sobol_max_st(const mn_sobol *s, int k);
+/** Every parameter's index into @p order ([s->k], the caller's), by mn_sobol_max_st descending;
+ *  ties keep the parameter order. */
+void mn_sobol_rank(const mn_sobol *s, int *order);
 
 /* ---------------------------------------------------------------------------------------------
  * Targets and validation. */

@@ -131,17 +131,10 @@ static void print_table(const sens_args *a, const mn_sobol *s) {
   printf("  %-10s", "parameter");
   for (int o = 0; o < NOUT; o++) printf(" %14.14s", out_label[o]);
   printf("\n");
-  int taken[1024] = {0};
-  for (int i = 0; i < a->top && i < s->k && s->k <= 1024; i++) {
-    int best = -1;
-    double bv = -1;
-    for (int k = 0; k < s->k; k++) {
-      double m = 0;
-      for (int o = 0; o < NOUT; o++)
-        if (isfinite(s->ST[(size_t)o * s->k + k])) m = fmax(m, s->ST[(size_t)o * s->k + k]);
-      if (!taken[k] && m > bv) bv = m, best = k;
-    }
-    taken[best] = 1;
+  int *order = mn_malloc_array((size_t)s->k, sizeof *order);
+  if (order) mn_sobol_rank(s, order);
+  for (int i = 0; order && i < a->top && i < s->k; i++) {
+    int best = order[i];
     printf("  %-10s", s->names[best]);
     for (int o = 0; o < NOUT; o++) {
       size_t at = (size_t)o * s->k + best;
@@ -149,6 +142,7 @@ static void print_table(const sens_args *a, const mn_sobol *s) {
     }
     printf("\n");
   }
+  mn_free(order);
   printf("  %-10s", "output SD");
   for (int o = 0; o < NOUT; o++) printf(" %14.3g", sqrt(s->var[o]));
   printf("\n");

@@ -64,15 +64,17 @@ typedef struct fit {
   int rows[256], nrows;     /* rows in the likelihood or checks, grouped by protocol */
   int group[257], ngroups;  /* rows[group[g] .. group[g + 1]) share one course */
   int group_check[256];     /* 1 for a group of acceptance checks */
-  int *todo;                /* [cap] points still to evaluate */
+  int *pending;             /* [cap] points whose courses are still to run */
   int threads;
   long evals;
   double *x; /* [batch][nrows] the rows' values */
   int cap;   /* points x has room for */
 } fit;
 
+/* the sampler's coordinates: the prior range mapped to [0, 1], on a log scale where the bands
+ * draw log-uniformly (mn_uq_distribution) */
 static int log_scale(const mn_param_info *p) {
-  return p->min > 0 && p->max >= 3 * p->min;
+  return mn_uq_distribution(p) == MN_UQ_LOG_UNIFORM;
 }
 static double to_value(const mn_param_info *p, double z) {
   return log_scale(p) ? p->min * exp(z * log(p->max / p->min)) : p->min + z * (p->max - p->min);
@@ -109,8 +111,8 @@ static void eval_group(const fit *f, const double *zp, int g, double *xv) {
 }
 
 /* Evaluate the groups of class `checks` (0: the likelihood's, 1: the acceptance checks') of the
- * points with todo[pt] set, in parallel over points and groups. */
-static void eval_class(fit *f, int npts, const double *z, const int *todo, int checks) {
+ * points with pending[pt] set, in parallel over points and groups. */
+static void eval_class(fit *f, int npts, const double *z, const int *pending, int checks) {
   int nt = f->threads, ng = f->ngroups;
 #ifdef _OPENMP
   if (nt <= 0) nt = omp_get_max_threads();
@@ -121,7 +123,7 @@ static void eval_class(fit *f, int npts, const double *z, const int *todo, int c
 #endif
   for (int q = 0; q < npts * ng; q++) {
     int pt = q / ng, g = q % ng;
-    if (!todo[pt] || f->group_check[g] != checks) continue;
+    if (!pending[pt] || f->group_check[g] != checks) continue;
     eval_group(f, z + (size_t)pt * (size_t)f->n, g, f->x + (size_t)pt * (size_t)f->nrows);
   }
 }
@@ -135,8 +137,8 @@ static void batch_logpost(int npts, int d, const double *z, const double *floor,
   fit *f = user;
   (void)d;
   f->evals += npts;
-  for (int pt = 0; pt < npts; pt++) f->todo[pt] = inside(f, z + (size_t)pt * (size_t)f->n);
-  eval_class(f, npts, z, f->todo, 0);
+  for (int pt = 0; pt < npts; pt++) f->pending[pt] = inside(f, z + (size_t)pt * (size_t)f->n);
+  eval_class(f, npts, z, f->pending, 0);
   for (int pt = 0; pt < npts; pt++) {
     double s = 0;
     const double *xv = f->x + (size_t)pt * (size_t)f->nrows;
@@ -144,13 +146,13 @@ static void batch_logpost(int npts, int d, const double *z, const double *floor,
       const mn_target_eval *r = &f->v->rows[f->rows[i]];
       if (r->lik != MN_LIK_CHECK) s += mn_target_loglik(r, xv[i]);
     }
-    lp[pt] = f->todo[pt] && !isnan(s) ? s : -INFINITY;
-    f->todo[pt] = isfinite(lp[pt]) && (!floor || lp[pt] > floor[pt]);
-    if (!f->todo[pt] && isfinite(lp[pt]) && floor) lp[pt] = -INFINITY; /* rejected anyway */
+    lp[pt] = f->pending[pt] && !isnan(s) ? s : -INFINITY;
+    f->pending[pt] = isfinite(lp[pt]) && (!floor || lp[pt] > floor[pt]);
+    if (!f->pending[pt] && isfinite(lp[pt]) && floor) lp[pt] = -INFINITY; /* rejected anyway */
   }
-  eval_class(f, npts, z, f->todo, 1);
+  eval_class(f, npts, z, f->pending, 1);
   for (int pt = 0; pt < npts; pt++) {
-    if (!f->todo[pt]) continue;
+    if (!f->pending[pt]) continue;
     const double *xv = f->x + (size_t)pt * (size_t)f->nrows;
     for (int i = 0; i < f->nrows; i++) {
       const mn_target_eval *r = &f->v->rows[f->rows[i]];
@@ -401,9 +403,9 @@ int mn_calibrate(const mn_param_set *prior, const char *const *names, int n, con
   int w = o->walkers;
   f.cap = w > 1 ? w : 1;
   f.x = mn_malloc_array((size_t)f.cap * (size_t)f.nrows, sizeof *f.x);
-  f.todo = mn_malloc_array((size_t)f.cap, sizeof *f.todo);
+  f.pending = mn_malloc_array((size_t)f.cap, sizeof *f.pending);
   x0 = mn_malloc_array((size_t)w * (size_t)n, sizeof *x0);
-  MN_CHECK(f.x && f.todo && x0, err, MN_ENOMEM, "", "out of memory");
+  MN_CHECK(f.x && f.pending && x0, err, MN_ENOMEM, "", "out of memory");
   double z[MN_CALIB_MAX];
   for (int k = 0; k < n; k++) z[k] = to_z(&prior->info[f.idx[k]], prior->info[f.idx[k]].value);
   int ignored;
@@ -442,7 +444,7 @@ int mn_calibrate(const mn_param_set *prior, const char *const *names, int n, con
   out->evals = (int)f.evals;
 cleanup:
   mn_free(f.x);
-  mn_free(f.todo);
+  mn_free(f.pending);
   mn_free(x0);
   mn_device_catalogue_destroy(cat);
   mn_skin_atlas_destroy(atlas);

@@ -108,6 +108,76 @@ static int design(const mn_param_set *ps, const int *vary, int k, int N, uint64_
   return MN_OK;
 }
 
+double mn_sobol_max_st(const mn_sobol *s, int k) {
+  double m = 0;
+  for (int o = 0; o < s->nout; o++) {
+    double v = s->ST[(size_t)o * s->k + k];
+    if (isfinite(v) && v > m) m = v;
+  }
+  return m;
+}
+
+void mn_sobol_rank(const mn_sobol *s, int *order) {
+  for (int i = 0; i < s->k; i++) { /* insertion: stable, ties keep the parameter order */
+    int j = i;
+    double v = mn_sobol_max_st(s, i);
+    for (; j > 0 && mn_sobol_max_st(s, order[j - 1]) < v; j--) order[j] = order[j - 1];
+    order[j] = i;
+  }
+}
+
+/* The indices of every parameter and output over all base rows, into out. */
+static void indices(const double *y, int N, int k, int nout, const int *rows, mn_sobol *out) {
+  const double *ya = y, *yb = y + (size_t)N * nout;
+  for (int o = 0; o < nout; o++) {
+    double mv[2];
+    pooled(ya, yb, nout, o, rows, N, mv);
+    out->var[o] = mv[1];
+    for (int q = 0; q < k; q++) {
+      const double *yab = y + (size_t)(2 + q) * N * nout;
+      size_t at = (size_t)o * k + q;
+      estimate(ya, yb, yab, nout, o, rows, N, mv, &out->S1[at], &out->ST[at]);
+      int used = 0;
+      for (int j = 0; j < N; j++)
+        used += isfinite(ya[(size_t)j * nout + o]) && isfinite(yb[(size_t)j * nout + o]) &&
+                isfinite(yab[(size_t)j * nout + o]);
+      out->used[at] = used;
+    }
+  }
+}
+
+/* The 95 % bootstrap intervals: the same boot resamples of the base rows for every parameter and
+ * output (seeded); tmp1, tmp2 room for boot values each. */
+static int bootstrap(const double *y, int N, int k, int nout, int boot, uint64_t seed, double *tmp1,
+                     double *tmp2, mn_sobol *out, mn_error *err) {
+  const double *ya = y, *yb = y + (size_t)N * nout;
+  mn_rng r;
+  mn_rng_init(&r, seed, 0x626f6f74ULL); /* "boot" */
+  int *bs = boot > 0 ? mn_malloc_array((size_t)boot * (size_t)N, sizeof *bs) : NULL;
+  if (boot > 0 && !bs) return MN_ERR(err, MN_ENOMEM, "", "out of memory for the bootstrap");
+  for (size_t i = 0; i < (size_t)boot * (size_t)N; i++) bs[i] = (int)(mn_rng_u64(&r) % (uint64_t)N);
+  for (int o = 0; o < nout; o++)
+    for (int q = 0; q < k; q++) {
+      const double *yab = y + (size_t)(2 + q) * N * nout;
+      size_t at = (size_t)o * k + q;
+      for (int b = 0; b < boot; b++) {
+        const int *rb = bs + (size_t)b * N;
+        double mv[2];
+        pooled(ya, yb, nout, o, rb, N, mv);
+        estimate(ya, yb, yab, nout, o, rb, N, mv, &tmp1[b], &tmp2[b]);
+      }
+      if (boot > 0) {
+        percentile95(tmp1, boot, out->S1_ci + 2 * at);
+        percentile95(tmp2, boot, out->ST_ci + 2 * at);
+      } else {
+        out->S1_ci[2 * at] = out->S1_ci[2 * at + 1] = NAN;
+        out->ST_ci[2 * at] = out->ST_ci[2 * at + 1] = NAN;
+      }
+    }
+  mn_free(bs);
+  return MN_OK;
+}
+
 int mn_sobol_run(const mn_param_set *ps, int N, uint64_t seed, int nout, int boot, mn_sobol_fn f,
                  void *user, mn_sobol *out, mn_error *err) {
   int rc = MN_OK, k = 0, *vary = NULL, *rows = NULL;
@@ -142,48 +212,9 @@ int mn_sobol_run(const mn_param_set *ps, int N, uint64_t seed, int nout, int boo
     snprintf(out->names[q], sizeof out->names[q], "%s", ps->info[vary[q]].name);
   MN_TRY(design(ps, vary, k, N, seed, sets, err));
   f((int)nsets, sets, y, user);
-  const double *ya = y, *yb = y + (size_t)N * nout;
   for (int j = 0; j < N; j++) rows[j] = j;
-  for (int o = 0; o < nout; o++) {
-    double mv[2];
-    pooled(ya, yb, nout, o, rows, N, mv);
-    out->var[o] = mv[1];
-    for (int q = 0; q < k; q++) {
-      const double *yab = y + (size_t)(2 + q) * N * nout;
-      size_t at = (size_t)o * k + q;
-      estimate(ya, yb, yab, nout, o, rows, N, mv, &out->S1[at], &out->ST[at]);
-      int used = 0;
-      for (int j = 0; j < N; j++)
-        used += isfinite(ya[(size_t)j * nout + o]) && isfinite(yb[(size_t)j * nout + o]) &&
-                isfinite(yab[(size_t)j * nout + o]);
-      out->used[at] = used;
-    }
-  }
-  /* bootstrap: the same resampled base rows for every parameter and output */
-  mn_rng r;
-  mn_rng_init(&r, seed, 0x626f6f74ULL); /* "boot" */
-  int *bs = boot > 0 ? mn_malloc_array((size_t)boot * (size_t)N, sizeof *bs) : NULL;
-  MN_CHECK(boot == 0 || bs, err, MN_ENOMEM, "", "out of memory for the bootstrap");
-  for (size_t i = 0; i < (size_t)boot * (size_t)N; i++) bs[i] = (int)(mn_rng_u64(&r) % (uint64_t)N);
-  for (int o = 0; o < nout; o++)
-    for (int q = 0; q < k; q++) {
-      const double *yab = y + (size_t)(2 + q) * N * nout;
-      size_t at = (size_t)o * k + q;
-      for (int b = 0; b < boot; b++) {
-        const int *rb = bs + (size_t)b * N;
-        double mv[2];
-        pooled(ya, yb, nout, o, rb, N, mv);
-        estimate(ya, yb, yab, nout, o, rb, N, mv, &tmp1[b], &tmp2[b]);
-      }
-      if (boot > 0) {
-        percentile95(tmp1, boot, out->S1_ci + 2 * at);
-        percentile95(tmp2, boot, out->ST_ci + 2 * at);
-      } else {
-        out->S1_ci[2 * at] = out->S1_ci[2 * at + 1] = NAN;
-        out->ST_ci[2 * at] = out->ST_ci[2 * at + 1] = NAN;
-      }
-    }
-  mn_free(bs);
+  indices(y, N, k, nout, rows, out);
+  MN_TRY(bootstrap(y, N, k, nout, boot, seed, tmp1, tmp2, out, err));
 cleanup:
   mn_free(vary);
   mn_free(sets);

@@ -106,7 +106,7 @@ int mn_report_posterior_svgs(const mn_posterior *po, const mn_param_set *prior, 
     for (int i = 0; i < prior->n; i++)
       if (!strcmp(prior->info[i].name, po->names[k])) {
         f.lo[k] = prior->info[i].min, f.hi[k] = prior->info[i].max;
-        f.logs[k] = f.lo[k] > 0 && f.hi[k] >= 3 * f.lo[k];
+        f.logs[k] = mn_uq_distribution(&prior->info[i]) == MN_UQ_LOG_UNIFORM;
       }
   }
   f.z = mn_malloc_array((size_t)f.draws * (size_t)f.n, sizeof *f.z);

@@ -15,15 +15,6 @@ typedef struct sobol_fig {
 
 static const int series_colour[6] = {1, 2, 3, 4, 6, 11};
 
-static double max_st(const mn_sobol *s, int k) {
-  double m = 0;
-  for (int o = 0; o < s->nout; o++) {
-    double v = s->ST[(size_t)o * s->k + k];
-    if (isfinite(v) && v > m) m = v;
-  }
-  return m;
-}
-
 static void rect(double x0, double x1, double y0, double y1) {
   PLFLT x[4] = {x0, x1, x1, x0}, y[4] = {y0, y0, y1, y1};
   plfill(4, x, y);
@@ -34,7 +25,7 @@ static void draw(const void *ctx) {
   const mn_sobol *s = f->s;
   int n = f->top, no = s->nout < 6 ? s->nout : 6;
   double ymax = 0.05;
-  for (int i = 0; i < n; i++) ymax = fmax(ymax, max_st(s, f->order[i]));
+  for (int i = 0; i < n; i++) ymax = fmax(ymax, mn_sobol_max_st(s, f->order[i]));
   plvpor(0.09, 0.76, 0.27, 0.92);
   plwind(0, n, 0, fmin(1.05, 1.1 * ymax));
   plcol0(15);
@@ -72,13 +63,10 @@ int mn_report_sobol_svg(const mn_sobol *s, const char *const *outputs, int top, 
                         size_t *len, mn_error *err) {
   sobol_fig f = {s, outputs, top < 1 ? 1 : top > 64 ? 64 : top, {0}};
   if (f.top > s->k) f.top = s->k;
-  int taken[1024] = {0};
-  if (s->k > 1024) return MN_ERR(err, MN_ERANGE, "", "sobol figure: at most 1024 parameters");
-  for (int i = 0; i < f.top; i++) { /* the largest remaining, ties by name order */
-    int best = -1;
-    for (int k = 0; k < s->k; k++)
-      if (!taken[k] && (best < 0 || max_st(s, k) > max_st(s, best))) best = k;
-    taken[best] = 1, f.order[i] = best;
-  }
+  int *all = mn_malloc_array((size_t)s->k, sizeof *all);
+  if (!all) return MN_ERR(err, MN_ENOMEM, "", "out of memory for a figure");
+  mn_sobol_rank(s, all);
+  memcpy(f.order, all, sizeof *all * (size_t)f.top);
+  mn_free(all);
   return mn__render_svg(draw, &f, 1000, 520, svg, len, err);
 }
