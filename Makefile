@@ -6,7 +6,7 @@ JOBS ?= 2
 CMAKE_FLAGS ?=
 PKGS = gcc make cmake pkg-config valgrind libyaml-dev libjansson-dev libplplot-dev plplot-driver-cairo \
        libhdf5-dev libxml2-dev libsundials-dev libsuitesparse-dev libical-dev \
-       libcriterion-dev fonts-dejavu-core libpng-dev chromium
+       libcriterion-dev fonts-dejavu-core libpng-dev chromium libopenmpi-dev openmpi-bin
 SOURCES = $(shell find src include tests bench -name '*.[ch]')
 
 .PHONY: all deps build demo test check-long check-full test-asan fuzz bench bench-device install format format-check docs clean
@@ -56,7 +56,7 @@ test-asan: deps
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && MNSIM_TEST_QUICK=1 ASAN_OPTIONS=detect_leaks=1 \
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
-	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS) -LE 'golden|full'
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS) -LE 'golden|full|mpi'
 
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 30

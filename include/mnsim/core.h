@@ -171,6 +171,32 @@ double mn_rng_uniform(mn_rng *r);
 double mn_rng_normal(mn_rng *r);
 
 /* ---------------------------------------------------------------------------------------------
+ * Ensembles across processes (src/core/dist.c): MPI ranks when the process was started by a
+ * launcher (mpirun) and mnsim was built with MPI; otherwise one rank of one. An ensemble loop
+ * evaluates its block of a batch (mn_dist_block) and then shares it (mn_dist_share): every rank
+ * then holds the whole batch, in the same bytes as one process would have computed. */
+
+/** Initialise MPI when a launcher started the process (else nothing). Call once from main.
+ *  @return MN_OK; MN_EINPUT when MPI fails to start, or when mpirun started more than one rank
+ *  of a build without MPI. */
+int mn_dist_init(int *argc, char ***argv, mn_error *err);
+/** Finalise MPI if mn_dist_init started it. */
+void mn_dist_finalize(void);
+/** Abort every rank with @p code (a failure on one rank must not leave the others waiting in a
+ *  collective); nothing without MPI. */
+void mn_dist_abort(int code);
+/** This process's rank (0 without MPI) and the number of ranks (1 without MPI). */
+int mn_dist_rank(void);
+int mn_dist_size(void);
+/** This rank's block [@p lo, @p hi) of @p n items (contiguous blocks in rank order, sizes
+ *  differing by at most one). */
+void mn_dist_block(int n, int *lo, int *hi);
+/** Share a batch: @p x holds @p n items of @p len doubles; each rank has filled its block
+ *  (mn_dist_block); afterwards every rank holds every item. Collective: every rank calls it with
+ *  the same n and len. @return MN_OK; MN_ENOMEM; MN_EINPUT when MPI fails. */
+int mn_dist_share(double *x, int n, int len, mn_error *err);
+
+/* ---------------------------------------------------------------------------------------------
  * Progress bar with ETA on a stream, drawn only when enabled (the CLI enables it when stderr is
  * a terminal and -q is not given). */
 

@@ -107,9 +107,11 @@ typedef struct mn_sobol {
 /** Saltelli sampling (A, B and A_B^(i), N base rows: N (k + 2) runs) of the parameters of
  *  @p ps as the bands draw them (mn_uq_value), seed @p seed; the first-order estimator of
  *  Saltelli 2010 and Jansen's total; @p boot bootstrap resamples of the base rows (0: none).
- *  Deterministic for a seed. @p out is overwritten (free with mn_sobol_fini).
+ *  Deterministic for a seed. Under MPI each rank calls @p f on its block of the runs
+ *  (mn_dist_block; @p f must give each run's outputs from that run alone) and every rank gets
+ *  every result, the same bytes as one process. @p out is overwritten (free with mn_sobol_fini).
  *  @return MN_OK; MN_ERANGE for N < 8, nout < 1 or boot < 0; MN_EINPUT when nothing varies;
- *  MN_ENOMEM. */
+ *  MN_ENOMEM; an MPI failure. */
 int mn_sobol_run(const mn_param_set *ps, int N, uint64_t seed, int nout, int boot, mn_sobol_fn f,
                  void *user, mn_sobol *out, mn_error *err);
 /** Free the arrays and zero @p s. NULL-safe. */

@@ -231,7 +231,8 @@ int cmd_sensitivity(int argc, char **argv) {
     mn_progress_finish(&c.bar);
   }
   if (!rc && !a.common.quiet) print_table(&a, &s);
-  if (!rc && a.common.outdir) rc = write_outputs(a.common.outdir, &s, &err);
+  if (!rc && a.common.outdir && mn_dist_rank() == 0) /* under mpirun rank 0 writes */
+    rc = write_outputs(a.common.outdir, &s, &err);
   if (!rc && a.common.outdir && !a.common.quiet)
     printf("  written to %s/sobol.csv and %s/sobol.svg\n", a.common.outdir, a.common.outdir);
   mn_sobol_fini(&s);

@@ -420,7 +420,11 @@ static void calibrate_help(void) {
       "reproduces both). The default parameters: ");
   for (size_t i = 0; i < sizeof fitted / sizeof *fitted; i++)
     printf("%s%s", i ? ", " : "", fitted[i]);
-  printf(".\n\n");
+  printf(
+      ".\n\n"
+      "Across nodes: `mpirun -np N mnsim calibrate ...` splits each batch of the sampler's\n"
+      "proposals over the N ranks (each using --threads cores); the tables are byte-identical\n"
+      "to one process's, and rank 0 alone prints and writes.\n\n");
   cli_print_options(calibrate_options, sizeof calibrate_options / sizeof calibrate_options[0]);
 }
 
@@ -467,7 +471,7 @@ int cmd_calibrate(int argc, char **argv) {
   char ppath[4200];
   double t0 = mn_wall_time();
   int rc = calibrate_tables(&a, &r, &err);
-  if (!rc && a.common.outdir)
+  if (!rc && a.common.outdir && mn_dist_rank() == 0) /* under mpirun rank 0 writes */
     rc = write_tables(&r, a.common.outdir, a.post_path, ppath, sizeof ppath, &err);
   if (!rc && !a.common.quiet) print_fit(&r, t0, a.common.outdir, ppath);
   int passes = r.cal.nominal_passes;

@@ -6,6 +6,11 @@
 
 #include "cli.h"
 
+/* the commands whose ensembles run over MPI ranks (mn_dist) */
+static int over_ranks(const char *cmd) {
+  return !strcmp(cmd, "calibrate") || !strcmp(cmd, "sensitivity");
+}
+
 static const struct command {
   const char *name;
   int (*run)(int argc, char **argv);
@@ -36,7 +41,7 @@ static void usage(FILE *fp) {
           "failure, 2 bad usage or input.\n");
 }
 
-int main(int argc, char **argv) {
+static int dispatch(int argc, char **argv) {
   if (argc < 2) {
     usage(stderr);
     return EXIT_USAGE;
@@ -69,4 +74,34 @@ int main(int argc, char **argv) {
   else
     fprintf(stderr, "mnsim: '%s' is not a command (see mnsim --help)\n", cmd);
   return EXIT_USAGE;
+}
+
+/* Under mpirun every rank runs the same command on its share of each ensemble batch; rank 0
+ * alone prints and writes (the others' stdout and stderr go to /dev/null: they compute the same
+ * values, and a failure on one rank aborts all of them). */
+int main(int argc, char **argv) {
+  mn_error err = {0};
+  if (mn_dist_init(&argc, &argv, &err)) {
+    fprintf(stderr, "mnsim: %s\n", err.msg);
+    return EXIT_USAGE;
+  }
+  if (mn_dist_size() > 1) {
+    if (argc < 2 || !over_ranks(argv[1])) {
+      if (mn_dist_rank() == 0)
+        fprintf(stderr,
+                "mnsim: '%s' does not run over MPI ranks (mpirun started %d); calibrate and "
+                "sensitivity do: start it without mpirun\n",
+                argc < 2 ? "" : argv[1], mn_dist_size());
+      mn_dist_finalize();
+      return EXIT_USAGE;
+    }
+    if (mn_dist_rank() > 0 &&
+        (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr))) {
+      mn_dist_abort(EXIT_RUNTIME);
+      return EXIT_RUNTIME;
+    }
+  }
+  int rc = dispatch(argc, argv);
+  mn_dist_finalize();
+  return rc;
 }

@@ -111,20 +111,28 @@ static void eval_group(const fit *f, const double *zp, int g, double *xv) {
 }
 
 /* Evaluate the groups of class `checks` (0: the likelihood's, 1: the acceptance checks') of the
- * points with pending[pt] set, in parallel over points and groups. */
+ * points with pending[pt] set, in parallel over points and groups: this rank's block of the
+ * points (mn_dist_block) over its threads, then every rank's values shared (mn_dist_share). */
 static void eval_class(fit *f, int npts, const double *z, const int *pending, int checks) {
-  int nt = f->threads, ng = f->ngroups;
+  int nt = f->threads, ng = f->ngroups, lo, hi;
 #ifdef _OPENMP
   if (nt <= 0) nt = omp_get_max_threads();
 #endif
   (void)nt;
+  mn_dist_block(npts, &lo, &hi);
+  int nq = (hi - lo) * ng;
 #ifdef _OPENMP
 #pragma omp parallel for schedule(dynamic) num_threads(nt)
 #endif
-  for (int q = 0; q < npts * ng; q++) {
-    int pt = q / ng, g = q % ng;
+  for (int q = 0; q < nq; q++) {
+    int pt = lo + q / ng, g = q % ng;
     if (!pending[pt] || f->group_check[g] != checks) continue;
     eval_group(f, z + (size_t)pt * (size_t)f->n, g, f->x + (size_t)pt * (size_t)f->nrows);
+  }
+  mn_error err = {0};
+  if (mn_dist_share(f->x, npts, f->nrows, &err)) {
+    mn_log(MN_LOG_ERROR, "%s", err.msg);
+    mn_dist_abort(3);
   }
 }
 

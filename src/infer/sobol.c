@@ -211,7 +211,12 @@ int mn_sobol_run(const mn_param_set *ps, int N, uint64_t seed, int nout, int boo
   for (int q = 0; q < k; q++)
     snprintf(out->names[q], sizeof out->names[q], "%s", ps->info[vary[q]].name);
   MN_TRY(design(ps, vary, k, N, seed, sets, err));
-  f((int)nsets, sets, y, user);
+  { /* this rank's block of the runs, then every rank's shared (one process: all of them) */
+    int lo, hi;
+    mn_dist_block((int)nsets, &lo, &hi);
+    if (hi > lo) f(hi - lo, sets + lo, y + (size_t)lo * (size_t)nout, user);
+    MN_TRY(mn_dist_share(y, (int)nsets, nout, err));
+  }
   for (int j = 0; j < N; j++) rows[j] = j;
   indices(y, N, k, nout, rows, out);
   MN_TRY(bootstrap(y, N, k, nout, boot, seed, tmp1, tmp2, out, err));

@@ -1,0 +1,41 @@
+#!/bin/sh
+# `mnsim calibrate` and `mnsim sensitivity` over MPI ranks: a short chain and a small Sobol design
+# under `mpirun -np 3` (ranks on one machine, oversubscribed) write the same bytes as one process; rank 0 alone prints; a command that does
+# not run over ranks is refused with exit 2. Skipped (exit 77) without mpirun or in a build
+# without MPI.
+# usage: tests/mpi.sh MNSIM
+set -u
+m=$1
+command -v mpirun >/dev/null 2>&1 || { echo "skip: no mpirun"; exit 77; }
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+mkdir -p "$tmp/a" "$tmp/b"
+fail=0
+short="--params K_V,V_vis --walkers 4 --steps 8 --burn 0 --thin 2 --max-evals 10 --seed 5 --threads 1"
+"$m" calibrate $short -o "$tmp/a/cal.csv" >"$tmp/a.txt" 2>&1
+rc_a=$?
+mpirun -np 3 "$m" calibrate $short -o "$tmp/b/cal.csv" >"$tmp/b.txt" 2>&1
+rc_b=$?
+if grep -q "built without MPI" "$tmp/b.txt"; then echo "skip: mnsim built without MPI"; exit 77; fi
+[ $rc_a -le 1 ] && [ $rc_a -eq $rc_b ] || { echo "FAIL: exit $rc_a alone, $rc_b under mpirun"; cat "$tmp/b.txt"; fail=1; }
+for f in cal.csv posterior.csv; do
+  cmp "$tmp/a/$f" "$tmp/b/$f" || { echo "FAIL: $f differs between 1 process and 3 ranks"; fail=1; }
+done
+# one copy of the report (rank 0), not three
+[ "$(grep -c 'posterior of 2 parameters' "$tmp/b.txt")" -eq 1 ] ||
+  { echo "FAIL: the report printed other than once"; cat "$tmp/b.txt"; fail=1; }
+# the Sobol design over 3 ranks: the same table
+sens="sensitivity -N 8 --boot 10 --sessions 1 --days 30 --threads 1 -q"
+"$m" $sens -o "$tmp/sa" >/dev/null 2>&1
+mpirun -np 3 "$m" $sens -o "$tmp/sb" >"$tmp/s.txt" 2>&1 || { echo "FAIL: sensitivity under mpirun"; cat "$tmp/s.txt"; fail=1; }
+for f in sobol.csv sobol.svg; do
+  cmp "$tmp/sa/$f" "$tmp/sb/$f" || { echo "FAIL: $f differs between 1 process and 3 ranks"; fail=1; }
+done
+mpirun -np 2 "$m" device -q -o "$tmp/d" examples/pen-cheek.yaml >"$tmp/d.txt" 2>&1
+rc=$?
+[ $rc -eq 2 ] && grep -q "does not run over MPI ranks" "$tmp/d.txt" ||
+  { echo "FAIL: device under mpirun: exit $rc"; cat "$tmp/d.txt"; fail=1; }
+[ ! -e "$tmp/d" ] || { echo "FAIL: device under mpirun wrote output"; fail=1; }
+[ $fail -eq 0 ] && echo "mpi: 3 ranks give the same bytes as 1 process"
+exit $fail
