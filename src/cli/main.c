@@ -8,7 +8,7 @@
 
 /* the commands whose ensembles run over MPI ranks (mn_dist) */
 static int over_ranks(const char *cmd) {
-  return !strcmp(cmd, "calibrate") || !strcmp(cmd, "sensitivity");
+  return !strcmp(cmd, "calibrate") || !strcmp(cmd, "sensitivity") || !strcmp(cmd, "validate");
 }
 
 static const struct command {
@@ -89,8 +89,8 @@ int main(int argc, char **argv) {
     if (argc < 2 || !over_ranks(argv[1])) {
       if (mn_dist_rank() == 0)
         fprintf(stderr,
-                "mnsim: '%s' does not run over MPI ranks (mpirun started %d); calibrate and "
-                "sensitivity do: start it without mpirun\n",
+                "mnsim: '%s' does not run over MPI ranks (mpirun started %d); calibrate, "
+                "sensitivity and validate do: start it without mpirun\n",
                 argc < 2 ? "" : argv[1], mn_dist_size());
       mn_dist_finalize();
       return EXIT_USAGE;
