@@ -23,6 +23,11 @@ typedef struct cli_blob {
   size_t len;
 } cli_blob;
 int cli_write_blob(FILE *fp, const void *ctx, mn_error *err);
+/* Install the SIGINT/SIGTERM handler of every command: the first signal is a stop request
+ * (mn_stop_request), a second one removes the temporaries and kills the process. */
+void cli_signals_install(void);
+/* The exit status of a stopped command: 128 + the signal's number (130 SIGINT, 143 SIGTERM). */
+int cli_stop_status(void);
 /* Print a usage error for @p cmd and return EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Install the log handler for the chosen verbosity. */

@@ -11,14 +11,15 @@
 void mn_course_eval_draws(const mn_model_params *draws, int n, int nv, mn_course_draw_fn fn,
                           void *user, int threads, double *values, int *failed) {
   int bad = 0;
+  threads = mn_threads(threads);
 #ifdef _OPENMP
-  if (threads <= 0) threads = omp_get_max_threads();
 #pragma omp parallel for schedule(dynamic) num_threads(threads) reduction(+ : bad)
 #endif
   for (int i = 0; i < n; i++) {
     mn_error e = {0};
     double *v = values + (size_t)i * (size_t)nv;
-    if (fn(&draws[i], user, v, &e) != MN_OK) {
+    /* a stop request skips the draws not yet started (an OpenMP loop cannot break) */
+    if (mn_stop_requested() || fn(&draws[i], user, v, &e) != MN_OK) {
       for (int k = 0; k < nv; k++) v[k] = NAN;
       bad++;
     }
@@ -59,6 +60,10 @@ int mn_course_bands(const mn_course *c, const mn_model_params *draws, int n, int
   MN_CHECK(val && col, err, MN_ENOMEM, "", "out of memory for %d draws", n);
   b->kept = n;
   mn_course_eval_draws(draws, n, MN_OQ_COUNT, eval_outcome, (void *)c, threads, val, &b->failed);
+  if (mn_stop_requested()) {
+    rc = mn_stop_error(err, "running the uncertainty draws");
+    goto cleanup;
+  }
   for (int k = 0; k < MN_OQ_COUNT; k++) {
     for (int i = 0; i < n; i++) col[i] = val[(size_t)i * MN_OQ_COUNT + k];
     mn_quantiles(col, n, b->band[k]);

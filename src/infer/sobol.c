@@ -212,6 +212,10 @@ int mn_sobol_run(const mn_param_set *ps, int N, uint64_t seed, int nout, int boo
     snprintf(out->names[q], sizeof out->names[q], "%s", ps->info[vary[q]].name);
   MN_TRY(design(ps, vary, k, N, seed, sets, err));
   f((int)nsets, sets, y, user);
+  if (mn_stop_requested()) { /* the runs not started are missing: no indices */
+    rc = mn_stop_error(err, "running the Sobol design");
+    goto cleanup;
+  }
   for (int j = 0; j < N; j++) rows[j] = j;
   indices(y, N, k, nout, rows, out);
   MN_TRY(bootstrap(y, N, k, nout, boot, seed, tmp1, tmp2, out, err));
