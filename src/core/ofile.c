@@ -227,7 +227,17 @@ void mn_ofile_abort(mn_ofile *f) {
  * file of that name is an error. */
 int mn_mkdir_p(const char *dir, mn_error *err) {
   char buf[4096];
-  if (strlen(dir) >= sizeof buf) return MN_ERR(err, MN_EIO, "", "%s: path too long", dir);
+  size_t len = strlen(dir);
+  if (len >= sizeof buf)
+    return MN_ERR(err, MN_EUSAGE, "", "%s: the path has %zu characters; at most %zu", dir, len,
+                  sizeof buf - 1);
+  for (const char *p = dir; *p;) { /* every name fits before any is created */
+    size_t n = strcspn(p, "/");
+    if (n > 255)
+      return MN_ERR(err, MN_EUSAGE, "", "%s: a directory name has %zu characters; at most 255", dir,
+                    n);
+    p += n + (p[n] == '/');
+  }
   snprintf(buf, sizeof buf, "%s", dir);
   for (char *p = buf + 1; *p; p++) {
     if (*p != '/') continue;
