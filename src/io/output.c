@@ -146,7 +146,7 @@ static int put_in_place(const mn_out_item *items, set_file *s, int n, mn_error *
     s[i].keep = ue != 0;
     size_t len = strlen(lost);
     if (ue)
-      snprintf(lost + len, sizeof lost - len, "%s%s (%s)", len ? ", " : "", items[i].path,
+      snprintf(lost + len, sizeof lost - len, "%s%.900s (%s)", len ? ", " : "", items[i].path,
                strerror(ue));
   }
   const char *src = items[failed].fn ? s[failed].f.tmp : items[failed].ctx;
