@@ -49,12 +49,12 @@ static const cli_option options[] = {
     {"rules", 0, CLI_FLAG, NULL, 0, 0, PO(rules), 0, NULL,
      "list the candidacy rules with their sources"},
     {"template", 0, CLI_FLAG, NULL, 0, 0, PO(tmpl), 0, NULL, "print an annotated patient file"},
-    {"region", 0, CLI_CALL, "R:C[:S]", 0, 0, 0, 0, flag_region,
+    {"region", 0, CLI_LIST, "R:C[:S]", 0, 0, 0, 0, flag_region,
      "without a patient file: region, concern, severity (cheek:acne_scars:moderate); repeatable"},
     {"age", 0, CLI_CALL, "Y", 0, 0, 0, 0, flag_age, "patient.age_y"},
     {"sex", 0, CLI_CALL, "S", 0, 0, 0, 0, flag_sex, "patient.sex: female or male"},
     {"fitzpatrick", 0, CLI_CALL, "N", 0, 0, 0, 0, flag_fitzpatrick, "patient.fitzpatrick: 1-6"},
-    {"condition", 0, CLI_CALL, "NAME", 0, 0, 0, 0, flag_condition,
+    {"condition", 0, CLI_LIST, "NAME", 0, 0, 0, 0, flag_condition,
      "patient.conditions: one name (mnsim plan --rules); repeatable"},
     {"start", 0, CLI_CALL, "DATE", 0, 0, 0, 0, flag_start, "constraints.earliest_start"},
     {"max-sessions", 0, CLI_CALL, "N", 0, 0, 0, 0, flag_max_sessions, "constraints.max_sessions"},
@@ -94,12 +94,14 @@ static mn_patient_file *flags_file(plan_opts *o) {
   return o->pf;
 }
 
-/* Set key @p key of a table to @p v, the message naming @p path. */
+/* Set key @p key of a table to @p v; the message names the flag and the patient file's key
+ * @p path ("--region: regions[0].severity = 'x' is not known ..."), as a usage error. */
 static int set_key(plan_opts *o, const mn_config_desc *tab, size_t n, const char *key,
                    const char *v, void *obj, const char *path) {
   mn_error e = {0};
+  (void)o;
   if (mn_config_parse(mn_config_find(tab, n, key), v, obj, path, &e))
-    return cli_fail(&o->common, &e);
+    return cli_usage_error("plan", "--%s: %s", cli_current_option(), e.msg);
   return 0;
 }
 
@@ -304,6 +306,7 @@ typedef struct run {
   mn_plan_figures figs;
   char dir[4096], today[16], cmdline[1024];
   double secs;
+  long long created; /* unix seconds: SOURCE_DATE_EPOCH or the clock */
 } run;
 
 static void run_fini(run *r) {
@@ -332,12 +335,34 @@ static int today(const plan_opts *o, char out[16]) {
   return -1;
 }
 
+/* The flag that set the patient file's key @p key (a request built from flags has no file to
+ * point at), or NULL. */
+static const char *flag_of_key(const char *key) {
+  static const char *const map[][2] = {{"constraints.earliest_start", "start"},
+                                       {"constraints.max_sessions", "max-sessions"},
+                                       {"patient.age_y", "age"},
+                                       {"patient.sex", "sex"},
+                                       {"patient.fitzpatrick", "fitzpatrick"},
+                                       {"patient.conditions", "condition"},
+                                       {"regions", "region"}};
+  for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+    if (!strncmp(key, map[i][0], strlen(map[i][0]))) return map[i][1];
+  return NULL;
+}
+
 /* Read (or take) the request, load the tables, screen and search. */
 static int make(run *r, plan_opts *o, const char *path, mn_error *err) {
   int rc = MN_OK;
   if (o->pf) {
     r->pf = o->pf, o->pf = NULL;
-    MN_TRY(mn_plan_request_check(&r->pf->req, err));
+    rc = mn_plan_request_check(&r->pf->req, err);
+    const char *flag = rc ? flag_of_key(err->key) : NULL;
+    if (flag) { /* name the flag: "--start: constraints.earliest_start = ..." */
+      char msg[sizeof err->msg];
+      snprintf(msg, sizeof msg, "%s", err->msg);
+      snprintf(err->msg, sizeof err->msg, "--%s: %.*s", flag, (int)sizeof err->msg - 16, msg);
+    }
+    if (rc) goto cleanup;
   } else {
     MN_TRY(mn_patient_file_read(path, &r->pf, err));
   }
@@ -358,12 +383,28 @@ cleanup:
   return rc;
 }
 
+/* The files' creation time: SOURCE_DATE_EPOCH when set (reproducible files), else the clock.
+ * A value that is not whole seconds from 1970 up to 9999-12-31 (the calendar's DTSTAMP) is a
+ * usage error, found before any work. @return -1 to go on, or the exit code. */
+static int created_time(long long *out) {
+  const char *sde = getenv("SOURCE_DATE_EPOCH");
+  long v;
+  *out = (long long)time(NULL);
+  if (!sde) return -1;
+  if (mn_parse_long(sde, &v) || v < 0 || v > 253402300799L ||
+      strspn(sde, "0123456789") != strlen(sde))
+    return cli_usage_error("plan",
+                           "SOURCE_DATE_EPOCH='%s' must be whole seconds since 1970-01-01 in [0, "
+                           "253402300799]",
+                           sde);
+  *out = v;
+  return -1;
+}
+
 /* plan.json, plan.ics and (unless --no-report) report.html, all or none. */
 static int write(run *r, const plan_opts *o, mn_error *err) {
   int rc = MN_OK, report = !o->no_report;
-  const char *sde = getenv("SOURCE_DATE_EPOCH"); /* reproducible files when set */
-  mn_plan_output out = {r->pf, &r->plan, r->cmdline,
-                        sde ? strtoll(sde, NULL, 10) : (long long)time(NULL)};
+  mn_plan_output out = {r->pf, &r->plan, r->cmdline, r->created};
   mn_plan_report rep = {&out, &r->figs, ""};
   snprintf(rep.today, sizeof rep.today, "%s", r->today);
   if (report)
@@ -407,6 +448,7 @@ static int plan_main(plan_opts *o, int argc, char **argv, int first) {
   memset(&r, 0, sizeof r);
   int code = today(o, r.today);
   if (code >= 0) return code;
+  if ((code = created_time(&r.created)) >= 0) return code;
   const char *path = o->nflags ? NULL : argv[first];
   output_dir(o, path, r.dir, sizeof r.dir);
   snprintf(r.cmdline, sizeof r.cmdline, "mnsim");

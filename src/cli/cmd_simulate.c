@@ -14,11 +14,6 @@
 
 #include "cli.h"
 
-static volatile sig_atomic_t got_signal;
-static void on_signal(int sig) {
-  got_signal = sig;
-}
-
 typedef struct sim {
   cli_opts common;
   const char *resume; /* --resume DIR */
@@ -158,7 +153,7 @@ static int loop(sim *m, mn_error *err) {
     poison(m, &poison_day);
     MN_TRY(mn_course_step(m->c, stop, &info, err));
     mn_progress_update(&bar, info.t_day / t_end);
-    if (got_signal) {
+    if (mn_stop_requested()) {
       MN_TRY(checkpoint(m, err));
       mn_progress_finish(&bar);
       return -1;
@@ -518,11 +513,6 @@ int cmd_simulate(int argc, char **argv) {
       snprintf(m.dir, sizeof m.dir, "%s-simulate", stem);
     }
   }
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_signal;
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
   m.wall0 = mn_wall_time();
   mn_error err = {0};
   int rc = run_sim(&m, case_path, resume, m.have_seed, m.seed, m.threads, &err);
@@ -532,7 +522,7 @@ int cmd_simulate(int argc, char **argv) {
             "mnsim: interrupted at day %.3f; checkpoint written. Continue with: mnsim simulate "
             "--resume %s\n",
             mn_course_time(m.c), m.dir);
-    code = 128 + got_signal;
+    code = cli_stop_status();
   } else if (rc) {
     code = cli_fail(&m.common, &err);
   }

@@ -276,7 +276,8 @@ static int params_option(void *opts, const char *v) {
 
 #define CO(f) offsetof(calibrate_args, f)
 static const cli_option calibrate_options[] = {
-    CLI_OUTPUT(calibrate_args, "write the calibration table to FILE and the posterior next to it"),
+    {"output", 'o', CLI_STRING, "FILE", 0, 0, CO(common.outdir), 0, NULL,
+     "write the calibration table to FILE and the posterior next to it"},
     {"posterior", 0, CLI_STRING, "FILE", 0, 0, CO(post_path), 0, NULL,
      "the posterior ensemble's file instead"},
     {"params", 0, CLI_CALL, "LIST", 0, 0, 0, 0, params_option,

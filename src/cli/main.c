@@ -61,8 +61,16 @@ static int dispatch(int argc, char **argv) {
     printf("mnsim %s\n", mn_version());
     return EXIT_OK;
   }
+  cli_signals_install();
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-    if (!strcmp(commands[i].name, cmd)) return commands[i].run(argc - 1, argv + 1);
+    if (!strcmp(commands[i].name, cmd)) {
+      int code = commands[i].run(argc - 1, argv + 1);
+      if (code == EXIT_OK && mn_stop_requested()) { /* the signal came after the last check */
+        fprintf(stderr, "mnsim: %s: stopped by a signal after its results were written\n", cmd);
+        code = cli_stop_status();
+      }
+      return code;
+    }
   const char *names[sizeof commands / sizeof commands[0] + 1];
   size_t n = 0;
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) names[n++] = commands[i].name;

@@ -231,6 +231,8 @@ static int on_model(mn_yctx *x, const char *path, const yaml_node_t *v, void *ob
     double d;
     if (val->type != YAML_SCALAR_NODE || mn_parse_double(mn__y_scalar(val), &d) != 0 || d < 0)
       return mn__y_fail(x, val, MN_EINPUT, full, "%s must be a finite, non-negative number", full);
+    mn_error pe = {0}; /* what the equations cannot take (K_V: 0 divides by zero) */
+    if (mn_model_param_check(key, d, &pe)) return mn__y_fail(x, val, MN_ERANGE, full, "%s", pe.msg);
     if (CASE(x)->n_overrides >= MN_MAX_OVERRIDES)
       return mn__y_fail(x, k, MN_ERANGE, full, "at most %d model overrides", MN_MAX_OVERRIDES);
     for (int i = 0; i < CASE(x)->n_overrides; i++)
