@@ -102,6 +102,15 @@ MNSIM_TEST_POISON_DAY=0.1 "$m" simulate -q --resume "$tmp/busy" 2>/dev/null
 [ -e "$tmp/busy/.mnsim-lock" ] && { echo "FAIL: lock file left after the run ended"; fail=1; }
 [ -s "$tmp/busy/.mnsim-run/checkpoint.h5" ] || { echo "FAIL: dead owner's run not resumed"; fail=1; }
 
+# a killed run's temporaries are removed by the next run, which holds the lock (lumped: no
+# checkpoint, the run starts again)
+mkdir "$tmp/stale"
+echo x >"$tmp/stale/.outcome.json.AbC123"
+echo x >"$tmp/stale/.mnsim-lock"
+printf 'skin: {region: cheek}\ndevice: {model: pen-12, depth_mm: 0.8}\nsimulate: {mode: lumped, days: 30, uq_draws: 0}\n' >"$tmp/lumped.yaml"
+"$m" simulate -q -o "$tmp/stale" "$tmp/lumped.yaml" || { echo "FAIL: lumped run over stale state"; fail=1; }
+ls -A "$tmp/stale" | grep -q '^\.' && { echo "FAIL: stale state left:"; ls -A "$tmp/stale"; fail=1; }
+
 # 6. a full disk while writing a checkpoint: the file named, no crash
 mnt="$tmp/full"
 mkdir "$mnt"

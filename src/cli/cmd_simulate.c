@@ -626,6 +626,7 @@ static int run_sim(sim *m, const char *case_path, const char *resume, int have_s
     MN_TRY(setup(m, case_path, have_seed, seed, threads, err));
     MN_TRY(mn_mkdir_p(m->dir, err));
     MN_TRY(lock_dir(m, err));
+    remove_stale(m->dir); /* a killed run's temporaries: it is dead, we hold the lock */
     if (m->cs->sim.mode == MN_COURSE_LUMPED) { /* milliseconds: no checkpoints */
       MN_TRY(mn_course_run(m->c, err));
       return finish(m, err);

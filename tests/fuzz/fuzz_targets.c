@@ -204,11 +204,11 @@ fail:
 
 /* Edits behind the writer's back: remove, retype or rewrite one item. */
 static void edit(fz *z) {
-  static const char *const attrs[] = {"t_day", "dt_day", "u_uv",      "frozen",      "steps",
-                                      "samples", "seed", "case_file", "days",        "case_hash",
-                                      "params_hash", "build", "checksum"};
-  static const char *const sets[] = {"grid_dims", "run_state", "ts_t", "ts_session", "ts_mean",
-                                     "P"};
+  static const char *const attrs[] = {"t_day",       "dt_day", "u_uv",      "frozen", "steps",
+                                      "samples",     "seed",   "case_file", "days",   "case_hash",
+                                      "params_hash", "build",  "checksum"};
+  static const char *const sets[] = {"grid_dims",  "run_state", "ts_t",
+                                     "ts_session", "ts_mean",   "P"};
   hid_t f = H5Fopen(fx.path, H5F_ACC_RDWR, H5P_DEFAULT);
   if (f < 0) return;
   while (z->n >= 2) {
@@ -263,7 +263,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   rs.next_sample = flags & 2048 ? (int)v[11] : ts->n;
   for (int i = 0; i < ts->n; i++) { /* increasing sample days up to t_day, valid by default */
     ts->t[i] = i * 0.5, ts->session[i] = 0, ts->redness[i] = 0;
-    for (int k = 0; k < MN_LAYER_HYPO * MN_NSPECIES; k++) ts->mean[i * MN_LAYER_HYPO * MN_NSPECIES + k] = 1;
+    for (int k = 0; k < MN_LAYER_HYPO * MN_NSPECIES; k++)
+      ts->mean[i * MN_LAYER_HYPO * MN_NSPECIES + k] = 1;
   }
   if (ts->n && (flags & 4096)) ts->t[ts->n - 1] = as_double(v[12]);
   if (flags & 8192) mn_solver_field(s, 0)[mn_grid_at(g, 1, 1, 1)] = as_double(v[13]);
