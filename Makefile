@@ -66,8 +66,8 @@ fuzz: deps
 	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMNSIM_FUZZ=ON \
 	  -DMNSIM_SANITIZE=ON -DMNSIM_WITH_OPENMP=OFF $(CMAKE_FLAGS)
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_case fuzz_csv fuzz_atlas fuzz_catalogue fuzz_params \
-	  fuzz_patient fuzz_rules
-	@for t in case csv atlas catalogue params patient rules; do \
+	  fuzz_patient fuzz_rules fuzz_checkpoint
+	@for t in case csv atlas catalogue params patient rules checkpoint; do \
 	  mkdir -p $(FUZZ_BUILD)/corpus-$$t; \
 	  ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	  ./$(FUZZ_BUILD)/tests/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=20 \

@@ -353,6 +353,11 @@ int mn_edit_distance(const char *a, const char *b);
 /** The candidate closest to @p word, or NULL when none is close enough to be a likely typo (NULL
  *  entries of @p cands are skipped). @return a pointer into @p cands. */
 const char *mn_nearest(const char *word, const char *const *cands, size_t n);
+/** Offset basis of 64-bit FNV-1a: the start value of mn_fnv1a64. */
+#define MN_FNV1A64_INIT 14695981039346656037ull
+/** 64-bit FNV-1a of @p n bytes at @p p, continuing from @p h (MN_FNV1A64_INIT to start): the
+ *  fingerprints of run state (checkpoints, saved cases). Not a cryptographic hash. */
+uint64_t mn_fnv1a64(uint64_t h, const void *p, size_t n);
 /** Parse a finite decimal double that fills the whole of @p s (after trimming blanks; no hex,
  *  inf or nan). 0 on success, -1 otherwise (@p out untouched). */
 int mn_parse_double(const char *s, double *out);

@@ -394,15 +394,20 @@ int mn_case_read(const char *path, mn_case **out, mn_error *err) {
   size_t n = 0;
   int rc = mn__y_read_file(path, "case file", &buf, &n, err);
   if (rc == MN_OK) rc = mn_case_parse(buf, n, path, out, err);
-  if (rc) mn_error_set_position(err, path, 0, 0);
-  mn_free(buf);
-  return rc;
+  if (rc) {
+    mn_error_set_position(err, path, 0, 0);
+    mn_free(buf);
+    return rc;
+  }
+  (*out)->text = buf, (*out)->text_len = n;
+  return MN_OK;
 }
 
 void mn_case_destroy(mn_case *c) {
   if (!c) return;
   mn_free(c->lesions);
   mn_free(c->locs);
+  mn_free(c->text);
   mn_free(c);
 }
 
