@@ -101,6 +101,14 @@ docs: build
 	awk -v t=$(BUILD)/validate.md '/^<!-- end validate/ {skip=0} !skip {print} \
 	  /^<!-- validate:/ {while ((getline l < t) > 0) print l; skip=1}' docs/validation.md > docs/validation.md.tmp
 	mv docs/validation.md.tmp docs/validation.md
+	awk '/^id +role/ {r = index($$0, "range"); print; next} /^```/ {next} \
+	  /^(calibration|validation|input-check|acceptance) +[0-9]+ pass/ {s = s $$0 "\n"; next} \
+	  /^[^ ]/ {head = $$0} /FAIL/ {print (/^ / ? substr(head, 1, r - 1) substr($$0, r) : $$0)} \
+	  END {printf "\n%s", s}' $(BUILD)/validate.md > $(BUILD)/validate-failures.txt
+	(echo '```'; cat $(BUILD)/validate-failures.txt; echo '```') > $(BUILD)/validate-failures.md
+	awk -v t=$(BUILD)/validate-failures.md '/^<!-- end validate-failures/ {skip=0} !skip {print} \
+	  /^<!-- validate-failures:/ {while ((getline l < t) > 0) print l; skip=1}' README.md > README.md.tmp
+	mv README.md.tmp README.md
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) out
