@@ -118,5 +118,19 @@ expect 2 "mnsim calibrate: no arguments expected" -- "$m" calibrate extra
 while IFS= read -r line; do
   grep -qxF -- "$line" docs/model.md || { echo "FAIL docs/model.md lacks: $line"; fail=1; break; }
 done <"$tmp/params.md"
+# the simulate summary leads with the posterior median and band; the nominal run only with -v
+# (issue 18); without draws, the nominal run alone
+sed 's/uq_draws: [0-9]*/uq_draws: 40/' examples/lumped-3-sessions.yaml >"$tmp/l40.yaml"
+grep -q 'uq_draws: 40' "$tmp/l40.yaml" || printf 'simulate:\n  uq_draws: 40\n' >>"$tmp/l40.yaml"
+out=$("$m" simulate -o "$tmp/l40" "$tmp/l40.yaml" 2>&1)
+printf '%s' "$out" | grep -q "median \[5th to 95th percentile\] of the lumped twin over 40 posterior" &&
+  printf '%s' "$out" | grep -Eq "collagen   papillary [+-][0-9.]+ \[[+-][0-9.]+ to [+-][0-9.]+\] % at day" &&
+  ! printf '%s' "$out" | grep -Eq "nominal run [-+0-9]" ||
+  { echo "FAIL: simulate summary does not lead with the median and band:"; echo "$out"; fail=1; }
+"$m" simulate -v -o "$tmp/l40" "$tmp/l40.yaml" 2>/dev/null | grep -Eq "papillary [+-][0-9.]+ \[.*\] \(nominal run [+-][0-9.]+\)" ||
+  { echo "FAIL: simulate -v does not show the nominal run"; fail=1; }
+sed 's/uq_draws: [0-9]*/uq_draws: 0/' "$tmp/l40.yaml" >"$tmp/l0.yaml"
+"$m" simulate -o "$tmp/l0" "$tmp/l0.yaml" 2>/dev/null | grep -q "values     the nominal run" ||
+  { echo "FAIL: simulate without draws does not say it shows the nominal run"; fail=1; }
 [ $fail -eq 0 ] && echo "cli: all checks passed"
 exit $fail

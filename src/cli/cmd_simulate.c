@@ -232,21 +232,33 @@ cleanup:
   return rc;
 }
 
-/* " [median m, a-b]" (over the draws) for scalar k, or nothing without bands */
-static void band_scaled(const sim *m, int k, const char *fmt, double scale) {
-  if (!m->have_bands) return;
-  const double *b = m->bands.band[k];
-  if (!isfinite(b[0])) return;
-  printf(" [median ");
+/* One outcome scalar as the summary shows it: with bands, the posterior median and its 5-95 %
+ * band over the draws first ("m [a to b]"), then, with -v, the nominal run's value ("; nominal
+ * run x"); without bands (uq_draws: 0) the nominal run's value alone. */
+static void show(const sim *m, int k, double nominal, const char *fmt, double scale) {
+  const double *b = m->have_bands ? m->bands.band[k] : NULL;
+  if (!b || !isfinite(b[1])) {
+    printf(fmt, scale * nominal);
+    return;
+  }
   printf(fmt, scale * b[1]);
-  printf(", ");
+  printf(" [");
   printf(fmt, scale * b[0]);
   printf(" to ");
   printf(fmt, scale * b[2]);
   printf("]");
+  if (m->common.verbose) {
+    printf(" (nominal run ");
+    printf(fmt, scale * nominal);
+    printf(")");
+  }
 }
-static void band(const sim *m, int k, const char *fmt) {
-  band_scaled(m, k, fmt, 1);
+
+/* with -v (or without bands): the nominal run's value per session */
+static void per_session(const sim *m, const double *v, int n, const char *what) {
+  if (m->have_bands && !m->common.verbose) return;
+  printf("; nominal run %s", what);
+  for (int s = 0; s < n; s++) printf("%s %.1f d", s ? "," : "", v[s]);
 }
 
 static void print_summary(const sim *m, long steps, double wall) {
@@ -273,44 +285,57 @@ static void print_summary(const sim *m, long steps, double wall) {
         density, geo->b_um, geo->rn_um, 100 * geo->phi, geo->slabs);
   if (m->have_bands)
     printf(
-        "  values     the run with the table's parameter values; in brackets the median and the\n"
-        "             5th-95th percentiles of the lumped twin over %d %s draws (%d dropped as\n"
-        "             unstable): the two differ where the response is skewed "
-        "(docs/calibration.md)\n",
+        "  values     median [5th to 95th percentile] of the lumped twin over %d %s draws (%d "
+        "dropped\n             as unstable)%s\n",
         m->bands.kept, m->bands.source == MN_ENSEMBLE_PRIOR ? "prior" : "posterior",
-        m->bands.dropped);
-  printf("  redness    peak R %.2f at day %.2f; visible (R > %.2f)", o->redness_peak,
-         o->redness_peak_day, o->redness_threshold);
-  for (int s = 0; s < o->n_sessions; s++) printf("%s %.1f d", s ? "," : "", o->redness_days[s]);
-  printf(" after each session");
-  band(m, MN_OQ_REDNESS_DAYS_FIRST, "%.1f");
-  printf("\n  barrier    channels open (epidermal gap):");
-  for (int s = 0; s < o->n_sessions; s++) printf("%s %.1f d", s ? "," : "", o->barrier_days[s]);
-  band(m, MN_OQ_BARRIER_HOURS_FIRST, "%.0f h");
-  printf("\n  peaks (PD) P %.2f at %.2f d, N %.2f at %.2f d, M %.2f at %.2f d\n", o->peak[0],
-         o->peak_day[0], o->peak[1], o->peak_day[1], o->peak[2], o->peak_day[2]);
+        m->bands.dropped,
+        m->common.verbose ? "; in parentheses the nominal run (the table's values, the "
+                            "3D model\n             where it ran)"
+        : g               ? "; the 3D run at the nominal values: outcome.json, -v"
+                          : "; the nominal run: outcome.json, -v");
+  else
+    printf("  values     the nominal run (the table's parameter values; uq_draws: 0, no bands)\n");
+  printf("  redness    visible (R > %.2f) ", o->redness_threshold);
+  show(m, MN_OQ_REDNESS_DAYS_FIRST, o->redness_days[0], "%.1f", 1);
+  printf(" d after the first session");
+  per_session(m, o->redness_days, o->n_sessions, "after each session");
+  printf("\n  barrier    channels open (epidermal gap) ");
+  show(m, MN_OQ_BARRIER_HOURS_FIRST, 24 * o->barrier_days[0], "%.0f", 1);
+  printf(" h after the first session");
+  per_session(m, o->barrier_days, o->n_sessions, "after each session");
+  printf("\n");
+  if (!m->have_bands || m->common.verbose)
+    printf(
+        "  peaks (PD) nominal run: R %.2f at day %.2f, P %.2f at %.2f d, N %.2f at %.2f d, "
+        "M %.2f at %.2f d\n",
+        o->redness_peak, o->redness_peak_day, o->peak[0], o->peak_day[0], o->peak[1],
+        o->peak_day[1], o->peak[2], o->peak_day[2]);
   static const char *const lay[2] = {"papillary", "reticular"};
   static const int at[3] = {30, 90, 180};
   for (int l = 0; l < 2; l++) {
-    printf("  collagen   %-9s", lay[l]);
-    for (int q = 0; q < 3; q++)
-      if (isfinite(o->collagen_pct[l][q]))
-        printf(" %+.2f %% at %d d,", o->collagen_pct[l][q], at[q]);
-    printf(" %+.2f %% at day %g", o->collagen_end_pct[l], o->t_end);
-    band(m, l ? MN_OQ_COLLAGEN_RD_END : MN_OQ_COLLAGEN_PD_END, "%+.1f");
-    printf("; type III %.1f %%\n", 100 * o->type3_end[l]);
+    printf("  collagen   %-9s ", lay[l]);
+    show(m, l ? MN_OQ_COLLAGEN_RD_END : MN_OQ_COLLAGEN_PD_END, o->collagen_end_pct[l], "%+.1f", 1);
+    printf(" %% at day %g", o->t_end);
+    if (!m->have_bands || m->common.verbose) {
+      printf("; nominal run");
+      for (int q = 0; q < 3; q++)
+        if (isfinite(o->collagen_pct[l][q]))
+          printf(" %+.2f %% at %d d,", o->collagen_pct[l][q], at[q]);
+      printf(" type III %.1f %%", 100 * o->type3_end[l]);
+    }
+    printf("\n");
   }
-  printf("  thickness  dermis %+.1f um at the end", o->thickness_end_um);
-  band(m, MN_OQ_THICKNESS_END, "%+.0f");
-  printf(" (psi is an estimate)\n  epidermis  %+.1f %% at the end", o->epidermis_end_pct);
-  band(m, MN_OQ_EPIDERMIS_END, "%+.1f");
-  printf("; dermal stiffness %+.1f %%", o->elasticity_end_pct);
-  band(m, MN_OQ_ELASTICITY_END, "%+.1f");
-  printf(" (low confidence)\n  sun        avoid sun");
+  printf("  thickness  dermis ");
+  show(m, MN_OQ_THICKNESS_END, o->thickness_end_um, "%+.0f", 1);
+  printf(" um at the end (psi is an estimate)\n  epidermis  ");
+  show(m, MN_OQ_EPIDERMIS_END, o->epidermis_end_pct, "%+.1f", 1);
+  printf(" %% at the end; dermal stiffness ");
+  show(m, MN_OQ_ELASTICITY_END, o->elasticity_end_pct, "%+.1f", 1);
+  printf(" %% (low confidence)\n  sun        PIH risk ");
+  show(m, MN_OQ_PIH_RISK, o->pih_risk, "%.0f", 100);
+  printf(" %% (calibrated on three trials: wide uncertainty); avoid sun");
   for (int s = 0; s < o->n_sessions; s++) printf("%s %.1f d", s ? "," : "", o->sun_days[s]);
-  printf(" after each session; PIH risk %.0f %%", 100 * o->pih_risk);
-  band_scaled(m, MN_OQ_PIH_RISK, "%.0f %%", 100);
-  printf(" (calibrated on three trials: wide uncertainty)\n");
+  printf(" after each session (nominal run)\n");
   printf("  evidence   see outcome.json 'evidence' and 'uncertainty'; docs/validation.md\n");
   printf("  run        %ld steps in %.2f s\n", steps, wall);
   if (g)
