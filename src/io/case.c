@@ -399,7 +399,19 @@ int mn_case_read(const char *path, mn_case **out, mn_error *err) {
     mn_free(buf);
     return rc;
   }
-  (*out)->text = buf, (*out)->text_len = n;
+  /* a copy of the size read: the reading buffer (1 MiB) is freed as before, which keeps the
+   * allocator's later choices, and so the solver's field layout and speed, as they were */
+  char *text = mn_malloc(n + 1);
+  if (!text) {
+    mn_free(buf);
+    mn_case_destroy(*out);
+    *out = NULL;
+    return MN_ERR(err, MN_ENOMEM, "", "out of memory keeping the case file %s", path);
+  }
+  memcpy(text, buf, n);
+  text[n] = '\0';
+  mn_free(buf);
+  (*out)->text = text, (*out)->text_len = n;
   return MN_OK;
 }
 

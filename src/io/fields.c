@@ -410,8 +410,22 @@ static uint64_t sum_item(uint64_t h, const char *name, const void *p, size_t n) 
   return mn_fnv1a64(h, p, n);
 }
 
+/* FNV-1a taken a 64-bit word at a time (the fields are most of a checkpoint: eight times fewer
+ * multiplications than byte by byte). Each step is a bijection of the state for a given word, so
+ * a change confined to one word (any number of flipped bits in one value) always changes the
+ * result. */
+static uint64_t sum_words(uint64_t h, const double *v, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    uint64_t w;
+    memcpy(&w, v + i, sizeof w);
+    h = (h ^ w) * 1099511628211ull;
+  }
+  return h;
+}
+
 /* The checksum of a checkpoint's content: 64-bit FNV-1a over every attribute and dataset in a
- * fixed order, the fields' interior cells row by row, the series' first @p h->samples entries.
+ * fixed order (the fields' interior cells row by row by sum_words), the series' first
+ * @p h->samples entries.
  * Writer and reader compute it over the same values in memory, so any change of a stored value
  * (a flipped bit, an edit, another run's dataset) changes it. */
 static uint64_t content_sum(const ckpt_head *c, const mn_grid *g, const mn_solver *s,
@@ -438,8 +452,7 @@ static uint64_t content_sum(const ckpt_head *c, const mn_grid *g, const mn_solve
     const double *f = mn_solver_field_c(s, q);
     h = mn_fnv1a64(h, mn_species_name(q), strlen(mn_species_name(q)) + 1);
     for (int k = 0; k < g->nz; k++)
-      for (int j = 0; j < g->ny; j++)
-        h = mn_fnv1a64(h, f + mn_grid_at(g, 0, j, k), (size_t)g->nx * sizeof *f);
+      for (int j = 0; j < g->ny; j++) h = sum_words(h, f + mn_grid_at(g, 0, j, k), (size_t)g->nx);
   }
   size_t n = (size_t)c->samples;
   h = sum_item(h, "ts_t", ts->t, n * sizeof *ts->t);
