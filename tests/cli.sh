@@ -94,7 +94,20 @@ grep -q "Micro-needling session" "$tmp/preg/plan.ics" && { echo "FAIL plan: a se
 expect 0 "cheek      mild texture" -- "$m" plan --region cheek:texture:mild --age 50 --sex male --fitzpatrick 2 --start 2027-03-01 --max-sessions 4 --draws 5 --no-report -o "$tmp/flags"
 [ -s "$tmp/flags/plan.json" ] && [ ! -e "$tmp/flags/report.html" ] || { echo "FAIL plan --no-report outputs"; fail=1; }
 expect 2 "regions\[0\].concern = 'wrinkle' is not known; did you mean 'wrinkles'" -- "$m" plan --region cheek:wrinkle -o "$tmp/wr"
-expect 2 "patient.conditions\[0\] = 'pregnent' is not a known condition" -- "$m" plan --region cheek:texture --condition pregnent --draws 0 -o "$tmp/preg2"
+# free text without a rule is listed for the clinician, not refused; a likely typo gets a hint
+expect 0 "condition: pregnent: no rule in mnsim: check at consultation (a typo of 'pregnancy'?" -- "$m" plan --region cheek:texture --condition pregnent --draws 0 --no-report -o "$tmp/preg2"
+expect 0 "condition: hypertension: no rule in mnsim: check at consultation$" -- "$m" plan --region cheek:texture --condition hypertension --draws 0 --no-report -o "$tmp/hyp"
+grep -q '"likely_typo_of": null' "$tmp/hyp/plan.json" || { echo "FAIL plan.json lacks the entry without a rule"; fail=1; }
+# a time-limited do-not-treat (R29, 365 days) moves the start to the first allowed day
+printf 'draws: 0\npatient:\n  medications: [{name: isotretinoin, days_ago: 200}]\nregions:\n  - {region: periorbital, concern: fine_lines, severity: moderate}\n' >"$tmp/iso.yaml"
+expect 0 "from 2027-05-18 (the first day the candidacy rules allow)" -- "$m" plan --today 2026-12-03 -o "$tmp/iso" "$tmp/iso.yaml"
+grep -q '"allowed_from": "2027-05-18"' "$tmp/iso/plan.json" || { echo "FAIL plan.json allowed_from"; fail=1; }
+grep -q "DTSTART;VALUE=DATE:20270518" "$tmp/iso/plan.ics" || { echo "FAIL plan.ics does not start on 2027-05-18"; fail=1; }
+grep -q "2027-05-18, the first day the time-limited" "$tmp/iso/report.html" || { echo "FAIL report lacks the deferred start"; fail=1; }
+# region and severity are separate words, even for an 11-letter region
+"$m" plan --today 2026-12-03 --no-report -o "$tmp/iso2" "$tmp/iso.yaml" | grep -q "periorbital moderate fine_lines" || { echo "FAIL summary glues region and severity"; fail=1; }
+# a start in the past is warned about
+expect 0 "warning: constraints.earliest_start = 2026-01-05 is before today (2026-12-03)" -- "$m" plan --region cheek:texture --start 2026-01-05 --today 2026-12-03 --draws 0 --no-report -o "$tmp/past"
 expect 2 "give a patient file or the flags, not both" -- "$m" plan --region cheek:texture x.yaml
 expect 2 "give REGION:CONCERN" -- "$m" plan --region cheek
 # mnsim sensitivity: a small design writes the table, sobol.csv (6 outputs x k parameters) and

@@ -232,14 +232,27 @@ static void print_summary(const mn_patient_file *pf, const mn_plan *p, const cha
   printf("mnsim plan: %s%s%s\n", pf->file, pf->description[0] ? " - " : "", pf->description);
   printf("  patient    %g years, %s, Fitzpatrick %s\n", q->patient.age_y,
          q->patient.sex ? "male" : "female", mn_fitzpatrick_name(q->patient.fitzpatrick));
-  printf("  candidacy  %s\n", p->cand.verdict == MN_CAND_PROCEED
-                                  ? "proceed (no rule applies)"
-                                  : mn_candidacy_verdict_name(p->cand.verdict));
-  for (int i = 0; i < p->cand.n; i++) {
-    const mn_candidacy_rule *r = p->cand.match[i];
+  const mn_candidacy *c = &p->cand;
+  if (c->verdict == MN_CAND_PROCEED)
+    printf("  candidacy  proceed (no rule applies)\n");
+  else if (p->allowed_from[0])
+    printf("  candidacy  %s until %s (time-limited), then %s\n",
+           mn_candidacy_verdict_name(c->verdict), p->allowed_from,
+           mn_candidacy_verdict_name(c->verdict_later));
+  else
+    printf("  candidacy  %s\n", mn_candidacy_verdict_name(c->verdict));
+  for (int i = 0; i < c->n; i++) {
+    const mn_candidacy_rule *r = c->match[i];
     printf("    %-12s %s [%s, evidence %s]: %s\n", mn_candidacy_verdict_name(r->verdict),
-           p->cand.detail[i], r->id, r->evidence, r->reason);
+           c->detail[i], r->id, r->evidence, r->reason);
     if (r->precaution[0]) printf("                 precaution: %s\n", r->precaution);
+  }
+  for (int i = 0; i < c->n_unruled; i++) {
+    const mn_candidacy_unruled *u = &c->unruled[i];
+    printf("    %-12s %s: %s: no rule in mnsim: check at consultation", "check",
+           mn_rule_kind_name(u->kind), u->name);
+    if (u->nearest[0]) printf(" (a typo of '%s'? `mnsim plan --rules`)", u->nearest);
+    printf("\n");
   }
   if (!p->treat)
     printf(
@@ -249,8 +262,12 @@ static void print_summary(const mn_patient_file *pf, const mn_plan *p, const cha
   char d0[16], rv[16];
   long start = mn_date_days(p->start);
   mn_date_format(start + (long)llround(p->review_day), rv);
-  printf("  course     %d session%s, every %g weeks, from %s; review %s\n", p->sessions,
-         p->sessions == 1 ? "" : "s", p->interval_days / 7, p->start, rv);
+  printf("  course     %d session%s, every %g weeks, from %s%s; review %s\n", p->sessions,
+         p->sessions == 1 ? "" : "s", p->interval_days / 7, p->start,
+         p->allowed_from[0] && !strcmp(p->allowed_from, p->start)
+             ? " (the first day the candidacy rules allow)"
+             : "",
+         rv);
   printf("  dates     ");
   for (int s = 0; s < p->sessions; s++) {
     mn_date_format(start + (long)llround(p->session_day[s]), d0);
@@ -260,7 +277,7 @@ static void print_summary(const mn_patient_file *pf, const mn_plan *p, const cha
   for (int i = 0; i < p->n_regions; i++) {
     const mn_plan_region *r = &p->region[i];
     char b1[64], b2[64], b3[64];
-    printf("  %-11s%s %s: %.2f mm, %d pass%s (%.0f/cm2), %d session%s\n", r->skin.region,
+    printf("  %-10s %s %s: %.2f mm, %d pass%s (%.0f/cm2), %d session%s\n", r->skin.region,
            mn_severity_name(r->req.severity), mn_concern_name(r->req.concern), r->depth_mm,
            r->passes, r->passes == 1 ? "" : "es", r->density_cm2, r->sessions,
            r->sessions == 1 ? "" : "s");

@@ -12,6 +12,7 @@
  * the goal in as many sessions. No session may start while the previous one's redness or
  * barrier window is open (95th percentile). Stage: plan. */
 #include <math.h>
+#include <stdarg.h>
 #include <string.h>
 
 #include "plan_impl.h"
@@ -132,11 +133,16 @@ static void use_setting(mn_plan_region *pr, const mn__candidate *c) {
   pr->depth_mm = c->depth_mm, pr->passes = c->passes, pr->density_cm2 = c->density;
 }
 
-static void append_note(mn_plan *out, const char *fmt, const char *region, double v) {
+/* Append a clause to the plan's note ("; " between clauses). */
+static void append_note(mn_plan *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void append_note(mn_plan *out, const char *fmt, ...) {
   size_t len = strlen(out->note);
   snprintf(out->note + len, sizeof out->note - len, "%s", len ? "; " : "");
   len = strlen(out->note);
-  snprintf(out->note + len, sizeof out->note - len, fmt, region, v);
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(out->note + len, sizeof out->note - len, fmt, ap);
+  va_end(ap);
 }
 
 /* The intervals the constraints allow: weekly from min to max_interval_weeks (days). */
@@ -438,13 +444,34 @@ static int plan_draws(const mn_plan_request *req, const mn_param_set *ps, mn_mod
   return rc;
 }
 
-/* The first session's day: earliest_start, else today. */
-static int start_day(const mn_plan_request *req, long *start, mn_error *err) {
-  const char *s = req->constraints.earliest_start[0] ? req->constraints.earliest_start : req->today;
+/* The first session's day: earliest_start, else today; not before the first day the
+ * time-limited refer / do-not-treat matches allow (counted from today, else from earliest_start).
+ * A start before today is kept and warned about (a course being recorded after the fact). */
+static int start_day(const mn_plan_request *req, mn_plan *out, long *start, mn_error *err) {
+  const mn_plan_constraints *cs = &req->constraints;
+  const char *s = cs->earliest_start[0] ? cs->earliest_start : req->today;
   *start = mn_date_days(s);
   if (*start < 0)
     return MN_ERR(err, MN_EINPUT, "today",
                   "the plan needs today's date (request.today) or constraints.earliest_start");
+  long today = req->today[0] ? mn_date_days(req->today) : *start;
+  if (cs->earliest_start[0] && *start < today) {
+    mn_log(MN_LOG_WARN, "constraints.earliest_start = %s is before today (%s)", cs->earliest_start,
+           req->today);
+    append_note(out, "constraints.earliest_start = %s is before today (%s): dates in the past",
+                cs->earliest_start, req->today);
+  }
+  if (out->treat && out->cand.wait_days > 0) {
+    long allowed = today + (long)out->cand.wait_days;
+    mn_date_format(allowed, out->allowed_from);
+    if (allowed > *start) {
+      *start = allowed;
+      append_note(out,
+                  "the course starts on %s, the first day the time-limited candidacy "
+                  "rules allow",
+                  out->allowed_from);
+    }
+  }
   return MN_OK;
 }
 
@@ -455,15 +482,20 @@ static int plan_course(const mn_plan_request *req, mn__region_ctx *x, region_sta
   int rc = MN_OK;
   const mn_plan_constraints *cs = &req->constraints;
   long start, finish = cs->finish_by[0] ? mn_date_days(cs->finish_by) : -1;
-  MN_TRY(start_day(req, &start, err));
+  MN_TRY(start_day(req, out, &start, err));
+  if (finish >= 0 && finish < start) { /* the candidacy rules moved the start past finish_by */
+    append_note(out, "constraints.finish_by = %s is before the first allowed session: not applied",
+                cs->finish_by);
+    finish = -1;
+  }
   int i;
   MN_TRY(choose_interval(req, x, st, out, I, nI, start, finish, &i, err));
   if (i < 0) { /* finish_by leaves no interval: the shortest, fewer sessions */
     i = 0;
-    snprintf(out->note, sizeof out->note,
-             "constraints.finish_by leaves too little time for the sessions needed at a %g-week "
-             "interval; the plan is cut to the sessions that fit",
-             I[0] / MN__WEEK);
+    append_note(out,
+                "constraints.finish_by leaves too little time for the sessions needed at a "
+                "%g-week interval; the plan is cut to the sessions that fit",
+                I[0] / MN__WEEK);
   }
   out->interval_days = I[i];
   out->sessions = 0;
@@ -498,7 +530,8 @@ int mn_plan_make(const mn_plan_request *req, const mn_skin_atlas *atlas,
   memset(out, 0, sizeof *out);
   MN_TRY(mn_plan_request_check(req, err));
   MN_TRY(mn_candidacy_screen(rules, &req->patient, &out->cand, err));
-  out->treat = out->cand.verdict <= MN_CAND_PRECAUTIONS;
+  /* a time-limited refer or do-not-treat defers the course (start_day) rather than cancel it */
+  out->treat = out->cand.verdict_later <= MN_CAND_PRECAUTIONS;
   out->n_regions = req->n_regions;
   int nI = interval_grid(&req->constraints, I, MAX_INTERVALS);
   MN_TRY(plan_draws(req, ps, &draws, &nd, &out->draws_used, err));
