@@ -74,9 +74,19 @@ grep -q "^SEED1" "$tmp/val.txt" && { echo "FAIL validate --role shows other role
 "$m" validate --role input-check --draws 0 --json | grep -q '"verdict": "pass"' || { echo "FAIL validate --json"; fail=1; }
 expect 2 "mnsim validate: --role 'calib': allowed calibration, validation, input-check, acceptance" -- "$m" validate --role calib
 expect 2 "mnsim validate: --draws '-3' must be an integer" -- "$m" validate --draws -3
+# the table fits 80 columns off a terminal and wraps long cells instead of cutting them; COLUMNS
+# widens it
+env -u COLUMNS "$m" validate --role input-check --draws 0 >"$tmp/val80.txt"
+awk 'length > 80 { bad = 1 } END { exit bad }' "$tmp/val80.txt" || { echo "FAIL validate: a line longer than 80 columns"; fail=1; }
+grep -q "sidewall)" "$tmp/val80.txt" || { echo "FAIL validate cuts CT04a's quantity"; fail=1; }
+COLUMNS=200 "$m" validate --role input-check --draws 0 | awk 'length > 100 { wide = 1 } END { exit !wide }' ||
+  { echo "FAIL validate ignores COLUMNS"; fail=1; }
 "$m" validate --quantities | grep -q "redness_days_first" || { echo "FAIL validate --quantities"; fail=1; }
 # mnsim plan: the rules, a template that is itself a valid patient file, usage errors
 "$m" plan --rules | grep -q "^R01 " || { echo "FAIL plan --rules"; fail=1; }
+env -u COLUMNS "$m" plan --rules >"$tmp/rules80.txt"
+awk 'length > 80 { bad = 1 } END { exit bad }' "$tmp/rules80.txt" || { echo "FAIL plan --rules: a line longer than 80 columns"; fail=1; }
+grep -q " Exceed pen$" "$tmp/rules80.txt" || { echo "FAIL plan --rules cuts R44's source"; fail=1; }
 "$m" plan --template >"$tmp/patient.yaml"
 "$m" plan --draws 10 -o "$tmp/tpl" "$tmp/patient.yaml" >"$tmp/tpl.txt" 2>&1 || { echo "FAIL plan --template is not a valid patient file"; cat "$tmp/tpl.txt"; fail=1; }
 "$m" plan --draws 10 --json -o "$tmp/tpl2" "$tmp/patient.yaml" | grep -q '"verdict"' || { echo "FAIL plan --json"; fail=1; }

@@ -174,16 +174,27 @@ static int print_rules(void) {
   mn_candidacy_rules *r = NULL;
   mn_error e = {0};
   if (mn_candidacy_rules_create(&r, &e)) return cli_fail(NULL, &e);
-  static const char *const kinds[] = {"condition", "medication", "procedure", "patient"};
-  printf("%-4s %-11s %-30s %-8s %-12s %-8s %s\n", "id", "kind", "name", "within", "verdict",
-         "evidence", "source");
+  /* fitted to the output's width; names and sources wrap, nothing is cut */
+  cli_col cols[] = {{"id", 4, 4},        {"kind", 10, 10},   {"name", 26, 12}, {"within", 6, 6},
+                    {"verdict", 12, 12}, {"evidence", 8, 8}, {"source", 0, 20}};
+  const int nc = (int)(sizeof cols / sizeof cols[0]);
+  cli_table_fit(cols, nc, cli_term_width());
+  const char *head[7];
+  for (int j = 0; j < nc; j++) head[j] = cols[j].head;
+  cli_table_row(cols, nc, head);
   int n = mn_candidacy_rules_count(r);
   for (int i = 0; i < n; i++) {
     const mn_candidacy_rule *u = mn_candidacy_rules_get(r, i);
     char w[16] = "-";
     if (u->within_days >= 0) snprintf(w, sizeof w, "%gd", u->within_days);
-    printf("%-4s %-11s %-30s %-8s %-12s %-8s %.70s\n", u->id, kinds[u->kind], u->name, w,
-           mn_candidacy_verdict_name(u->verdict), u->evidence, u->source);
+    const char *cells[7] = {u->id,
+                            mn_rule_kind_name(u->kind),
+                            u->name,
+                            w,
+                            mn_candidacy_verdict_name(u->verdict),
+                            u->evidence,
+                            u->source};
+    cli_table_row(cols, nc, cells);
   }
   printf("\n%d rules (data/candidacy.csv); aliases are accepted for every name.\n", n);
   mn_candidacy_rules_destroy(r);
