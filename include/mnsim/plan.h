@@ -262,6 +262,8 @@ typedef struct mn_plan_region {
   double depth_mm;            /**< needle setting */
   double depth_cap_mm;        /**< the deepest allowed here (chart, anatomy) */
   char depth_reason[400];     /**< what bounded the depth */
+  char precaution[400]; /**< the candidacy precaution that constrained this region's search and
+                             how (R44: PIH risk cap), "" when none applies */
   int passes;
   double density_cm2;      /**< punctures per cm2 per session */
   int sessions;            /**< sessions for this region (treated in the first `sessions` visits) */
@@ -317,7 +319,7 @@ typedef struct mn_plan {
                               "" when none applies or the plan treats no one */
   int evaluations;       /**< lumped runs */
   int draws_used;        /**< posterior draws behind the probabilities and bands */
-  char note[600];        /**< what bound the plan (unreachable goals, constraints) */
+  char note[1200];       /**< what bound the plan (unreachable goals, constraints) */
   mn_plan_event *events; /**< the aftercare calendar in date order, owned */
   int n_events;
 } mn_plan;

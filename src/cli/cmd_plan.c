@@ -310,6 +310,7 @@ static void print_summary(const mn_patient_file *pf, const mn_plan *p, const cha
     printf(
         "             redness %s per session; sun avoidance %s; PIH risk %s (three trials: wide)\n",
         b1, b2, b3);
+    if (r->precaution[0]) printf("             precaution %s\n", r->precaution);
   }
   if (p->note[0]) printf("  note       %s\n", p->note);
   printf(

@@ -59,13 +59,15 @@ static json_t *candidacy_json(const mn_candidacy *c) {
  * modelled (a clinic protocol). */
 static json_t *region_json(const mn_plan_region *r) {
   return json_pack(
-      "{s:s,s:s,s:s,s:s,s:o,s:o,s:s,s:o,s:o,s:s,s:i,s:o,s:i,s:b,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,"
+      "{s:s,s:s,s:s,s:s,s:o,s:o,s:s,s:s,s:o,s:o,s:s,s:i,s:o,s:i,s:b,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:"
+      "o,"
       "s:s,s:s}",
       "region", r->skin.region, "concern", mn_concern_name(r->req.concern), "severity",
       mn_severity_name(r->req.severity), "goal_quantity", quantity_text(r->quantity), "defect_mm",
       num(r->quantity == MN_GOAL_FILL ? r->defect_mm : NAN), "goal_pct",
       num(r->quantity == MN_GOAL_NONE ? NAN : r->goal_pct), "device_depth_reason", r->depth_reason,
-      "depth_mm", num(r->depth_mm), "depth_cap_mm", num(r->depth_cap_mm), "passes_note",
+      "precaution_applied", r->precaution, "depth_mm", num(r->depth_mm), "depth_cap_mm",
+      num(r->depth_cap_mm), "passes_note",
       "passes at the default hand speed; density is per session", "passes", r->passes,
       "density_cm2", num(r->density_cm2), "sessions", r->sessions, "goal_reached", r->reached,
       "probability", num(r->probability), "probability_mcse", num(r->probability_mcse),

@@ -508,6 +508,34 @@ Test(plan, a_time_limited_do_not_treat_defers_the_start, .init = setup, .fini = 
   free(p);
 }
 
+Test(plan, the_pih_precaution_constrains_the_search, .init = setup, .fini = teardown) {
+  /* issue 18: R44 (Fitzpatrick IV-VI) says "conservative depths and passes"; the search keeps
+   * the PIH risk's 95th percentile within 5/30 (Dogra 2014) and the plan says what changed. For
+   * type 6 the type-III setting of moderate cheek scars (1.50 mm x 2) exceeds it. */
+  mn_plan_request q = request(30);
+  size_t ns;
+  const mn_config_desc *st = mn_sun_param_table(&ns);
+  mn_config_defaults(st, ns, &q.sun); /* the patient file's default sun, as `mnsim plan` uses */
+  add_region(&q, "cheek", MN_CONCERN_ACNE_SCARS, MN_SEVERITY_MODERATE);
+  q.patient.fitzpatrick = 6;
+  mn_plan *p = make(&q);
+  const mn_plan_region *r = &p->region[0];
+  cr_assert(strstr(r->precaution, "R44 changed the protocol"), "%s", r->precaution);
+  cr_assert(strstr(p->note, "R44 changed the protocol"), "%s", p->note);
+  cr_assert(r->pih_pct[2] <= 100.0 * 5 / 30, "PIH q95 %g", r->pih_pct[2]);
+  cr_assert(r->depth_mm < 1.5 || r->passes < 2, "%.2f mm x %d", r->depth_mm, r->passes);
+  cr_assert(r->reached);
+  mn_plan_fini(p);
+  free(p);
+  /* no such precaution below type IV */
+  q.patient.fitzpatrick = 3;
+  q.draws = 0;
+  p = make(&q);
+  cr_assert_str_eq(p->region[0].precaution, "");
+  mn_plan_fini(p);
+  free(p);
+}
+
 Test(plan, calendar_has_every_session_window_and_the_review, .init = setup, .fini = teardown) {
   mn_plan_request q = request(50);
   add_region(&q, "cheek", MN_CONCERN_ACNE_SCARS, MN_SEVERITY_MODERATE);
