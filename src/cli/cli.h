@@ -35,6 +35,24 @@ void cli_log_setup(const cli_opts *o);
 /* Base name of @p path without directory and extension, into @p buf. */
 void cli_stem(const char *path, char *buf, size_t size);
 
+/* ---- text tables (table.c) ------------------------------------------------------------------ */
+
+enum { CLI_TABLE_MAX_COLS = 12 };
+/* A column: heading, width (the preferred one, then as fitted) and the narrowest it may get. */
+typedef struct cli_col {
+  const char *head;
+  int width, min;
+} cli_col;
+/* The output's width: COLUMNS when set (40-1000), else the terminal's when stdout is one, else
+ * 80. */
+int cli_term_width(void);
+/* Fit @p n columns into @p width characters: the widest shrink first, none below its minimum;
+ * the last column takes the rest (at least its minimum). */
+void cli_table_fit(cli_col *cols, int n, int width);
+/* Print one row on stdout: each cell within its column's width, a longer cell wrapped (at a
+ * blank, else after '_', '|' or '-', else cut) onto continuation lines; nothing is lost. */
+void cli_table_row(const cli_col *cols, int n, const char *const *cells);
+
 /* ---- one option table per command (like the case file's descriptor tables) ----------------
  * Each command lists its options with their kind, range and help; cli_parse parses argv with it
  * (getopt_long underneath), range-checks every value with one message shape, and prints the

@@ -174,16 +174,27 @@ static int print_rules(void) {
   mn_candidacy_rules *r = NULL;
   mn_error e = {0};
   if (mn_candidacy_rules_create(&r, &e)) return cli_fail(NULL, &e);
-  static const char *const kinds[] = {"condition", "medication", "procedure", "patient"};
-  printf("%-4s %-11s %-30s %-8s %-12s %-8s %s\n", "id", "kind", "name", "within", "verdict",
-         "evidence", "source");
+  /* fitted to the output's width; names and sources wrap, nothing is cut */
+  cli_col cols[] = {{"id", 4, 4},        {"kind", 10, 10},   {"name", 26, 12}, {"within", 6, 6},
+                    {"verdict", 12, 12}, {"evidence", 8, 8}, {"source", 0, 20}};
+  const int nc = (int)(sizeof cols / sizeof cols[0]);
+  cli_table_fit(cols, nc, cli_term_width());
+  const char *head[7];
+  for (int j = 0; j < nc; j++) head[j] = cols[j].head;
+  cli_table_row(cols, nc, head);
   int n = mn_candidacy_rules_count(r);
   for (int i = 0; i < n; i++) {
     const mn_candidacy_rule *u = mn_candidacy_rules_get(r, i);
     char w[16] = "-";
     if (u->within_days >= 0) snprintf(w, sizeof w, "%gd", u->within_days);
-    printf("%-4s %-11s %-30s %-8s %-12s %-8s %.70s\n", u->id, kinds[u->kind], u->name, w,
-           mn_candidacy_verdict_name(u->verdict), u->evidence, u->source);
+    const char *cells[7] = {u->id,
+                            mn_rule_kind_name(u->kind),
+                            u->name,
+                            w,
+                            mn_candidacy_verdict_name(u->verdict),
+                            u->evidence,
+                            u->source};
+    cli_table_row(cols, nc, cells);
   }
   printf("\n%d rules (data/candidacy.csv); aliases are accepted for every name.\n", n);
   mn_candidacy_rules_destroy(r);
@@ -232,14 +243,27 @@ static void print_summary(const mn_patient_file *pf, const mn_plan *p, const cha
   printf("mnsim plan: %s%s%s\n", pf->file, pf->description[0] ? " - " : "", pf->description);
   printf("  patient    %g years, %s, Fitzpatrick %s\n", q->patient.age_y,
          q->patient.sex ? "male" : "female", mn_fitzpatrick_name(q->patient.fitzpatrick));
-  printf("  candidacy  %s\n", p->cand.verdict == MN_CAND_PROCEED
-                                  ? "proceed (no rule applies)"
-                                  : mn_candidacy_verdict_name(p->cand.verdict));
-  for (int i = 0; i < p->cand.n; i++) {
-    const mn_candidacy_rule *r = p->cand.match[i];
+  const mn_candidacy *c = &p->cand;
+  if (c->verdict == MN_CAND_PROCEED)
+    printf("  candidacy  proceed (no rule applies)\n");
+  else if (p->allowed_from[0])
+    printf("  candidacy  %s until %s (time-limited), then %s\n",
+           mn_candidacy_verdict_name(c->verdict), p->allowed_from,
+           mn_candidacy_verdict_name(c->verdict_later));
+  else
+    printf("  candidacy  %s\n", mn_candidacy_verdict_name(c->verdict));
+  for (int i = 0; i < c->n; i++) {
+    const mn_candidacy_rule *r = c->match[i];
     printf("    %-12s %s [%s, evidence %s]: %s\n", mn_candidacy_verdict_name(r->verdict),
-           p->cand.detail[i], r->id, r->evidence, r->reason);
+           c->detail[i], r->id, r->evidence, r->reason);
     if (r->precaution[0]) printf("                 precaution: %s\n", r->precaution);
+  }
+  for (int i = 0; i < c->n_unruled; i++) {
+    const mn_candidacy_unruled *u = &c->unruled[i];
+    printf("    %-12s %s: %s: no rule in mnsim: check at consultation", "check",
+           mn_rule_kind_name(u->kind), u->name);
+    if (u->nearest[0]) printf(" (a typo of '%s'? `mnsim plan --rules`)", u->nearest);
+    printf("\n");
   }
   if (!p->treat)
     printf(
@@ -249,8 +273,12 @@ static void print_summary(const mn_patient_file *pf, const mn_plan *p, const cha
   char d0[16], rv[16];
   long start = mn_date_days(p->start);
   mn_date_format(start + (long)llround(p->review_day), rv);
-  printf("  course     %d session%s, every %g weeks, from %s; review %s\n", p->sessions,
-         p->sessions == 1 ? "" : "s", p->interval_days / 7, p->start, rv);
+  printf("  course     %d session%s, every %g weeks, from %s%s; review %s\n", p->sessions,
+         p->sessions == 1 ? "" : "s", p->interval_days / 7, p->start,
+         p->allowed_from[0] && !strcmp(p->allowed_from, p->start)
+             ? " (the first day the candidacy rules allow)"
+             : "",
+         rv);
   printf("  dates     ");
   for (int s = 0; s < p->sessions; s++) {
     mn_date_format(start + (long)llround(p->session_day[s]), d0);
@@ -260,7 +288,7 @@ static void print_summary(const mn_patient_file *pf, const mn_plan *p, const cha
   for (int i = 0; i < p->n_regions; i++) {
     const mn_plan_region *r = &p->region[i];
     char b1[64], b2[64], b3[64];
-    printf("  %-11s%s %s: %.2f mm, %d pass%s (%.0f/cm2), %d session%s\n", r->skin.region,
+    printf("  %-10s %s %s: %.2f mm, %d pass%s (%.0f/cm2), %d session%s\n", r->skin.region,
            mn_severity_name(r->req.severity), mn_concern_name(r->req.concern), r->depth_mm,
            r->passes, r->passes == 1 ? "" : "es", r->density_cm2, r->sessions,
            r->sessions == 1 ? "" : "s");
@@ -282,6 +310,7 @@ static void print_summary(const mn_patient_file *pf, const mn_plan *p, const cha
     printf(
         "             redness %s per session; sun avoidance %s; PIH risk %s (three trials: wide)\n",
         b1, b2, b3);
+    if (r->precaution[0]) printf("             precaution %s\n", r->precaution);
   }
   if (p->note[0]) printf("  note       %s\n", p->note);
   printf(

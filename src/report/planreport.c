@@ -197,7 +197,22 @@ static void page_head(FILE *fp, const mn_plan_report *rp) {
 static void section_candidacy(FILE *fp, const mn_plan *p) {
   fprintf(fp, "<h2>Candidacy screening</h2>\n<p class=\"verdict v%d\">", p->cand.verdict);
   esc(fp, verdict_text(p->cand.verdict));
+  if (p->allowed_from[0]) /* time-limited: the course is deferred, not cancelled */
+    escf(fp, " until %s (time-limited rules), then: %s", p->allowed_from,
+         verdict_text(p->cand.verdict_later));
   fputs("</p>\n", fp);
+  if (p->cand.n_unruled) {
+    fputs("<p class=\"note\"><b>No rule in mnsim: check at consultation.</b></p>\n<ul>\n", fp);
+    for (int i = 0; i < p->cand.n_unruled; i++) {
+      const mn_candidacy_unruled *u = &p->cand.unruled[i];
+      fputs("<li>", fp);
+      escf(fp, "%s: %s", mn_rule_kind_name(u->kind), u->name);
+      if (u->kind != MN_RULE_CONDITION) escf(fp, " (%g days ago)", u->days_ago);
+      if (u->nearest[0]) escf(fp, " - a typo of '%s'?", u->nearest);
+      fputs("</li>\n", fp);
+    }
+    fputs("</ul>\n", fp);
+  }
   if (p->cand.n == 0)
     fputs("<p>No rule of the screening table applies to what the patient file lists.</p>\n", fp);
   else {
