@@ -106,6 +106,8 @@ expect 0 "cheek      mild texture" -- "$m" plan --region cheek:texture:mild --ag
 expect 2 "regions\[0\].concern = 'wrinkle' is not known; did you mean 'wrinkles'" -- "$m" plan --region cheek:wrinkle -o "$tmp/wr"
 # free text without a rule is listed for the clinician, not refused; a likely typo gets a hint
 expect 0 "condition: pregnent: no rule in mnsim: check at consultation (a typo of 'pregnancy'?" -- "$m" plan --region cheek:texture --condition pregnent --draws 0 --no-report -o "$tmp/preg2"
+expect 0 "held at refer until a clinician confirms the name" -- "$m" plan --region cheek:texture --condition pregnent --draws 0 --no-report -o "$tmp/preg3"
+grep -q '"held_at_refer": true' "$tmp/preg3/plan.json" || { echo "FAIL plan.json: a likely typo of a do-not-treat rule is not held"; fail=1; }
 expect 0 "condition: hypertension: no rule in mnsim: check at consultation$" -- "$m" plan --region cheek:texture --condition hypertension --draws 0 --no-report -o "$tmp/hyp"
 grep -q '"likely_typo_of": null' "$tmp/hyp/plan.json" || { echo "FAIL plan.json lacks the entry without a rule"; fail=1; }
 # a time-limited do-not-treat (R29, 365 days) moves the start to the first allowed day

@@ -177,6 +177,9 @@ typedef struct mn_candidacy_unruled {
   char name[64];    /**< as given */
   double days_ago;  /**< medications and procedures; 0 for conditions */
   char nearest[64]; /**< a rule's name this one is a likely typo of (edit distance), "" if none */
+  int held;         /**< 1: a likely typo of a refer or do-not-treat rule: the verdict is at
+                         least refer until a clinician confirms the name (a misspelt
+                         contraindication must not pass as "no rule") */
 } mn_candidacy_unruled;
 
 /** The screening of one patient. The rules it points to are borrowed from the table that
@@ -199,7 +202,8 @@ typedef struct mn_candidacy {
 
 /** Screen patient @p p against @p r: every matching rule with why it matched, the strictest
  *  verdict, when time-limited matches lapse, and the entries no rule names (accepted as free
- *  text, with the nearest known name when it is a likely typo). @return MN_OK. */
+ *  text, with the nearest known name when it is a likely typo; a likely typo of a refer or
+ *  do-not-treat rule holds the verdict at refer at least). @return MN_OK. */
 int mn_candidacy_screen(const mn_candidacy_rules *r, const mn_plan_patient *p, mn_candidacy *out,
                         mn_error *err);
 

@@ -263,6 +263,11 @@ static void print_summary(const mn_patient_file *pf, const mn_plan *p, const cha
     printf("    %-12s %s: %s: no rule in mnsim: check at consultation", "check",
            mn_rule_kind_name(u->kind), u->name);
     if (u->nearest[0]) printf(" (a typo of '%s'? `mnsim plan --rules`)", u->nearest);
+    if (u->held)
+      printf(
+          "; held at refer until a clinician confirms the name ('%s' has a refer or "
+          "do-not-treat rule)",
+          u->nearest);
     printf("\n");
   }
   if (!p->treat)

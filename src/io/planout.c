@@ -46,6 +46,7 @@ static json_t *candidacy_json(const mn_candidacy *c) {
                           "check", "no rule in mnsim: check at consultation");
     if (e->kind != MN_RULE_CONDITION) json_object_set_new(o, "days_ago", json_real(e->days_ago));
     json_object_set_new(o, "likely_typo_of", e->nearest[0] ? json_string(e->nearest) : json_null());
+    json_object_set_new(o, "held_at_refer", json_boolean(e->held));
     json_array_append_new(u, o);
   }
   return json_pack("{s:s,s:s,s:o,s:o,s:s}", "verdict", mn_candidacy_verdict_name(c->verdict),

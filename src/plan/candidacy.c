@@ -198,7 +198,9 @@ int mn_candidacy_lookup(const mn_candidacy_rules *r, int kind, const char *name,
 
 /* An entry no rule names, kept for the clinician. A known name at most 2 edits away, and fewer
  * edits than a third of the entry's length, is recorded as a likely typo ("acutane" for
- * accutane, "pregnent" for pregnancy); a farther one is not a hint ("hypertension"). */
+ * accutane, "pregnent" for pregnancy); a farther one is not a hint ("hypertension"). A likely
+ * typo of a refer or do-not-treat rule holds the verdict at refer: the clinician confirms the
+ * name before any session (a misspelt contraindication must not read as "proceed"). */
 static void add_unruled(mn_candidacy *c, const mn_candidacy_rules *r, int kind, const char *name,
                         double days_ago) {
   if (c->n_unruled == (int)(sizeof c->unruled / sizeof c->unruled[0])) return;
@@ -208,8 +210,15 @@ static void add_unruled(mn_candidacy *c, const mn_candidacy_rules *r, int kind, 
   u->kind = kind, u->days_ago = days_ago;
   snprintf(u->name, sizeof u->name, "%s", name);
   u->nearest[0] = 0;
-  if (best && d <= 2 && 3 * d < (int)strlen(name))
+  u->held = 0;
+  if (best && d <= 2 && 3 * d < (int)strlen(name)) {
     snprintf(u->nearest, sizeof u->nearest, "%s", best);
+    const mn_candidacy_rule *ru = find(r, kind, best);
+    if (ru && ru->verdict >= MN_CAND_REFER) {
+      u->held = 1;
+      if (c->verdict < MN_CAND_REFER) c->verdict = MN_CAND_REFER;
+    }
+  }
 }
 
 /* Record match @p r lasting until day @p until (-1: lasts). A rule matched twice (two aliases)
@@ -238,6 +247,8 @@ static void lapse(mn_candidacy *c) {
     if (c->until_day[i] >= 0 && v > MN_CAND_PRECAUTIONS)
       c->wait_days = fmax(c->wait_days, c->until_day[i]);
   }
+  for (int i = 0; i < c->n_unruled; i++) /* held until a clinician confirms the name */
+    if (c->unruled[i].held && c->verdict_later < MN_CAND_REFER) c->verdict_later = MN_CAND_REFER;
 }
 
 static const mn_candidacy_rule *named(const mn_candidacy_rules *r, int kind, const char *name) {

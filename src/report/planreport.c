@@ -209,6 +209,11 @@ static void section_candidacy(FILE *fp, const mn_plan *p) {
       escf(fp, "%s: %s", mn_rule_kind_name(u->kind), u->name);
       if (u->kind != MN_RULE_CONDITION) escf(fp, " (%g days ago)", u->days_ago);
       if (u->nearest[0]) escf(fp, " - a typo of '%s'?", u->nearest);
+      if (u->held)
+        escf(fp,
+             " Held at refer until a clinician confirms the name ('%s' has a refer or "
+             "do-not-treat rule).",
+             u->nearest);
       fputs("</li>\n", fp);
     }
     fputs("</ul>\n", fp);

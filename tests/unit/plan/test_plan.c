@@ -147,7 +147,10 @@ Test(candidacy, names_without_a_rule_are_listed_for_the_clinician, .init = setup
   snprintf(q.patient.procedures[0].name, 64, "isotretinoin"); /* a medication, not a procedure */
   q.patient.n_procedures = 1;
   mn_candidacy c = screen(&q.patient);
-  cr_assert_eq(c.verdict, MN_CAND_PROCEED, "free text does not change the verdict");
+  /* free text alone does not change the verdict, but a likely typo of a do-not-treat rule
+   * (keloids_tendency, acutane) holds it at refer until a clinician confirms the name */
+  cr_assert_eq(c.verdict, MN_CAND_REFER, "verdict %d", c.verdict);
+  cr_assert_eq(c.verdict_later, MN_CAND_REFER, "held beyond any lapse");
   cr_assert_eq(c.n, 0);
   cr_assert_eq(c.n_unruled, 4);
   cr_assert_str_eq(c.unruled[0].name, "hypertension");
@@ -158,6 +161,10 @@ Test(candidacy, names_without_a_rule_are_listed_for_the_clinician, .init = setup
   cr_assert_eq(c.unruled[2].kind, MN_RULE_MEDICATION);
   cr_assert_eq(c.unruled[2].days_ago, 30);
   cr_assert_eq(c.unruled[3].kind, MN_RULE_PROCEDURE);
+  cr_assert(!c.unruled[0].held && c.unruled[1].held && c.unruled[2].held);
+  q.patient.n_conditions = 1, q.patient.n_medications = 0, q.patient.n_procedures = 0;
+  mn_candidacy c2 = screen(&q.patient); /* hypertension alone */
+  cr_assert_eq(c2.verdict, MN_CAND_PROCEED, "a name far from every rule does not hold the plan");
   /* the strict lookup still names the nearest rule */
   const mn_candidacy_rule *ru;
   mn_error e = {0};
