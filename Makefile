@@ -97,7 +97,7 @@ docs: build
 	awk -v t=$(BUILD)/parameters.md '/^<!-- end parameters/ {skip=0} !skip {print} \
 	  /^<!-- parameters:/ {while ((getline l < t) > 0) print l; skip=1}' docs/model.md > docs/model.md.tmp
 	mv docs/model.md.tmp docs/model.md
-	(echo '```'; ./$(BUILD)/mnsim validate || true; echo '```') > $(BUILD)/validate.md
+	(echo '```'; COLUMNS=200 ./$(BUILD)/mnsim validate || true; echo '```') > $(BUILD)/validate.md
 	awk -v t=$(BUILD)/validate.md '/^<!-- end validate/ {skip=0} !skip {print} \
 	  /^<!-- validate:/ {while ((getline l < t) > 0) print l; skip=1}' docs/validation.md > docs/validation.md.tmp
 	mv docs/validation.md.tmp docs/validation.md
