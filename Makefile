@@ -40,7 +40,7 @@ demo: build
 
 # make test: the suite that runs in a few minutes; make check-long: the long checks (valgrind over
 # the command line and the unit tests; the shipped calibration's targets at the nominal values and
-# under the posterior). .ci/run runs both. make check-full: the checks that take tens of minutes
+# under the posterior; the kill-and-resume loop of tests/faults.sh). .ci/run runs both. make check-full: the checks that take tens of minutes
 # (the calibration's reproduction, the patch example's 180 days against their checksums).
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE 'long|full'
