@@ -157,5 +157,12 @@ printf '%s' "$out" | grep -q "median \[5th to 95th percentile\] of the lumped tw
 sed 's/uq_draws: [0-9]*/uq_draws: 0/' "$tmp/l40.yaml" >"$tmp/l0.yaml"
 "$m" simulate -o "$tmp/l0" "$tmp/l0.yaml" 2>/dev/null | grep -q "values     the nominal run" ||
   { echo "FAIL: simulate without draws does not say it shows the nominal run"; fail=1; }
+# one sun-avoidance figure (issue 18): the summary's, plan.json's, the calendar's and the report's
+"$m" plan --today 2026-12-03 -o "$tmp/sun" examples/patient-acne-scars.yaml >"$tmp/sun.txt" 2>&1
+sd=$(sed -n 's/.*"sun_avoidance_days": \([0-9]*\)\.0.*/\1/p' "$tmp/sun/plan.json" | head -1)
+[ -n "$sd" ] && grep -q "sun avoidance $sd days after each session" "$tmp/sun.txt" &&
+  grep -q "sunscreen for $sd days after" "$tmp/sun/plan.ics" && grep -q "<td>$sd days</td>" "$tmp/sun/report.html" &&
+  grep -q "at least $sd days after each session" "$tmp/sun/report.html" ||
+  { echo "FAIL: sun avoidance differs between the summary, plan.json ($sd), plan.ics and the report"; fail=1; }
 [ $fail -eq 0 ] && echo "cli: all checks passed"
 exit $fail

@@ -37,6 +37,14 @@ enum {
   MN_PLAN_YEAR_SAMPLES = 366         /**< daily samples of the first year */
 };
 
+/** The one rule behind every sun-avoidance figure of a plan: the whole days after a session that
+ *  cover the longer of the visible-redness window and the model's sun window (open barrier,
+ *  UV-driven pigment), each at its 95th percentile over the parameter draws (the skin that is
+ *  red or open is kept out of the sun). */
+#define MN_PLAN_SUN_RULE                                                                         \
+  "whole days covering the longer of visible redness and the model's sun window (open barrier, " \
+  "UV-driven pigment), each at its 95th percentile over the draws"
+
 /* ---- the request ------------------------------------------------------------------------- */
 
 typedef enum {
@@ -279,7 +287,9 @@ typedef struct mn_plan_region {
   double redness_days[3];  /**< per session: q05, median, q95 */
   double redness_threshold; /**< visibility threshold of the redness index (nominal) */
   double barrier_days[3];
-  double sun_days[3];     /**< sun avoidance per session */
+  double sun_days[3];     /**< the model's sun window per session (barrier and UV drive) */
+  double sun_window_days; /**< THE sun-avoidance window of the plan's outputs (summary,
+                               report, calendar, plan.json): MN_PLAN_SUN_RULE */
   double pih_pct[3];      /**< PIH risk per course (uncalibrated, flagged) */
   double collagen_pd[3];  /**< papillary collagen change at the review, % */
   mn_plan_curves *curves; /**< the figures' curves, owned by the plan (mn_plan_fini) */

@@ -292,7 +292,7 @@ static void print_summary(const mn_patient_file *pf, const mn_plan *p, const cha
   printf("\n");
   for (int i = 0; i < p->n_regions; i++) {
     const mn_plan_region *r = &p->region[i];
-    char b1[64], b2[64], b3[64];
+    char b1[64], b3[64];
     printf("  %-10s %s %s: %.2f mm, %d pass%s (%.0f/cm2), %d session%s\n", r->skin.region,
            mn_severity_name(r->req.severity), mn_concern_name(r->req.concern), r->depth_mm,
            r->passes, r->passes == 1 ? "" : "es", r->density_cm2, r->sessions,
@@ -310,18 +310,19 @@ static void print_summary(const mn_patient_file *pf, const mn_plan *p, const cha
           r->reached ? "(reached)" : "(NOT reached within the constraints: best plan shown)");
     }
     band_text(b1, sizeof b1, r->redness_days, " d");
-    band_text(b2, sizeof b2, r->sun_days, " d");
     band_text(b3, sizeof b3, r->pih_pct, " %");
     printf(
-        "             redness %s per session; sun avoidance %s; PIH risk %s (three trials: wide)\n",
-        b1, b2, b3);
+        "             redness %s per session; sun avoidance %.0f days after each session; "
+        "PIH risk %s (three trials: wide)\n",
+        b1, r->sun_window_days, b3);
     if (r->precaution[0]) printf("             precaution %s\n", r->precaution);
   }
   if (p->note[0]) printf("  note       %s\n", p->note);
   printf(
       "  evidence   %d posterior draws of the parameters, %d lumped runs in %.2f s; depths,\n"
-      "             defect depths and goals from data/indications.csv (sources there)\n",
-      p->draws_used, p->evaluations, secs);
+      "             defect depths and goals from data/indications.csv (sources there); sun\n"
+      "             avoidance: %s\n",
+      p->draws_used, p->evaluations, secs, MN_PLAN_SUN_RULE);
   printf("  outputs    %s/plan.json plan.ics%s\n", dir, report ? " report.html" : "");
   printf("  mnsim supports the clinician's decision and does not replace it.\n");
 }

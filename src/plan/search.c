@@ -384,6 +384,7 @@ static int region_bands(mn_plan_region *pr, const mn__response *r, mn_error *err
   bands_of(r, r->red, v, pr->redness_days);
   bands_of(r, r->bar, v, pr->barrier_days);
   bands_of(r, r->sun, v, pr->sun_days);
+  pr->sun_window_days = ceil(fmax(pr->sun_days[2], pr->redness_days[2])); /* MN_PLAN_SUN_RULE */
   bands_of(r, r->pih, v, pr->pih_pct);
   pr->redness_threshold = r->thr;
   region_curves(r, v, pr->curves);

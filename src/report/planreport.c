@@ -307,12 +307,13 @@ static void section_plan(FILE *fp, const mn_plan_report *rp) {
               r->reached ? "" : " (goal not reached)");
     }
     fprintf(fp,
-            "</td><td>%.1f d [%.1f, %.1f]</td><td>%.1f d [%.1f, %.1f]</td><td>%.0f %% "
+            "</td><td>%.1f d [%.1f, %.1f]</td><td>%.0f days</td><td>%.0f %% "
             "[%.0f, %.0f]</td></tr>\n",
-            r->redness_days[1], r->redness_days[0], r->redness_days[2], r->sun_days[1],
-            r->sun_days[0], r->sun_days[2], r->pih_pct[1], r->pih_pct[0], r->pih_pct[2]);
+            r->redness_days[1], r->redness_days[0], r->redness_days[2], r->sun_window_days,
+            r->pih_pct[1], r->pih_pct[0], r->pih_pct[2]);
   }
-  fputs("</table>\n", fp);
+  fputs("</table>\n<p class=\"note\">Sun avoidance after each session: " MN_PLAN_SUN_RULE ".</p>\n",
+        fp);
 }
 
 /* The figures with their captions. The captions restate how plan/figures.c made the data (the
