@@ -157,6 +157,12 @@ printf '%s' "$out" | grep -q "median \[5th to 95th percentile\] of the lumped tw
 sed 's/uq_draws: [0-9]*/uq_draws: 0/' "$tmp/l40.yaml" >"$tmp/l0.yaml"
 "$m" simulate -o "$tmp/l0" "$tmp/l0.yaml" 2>/dev/null | grep -q "values     the nominal run" ||
   { echo "FAIL: simulate without draws does not say it shows the nominal run"; fail=1; }
+# an unreached goal names what binds and the smallest change that reaches it (issue 18)
+printf 'draws: 60\npatient: {age_y: 55, fitzpatrick: 2}\nregions:\n  - {region: forehead, concern: wrinkles, severity: moderate}\nconstraints: {max_sessions: 1}\n' >"$tmp/bind.yaml"
+"$m" plan --today 2026-12-03 --no-report -o "$tmp/bind" "$tmp/bind.yaml" >"$tmp/bind.txt" 2>&1
+grep -Eq "binding    constraints.max_sessions = 1 binds: [2-9]+ sessions at the same setting and interval reach the goal" "$tmp/bind.txt" &&
+  grep -q '"binding": "constraints.max_sessions = 1 binds' "$tmp/bind/plan.json" ||
+  { echo "FAIL: the unreached goal does not name its binding constraint"; cat "$tmp/bind.txt"; fail=1; }
 # one sun-avoidance figure (issue 18): the summary's, plan.json's, the calendar's and the report's
 "$m" plan --today 2026-12-03 -o "$tmp/sun" examples/patient-acne-scars.yaml >"$tmp/sun.txt" 2>&1
 sd=$(sed -n 's/.*"sun_avoidance_days": \([0-9]*\)\.0.*/\1/p' "$tmp/sun/plan.json" | head -1)

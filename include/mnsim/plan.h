@@ -276,6 +276,8 @@ typedef struct mn_plan_region {
   char depth_reason[400];     /**< what bounded the depth */
   char precaution[400]; /**< the candidacy precaution that constrained this region's search and
                              how (R44: PIH risk cap), "" when none applies */
+  char binding[300];    /**< when the goal is not reached: the constraint that binds and the
+                             smallest change that reaches it ("" when reached) */
   int passes;
   double density_cm2;      /**< punctures per cm2 per session */
   int sessions;            /**< sessions for this region (treated in the first `sessions` visits) */

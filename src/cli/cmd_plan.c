@@ -316,6 +316,7 @@ static void print_summary(const mn_patient_file *pf, const mn_plan *p, const cha
         "PIH risk %s (three trials: wide)\n",
         b1, r->sun_window_days, b3);
     if (r->precaution[0]) printf("             precaution %s\n", r->precaution);
+    if (r->binding[0]) printf("             binding    %s\n", r->binding);
   }
   if (p->note[0]) printf("  note       %s\n", p->note);
   printf(

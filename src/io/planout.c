@@ -62,7 +62,7 @@ static json_t *region_json(const mn_plan_region *r) {
   return json_pack(
       "{s:s,s:s,s:s,s:s,s:o,s:o,s:s,s:s,s:o,s:o,s:s,s:i,s:o,s:i,s:b,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:"
       "o,s:o,"
-      "s:s,s:s}",
+      "s:s,s:s,s:s}",
       "region", r->skin.region, "concern", mn_concern_name(r->req.concern), "severity",
       mn_severity_name(r->req.severity), "goal_quantity", quantity_text(r->quantity), "defect_mm",
       num(r->quantity == MN_GOAL_FILL ? r->defect_mm : NAN), "goal_pct",
@@ -79,7 +79,7 @@ static json_t *region_json(const mn_plan_region *r) {
       band(r->pih_pct), "pih_note",
       "calibrated on three trials' incidence (0 of 46, 2 of 30, 5 of 30 patients): wide "
       "uncertainty",
-      "indication_source", r->ind ? r->ind->source : "");
+      "indication_source", r->ind ? r->ind->source : "", "binding", r->binding);
 }
 
 /* Dates are the plan's start plus each day offset rounded to a whole day; the patient's

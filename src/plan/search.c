@@ -481,6 +481,36 @@ cleanup:
 }
 
 /* A region at interval I: sessions with its draws, a gentler setting if one holds, the bands. */
+/* The goal is not reached with max_sessions sessions: the smallest count up to
+ * MN_PLAN_MAX_SESSIONS that reaches it with the same setting and interval, into pr->binding. */
+static int binding_sessions(mn__region_ctx *x, const mn__candidate *c, int k, double I,
+                            mn_error *err) {
+  mn_plan_region *pr = x->pr;
+  int rc = MN_OK, kmax = x->req->constraints.max_sessions;
+  double need = x->req->constraints.probability, p = NAN;
+  mn__response rs;
+  memset(&rs, 0, sizeof rs);
+  for (k = k + 1; k <= MN_PLAN_MAX_SESSIONS; k++) {
+    MN_TRY(mn__response_run(x, c, k, I, x->nd, &rs, err));
+    p = mn__response_probability(&rs, pr->goal_pct);
+    mn__response_free(&rs);
+    if (p >= need) break;
+  }
+  if (k <= MN_PLAN_MAX_SESSIONS)
+    snprintf(pr->binding, sizeof pr->binding,
+             "constraints.max_sessions = %d binds: %d sessions at the same setting and interval "
+             "reach the goal (probability %.0f %%)",
+             kmax, k, 100 * p);
+  else
+    snprintf(pr->binding, sizeof pr->binding,
+             "constraints.max_sessions = %d binds, but even %d sessions at this setting reach the "
+             "goal with probability %.0f %% only (the goal or the setting must change)",
+             kmax, MN_PLAN_MAX_SESSIONS, 100 * p);
+cleanup:
+  mn__response_free(&rs);
+  return rc;
+}
+
 static int region_course(mn__region_ctx *x, region_state *st, int i, double I, mn_plan *out,
                          mn_error *err) {
   int rc = MN_OK, kmax = x->req->constraints.max_sessions, reached = 0;
@@ -499,13 +529,19 @@ static int region_course(mn__region_ctx *x, region_state *st, int i, double I, m
   }
   MN_TRY(sessions_with_draws(x, &st->cand[st->strong], k, I, &rs, &reached, err));
   if (reached && pr->quantity != MN_GOAL_NONE) MN_TRY(try_gentler(x, st, &rs, err));
+  int acted = 0;
   if (x->pih_rule) {
-    int acted = 0;
     MN_TRY(pih_precaution(x, st, &rs, &reached, &acted, err));
     if (acted) append_note(out, "%s: %s", pr->req.region, pr->precaution);
   }
   pr->reached = reached;
   pr->sessions = rs.k;
+  pr->binding[0] = 0;
+  if (!reached && pr->quantity != MN_GOAL_NONE && rs.k >= kmax && !acted) {
+    MN_TRY(binding_sessions(x, &st->cand[st->strong], rs.k, I, err));
+    append_note(out, "%s: %s", pr->req.region, pr->binding);
+  } else if (!reached && acted)
+    snprintf(pr->binding, sizeof pr->binding, "the precaution binds: %.270s", pr->precaution);
   pr->draws_kept = x->nd;
   MN_TRY(region_bands(pr, &rs, err));
   out->evaluations += x->evaluations;
@@ -599,7 +635,13 @@ static int plan_course(const mn_plan_request *req, mn__region_ctx *x, region_sta
     MN_TRY(region_course(&x[r], &st[r], i, I[i], out, err));
     if (finish >= 0) {
       int fit = 1 + (int)floor((double)(finish - start) / I[i] + 1e-9);
-      if (pr->sessions > fit) pr->sessions = fit, pr->reached = 0;
+      if (pr->sessions > fit) {
+        snprintf(pr->binding, sizeof pr->binding,
+                 "constraints.finish_by = %s binds: it leaves room for %d of the %d sessions "
+                 "needed",
+                 cs->finish_by, fit, pr->sessions);
+        pr->sessions = fit, pr->reached = 0;
+      }
     }
     out->reached &= pr->reached;
     if (pr->sessions > out->sessions) out->sessions = pr->sessions;
