@@ -164,7 +164,7 @@ grep -Eq "binding    constraints.max_sessions = 1 binds: [2-9]+ sessions at the 
   grep -q '"binding": "constraints.max_sessions = 1 binds' "$tmp/bind/plan.json" ||
   { echo "FAIL: the unreached goal does not name its binding constraint"; cat "$tmp/bind.txt"; fail=1; }
 # one sun-avoidance figure (issue 18): the summary's, plan.json's, the calendar's and the report's
-"$m" plan --today 2026-12-03 -o "$tmp/sun" examples/patient-acne-scars.yaml >"$tmp/sun.txt" 2>&1
+"$m" plan --today 2026-12-03 --draws 40 --no-histology -o "$tmp/sun" examples/patient-acne-scars.yaml >"$tmp/sun.txt" 2>&1
 sd=$(sed -n 's/.*"sun_avoidance_days": \([0-9]*\)\.0.*/\1/p' "$tmp/sun/plan.json" | head -1)
 [ -n "$sd" ] && grep -q "sun avoidance $sd days after each session" "$tmp/sun.txt" &&
   grep -q "sunscreen for $sd days after" "$tmp/sun/plan.ics" && grep -q "<td>$sd days</td>" "$tmp/sun/report.html" &&

@@ -482,30 +482,40 @@ cleanup:
 
 /* A region at interval I: sessions with its draws, a gentler setting if one holds, the bands. */
 /* The goal is not reached with max_sessions sessions: the smallest count up to
- * MN_PLAN_MAX_SESSIONS that reaches it with the same setting and interval, into pr->binding. */
+ * MN_PLAN_MAX_SESSIONS that reaches it with the same setting and interval, into pr->binding.
+ * The probability grows with the sessions, so the count is bisected: MN_PLAN_MAX_SESSIONS first
+ * (when even that falls short, one run says so), then at most 4 more runs of the draws. */
 static int binding_sessions(mn__region_ctx *x, const mn__candidate *c, int k, double I,
                             mn_error *err) {
   mn_plan_region *pr = x->pr;
-  int rc = MN_OK, kmax = x->req->constraints.max_sessions;
-  double need = x->req->constraints.probability, p = NAN;
+  int rc = MN_OK, kmax = x->req->constraints.max_sessions, lo = k, hi = MN_PLAN_MAX_SESSIONS;
+  double need = x->req->constraints.probability, p_hi = NAN;
   mn__response rs;
   memset(&rs, 0, sizeof rs);
-  for (k = k + 1; k <= MN_PLAN_MAX_SESSIONS; k++) {
-    MN_TRY(mn__response_run(x, c, k, I, x->nd, &rs, err));
-    p = mn__response_probability(&rs, pr->goal_pct);
-    mn__response_free(&rs);
-    if (p >= need) break;
-  }
-  if (k <= MN_PLAN_MAX_SESSIONS)
-    snprintf(pr->binding, sizeof pr->binding,
-             "constraints.max_sessions = %d binds: %d sessions at the same setting and interval "
-             "reach the goal (probability %.0f %%)",
-             kmax, k, 100 * p);
-  else
+  MN_TRY(mn__response_run(x, c, hi, I, x->nd, &rs, err));
+  p_hi = mn__response_probability(&rs, pr->goal_pct);
+  mn__response_free(&rs);
+  if (!(p_hi >= need)) {
     snprintf(pr->binding, sizeof pr->binding,
              "constraints.max_sessions = %d binds, but even %d sessions at this setting reach the "
              "goal with probability %.0f %% only (the goal or the setting must change)",
-             kmax, MN_PLAN_MAX_SESSIONS, 100 * p);
+             kmax, hi, 100 * p_hi);
+    goto cleanup;
+  }
+  while (hi - lo > 1) { /* lo falls short, hi reaches */
+    int mid = (lo + hi) / 2;
+    MN_TRY(mn__response_run(x, c, mid, I, x->nd, &rs, err));
+    double p = mn__response_probability(&rs, pr->goal_pct);
+    mn__response_free(&rs);
+    if (p >= need)
+      hi = mid, p_hi = p;
+    else
+      lo = mid;
+  }
+  snprintf(pr->binding, sizeof pr->binding,
+           "constraints.max_sessions = %d binds: %d sessions at the same setting and interval "
+           "reach the goal (probability %.0f %%)",
+           kmax, hi, 100 * p_hi);
 cleanup:
   mn__response_free(&rs);
   return rc;
