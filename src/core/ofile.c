@@ -165,21 +165,7 @@ int mn_ofile_sync(mn_ofile *f, mn_error *err) {
  * and says the target is unchanged. The errno of the first failing step is the one reported. */
 int mn_ofile_commit(mn_ofile *f, mn_error *err) {
   if (!f->tmp[0]) return MN_ERR(err, MN_EINTERNAL, "", "%s: file already closed", f->path);
-  if (f->synced && !f->fp) { /* mn_ofile_sync did the rest */
-    int e = rename(f->tmp, f->path) == 0 ? 0 : errno;
-    mn_ofile_untrack(f->tmp);
-    if (e) {
-      unlink(f->tmp);
-      MN_ERR(err, MN_EIO, "", "cannot write %s (temporary %s): %s; %s is unchanged", f->path,
-             f->tmp, strerror(e), f->path);
-      f->tmp[0] = '\0';
-      return MN_EIO;
-    }
-    fsync_dir(f->path);
-    f->tmp[0] = '\0';
-    return MN_OK;
-  }
-  if (!f->fp) { /* detached: written by name; reopen to sync it */
+  if (!f->synced && !f->fp) { /* detached: written by name; reopen to sync it */
     f->fp = fopen(f->tmp, "ab");
     if (!f->fp) {
       int e = errno;
@@ -190,15 +176,11 @@ int mn_ofile_commit(mn_ofile *f, mn_error *err) {
       return MN_EIO;
     }
   }
-  int bad = ferror(f->fp) != 0;
-  int e = bad ? EIO : 0;
-  if (!bad && fflush(f->fp) != 0) bad = 1, e = errno;
-  if (!bad && fsync(fileno(f->fp)) != 0) bad = 1, e = errno;
-  if (fclose(f->fp) != 0 && !bad) bad = 1, e = errno;
-  f->fp = NULL;
-  if (!bad && rename(f->tmp, f->path) != 0) bad = 1, e = errno;
+  int rc = mn_ofile_sync(f, err); /* flush, fsync and close (nothing when synced already) */
+  if (rc) return rc;
+  int e = rename(f->tmp, f->path) == 0 ? 0 : errno;
   mn_ofile_untrack(f->tmp);
-  if (bad) {
+  if (e) {
     unlink(f->tmp);
     MN_ERR(err, MN_EIO, "", "cannot write %s (temporary %s): %s; %s is unchanged", f->path, f->tmp,
            strerror(e), f->path);
