@@ -40,7 +40,7 @@ demo: build
 
 # make test: the suite that runs in a few minutes; make check-long: the long checks (valgrind over
 # the command line and the unit tests; the shipped calibration's targets at the nominal values and
-# under the posterior). .ci/run runs both. make check-full: the checks that take tens of minutes
+# under the posterior; the kill-and-resume loop of tests/faults.sh). .ci/run runs both. make check-full: the checks that take tens of minutes
 # (the calibration's reproduction, the patch example's 180 days against their checksums).
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE 'long|full'
@@ -66,8 +66,8 @@ fuzz: deps
 	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMNSIM_FUZZ=ON \
 	  -DMNSIM_SANITIZE=ON -DMNSIM_WITH_OPENMP=OFF $(CMAKE_FLAGS)
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_case fuzz_csv fuzz_atlas fuzz_catalogue fuzz_params \
-	  fuzz_patient fuzz_rules
-	@for t in case csv atlas catalogue params patient rules; do \
+	  fuzz_patient fuzz_rules fuzz_checkpoint
+	@for t in case csv atlas catalogue params patient rules checkpoint; do \
 	  mkdir -p $(FUZZ_BUILD)/corpus-$$t; \
 	  ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	  ./$(FUZZ_BUILD)/tests/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=20 \
@@ -97,10 +97,18 @@ docs: build
 	awk -v t=$(BUILD)/parameters.md '/^<!-- end parameters/ {skip=0} !skip {print} \
 	  /^<!-- parameters:/ {while ((getline l < t) > 0) print l; skip=1}' docs/model.md > docs/model.md.tmp
 	mv docs/model.md.tmp docs/model.md
-	(echo '```'; ./$(BUILD)/mnsim validate || true; echo '```') > $(BUILD)/validate.md
+	(echo '```'; COLUMNS=200 ./$(BUILD)/mnsim validate || true; echo '```') > $(BUILD)/validate.md
 	awk -v t=$(BUILD)/validate.md '/^<!-- end validate/ {skip=0} !skip {print} \
 	  /^<!-- validate:/ {while ((getline l < t) > 0) print l; skip=1}' docs/validation.md > docs/validation.md.tmp
 	mv docs/validation.md.tmp docs/validation.md
+	awk '/^id +role/ {r = index($$0, "range"); print; next} /^```/ {next} \
+	  /^(calibration|validation|input-check|acceptance) +[0-9]+ pass/ {s = s $$0 "\n"; next} \
+	  /^[^ ]/ {head = $$0} /FAIL/ {print (/^ / ? substr(head, 1, r - 1) substr($$0, r) : $$0)} \
+	  END {printf "\n%s", s}' $(BUILD)/validate.md > $(BUILD)/validate-failures.txt
+	(echo '```'; cat $(BUILD)/validate-failures.txt; echo '```') > $(BUILD)/validate-failures.md
+	awk -v t=$(BUILD)/validate-failures.md '/^<!-- end validate-failures/ {skip=0} !skip {print} \
+	  /^<!-- validate-failures:/ {while ((getline l < t) > 0) print l; skip=1}' README.md > README.md.tmp
+	mv README.md.tmp README.md
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) out

@@ -74,9 +74,19 @@ grep -q "^SEED1" "$tmp/val.txt" && { echo "FAIL validate --role shows other role
 "$m" validate --role input-check --draws 0 --json | grep -q '"verdict": "pass"' || { echo "FAIL validate --json"; fail=1; }
 expect 2 "mnsim validate: --role 'calib': allowed calibration, validation, input-check, acceptance" -- "$m" validate --role calib
 expect 2 "mnsim validate: --draws '-3' must be an integer" -- "$m" validate --draws -3
+# the table fits 80 columns off a terminal and wraps long cells instead of cutting them; COLUMNS
+# widens it
+env -u COLUMNS "$m" validate --role input-check --draws 0 >"$tmp/val80.txt"
+awk 'length > 80 { bad = 1 } END { exit bad }' "$tmp/val80.txt" || { echo "FAIL validate: a line longer than 80 columns"; fail=1; }
+grep -q "sidewall)" "$tmp/val80.txt" || { echo "FAIL validate cuts CT04a's quantity"; fail=1; }
+COLUMNS=200 "$m" validate --role input-check --draws 0 | awk 'length > 100 { wide = 1 } END { exit !wide }' ||
+  { echo "FAIL validate ignores COLUMNS"; fail=1; }
 "$m" validate --quantities | grep -q "redness_days_first" || { echo "FAIL validate --quantities"; fail=1; }
 # mnsim plan: the rules, a template that is itself a valid patient file, usage errors
 "$m" plan --rules | grep -q "^R01 " || { echo "FAIL plan --rules"; fail=1; }
+env -u COLUMNS "$m" plan --rules >"$tmp/rules80.txt"
+awk 'length > 80 { bad = 1 } END { exit bad }' "$tmp/rules80.txt" || { echo "FAIL plan --rules: a line longer than 80 columns"; fail=1; }
+grep -q " Exceed pen$" "$tmp/rules80.txt" || { echo "FAIL plan --rules cuts R44's source"; fail=1; }
 "$m" plan --template >"$tmp/patient.yaml"
 "$m" plan --draws 10 -o "$tmp/tpl" "$tmp/patient.yaml" >"$tmp/tpl.txt" 2>&1 || { echo "FAIL plan --template is not a valid patient file"; cat "$tmp/tpl.txt"; fail=1; }
 "$m" plan --draws 10 --json -o "$tmp/tpl2" "$tmp/patient.yaml" | grep -q '"verdict"' || { echo "FAIL plan --json"; fail=1; }
@@ -94,7 +104,22 @@ grep -q "Micro-needling session" "$tmp/preg/plan.ics" && { echo "FAIL plan: a se
 expect 0 "cheek      mild texture" -- "$m" plan --region cheek:texture:mild --age 50 --sex male --fitzpatrick 2 --start 2027-03-01 --max-sessions 4 --draws 5 --no-report -o "$tmp/flags"
 [ -s "$tmp/flags/plan.json" ] && [ ! -e "$tmp/flags/report.html" ] || { echo "FAIL plan --no-report outputs"; fail=1; }
 expect 2 "regions\[0\].concern = 'wrinkle' is not known; did you mean 'wrinkles'" -- "$m" plan --region cheek:wrinkle -o "$tmp/wr"
-expect 2 "patient.conditions\[0\] = 'pregnent' is not a known condition" -- "$m" plan --region cheek:texture --condition pregnent --draws 0 -o "$tmp/preg2"
+# free text without a rule is listed for the clinician, not refused; a likely typo gets a hint
+expect 0 "condition: pregnent: no rule in mnsim: check at consultation (a typo of 'pregnancy'?" -- "$m" plan --region cheek:texture --condition pregnent --draws 0 --no-report -o "$tmp/preg2"
+expect 0 "held at refer until a clinician confirms the name" -- "$m" plan --region cheek:texture --condition pregnent --draws 0 --no-report -o "$tmp/preg3"
+grep -q '"held_at_refer": true' "$tmp/preg3/plan.json" || { echo "FAIL plan.json: a likely typo of a do-not-treat rule is not held"; fail=1; }
+expect 0 "condition: hypertension: no rule in mnsim: check at consultation$" -- "$m" plan --region cheek:texture --condition hypertension --draws 0 --no-report -o "$tmp/hyp"
+grep -q '"likely_typo_of": null' "$tmp/hyp/plan.json" || { echo "FAIL plan.json lacks the entry without a rule"; fail=1; }
+# a time-limited do-not-treat (R29, 365 days) moves the start to the first allowed day
+printf 'draws: 0\npatient:\n  medications: [{name: isotretinoin, days_ago: 200}]\nregions:\n  - {region: periorbital, concern: fine_lines, severity: moderate}\n' >"$tmp/iso.yaml"
+expect 0 "from 2027-05-18 (the first day the candidacy rules allow)" -- "$m" plan --today 2026-12-03 -o "$tmp/iso" "$tmp/iso.yaml"
+grep -q '"allowed_from": "2027-05-18"' "$tmp/iso/plan.json" || { echo "FAIL plan.json allowed_from"; fail=1; }
+grep -q "DTSTART;VALUE=DATE:20270518" "$tmp/iso/plan.ics" || { echo "FAIL plan.ics does not start on 2027-05-18"; fail=1; }
+grep -q "2027-05-18, the first day the time-limited" "$tmp/iso/report.html" || { echo "FAIL report lacks the deferred start"; fail=1; }
+# region and severity are separate words, even for an 11-letter region
+"$m" plan --today 2026-12-03 --no-report -o "$tmp/iso2" "$tmp/iso.yaml" | grep -q "periorbital moderate fine_lines" || { echo "FAIL summary glues region and severity"; fail=1; }
+# a start in the past is warned about
+expect 0 "warning: constraints.earliest_start = 2026-01-05 is before today (2026-12-03)" -- "$m" plan --region cheek:texture --start 2026-01-05 --today 2026-12-03 --draws 0 --no-report -o "$tmp/past"
 expect 2 "give a patient file or the flags, not both" -- "$m" plan --region cheek:texture x.yaml
 expect 2 "give REGION:CONCERN" -- "$m" plan --region cheek
 # mnsim sensitivity: a small design writes the table, sobol.csv (6 outputs x k parameters) and
@@ -118,5 +143,32 @@ expect 2 "mnsim calibrate: no arguments expected" -- "$m" calibrate extra
 while IFS= read -r line; do
   grep -qxF -- "$line" docs/model.md || { echo "FAIL docs/model.md lacks: $line"; fail=1; break; }
 done <"$tmp/params.md"
+# the simulate summary leads with the posterior median and band; the nominal run only with -v
+# (issue 18); without draws, the nominal run alone
+sed 's/uq_draws: [0-9]*/uq_draws: 40/' examples/lumped-3-sessions.yaml >"$tmp/l40.yaml"
+grep -q 'uq_draws: 40' "$tmp/l40.yaml" || printf 'simulate:\n  uq_draws: 40\n' >>"$tmp/l40.yaml"
+out=$("$m" simulate -o "$tmp/l40" "$tmp/l40.yaml" 2>&1)
+printf '%s' "$out" | grep -q "median \[5th to 95th percentile\] of the lumped twin over 40 posterior" &&
+  printf '%s' "$out" | grep -Eq "collagen   papillary [+-][0-9.]+ \[[+-][0-9.]+ to [+-][0-9.]+\] % at day" &&
+  ! printf '%s' "$out" | grep -Eq "nominal run [-+0-9]" ||
+  { echo "FAIL: simulate summary does not lead with the median and band:"; echo "$out"; fail=1; }
+"$m" simulate -v -o "$tmp/l40" "$tmp/l40.yaml" 2>/dev/null | grep -Eq "papillary [+-][0-9.]+ \[.*\] \(nominal run [+-][0-9.]+\)" ||
+  { echo "FAIL: simulate -v does not show the nominal run"; fail=1; }
+sed 's/uq_draws: [0-9]*/uq_draws: 0/' "$tmp/l40.yaml" >"$tmp/l0.yaml"
+"$m" simulate -o "$tmp/l0" "$tmp/l0.yaml" 2>/dev/null | grep -q "values     the nominal run" ||
+  { echo "FAIL: simulate without draws does not say it shows the nominal run"; fail=1; }
+# an unreached goal names what binds and the smallest change that reaches it (issue 18)
+printf 'draws: 60\npatient: {age_y: 55, fitzpatrick: 2}\nregions:\n  - {region: forehead, concern: wrinkles, severity: moderate}\nconstraints: {max_sessions: 1}\n' >"$tmp/bind.yaml"
+"$m" plan --today 2026-12-03 --no-report -o "$tmp/bind" "$tmp/bind.yaml" >"$tmp/bind.txt" 2>&1
+grep -Eq "binding    constraints.max_sessions = 1 binds: [2-9]+ sessions at the same setting and interval reach the goal" "$tmp/bind.txt" &&
+  grep -q '"binding": "constraints.max_sessions = 1 binds' "$tmp/bind/plan.json" ||
+  { echo "FAIL: the unreached goal does not name its binding constraint"; cat "$tmp/bind.txt"; fail=1; }
+# one sun-avoidance figure (issue 18): the summary's, plan.json's, the calendar's and the report's
+"$m" plan --today 2026-12-03 -o "$tmp/sun" examples/patient-acne-scars.yaml >"$tmp/sun.txt" 2>&1
+sd=$(sed -n 's/.*"sun_avoidance_days": \([0-9]*\)\.0.*/\1/p' "$tmp/sun/plan.json" | head -1)
+[ -n "$sd" ] && grep -q "sun avoidance $sd days after each session" "$tmp/sun.txt" &&
+  grep -q "sunscreen for $sd days after" "$tmp/sun/plan.ics" && grep -q "<td>$sd days</td>" "$tmp/sun/report.html" &&
+  grep -q "at least $sd days after each session" "$tmp/sun/report.html" ||
+  { echo "FAIL: sun avoidance differs between the summary, plan.json ($sd), plan.ics and the report"; fail=1; }
 [ $fail -eq 0 ] && echo "cli: all checks passed"
 exit $fail

@@ -1,6 +1,6 @@
 #!/bin/sh
-# Faults: kill -9 at random points of `mnsim simulate`, resumed until done, ends byte-identical to
-# an uninterrupted run; a NaN stops the run naming voxel, species and day and keeps the last
+# Faults: kill -9, SIGINT and SIGTERM at random points of `mnsim simulate` (unit cell, patch,
+# lumped), resumed until done, ends byte-identical to an uninterrupted run; a NaN stops the run naming voxel, species and day and keeps the last
 # checkpoint; an unwritable output leaves earlier results intact. usage: tests/faults.sh MNSIM
 set -u
 m=$1
@@ -19,29 +19,70 @@ solver: {threads: 1}
 YAML
 # sanitizer builds run about ten times slower: a coarser grid keeps the loop short
 [ -n "${MNSIM_TEST_QUICK:-}" ] && sed -i 's/grid: {dx_um: 20}/grid: {dx_um: 40, dz_epi_um: 20, dz_pd_um: 40, dz_rd_um: 80}/' "$case"
-"$m" simulate -q -o "$tmp/ref" "$case" || { echo "FAIL: reference run"; exit 1; }
-d="$tmp/killed"
-kills=0
-for i in $(seq 1 60); do
-  if [ -e "$d/.mnsim-run/checkpoint.h5" ]; then
-    "$m" simulate -q --resume "$d" 2>>"$tmp/log" &
-  else
-    "$m" simulate -q -o "$d" "$case" 2>>"$tmp/log" &
-  fi
-  pid=$!
-  # a random delay between 0.05 and 0.6 s
-  delay=$(awk -v s="$i" 'BEGIN { srand(s * 7919); printf "%.2f", 0.05 + 0.55 * rand() }')
-  sleep "$delay"
-  if kill -9 $pid 2>/dev/null; then kills=$((kills + 1)); fi
-  wait $pid 2>/dev/null
-  [ -e "$d/outcome.json" ] && [ ! -e "$d/.mnsim-run" ] && break
-done
-[ -e "$d/.mnsim-run/checkpoint.h5" ] && "$m" simulate -q --resume "$d"
-for f in timeseries.csv outcome.json fields.h5 fields.xdmf; do
-  cmp -s "$tmp/ref/$f" "$d/$f" || { echo "FAIL: $f differs after $kills kill -9"; fail=1; }
-done
-ls -A "$d" | grep -q '^\.' && { echo "FAIL: leftovers after the resumed run:"; ls -A "$d"; fail=1; }
-echo "faults: $kills kill -9 during the run, resumed to identical results"
+# kill_loop NAME CASE LO HI TRIES: the run of CASE stopped at random moments between LO and
+# LO + HI seconds after each start (at most TRIES times), in turn by kill -9, SIGINT and SIGTERM, resumed (a new run when no
+# checkpoint was written yet, as for the lumped model) until it ends; its results must equal an
+# uninterrupted run's and nothing may be left behind. A stopped run exits 137, 130 or 143 (or 0
+# when the signal came too late); anything else (a refused resume) is a failure.
+kill_loop() {
+  name=$1 c=$2 lo=$3 hi=$4 tries=$5
+  ref="$tmp/$name-ref" d="$tmp/$name"
+  "$m" simulate -q -o "$ref" "$c" || { echo "FAIL: $name: reference run"; fail=1; return; }
+  kills=0 ints=0 terms=0
+  for i in $(seq 1 "$tries"); do
+    if [ -e "$d/.mnsim-run/checkpoint.h5" ]; then
+      "$m" simulate -q --resume "$d" 2>>"$tmp/$name.log" &
+    else
+      "$m" simulate -q -o "$d" "$c" 2>>"$tmp/$name.log" &
+    fi
+    pid=$!
+    delay=$(awk -v s="$i" -v lo="$lo" -v hi="$hi" 'BEGIN { srand(s * 7919); printf "%.2f", lo + hi * rand() }')
+    sleep "$delay"
+    sig=$(echo "KILL INT TERM" | cut -d' ' -f$(((i - 1) % 3 + 1)))
+    if kill -s "$sig" $pid 2>/dev/null; then
+      case $sig in KILL) kills=$((kills + 1)) ;; INT) ints=$((ints + 1)) ;; TERM) terms=$((terms + 1)) ;; esac
+    fi
+    wait $pid 2>/dev/null
+    rc=$?
+    case $rc in 0 | 130 | 137 | 143) ;; *) echo "FAIL: $name: run $i stopped by SIG$sig exit $rc"; tail -3 "$tmp/$name.log"; fail=1 ;; esac
+    [ -e "$d/outcome.json" ] && [ ! -e "$d/.mnsim-run" ] && break
+  done
+  [ -e "$d/.mnsim-run/checkpoint.h5" ] && "$m" simulate -q --resume "$d"
+  [ -e "$d/outcome.json" ] || "$m" simulate -q -o "$d" "$c"
+  for f in timeseries.csv outcome.json fields.h5 fields.xdmf; do
+    [ -e "$ref/$f" ] || continue
+    cmp -s "$ref/$f" "$d/$f" || { echo "FAIL: $name: $f differs after the interruptions"; fail=1; }
+  done
+  ls -A "$d" | grep -q '^\.' && { echo "FAIL: $name: leftovers after the resumed run:"; ls -A "$d"; fail=1; }
+  echo "faults: $name: $kills kill -9, $ints SIGINT, $terms SIGTERM during the run, resumed to identical results"
+}
+kill_loop cell "$case" 0.05 0.55 60
+# a patch (the first session's density comes from its punctures: a resumed patch run kept density
+# 0 once, issue 17) and the lumped twin with its draws (no checkpoints: a stopped run starts again)
+cat >"$tmp/patch.yaml" <<'YAML'
+seed: 7
+skin: {region: cheek, age_y: 45, fitzpatrick: 3}
+device: {model: pen-12, depth_mm: 1.0, stroke_rate_hz: 110}
+treatment:
+  width_mm: 1.5
+  height_mm: 1.5
+  passes: [{direction: horizontal, speed_mm_per_s: 100, jitter_mm: 0.3}, {direction: vertical, speed_mm_per_s: 100, jitter_mm: 0.3}]
+simulate: {mode: patch, days: 2, sample_hours: 6, snapshot_days: [0.5, 2], checkpoint_min: 0.0005, uq_draws: 20}
+grid: {dx_um: 40, dz_epi_um: 20, dz_pd_um: 40, dz_rd_um: 80, lateral_bc: periodic}
+solver: {threads: 1}
+YAML
+[ -n "${MNSIM_TEST_QUICK:-}" ] && sed -i 's/width_mm: 1.5/width_mm: 1.0/; s/height_mm: 1.5/height_mm: 1.0/; s/days: 2,/days: 1,/; s/\[0.5, 2\]/[0.5, 1]/' "$tmp/patch.yaml"
+kill_loop patch "$tmp/patch.yaml" 0.2 0.8 40
+grep -q '"density_cm2": 0[,.]' "$tmp/patch/outcome.json" && { echo "FAIL: patch: density 0 after resuming"; fail=1; }
+cat >"$tmp/lumped.yaml" <<'YAML'
+seed: 5
+skin: {region: forehead, age_y: 50, fitzpatrick: 4}
+device: {model: pen-12, depth_mm: 0.8}
+treatment: {passes: [{direction: horizontal, speed_mm_per_s: 150}, {direction: vertical, speed_mm_per_s: 150}]}
+simulate: {mode: lumped, days: 120, sessions: 3, interval_day: 30, uq_draws: 60}
+solver: {threads: 1}
+YAML
+kill_loop lumped "$tmp/lumped.yaml" 0.05 0.6 8
 # NaN: the run stops, names the voxel, the species and the day, keeps the checkpoint
 MNSIM_TEST_POISON_DAY=3 "$m" simulate -q -o "$tmp/nan" "$case" 2>"$tmp/nan.txt"
 rc=$?
@@ -50,12 +91,12 @@ grep -q "species [A-Za-z0-9]* = nan at voxel ([0-9]*, [0-9]*, [0-9]*) (x .* mm, 
   { echo "FAIL: NaN message:"; cat "$tmp/nan.txt"; fail=1; }
 [ -s "$tmp/nan/.mnsim-run/checkpoint.h5" ] || { echo "FAIL: checkpoint lost after a NaN"; fail=1; }
 # unwritable results: nothing replaced, earlier results intact
-cp -r "$tmp/ref" "$tmp/keep"
-rm "$tmp/ref/fields.xdmf" && mkdir "$tmp/ref/fields.xdmf"
-"$m" simulate -q -o "$tmp/ref" "$case" 2>"$tmp/unw.txt"
+cp -r "$tmp/cell-ref" "$tmp/keep"
+rm "$tmp/cell-ref/fields.xdmf" && mkdir "$tmp/cell-ref/fields.xdmf"
+"$m" simulate -q -o "$tmp/cell-ref" "$case" 2>"$tmp/unw.txt"
 [ $? -eq 1 ] && grep -q "a directory of that name exists" "$tmp/unw.txt" || { echo "FAIL: unwritable"; cat "$tmp/unw.txt"; fail=1; }
 for f in timeseries.csv outcome.json fields.h5; do
-  cmp -s "$tmp/keep/$f" "$tmp/ref/$f" || { echo "FAIL: $f changed by a failed run"; fail=1; }
+  cmp -s "$tmp/keep/$f" "$tmp/cell-ref/$f" || { echo "FAIL: $f changed by a failed run"; fail=1; }
 done
 touch "$tmp/file"
 "$m" simulate -q -o "$tmp/file/out" "$case" 2>"$tmp/unw2.txt"

@@ -1,6 +1,7 @@
 #!/bin/sh
-# `mnsim calibrate` and `mnsim sensitivity` over MPI ranks: a short chain and a small Sobol design
-# under `mpirun -np 3` (ranks on one machine, oversubscribed) write the same bytes as one process; rank 0 alone prints; a command that does
+# `mnsim calibrate`, `mnsim sensitivity` and `mnsim validate` over MPI ranks: a short chain, a small
+# Sobol design and a small posterior ensemble under `mpirun -np 3` (ranks on one machine,
+# oversubscribed) write the same bytes as one process; rank 0 alone prints; a command that does
 # not run over ranks is refused with exit 2. Skipped (exit 77) without mpirun or in a build
 # without MPI.
 # usage: tests/mpi.sh MNSIM
@@ -32,6 +33,14 @@ mpirun -np 3 "$m" $sens -o "$tmp/sb" >"$tmp/s.txt" 2>&1 || { echo "FAIL: sensiti
 for f in sobol.csv sobol.svg; do
   cmp "$tmp/sa/$f" "$tmp/sb/$f" || { echo "FAIL: $f differs between 1 process and 3 ranks"; fail=1; }
 done
+# the posterior ensemble of validate over 3 ranks: the same table
+val="validate --role calibration --draws 12 --threads 1 --json"
+"$m" $val >"$tmp/va.json" 2>/dev/null
+rc_a=$?
+mpirun -np 3 "$m" $val >"$tmp/vb.json" 2>"$tmp/v.txt"
+rc_b=$?
+[ $rc_a -eq $rc_b ] && [ -s "$tmp/va.json" ] && cmp "$tmp/va.json" "$tmp/vb.json" ||
+  { echo "FAIL: validate: exit $rc_a alone, $rc_b under mpirun, or the tables differ"; cat "$tmp/v.txt"; fail=1; }
 mpirun -np 2 "$m" device -q -o "$tmp/d" examples/pen-cheek.yaml >"$tmp/d.txt" 2>&1
 rc=$?
 [ $rc -eq 2 ] && grep -q "does not run over MPI ranks" "$tmp/d.txt" ||

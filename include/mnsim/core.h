@@ -25,7 +25,8 @@ extern "C" {
   X(EIO, 4, "input/output error")     \
   X(ENOMEM, 5, "out of memory")       \
   X(ENUMERIC, 6, "numerical failure") \
-  X(EINTERNAL, 7, "internal error")
+  X(EINTERNAL, 7, "internal error")   \
+  X(ESTOPPED, 8, "stopped by a signal")
 
 /** Status returned by every fallible mnsim function; 0 is success. */
 typedef enum {
@@ -223,6 +224,28 @@ void mn_progress_format(char *buf, size_t size, const char *label, double frac, 
 double mn_wall_time(void);
 
 /* ---------------------------------------------------------------------------------------------
+ * Stop requests and thread counts. A signal handler asks every long loop to stop
+ * (mn_stop_request); the loops poll mn_stop_requested() once per unit of work (a draw, a step),
+ * including inside OpenMP loops, which skip the rest of their iterations, and return MN_ESTOPPED.
+ * Every temporary file is removed on the way out by the usual cleanup paths. */
+
+/** Ask every long loop to stop; @p sig is the signal's number (> 0). Async-signal-safe. */
+void mn_stop_request(int sig);
+/** @return the signal number of a pending stop request, or 0. Cheap: a volatile read. */
+int mn_stop_requested(void);
+/** Forget a stop request (tests). */
+void mn_stop_clear(void);
+/** Record MN_ESTOPPED in @p err ("stopped by SIGINT while <what>"). @return MN_ESTOPPED. */
+int mn_stop_error(mn_error *err, const char *what);
+
+/** Most threads any parallel loop uses: OMP_NUM_THREADS=100000 must not size 100000 workspaces
+ *  nor start that many threads. */
+#define MN_MAX_THREADS 256
+/** The threads a parallel loop should use: @p requested when > 0, else OpenMP's default
+ *  (OMP_NUM_THREADS or the cores); at least 1 and at most MN_MAX_THREADS. */
+int mn_threads(int requested);
+
+/* ---------------------------------------------------------------------------------------------
  * Atomic output files: written under a temporary name in the destination directory, flushed to
  * disk and renamed over the destination only when complete. */
 
@@ -232,6 +255,7 @@ typedef struct mn_ofile {
   FILE *fp;        /**< stream to write to (NULL once committed or aborted) */
   char path[4096]; /**< final path */
   char tmp[4096];  /**< temporary path */
+  int synced;      /**< mn_ofile_sync done: the temporary is complete on disk */
 } mn_ofile;
 
 /** Create the temporary file for @p path (in the same directory) and register it with
@@ -243,6 +267,10 @@ int mn_ofile_open(mn_ofile *f, const char *path, mn_error *err);
  *  @return MN_OK; MN_EIO (the message names both paths); MN_EINTERNAL when @p f was already
  *  committed or aborted. */
 int mn_ofile_commit(mn_ofile *f, mn_error *err);
+/** Flush, fsync and close the temporary without renaming it (mn_ofile_commit renames it later):
+ *  a set of files is made durable before the first of them is renamed. On failure the temporary
+ *  is removed. @return MN_OK; MN_EIO (the message names both paths). */
+int mn_ofile_sync(mn_ofile *f, mn_error *err);
 /** Close the stream but keep the temporary, so that a library that writes files by name can
  *  write to f->tmp; mn_ofile_commit() then syncs and renames it. */
 void mn_ofile_detach(mn_ofile *f);
@@ -255,6 +283,9 @@ void mn_ofile_track(const char *tmp);
 void mn_ofile_untrack(const char *tmp);
 /** Remove every temporary that is open right now; async-signal-safe, for signal handlers. */
 void mn_ofile_unlink_all(void);
+/** A mkstemp template "<dir>/<prefix>-XXXXXX" into @p buf: dir is $TMPDIR when it is an
+ *  absolute path of plain characters (letters, digits, / . _ -) under 256 bytes, else /tmp. */
+void mn_tmp_template(char *buf, size_t size, const char *prefix);
 /** Create directory @p dir and its parents (mode 0777 & ~umask); an existing directory is fine.
  *  @return MN_OK; MN_EIO when a directory cannot be created or @p dir names a non-directory. */
 int mn_mkdir_p(const char *dir, mn_error *err);
@@ -322,6 +353,11 @@ int mn_edit_distance(const char *a, const char *b);
 /** The candidate closest to @p word, or NULL when none is close enough to be a likely typo (NULL
  *  entries of @p cands are skipped). @return a pointer into @p cands. */
 const char *mn_nearest(const char *word, const char *const *cands, size_t n);
+/** Offset basis of 64-bit FNV-1a: the start value of mn_fnv1a64. */
+#define MN_FNV1A64_INIT 14695981039346656037ull
+/** 64-bit FNV-1a of @p n bytes at @p p, continuing from @p h (MN_FNV1A64_INIT to start): the
+ *  fingerprints of run state (checkpoints, saved cases). Not a cryptographic hash. */
+uint64_t mn_fnv1a64(uint64_t h, const void *p, size_t n);
 /** Parse a finite decimal double that fills the whole of @p s (after trimming blanks; no hex,
  *  inf or nan). 0 on success, -1 otherwise (@p out untouched). */
 int mn_parse_double(const char *s, double *out);

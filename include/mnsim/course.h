@@ -149,7 +149,9 @@ typedef int (*mn_course_draw_fn)(const mn_model_params *m, void *user, double *v
 /** Evaluate @p fn on each of the @p n draws, @p threads at a time (0: OpenMP's default), into
  *  values[i * nv + k] (room for n * nv, the caller's). A draw whose evaluation fails gets NaN
  *  values and counts in *failed; its error message is dropped. Never fails. Results do not
- *  depend on the thread count. */
+ *  depend on the thread count. Under MPI each rank evaluates its block of the draws
+ *  (mn_dist_block) and every rank gets every value (collective: every rank calls it with the same
+ *  n and nv); an MPI failure aborts every rank. */
 void mn_course_eval_draws(const mn_model_params *draws, int n, int nv, mn_course_draw_fn fn,
                           void *user, int threads, double *values, int *failed);
 

@@ -130,6 +130,12 @@ double *mn_model_param_ref(mn_model_params *p, const char *name);
 /** Loop gain of the healthy state's P-N-M feedback (models.md 7.6):
  *  G = a_N rho_N / (k_P k_N) + a_M rho_M / (k_P k_M); the healthy state is stable iff G < 1. */
 double mn_model_loop_gain(const mn_model_params *p);
+/** Check one value against what the equations allow whatever the data say: rates, lags and
+ *  half-saturation constants that divide (k_P, k_N, k_M, k_T, tau_V, K_V, u_ref, v_close,
+ *  pih_m50, pih_sigma) must be positive, F_max, C_set and E_set must exceed 1; every value finite
+ *  and not negative. @return MN_OK or MN_ERANGE ("model.<name> = 0 must be > 0 ...", key
+ *  "model.<name>"). */
+int mn_model_param_check(const char *name, double value, mn_error *err);
 /** Refuse parameter sets with G >= 1, or with k_P, k_N, k_M, k_T, tau_V not positive or
  *  F_max <= 1 (MN_ERANGE with the reason); warn (log) when G > 0.95. @return MN_OK or
  *  MN_ERANGE. */

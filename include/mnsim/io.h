@@ -82,10 +82,14 @@ typedef struct mn_case {
   int n_overrides;
   mn_case_loc *locs; /**< key positions, owned */
   int n_locs, cap_locs;
+  char *text;      /**< the bytes parsed (mn_case_read; NULL after mn_case_parse), owned */
+  size_t text_len; /**< their number */
 } mn_case;
 
-/** Read and parse case file @p path. Errors carry file, line, column and key path; syntax and
- *  type errors and unreadable files are MN_EINPUT, out-of-range values MN_ERANGE. */
+/** Read and parse case file @p path, keeping the bytes read in c->text (a pipe can be read only
+ *  once: `mnsim simulate` saves these bytes with its run). Errors carry file, line, column and
+ *  key path; syntax and type errors and unreadable files are MN_EINPUT, out-of-range values
+ *  MN_ERANGE. */
 int mn_case_read(const char *path, mn_case **out, mn_error *err);
 /** Parse case text @p text of @p len bytes; @p name is used in messages. */
 int mn_case_parse(const char *text, size_t len, const char *name, mn_case **out, mn_error *err);
@@ -146,6 +150,10 @@ int mn_io_density_map_csv(FILE *fp, const void *ctx, mn_error *err);
  *  chunked and deflated). */
 int mn_h5_write_snapshot(const char *path, const mn_grid *g, const mn_solver *s, double day,
                          int precision, mn_error *err);
+/** Check snapshot file @p path as written by mn_h5_write_snapshot for day @p day on grid @p g:
+ *  it opens (present, not truncated), has the day's group and every species at the grid's
+ *  size. @return MN_OK or MN_EINPUT naming the file and what is wrong. */
+int mn_h5_check_snapshot(const char *path, const mn_grid *g, double day, mn_error *err);
 /** Build @p out (atomically): /mesh (x_mm, y_mm node coordinates, z_mm node depths below the
  *  surface, layer codes per cell) and every snapshot group of @p snaps in order. */
 int mn_h5_merge(const char *out, const char *const *snaps, int n, const mn_grid *g, mn_error *err);
@@ -163,23 +171,34 @@ int mn_io_xdmf(FILE *fp, const void *ctx, mn_error *err);
 int mn_xdmf_write(const char *path, const char *h5name, const mn_grid *g, const double *days, int n,
                   int precision, mn_error *err);
 
-/** Position of a run in its schedule, saved with each checkpoint. */
+/** Position of a run in its schedule and what it was started with, saved with each checkpoint:
+ *  a resumed run rebuilds the same course from it and refuses a checkpoint of another case,
+ *  another build or other model parameters. */
 typedef struct mn_run_state {
-  int next_session;    /**< sessions applied so far */
-  int next_sample;     /**< time-series samples taken so far */
-  int next_snapshot;   /**< snapshots written so far */
-  uint64_t seed;       /**< the run's seed (a --seed override survives --resume) */
-  char case_file[256]; /**< the case file as the user named it */
+  int next_session;     /**< sessions applied so far */
+  int next_sample;      /**< time-series samples taken so far */
+  int next_snapshot;    /**< snapshots written so far */
+  uint64_t seed;        /**< the run's seed (a --seed override survives --resume) */
+  char case_file[256];  /**< the case file as the user named it */
+  double days;          /**< the run's --days override, day; 0 = the case's simulate.days */
+  uint64_t case_hash;   /**< 64-bit FNV-1a of the saved case's bytes (mn_fnv1a64) */
+  uint64_t params_hash; /**< 64-bit FNV-1a of the run's mn_model_params */
+  char build[32];       /**< "mnsim VERSION" of the writer (set by mn_checkpoint_write) */
 } mn_run_state;
 
-/** Save everything needed to continue a run bit-identically (atomically). */
+/** Save everything needed to continue a run bit-identically (atomically), with a checksum over
+ *  all of it. @return MN_OK or MN_EIO naming the file and the system's reason (a full disk). */
 int mn_checkpoint_write(const char *path, const mn_grid *g, const mn_solver *s,
                         const mn_run_state *rs, const mn_timeseries *ts, mn_error *err);
-/** Read only the run state of checkpoint @p path (its schedule position, seed and case file):
- *  what a resumed run needs before it builds its course. @return MN_OK or MN_EINPUT. */
+/** Read only the run state of checkpoint @p path (its schedule position, seed, options, hashes
+ *  and case file): what a resumed run needs before it builds its course. Every value is range
+ *  checked; the checksum is verified by mn_checkpoint_read. @return MN_OK or MN_EINPUT naming
+ *  the file and the field. */
 int mn_checkpoint_read_state(const char *path, mn_run_state *rs, mn_error *err);
-/** Restore a checkpoint into a solver built from the same case (MN_EINPUT if the grid does not
- *  match). */
+/** Restore a checkpoint into a solver built from the same case: MN_EINPUT naming the file and
+ *  the field if the grid does not match, a value is missing or out of range (non-finite
+ *  fields, t_day, run_state, samples beyond ts->cap) or the checksum does not match. On failure
+ *  the solver's fields and @p ts may be partly overwritten. */
 int mn_checkpoint_read(const char *path, const mn_grid *g, mn_solver *s, mn_run_state *rs,
                        mn_timeseries *ts, mn_error *err);
 

@@ -37,6 +37,14 @@ enum {
   MN_PLAN_YEAR_SAMPLES = 366         /**< daily samples of the first year */
 };
 
+/** The one rule behind every sun-avoidance figure of a plan: the whole days after a session that
+ *  cover the longer of the visible-redness window and the model's sun window (open barrier,
+ *  UV-driven pigment), each at its 95th percentile over the parameter draws (the skin that is
+ *  red or open is kept out of the sun). */
+#define MN_PLAN_SUN_RULE                                                                         \
+  "whole days covering the longer of visible redness and the model's sun window (open barrier, " \
+  "UV-driven pigment), each at its 95th percentile over the draws"
+
 /* ---- the request ------------------------------------------------------------------------- */
 
 typedef enum {
@@ -130,6 +138,8 @@ typedef enum {
   MN_RULE_PROCEDURE,
   MN_RULE_PATIENT
 } mn_rule_kind;
+/** "condition", "medication", "procedure", "patient"; "?" out of range. */
+const char *mn_rule_kind_name(int k);
 
 typedef struct mn_candidacy_rule {
   char id[8];
@@ -168,18 +178,40 @@ const mn_candidacy_rule *mn_candidacy_rules_get(const mn_candidacy_rules *r, int
 int mn_candidacy_lookup(const mn_candidacy_rules *r, int kind, const char *name, const char *key,
                         const mn_candidacy_rule **out, mn_error *err);
 
+/** A condition, medication or procedure of the patient file that no rule names: free text the
+ *  clinician checks at the consultation (mnsim has no rule for it). */
+typedef struct mn_candidacy_unruled {
+  int kind;         /**< mn_rule_kind: condition, medication or procedure */
+  char name[64];    /**< as given */
+  double days_ago;  /**< medications and procedures; 0 for conditions */
+  char nearest[64]; /**< a rule's name this one is a likely typo of (edit distance), "" if none */
+  int held;         /**< 1: a likely typo of a refer or do-not-treat rule: the verdict is at
+                         least refer until a clinician confirms the name (a misspelt
+                         contraindication must not pass as "no rule") */
+} mn_candidacy_unruled;
+
 /** The screening of one patient. The rules it points to are borrowed from the table that
  *  screened it, which must outlive it. */
 typedef struct mn_candidacy {
   int verdict; /**< the strictest of the matches; PROCEED when none */
   const mn_candidacy_rule *match[MN_PLAN_MAX_MATCHES]; /**< borrowed from the rules */
   char detail[MN_PLAN_MAX_MATCHES][200]; /**< why it matched ("isotretinoin 90 days ago") */
+  /** days from the screening's day to the first day match i no longer applies: a rule with
+   *  within_days for a dose or procedure in the past lapses on day floor(within_days -
+   *  days_ago) + 1; -1 for a match that lasts (no window, or days_ago 0: still taken) */
+  double until_day[MN_PLAN_MAX_MATCHES];
   int n;
+  int verdict_later; /**< the strictest verdict once every time-limited match has lapsed */
+  double wait_days;  /**< days until the last time-limited refer / do-not-treat match lapses;
+                          0 when none applies */
+  mn_candidacy_unruled unruled[3 * MN_PLAN_MAX_ITEMS]; /**< entries no rule names */
+  int n_unruled;
 } mn_candidacy;
 
-/** Screen patient @p p against @p r: every matching rule with why it matched, and the strictest
- *  verdict. @return MN_OK, or MN_EINPUT when a condition, medication or procedure name is not
- *  known (the key names the entry, the message the nearest known name). */
+/** Screen patient @p p against @p r: every matching rule with why it matched, the strictest
+ *  verdict, when time-limited matches lapse, and the entries no rule names (accepted as free
+ *  text, with the nearest known name when it is a likely typo; a likely typo of a refer or
+ *  do-not-treat rule holds the verdict at refer at least). @return MN_OK. */
 int mn_candidacy_screen(const mn_candidacy_rules *r, const mn_plan_patient *p, mn_candidacy *out,
                         mn_error *err);
 
@@ -242,6 +274,10 @@ typedef struct mn_plan_region {
   double depth_mm;            /**< needle setting */
   double depth_cap_mm;        /**< the deepest allowed here (chart, anatomy) */
   char depth_reason[400];     /**< what bounded the depth */
+  char precaution[400]; /**< the candidacy precaution that constrained this region's search and
+                             how (R44: PIH risk cap), "" when none applies */
+  char binding[300];    /**< when the goal is not reached: the constraint that binds and the
+                             smallest change that reaches it ("" when reached) */
   int passes;
   double density_cm2;      /**< punctures per cm2 per session */
   int sessions;            /**< sessions for this region (treated in the first `sessions` visits) */
@@ -253,7 +289,9 @@ typedef struct mn_plan_region {
   double redness_days[3];  /**< per session: q05, median, q95 */
   double redness_threshold; /**< visibility threshold of the redness index (nominal) */
   double barrier_days[3];
-  double sun_days[3];     /**< sun avoidance per session */
+  double sun_days[3];     /**< the model's sun window per session (barrier and UV drive) */
+  double sun_window_days; /**< THE sun-avoidance window of the plan's outputs (summary,
+                               report, calendar, plan.json): MN_PLAN_SUN_RULE */
   double pih_pct[3];      /**< PIH risk per course (uncalibrated, flagged) */
   double collagen_pd[3];  /**< papillary collagen change at the review, % */
   mn_plan_curves *curves; /**< the figures' curves, owned by the plan (mn_plan_fini) */
@@ -292,9 +330,12 @@ typedef struct mn_plan {
   double review_day;                        /**< 6 months after the last session */
   int reached;                              /**< every region reaches its goal */
   char start[16];                           /**< YYYY-MM-DD of the first session */
-  int evaluations;                          /**< lumped runs */
+  char allowed_from[16]; /**< YYYY-MM-DD: the first day the time-limited refer / do-not-treat
+                              matches allow (today + cand.wait_days; the start is not earlier);
+                              "" when none applies or the plan treats no one */
+  int evaluations;       /**< lumped runs */
   int draws_used;        /**< posterior draws behind the probabilities and bands */
-  char note[600];        /**< what bound the plan (unreachable goals, constraints) */
+  char note[1200];       /**< what bound the plan (unreachable goals, constraints) */
   mn_plan_event *events; /**< the aftercare calendar in date order, owned */
   int n_events;
 } mn_plan;

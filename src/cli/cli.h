@@ -23,12 +23,35 @@ typedef struct cli_blob {
   size_t len;
 } cli_blob;
 int cli_write_blob(FILE *fp, const void *ctx, mn_error *err);
+/* Install the SIGINT/SIGTERM handler of every command: the first signal is a stop request
+ * (mn_stop_request), a second one removes the temporaries and kills the process. */
+void cli_signals_install(void);
+/* The exit status of a stopped command: 128 + the signal's number (130 SIGINT, 143 SIGTERM). */
+int cli_stop_status(void);
 /* Print a usage error for @p cmd and return EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Install the log handler for the chosen verbosity. */
 void cli_log_setup(const cli_opts *o);
 /* Base name of @p path without directory and extension, into @p buf. */
 void cli_stem(const char *path, char *buf, size_t size);
+
+/* ---- text tables (table.c) ------------------------------------------------------------------ */
+
+enum { CLI_TABLE_MAX_COLS = 12 };
+/* A column: heading, width (the preferred one, then as fitted) and the narrowest it may get. */
+typedef struct cli_col {
+  const char *head;
+  int width, min;
+} cli_col;
+/* The output's width: COLUMNS when set (40-1000), else the terminal's when stdout is one, else
+ * 80. */
+int cli_term_width(void);
+/* Fit @p n columns into @p width characters: the widest shrink first, none below its minimum;
+ * the last column takes the rest (at least its minimum). */
+void cli_table_fit(cli_col *cols, int n, int width);
+/* Print one row on stdout: each cell within its column's width, a longer cell wrapped (at a
+ * blank, else after '_', '|' or '-', else cut) onto continuation lines; nothing is lost. */
+void cli_table_row(const cli_col *cols, int n, const char *const *cells);
 
 /* ---- one option table per command (like the case file's descriptor tables) ----------------
  * Each command lists its options with their kind, range and help; cli_parse parses argv with it
@@ -41,7 +64,8 @@ typedef enum {
   CLI_DOUBLE, /* a double field in [min, max] */
   CLI_U64,    /* a uint64_t field (seeds); *(int *)(opts + set) = 1 when given */
   CLI_STRING, /* a const char * field pointing into argv */
-  CLI_CALL    /* the value goes to call(opts, value); repeatable */
+  CLI_CALL,   /* the value goes to call(opts, value); once */
+  CLI_LIST    /* as CLI_CALL, repeatable: each value adds an item (plan --region) */
 } cli_kind;
 
 typedef struct cli_option {
@@ -55,6 +79,9 @@ typedef struct cli_option {
   int (*call)(void *opts, const char *value); /* CLI_CALL: 0 or a usage error's exit code */
   const char *help;
 } cli_option;
+
+/* The longest path an option takes: the run directory's files go below it within PATH_MAX. */
+#define CLI_PATH_MAX 3800
 
 /* The options most commands share: -o DIR, --json, -q, -v; a command's option struct T holds
  * them in a cli_opts field named `common`. -h/--help is every command's without a table entry. */
@@ -73,6 +100,9 @@ typedef struct cli_option {
  * (printed with @p help), EXIT_USAGE after a usage error (printed). */
 int cli_parse(const char *cmd, const cli_option *tab, size_t n, void (*help)(void), int argc,
               char **argv, void *opts, cli_opts *common, int *first);
+/* Long name of the option whose CLI_CALL/CLI_LIST handler is running ("region"), for its
+ * messages; "?" outside a handler. */
+const char *cli_current_option(void);
 /* The options section of --help from @p tab. */
 void cli_print_options(const cli_option *tab, size_t n);
 

@@ -49,12 +49,12 @@ static const cli_option options[] = {
     {"rules", 0, CLI_FLAG, NULL, 0, 0, PO(rules), 0, NULL,
      "list the candidacy rules with their sources"},
     {"template", 0, CLI_FLAG, NULL, 0, 0, PO(tmpl), 0, NULL, "print an annotated patient file"},
-    {"region", 0, CLI_CALL, "R:C[:S]", 0, 0, 0, 0, flag_region,
+    {"region", 0, CLI_LIST, "R:C[:S]", 0, 0, 0, 0, flag_region,
      "without a patient file: region, concern, severity (cheek:acne_scars:moderate); repeatable"},
     {"age", 0, CLI_CALL, "Y", 0, 0, 0, 0, flag_age, "patient.age_y"},
     {"sex", 0, CLI_CALL, "S", 0, 0, 0, 0, flag_sex, "patient.sex: female or male"},
     {"fitzpatrick", 0, CLI_CALL, "N", 0, 0, 0, 0, flag_fitzpatrick, "patient.fitzpatrick: 1-6"},
-    {"condition", 0, CLI_CALL, "NAME", 0, 0, 0, 0, flag_condition,
+    {"condition", 0, CLI_LIST, "NAME", 0, 0, 0, 0, flag_condition,
      "patient.conditions: one name (mnsim plan --rules); repeatable"},
     {"start", 0, CLI_CALL, "DATE", 0, 0, 0, 0, flag_start, "constraints.earliest_start"},
     {"max-sessions", 0, CLI_CALL, "N", 0, 0, 0, 0, flag_max_sessions, "constraints.max_sessions"},
@@ -94,12 +94,14 @@ static mn_patient_file *flags_file(plan_opts *o) {
   return o->pf;
 }
 
-/* Set key @p key of a table to @p v, the message naming @p path. */
+/* Set key @p key of a table to @p v; the message names the flag and the patient file's key
+ * @p path ("--region: regions[0].severity = 'x' is not known ..."), as a usage error. */
 static int set_key(plan_opts *o, const mn_config_desc *tab, size_t n, const char *key,
                    const char *v, void *obj, const char *path) {
   mn_error e = {0};
+  (void)o;
   if (mn_config_parse(mn_config_find(tab, n, key), v, obj, path, &e))
-    return cli_fail(&o->common, &e);
+    return cli_usage_error("plan", "--%s: %s", cli_current_option(), e.msg);
   return 0;
 }
 
@@ -172,16 +174,27 @@ static int print_rules(void) {
   mn_candidacy_rules *r = NULL;
   mn_error e = {0};
   if (mn_candidacy_rules_create(&r, &e)) return cli_fail(NULL, &e);
-  static const char *const kinds[] = {"condition", "medication", "procedure", "patient"};
-  printf("%-4s %-11s %-30s %-8s %-12s %-8s %s\n", "id", "kind", "name", "within", "verdict",
-         "evidence", "source");
+  /* fitted to the output's width; names and sources wrap, nothing is cut */
+  cli_col cols[] = {{"id", 4, 4},        {"kind", 10, 10},   {"name", 26, 12}, {"within", 6, 6},
+                    {"verdict", 12, 12}, {"evidence", 8, 8}, {"source", 0, 20}};
+  const int nc = (int)(sizeof cols / sizeof cols[0]);
+  cli_table_fit(cols, nc, cli_term_width());
+  const char *head[7];
+  for (int j = 0; j < nc; j++) head[j] = cols[j].head;
+  cli_table_row(cols, nc, head);
   int n = mn_candidacy_rules_count(r);
   for (int i = 0; i < n; i++) {
     const mn_candidacy_rule *u = mn_candidacy_rules_get(r, i);
     char w[16] = "-";
     if (u->within_days >= 0) snprintf(w, sizeof w, "%gd", u->within_days);
-    printf("%-4s %-11s %-30s %-8s %-12s %-8s %.70s\n", u->id, kinds[u->kind], u->name, w,
-           mn_candidacy_verdict_name(u->verdict), u->evidence, u->source);
+    const char *cells[7] = {u->id,
+                            mn_rule_kind_name(u->kind),
+                            u->name,
+                            w,
+                            mn_candidacy_verdict_name(u->verdict),
+                            u->evidence,
+                            u->source};
+    cli_table_row(cols, nc, cells);
   }
   printf("\n%d rules (data/candidacy.csv); aliases are accepted for every name.\n", n);
   mn_candidacy_rules_destroy(r);
@@ -230,14 +243,32 @@ static void print_summary(const mn_patient_file *pf, const mn_plan *p, const cha
   printf("mnsim plan: %s%s%s\n", pf->file, pf->description[0] ? " - " : "", pf->description);
   printf("  patient    %g years, %s, Fitzpatrick %s\n", q->patient.age_y,
          q->patient.sex ? "male" : "female", mn_fitzpatrick_name(q->patient.fitzpatrick));
-  printf("  candidacy  %s\n", p->cand.verdict == MN_CAND_PROCEED
-                                  ? "proceed (no rule applies)"
-                                  : mn_candidacy_verdict_name(p->cand.verdict));
-  for (int i = 0; i < p->cand.n; i++) {
-    const mn_candidacy_rule *r = p->cand.match[i];
+  const mn_candidacy *c = &p->cand;
+  if (c->verdict == MN_CAND_PROCEED)
+    printf("  candidacy  proceed (no rule applies)\n");
+  else if (p->allowed_from[0])
+    printf("  candidacy  %s until %s (time-limited), then %s\n",
+           mn_candidacy_verdict_name(c->verdict), p->allowed_from,
+           mn_candidacy_verdict_name(c->verdict_later));
+  else
+    printf("  candidacy  %s\n", mn_candidacy_verdict_name(c->verdict));
+  for (int i = 0; i < c->n; i++) {
+    const mn_candidacy_rule *r = c->match[i];
     printf("    %-12s %s [%s, evidence %s]: %s\n", mn_candidacy_verdict_name(r->verdict),
-           p->cand.detail[i], r->id, r->evidence, r->reason);
+           c->detail[i], r->id, r->evidence, r->reason);
     if (r->precaution[0]) printf("                 precaution: %s\n", r->precaution);
+  }
+  for (int i = 0; i < c->n_unruled; i++) {
+    const mn_candidacy_unruled *u = &c->unruled[i];
+    printf("    %-12s %s: %s: no rule in mnsim: check at consultation", "check",
+           mn_rule_kind_name(u->kind), u->name);
+    if (u->nearest[0]) printf(" (a typo of '%s'? `mnsim plan --rules`)", u->nearest);
+    if (u->held)
+      printf(
+          "; held at refer until a clinician confirms the name ('%s' has a refer or "
+          "do-not-treat rule)",
+          u->nearest);
+    printf("\n");
   }
   if (!p->treat)
     printf(
@@ -247,8 +278,12 @@ static void print_summary(const mn_patient_file *pf, const mn_plan *p, const cha
   char d0[16], rv[16];
   long start = mn_date_days(p->start);
   mn_date_format(start + (long)llround(p->review_day), rv);
-  printf("  course     %d session%s, every %g weeks, from %s; review %s\n", p->sessions,
-         p->sessions == 1 ? "" : "s", p->interval_days / 7, p->start, rv);
+  printf("  course     %d session%s, every %g weeks, from %s%s; review %s\n", p->sessions,
+         p->sessions == 1 ? "" : "s", p->interval_days / 7, p->start,
+         p->allowed_from[0] && !strcmp(p->allowed_from, p->start)
+             ? " (the first day the candidacy rules allow)"
+             : "",
+         rv);
   printf("  dates     ");
   for (int s = 0; s < p->sessions; s++) {
     mn_date_format(start + (long)llround(p->session_day[s]), d0);
@@ -257,8 +292,8 @@ static void print_summary(const mn_patient_file *pf, const mn_plan *p, const cha
   printf("\n");
   for (int i = 0; i < p->n_regions; i++) {
     const mn_plan_region *r = &p->region[i];
-    char b1[64], b2[64], b3[64];
-    printf("  %-11s%s %s: %.2f mm, %d pass%s (%.0f/cm2), %d session%s\n", r->skin.region,
+    char b1[64], b3[64];
+    printf("  %-10s %s %s: %.2f mm, %d pass%s (%.0f/cm2), %d session%s\n", r->skin.region,
            mn_severity_name(r->req.severity), mn_concern_name(r->req.concern), r->depth_mm,
            r->passes, r->passes == 1 ? "" : "es", r->density_cm2, r->sessions,
            r->sessions == 1 ? "" : "s");
@@ -275,17 +310,20 @@ static void print_summary(const mn_patient_file *pf, const mn_plan *p, const cha
           r->reached ? "(reached)" : "(NOT reached within the constraints: best plan shown)");
     }
     band_text(b1, sizeof b1, r->redness_days, " d");
-    band_text(b2, sizeof b2, r->sun_days, " d");
     band_text(b3, sizeof b3, r->pih_pct, " %");
     printf(
-        "             redness %s per session; sun avoidance %s; PIH risk %s (three trials: wide)\n",
-        b1, b2, b3);
+        "             redness %s per session; sun avoidance %.0f days after each session; "
+        "PIH risk %s (three trials: wide)\n",
+        b1, r->sun_window_days, b3);
+    if (r->precaution[0]) printf("             precaution %s\n", r->precaution);
+    if (r->binding[0]) printf("             binding    %s\n", r->binding);
   }
   if (p->note[0]) printf("  note       %s\n", p->note);
   printf(
       "  evidence   %d posterior draws of the parameters, %d lumped runs in %.2f s; depths,\n"
-      "             defect depths and goals from data/indications.csv (sources there)\n",
-      p->draws_used, p->evaluations, secs);
+      "             defect depths and goals from data/indications.csv (sources there); sun\n"
+      "             avoidance: %s\n",
+      p->draws_used, p->evaluations, secs, MN_PLAN_SUN_RULE);
   printf("  outputs    %s/plan.json plan.ics%s\n", dir, report ? " report.html" : "");
   printf("  mnsim supports the clinician's decision and does not replace it.\n");
 }
@@ -304,6 +342,7 @@ typedef struct run {
   mn_plan_figures figs;
   char dir[4096], today[16], cmdline[1024];
   double secs;
+  long long created; /* unix seconds: SOURCE_DATE_EPOCH or the clock */
 } run;
 
 static void run_fini(run *r) {
@@ -332,12 +371,34 @@ static int today(const plan_opts *o, char out[16]) {
   return -1;
 }
 
+/* The flag that set the patient file's key @p key (a request built from flags has no file to
+ * point at), or NULL. */
+static const char *flag_of_key(const char *key) {
+  static const char *const map[][2] = {{"constraints.earliest_start", "start"},
+                                       {"constraints.max_sessions", "max-sessions"},
+                                       {"patient.age_y", "age"},
+                                       {"patient.sex", "sex"},
+                                       {"patient.fitzpatrick", "fitzpatrick"},
+                                       {"patient.conditions", "condition"},
+                                       {"regions", "region"}};
+  for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+    if (!strncmp(key, map[i][0], strlen(map[i][0]))) return map[i][1];
+  return NULL;
+}
+
 /* Read (or take) the request, load the tables, screen and search. */
 static int make(run *r, plan_opts *o, const char *path, mn_error *err) {
   int rc = MN_OK;
   if (o->pf) {
     r->pf = o->pf, o->pf = NULL;
-    MN_TRY(mn_plan_request_check(&r->pf->req, err));
+    rc = mn_plan_request_check(&r->pf->req, err);
+    const char *flag = rc ? flag_of_key(err->key) : NULL;
+    if (flag) { /* name the flag: "--start: constraints.earliest_start = ..." */
+      char msg[sizeof err->msg];
+      snprintf(msg, sizeof msg, "%s", err->msg);
+      snprintf(err->msg, sizeof err->msg, "--%s: %.*s", flag, (int)sizeof err->msg - 16, msg);
+    }
+    if (rc) goto cleanup;
   } else {
     MN_TRY(mn_patient_file_read(path, &r->pf, err));
   }
@@ -358,12 +419,28 @@ cleanup:
   return rc;
 }
 
+/* The files' creation time: SOURCE_DATE_EPOCH when set (reproducible files), else the clock.
+ * A value that is not whole seconds from 1970 up to 9999-12-31 (the calendar's DTSTAMP) is a
+ * usage error, found before any work. @return -1 to go on, or the exit code. */
+static int created_time(long long *out) {
+  const char *sde = getenv("SOURCE_DATE_EPOCH");
+  long v;
+  *out = (long long)time(NULL);
+  if (!sde) return -1;
+  if (mn_parse_long(sde, &v) || v < 0 || v > 253402300799L ||
+      strspn(sde, "0123456789") != strlen(sde))
+    return cli_usage_error("plan",
+                           "SOURCE_DATE_EPOCH='%s' must be whole seconds since 1970-01-01 in [0, "
+                           "253402300799]",
+                           sde);
+  *out = v;
+  return -1;
+}
+
 /* plan.json, plan.ics and (unless --no-report) report.html, all or none. */
 static int write(run *r, const plan_opts *o, mn_error *err) {
   int rc = MN_OK, report = !o->no_report;
-  const char *sde = getenv("SOURCE_DATE_EPOCH"); /* reproducible files when set */
-  mn_plan_output out = {r->pf, &r->plan, r->cmdline,
-                        sde ? strtoll(sde, NULL, 10) : (long long)time(NULL)};
+  mn_plan_output out = {r->pf, &r->plan, r->cmdline, r->created};
   mn_plan_report rep = {&out, &r->figs, ""};
   snprintf(rep.today, sizeof rep.today, "%s", r->today);
   if (report)
@@ -407,6 +484,7 @@ static int plan_main(plan_opts *o, int argc, char **argv, int first) {
   memset(&r, 0, sizeof r);
   int code = today(o, r.today);
   if (code >= 0) return code;
+  if ((code = created_time(&r.created)) >= 0) return code;
   const char *path = o->nflags ? NULL : argv[first];
   output_dir(o, path, r.dir, sizeof r.dir);
   snprintf(r.cmdline, sizeof r.cmdline, "mnsim");

@@ -71,15 +71,13 @@ typedef struct sens_ctx {
 
 static void eval_sets(int n, const mn_model_params *sets, double *y, void *user) {
   sens_ctx *c = user;
-  int nt = c->threads;
-#ifdef _OPENMP
-  if (nt <= 0) nt = omp_get_max_threads();
-#endif
+  int nt = mn_threads(c->threads);
   (void)nt;
 #ifdef _OPENMP
 #pragma omp parallel for schedule(dynamic, 4) num_threads(nt)
 #endif
   for (int i = 0; i < n; i++) {
+    if (mn_stop_requested()) continue; /* the caller reports the stop */
     mn_target_eval_rows(c->rows, c->idx, NOUT, &sets[i], c->atlas, c->cat, y + (size_t)i * NOUT);
 #ifdef _OPENMP
 #pragma omp atomic

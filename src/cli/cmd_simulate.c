@@ -3,21 +3,19 @@
  * punctures. Owns the time loop: sessions, time-series samples, 3D snapshots, progress,
  * checkpoints every N minutes, SIGINT/SIGTERM, --resume. */
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
-
-static volatile sig_atomic_t got_signal;
-static void on_signal(int sig) {
-  got_signal = sig;
-}
 
 typedef struct sim {
   cli_opts common;
@@ -38,10 +36,63 @@ typedef struct sim {
   mn_outcome_bands bands;
   int have_bands;
   double wall0;
-  double days; /* --days override, 0 = none */
+  double days;                     /* --days override, 0 = none */
+  uint64_t case_hash, params_hash; /* of the case's bytes and of the model parameters */
+  int lock_fd;                     /* the output directory's lock (lock_dir), -1 = none */
+  char lock_path[4200];
 } sim;
 
+/* The output directory's lock, DIR/.mnsim-lock: an exclusive flock held from before the run
+ * directory is looked at until the results are in place, so that two runs (or two resumes)
+ * cannot interleave in one directory. The kernel releases it when its owner dies, so a killed
+ * run's lock is taken over at once. The file holds the owner's pid for the message and is
+ * removed by its owner at the end; one that was removed while we opened it is not ours (the
+ * inode check), and we open it again. */
+static int lock_dir(sim *m, mn_error *err) {
+  snprintf(m->lock_path, sizeof m->lock_path, "%s/.mnsim-lock", m->dir);
+  const char *path = m->lock_path;
+  for (int tries = 0; tries < 8; tries++) {
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0)
+      return MN_ERR(err, MN_EIO, "", "cannot create the lock file %s: %s", path, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      int e = errno;
+      char pid[24] = "";
+      ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+      pid[n > 0 ? n : 0] = '\0';
+      pid[strcspn(pid, "\n")] = '\0';
+      close(fd);
+      if (e == EWOULDBLOCK)
+        return MN_ERR(err, MN_EUSAGE, "",
+                      "%s is in use by another mnsim run (pid %s, lock %s): wait for it to end or "
+                      "choose another -o directory",
+                      m->dir, pid[0] ? pid : "unknown", path);
+      return MN_ERR(err, MN_EIO, "", "cannot lock %s: %s", path, strerror(e));
+    }
+    struct stat a, b;
+    if (fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+      char pid[24];
+      int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+      if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)len, 0) != len)
+        mn_log(MN_LOG_WARN, "cannot write the pid to %s", path);
+      m->lock_fd = fd;
+      return MN_OK;
+    }
+    close(fd);
+  }
+  return MN_ERR(err, MN_EIO, "", "cannot lock %s: it keeps being replaced", path);
+}
+
+/* Remove the lock file, then release it (see lock_dir). */
+static void unlock_dir(sim *m) {
+  if (m->lock_fd < 0) return;
+  unlink(m->lock_path);
+  close(m->lock_fd);
+  m->lock_fd = -1;
+}
+
 static void sim_fini(sim *m) {
+  unlock_dir(m);
   mn_course_destroy(m->c);
   mn_device_fini(&m->dev);
   mn_device_catalogue_destroy(m->cat);
@@ -80,6 +131,7 @@ static int setup(sim *m, const char *case_path, int have_seed, uint64_t seed, in
                  mn_error *err) {
   int rc = MN_OK;
   MN_TRY(mn_case_read(case_path, &m->cs, err));
+  m->case_hash = mn_fnv1a64(MN_FNV1A64_INIT, m->cs->text, m->cs->text_len);
   if (m->days > 0) m->cs->sim.days = m->days;
   if (have_seed) m->cs->seed = m->cs->treatment.seed = seed;
   if (threads > 0) m->cs->solver.threads = threads;
@@ -89,6 +141,7 @@ static int setup(sim *m, const char *case_path, int have_seed, uint64_t seed, in
   if ((rc = mn_device_init(&m->dev, m->cat, &m->cs->device, err))) goto located;
   MN_TRY(mn_param_set_load_default(&m->ps, err));
   MN_TRY(mn_case_apply_overrides(m->cs, &m->ps, err));
+  m->params_hash = mn_fnv1a64(MN_FNV1A64_INIT, &m->ps.p, sizeof m->ps.p);
   mn_course_params p;
   course_params(m, &p);
   if ((rc = mn_course_create(&p, &m->c, err))) goto located;
@@ -108,7 +161,13 @@ static int checkpoint(sim *m, mn_error *err) {
   snprintf(p, sizeof p, "%s/checkpoint.h5", m->run);
   mn_course_position pos;
   mn_course_get_position(m->c, &pos);
-  mn_run_state rs = {pos.next_session, pos.next_sample, m->next_snapshot, m->cs->seed, ""};
+  mn_run_state rs = {.next_session = pos.next_session,
+                     .next_sample = pos.next_sample,
+                     .next_snapshot = m->next_snapshot,
+                     .seed = m->cs->seed,
+                     .days = m->days,
+                     .case_hash = m->case_hash,
+                     .params_hash = m->params_hash};
   snprintf(rs.case_file, sizeof rs.case_file, "%s", m->cs->file);
   return mn_checkpoint_write(p, mn_course_grid(m->c), mn_course_solver(m->c), &rs,
                              mn_course_series(m->c), err);
@@ -158,7 +217,7 @@ static int loop(sim *m, mn_error *err) {
     poison(m, &poison_day);
     MN_TRY(mn_course_step(m->c, stop, &info, err));
     mn_progress_update(&bar, info.t_day / t_end);
-    if (got_signal) {
+    if (mn_stop_requested()) {
       MN_TRY(checkpoint(m, err));
       mn_progress_finish(&bar);
       return -1;
@@ -173,21 +232,33 @@ cleanup:
   return rc;
 }
 
-/* " [median m, a-b]" (over the draws) for scalar k, or nothing without bands */
-static void band_scaled(const sim *m, int k, const char *fmt, double scale) {
-  if (!m->have_bands) return;
-  const double *b = m->bands.band[k];
-  if (!isfinite(b[0])) return;
-  printf(" [median ");
+/* One outcome scalar as the summary shows it: with bands, the posterior median and its 5-95 %
+ * band over the draws first ("m [a to b]"), then, with -v, the nominal run's value ("; nominal
+ * run x"); without bands (uq_draws: 0) the nominal run's value alone. */
+static void show(const sim *m, int k, double nominal, const char *fmt, double scale) {
+  const double *b = m->have_bands ? m->bands.band[k] : NULL;
+  if (!b || !isfinite(b[1])) {
+    printf(fmt, scale * nominal);
+    return;
+  }
   printf(fmt, scale * b[1]);
-  printf(", ");
+  printf(" [");
   printf(fmt, scale * b[0]);
   printf(" to ");
   printf(fmt, scale * b[2]);
   printf("]");
+  if (m->common.verbose) {
+    printf(" (nominal run ");
+    printf(fmt, scale * nominal);
+    printf(")");
+  }
 }
-static void band(const sim *m, int k, const char *fmt) {
-  band_scaled(m, k, fmt, 1);
+
+/* with -v (or without bands): the nominal run's value per session */
+static void per_session(const sim *m, const double *v, int n, const char *what) {
+  if (m->have_bands && !m->common.verbose) return;
+  printf("; nominal run %s", what);
+  for (int s = 0; s < n; s++) printf("%s %.1f d", s ? "," : "", v[s]);
 }
 
 static void print_summary(const sim *m, long steps, double wall) {
@@ -214,44 +285,57 @@ static void print_summary(const sim *m, long steps, double wall) {
         density, geo->b_um, geo->rn_um, 100 * geo->phi, geo->slabs);
   if (m->have_bands)
     printf(
-        "  values     the run with the table's parameter values; in brackets the median and the\n"
-        "             5th-95th percentiles of the lumped twin over %d %s draws (%d dropped as\n"
-        "             unstable): the two differ where the response is skewed "
-        "(docs/calibration.md)\n",
+        "  values     median [5th to 95th percentile] of the lumped twin over %d %s draws (%d "
+        "dropped\n             as unstable)%s\n",
         m->bands.kept, m->bands.source == MN_ENSEMBLE_PRIOR ? "prior" : "posterior",
-        m->bands.dropped);
-  printf("  redness    peak R %.2f at day %.2f; visible (R > %.2f)", o->redness_peak,
-         o->redness_peak_day, o->redness_threshold);
-  for (int s = 0; s < o->n_sessions; s++) printf("%s %.1f d", s ? "," : "", o->redness_days[s]);
-  printf(" after each session");
-  band(m, MN_OQ_REDNESS_DAYS_FIRST, "%.1f");
-  printf("\n  barrier    channels open (epidermal gap):");
-  for (int s = 0; s < o->n_sessions; s++) printf("%s %.1f d", s ? "," : "", o->barrier_days[s]);
-  band(m, MN_OQ_BARRIER_HOURS_FIRST, "%.0f h");
-  printf("\n  peaks (PD) P %.2f at %.2f d, N %.2f at %.2f d, M %.2f at %.2f d\n", o->peak[0],
-         o->peak_day[0], o->peak[1], o->peak_day[1], o->peak[2], o->peak_day[2]);
+        m->bands.dropped,
+        m->common.verbose ? "; in parentheses the nominal run (the table's values, the "
+                            "3D model\n             where it ran)"
+        : g               ? "; the 3D run at the nominal values: outcome.json, -v"
+                          : "; the nominal run: outcome.json, -v");
+  else
+    printf("  values     the nominal run (the table's parameter values; uq_draws: 0, no bands)\n");
+  printf("  redness    visible (R > %.2f) ", o->redness_threshold);
+  show(m, MN_OQ_REDNESS_DAYS_FIRST, o->redness_days[0], "%.1f", 1);
+  printf(" d after the first session");
+  per_session(m, o->redness_days, o->n_sessions, "after each session");
+  printf("\n  barrier    channels open (epidermal gap) ");
+  show(m, MN_OQ_BARRIER_HOURS_FIRST, 24 * o->barrier_days[0], "%.0f", 1);
+  printf(" h after the first session");
+  per_session(m, o->barrier_days, o->n_sessions, "after each session");
+  printf("\n");
+  if (!m->have_bands || m->common.verbose)
+    printf(
+        "  peaks (PD) nominal run: R %.2f at day %.2f, P %.2f at %.2f d, N %.2f at %.2f d, "
+        "M %.2f at %.2f d\n",
+        o->redness_peak, o->redness_peak_day, o->peak[0], o->peak_day[0], o->peak[1],
+        o->peak_day[1], o->peak[2], o->peak_day[2]);
   static const char *const lay[2] = {"papillary", "reticular"};
   static const int at[3] = {30, 90, 180};
   for (int l = 0; l < 2; l++) {
-    printf("  collagen   %-9s", lay[l]);
-    for (int q = 0; q < 3; q++)
-      if (isfinite(o->collagen_pct[l][q]))
-        printf(" %+.2f %% at %d d,", o->collagen_pct[l][q], at[q]);
-    printf(" %+.2f %% at day %g", o->collagen_end_pct[l], o->t_end);
-    band(m, l ? MN_OQ_COLLAGEN_RD_END : MN_OQ_COLLAGEN_PD_END, "%+.1f");
-    printf("; type III %.1f %%\n", 100 * o->type3_end[l]);
+    printf("  collagen   %-9s ", lay[l]);
+    show(m, l ? MN_OQ_COLLAGEN_RD_END : MN_OQ_COLLAGEN_PD_END, o->collagen_end_pct[l], "%+.1f", 1);
+    printf(" %% at day %g", o->t_end);
+    if (!m->have_bands || m->common.verbose) {
+      printf("; nominal run");
+      for (int q = 0; q < 3; q++)
+        if (isfinite(o->collagen_pct[l][q]))
+          printf(" %+.2f %% at %d d,", o->collagen_pct[l][q], at[q]);
+      printf(" type III %.1f %%", 100 * o->type3_end[l]);
+    }
+    printf("\n");
   }
-  printf("  thickness  dermis %+.1f um at the end", o->thickness_end_um);
-  band(m, MN_OQ_THICKNESS_END, "%+.0f");
-  printf(" (psi is an estimate)\n  epidermis  %+.1f %% at the end", o->epidermis_end_pct);
-  band(m, MN_OQ_EPIDERMIS_END, "%+.1f");
-  printf("; dermal stiffness %+.1f %%", o->elasticity_end_pct);
-  band(m, MN_OQ_ELASTICITY_END, "%+.1f");
-  printf(" (low confidence)\n  sun        avoid sun");
+  printf("  thickness  dermis ");
+  show(m, MN_OQ_THICKNESS_END, o->thickness_end_um, "%+.0f", 1);
+  printf(" um at the end (psi is an estimate)\n  epidermis  ");
+  show(m, MN_OQ_EPIDERMIS_END, o->epidermis_end_pct, "%+.1f", 1);
+  printf(" %% at the end; dermal stiffness ");
+  show(m, MN_OQ_ELASTICITY_END, o->elasticity_end_pct, "%+.1f", 1);
+  printf(" %% (low confidence)\n  sun        PIH risk ");
+  show(m, MN_OQ_PIH_RISK, o->pih_risk, "%.0f", 100);
+  printf(" %% (calibrated on three trials: wide uncertainty); avoid sun");
   for (int s = 0; s < o->n_sessions; s++) printf("%s %.1f d", s ? "," : "", o->sun_days[s]);
-  printf(" after each session; PIH risk %.0f %%", 100 * o->pih_risk);
-  band_scaled(m, MN_OQ_PIH_RISK, "%.0f %%", 100);
-  printf(" (calibrated on three trials: wide uncertainty)\n");
+  printf(" after each session (nominal run)\n");
   printf("  evidence   see outcome.json 'evidence' and 'uncertainty'; docs/validation.md\n");
   printf("  run        %ld steps in %.2f s\n", steps, wall);
   if (g)
@@ -414,21 +498,10 @@ static void remove_stale(const char *dir) {
   closedir(d);
 }
 
-static int copy_file(const char *from, const char *to, mn_error *err) {
-  FILE *fp = fopen(from, "rb");
-  if (!fp) return MN_ERR(err, MN_EINPUT, "", "cannot open %s", from);
-  char *buf = mn_malloc(16 << 20);
-  size_t n = buf ? fread(buf, 1, 16 << 20, fp) : 0;
-  fclose(fp);
-  int rc =
-      buf ? mn_write_file_atomic(to, buf, n, err) : MN_ERR(err, MN_ENOMEM, "", "out of memory");
-  mn_free(buf);
-  return rc;
-}
-
-/* A new run: the run directory with a copy of the case and a first checkpoint, so that a run
- * killed at any moment from here on can be resumed. */
-static int start_run(sim *m, const char *case_path, mn_error *err) {
+/* A new run: the run directory with the case's bytes as parsed (a case read from a pipe cannot
+ * be read twice) and a first checkpoint, so that a run killed at any moment from here on can be
+ * resumed. */
+static int start_run(sim *m, mn_error *err) {
   int rc = MN_OK;
   char path[4300];
   struct stat st;
@@ -440,30 +513,121 @@ static int start_run(sim *m, const char *case_path, mn_error *err) {
                   m->dir, m->dir, m->run);
   MN_TRY(mn_mkdir_p(m->run, err));
   snprintf(path, sizeof path, "%s/case.yaml", m->run);
-  MN_TRY(copy_file(case_path, path, err));
+  MN_TRY(mn_write_file_atomic(path, m->cs->text, m->cs->text_len, err));
   MN_TRY(checkpoint(m, err));
 cleanup:
   return rc;
 }
 
-/* A resumed run: the course from the saved case with the saved seed, then the saved state. */
+/* Snapshots beyond the end of the course are dropped. */
+static void trim_snapshots(sim *m) {
+  int n = 0;
+  while (n < m->cs->sim.n_snapshots &&
+         m->cs->sim.snapshot_days[n] <= mn_course_end_day(m->c) + 1e-9)
+    n++;
+  m->cs->sim.n_snapshots = n;
+}
+
+/* What --resume DIR finds: an interrupted run, or a plain statement of what is there instead.
+ * Called with the directory's lock held, so that a run ending meanwhile is seen ended. */
+static int check_resumable(const sim *m, mn_error *err) {
+  struct stat st;
+  char path[4300];
+  snprintf(path, sizeof path, "%s/checkpoint.h5", m->run);
+  if (stat(path, &st) == 0) return MN_OK;
+  snprintf(path, sizeof path, "%s/outcome.json", m->dir);
+  if (stat(path, &st) == 0)
+    return MN_ERR(err, MN_EUSAGE, "",
+                  "%s holds a finished run (outcome.json, and no interrupted run in %s): nothing "
+                  "to resume",
+                  m->dir, m->run);
+  if (stat(m->run, &st) == 0)
+    return MN_ERR(err, MN_EUSAGE, "",
+                  "%s holds a run stopped before its first checkpoint (no %s/checkpoint.h5): "
+                  "start it again with `mnsim simulate -o %s CASE.yaml`",
+                  m->dir, m->run, m->dir);
+  return MN_ERR(err, MN_EUSAGE, "",
+                "%s is not an interrupted mnsim run (no %s/checkpoint.h5): nothing to resume",
+                m->dir, m->run);
+}
+
+/* The checkpoint must be this build's, for this case (the saved case's bytes, unchanged) and
+ * these model parameters: a resumed run of anything else would mix two runs. */
+static int check_origin(const sim *m, const char *ckpt, const char *case_path,
+                        const mn_run_state *rs, mn_error *err) {
+  if (m->case_hash != rs->case_hash)
+    return MN_ERR(err, MN_EINPUT, "",
+                  "%s does not match checkpoint %s (case hash %016llx, the checkpoint's %016llx): "
+                  "the saved case was edited or the checkpoint is another run's",
+                  case_path, ckpt, (unsigned long long)m->case_hash,
+                  (unsigned long long)rs->case_hash);
+  if (m->params_hash != rs->params_hash)
+    return MN_ERR(err, MN_EINPUT, "",
+                  "checkpoint %s was written with other model parameters (hash %016llx; this "
+                  "build's %016llx): finish the run with the build that started it, or start it "
+                  "again",
+                  ckpt, (unsigned long long)rs->params_hash, (unsigned long long)m->params_hash);
+  return MN_OK;
+}
+
+/* The snapshots written before the checkpoint must all be there and whole: they cannot be
+ * rebuilt from a later state, and a resumed run would otherwise fail only at its end. */
+static int check_snapshots(sim *m, const char *ckpt, int written, mn_error *err) {
+  if (written > m->cs->sim.n_snapshots)
+    return MN_ERR(err, MN_EINPUT, "",
+                  "checkpoint %s: run_state next snapshot = %d is outside [0, %d] (the case's "
+                  "snapshots)",
+                  ckpt, written, m->cs->sim.n_snapshots);
+  for (int i = 0; i < written; i++) {
+    char sp[4300];
+    snap_path(m, i, sp, sizeof sp);
+    mn_error e = {0};
+    if (mn_h5_check_snapshot(sp, mn_course_grid(m->c), m->cs->sim.snapshot_days[i], &e))
+      return MN_ERR(err, MN_EINPUT, "",
+                    "%s: %s; the snapshot of day %g cannot be rebuilt from the checkpoint (day "
+                    "%g): start the run again (remove %s)",
+                    m->dir, e.msg, m->cs->sim.snapshot_days[i], mn_course_time(m->c), m->run);
+  }
+  return MN_OK;
+}
+
+/* A resumed run: the saved run state, the course from the saved case with the run's seed and
+ * --days, its origin and its snapshots checked, then the saved state. */
 static int resume_run(sim *m, int threads, mn_error *err) {
   int rc = MN_OK;
-  char path[4300], ckpt[4300];
+  char path[4300], ckpt[4300], build[32];
   mn_run_state rs;
+  MN_TRY(check_resumable(m, err));
   remove_stale(m->dir);
   remove_stale(m->run);
   snprintf(path, sizeof path, "%s/case.yaml", m->run);
   snprintf(ckpt, sizeof ckpt, "%s/checkpoint.h5", m->run);
   MN_TRY(mn_checkpoint_read_state(ckpt, &rs, err));
+  snprintf(build, sizeof build, "mnsim %s", MNSIM_VERSION);
+  MN_CHECK(strcmp(rs.build, build) == 0, err, MN_EINPUT, "",
+           "checkpoint %s was written by %s; this is %s: finish the run with that build, or start "
+           "it again",
+           ckpt, rs.build, build);
+  m->days = rs.days;
   MN_TRY(setup(m, path, 1, rs.seed, threads, err));
+  MN_TRY(check_origin(m, ckpt, path, &rs, err));
+  trim_snapshots(m);
+  MN_TRY(check_snapshots(m, ckpt, rs.next_snapshot, err));
   MN_TRY(mn_checkpoint_read(ckpt, mn_course_grid(m->c), mn_course_solver(m->c), &rs,
                             mn_course_series_mut(m->c), err));
   mn_course_position pos = {rs.next_session, rs.next_sample};
-  MN_TRY(mn_course_set_position(m->c, &pos, err));
-  m->next_snapshot = rs.next_snapshot;
+  if ((rc = mn_course_set_position(m->c, &pos, err))) {
+    mn_error_set_position(err, ckpt, 0, 0);
+    goto cleanup;
+  }
+  double t = mn_course_time(m->c), *sd = m->cs->sim.snapshot_days;
+  int k = rs.next_snapshot;
+  MN_CHECK((k == 0 || sd[k - 1] <= t + 1e-9) && (k == m->cs->sim.n_snapshots || sd[k] >= t - 1e-9),
+           err, MN_EINPUT, "", "checkpoint %s: %d snapshots written does not match day %g", ckpt, k,
+           t);
+  m->next_snapshot = k;
   if (rs.case_file[0]) snprintf(m->cs->file, sizeof m->cs->file, "%s", rs.case_file);
-  mn_log(MN_LOG_INFO, "resuming at day %g", mn_course_time(m->c));
+  mn_log(MN_LOG_INFO, "resuming at day %g", t);
 cleanup:
   return rc;
 }
@@ -471,23 +635,25 @@ cleanup:
 static int run_sim(sim *m, const char *case_path, const char *resume, int have_seed, uint64_t seed,
                    int threads, mn_error *err) {
   int rc = MN_OK;
+  struct stat st;
   snprintf(m->run, sizeof m->run, "%s/.mnsim-run", m->dir);
   if (resume) {
+    MN_CHECK(stat(m->dir, &st) == 0 && S_ISDIR(st.st_mode), err, MN_EUSAGE, "",
+             "--resume %s: no such directory", m->dir);
+    MN_TRY(lock_dir(m, err));
     MN_TRY(resume_run(m, threads, err));
   } else {
     MN_TRY(setup(m, case_path, have_seed, seed, threads, err));
+    MN_TRY(mn_mkdir_p(m->dir, err));
+    MN_TRY(lock_dir(m, err));
+    remove_stale(m->dir); /* a killed run's temporaries: it is dead, we hold the lock */
     if (m->cs->sim.mode == MN_COURSE_LUMPED) { /* milliseconds: no checkpoints */
-      MN_TRY(mn_mkdir_p(m->dir, err));
       MN_TRY(mn_course_run(m->c, err));
       return finish(m, err);
     }
-    MN_TRY(start_run(m, case_path, err));
+    trim_snapshots(m);
+    MN_TRY(start_run(m, err));
   }
-  int n = 0; /* snapshots beyond the end are dropped */
-  while (n < m->cs->sim.n_snapshots &&
-         m->cs->sim.snapshot_days[n] <= mn_course_end_day(m->c) + 1e-9)
-    n++;
-  m->cs->sim.n_snapshots = n;
   rc = loop(m, err);
   if (rc == 0) rc = finish(m, err);
 cleanup:
@@ -497,6 +663,7 @@ cleanup:
 int cmd_simulate(int argc, char **argv) {
   sim m;
   memset(&m, 0, sizeof m);
+  m.lock_fd = -1;
   int first = 0,
       code = cli_parse("simulate", options, NOPT, help, argc, argv, &m, &m.common, &first);
   if (code >= 0) return code;
@@ -518,11 +685,6 @@ int cmd_simulate(int argc, char **argv) {
       snprintf(m.dir, sizeof m.dir, "%s-simulate", stem);
     }
   }
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_signal;
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
   m.wall0 = mn_wall_time();
   mn_error err = {0};
   int rc = run_sim(&m, case_path, resume, m.have_seed, m.seed, m.threads, &err);
@@ -532,7 +694,7 @@ int cmd_simulate(int argc, char **argv) {
             "mnsim: interrupted at day %.3f; checkpoint written. Continue with: mnsim simulate "
             "--resume %s\n",
             mn_course_time(m.c), m.dir);
-    code = 128 + got_signal;
+    code = cli_stop_status();
   } else if (rc) {
     code = cli_fail(&m.common, &err);
   }

@@ -26,33 +26,44 @@ static void range_text(const mn_target_eval *r, char *buf, size_t n) {
     snprintf(buf, n, "%g-%g", r->lo, r->hi);
 }
 
+/* The table, fitted to the output's width: quantity, published value, model band and the
+ * verdict's note wrap onto continuation lines rather than being cut. */
 static void print_table(const mn_validation *v, int quiet, int role) {
-  printf("%-6s %-11s %-38s %-14s %-12s %-28s %s\n", "id", "role", "quantity", "published", "range",
-         "model median [90 % band]", "verdict");
+  cli_col cols[] = {{"id", 6, 6},         {"role", 11, 11}, {"quantity", 38, 12},
+                    {"published", 14, 9}, {"range", 12, 9}, {"model median [90 % band]", 28, 12},
+                    {"verdict", 0, 14}};
+  enum { NC = 7 };
+  cli_table_fit(cols, NC, cli_term_width());
+  const char *head[NC];
+  for (int j = 0; j < NC; j++) head[j] = cols[j].head;
+  cli_table_row(cols, NC, head);
   for (int t = 0; t < v->ntargets; t++) {
     const mn_target *tg = &v->targets[t];
     if (role >= 0 && tg->role != role) continue;
     if (quiet && tg->verdict != MN_VERDICT_FAIL) continue;
     char pub[160];
     snprintf(pub, sizeof pub, "%s %s", tg->value, tg->unit);
-    printf("%-6s %-11s %-38.38s %-14.14s", tg->id, mn_target_role_name(tg->role), tg->quantity,
-           pub);
     for (int i = tg->first; i < tg->first + tg->count; i++) {
       const mn_target_eval *r = &v->rows[i];
-      if (i > tg->first) printf("%-6s %-11s %-38s %-14s", "", "", "", "");
+      char rg[40] = "-", model[64] = "-", verdict[600];
+      const char *cells[NC] = {tg->id, mn_target_role_name(tg->role), tg->quantity, pub, rg, model,
+                               verdict};
+      if (i > tg->first) /* a target's further evaluations: the first columns once */
+        for (int j = 0; j < 4; j++) cells[j] = "";
       if (r->kind == MN_EVAL_NONE) {
-        printf(" %-12s %-28s %s: %s\n", "-", "-", mn_verdict_name(MN_VERDICT_NOT_EVALUATED),
-               r->note);
+        snprintf(verdict, sizeof verdict, "%s: %s", mn_verdict_name(MN_VERDICT_NOT_EVALUATED),
+                 r->note);
+        cli_table_row(cols, NC, cells);
         continue;
       }
-      char rg[40], model[64];
       range_text(r, rg, sizeof rg);
       if ((r->kind == MN_EVAL_INPUT && !(r->q95 > r->q05)) || !isfinite(r->q05))
         snprintf(model, sizeof model, "%.4g", r->median);
       else
         snprintf(model, sizeof model, "%.3g [%.3g, %.3g]", r->median, r->q05, r->q95);
-      printf(" %-12s %-28s %s  (%s%s%s)\n", rg, model, mn_verdict_name(r->verdict), r->quantity,
-             r->kind == MN_EVAL_MODEL ? ", " : "", r->kind == MN_EVAL_MODEL ? r->dev.model : "");
+      snprintf(verdict, sizeof verdict, "%s  (%s%s%s)", mn_verdict_name(r->verdict), r->quantity,
+               r->kind == MN_EVAL_MODEL ? ", " : "", r->kind == MN_EVAL_MODEL ? r->dev.model : "");
+      cli_table_row(cols, NC, cells);
     }
   }
   int count[4][3] = {{0}};
@@ -63,7 +74,7 @@ static void print_table(const mn_validation *v, int quiet, int role) {
       printf("%-12s %2d pass, %2d fail, %2d not evaluated\n", mn_target_role_name(k),
              count[k][MN_VERDICT_PASS], count[k][MN_VERDICT_FAIL],
              count[k][MN_VERDICT_NOT_EVALUATED]);
-  printf("sources: data/targets.csv; evaluation: data/target_models.csv; docs/validation.md\n");
+  printf("sources: data/targets.csv; evaluation: data/target_models.csv\nsee docs/validation.md\n");
 }
 
 /* verdicts in JSON: lower case ("fail", not the table's "FAIL") */
@@ -276,7 +287,8 @@ static int params_option(void *opts, const char *v) {
 
 #define CO(f) offsetof(calibrate_args, f)
 static const cli_option calibrate_options[] = {
-    CLI_OUTPUT(calibrate_args, "write the calibration table to FILE and the posterior next to it"),
+    {"output", 'o', CLI_STRING, "FILE", 0, 0, CO(common.outdir), 0, NULL,
+     "write the calibration table to FILE and the posterior next to it"},
     {"posterior", 0, CLI_STRING, "FILE", 0, 0, CO(post_path), 0, NULL,
      "the posterior ensemble's file instead"},
     {"params", 0, CLI_CALL, "LIST", 0, 0, 0, 0, params_option,

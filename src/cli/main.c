@@ -8,7 +8,7 @@
 
 /* the commands whose ensembles run over MPI ranks (mn_dist) */
 static int over_ranks(const char *cmd) {
-  return !strcmp(cmd, "calibrate") || !strcmp(cmd, "sensitivity");
+  return !strcmp(cmd, "calibrate") || !strcmp(cmd, "sensitivity") || !strcmp(cmd, "validate");
 }
 
 static const struct command {
@@ -61,8 +61,16 @@ static int dispatch(int argc, char **argv) {
     printf("mnsim %s\n", mn_version());
     return EXIT_OK;
   }
+  cli_signals_install();
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-    if (!strcmp(commands[i].name, cmd)) return commands[i].run(argc - 1, argv + 1);
+    if (!strcmp(commands[i].name, cmd)) {
+      int code = commands[i].run(argc - 1, argv + 1);
+      if (code == EXIT_OK && mn_stop_requested()) { /* the signal came after the last check */
+        fprintf(stderr, "mnsim: %s: stopped by a signal after its results were written\n", cmd);
+        code = cli_stop_status();
+      }
+      return code;
+    }
   const char *names[sizeof commands / sizeof commands[0] + 1];
   size_t n = 0;
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) names[n++] = commands[i].name;
@@ -89,8 +97,8 @@ int main(int argc, char **argv) {
     if (argc < 2 || !over_ranks(argv[1])) {
       if (mn_dist_rank() == 0)
         fprintf(stderr,
-                "mnsim: '%s' does not run over MPI ranks (mpirun started %d); calibrate and "
-                "sensitivity do: start it without mpirun\n",
+                "mnsim: '%s' does not run over MPI ranks (mpirun started %d); calibrate, "
+                "sensitivity and validate do: start it without mpirun\n",
                 argc < 2 ? "" : argv[1], mn_dist_size());
       mn_dist_finalize();
       return EXIT_USAGE;

@@ -9,6 +9,13 @@
 
 enum { MAX_OPTIONS = 48 };
 
+/* The option whose handler runs (CLI_CALL, CLI_LIST), for its messages. */
+static const char *current;
+
+const char *cli_current_option(void) {
+  return current ? current : "?";
+}
+
 /* getopt_long's value for table entry @p i: its letter, or 256 + i. */
 static int code_of(const cli_option *o, size_t i) {
   return o->letter ? o->letter : 256 + (int)i;
@@ -38,11 +45,18 @@ static int value(const char *cmd, const cli_option *o, const char *arg, void *op
       *(uint64_t *)field = u;
       *(int *)((char *)opts + o->set) = 1;
       return -1;
-    case CLI_STRING:
+    case CLI_STRING: /* paths: refused whole rather than cut and half created */
+      if (o->meta && (!strcmp(o->meta, "DIR") || !strcmp(o->meta, "FILE")) &&
+          strlen(arg) > CLI_PATH_MAX)
+        return cli_usage_error(cmd, "--%s: the path has %zu characters; at most %d", o->name,
+                               strlen(arg), CLI_PATH_MAX);
       *(const char **)field = arg;
       return -1;
-    case CLI_CALL: {
+    case CLI_CALL:
+    case CLI_LIST: {
+      current = o->name;
       int rc = o->call(opts, arg);
+      current = NULL;
       return rc ? rc : -1;
     }
     case CLI_COUNT:
@@ -81,6 +95,7 @@ int cli_parse(const char *cmd, const cli_option *tab, size_t n, void (*help)(voi
   optind = 1;
   opterr = 0;
   int c;
+  unsigned char given[MAX_OPTIONS] = {0};
   while ((c = getopt_long(argc, argv, shorts, lo, NULL)) != -1) {
     if (c == 'h') {
       help();
@@ -90,6 +105,13 @@ int cli_parse(const char *cmd, const cli_option *tab, size_t n, void (*help)(voi
     size_t i = 0;
     while (i < n && code_of(&tab[i], i) != c) i++;
     if (i == n) return cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+    /* a value given twice is refused: the last one would silently win (or, for a list such as
+     * --params, a long run would end in a confusing failure); lists (CLI_LIST) add an item each
+     * time, flags and counts harmlessly repeat */
+    int k = tab[i].kind;
+    if (given[i] && k != CLI_FLAG && k != CLI_COUNT && k != CLI_LIST)
+      return cli_usage_error(cmd, "--%s is given twice; give it once", tab[i].name);
+    given[i] = 1;
     int rc = value(cmd, &tab[i], optarg, opts);
     if (rc >= 0) return rc;
   }

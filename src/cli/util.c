@@ -1,4 +1,7 @@
-/* Shared CLI helpers: error printing with exit codes, the log handler, common options. */
+/* Shared CLI helpers: error printing with exit codes, the log handler, common options, the
+ * SIGINT/SIGTERM handler. */
+#define _POSIX_C_SOURCE 200809L
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,8 +11,39 @@
 int cli_fail(const cli_opts *o, const mn_error *err) {
   char buf[1200];
   mn_error_format(err, buf, sizeof buf, o && o->verbose);
+  if (err->code == MN_ESTOPPED) {
+    fprintf(stderr, "mnsim: %s; no result file was written or replaced\n", buf);
+    return cli_stop_status();
+  }
   fprintf(stderr, "mnsim: %s\n", buf);
   return mn_status_is_user_error(err->code) ? EXIT_USAGE : EXIT_RUNTIME;
+}
+
+int cli_stop_status(void) {
+  int sig = mn_stop_requested();
+  return 128 + (sig > 0 ? sig : SIGINT);
+}
+
+/* The first SIGINT or SIGTERM asks the loops to stop (they poll mn_stop_requested() at least
+ * once a second, then every cleanup path runs and the temporaries go with them); a second one
+ * does not wait: it removes the temporaries in flight and dies of the signal. */
+static void on_signal(int sig) {
+  if (mn_stop_requested()) {
+    mn_ofile_unlink_all();
+    signal(sig, SIG_DFL);
+    raise(sig);
+    return;
+  }
+  mn_stop_request(sig);
+}
+
+void cli_signals_install(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal; /* no SA_RESTART: a blocking read returns EINTR */
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
 }
 
 int cli_write_blob(FILE *fp, const void *ctx, mn_error *err) {

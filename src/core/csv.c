@@ -82,6 +82,8 @@ int mn_csv_parse(const char *text, size_t len, const char *name, mn_csv *out, mn
   snprintf(out->name, sizeof out->name, "%s", name ? name : "table");
   int cap = 0;
   char *fields[MAXF];
+  if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) /* a UTF-8 byte order mark */
+    text += 3, len -= 3;
   out->buf = mn_malloc(len + 1);
   MN_CHECK(out->buf, err, MN_ENOMEM, "", "out of memory reading %s", out->name);
   memcpy(out->buf, text, len);

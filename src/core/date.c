@@ -23,7 +23,11 @@ static long days_from_civil(long y, unsigned m, unsigned d) {
  * month (Gregorian leap years). */
 long mn_date_days(const char *ymd) {
   int y, m, d, n = 0;
-  if (!ymd || sscanf(ymd, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10 || ymd[10]) return -1;
+  if (!ymd) return -1;
+  /* sscanf's %d would take signs and blanks ("2027-+1-01", "2027- 1-01"): digits first */
+  for (int i = 0; i < 10; i++)
+    if (i == 4 || i == 7 ? ymd[i] != '-' : !(ymd[i] >= '0' && ymd[i] <= '9')) return -1;
+  if (sscanf(ymd, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10 || ymd[10]) return -1;
   if (y < 1900 || y > 2200 || m < 1 || m > 12 || d < 1) return -1;
   static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;

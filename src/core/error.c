@@ -48,17 +48,47 @@ static void copy_str(char *dst, size_t size, const char *src) {
   dst[n] = '\0';
 }
 
+/* Shorten @p s (NUL-terminated, in a buffer of at least strlen + 1 bytes) to fit @p size bytes
+ * by cutting the middle of its longest words - paths, in practice - to "...", each keeping 16
+ * characters at either end, so that the short words (the reason, strerror's text) survive
+ * whole. What still does not fit is cut at the end. */
+static void elide(char *s, size_t size) {
+  enum { KEEP = 16 };
+  size_t len = strlen(s);
+  while (len >= size) {
+    size_t best = 0, best_len = 0; /* the longest run without blanks */
+    for (size_t i = 0; i < len;) {
+      size_t j = i;
+      while (j < len && s[j] != ' ') j++;
+      if (j - i > best_len) best = i, best_len = j - i;
+      i = j + 1;
+    }
+    if (best_len <= 2 * KEEP + 3) break;
+    size_t r = len - (size - 1) + 3; /* characters to take out, for "..." in their place */
+    if (r > best_len - 2 * KEEP) r = best_len - 2 * KEEP;
+    size_t from = best + (best_len - r) / 2; /* centred in the word */
+    memcpy(s + from, "...", 3);
+    memmove(s + from + 3, s + from + r, len - (from + r) + 1);
+    len = len - r + 3;
+  }
+  if (len >= size) s[size - 1] = '\0';
+}
+
 /* The first error wins: the raise site nearest the cause sets the message, and a caller that
  * raises again on the way out cannot overwrite it. The source position strings are static
- * (__FILE__, __func__): stored, not copied. */
+ * (__FILE__, __func__): stored, not copied. A message longer than the record's 640 bytes (long
+ * paths) keeps its reason: the paths are cut in the middle (elide). */
 int mn__error_set(mn_error *err, int code, const char *key, const char *src_file, int src_line,
                   const char *src_func, const char *fmt, ...) {
   if (!err || err->code != MN_OK) return code;
   err->code = code;
+  char big[20000]; /* four paths of PATH_MAX and the words around them */
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+  vsnprintf(big, sizeof big, fmt, ap);
   va_end(ap);
+  elide(big, sizeof err->msg);
+  copy_str(err->msg, sizeof err->msg, big);
   copy_str(err->key, sizeof err->key, key);
   err->src_file = src_file;
   err->src_line = src_line;

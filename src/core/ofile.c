@@ -56,6 +56,17 @@ void mn_ofile_unlink_all(void) {
     }
 }
 
+/* $TMPDIR when it is set, absolute, short and plain (letters, digits, '/', '.', '_', '-': a
+ * name PLplot cannot misread), else /tmp. */
+void mn_tmp_template(char *buf, size_t size, const char *prefix) {
+  const char *d = getenv("TMPDIR");
+  int ok = d && d[0] == '/' && strlen(d) < 256;
+  for (const char *c = d; ok && *c; c++)
+    ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+         strchr("/._-", *c) != NULL;
+  snprintf(buf, size, "%s/%s-XXXXXX", ok ? d : "/tmp", prefix);
+}
+
 /* Permission bits of new files: 0666 less the process umask (read once). mkstemp creates 0600
  * files; a result should get the mode any other new file would. umask() can only be read by
  * setting it, so it is set to 0 and restored on the first call and the answer cached. */
@@ -124,11 +135,50 @@ void mn_ofile_detach(mn_ofile *f) {
   f->fp = NULL;
 }
 
+/* The data on disk before any rename: flush, fsync and close the temporary (reopened first when
+ * detached). Any failure (an earlier write error kept by ferror, fflush, fsync, fclose) removes
+ * the temporary; the message names both paths and says the target is unchanged. The errno of the
+ * first failing step is the one reported. */
+int mn_ofile_sync(mn_ofile *f, mn_error *err) {
+  if (!f->tmp[0]) return MN_ERR(err, MN_EINTERNAL, "", "%s: file already closed", f->path);
+  if (!f->fp) return MN_OK; /* synced already, or detached: commit reopens it */
+  int bad = ferror(f->fp) != 0;
+  int e = bad ? EIO : 0;
+  if (!bad && fflush(f->fp) != 0) bad = 1, e = errno;
+  if (!bad && fsync(fileno(f->fp)) != 0) bad = 1, e = errno;
+  if (fclose(f->fp) != 0 && !bad) bad = 1, e = errno;
+  f->fp = NULL;
+  if (!bad) {
+    f->synced = 1;
+    return MN_OK;
+  }
+  unlink(f->tmp);
+  mn_ofile_untrack(f->tmp);
+  MN_ERR(err, MN_EIO, "", "cannot write %s (temporary %s): %s; %s is unchanged", f->path, f->tmp,
+         strerror(e), f->path);
+  f->tmp[0] = '\0';
+  return MN_EIO;
+}
+
 /* Any failure up to the rename (an earlier write error kept by ferror, fflush, fsync, fclose,
  * rename) removes the temporary and leaves the target as it was; the message names both paths
  * and says the target is unchanged. The errno of the first failing step is the one reported. */
 int mn_ofile_commit(mn_ofile *f, mn_error *err) {
   if (!f->tmp[0]) return MN_ERR(err, MN_EINTERNAL, "", "%s: file already closed", f->path);
+  if (f->synced && !f->fp) { /* mn_ofile_sync did the rest */
+    int e = rename(f->tmp, f->path) == 0 ? 0 : errno;
+    mn_ofile_untrack(f->tmp);
+    if (e) {
+      unlink(f->tmp);
+      MN_ERR(err, MN_EIO, "", "cannot write %s (temporary %s): %s; %s is unchanged", f->path,
+             f->tmp, strerror(e), f->path);
+      f->tmp[0] = '\0';
+      return MN_EIO;
+    }
+    fsync_dir(f->path);
+    f->tmp[0] = '\0';
+    return MN_OK;
+  }
   if (!f->fp) { /* detached: written by name; reopen to sync it */
     f->fp = fopen(f->tmp, "ab");
     if (!f->fp) {
@@ -177,7 +227,17 @@ void mn_ofile_abort(mn_ofile *f) {
  * file of that name is an error. */
 int mn_mkdir_p(const char *dir, mn_error *err) {
   char buf[4096];
-  if (strlen(dir) >= sizeof buf) return MN_ERR(err, MN_EIO, "", "%s: path too long", dir);
+  size_t len = strlen(dir);
+  if (len >= sizeof buf)
+    return MN_ERR(err, MN_EUSAGE, "", "%s: the path has %zu characters; at most %zu", dir, len,
+                  sizeof buf - 1);
+  for (const char *p = dir; *p;) { /* every name fits before any is created */
+    size_t n = strcspn(p, "/");
+    if (n > 255)
+      return MN_ERR(err, MN_EUSAGE, "", "%s: a directory name has %zu characters; at most 255", dir,
+                    n);
+    p += n + (p[n] == '/');
+  }
   snprintf(buf, sizeof buf, "%s", dir);
   for (char *p = buf + 1; *p; p++) {
     if (*p != '/') continue;

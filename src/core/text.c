@@ -9,6 +9,12 @@
 
 #include "mnsim/core.h"
 
+uint64_t mn_fnv1a64(uint64_t h, const void *p, size_t n) {
+  const unsigned char *b = p;
+  for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 1099511628211ull;
+  return h;
+}
+
 /* Levenshtein distance by the two-row dynamic programme: O(la lb) time, two rows of ints on the
  * stack, which is why names longer than 64 characters are not compared. Case is ignored (ASCII),
  * so "Cheek" and "cheek" are 0 apart. */

@@ -10,20 +10,48 @@
 
 void mn_course_eval_draws(const mn_model_params *draws, int n, int nv, mn_course_draw_fn fn,
                           void *user, int threads, double *values, int *failed) {
-  int bad = 0;
+  /* this rank's block of the draws (all of them in one process), each draw's values followed by
+   * its failure flag, then every rank's block shared */
+  int lo, hi, bad = 0;
+  threads = mn_threads(threads);
+  size_t w = (size_t)nv + 1;
+  mn_dist_block(n, &lo, &hi);
+  double *buf = mn_dist_size() > 1 ? mn_malloc_array((size_t)n * w, sizeof *buf) : NULL;
+  if (mn_dist_size() > 1 && !buf) {
+    mn_log(MN_LOG_ERROR, "out of memory for %d draws", n);
+    mn_dist_abort(1);
+  }
 #ifdef _OPENMP
-  if (threads <= 0) threads = omp_get_max_threads();
 #pragma omp parallel for schedule(dynamic) num_threads(threads) reduction(+ : bad)
 #endif
-  for (int i = 0; i < n; i++) {
+  for (int i = lo; i < hi; i++) {
     mn_error e = {0};
     double *v = values + (size_t)i * (size_t)nv;
-    if (fn(&draws[i], user, v, &e) != MN_OK) {
+    /* a stop request skips the draws not yet started (an OpenMP loop cannot break) */
+    int rc = mn_stop_requested() ? MN_ESTOPPED : fn(&draws[i], user, v, &e);
+    if (rc != MN_OK) {
       for (int k = 0; k < nv; k++) v[k] = NAN;
       bad++;
     }
+    if (buf) {
+      memcpy(buf + (size_t)i * w, v, sizeof *v * (size_t)nv);
+      buf[(size_t)i * w + (size_t)nv] = rc != MN_OK;
+    }
   }
   (void)threads;
+  if (buf) {
+    mn_error e = {0};
+    if (mn_dist_share(buf, n, (int)w, &e)) {
+      mn_log(MN_LOG_ERROR, "%s", e.msg);
+      mn_dist_abort(1);
+    }
+    bad = 0;
+    for (int i = 0; i < n; i++) {
+      memcpy(values + (size_t)i * (size_t)nv, buf + (size_t)i * w, sizeof *values * (size_t)nv);
+      bad += buf[(size_t)i * w + (size_t)nv] != 0;
+    }
+    mn_free(buf);
+  }
   *failed = bad;
 }
 
@@ -59,6 +87,10 @@ int mn_course_bands(const mn_course *c, const mn_model_params *draws, int n, int
   MN_CHECK(val && col, err, MN_ENOMEM, "", "out of memory for %d draws", n);
   b->kept = n;
   mn_course_eval_draws(draws, n, MN_OQ_COUNT, eval_outcome, (void *)c, threads, val, &b->failed);
+  if (mn_stop_requested()) {
+    rc = mn_stop_error(err, "running the uncertainty draws");
+    goto cleanup;
+  }
   for (int k = 0; k < MN_OQ_COUNT; k++) {
     for (int i = 0; i < n; i++) col[i] = val[(size_t)i * MN_OQ_COUNT + k];
     mn_quantiles(col, n, b->band[k]);

@@ -372,6 +372,9 @@ void mn_course_get_position(const mn_course *c, mn_course_position *pos) {
   pos->next_session = c->next_session;
   pos->next_sample = c->next_sample;
 }
+/* A position restored from a checkpoint must be one the loop can reach: within the schedule,
+ * as many samples as recorded, and consistent with the solver's time (events before it done,
+ * none after it; the loop never steps over an event). */
 int mn_course_set_position(mn_course *c, const mn_course_position *pos, mn_error *err) {
   if (pos->next_session < 0 || pos->next_session > c->p.sessions || pos->next_sample < 0 ||
       pos->next_sample > c->nsamples || pos->next_sample != c->ts.n)
@@ -379,6 +382,21 @@ int mn_course_set_position(mn_course *c, const mn_course_position *pos, mn_error
                   "run position (session %d of %d, sample %d of %d, %d recorded) is outside the "
                   "course's schedule",
                   pos->next_session, c->p.sessions, pos->next_sample, c->nsamples, c->ts.n);
+  if (c->p.mode != MN_COURSE_LUMPED) {
+    double t = mn_solver_time(c->s);
+    int ks = pos->next_session, kn = pos->next_sample;
+    if (!(t >= 0 && t <= c->t_end + EPS_DAY))
+      return MN_ERR(err, MN_EINPUT, "", "run time t_day = %g is outside the course's [0, %g]", t,
+                    c->t_end);
+    if ((ks > 0 && c->session_day[ks - 1] > t + EPS_DAY) ||
+        (ks < c->p.sessions && c->session_day[ks] < t - EPS_DAY) ||
+        (kn > 0 && c->samples[kn - 1] > t + EPS_DAY) ||
+        (kn < c->nsamples && c->samples[kn] < t - EPS_DAY))
+      return MN_ERR(err, MN_EINPUT, "",
+                    "run position (%d sessions applied, %d samples taken) does not match day %g "
+                    "of the course's schedule",
+                    ks, kn, t);
+  }
   c->next_session = pos->next_session;
   c->next_sample = pos->next_sample;
   return MN_OK;

@@ -43,6 +43,32 @@ static int segments_cross(const double *a, const double *b, const double *c, con
   return ((d1 > 0 && d2 < 0) || (d1 < 0 && d2 > 0)) && ((d3 > 0 && d4 < 0) || (d3 < 0 && d4 > 0));
 }
 
+/* Collinear segments ab and cd that share a stretch of positive length (an outline that doubles
+ * back on itself, or is traced twice): both ends of one on the other's line, and their
+ * projections on ab overlapping by more than a point. */
+static int segments_overlap(const double *a, const double *b, const double *c, const double *d) {
+  if (cross(a, b, c) != 0 || cross(a, b, d) != 0) return 0;
+  double ux = b[0] - a[0], uy = b[1] - a[1], len2 = ux * ux + uy * uy;
+  if (len2 == 0) return 0;
+  double tc = ((c[0] - a[0]) * ux + (c[1] - a[1]) * uy) / len2;
+  double td = ((d[0] - a[0]) * ux + (d[1] - a[1]) * uy) / len2;
+  double lo = fmax(0, fmin(tc, td)), hi = fmin(1, fmax(tc, td));
+  return hi - lo > 1e-12;
+}
+
+/* A point listed twice, other than a closing point equal to the first or a repeated neighbour:
+ * the outline touches or retraces itself, which the crossing test cannot see. */
+static int repeated_point(const mn_treatment *t, int *pi, int *pj) {
+  int n = t->n_outline;
+  for (int i = 0; i < n; i++)
+    for (int j = i + 2; j < n; j++) {
+      if (i == 0 && j == n - 1) continue;
+      const double *a = t->outline_mm[i], *b = t->outline_mm[j];
+      if (a[0] == b[0] && a[1] == b[1]) return *pi = i, *pj = j, 1;
+    }
+  return 0;
+}
+
 /* Self-intersection by testing every pair of non-adjacent edges, O(n^2) for at most 256
  * vertices. The smallest area, 1e-4 cm2, is 0.01 mm2. */
 int mn_treatment_check(const mn_treatment *t, mn_error *err) {
@@ -58,6 +84,21 @@ int mn_treatment_check(const mn_treatment *t, mn_error *err) {
         return MN_ERR(err, MN_ERANGE, key, "%s = (%g, %g) is outside [-500, 500] mm", key,
                       t->outline_mm[i][0], t->outline_mm[i][1]);
       }
+  int pi, pj;
+  if (repeated_point(t, &pi, &pj))
+    return MN_ERR(err, MN_EINPUT, "treatment.outline_mm",
+                  "treatment.outline_mm lists the point (%g, %g) twice (points %d and %d): the "
+                  "outline touches or retraces itself; list each point once, in order around the "
+                  "region",
+                  t->outline_mm[pi][0], t->outline_mm[pi][1], pi, pj);
+  for (int i = 0; i < n; i++)
+    for (int j = i + 1; j < n; j++)
+      if (segments_overlap(t->outline_mm[i], t->outline_mm[(i + 1) % n], t->outline_mm[j],
+                           t->outline_mm[(j + 1) % n]))
+        return MN_ERR(err, MN_EINPUT, "treatment.outline_mm",
+                      "treatment.outline_mm runs back over itself (edges %d-%d and %d-%d overlap); "
+                      "list the points in order around the region",
+                      i, (i + 1) % n, j, (j + 1) % n);
   for (int i = 0; i < n; i++)
     for (int j = i + 2; j < n; j++) {
       if (i == 0 && j == n - 1) continue; /* neighbours through the closing edge */

@@ -269,10 +269,44 @@ double mn_model_loop_gain(const mn_model_params *p) {
   return p->a_N * p->rho_N / (p->k_P * p->k_N) + p->a_M * p->rho_M / (p->k_P * p->k_M);
 }
 
+/* The parameters whose value divides (or whose value less 1 does): the exclusive lower bound
+ * each must exceed, and why. */
+static const struct {
+  const char *name;
+  double above;
+  const char *why;
+} floors[] = {{"k_P", 0, "a removal rate"},
+              {"k_N", 0, "a removal rate"},
+              {"k_M", 0, "a removal rate"},
+              {"k_T", 0, "a removal rate"},
+              {"tau_V", 0, "a lag that divides"},
+              {"K_V", 0, "a half-saturation constant"},
+              {"u_ref", 0, "a dose scale"},
+              {"v_close", 0, "a closure speed"},
+              {"pih_m50", 0, "a log-normal median"},
+              {"pih_sigma", 0, "a log-normal spread"},
+              {"F_max", 1, "it counts the resident pool"},
+              {"C_set", 1, "a set point above the baseline"},
+              {"E_set", 1, "a set point above the baseline"}};
+
+int mn_model_param_check(const char *name, double value, mn_error *err) {
+  char key[64];
+  snprintf(key, sizeof key, "model.%s", name);
+  if (!isfinite(value) || value < 0)
+    return MN_ERR(err, MN_ERANGE, key, "%s = %g must be a finite number >= 0", key, value);
+  for (size_t i = 0; i < sizeof floors / sizeof floors[0]; i++)
+    if (!strcmp(floors[i].name, name) && !(value > floors[i].above))
+      return MN_ERR(err, MN_ERANGE, key, "%s = %g must be > %g (%s)", key, value, floors[i].above,
+                    floors[i].why);
+  return MN_OK;
+}
+
 int mn_model_check(const mn_model_params *p, mn_error *err) {
-  if (!(p->k_P > 0 && p->k_N > 0 && p->k_M > 0 && p->k_T > 0 && p->tau_V > 0 && p->F_max > 1))
-    return MN_ERR(err, MN_ERANGE, "",
-                  "model parameters k_P, k_N, k_M, k_T, tau_V must be positive and F_max > 1");
+  mn_model_params q = *p;
+  for (size_t i = 0; i < sizeof floors / sizeof floors[0]; i++) {
+    int rc = mn_model_param_check(floors[i].name, *mn_model_param_ref(&q, floors[i].name), err);
+    if (rc) return rc;
+  }
   double G = mn_model_loop_gain(p);
   if (!(G < 1))
     return MN_ERR(err, MN_ERANGE, "model",

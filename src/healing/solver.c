@@ -72,7 +72,7 @@ struct mn_solver {
 static int default_threads(const mn_grid *g) {
 #ifdef _OPENMP
   int want = 1 + (int)(mn_grid_cells(g) / 200000);
-  int have = omp_get_max_threads();
+  int have = mn_threads(0);
   return want < have ? want : have;
 #else
   (void)g;
@@ -125,7 +125,7 @@ int mn_solver_create(const mn_solver_params *sp, const mn_grid *g, const mn_mode
   s->m = *mp;
   s->fitz = fitz;
   s->age_y = age_y;
-  s->nthreads = sp->threads > 0 ? sp->threads : default_threads(g);
+  s->nthreads = sp->threads > 0 ? mn_threads(sp->threads) : default_threads(g);
   for (int c = 0; c < 256; c++)
     mn_reaction_coef_init(&s->lc[c], mp, c < MN_LAYER_HYPO ? c : -1, fitz, age_y);
   for (int q = 0; q < MN_NSPECIES; q++)

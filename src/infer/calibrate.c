@@ -126,10 +126,7 @@ static void eval_group(const fit *f, const double *zp, int g, double *xv) {
  * points with pending[pt] set, in parallel over points and groups: this rank's block of the
  * points (mn_dist_block) over its threads, then every rank's values shared (mn_dist_share). */
 static void eval_class(fit *f, int npts, const double *z, const int *pending, int checks) {
-  int nt = f->threads, ng = f->ngroups, lo, hi;
-#ifdef _OPENMP
-  if (nt <= 0) nt = omp_get_max_threads();
-#endif
+  int nt = mn_threads(f->threads), ng = f->ngroups, lo, hi;
   (void)nt;
   mn_dist_block(npts, &lo, &hi);
   int nq = (hi - lo) * ng;
@@ -138,7 +135,7 @@ static void eval_class(fit *f, int npts, const double *z, const int *pending, in
 #endif
   for (int q = 0; q < nq; q++) {
     int pt = lo + q / ng, g = q % ng;
-    if (!pending[pt] || f->group_check[g] != checks) continue;
+    if (!pending[pt] || f->group_check[g] != checks || mn_stop_requested()) continue;
     eval_group(f, z + (size_t)pt * (size_t)f->n, g, f->x + (size_t)pt * (size_t)f->nrows);
   }
   mn_error err = {0};
@@ -228,7 +225,7 @@ static double nelder_mead(fit *f, double *z, int max_evals, double step) {
     fs[i] = OBJ(s[i]);
   }
   long start = f->evals;
-  while (f->evals - start < max_evals) {
+  while (f->evals - start < max_evals && !mn_stop_requested()) {
     for (int i = 1; i <= n; i++) /* sort (insertion) */
       for (int j = i; j > 0 && fs[j] < fs[j - 1]; j--) {
         double t = fs[j];
@@ -348,6 +345,10 @@ static int start_walkers(fit *f, const mn_calib_opts *o, double *x0, mn_error *e
       do y[i] = mn_rng_uniform(&rng);
       while (!(y[i] > 0));
     batch_logpost(w, n, y, NULL, lp, f);
+    if (mn_stop_requested()) {
+      rc = mn_stop_error(err, "calibrating");
+      goto cleanup;
+    }
     for (int k = 0; k < w && have < w; k++)
       if (isfinite(lp[k])) memcpy(x0 + (size_t)have++ * n, y + (size_t)k * n, sizeof *y * n);
   }
@@ -492,6 +493,10 @@ int mn_calibrate(const mn_param_set *prior, const char *const *names, int n, con
     memcpy(z, c->x + best * (size_t)n, sizeof(double) * (size_t)n);
     nelder_mead(&f, z, o->max_evals, 0.02);
     out->loglik = loglik_at(&f, z, &out->nominal_passes);
+  }
+  if (mn_stop_requested()) {
+    rc = mn_stop_error(err, "calibrating");
+    goto cleanup;
   }
   for (int k = 0; k < n; k++) {
     out->value[k] = to_value(&prior->info[f.idx[k]], z[k]);

@@ -86,6 +86,10 @@ int mn_mcmc_run(int d, const double *x0, const mn_mcmc_opts *o, mn_mcmc_batch_fn
            "out of memory for a chain of %d steps x %d walkers", o->steps, w);
   memcpy(cur, x0, sizeof *cur * (size_t)w * (size_t)d);
   f(w, d, cur, NULL, lpc, user);
+  if (mn_stop_requested()) { /* the batch skipped its points: their values mean nothing */
+    rc = mn_stop_error(err, "sampling the posterior");
+    goto cleanup;
+  }
   for (int k = 0; k < w; k++)
     MN_CHECK(isfinite(lpc[k]), err, MN_EINPUT, "",
              "mcmc: walker %d starts where the posterior is zero", k);
@@ -101,6 +105,10 @@ int mn_mcmc_run(int d, const double *x0, const mn_mcmc_opts *o, mn_mcmc_batch_fn
       /* accepted when log u < (d - 1) log z + lp(y) - lp(x): lp(y) above the floor */
       for (int i = 0; i < h; i++) fl[i] = log(uu[i]) - (d - 1) * log(zz[i]) + lpc[k0 + i];
       f(h, d, y, fl, lpy, user);
+      if (mn_stop_requested()) {
+        rc = mn_stop_error(err, "sampling the posterior");
+        goto cleanup;
+      }
       for (int i = 0; i < h; i++) {
         c->proposed++;
         if (isfinite(lpy[i]) && lpy[i] > fl[i]) {

@@ -231,6 +231,8 @@ static int on_model(mn_yctx *x, const char *path, const yaml_node_t *v, void *ob
     double d;
     if (val->type != YAML_SCALAR_NODE || mn_parse_double(mn__y_scalar(val), &d) != 0 || d < 0)
       return mn__y_fail(x, val, MN_EINPUT, full, "%s must be a finite, non-negative number", full);
+    mn_error pe = {0}; /* what the equations cannot take (K_V: 0 divides by zero) */
+    if (mn_model_param_check(key, d, &pe)) return mn__y_fail(x, val, MN_ERANGE, full, "%s", pe.msg);
     if (CASE(x)->n_overrides >= MN_MAX_OVERRIDES)
       return mn__y_fail(x, k, MN_ERANGE, full, "at most %d model overrides", MN_MAX_OVERRIDES);
     for (int i = 0; i < CASE(x)->n_overrides; i++)
@@ -392,15 +394,32 @@ int mn_case_read(const char *path, mn_case **out, mn_error *err) {
   size_t n = 0;
   int rc = mn__y_read_file(path, "case file", &buf, &n, err);
   if (rc == MN_OK) rc = mn_case_parse(buf, n, path, out, err);
-  if (rc) mn_error_set_position(err, path, 0, 0);
+  if (rc) {
+    mn_error_set_position(err, path, 0, 0);
+    mn_free(buf);
+    return rc;
+  }
+  /* a copy of the size read: the reading buffer (1 MiB) is freed as before, which keeps the
+   * allocator's later choices, and so the solver's field layout and speed, as they were */
+  char *text = mn_malloc(n + 1);
+  if (!text) {
+    mn_free(buf);
+    mn_case_destroy(*out);
+    *out = NULL;
+    return MN_ERR(err, MN_ENOMEM, "", "out of memory keeping the case file %s", path);
+  }
+  memcpy(text, buf, n);
+  text[n] = '\0';
   mn_free(buf);
-  return rc;
+  (*out)->text = text, (*out)->text_len = n;
+  return MN_OK;
 }
 
 void mn_case_destroy(mn_case *c) {
   if (!c) return;
   mn_free(c->lesions);
   mn_free(c->locs);
+  mn_free(c->text);
   mn_free(c);
 }
 

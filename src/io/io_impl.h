@@ -50,7 +50,7 @@ int mn__y_need_list(mn_yctx *x, const char *path, const yaml_node_t *v, int max,
 /* a list of sections, each parsed against @p tab into items + i * stride after its defaults */
 int mn__y_walk_items(mn_yctx *x, const char *path, const yaml_node_t *v, const mn_config_desc *tab,
                      size_t nt, void *items, size_t stride, int n);
-int mn__y_syntax_error(mn_yctx *x, const yaml_parser_t *ps);
+int mn__y_syntax_error(mn_yctx *x, const yaml_parser_t *ps, const char *text, size_t len);
 /* refuse deep nesting before libyaml's (quadratic) loader runs */
 int mn__y_check_depth(mn_yctx *x, const char *text, size_t len);
 /* parse one YAML document of @p text and hand its root to @p root_fn (NULL root: empty file);

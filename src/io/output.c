@@ -2,11 +2,15 @@
  * JSON (scripts), density map as CSV; and the two ways every result file of mnsim is written, one
  * file atomically or a set all or none. Pipeline: io; renders device's punctures and statistics.
  * Reference: docs/formats.md. */
+#define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <math.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "io_impl.h"
 
@@ -26,57 +30,160 @@ int mn_io_write_atomic(const char *path, mn_write_fn fn, const void *ctx, mn_err
   return mn_ofile_commit(&f, err);
 }
 
-/* All or none as far as the file system allows. Every file is first written to its temporary
- * (an item without fn is a finished file, its path in ctx, that is only moved in); targets that
- * are directories, which would make a rename fail, are found before any rename; only then are
- * the files renamed one by one. A rename that still fails leaves the files renamed before it in
- * place (rename is atomic per file, not per set) and discards the rest. A finished file passed
- * in is never removed: its owner keeps it. */
+/* ---- result sets, all or none ------------------------------------------------------------
+ * A set is put in place in three stages (docs/formats.md, "Result sets"):
+ * 1. every file is written to its temporary and synced; a target that is a directory, or an old
+ *    file that cannot be kept (see 2), fails the set here, before anything is renamed;
+ * 2. each old file of the set gets a backup: a hard link ".<name>.old.XXXXXX" beside it (the
+ *    same inode, so no copy and no extra space);
+ * 3. the temporaries are renamed over their targets one by one. When one rename fails, the files
+ *    renamed before it are put back from their backups (or removed, or moved back to their
+ *    owner when they were new), so that the directory holds the old set again; then every
+ *    backup is removed.
+ * A stop request (SIGINT/SIGTERM) before stage 3 discards the set. */
+
+enum { SET_MAX = 16 };
+
+/* The renames made durable (best effort, as in mn_ofile_commit): fsync the directory of @p path. */
+static void fsync_dir_of(const char *path) {
+  char dir[4200];
+  const char *slash = strrchr(path, '/');
+  snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) + (slash == path) : 1,
+           slash ? path : ".");
+  int fd = open(dir, O_RDONLY | O_DIRECTORY);
+  if (fd >= 0) (void)fsync(fd), close(fd);
+}
+
+/* One file of a set while it is put in place. */
+typedef struct set_file {
+  mn_ofile f;
+  char bak[4200]; /* hard link of the old target, "" when there was none */
+  int moved;      /* renamed into place */
+  int keep;       /* the rename could not be undone: the backup is the only old copy */
+} set_file;
+
+/* A hard link of @p path under a fresh dot name beside it, into @p bak; "" when @p path does not
+ * exist. The name comes from mkstemp (then freed for link). */
+static int backup(const char *path, char *bak, size_t size, mn_error *err) {
+  struct stat st;
+  bak[0] = '\0';
+  if (lstat(path, &st) != 0) {
+    if (errno == ENOENT) return MN_OK;
+    return MN_ERR(err, MN_EIO, "", "cannot write %s: %s; no result file was replaced", path,
+                  strerror(errno));
+  }
+  if (S_ISDIR(st.st_mode))
+    return MN_ERR(err, MN_EIO, "",
+                  "cannot write %s: a directory of that name exists; no result file was replaced",
+                  path);
+  const char *slash = strrchr(path, '/');
+  const char *base = slash ? slash + 1 : path;
+  if ((size_t)snprintf(bak, size, "%.*s.%s.old.XXXXXX", (int)(base - path), path, base) >= size)
+    return MN_ERR(err, MN_EIO, "", "cannot write %s: path too long", path);
+  int fd = mkstemp(bak);
+  int e = fd < 0 ? errno : 0;
+  if (fd >= 0) close(fd), unlink(bak);
+  if (!e && link(path, bak) != 0) e = errno;
+  if (e) {
+    bak[0] = '\0';
+    return MN_ERR(err, MN_EIO, "",
+                  "cannot write %s: cannot keep the old file while the set is replaced (%s); no "
+                  "result file was replaced",
+                  path, strerror(e));
+  }
+  mn_ofile_track(bak);
+  return MN_OK;
+}
+
+static void drop_backup(set_file *s) {
+  if (!s->bak[0]) return;
+  if (!s->keep) unlink(s->bak);
+  mn_ofile_untrack(s->bak);
+  s->bak[0] = '\0';
+}
+
+/* Undo one rename: the old file back from its backup, or the new one removed (or moved back to
+ * its owner when it was a finished file). @return 0, or the errno of the failed step. */
+static int undo(const mn_out_item *it, set_file *s) {
+  int e = 0;
+  if (s->bak[0]) {
+    if (rename(s->bak, it->path) != 0)
+      e = errno;
+    else
+      mn_ofile_untrack(s->bak), s->bak[0] = '\0';
+  } else if (!it->fn) {
+    if (rename(it->path, (const char *)it->ctx) != 0) e = errno;
+  } else if (unlink(it->path) != 0) {
+    e = errno;
+  }
+  return e;
+}
+
+/* Stages 2 and 3. On failure the files already moved are put back in reverse order; a file that
+ * cannot be put back is named in the message (its backup is then kept, not removed). */
+static int put_in_place(const mn_out_item *items, set_file *s, int n, mn_error *err) {
+  int rc = MN_OK, failed = -1, e = 0;
+  for (int i = 0; i < n && rc == MN_OK; i++)
+    rc = backup(items[i].path, s[i].bak, sizeof s[i].bak, err);
+  if (rc) return rc;
+  if (mn_stop_requested()) return mn_stop_error(err, "writing the results");
+  /* MNSIM_TEST_FAIL_RENAME=N (tests only): the Nth rename fails, to exercise the roll-back */
+  const char *test = getenv("MNSIM_TEST_FAIL_RENAME");
+  for (int i = 0; i < n; i++) {
+    const char *src = items[i].fn ? s[i].f.tmp : items[i].ctx;
+    e = test && atoi(test) == i + 1 ? EIO : rename(src, items[i].path) == 0 ? 0 : errno;
+    if (e) {
+      failed = i;
+      break;
+    }
+    if (items[i].fn) mn_ofile_untrack(s[i].f.tmp), s[i].f.tmp[0] = '\0';
+    s[i].moved = 1;
+  }
+  if (failed < 0) return MN_OK;
+  char lost[1024] = "";
+  for (int i = failed - 1; i >= 0; i--) {
+    int ue = undo(&items[i], &s[i]);
+    s[i].keep = ue != 0;
+    size_t len = strlen(lost);
+    if (ue)
+      snprintf(lost + len, sizeof lost - len, "%s%.900s (%s)", len ? ", " : "", items[i].path,
+               strerror(ue));
+  }
+  const char *src = items[failed].fn ? s[failed].f.tmp : items[failed].ctx;
+  if (lost[0])
+    return MN_ERR(err, MN_EIO, "",
+                  "cannot move %s to %s: %s; could not restore %s: the old files are kept as "
+                  ".<name>.old.*",
+                  src, items[failed].path, strerror(e), lost);
+  return MN_ERR(err, MN_EIO, "", "cannot move %s to %s: %s; no result file was replaced", src,
+                items[failed].path, strerror(e));
+}
+
 int mn_io_write_set(const mn_out_item *items, int n, mn_error *err) {
-  enum { MAXN = 16 };
-  mn_ofile f[MAXN];
+  set_file s[SET_MAX];
   int opened = 0, rc = MN_OK;
-  if (n > MAXN) return MN_ERR(err, MN_EINTERNAL, "", "at most %d files in a set", MAXN);
-  for (int i = 0; i < n && rc == MN_OK; i++) {
-    if (!items[i].fn) { /* a finished file to move in: nothing to write */
-      memset(&f[i], 0, sizeof f[i]);
+  if (n > SET_MAX) return MN_ERR(err, MN_EINTERNAL, "", "at most %d files in a set", SET_MAX);
+  memset(s, 0, sizeof s);
+  for (int i = 0; i < n && rc == MN_OK; i++) { /* stage 1 */
+    if (!items[i].fn) {                        /* a finished file to move in: nothing to write */
       opened++;
       continue;
     }
-    rc = mn_ofile_open(&f[i], items[i].path, err);
+    rc = mn_ofile_open(&s[i].f, items[i].path, err);
     if (rc) break;
     opened++;
-    rc = items[i].fn(f[i].fp, items[i].ctx, err);
-    if (rc == MN_OK && (fflush(f[i].fp) != 0 || ferror(f[i].fp)))
-      rc = MN_ERR(err, MN_EIO, "", "cannot write %s: %s", f[i].tmp, strerror(errno));
+    rc = items[i].fn(s[i].f.fp, items[i].ctx, err);
+    if (rc == MN_OK && (fflush(s[i].f.fp) != 0 || ferror(s[i].f.fp)))
+      rc = MN_ERR(err, MN_EIO, "", "cannot write %s: %s", s[i].f.tmp, strerror(errno));
+    if (rc == MN_OK) rc = mn_ofile_sync(&s[i].f, err);
   }
-  for (int i = 0; i < n && rc == MN_OK; i++) { /* renames that would fail, found before any */
-    struct stat st;
-    if (stat(items[i].path, &st) == 0 && S_ISDIR(st.st_mode))
-      rc = MN_ERR(err, MN_EIO, "",
-                  "cannot write %s: a directory of that name exists; no result "
-                  "file was replaced",
-                  items[i].path);
+  if (rc == MN_OK && mn_stop_requested()) rc = mn_stop_error(err, "writing the results");
+  if (rc == MN_OK) rc = put_in_place(items, s, n, err);
+  for (int i = 0; i < opened; i++) {
+    mn_ofile_abort(&s[i].f); /* the temporaries not moved; harmless for the others */
+    drop_backup(&s[i]);
   }
-  if (rc) {
-    for (int i = 0; i < opened; i++) mn_ofile_abort(&f[i]);
-    return rc;
-  }
-  for (int i = 0; i < n; i++) {
-    int c;
-    if (!items[i].fn) {
-      const char *src = items[i].ctx;
-      c = rename(src, items[i].path) == 0 ? MN_OK
-                                          : MN_ERR(err, MN_EIO, "", "cannot move %s to %s: %s", src,
-                                                   items[i].path, strerror(errno));
-    } else {
-      c = mn_ofile_commit(&f[i], err);
-    }
-    if (c && rc == MN_OK) rc = c;
-    if (c)
-      for (int k = i + 1; k < n; k++) mn_ofile_abort(&f[k]);
-    if (c) break;
-  }
+  if (rc == MN_OK && n > 0) fsync_dir_of(items[0].path);
   return rc;
 }
 

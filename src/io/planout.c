@@ -26,19 +26,32 @@ static const char *quantity_text(int q) {
                                  : "none (clinic protocol)";
 }
 
-/* The screening's verdict and every rule that matched, with what matched it and its source. */
+/* The screening's verdict and every rule that matched, with what matched it, when it lapses
+ * (days from the screening; null: it lasts) and its source; then the entries no rule names. */
 static json_t *candidacy_json(const mn_candidacy *c) {
-  json_t *m = json_array();
+  json_t *m = json_array(), *u = json_array();
   for (int i = 0; i < c->n; i++) {
     const mn_candidacy_rule *r = c->match[i];
-    json_array_append_new(
-        m, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "rule", r->id, "name", r->name, "verdict",
-                     mn_candidacy_verdict_name(r->verdict), "matched", c->detail[i], "reason",
-                     r->reason, "precaution", r->precaution, "source", r->source, "evidence",
-                     r->evidence));
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "rule", r->id, "name", r->name,
+                          "verdict", mn_candidacy_verdict_name(r->verdict), "matched", c->detail[i],
+                          "reason", r->reason, "precaution", r->precaution, "source", r->source,
+                          "evidence", r->evidence);
+    json_object_set_new(o, "lapses_after_days",
+                        c->until_day[i] >= 0 ? json_real(c->until_day[i]) : json_null());
+    json_array_append_new(m, o);
   }
-  return json_pack("{s:s,s:o,s:s}", "verdict", mn_candidacy_verdict_name(c->verdict), "rules", m,
-                   "note",
+  for (int i = 0; i < c->n_unruled; i++) {
+    const mn_candidacy_unruled *e = &c->unruled[i];
+    json_t *o = json_pack("{s:s,s:s,s:s}", "kind", mn_rule_kind_name(e->kind), "name", e->name,
+                          "check", "no rule in mnsim: check at consultation");
+    if (e->kind != MN_RULE_CONDITION) json_object_set_new(o, "days_ago", json_real(e->days_ago));
+    json_object_set_new(o, "likely_typo_of", e->nearest[0] ? json_string(e->nearest) : json_null());
+    json_object_set_new(o, "held_at_refer", json_boolean(e->held));
+    json_array_append_new(u, o);
+  }
+  return json_pack("{s:s,s:s,s:o,s:o,s:s}", "verdict", mn_candidacy_verdict_name(c->verdict),
+                   "verdict_once_lapsed", mn_candidacy_verdict_name(c->verdict_later), "rules", m,
+                   "no_rule", u, "note",
                    "mnsim supports the clinician's decision and does not replace it; rules from "
                    "data/candidacy.csv with their sources");
 }
@@ -47,23 +60,26 @@ static json_t *candidacy_json(const mn_candidacy *c) {
  * modelled (a clinic protocol). */
 static json_t *region_json(const mn_plan_region *r) {
   return json_pack(
-      "{s:s,s:s,s:s,s:s,s:o,s:o,s:s,s:o,s:o,s:s,s:i,s:o,s:i,s:b,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,"
-      "s:s,s:s}",
+      "{s:s,s:s,s:s,s:s,s:o,s:o,s:s,s:s,s:o,s:o,s:s,s:i,s:o,s:i,s:b,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:"
+      "o,s:o,"
+      "s:s,s:s,s:s}",
       "region", r->skin.region, "concern", mn_concern_name(r->req.concern), "severity",
       mn_severity_name(r->req.severity), "goal_quantity", quantity_text(r->quantity), "defect_mm",
       num(r->quantity == MN_GOAL_FILL ? r->defect_mm : NAN), "goal_pct",
       num(r->quantity == MN_GOAL_NONE ? NAN : r->goal_pct), "device_depth_reason", r->depth_reason,
-      "depth_mm", num(r->depth_mm), "depth_cap_mm", num(r->depth_cap_mm), "passes_note",
+      "precaution_applied", r->precaution, "depth_mm", num(r->depth_mm), "depth_cap_mm",
+      num(r->depth_cap_mm), "passes_note",
       "passes at the default hand speed; density is per session", "passes", r->passes,
       "density_cm2", num(r->density_cm2), "sessions", r->sessions, "goal_reached", r->reached,
       "probability", num(r->probability), "probability_mcse", num(r->probability_mcse),
       "outcome_at_review", band(r->outcome), "papillary_collagen_pct_at_review",
       band(r->collagen_pd), "redness_days_per_session", band(r->redness_days),
-      "barrier_days_per_session", band(r->barrier_days), "sun_avoidance_days_per_session",
-      band(r->sun_days), "pih_risk_pct", band(r->pih_pct), "pih_note",
+      "barrier_days_per_session", band(r->barrier_days), "sun_window_model_days_per_session",
+      band(r->sun_days), "sun_avoidance_days", num(r->sun_window_days), "pih_risk_pct",
+      band(r->pih_pct), "pih_note",
       "calibrated on three trials' incidence (0 of 46, 2 of 30, 5 of 30 patients): wide "
       "uncertainty",
-      "indication_source", r->ind ? r->ind->source : "");
+      "indication_source", r->ind ? r->ind->source : "", "binding", r->binding);
 }
 
 /* Dates are the plan's start plus each day offset rounded to a whole day; the patient's
@@ -96,21 +112,22 @@ int mn_io_plan_json(FILE *fp, const void *ctx, mn_error *err) {
                                            "days_ago", num(q->patient.procedures[i].days_ago)));
   char review[16];
   mn_date_format(start + (long)llround(p->review_day), review);
-  json_t *plan = json_pack("{s:b,s:s,s:i,s:o,s:o,s:s,s:b,s:s,s:o}", "treat", p->treat, "start",
-                           p->start, "sessions", p->sessions, "interval_weeks",
-                           num(p->interval_days / 7), "dates", sessions, "review", review,
-                           "every_goal_reached", p->reached, "note", p->note, "regions", regions);
-  json_t *root =
-      json_pack("{s:s,s:s,s:s,s:s,s:{s:o,s:s,s:i,s:o,s:o,s:o},s:o,s:o,s:{s:s,s:i,s:I,s:i,s:o,s:s}}",
-                "mnsim_version", mn_version(), "command", o->command ? o->command : "plan",
-                "patient_file", o->pf->file, "description", o->pf->description, "patient", "age_y",
-                num(q->patient.age_y), "sex", q->patient.sex ? "male" : "female", "fitzpatrick",
-                q->patient.fitzpatrick, "conditions", cond, "medications", meds, "procedures",
-                procs, "candidacy", candidacy_json(&p->cand), "plan", plan, "method", "device",
-                q->device, "draws", p->draws_used, "seed", (json_int_t)q->seed, "lumped_runs",
-                p->evaluations, "probability_required", num(q->constraints.probability), "model",
-                "lumped twin, one session per parameter draw, courses by superposition "
-                "(docs/plan.md)");
+  json_t *plan = json_pack("{s:b,s:s,s:s?,s:i,s:o,s:o,s:s,s:b,s:s,s:o}", "treat", p->treat, "start",
+                           p->start, "allowed_from", p->allowed_from[0] ? p->allowed_from : NULL,
+                           "sessions", p->sessions, "interval_weeks", num(p->interval_days / 7),
+                           "dates", sessions, "review", review, "every_goal_reached", p->reached,
+                           "note", p->note, "regions", regions);
+  json_t *root = json_pack(
+      "{s:s,s:s,s:s,s:s,s:{s:o,s:s,s:i,s:o,s:o,s:o},s:o,s:o,s:{s:s,s:i,s:I,s:i,s:o,s:s,s:s}}",
+      "mnsim_version", mn_version(), "command", o->command ? o->command : "plan", "patient_file",
+      o->pf->file, "description", o->pf->description, "patient", "age_y", num(q->patient.age_y),
+      "sex", q->patient.sex ? "male" : "female", "fitzpatrick", q->patient.fitzpatrick,
+      "conditions", cond, "medications", meds, "procedures", procs, "candidacy",
+      candidacy_json(&p->cand), "plan", plan, "method", "device", q->device, "draws", p->draws_used,
+      "seed", (json_int_t)q->seed, "lumped_runs", p->evaluations, "probability_required",
+      num(q->constraints.probability), "sun_avoidance_rule", MN_PLAN_SUN_RULE, "model",
+      "lumped twin, one session per parameter draw, courses by superposition "
+      "(docs/plan.md)");
   if (!root) return MN_ERR(err, MN_EINTERNAL, "", "plan.json: could not build the document");
   int bad = json_dumpf(root, fp, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
   json_decref(root);

@@ -3,11 +3,16 @@
  * nearest valid key. Pipeline: io; case.c and patient.c supply the tables and the handlers of
  * their lists and subsections. References: Redis config.c static_configs[] (table-driven keys),
  * Lua lauxlib.c luaL_where (positioned messages). */
+#define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 
 #include "io_impl.h"
@@ -207,8 +212,18 @@ int mn__y_walk_items(mn_yctx *x, const char *path, const yaml_node_t *v, const m
 
 /* libyaml's problem text at its problem mark; with a context ("while parsing a block mapping")
  * the message also gives the line where that construct started. */
-int mn__y_syntax_error(mn_yctx *x, const yaml_parser_t *ps) {
+int mn__y_syntax_error(mn_yctx *x, const yaml_parser_t *ps, const char *text, size_t len) {
   int line = (int)ps->problem_mark.line + 1, col = (int)ps->problem_mark.column + 1;
+  if (ps->error == YAML_READER_ERROR) { /* no mark for bad bytes: line and column of the offset */
+    line = 1, col = 1;
+    for (size_t i = 0; i < ps->problem_offset && i < len; i++) {
+      unsigned char c = (unsigned char)text[i];
+      if (c == '\n')
+        line++, col = 1;
+      else if ((c & 0xC0) != 0x80)
+        col++; /* columns count characters, not UTF-8 bytes */
+    }
+  }
   if (ps->error == YAML_MEMORY_ERROR)
     return MN_ERR(x->err, MN_ENOMEM, "", "out of memory reading the %s", x->what);
   if (ps->context)
@@ -249,6 +264,17 @@ int mn__y_check_depth(mn_yctx *x, const char *text, size_t len) {
   return rc;
 }
 
+/* A scalar with a NUL inside ("pen-12\0junk", from the escape \0) would be cut short by every
+ * C string function: refused, at the scalar. */
+static int check_nul(mn_yctx *x) {
+  for (yaml_node_t *n = x->doc->nodes.start; n < x->doc->nodes.top; n++)
+    if (n->type == YAML_SCALAR_NODE && memchr(n->data.scalar.value, 0, n->data.scalar.length))
+      return mn__y_fail(x, n, MN_EINPUT, "",
+                        "a value holds a NUL character (\\0); values are "
+                        "plain text");
+  return MN_OK;
+}
+
 /* The depth check runs first, on its own event parser. After the root has been walked, one more
  * load tells the end of the stream (a document without a root) from a second document, and
  * reports a syntax error in whatever follows the first (such errors were once ignored, and the
@@ -266,13 +292,14 @@ int mn__y_parse(mn_yctx *x, const char *text, size_t len,
     return rc;
   }
   if (!yaml_parser_load(&ps, &doc)) {
-    rc = mn__y_syntax_error(x, &ps);
+    rc = mn__y_syntax_error(x, &ps, text, len);
   } else {
     x->doc = &doc;
-    rc = root_fn(x, yaml_document_get_root_node(&doc));
+    rc = check_nul(x);
+    if (rc == MN_OK) rc = root_fn(x, yaml_document_get_root_node(&doc));
     yaml_document_t next;
     if (rc == MN_OK && !yaml_parser_load(&ps, &next))
-      rc = mn__y_syntax_error(x, &ps);
+      rc = mn__y_syntax_error(x, &ps, text, len);
     else if (rc == MN_OK) {
       int more = yaml_document_get_root_node(&next) != NULL;
       int line = (int)next.start_mark.line + 1;
@@ -291,35 +318,97 @@ int mn__y_parse(mn_yctx *x, const char *text, size_t len,
   return rc;
 }
 
-/* One read of up to LIMIT + 1 bytes tells an over-long file without a stat. The buffer is not
- * NUL-terminated: the parser takes its length. Errors are placed at the file (no line). */
+enum {
+  READ_LIMIT = 1 << 20, /* case files are a few kB */
+  IDLE_LIMIT_S = 5
+}; /* a pipe or FIFO silent this long has no writer */
+
+/* A pipe or FIFO (`<(cat case.yaml)`, mkfifo), opened without blocking: read as its data come,
+ * until end of file, READ_LIMIT + 1 bytes, IDLE_LIMIT_S seconds without data (a FIFO nobody
+ * writes to would otherwise block for ever) or a stop request. @return the bytes read, or -1
+ * with errno (ETIME: no data in time; EINTR: stopped). */
+static long read_stream(int fd, char *b, size_t cap) {
+  size_t n = 0;
+  int idle_ms = 0;
+  while (n < cap) {
+    struct pollfd p = {fd, POLLIN, 0};
+    int r = poll(&p, 1, 200);
+    if (mn_stop_requested()) return errno = EINTR, -1;
+    if (r < 0 && errno != EINTR) return -1;
+    if (r <= 0) {
+      if ((idle_ms += 200) >= 1000 * IDLE_LIMIT_S) return errno = ETIME, -1;
+      continue;
+    }
+    ssize_t k = read(fd, b + n, cap - n);
+    if (k < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+    if (k < 0) return -1;
+    if (k == 0) break;
+    n += (size_t)k, idle_ms = 0;
+  }
+  return (long)n;
+}
+
+/* One read of up to READ_LIMIT + 1 bytes tells an over-long file without a stat. The buffer is
+ * not NUL-terminated: the parser takes its length. A directory or a device is refused; a pipe or
+ * FIFO is read with a time limit. Errors are placed at the file (no line). */
 int mn__y_read_file(const char *path, const char *what, char **buf, size_t *len, mn_error *err) {
   *buf = NULL, *len = 0;
-  FILE *fp = fopen(path, "rb");
-  if (!fp) {
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC), rc = MN_OK;
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) != 0) {
     int e = errno;
+    if (fd >= 0) close(fd);
     /* the user named a file that cannot be opened: bad input (exit 2), not a runtime failure */
     MN_ERR(err, MN_EINPUT, "", "cannot open %s: %s", what, strerror(e));
     mn_error_set_position(err, path, 0, 0);
     return MN_EINPUT;
   }
-  enum { LIMIT = 1 << 20 }; /* case files are a few kB */
-  char *b = mn_malloc(LIMIT + 1);
-  size_t n = b ? fread(b, 1, LIMIT + 1, fp) : 0;
-  int bad = ferror(fp), e = errno;
-  fclose(fp);
-  int rc = MN_OK;
+  int stream = S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode);
+  if (!S_ISREG(st.st_mode) && !stream) {
+    close(fd);
+    if (S_ISDIR(st.st_mode))
+      MN_ERR(err, MN_EINPUT, "", "cannot read %s: %s", what, strerror(EISDIR));
+    else
+      MN_ERR(err, MN_EINPUT, "", "the %s is a device, not a regular file; give a YAML file", what);
+    mn_error_set_position(err, path, 0, 0);
+    return MN_EINPUT;
+  }
+  char *b = mn_malloc(READ_LIMIT + 1);
+  long n = -1;
+  int e = 0;
+  if (b && stream) {
+    n = read_stream(fd, b, READ_LIMIT + 1);
+  } else if (b) {
+    (void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    FILE *fp = fdopen(fd, "rb");
+    if (fp) {
+      n = (long)fread(b, 1, READ_LIMIT + 1, fp);
+      if (ferror(fp)) n = -1;
+      e = errno;
+      fclose(fp);
+      fd = -1;
+    }
+  }
+  if (n < 0 && !e) e = errno;
+  if (fd >= 0) close(fd);
   if (!b)
     rc = MN_ERR(err, MN_ENOMEM, "", "out of memory reading the %s", what);
-  else if (bad)
+  else if (n < 0 && e == ETIME)
+    rc = MN_ERR(err, MN_EINPUT, "",
+                "no data from the %s for %d s (a pipe or FIFO without a writer?); give a YAML "
+                "file",
+                what, IDLE_LIMIT_S);
+  else if (n < 0 && e == EINTR)
+    rc = mn_stop_error(err, "reading the input");
+  else if (n < 0)
     rc = MN_ERR(err, MN_EINPUT, "", "cannot read %s: %s", what, strerror(e));
-  else if (n > LIMIT)
+  else if (n > READ_LIMIT)
     rc = MN_ERR(err, MN_EINPUT, "", "%s is larger than 1 MiB", what);
   if (rc) {
     mn_error_set_position(err, path, 0, 0);
     mn_free(b);
     return rc;
   }
-  *buf = b, *len = n;
+  *buf = b, *len = (size_t)n;
   return MN_OK;
 }

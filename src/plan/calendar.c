@@ -7,8 +7,8 @@
 
 #include "plan_impl.h"
 
-/* Upper (q95) redness and sun windows of session @p s over the regions treated then, and the
- * regions' settings as text. */
+/* The upper (q95) redness window and the sun-avoidance window (MN_PLAN_SUN_RULE) of session @p s
+ * over the regions treated then, and the regions' settings as text. */
 static void session_windows(const mn_plan *p, int s, double *red, double *sun, char *regions,
                             size_t n) {
   *red = *sun = 0;
@@ -17,7 +17,7 @@ static void session_windows(const mn_plan *p, int s, double *red, double *sun, c
     const mn_plan_region *r = &p->region[i];
     if (s >= r->sessions) continue;
     *red = fmax(*red, r->redness_days[2]);
-    *sun = fmax(*sun, r->sun_days[2]);
+    *sun = fmax(*sun, r->sun_window_days);
     size_t len = strlen(regions);
     snprintf(regions + len, n - len, "%s%s %.2f mm", len ? ", " : "", r->skin.region, r->depth_mm);
   }
@@ -52,14 +52,13 @@ static void session_events(mn_plan *p, int s, long day) {
            "of parameter draws). Gentle cleanser and moisturiser only; no make-up for 24 hours; "
            "no retinoids, acids or exfoliants until it has faded.",
            p->region[0].redness_days[1], red);
-  double avoid = fmax(sun, red);
-  e = add(p, MN_EVENT_SUN, s, day, day + (long)ceil(avoid) + 1, avoid, 0);
+  e = add(p, MN_EVENT_SUN, s, day, day + (long)sun + 1, sun, 0);
   snprintf(e->uid, sizeof e->uid, "mnsim-%s-sun-%d@mnsim", p->start, s + 1);
   snprintf(e->summary, sizeof e->summary, "Avoid the sun (session %d)", s + 1);
   snprintf(e->text, sizeof e->text,
-           "Stay out of direct sun and use a broad-spectrum SPF 30+ sunscreen until the skin has "
-           "healed (model: %.1f days, upper band), then keep using sunscreen daily.",
-           avoid);
+           "Stay out of direct sun and use a broad-spectrum SPF 30+ sunscreen for %.0f days after "
+           "the session (mnsim's rule: " MN_PLAN_SUN_RULE "), then keep using sunscreen daily.",
+           sun);
 }
 
 int mn__plan_calendar(mn_plan *p, mn_error *err) {

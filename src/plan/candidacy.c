@@ -16,6 +16,10 @@ const char *mn_candidacy_verdict_name(int v) {
   return v >= 0 && v <= MN_CAND_DO_NOT_TREAT ? verdict_names[v] : "?";
 }
 
+const char *mn_rule_kind_name(int k) {
+  return k >= 0 && k <= MN_RULE_PATIENT ? kind_names[k] : "?";
+}
+
 static int index_of(const char *const *names, const char *s) {
   for (int i = 0; names[i]; i++)
     if (!strcmp(names[i], s)) return i;
@@ -149,23 +153,16 @@ const mn_candidacy_rule *mn_candidacy_rules_get(const mn_candidacy_rules *r, int
   return i >= 0 && i < r->n ? &r->rule[i] : NULL;
 }
 
-int mn_candidacy_lookup(const mn_candidacy_rules *r, int kind, const char *name, const char *key,
-                        const mn_candidacy_rule **out, mn_error *err) {
-  *out = NULL;
-  for (int i = 0; i < r->n; i++)
-    if (r->rule[i].kind == kind && rule_has(&r->rule[i], name)) {
-      *out = &r->rule[i];
-      return MN_OK;
-    }
-  /* the nearest name or alias of that kind */
+/* The name or alias of a rule of @p kind nearest to @p name (the rule's name is returned), with
+ * its edit distance in *dist; NULL when the table has no rule of that kind. */
+static const char *nearest(const mn_candidacy_rules *r, int kind, const char *name, int *dist) {
   const char *best = NULL;
-  int bd = 1 << 30;
   char cand[64];
+  *dist = 1 << 30;
   for (int i = 0; i < r->n; i++) {
     if (r->rule[i].kind != kind) continue;
-    const char *a = r->rule[i].name;
-    int d = mn_edit_distance(name, a);
-    if (d < bd) bd = d, best = r->rule[i].name;
+    int d = mn_edit_distance(name, r->rule[i].name);
+    if (d < *dist) *dist = d, best = r->rule[i].name;
     for (const char *s = r->rule[i].aliases; *s;) {
       const char *e = strchr(s, '|');
       size_t len = e ? (size_t)(e - s) : strlen(s);
@@ -173,25 +170,85 @@ int mn_candidacy_lookup(const mn_candidacy_rules *r, int kind, const char *name,
         memcpy(cand, s, len);
         cand[len] = 0;
         d = mn_edit_distance(name, cand);
-        if (d < bd) bd = d, best = r->rule[i].name;
+        if (d < *dist) *dist = d, best = r->rule[i].name;
       }
       if (!e) break;
       s = e + 1;
     }
   }
+  return best;
+}
+
+/* The rule of @p kind that names @p name (by name or alias), or NULL. */
+static const mn_candidacy_rule *find(const mn_candidacy_rules *r, int kind, const char *name) {
+  for (int i = 0; i < r->n; i++)
+    if (r->rule[i].kind == kind && rule_has(&r->rule[i], name)) return &r->rule[i];
+  return NULL;
+}
+
+int mn_candidacy_lookup(const mn_candidacy_rules *r, int kind, const char *name, const char *key,
+                        const mn_candidacy_rule **out, mn_error *err) {
+  if ((*out = find(r, kind, name))) return MN_OK;
+  int d;
+  const char *best = nearest(r, kind, name, &d);
   return MN_ERR(err, MN_EINPUT, key,
                 "%s = '%s' is not a known %s; the nearest is '%s' (all: `mnsim plan --rules`)", key,
                 name, kind_names[kind], best ? best : "?");
 }
 
-static void add(mn_candidacy *c, const mn_candidacy_rule *r, const char *detail) {
+/* An entry no rule names, kept for the clinician. A known name at most 2 edits away, and fewer
+ * edits than a third of the entry's length, is recorded as a likely typo ("acutane" for
+ * accutane, "pregnent" for pregnancy); a farther one is not a hint ("hypertension"). A likely
+ * typo of a refer or do-not-treat rule holds the verdict at refer: the clinician confirms the
+ * name before any session (a misspelt contraindication must not read as "proceed"). */
+static void add_unruled(mn_candidacy *c, const mn_candidacy_rules *r, int kind, const char *name,
+                        double days_ago) {
+  if (c->n_unruled == (int)(sizeof c->unruled / sizeof c->unruled[0])) return;
+  mn_candidacy_unruled *u = &c->unruled[c->n_unruled++];
+  int d;
+  const char *best = nearest(r, kind, name, &d);
+  u->kind = kind, u->days_ago = days_ago;
+  snprintf(u->name, sizeof u->name, "%s", name);
+  u->nearest[0] = 0;
+  u->held = 0;
+  if (best && d <= 2 && 3 * d < (int)strlen(name)) {
+    snprintf(u->nearest, sizeof u->nearest, "%s", best);
+    const mn_candidacy_rule *ru = find(r, kind, best);
+    if (ru && ru->verdict >= MN_CAND_REFER) {
+      u->held = 1;
+      if (c->verdict < MN_CAND_REFER) c->verdict = MN_CAND_REFER;
+    }
+  }
+}
+
+/* Record match @p r lasting until day @p until (-1: lasts). A rule matched twice (two aliases)
+ * keeps its first detail and the later of the two lapses. */
+static void add(mn_candidacy *c, const mn_candidacy_rule *r, const char *detail, double until) {
   for (int i = 0; i < c->n; i++)
-    if (c->match[i] == r) return;
+    if (c->match[i] == r) {
+      if (c->until_day[i] >= 0 && (until < 0 || until > c->until_day[i])) c->until_day[i] = until;
+      return;
+    }
   if (c->n == MN_PLAN_MAX_MATCHES) return;
   c->match[c->n] = r;
+  c->until_day[c->n] = until;
   snprintf(c->detail[c->n], sizeof c->detail[0], "%s", detail);
   c->n++;
   if (r->verdict > c->verdict) c->verdict = r->verdict;
+}
+
+/* The verdict once the time-limited matches have lapsed, and how long the refer and do-not-treat
+ * ones among them last. */
+static void lapse(mn_candidacy *c) {
+  c->verdict_later = MN_CAND_PROCEED, c->wait_days = 0;
+  for (int i = 0; i < c->n; i++) {
+    int v = c->match[i]->verdict;
+    if (c->until_day[i] < 0 && v > c->verdict_later) c->verdict_later = v;
+    if (c->until_day[i] >= 0 && v > MN_CAND_PRECAUTIONS)
+      c->wait_days = fmax(c->wait_days, c->until_day[i]);
+  }
+  for (int i = 0; i < c->n_unruled; i++) /* held until a clinician confirms the name */
+    if (c->unruled[i].held && c->verdict_later < MN_CAND_REFER) c->verdict_later = MN_CAND_REFER;
 }
 
 static const mn_candidacy_rule *named(const mn_candidacy_rules *r, int kind, const char *name) {
@@ -202,46 +259,50 @@ static const mn_candidacy_rule *named(const mn_candidacy_rules *r, int kind, con
 
 int mn_candidacy_screen(const mn_candidacy_rules *r, const mn_plan_patient *p, mn_candidacy *out,
                         mn_error *err) {
-  int rc = MN_OK;
+  (void)err; /* free text is accepted: nothing here fails */
   memset(out, 0, sizeof *out);
   out->verdict = MN_CAND_PROCEED;
   const mn_candidacy_rule *ru;
   char d[200];
   for (int i = 0; i < p->n_conditions; i++) {
-    char key[48];
-    snprintf(key, sizeof key, "patient.conditions[%d]", i);
-    MN_TRY(mn_candidacy_lookup(r, MN_RULE_CONDITION, p->conditions[i], key, &ru, err));
+    if (!(ru = find(r, MN_RULE_CONDITION, p->conditions[i]))) {
+      add_unruled(out, r, MN_RULE_CONDITION, p->conditions[i], 0);
+      continue;
+    }
     snprintf(d, sizeof d, "condition: %s", p->conditions[i]);
-    add(out, ru, d);
+    add(out, ru, d, -1);
   }
   const mn_plan_item *items[2] = {p->medications, p->procedures};
   const int counts[2] = {p->n_medications, p->n_procedures};
   for (int k = 0; k < 2; k++)
     for (int i = 0; i < counts[k]; i++) {
-      char key[48];
       const mn_plan_item *it = &items[k][i];
-      snprintf(key, sizeof key, "patient.%s[%d].name", k ? "procedures" : "medications", i);
-      MN_TRY(mn_candidacy_lookup(r, k ? MN_RULE_PROCEDURE : MN_RULE_MEDICATION, it->name, key, &ru,
-                                 err));
+      int kind = k ? MN_RULE_PROCEDURE : MN_RULE_MEDICATION;
+      if (!(ru = find(r, kind, it->name))) {
+        add_unruled(out, r, kind, it->name, it->days_ago);
+        continue;
+      }
       if (ru->within_days >= 0 && it->days_ago > ru->within_days) continue; /* long enough ago */
+      double until = -1;
       if (it->days_ago <= 0)
         snprintf(d, sizeof d, "%s: %s, current", k ? "procedure" : "medication", it->name);
-      else if (ru->within_days >= 0)
+      else if (ru->within_days >= 0) {
+        until = floor(ru->within_days - it->days_ago) + 1;
         snprintf(d, sizeof d, "%s: %s, %g days ago (the rule applies within %g days)",
                  k ? "procedure" : "medication", it->name, it->days_ago, ru->within_days);
-      else
+      } else
         snprintf(d, sizeof d, "%s: %s, %g days ago", k ? "procedure" : "medication", it->name,
                  it->days_ago);
-      add(out, ru, d);
+      add(out, ru, d, until);
     }
   if (p->fitzpatrick >= 4 && (ru = named(r, MN_RULE_PATIENT, "fitzpatrick_ge_4"))) {
     snprintf(d, sizeof d, "Fitzpatrick type %d", p->fitzpatrick);
-    add(out, ru, d);
+    add(out, ru, d, -1);
   }
   if (p->age_y < 18 && (ru = named(r, MN_RULE_PATIENT, "age_lt_18"))) {
     snprintf(d, sizeof d, "age %g years", p->age_y);
-    add(out, ru, d);
+    add(out, ru, d, -1);
   }
-cleanup:
-  return rc;
+  lapse(out);
+  return MN_OK;
 }

@@ -119,10 +119,12 @@ int mn_indications_create(mn_indications **out, mn_error *err) {
   *out = NULL;
   mn_indications *ind = mn_calloc(1, sizeof *ind);
   if (!ind) return MN_ERR(err, MN_ENOMEM, "", "out of memory for the indications");
-  /* the clinic interval: "2-3 sessions, 6-8 weeks apart" (seed; research/clinical.md 6.1) */
+  /* the clinic interval: "2-3 sessions, 6-8 weeks apart" (a clinic's statement in the seed, SEED3
+   * in data/targets.csv; also a clinic's claim for Dermapen 4, plasticna-kirurgija.si) */
   ind->interval_pref_weeks[0] = 6, ind->interval_pref_weeks[1] = 8;
   snprintf(ind->interval_source, sizeof ind->interval_source,
-           "clinic protocol: sessions 6-8 weeks apart (seed; research/clinical.md 6.1)");
+           "clinic protocol: sessions 6-8 weeks apart (clinic's claim: seed statement SEED3; "
+           "plasticna-kirurgija.si, Dermapen 4)");
   if ((rc = parse_indications(ind, err)) || (rc = parse_regions(ind, err))) {
     mn_free(ind);
     return rc;

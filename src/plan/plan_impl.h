@@ -35,6 +35,14 @@ extern const size_t mn__data_region_depths_csv_len;
 /* CVODE's relative tolerance for the planner's runs: 1e-4 instead of 1e-5 changes redness and
  * collagen by less than 0.5 % (test plan/planner_tolerance) and saves about a fifth of the time */
 #define MN__PLAN_RTOL 1e-4
+/* The PIH precaution (rule R44, Fitzpatrick IV-VI): the search prefers settings whose PIH risk
+ * per course stays, at the 95th percentile over the draws, at or below the highest incidence
+ * published for micro-needling in darker skin, 5 of 30 Fitzpatrick IV-V patients after 5 roller
+ * sessions (Dogra 2014, target CT08c, one of the three the PIH model is calibrated on). An
+ * assumption of ours [E], not a published limit: a plan should not be predicted, even at its
+ * pessimistic end, to cause PIH more often than the trial observed (docs/plan.md). */
+#define MN__PIH_CAP_PCT (100.0 * 5.0 / 30.0)
+#define MN__PIH_TRIES 4 /* gentler settings run with the draws at most */
 
 /* ---- a setting's course per draw (response.c) --------------------------------------------- */
 
@@ -60,6 +68,8 @@ typedef struct mn__candidate {
   double density;
   int allowed;        /* its nominal redness is within max_downtime_days */
   double red_nominal; /* redness days */
+  double pih_nominal; /* PIH risk of one session on the nominal parameters, % */
+  int pih_tried;      /* already run with the draws for the PIH precaution */
   double strength;    /* nominal response to one session, unclamped: the dermal thickening (fill
                          goals) or the papillary collagen change (the others) at its review */
 } mn__candidate;
@@ -70,7 +80,8 @@ typedef struct mn__region_ctx {
   const mn_device_catalogue *cat;
   const mn_indications *ind;
   mn_plan_region *pr;
-  const mn_model_params *draws; /* [nd]: the nominal parameters first */
+  const mn_model_params *draws;      /* [nd]: the nominal parameters first */
+  const mn_candidacy_rule *pih_rule; /* the matched precaution that caps the PIH risk, or NULL */
   int nd;
   int evaluations;
 } mn__region_ctx;

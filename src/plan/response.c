@@ -156,15 +156,19 @@ int mn__response_run(mn__region_ctx *x, const mn__candidate *c, int k, double in
   mn_lumped_params lp;
   mn_lumped_params_default(&lp);
   lp.rtol = MN__PLAN_RTOL;
-  int nt = x->req->threads;
+  int nt = mn_threads(x->req->threads);
   (void)nt; /* without OpenMP */
 #ifdef _OPENMP
-  if (nt <= 0) nt = omp_get_max_threads();
 #pragma omp parallel for schedule(dynamic) num_threads(nt) reduction(+ : failed)
 #endif
-  for (int d = 0; d < nd; d++) failed += response_draw(x, c, &dev, &lp, d, r) != MN_OK;
+  for (int d = 0; d < nd; d++) /* a stop request skips the draws not yet started */
+    failed += mn_stop_requested() || response_draw(x, c, &dev, &lp, d, r) != MN_OK;
   x->evaluations += nd;
   mn_device_fini(&dev);
+  if (mn_stop_requested()) {
+    mn__response_free(r);
+    return mn_stop_error(err, "planning");
+  }
   if (failed == nd) {
     mn__response_free(r);
     return MN_ERR(err, MN_EINTERNAL, "", "every lumped run failed for %s at %.2f mm",

@@ -12,6 +12,7 @@
  * the goal in as many sessions. No session may start while the previous one's redness or
  * barrier window is open (95th percentile). Stage: plan. */
 #include <math.h>
+#include <stdarg.h>
 #include <string.h>
 
 #include "plan_impl.h"
@@ -107,6 +108,7 @@ static int screen(mn__region_ctx *x, mn__candidate *cand, int nc, int *any, mn_e
     int rc = mn__response_run(x, &cand[c], 1, 0, 1, &r0, err);
     if (rc) return rc;
     cand[c].red_nominal = r0.red[0];
+    cand[c].pih_nominal = r0.pih[0];
     cand[c].strength = x->pr->quantity == MN_GOAL_FILL ? r0.dh[0] : r0.collagen[0];
     cand[c].allowed = cand[c].red_nominal <= x->req->constraints.max_downtime_days;
     *any |= cand[c].allowed;
@@ -132,11 +134,16 @@ static void use_setting(mn_plan_region *pr, const mn__candidate *c) {
   pr->depth_mm = c->depth_mm, pr->passes = c->passes, pr->density_cm2 = c->density;
 }
 
-static void append_note(mn_plan *out, const char *fmt, const char *region, double v) {
+/* Append a clause to the plan's note ("; " between clauses). */
+static void append_note(mn_plan *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void append_note(mn_plan *out, const char *fmt, ...) {
   size_t len = strlen(out->note);
   snprintf(out->note + len, sizeof out->note - len, "%s", len ? "; " : "");
   len = strlen(out->note);
-  snprintf(out->note + len, sizeof out->note - len, fmt, region, v);
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(out->note + len, sizeof out->note - len, fmt, ap);
+  va_end(ap);
 }
 
 /* The intervals the constraints allow: weekly from min to max_interval_weeks (days). */
@@ -377,6 +384,7 @@ static int region_bands(mn_plan_region *pr, const mn__response *r, mn_error *err
   bands_of(r, r->red, v, pr->redness_days);
   bands_of(r, r->bar, v, pr->barrier_days);
   bands_of(r, r->sun, v, pr->sun_days);
+  pr->sun_window_days = ceil(fmax(pr->sun_days[2], pr->redness_days[2])); /* MN_PLAN_SUN_RULE */
   bands_of(r, r->pih, v, pr->pih_pct);
   pr->redness_threshold = r->thr;
   region_curves(r, v, pr->curves);
@@ -385,7 +393,124 @@ cleanup:
   return rc;
 }
 
+/* The 95th percentile of the PIH risk over the finished draws of @p r, %. */
+static double pih_q95(const mn__response *r, mn_error *err, int *rc) {
+  double q[3] = {NAN, NAN, NAN}, *v = mn_malloc_array((size_t)r->nd, sizeof *v);
+  if (!v) {
+    *rc = MN_ERR(err, MN_ENOMEM, "", "out of memory");
+    return NAN;
+  }
+  bands_of(r, r->pih, v, q);
+  mn_free(v);
+  return q[2];
+}
+
+/* The PIH precaution (x->pih_rule, MN__PIH_CAP_PCT): when the chosen setting's PIH risk exceeds
+ * the cap at its 95th percentile, gentler settings (lower nominal PIH, strongest first, at most
+ * MN__PIH_TRIES) are run with the draws; the first under the cap that reaches the goal replaces
+ * it, else the first under the cap at all (the goal then is not reached, and the plan says the
+ * precaution binds). pr->precaution says what the precaution did, also when it changed nothing. */
+static int pih_precaution(mn__region_ctx *x, region_state *st, mn__response *rs, int *reached,
+                          int *acted, mn_error *err) {
+  mn_plan_region *pr = x->pr;
+  const mn_candidacy_rule *ru = x->pih_rule;
+  int rc = MN_OK, cur = -1, safe = -1, safe_reached = 0;
+  for (int c = 0; c < st->nc; c++)
+    if (st->cand[c].depth_mm == pr->depth_mm && st->cand[c].passes == pr->passes) cur = c;
+  double q0 = pih_q95(rs, err, &rc), qs = NAN;
+  *acted = 0;
+  if (rc || cur < 0) return rc;
+  char was[64];
+  snprintf(was, sizeof was, "%.2f mm x %d, %d session%s", pr->depth_mm, pr->passes, rs->k,
+           rs->k == 1 ? "" : "s");
+  if (q0 <= MN__PIH_CAP_PCT) {
+    snprintf(pr->precaution, sizeof pr->precaution,
+             "%s: PIH risk q95 %.1f %% is within the cap of %.1f %% (Dogra 2014, 5/30 in "
+             "Fitzpatrick IV-V): setting unchanged",
+             ru->id, q0, MN__PIH_CAP_PCT);
+    return MN_OK;
+  }
+  mn__response best;
+  memset(&best, 0, sizeof best);
+  *acted = 1; /* over the cap: the plan says what happened either way */
+  st->cand[cur].pih_tried = 1;
+  for (int t = 0; t < MN__PIH_TRIES; t++) {
+    int c = -1; /* the strongest untried setting with a lower nominal PIH risk */
+    for (int q = 0; q < st->nc; q++)
+      if (!st->cand[q].pih_tried && (!st->any || st->cand[q].allowed) &&
+          st->cand[q].pih_nominal < st->cand[cur].pih_nominal &&
+          (c < 0 || st->cand[q].strength > st->cand[c].strength))
+        c = q;
+    if (c < 0) break;
+    st->cand[c].pih_tried = 1;
+    mn__response r2;
+    int ok2 = 0;
+    MN_TRY(sessions_with_draws(x, &st->cand[c], rs->k, rs->interval, &r2, &ok2, err));
+    double q2 = pih_q95(&r2, err, &rc);
+    if (rc || q2 > MN__PIH_CAP_PCT || (safe >= 0 && !ok2)) {
+      mn__response_free(&r2);
+      if (rc) goto cleanup;
+      continue;
+    }
+    mn__response_free(&best); /* a safe one: the first, or the first that reaches the goal */
+    best = r2, safe = c, safe_reached = ok2, qs = q2;
+    if (ok2) break;
+  }
+  if (safe < 0) {
+    snprintf(pr->precaution, sizeof pr->precaution,
+             "%s: PIH risk q95 %.1f %% exceeds the cap of %.1f %% (Dogra 2014, 5/30 in "
+             "Fitzpatrick IV-V) and no gentler setting tried stays under it: %s kept; discuss "
+             "the risk with the patient",
+             ru->id, q0, MN__PIH_CAP_PCT, was);
+    goto cleanup;
+  }
+  mn__response_free(rs);
+  *rs = best;
+  memset(&best, 0, sizeof best);
+  *reached = safe_reached;
+  use_setting(pr, &st->cand[safe]);
+  snprintf(pr->precaution, sizeof pr->precaution,
+           "%s changed the protocol: PIH risk q95 %.1f %% with %s exceeds the cap of %.1f %% "
+           "(Dogra 2014, 5/30 in Fitzpatrick IV-V); %.2f mm x %d, %d session%s keeps it at "
+           "%.1f %%%s",
+           ru->id, q0, was, MN__PIH_CAP_PCT, pr->depth_mm, pr->passes, rs->k, rs->k == 1 ? "" : "s",
+           qs, safe_reached ? "" : " but does not reach the goal");
+cleanup:
+  mn__response_free(&best);
+  return rc;
+}
+
 /* A region at interval I: sessions with its draws, a gentler setting if one holds, the bands. */
+/* The goal is not reached with max_sessions sessions: the smallest count up to
+ * MN_PLAN_MAX_SESSIONS that reaches it with the same setting and interval, into pr->binding. */
+static int binding_sessions(mn__region_ctx *x, const mn__candidate *c, int k, double I,
+                            mn_error *err) {
+  mn_plan_region *pr = x->pr;
+  int rc = MN_OK, kmax = x->req->constraints.max_sessions;
+  double need = x->req->constraints.probability, p = NAN;
+  mn__response rs;
+  memset(&rs, 0, sizeof rs);
+  for (k = k + 1; k <= MN_PLAN_MAX_SESSIONS; k++) {
+    MN_TRY(mn__response_run(x, c, k, I, x->nd, &rs, err));
+    p = mn__response_probability(&rs, pr->goal_pct);
+    mn__response_free(&rs);
+    if (p >= need) break;
+  }
+  if (k <= MN_PLAN_MAX_SESSIONS)
+    snprintf(pr->binding, sizeof pr->binding,
+             "constraints.max_sessions = %d binds: %d sessions at the same setting and interval "
+             "reach the goal (probability %.0f %%)",
+             kmax, k, 100 * p);
+  else
+    snprintf(pr->binding, sizeof pr->binding,
+             "constraints.max_sessions = %d binds, but even %d sessions at this setting reach the "
+             "goal with probability %.0f %% only (the goal or the setting must change)",
+             kmax, MN_PLAN_MAX_SESSIONS, 100 * p);
+cleanup:
+  mn__response_free(&rs);
+  return rc;
+}
+
 static int region_course(mn__region_ctx *x, region_state *st, int i, double I, mn_plan *out,
                          mn_error *err) {
   int rc = MN_OK, kmax = x->req->constraints.max_sessions, reached = 0;
@@ -404,8 +529,19 @@ static int region_course(mn__region_ctx *x, region_state *st, int i, double I, m
   }
   MN_TRY(sessions_with_draws(x, &st->cand[st->strong], k, I, &rs, &reached, err));
   if (reached && pr->quantity != MN_GOAL_NONE) MN_TRY(try_gentler(x, st, &rs, err));
+  int acted = 0;
+  if (x->pih_rule) {
+    MN_TRY(pih_precaution(x, st, &rs, &reached, &acted, err));
+    if (acted) append_note(out, "%s: %s", pr->req.region, pr->precaution);
+  }
   pr->reached = reached;
   pr->sessions = rs.k;
+  pr->binding[0] = 0;
+  if (!reached && pr->quantity != MN_GOAL_NONE && rs.k >= kmax && !acted) {
+    MN_TRY(binding_sessions(x, &st->cand[st->strong], rs.k, I, err));
+    append_note(out, "%s: %s", pr->req.region, pr->binding);
+  } else if (!reached && acted)
+    snprintf(pr->binding, sizeof pr->binding, "the precaution binds: %.270s", pr->precaution);
   pr->draws_kept = x->nd;
   MN_TRY(region_bands(pr, &rs, err));
   out->evaluations += x->evaluations;
@@ -438,13 +574,34 @@ static int plan_draws(const mn_plan_request *req, const mn_param_set *ps, mn_mod
   return rc;
 }
 
-/* The first session's day: earliest_start, else today. */
-static int start_day(const mn_plan_request *req, long *start, mn_error *err) {
-  const char *s = req->constraints.earliest_start[0] ? req->constraints.earliest_start : req->today;
+/* The first session's day: earliest_start, else today; not before the first day the
+ * time-limited refer / do-not-treat matches allow (counted from today, else from earliest_start).
+ * A start before today is kept and warned about (a course being recorded after the fact). */
+static int start_day(const mn_plan_request *req, mn_plan *out, long *start, mn_error *err) {
+  const mn_plan_constraints *cs = &req->constraints;
+  const char *s = cs->earliest_start[0] ? cs->earliest_start : req->today;
   *start = mn_date_days(s);
   if (*start < 0)
     return MN_ERR(err, MN_EINPUT, "today",
                   "the plan needs today's date (request.today) or constraints.earliest_start");
+  long today = req->today[0] ? mn_date_days(req->today) : *start;
+  if (cs->earliest_start[0] && *start < today) {
+    mn_log(MN_LOG_WARN, "constraints.earliest_start = %s is before today (%s)", cs->earliest_start,
+           req->today);
+    append_note(out, "constraints.earliest_start = %s is before today (%s): dates in the past",
+                cs->earliest_start, req->today);
+  }
+  if (out->treat && out->cand.wait_days > 0) {
+    long allowed = today + (long)out->cand.wait_days;
+    mn_date_format(allowed, out->allowed_from);
+    if (allowed > *start) {
+      *start = allowed;
+      append_note(out,
+                  "the course starts on %s, the first day the time-limited candidacy "
+                  "rules allow",
+                  out->allowed_from);
+    }
+  }
   return MN_OK;
 }
 
@@ -455,15 +612,20 @@ static int plan_course(const mn_plan_request *req, mn__region_ctx *x, region_sta
   int rc = MN_OK;
   const mn_plan_constraints *cs = &req->constraints;
   long start, finish = cs->finish_by[0] ? mn_date_days(cs->finish_by) : -1;
-  MN_TRY(start_day(req, &start, err));
+  MN_TRY(start_day(req, out, &start, err));
+  if (finish >= 0 && finish < start) { /* the candidacy rules moved the start past finish_by */
+    append_note(out, "constraints.finish_by = %s is before the first allowed session: not applied",
+                cs->finish_by);
+    finish = -1;
+  }
   int i;
   MN_TRY(choose_interval(req, x, st, out, I, nI, start, finish, &i, err));
   if (i < 0) { /* finish_by leaves no interval: the shortest, fewer sessions */
     i = 0;
-    snprintf(out->note, sizeof out->note,
-             "constraints.finish_by leaves too little time for the sessions needed at a %g-week "
-             "interval; the plan is cut to the sessions that fit",
-             I[0] / MN__WEEK);
+    append_note(out,
+                "constraints.finish_by leaves too little time for the sessions needed at a "
+                "%g-week interval; the plan is cut to the sessions that fit",
+                I[0] / MN__WEEK);
   }
   out->interval_days = I[i];
   out->sessions = 0;
@@ -473,7 +635,13 @@ static int plan_course(const mn_plan_request *req, mn__region_ctx *x, region_sta
     MN_TRY(region_course(&x[r], &st[r], i, I[i], out, err));
     if (finish >= 0) {
       int fit = 1 + (int)floor((double)(finish - start) / I[i] + 1e-9);
-      if (pr->sessions > fit) pr->sessions = fit, pr->reached = 0;
+      if (pr->sessions > fit) {
+        snprintf(pr->binding, sizeof pr->binding,
+                 "constraints.finish_by = %s binds: it leaves room for %d of the %d sessions "
+                 "needed",
+                 cs->finish_by, fit, pr->sessions);
+        pr->sessions = fit, pr->reached = 0;
+      }
     }
     out->reached &= pr->reached;
     if (pr->sessions > out->sessions) out->sessions = pr->sessions;
@@ -498,15 +666,24 @@ int mn_plan_make(const mn_plan_request *req, const mn_skin_atlas *atlas,
   memset(out, 0, sizeof *out);
   MN_TRY(mn_plan_request_check(req, err));
   MN_TRY(mn_candidacy_screen(rules, &req->patient, &out->cand, err));
-  out->treat = out->cand.verdict <= MN_CAND_PRECAUTIONS;
+  /* a time-limited refer or do-not-treat defers the course (start_day) rather than cancel it */
+  out->treat = out->cand.verdict_later <= MN_CAND_PRECAUTIONS;
   out->n_regions = req->n_regions;
   int nI = interval_grid(&req->constraints, I, MAX_INTERVALS);
   MN_TRY(plan_draws(req, ps, &draws, &nd, &out->draws_used, err));
   st = mn_calloc((size_t)req->n_regions, sizeof *st);
   MN_CHECK(st, err, MN_ENOMEM, "", "out of memory");
+  const mn_candidacy_rule *pih_rule = NULL; /* the precaution with a setting the model computes */
+  for (int i = 0; i < out->cand.n; i++)
+    if (!strcmp(out->cand.match[i]->name, "fitzpatrick_ge_4")) pih_rule = out->cand.match[i];
   for (int i = 0; i < req->n_regions; i++) {
-    x[i] = (mn__region_ctx){
-        .req = req, .cat = cat, .ind = ind, .pr = &out->region[i], .draws = draws, .nd = nd};
+    x[i] = (mn__region_ctx){.req = req,
+                            .cat = cat,
+                            .ind = ind,
+                            .pr = &out->region[i],
+                            .draws = draws,
+                            .nd = nd,
+                            .pih_rule = pih_rule};
     MN_TRY(plan_region(&x[i], i, atlas, I, nI, &st[i], out, err));
     out->evaluations += x[i].evaluations;
     x[i].evaluations = 0;

@@ -2,6 +2,7 @@
  * outline and the lesions, drawn with PLplot's cairo drivers (SVG or PNG); also the PLplot
  * helpers every figure of the module shares. Pipeline: report; draws device's mn_density_map for
  * `mnsim device` and for the plan's report. Reference: PLplot 5 API (plimagefr, plcolorbar). */
+#include <errno.h>
 #include <math.h>
 #include <plplot.h>
 #include <stdlib.h>
@@ -180,10 +181,12 @@ int mn_report_density_map(FILE *fp, const void *ctx, mn_error *err) {
     rc = MN_ERR(err, MN_ENOMEM, "", "out of memory drawing the density map");
   } else {
     for (int i = 0; i < m->nx; i++) img[i] = cells + (size_t)i * m->ny;
-    char tmp[] = "/tmp/mnsim-plot-XXXXXX"; /* a name PLplot cannot misread */
+    char tmp[320]; /* a name PLplot cannot misread */
+    mn_tmp_template(tmp, sizeof tmp, "mnsim-plot");
     int fd = mkstemp(tmp);
     if (fd < 0) {
-      rc = MN_ERR(err, MN_EIO, "", "cannot create a temporary file in /tmp for a figure");
+      rc = MN_ERR(err, MN_EIO, "", "cannot create a temporary file %s for a figure: %s", tmp,
+                  strerror(errno));
     } else {
       close(fd);
       mn_ofile_track(tmp); /* a fatal PLplot error or a signal removes it */

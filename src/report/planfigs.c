@@ -1,6 +1,7 @@
 /* The figures of report.html, drawn with PLplot (cairo) into SVG in memory from data computed
  * before the report is written: the plan's curves and calendar, and mn_plan_figures (density map,
  * virtual histology). Pipeline: report; planreport.c embeds them. Reference: PLplot 5 API. */
+#include <errno.h>
 #include <math.h>
 #include <plplot.h>
 #include <stdlib.h>
@@ -36,9 +37,12 @@ static void colours(void) {
 int mn__render_svg(mn__draw_fn draw, const void *ctx, int w, int h, char **out, size_t *len,
                    mn_error *err) {
   *out = NULL, *len = 0;
-  char tmp[] = "/tmp/mnsim-fig-XXXXXX";
+  char tmp[320];
+  mn_tmp_template(tmp, sizeof tmp, "mnsim-fig");
   int fd = mkstemp(tmp);
-  if (fd < 0) return MN_ERR(err, MN_EIO, "", "cannot create a temporary file for a figure");
+  if (fd < 0)
+    return MN_ERR(err, MN_EIO, "", "cannot create a temporary file %s for a figure: %s", tmp,
+                  strerror(errno));
   close(fd);
   mn_ofile_track(tmp);
   PLINT strm, old;

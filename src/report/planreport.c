@@ -197,7 +197,27 @@ static void page_head(FILE *fp, const mn_plan_report *rp) {
 static void section_candidacy(FILE *fp, const mn_plan *p) {
   fprintf(fp, "<h2>Candidacy screening</h2>\n<p class=\"verdict v%d\">", p->cand.verdict);
   esc(fp, verdict_text(p->cand.verdict));
+  if (p->allowed_from[0]) /* time-limited: the course is deferred, not cancelled */
+    escf(fp, " until %s (time-limited rules), then: %s", p->allowed_from,
+         verdict_text(p->cand.verdict_later));
   fputs("</p>\n", fp);
+  if (p->cand.n_unruled) {
+    fputs("<p class=\"note\"><b>No rule in mnsim: check at consultation.</b></p>\n<ul>\n", fp);
+    for (int i = 0; i < p->cand.n_unruled; i++) {
+      const mn_candidacy_unruled *u = &p->cand.unruled[i];
+      fputs("<li>", fp);
+      escf(fp, "%s: %s", mn_rule_kind_name(u->kind), u->name);
+      if (u->kind != MN_RULE_CONDITION) escf(fp, " (%g days ago)", u->days_ago);
+      if (u->nearest[0]) escf(fp, " - a typo of '%s'?", u->nearest);
+      if (u->held)
+        escf(fp,
+             " Held at refer until a clinician confirms the name ('%s' has a refer or "
+             "do-not-treat rule).",
+             u->nearest);
+      fputs("</li>\n", fp);
+    }
+    fputs("</ul>\n", fp);
+  }
   if (p->cand.n == 0)
     fputs("<p>No rule of the screening table applies to what the patient file lists.</p>\n", fp);
   else {
@@ -287,12 +307,13 @@ static void section_plan(FILE *fp, const mn_plan_report *rp) {
               r->reached ? "" : " (goal not reached)");
     }
     fprintf(fp,
-            "</td><td>%.1f d [%.1f, %.1f]</td><td>%.1f d [%.1f, %.1f]</td><td>%.0f %% "
+            "</td><td>%.1f d [%.1f, %.1f]</td><td>%.0f days</td><td>%.0f %% "
             "[%.0f, %.0f]</td></tr>\n",
-            r->redness_days[1], r->redness_days[0], r->redness_days[2], r->sun_days[1],
-            r->sun_days[0], r->sun_days[2], r->pih_pct[1], r->pih_pct[0], r->pih_pct[2]);
+            r->redness_days[1], r->redness_days[0], r->redness_days[2], r->sun_window_days,
+            r->pih_pct[1], r->pih_pct[0], r->pih_pct[2]);
   }
-  fputs("</table>\n", fp);
+  fputs("</table>\n<p class=\"note\">Sun avoidance after each session: " MN_PLAN_SUN_RULE ".</p>\n",
+        fp);
 }
 
 /* The figures with their captions. The captions restate how plan/figures.c made the data (the

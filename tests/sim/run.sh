@@ -64,7 +64,7 @@ done
 [ -e "$tmp/l1/fields.h5" ] && { echo "FAIL: lumped wrote fields"; fail=1; }
 "$check" --lumped "$tmp/l1" || fail=1
 "$m" simulate --threads 1 -o "$tmp/l3" "$tmp/lumped.yaml" >"$tmp/l3.txt" || fail=1
-grep -q "lumped twin, 3 sessions" "$tmp/l3.txt" && grep -q "5th-95th percentile" "$tmp/l3.txt" ||
+grep -q "lumped twin, 3 sessions" "$tmp/l3.txt" && grep -q "median \[5th to 95th percentile\] of the lumped twin" "$tmp/l3.txt" ||
   { echo "FAIL: lumped summary"; cat "$tmp/l3.txt"; fail=1; }
 # bad input in the simulate sections
 printf 'simulate: {mode: patchy}\n' >"$tmp/bad.yaml"

@@ -266,3 +266,48 @@ Test(core, csv_more_fields_than_the_limit_are_refused) {
   cr_assert_eq(mn_csv_parse(text, strlen(text), "wide.csv", &c, &e), MN_EINPUT);
   cr_assert_str_eq(e.msg, "wide.csv:2: more than 160 fields");
 }
+
+/* issue 17, defect 11: a UTF-8 byte order mark does not hide the first comment line */
+Test(core, csv_bom_before_comment) {
+  const char *t = "\xEF\xBB\xBF# comment\nname,value\na,1\n";
+  mn_csv c;
+  mn_error e = {0};
+  cr_assert_eq(mn_csv_parse(t, strlen(t), "bom.csv", &c, &e), MN_OK, "%s", e.msg);
+  cr_assert_str_eq(c.header[0], "name");
+  cr_assert_eq(c.nrows, 1);
+  mn_csv_fini(&c);
+}
+
+/* issue 17, defect 11: signs and blanks are not digits */
+Test(core, date_digits_only) {
+  cr_assert_eq(mn_date_days("2027-+1-01"), -1);
+  cr_assert_eq(mn_date_days("2027- 1-01"), -1);
+  cr_assert_eq(mn_date_days("+027-01-01"), -1);
+  cr_assert_eq(mn_date_days("2027-01- 1"), -1);
+  cr_assert_eq(mn_date_days("1970-01-01"), 0);
+}
+
+/* issue 17, defect 12: a message over the 640-byte cap cuts its paths in the middle and keeps
+ * the reason whole */
+Test(core, error_long_paths_keep_reason) {
+  char path[3000];
+  memset(path, 'p', sizeof path - 1);
+  path[0] = '/', path[sizeof path - 1] = '\0';
+  mn_error e = {0};
+  MN_ERR(&e, MN_EIO, "", "cannot write %s (temporary %s): %s; %s is unchanged", path, path,
+         "No space left on device", path);
+  size_t n = strlen(e.msg);
+  cr_assert_lt(n, sizeof e.msg);
+  cr_assert(strstr(e.msg, ": No space left on device; "), "%s", e.msg);
+  cr_assert(strstr(e.msg, " is unchanged"), "%s", e.msg);
+  cr_assert(strncmp(e.msg, "cannot write /ppp", 17) == 0, "%s", e.msg);
+  cr_assert(strstr(e.msg, "..."), "%s", e.msg);
+}
+
+/* issue 17, defect 9: thread counts are capped whatever OMP_NUM_THREADS says */
+Test(core, threads_capped) {
+  cr_assert_eq(mn_threads(100000), MN_MAX_THREADS);
+  cr_assert_eq(mn_threads(3), 3);
+  cr_assert_geq(mn_threads(0), 1);
+  cr_assert_leq(mn_threads(0), MN_MAX_THREADS);
+}

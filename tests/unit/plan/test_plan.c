@@ -133,25 +133,66 @@ Test(candidacy, rules_are_sourced_and_match_by_name_alias_and_window, .init = se
   cr_assert_eq(c.verdict, MN_CAND_REFER, "a minor is referred");
 }
 
-Test(candidacy, unknown_names_get_the_nearest_one, .init = setup, .fini = teardown) {
+Test(candidacy, names_without_a_rule_are_listed_for_the_clinician, .init = setup,
+     .fini = teardown) {
+  /* free text is accepted (issue 18): no rule, no refusal; a likely typo keeps the nearest name
+   * as a hint, a far name gets none */
   mn_plan_request q = request(0);
-  snprintf(q.patient.conditions[0], 64, "keloids_tendency");
-  q.patient.n_conditions = 1;
-  mn_candidacy c;
-  mn_error e = {0};
-  cr_assert_eq(mn_candidacy_screen(w.rules, &q.patient, &c, &e), MN_EINPUT);
-  cr_assert(strstr(e.msg,
-                   "'keloids_tendency' is not a known condition; the nearest is "
-                   "'keloid_tendency'"),
-            "%s", e.msg);
-  cr_assert_str_eq(e.key, "patient.conditions[0]");
-  /* a medication name is not a condition */
-  q.patient.n_conditions = 0;
-  snprintf(q.patient.procedures[0].name, 64, "isotretinoin");
+  snprintf(q.patient.conditions[0], 64, "hypertension");
+  snprintf(q.patient.conditions[1], 64, "keloids_tendency");
+  q.patient.n_conditions = 2;
+  snprintf(q.patient.medications[0].name, 64, "acutane");
+  q.patient.medications[0].days_ago = 30;
+  q.patient.n_medications = 1;
+  snprintf(q.patient.procedures[0].name, 64, "isotretinoin"); /* a medication, not a procedure */
   q.patient.n_procedures = 1;
-  memset(&e, 0, sizeof e);
-  cr_assert_eq(mn_candidacy_screen(w.rules, &q.patient, &c, &e), MN_EINPUT);
-  cr_assert(strstr(e.msg, "not a known procedure"), "%s", e.msg);
+  mn_candidacy c = screen(&q.patient);
+  /* free text alone does not change the verdict, but a likely typo of a do-not-treat rule
+   * (keloids_tendency, acutane) holds it at refer until a clinician confirms the name */
+  cr_assert_eq(c.verdict, MN_CAND_REFER, "verdict %d", c.verdict);
+  cr_assert_eq(c.verdict_later, MN_CAND_REFER, "held beyond any lapse");
+  cr_assert_eq(c.n, 0);
+  cr_assert_eq(c.n_unruled, 4);
+  cr_assert_str_eq(c.unruled[0].name, "hypertension");
+  cr_assert_eq(c.unruled[0].kind, MN_RULE_CONDITION);
+  cr_assert_str_eq(c.unruled[0].nearest, "", "no hint for a far name: %s", c.unruled[0].nearest);
+  cr_assert_str_eq(c.unruled[1].nearest, "keloid_tendency");
+  cr_assert_str_eq(c.unruled[2].nearest, "isotretinoin", "acutane is one edit from accutane");
+  cr_assert_eq(c.unruled[2].kind, MN_RULE_MEDICATION);
+  cr_assert_eq(c.unruled[2].days_ago, 30);
+  cr_assert_eq(c.unruled[3].kind, MN_RULE_PROCEDURE);
+  cr_assert(!c.unruled[0].held && c.unruled[1].held && c.unruled[2].held);
+  q.patient.n_conditions = 1, q.patient.n_medications = 0, q.patient.n_procedures = 0;
+  mn_candidacy c2 = screen(&q.patient); /* hypertension alone */
+  cr_assert_eq(c2.verdict, MN_CAND_PROCEED, "a name far from every rule does not hold the plan");
+  /* the strict lookup still names the nearest rule */
+  const mn_candidacy_rule *ru;
+  mn_error e = {0};
+  cr_assert_eq(mn_candidacy_lookup(w.rules, MN_RULE_CONDITION, "keloids_tendency",
+                                   "patient.conditions[0]", &ru, &e),
+               MN_EINPUT);
+  cr_assert(strstr(e.msg, "the nearest is 'keloid_tendency'"), "%s", e.msg);
+}
+
+Test(candidacy, time_limited_rules_lapse, .init = setup, .fini = teardown) {
+  /* isotretinoin 200 days ago under R29 (365 days): do not treat today, lapses on day 166 (the
+   * rule applies while days_ago <= 365); taken now, it does not lapse */
+  mn_plan_request q = request(0);
+  snprintf(q.patient.medications[0].name, 64, "isotretinoin");
+  q.patient.medications[0].days_ago = 200;
+  q.patient.n_medications = 1;
+  mn_candidacy c = screen(&q.patient);
+  cr_assert_eq(c.verdict, MN_CAND_DO_NOT_TREAT);
+  cr_assert_eq(c.until_day[0], 166);
+  cr_assert_eq(c.wait_days, 166);
+  cr_assert_eq(c.verdict_later, MN_CAND_PROCEED);
+  q.patient.fitzpatrick = 5; /* a lasting precaution stays */
+  c = screen(&q.patient);
+  cr_assert_eq(c.verdict_later, MN_CAND_PRECAUTIONS);
+  q.patient.medications[0].days_ago = 0;
+  c = screen(&q.patient);
+  cr_assert_eq(c.until_day[0], -1);
+  cr_assert_eq(c.verdict_later, MN_CAND_DO_NOT_TREAT);
 }
 
 Test(candidacy, bad_rule_tables_are_refused) {
@@ -433,6 +474,71 @@ Test(plan, today_comes_from_the_request, .init = setup, .fini = teardown) {
   cr_assert_eq(mn_plan_make(&q, w.atlas, w.cat, &w.ps, w.rules, w.ind, p, &e), MN_OK, "%s", e.msg);
   cr_assert_str_eq(p->start, "2031-02-14");
   cr_assert_eq(p->events[0].from, mn_date_days("2031-02-14"));
+  mn_plan_fini(p);
+  free(p);
+}
+
+Test(plan, a_time_limited_do_not_treat_defers_the_start, .init = setup, .fini = teardown) {
+  /* issue 18: the course starts on the first day R29 allows, not today; an earliest_start before
+   * today is kept and noted */
+  mn_plan_request q = request(0);
+  add_region(&q, "forehead", MN_CONCERN_FINE_LINES, MN_SEVERITY_MILD);
+  q.constraints.earliest_start[0] = 0;
+  snprintf(q.today, sizeof q.today, "2026-12-03");
+  snprintf(q.patient.medications[0].name, 64, "isotretinoin");
+  q.patient.medications[0].days_ago = 200;
+  q.patient.n_medications = 1;
+  mn_plan *p = make(&q);
+  cr_assert_eq(p->cand.verdict, MN_CAND_DO_NOT_TREAT);
+  cr_assert(p->treat, "deferred, not cancelled");
+  cr_assert_str_eq(p->allowed_from, "2027-05-18");
+  cr_assert_str_eq(p->start, "2027-05-18");
+  cr_assert_eq(p->events[0].from, mn_date_days("2027-05-18"));
+  cr_assert(strstr(p->note, "2027-05-18, the first day"), "%s", p->note);
+  mn_plan_fini(p);
+  free(p);
+  /* a later earliest_start is kept */
+  snprintf(q.constraints.earliest_start, 16, "2027-09-01");
+  p = make(&q);
+  cr_assert_str_eq(p->start, "2027-09-01");
+  mn_plan_fini(p);
+  /* a start in the past is warned about */
+  q.n_regions = 1, q.patient.n_medications = 0;
+  snprintf(q.constraints.earliest_start, 16, "2026-01-05");
+  mn_plan *p2 = make(&q);
+  cr_assert_str_eq(p2->start, "2026-01-05");
+  cr_assert(strstr(p2->note, "earliest_start = 2026-01-05 is before today (2026-12-03)"), "%s",
+            p2->note);
+  cr_assert_str_eq(p2->allowed_from, "");
+  mn_plan_fini(p2);
+  free(p2);
+  free(p);
+}
+
+Test(plan, the_pih_precaution_constrains_the_search, .init = setup, .fini = teardown) {
+  /* issue 18: R44 (Fitzpatrick IV-VI) says "conservative depths and passes"; the search keeps
+   * the PIH risk's 95th percentile within 5/30 (Dogra 2014) and the plan says what changed. For
+   * type 6 the type-III setting of moderate cheek scars (1.50 mm x 2) exceeds it. */
+  mn_plan_request q = request(30);
+  size_t ns;
+  const mn_config_desc *st = mn_sun_param_table(&ns);
+  mn_config_defaults(st, ns, &q.sun); /* the patient file's default sun, as `mnsim plan` uses */
+  add_region(&q, "cheek", MN_CONCERN_ACNE_SCARS, MN_SEVERITY_MODERATE);
+  q.patient.fitzpatrick = 6;
+  mn_plan *p = make(&q);
+  const mn_plan_region *r = &p->region[0];
+  cr_assert(strstr(r->precaution, "R44 changed the protocol"), "%s", r->precaution);
+  cr_assert(strstr(p->note, "R44 changed the protocol"), "%s", p->note);
+  cr_assert(r->pih_pct[2] <= 100.0 * 5 / 30, "PIH q95 %g", r->pih_pct[2]);
+  cr_assert(r->depth_mm < 1.5 || r->passes < 2, "%.2f mm x %d", r->depth_mm, r->passes);
+  cr_assert(r->reached);
+  mn_plan_fini(p);
+  free(p);
+  /* no such precaution below type IV */
+  q.patient.fitzpatrick = 3;
+  q.draws = 0;
+  p = make(&q);
+  cr_assert_str_eq(p->region[0].precaution, "");
   mn_plan_fini(p);
   free(p);
 }
