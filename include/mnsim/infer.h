@@ -236,13 +236,16 @@ typedef void (*mn_mcmc_batch_fn)(int n, int d, const double *x, const double *fl
                                  void *user);
 
 /** How to sample. walkers: even, at least twice the dimension; a: the stretch scale (2 in
- *  Goodman & Weare); progress (optional) is called after every step. */
+ *  Goodman & Weare); progress (optional) is called after every step; de: the fraction of
+ *  half-steps that use the differential-evolution move instead of the stretch move (0: stretch
+ *  only, 1: DE only; drawn per half-step from the seeded sequence). */
 typedef struct mn_mcmc_opts {
   int walkers, steps;
   double a;
   uint64_t seed;
   void (*progress)(int step, int steps, void *user);
   void *progress_user;
+  double de;
 } mn_mcmc_opts;
 
 /** A chain: x [steps][walkers][d], lp [steps][walkers] (the state after each step). Owns x and
@@ -253,7 +256,8 @@ typedef struct mn_mcmc_chain {
   long accepted, proposed;
 } mn_mcmc_chain;
 
-/** Run the affine-invariant ensemble sampler (Goodman & Weare 2010 stretch move) from the
+/** Run the affine-invariant ensemble sampler (Goodman & Weare 2010 stretch move, mixed with
+ *  the differential-evolution move of ter Braak 2006 in the fraction o->de of half-steps) from the
  *  walkers' start @p x0 ([walkers][d], each with a finite posterior). Deterministic for a seed,
  *  whatever the batch function does with threads. @p c is overwritten (zeroed on failure).
  *  @return MN_OK; MN_ERANGE for bad options; MN_EINPUT when a start has zero posterior;

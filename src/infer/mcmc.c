@@ -1,5 +1,7 @@
 /* The affine-invariant ensemble sampler (Goodman & Weare 2010, Commun Appl Math Comput Sci 5:65,
- * the "stretch move"; the same algorithm as emcee, Foreman-Mackey et al. 2013 PASP 125:306) and
+ * the "stretch move"; the same algorithm as emcee, Foreman-Mackey et al. 2013 PASP 125:306),
+ * optionally mixed with the differential-evolution move (ter Braak 2006, Stat Comput 16:239;
+ * in its ensemble form as emcee's DEMove, Nelson et al. 2014 ApJS 210:11), and
  * its diagnostics: split R-hat (Gelman et al. 2013, Bayesian Data Analysis 3rd ed. 11.4, over
  * interleaved groups of walkers) and the integrated autocorrelation time with Sokal's automatic
  * window (Sokal 1997; emcee's estimator, the autocorrelation function averaged over the walkers).
@@ -35,14 +37,40 @@ static void propose(const mn_mcmc_chain *c, const double *cur, int k0, int o0, i
   }
 }
 
+/* The differential-evolution proposals of walkers [k0, k0 + h): x_k + gamma (x_i - x_j) + e
+ * with i != j two walkers of the other half, gamma = 2.38 / sqrt(2 d) (the optimal random-walk
+ * scale for a Gaussian target; ter Braak 2006) or 1 in one proposal in ten (a jump between
+ * modes), e ~ N(0, 1e-5^2) per coordinate so that the moves stay ergodic. Symmetric: zz = 1. */
+static void propose_de(const mn_mcmc_chain *c, const double *cur, int k0, int o0, int h,
+                       mn_rng *rng, double *y, double *zz, double *uu) {
+  int d = c->d;
+  double g0 = 2.38 / sqrt(2.0 * d);
+  for (int i = 0; i < h; i++) {
+    int a = (int)(mn_rng_uniform(rng) * h), b = (int)(mn_rng_uniform(rng) * (h - 1));
+    if (a >= h) a = h - 1;
+    if (b >= h - 1) b = h - 2;
+    if (b >= a) b++; /* b uniform over the other half without a */
+    double g = mn_rng_uniform(rng) < 0.1 ? 1.0 : g0;
+    zz[i] = 1;
+    uu[i] = mn_rng_uniform(rng);
+    const double *xk = cur + (size_t)(k0 + i) * (size_t)d;
+    const double *xa = cur + (size_t)(o0 + a) * (size_t)d, *xb = cur + (size_t)(o0 + b) * (size_t)d;
+    for (int q = 0; q < d; q++)
+      y[(size_t)i * (size_t)d + (size_t)q] =
+          xk[q] + g * (xa[q] - xb[q]) + 1e-5 * mn_rng_normal(rng);
+  }
+}
+
 int mn_mcmc_run(int d, const double *x0, const mn_mcmc_opts *o, mn_mcmc_batch_fn f, void *user,
                 mn_mcmc_chain *c, mn_error *err) {
   int rc = MN_OK, w = o->walkers, h = o->walkers / 2;
   memset(c, 0, sizeof *c);
   double *cur = NULL, *lpc = NULL, *y = NULL, *lpy = NULL, *zz = NULL, *uu = NULL, *fl = NULL;
-  MN_CHECK(d >= 1 && w >= 2 * d && w % 2 == 0 && o->steps >= 1 && o->a > 1, err, MN_ERANGE, "",
-           "mcmc: walkers must be even and at least twice the %d dimensions (got %d), steps >= 1, "
-           "stretch scale a > 1",
+  MN_CHECK(d >= 1 && w >= 2 * d && w >= 4 && w % 2 == 0 && o->steps >= 1 && o->a > 1 &&
+               o->de >= 0 && o->de <= 1,
+           err, MN_ERANGE, "",
+           "mcmc: walkers must be even, at least 4 and at least twice the %d dimensions (got %d), "
+           "steps >= 1, stretch scale a > 1, DE fraction in [0, 1]",
            d, w);
   c->d = d, c->walkers = w, c->steps = o->steps;
   c->x = mn_malloc_array((size_t)o->steps * (size_t)w * (size_t)d, sizeof *c->x);
@@ -70,7 +98,10 @@ int mn_mcmc_run(int d, const double *x0, const mn_mcmc_opts *o, mn_mcmc_batch_fn
   for (int s = 0; s < o->steps; s++) {
     for (int half = 0; half < 2; half++) {
       int k0 = half ? h : 0, o0 = half ? 0 : h;
-      propose(c, cur, k0, o0, h, &rng, o->a, y, zz, uu);
+      if (o->de > 0 && mn_rng_uniform(&rng) < o->de)
+        propose_de(c, cur, k0, o0, h, &rng, y, zz, uu);
+      else
+        propose(c, cur, k0, o0, h, &rng, o->a, y, zz, uu);
       /* accepted when log u < (d - 1) log z + lp(y) - lp(x): lp(y) above the floor */
       for (int i = 0; i < h; i++) fl[i] = log(uu[i]) - (d - 1) * log(zz[i]) + lpc[k0 + i];
       f(h, d, y, fl, lpy, user);
