@@ -237,12 +237,9 @@ static void band_text(char *buf, size_t n, const double q[3], const char *unit) 
   snprintf(buf, n, "%.1f%s [%.1f, %.1f]", q[1], unit, q[0], q[2]);
 }
 
-static void print_summary(const mn_patient_file *pf, const mn_plan *p, const char *dir, double secs,
-                          int report) {
-  const mn_plan_request *q = &pf->req;
-  printf("mnsim plan: %s%s%s\n", pf->file, pf->description[0] ? " - " : "", pf->description);
-  printf("  patient    %g years, %s, Fitzpatrick %s\n", q->patient.age_y,
-         q->patient.sex ? "male" : "female", mn_fitzpatrick_name(q->patient.fitzpatrick));
+/* The screening's lines of the summary: the verdict, each rule that applied, each name no rule
+ * knows. */
+static void print_candidacy(const mn_plan *p) {
   const mn_candidacy *c = &p->cand;
   if (c->verdict == MN_CAND_PROCEED)
     printf("  candidacy  proceed (no rule applies)\n");
@@ -270,6 +267,45 @@ static void print_summary(const mn_patient_file *pf, const mn_plan *p, const cha
           u->nearest);
     printf("\n");
   }
+}
+
+/* One region's lines of the summary: the setting, the goal with its probability, the side
+ * effects. */
+static void print_region(const mn_plan_region *r) {
+  char b1[64], b3[64];
+  printf("  %-10s %s %s: %.2f mm, %d pass%s (%.0f/cm2), %d session%s\n", r->skin.region,
+         mn_severity_name(r->req.severity), mn_concern_name(r->req.concern), r->depth_mm,
+         r->passes, r->passes == 1 ? "" : "es", r->density_cm2, r->sessions,
+         r->sessions == 1 ? "" : "s");
+  if (r->quantity == MN_GOAL_NONE)
+    printf("             goal: none modelled (no model of pigment clearance): clinic protocol\n");
+  else {
+    band_text(b1, sizeof b1, r->outcome, " %");
+    printf(
+        "             goal %s >= %.0f %%%s: %s at the review, probability %.0f %% "
+        "(+/- %.1f, Monte Carlo s.e.) %s\n",
+        r->quantity == MN_GOAL_FILL ? "fill" : "papillary collagen", r->goal_pct,
+        r->quantity == MN_GOAL_FILL ? "" : " gain", b1, 100 * r->probability,
+        100 * r->probability_mcse,
+        r->reached ? "(reached)" : "(NOT reached within the constraints: best plan shown)");
+  }
+  band_text(b1, sizeof b1, r->redness_days, " d");
+  band_text(b3, sizeof b3, r->pih_pct, " %");
+  printf(
+      "             redness %s per session; sun avoidance %.0f days after each session; "
+      "PIH risk %s (three trials: wide)\n",
+      b1, r->sun_window_days, b3);
+  if (r->precaution[0]) printf("             precaution %s\n", r->precaution);
+  if (r->binding[0]) printf("             binding    %s\n", r->binding);
+}
+
+static void print_summary(const mn_patient_file *pf, const mn_plan *p, const char *dir, double secs,
+                          int report) {
+  const mn_plan_request *q = &pf->req;
+  printf("mnsim plan: %s%s%s\n", pf->file, pf->description[0] ? " - " : "", pf->description);
+  printf("  patient    %g years, %s, Fitzpatrick %s\n", q->patient.age_y,
+         q->patient.sex ? "male" : "female", mn_fitzpatrick_name(q->patient.fitzpatrick));
+  print_candidacy(p);
   if (!p->treat)
     printf(
         "  => no treatment plan is scheduled: the screening says %s. The protocol below is "
@@ -290,34 +326,7 @@ static void print_summary(const mn_patient_file *pf, const mn_plan *p, const cha
     printf(" %s", d0);
   }
   printf("\n");
-  for (int i = 0; i < p->n_regions; i++) {
-    const mn_plan_region *r = &p->region[i];
-    char b1[64], b3[64];
-    printf("  %-10s %s %s: %.2f mm, %d pass%s (%.0f/cm2), %d session%s\n", r->skin.region,
-           mn_severity_name(r->req.severity), mn_concern_name(r->req.concern), r->depth_mm,
-           r->passes, r->passes == 1 ? "" : "es", r->density_cm2, r->sessions,
-           r->sessions == 1 ? "" : "s");
-    if (r->quantity == MN_GOAL_NONE)
-      printf("             goal: none modelled (no model of pigment clearance): clinic protocol\n");
-    else {
-      band_text(b1, sizeof b1, r->outcome, " %");
-      printf(
-          "             goal %s >= %.0f %%%s: %s at the review, probability %.0f %% "
-          "(+/- %.1f, Monte Carlo s.e.) %s\n",
-          r->quantity == MN_GOAL_FILL ? "fill" : "papillary collagen", r->goal_pct,
-          r->quantity == MN_GOAL_FILL ? "" : " gain", b1, 100 * r->probability,
-          100 * r->probability_mcse,
-          r->reached ? "(reached)" : "(NOT reached within the constraints: best plan shown)");
-    }
-    band_text(b1, sizeof b1, r->redness_days, " d");
-    band_text(b3, sizeof b3, r->pih_pct, " %");
-    printf(
-        "             redness %s per session; sun avoidance %.0f days after each session; "
-        "PIH risk %s (three trials: wide)\n",
-        b1, r->sun_window_days, b3);
-    if (r->precaution[0]) printf("             precaution %s\n", r->precaution);
-    if (r->binding[0]) printf("             binding    %s\n", r->binding);
-  }
+  for (int i = 0; i < p->n_regions; i++) print_region(&p->region[i]);
   if (p->note[0]) printf("  note       %s\n", p->note);
   printf(
       "  evidence   %d posterior draws of the parameters, %d lumped runs in %.2f s; depths,\n"

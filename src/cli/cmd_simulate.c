@@ -261,7 +261,8 @@ static void per_session(const sim *m, const double *v, int n, const char *what) 
   for (int s = 0; s < n; s++) printf("%s %.1f d", s ? "," : "", v[s]);
 }
 
-static void print_summary(const sim *m, long steps, double wall) {
+/* The summary's head: the model, its grid or zones, and what the values are. */
+static void print_setup(const sim *m) {
   const mn_outcome *o = &m->out;
   const mn_grid *g = mn_course_grid(m->c);
   const mn_lumped_geometry *geo = mn_course_lumped_geometry(m->c);
@@ -295,6 +296,12 @@ static void print_summary(const sim *m, long steps, double wall) {
                           : "; the nominal run: outcome.json, -v");
   else
     printf("  values     the nominal run (the table's parameter values; uq_draws: 0, no bands)\n");
+}
+
+static void print_summary(const sim *m, long steps, double wall) {
+  const mn_outcome *o = &m->out;
+  const mn_grid *g = mn_course_grid(m->c);
+  print_setup(m);
   printf("  redness    visible (R > %.2f) ", o->redness_threshold);
   show(m, MN_OQ_REDNESS_DAYS_FIRST, o->redness_days[0], "%.1f", 1);
   printf(" d after the first session");
@@ -603,7 +610,7 @@ static int resume_run(sim *m, int threads, mn_error *err) {
   snprintf(path, sizeof path, "%s/case.yaml", m->run);
   snprintf(ckpt, sizeof ckpt, "%s/checkpoint.h5", m->run);
   MN_TRY(mn_checkpoint_read_state(ckpt, &rs, err));
-  snprintf(build, sizeof build, "mnsim %s", MNSIM_VERSION);
+  snprintf(build, sizeof build, "%s", mn_build_id());
   MN_CHECK(strcmp(rs.build, build) == 0, err, MN_EINPUT, "",
            "checkpoint %s was written by %s; this is %s: finish the run with that build, or start "
            "it again",
