@@ -14,15 +14,9 @@ cleanup() { [ -n "$mnt" ] && umount "$mnt" 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
 fail=0
 case="$tmp/cell.yaml"
-cat >"$case" <<'YAML'
-seed: 9
-skin: {region: cheek, age_y: 35, fitzpatrick: 2}
-device: {model: pen-12, depth_mm: 1.0}
-treatment: {passes: [{speed_mm_per_s: 120}, {direction: vertical, speed_mm_per_s: 120}]}
-simulate: {mode: unit_cell, days: 6, sessions: 2, interval_day: 3, sample_hours: 12, snapshot_days: [0.5, 2, 6], checkpoint_min: 0.0005, uq_draws: 0}
-grid: {dx_um: 40, dz_epi_um: 20, dz_pd_um: 40, dz_rd_um: 80}
-solver: {threads: 1}
-YAML
+. "$(dirname "$0")/cell_case.sh"
+cell_case "$case" "{mode: unit_cell, days: 6, sessions: 2, interval_day: 3, sample_hours: 12, snapshot_days: [0.5, 2, 6], checkpoint_min: 0.0005, uq_draws: 0}" \
+  "{dx_um: 40, dz_epi_um: 20, dz_pd_um: 40, dz_rd_um: 80}"
 sed 's/depth_mm: 1.0/depth_mm: 0.8/' "$case" >"$tmp/other.yaml"
 same() { # ref dir, dir, what
   for f in timeseries.csv outcome.json fields.h5; do
@@ -97,10 +91,12 @@ expect 2 $? "$tmp/msg" "in use by another mnsim run (pid $pid" "resume of a runn
 kill -9 $pid
 wait $pid 2>/dev/null
 "$m" simulate -q --resume "$tmp/busy" --days 1 2>"$tmp/msg"
-[ $? -eq 2 ] || { echo "FAIL: --resume with --days accepted"; fail=1; }
-MNSIM_TEST_POISON_DAY=0.1 "$m" simulate -q --resume "$tmp/busy" 2>/dev/null
+expect 2 $? "$tmp/msg" "takes no case file, -o, --seed or --days" "--resume with --days"
+# the dead owner's run resumed (it takes the lock and steps: the poisoned first step stops it)
+MNSIM_TEST_POISON_DAY=0.1 "$m" simulate -q --resume "$tmp/busy" 2>"$tmp/msg"
+expect 1 $? "$tmp/msg" "= nan at voxel" "dead owner's run resumed"
 [ -e "$tmp/busy/.mnsim-lock" ] && { echo "FAIL: lock file left after the run ended"; fail=1; }
-[ -s "$tmp/busy/.mnsim-run/checkpoint.h5" ] || { echo "FAIL: dead owner's run not resumed"; fail=1; }
+[ -s "$tmp/busy/.mnsim-run/checkpoint.h5" ] || { echo "FAIL: checkpoint lost after the resumed run stopped"; fail=1; }
 
 # a killed run's temporaries are removed by the next run, which holds the lock (lumped: no
 # checkpoint, the run starts again)

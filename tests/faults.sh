@@ -8,17 +8,11 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail=0
 case="$tmp/cell.yaml"
-cat >"$case" <<'YAML'
-seed: 9
-skin: {region: cheek, age_y: 35, fitzpatrick: 2}
-device: {model: pen-12, depth_mm: 1.0}
-treatment: {passes: [{speed_mm_per_s: 120}, {direction: vertical, speed_mm_per_s: 120}]}
-simulate: {mode: unit_cell, days: 40, sessions: 2, interval_day: 20, sample_hours: 6, snapshot_days: [1, 20.5, 40], checkpoint_min: 0.0005}
-grid: {dx_um: 20}
-solver: {threads: 1}
-YAML
+. "$(dirname "$0")/cell_case.sh"
 # sanitizer builds run about ten times slower: a coarser grid keeps the loop short
-[ -n "${MNSIM_TEST_QUICK:-}" ] && sed -i 's/grid: {dx_um: 20}/grid: {dx_um: 40, dz_epi_um: 20, dz_pd_um: 40, dz_rd_um: 80}/' "$case"
+grid="{dx_um: 20}"
+[ -n "${MNSIM_TEST_QUICK:-}" ] && grid="{dx_um: 40, dz_epi_um: 20, dz_pd_um: 40, dz_rd_um: 80}"
+cell_case "$case" "{mode: unit_cell, days: 40, sessions: 2, interval_day: 20, sample_hours: 6, snapshot_days: [1, 20.5, 40], checkpoint_min: 0.0005}" "$grid"
 # kill_loop NAME CASE LO HI TRIES: the run of CASE stopped at random moments between LO and
 # LO + HI seconds after each start (at most TRIES times), in turn by kill -9, SIGINT and SIGTERM, resumed (a new run when no
 # checkpoint was written yet, as for the lumped model) until it ends; its results must equal an
@@ -47,6 +41,7 @@ kill_loop() {
     case $rc in 0 | 130 | 137 | 143) ;; *) echo "FAIL: $name: run $i stopped by SIG$sig exit $rc"; tail -3 "$tmp/$name.log"; fail=1 ;; esac
     [ -e "$d/outcome.json" ] && [ ! -e "$d/.mnsim-run" ] && break
   done
+  [ $((kills + ints + terms)) -gt 0 ] || { echo "FAIL: $name: no run was interrupted (delays too long)"; fail=1; }
   [ -e "$d/.mnsim-run/checkpoint.h5" ] && "$m" simulate -q --resume "$d"
   [ -e "$d/outcome.json" ] || "$m" simulate -q -o "$d" "$c"
   for f in timeseries.csv outcome.json fields.h5 fields.xdmf; do

@@ -46,5 +46,27 @@ rc=$?
 [ $rc -eq 2 ] && grep -q "does not run over MPI ranks" "$tmp/d.txt" ||
   { echo "FAIL: device under mpirun: exit $rc"; cat "$tmp/d.txt"; fail=1; }
 [ ! -e "$tmp/d" ] || { echo "FAIL: device under mpirun wrote output"; fail=1; }
-[ $fail -eq 0 ] && echo "mpi: 3 ranks give the same bytes as 1 process"
+# a signal that reaches one rank only stops every rank at the next shared batch (a rank that
+# left alone would leave the others waiting in the collective for ever): exit 130, no output
+mpirun -np 2 "$m" calibrate --params K_V,V_vis --walkers 4 --steps 100000 --burn 0 --threads 1 \
+  -o "$tmp/st/cal.csv" >"$tmp/st.txt" 2>&1 &
+mp=$!
+r1=""
+for i in $(seq 1 100); do
+  r1=$(pgrep -f "mnsim calibrate --params K_V,V_vis --walkers 4 --steps 100000" | grep -v "^$mp\$" | tail -1)
+  [ -n "$r1" ] && break
+  sleep 0.1
+done
+sleep 2
+[ -n "$r1" ] && kill -INT "$r1"
+t=0
+while kill -0 $mp 2>/dev/null && [ $t -lt 300 ]; do sleep 0.1; t=$((t + 1)); done
+if kill -0 $mp 2>/dev/null; then
+  echo "FAIL: SIGINT to one rank: the job still runs after 30 s"; kill -9 $mp; fail=1
+fi
+wait $mp
+rc=$?
+[ $rc -ne 0 ] && grep -q "stopped by SIGINT" "$tmp/st.txt" && [ ! -e "$tmp/st/cal.csv" ] ||
+  { echo "FAIL: SIGINT to one rank: exit $rc"; cat "$tmp/st.txt"; fail=1; }
+[ $fail -eq 0 ] && echo "mpi: 3 ranks give the same bytes as 1 process; a signal to one rank stops all"
 exit $fail

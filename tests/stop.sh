@@ -35,7 +35,9 @@ stop() {
   [ "$(echo "$dt < $limit" | bc)" -eq 1 ] || { echo "FAIL '$*' SIG$sig: stopped after $dt s"; fail=1; }
   grep -q "stopped by SIG$sig\|interrupted at day" "$tmp/stderr" ||
     { echo "FAIL '$*' SIG$sig: no message"; cat "$tmp/stderr"; fail=1; }
-  left=$(ls -A "$TMPDIR"; [ -d "$out" ] && find "$out" -name '.*.??????' -o -name '.*.old.*')
+  od=$out # an output file's temporaries and backups sit beside it
+  [ -d "$od" ] || od=$(dirname "$out")
+  left=$(ls -A "$TMPDIR"; [ -d "$od" ] && find "$od" -name '.*.??????' -o -name '.*.old.*')
   [ -z "$left" ] || { echo "FAIL '$*' SIG$sig: temporaries left: $left"; fail=1; }
   rm -rf "$TMPDIR"/* "$out"
   echo "ok SIG$sig after ${delay}s, exit $rc in ${dt}s: $*"

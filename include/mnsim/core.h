@@ -178,8 +178,8 @@ double mn_rng_normal(mn_rng *r);
  * then holds the whole batch, in the same bytes as one process would have computed. */
 
 /** Initialise MPI when a launcher started the process (else nothing). Call once from main.
- *  @return MN_OK; MN_EINPUT when MPI fails to start, or when mpirun started more than one rank
- *  of a build without MPI. */
+ *  @return MN_OK; MN_EINTERNAL when MPI fails to start; MN_EINPUT when mpirun started more
+ *  than one rank of a build without MPI. */
 int mn_dist_init(int *argc, char ***argv, mn_error *err);
 /** Finalise MPI if mn_dist_init started it. */
 void mn_dist_finalize(void);
@@ -194,8 +194,15 @@ int mn_dist_size(void);
 void mn_dist_block(int n, int *lo, int *hi);
 /** Share a batch: @p x holds @p n items of @p len doubles; each rank has filled its block
  *  (mn_dist_block); afterwards every rank holds every item. Collective: every rank calls it with
- *  the same n and len. @return MN_OK; MN_ENOMEM; MN_EINPUT when MPI fails. */
+ *  the same n and len. It first agrees on the stop request: when any rank's is set, every
+ *  rank's is, mn_dist_stopped() says so and the batch is not shared (its values mean nothing).
+ *  @return MN_OK; MN_ENOMEM; MN_ERANGE when n x len exceeds INT_MAX; MN_EINTERNAL when MPI
+ *  fails. */
 int mn_dist_share(double *x, int n, int len, mn_error *err);
+/** The stop request as every rank agreed on it at the last mn_dist_share (one process: the
+ *  request itself). Where an ensemble loop decides to stop, it asks this, not
+ *  mn_stop_requested(), so that every rank leaves at the same collective. */
+int mn_dist_stopped(void);
 
 /* ---------------------------------------------------------------------------------------------
  * Progress bar with ETA on a stream, drawn only when enabled (the CLI enables it when stderr is
@@ -268,9 +275,13 @@ int mn_ofile_open(mn_ofile *f, const char *path, mn_error *err);
  *  committed or aborted. */
 int mn_ofile_commit(mn_ofile *f, mn_error *err);
 /** Flush, fsync and close the temporary without renaming it (mn_ofile_commit renames it later):
- *  a set of files is made durable before the first of them is renamed. On failure the temporary
- *  is removed. @return MN_OK; MN_EIO (the message names both paths). */
+ *  a set of files is made durable before the first of them is renamed. A detached temporary is
+ *  reopened to sync it; a second call does nothing. On failure the temporary is removed.
+ *  @return MN_OK; MN_EIO (the message names both paths). */
 int mn_ofile_sync(mn_ofile *f, mn_error *err);
+/** fsync the directory holding @p path, making renames in it durable (best effort: some file
+ *  systems refuse fsync on a directory). */
+void mn_fsync_dir(const char *path);
 /** Close the stream but keep the temporary, so that a library that writes files by name can
  *  write to f->tmp; mn_ofile_commit() then syncs and renames it. */
 void mn_ofile_detach(mn_ofile *f);
@@ -421,6 +432,8 @@ void mn_date_format(long days, char out[16]);
 
 /** mnsim version string ("0.1.0"); static. */
 const char *mn_version(void);
+/** The build string a checkpoint records and a resume must match: "mnsim <version>". */
+const char *mn_build_id(void);
 
 #ifdef __cplusplus
 }

@@ -476,16 +476,17 @@ int cmd_calibrate(int argc, char **argv) {
                                     calibrate_help, argc, argv, &a, &a.common, &first);
   if (status >= 0) return status;
   if (first != argc) return cli_usage_error("calibrate", "no arguments expected");
-  if (a.plot_dir) return plot_shipped(&a);
+  if (a.plot_dir) /* under mpirun rank 0 writes the figures */
+    return mn_dist_rank() == 0 ? plot_shipped(&a) : EXIT_OK;
   mn_error err = {0};
   calibrate_result r;
   memset(&r, 0, sizeof r);
-  char ppath[4200];
+  char ppath[4200] = "";
   double t0 = mn_wall_time();
   int rc = calibrate_tables(&a, &r, &err);
   if (!rc && a.common.outdir && mn_dist_rank() == 0) /* under mpirun rank 0 writes */
     rc = write_tables(&r, a.common.outdir, a.post_path, ppath, sizeof ppath, &err);
-  if (!rc && !a.common.quiet) print_fit(&r, t0, a.common.outdir, ppath);
+  if (!rc && !a.common.quiet && mn_dist_rank() == 0) print_fit(&r, t0, a.common.outdir, ppath);
   int passes = r.cal.nominal_passes;
   mn_free(r.ctext);
   mn_free(r.ptext);

@@ -4,6 +4,7 @@
  * it. Without MPI (a build without it, or a process not started by mpirun) it is one rank of one
  * and every call is a no-op. MPI is initialised only when a launcher started the process (its
  * environment says so): a plain `mnsim` never pays MPI's start-up. Stage: core. */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,10 @@
 #endif
 
 static int g_rank = 0, g_size = 1, g_on = 0;
+/* the stop request every rank agreed on at the last share (a signal reaches the ranks at
+ * different moments; a rank that acted on its own flag alone would leave the others waiting in
+ * the next collective) */
+static int g_stop = 0;
 
 /* A launcher's variables: Open MPI (mpirun), PMI-1/2 and PMIx (MPICH's hydra, Slurm's srun). */
 static int launched(void) {
@@ -28,7 +33,7 @@ int mn_dist_init(int *argc, char ***argv, mn_error *err) {
   if (g_on || !launched()) return MN_OK;
   int provided = 0;
   if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
-    return MN_ERR(err, MN_EINPUT, "", "MPI: MPI_Init_thread failed");
+    return MN_ERR(err, MN_EINTERNAL, "", "MPI: MPI_Init_thread failed");
   MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
   MPI_Comm_size(MPI_COMM_WORLD, &g_size);
   g_on = 1;
@@ -58,6 +63,10 @@ void mn_dist_abort(int code) {
   (void)code;
 }
 
+int mn_dist_stopped(void) {
+  return g_on && g_size > 1 ? g_stop : mn_stop_requested();
+}
+
 int mn_dist_rank(void) {
   return g_rank;
 }
@@ -74,7 +83,18 @@ void mn_dist_block(int n, int *lo, int *hi) {
 int mn_dist_share(double *x, int n, int len, mn_error *err) {
 #ifdef MN_HAVE_MPI
   if (!g_on || g_size == 1 || n < 1) return MN_OK;
-  int *counts = malloc(sizeof *counts * (size_t)g_size * 2), *displs;
+  if ((long long)n * len > INT_MAX)
+    return MN_ERR(err, MN_ERANGE, "", "MPI: a batch of %d x %d values is too large to share", n,
+                  len);
+  int local = mn_stop_requested(), any = 0;
+  if (MPI_Allreduce(&local, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD) != MPI_SUCCESS)
+    return MN_ERR(err, MN_EINTERNAL, "", "MPI: MPI_Allreduce failed");
+  if (any) { /* a rank was asked to stop: every rank stops here (the batch is not shared) */
+    if (!local) mn_stop_request(any);
+    g_stop = any;
+    return MN_OK;
+  }
+  int *counts = mn_malloc_array((size_t)g_size * 2, sizeof *counts), *displs;
   if (!counts) return MN_ERR(err, MN_ENOMEM, "", "out of memory");
   displs = counts + g_size;
   for (int r = 0; r < g_size; r++) {
@@ -83,8 +103,8 @@ int mn_dist_share(double *x, int n, int len, mn_error *err) {
   }
   int rc = MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, x, counts, displs, MPI_DOUBLE,
                           MPI_COMM_WORLD);
-  free(counts);
-  if (rc != MPI_SUCCESS) return MN_ERR(err, MN_EINPUT, "", "MPI: MPI_Allgatherv failed");
+  mn_free(counts);
+  if (rc != MPI_SUCCESS) return MN_ERR(err, MN_EINTERNAL, "", "MPI: MPI_Allgatherv failed");
 #else
   (void)x, (void)n, (void)len, (void)err;
 #endif

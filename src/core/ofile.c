@@ -118,7 +118,7 @@ int mn_ofile_open(mn_ofile *f, const char *path, mn_error *err) {
 
 /* Make the rename itself durable. Best effort: some file systems refuse fsync on a directory,
  * and the data are already safe in the renamed file. */
-static void fsync_dir(const char *path) {
+void mn_fsync_dir(const char *path) {
   char dir[4096];
   dir_of(path, dir, sizeof dir);
   int fd = open(dir, O_RDONLY | O_DIRECTORY);
@@ -141,7 +141,18 @@ void mn_ofile_detach(mn_ofile *f) {
  * first failing step is the one reported. */
 int mn_ofile_sync(mn_ofile *f, mn_error *err) {
   if (!f->tmp[0]) return MN_ERR(err, MN_EINTERNAL, "", "%s: file already closed", f->path);
-  if (!f->fp) return MN_OK; /* synced already, or detached: commit reopens it */
+  if (f->synced) return MN_OK;
+  if (!f->fp) { /* detached: written by name; reopen to sync it */
+    f->fp = fopen(f->tmp, "ab");
+    if (!f->fp) {
+      int e = errno;
+      unlink(f->tmp);
+      mn_ofile_untrack(f->tmp);
+      MN_ERR(err, MN_EIO, "", "cannot reopen %s for %s: %s", f->tmp, f->path, strerror(e));
+      f->tmp[0] = '\0';
+      return MN_EIO;
+    }
+  }
   int bad = ferror(f->fp) != 0;
   int e = bad ? EIO : 0;
   if (!bad && fflush(f->fp) != 0) bad = 1, e = errno;
@@ -164,18 +175,6 @@ int mn_ofile_sync(mn_ofile *f, mn_error *err) {
  * rename) removes the temporary and leaves the target as it was; the message names both paths
  * and says the target is unchanged. The errno of the first failing step is the one reported. */
 int mn_ofile_commit(mn_ofile *f, mn_error *err) {
-  if (!f->tmp[0]) return MN_ERR(err, MN_EINTERNAL, "", "%s: file already closed", f->path);
-  if (!f->synced && !f->fp) { /* detached: written by name; reopen to sync it */
-    f->fp = fopen(f->tmp, "ab");
-    if (!f->fp) {
-      int e = errno;
-      unlink(f->tmp);
-      mn_ofile_untrack(f->tmp);
-      MN_ERR(err, MN_EIO, "", "cannot reopen %s for %s: %s", f->tmp, f->path, strerror(e));
-      f->tmp[0] = '\0';
-      return MN_EIO;
-    }
-  }
   int rc = mn_ofile_sync(f, err); /* flush, fsync and close (nothing when synced already) */
   if (rc) return rc;
   int e = rename(f->tmp, f->path) == 0 ? 0 : errno;
@@ -187,7 +186,7 @@ int mn_ofile_commit(mn_ofile *f, mn_error *err) {
     f->tmp[0] = '\0';
     return MN_EIO;
   }
-  fsync_dir(f->path);
+  mn_fsync_dir(f->path);
   f->tmp[0] = '\0';
   return MN_OK;
 }

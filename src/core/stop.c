@@ -4,6 +4,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <signal.h>
+#include <stdatomic.h>
 #include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -11,24 +12,26 @@
 
 #include "mnsim/core.h"
 
-/* Set by a signal handler, read by every thread: sig_atomic_t and volatile, never cleared by
- * the loops themselves, so that every level of a nested loop sees the same request. */
-static volatile sig_atomic_t stop_sig;
+/* Set by a signal handler, read by every thread: a lock-free atomic (safe in a handler, and no
+ * data race between the OpenMP threads that poll it), never cleared by the loops themselves, so
+ * that every level of a nested loop sees the same request. */
+static atomic_int stop_sig;
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "the stop flag must be lock-free to be set in a handler");
 
 void mn_stop_request(int sig) {
-  stop_sig = sig > 0 ? sig : 1;
+  atomic_store_explicit(&stop_sig, sig > 0 ? sig : 1, memory_order_relaxed);
 }
 
 int mn_stop_requested(void) {
-  return stop_sig;
+  return atomic_load_explicit(&stop_sig, memory_order_relaxed);
 }
 
 void mn_stop_clear(void) {
-  stop_sig = 0;
+  atomic_store_explicit(&stop_sig, 0, memory_order_relaxed);
 }
 
 int mn_stop_error(mn_error *err, const char *what) {
-  int sig = stop_sig;
+  int sig = mn_stop_requested();
   const char *name = sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "a signal";
   return MN_ERR(err, MN_ESTOPPED, "", "stopped by %s while %s", name, what);
 }

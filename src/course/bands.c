@@ -87,7 +87,7 @@ int mn_course_bands(const mn_course *c, const mn_model_params *draws, int n, int
   MN_CHECK(val && col, err, MN_ENOMEM, "", "out of memory for %d draws", n);
   b->kept = n;
   mn_course_eval_draws(draws, n, MN_OQ_COUNT, eval_outcome, (void *)c, threads, val, &b->failed);
-  if (mn_stop_requested()) {
+  if (mn_dist_stopped()) {
     rc = mn_stop_error(err, "running the uncertainty draws");
     goto cleanup;
   }

@@ -225,7 +225,7 @@ static double nelder_mead(fit *f, double *z, int max_evals, double step) {
     fs[i] = OBJ(s[i]);
   }
   long start = f->evals;
-  while (f->evals - start < max_evals && !mn_stop_requested()) {
+  while (f->evals - start < max_evals && !mn_dist_stopped()) {
     for (int i = 1; i <= n; i++) /* sort (insertion) */
       for (int j = i; j > 0 && fs[j] < fs[j - 1]; j--) {
         double t = fs[j];
@@ -345,7 +345,7 @@ static int start_walkers(fit *f, const mn_calib_opts *o, double *x0, mn_error *e
       do y[i] = mn_rng_uniform(&rng);
       while (!(y[i] > 0));
     batch_logpost(w, n, y, NULL, lp, f);
-    if (mn_stop_requested()) {
+    if (mn_dist_stopped()) {
       rc = mn_stop_error(err, "calibrating");
       goto cleanup;
     }
@@ -423,6 +423,44 @@ static double loglik_at(fit *f, const double *z, int *passes) {
   return s;
 }
 
+/* The per-batch buffers of the fit for batches of up to w points; 0 when out of memory (the
+ * ones allocated are freed by fit_free). */
+static int fit_alloc(fit *f, int w) {
+  f->cap = w > 1 ? w : 1;
+  f->x = mn_malloc_array((size_t)f->cap * (size_t)f->nrows, sizeof *f->x);
+  f->pending = mn_malloc_array((size_t)f->cap, sizeof *f->pending);
+  f->zb = mn_malloc_array((size_t)f->cap * (size_t)f->n, sizeof *f->zb);
+  f->jac = mn_malloc_array((size_t)f->cap, sizeof *f->jac);
+  f->flb = mn_malloc_array((size_t)f->cap, sizeof *f->flb);
+  return f->x && f->pending && f->zb && f->jac && f->flb;
+}
+
+static void fit_free(fit *f) {
+  mn_free(f->x);
+  mn_free(f->pending);
+  mn_free(f->zb);
+  mn_free(f->jac);
+  mn_free(f->flb);
+}
+
+/* The nominal values z: the posterior medians when every calibration row and check passes there
+ * (a central value also along the directions only the checks bound), else the MAP (the best
+ * draw, polished), which fits best. */
+static void choose_nominal(fit *f, const mn_calib_opts *o, mn_calibration *out, double *z) {
+  const int n = f->n;
+  for (int k = 0; k < n; k++) z[k] = to_z(&f->prior->info[f->idx[k]], out->median[k]);
+  out->loglik = loglik_at(f, z, &out->nominal_passes);
+  out->nominal_is_median = out->nominal_passes;
+  if (out->nominal_is_median) return;
+  const mn_mcmc_chain *c = &out->chain;
+  size_t best = 0, tot = (size_t)c->steps * (size_t)c->walkers;
+  for (size_t i = 1; i < tot; i++)
+    if (c->lp[i] > c->lp[best]) best = i;
+  memcpy(z, c->x + best * (size_t)n, sizeof(double) * (size_t)n);
+  nelder_mead(f, z, o->max_evals, 0.02);
+  out->loglik = loglik_at(f, z, &out->nominal_passes);
+}
+
 int mn_calibrate(const mn_param_set *prior, const char *const *names, int n, const mn_calib_opts *o,
                  mn_calibration *out, mn_error *err) {
   int rc = MN_OK;
@@ -452,14 +490,8 @@ int mn_calibrate(const mn_param_set *prior, const char *const *names, int n, con
   target_ids(&f, 1, out->checks, sizeof out->checks);
   MN_CHECK(out->targets[0], err, MN_EINPUT, "", "calibrate: no calibration target can be computed");
   int w = o->walkers;
-  f.cap = w > 1 ? w : 1;
-  f.x = mn_malloc_array((size_t)f.cap * (size_t)f.nrows, sizeof *f.x);
-  f.pending = mn_malloc_array((size_t)f.cap, sizeof *f.pending);
-  f.zb = mn_malloc_array((size_t)f.cap * (size_t)n, sizeof *f.zb);
-  f.jac = mn_malloc_array((size_t)f.cap, sizeof *f.jac);
-  f.flb = mn_malloc_array((size_t)f.cap, sizeof *f.flb);
   x0 = mn_malloc_array((size_t)w * (size_t)n, sizeof *x0);
-  MN_CHECK(f.x && f.pending && f.zb && f.jac && f.flb && x0, err, MN_ENOMEM, "", "out of memory");
+  MN_CHECK(fit_alloc(&f, w) && x0, err, MN_ENOMEM, "", "out of memory");
   double z[MN_CALIB_MAX];
   for (int k = 0; k < n; k++) z[k] = to_z(&prior->info[f.idx[k]], prior->info[f.idx[k]].value);
   int ignored;
@@ -479,22 +511,8 @@ int mn_calibrate(const mn_param_set *prior, const char *const *names, int n, con
     out->prior[k] = p->value, out->prior_min[k] = p->min, out->prior_max[k] = p->max;
   }
   MN_TRY(summarise(&f, out, err));
-  /* the nominal values: the posterior medians when every calibration row and check passes there
-   * (a central value also along the directions only the checks bound), else the MAP (the best
-   * draw, polished), which fits best */
-  for (int k = 0; k < n; k++) z[k] = to_z(&prior->info[f.idx[k]], out->median[k]);
-  out->loglik = loglik_at(&f, z, &out->nominal_passes);
-  out->nominal_is_median = out->nominal_passes;
-  if (!out->nominal_is_median) {
-    const mn_mcmc_chain *c = &out->chain;
-    size_t best = 0, tot = (size_t)c->steps * (size_t)c->walkers;
-    for (size_t i = 1; i < tot; i++)
-      if (c->lp[i] > c->lp[best]) best = i;
-    memcpy(z, c->x + best * (size_t)n, sizeof(double) * (size_t)n);
-    nelder_mead(&f, z, o->max_evals, 0.02);
-    out->loglik = loglik_at(&f, z, &out->nominal_passes);
-  }
-  if (mn_stop_requested()) {
+  choose_nominal(&f, o, out, z);
+  if (mn_dist_stopped()) {
     rc = mn_stop_error(err, "calibrating");
     goto cleanup;
   }
@@ -505,11 +523,7 @@ int mn_calibrate(const mn_param_set *prior, const char *const *names, int n, con
   }
   out->evals = (int)f.evals;
 cleanup:
-  mn_free(f.x);
-  mn_free(f.pending);
-  mn_free(f.zb);
-  mn_free(f.jac);
-  mn_free(f.flb);
+  fit_free(&f);
   mn_free(x0);
   mn_device_catalogue_destroy(cat);
   mn_skin_atlas_destroy(atlas);

@@ -86,7 +86,7 @@ int mn_mcmc_run(int d, const double *x0, const mn_mcmc_opts *o, mn_mcmc_batch_fn
            "out of memory for a chain of %d steps x %d walkers", o->steps, w);
   memcpy(cur, x0, sizeof *cur * (size_t)w * (size_t)d);
   f(w, d, cur, NULL, lpc, user);
-  if (mn_stop_requested()) { /* the batch skipped its points: their values mean nothing */
+  if (mn_dist_stopped()) { /* the batch skipped its points: their values mean nothing */
     rc = mn_stop_error(err, "sampling the posterior");
     goto cleanup;
   }
@@ -105,7 +105,7 @@ int mn_mcmc_run(int d, const double *x0, const mn_mcmc_opts *o, mn_mcmc_batch_fn
       /* accepted when log u < (d - 1) log z + lp(y) - lp(x): lp(y) above the floor */
       for (int i = 0; i < h; i++) fl[i] = log(uu[i]) - (d - 1) * log(zz[i]) + lpc[k0 + i];
       f(h, d, y, fl, lpy, user);
-      if (mn_stop_requested()) {
+      if (mn_dist_stopped()) {
         rc = mn_stop_error(err, "sampling the posterior");
         goto cleanup;
       }

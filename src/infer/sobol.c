@@ -216,11 +216,11 @@ int mn_sobol_run(const mn_param_set *ps, int N, uint64_t seed, int nout, int boo
     mn_dist_block((int)nsets, &lo, &hi);
     if (hi > lo) f(hi - lo, sets + lo, y + (size_t)lo * (size_t)nout, user);
   }
-  if (mn_stop_requested()) { /* the runs not started are missing: no indices */
+  MN_TRY(mn_dist_share(y, (int)nsets, nout, err));
+  if (mn_dist_stopped()) { /* the runs not started are missing: no indices */
     rc = mn_stop_error(err, "running the Sobol design");
     goto cleanup;
   }
-  MN_TRY(mn_dist_share(y, (int)nsets, nout, err));
   for (int j = 0; j < N; j++) rows[j] = j;
   indices(y, N, k, nout, rows, out);
   MN_TRY(bootstrap(y, N, k, nout, boot, seed, tmp1, tmp2, out, err));

@@ -391,7 +391,7 @@ int mn_validation_run(mn_validation *v, const mn_param_set *ps, int source, int 
   }
   for (int i = 0; i < v->nrows; i++) {
     mn_target_eval *r = &v->rows[i];
-    if (mn_stop_requested()) { /* checked before each row: the draws of the last one were skipped */
+    if (mn_dist_stopped()) { /* checked before each row: the draws of the last one were skipped */
       rc = mn_stop_error(err, "evaluating the targets");
       goto cleanup;
     }
@@ -431,7 +431,7 @@ int mn_validation_run(mn_validation *v, const mn_param_set *ps, int source, int 
     }
     tg->verdict = !any ? MN_VERDICT_NOT_EVALUATED : bad ? MN_VERDICT_FAIL : MN_VERDICT_PASS;
   }
-  if (mn_stop_requested()) rc = mn_stop_error(err, "evaluating the targets");
+  if (mn_dist_stopped()) rc = mn_stop_error(err, "evaluating the targets");
 cleanup:
   mn_free(set);
   mn_free(val);

@@ -489,7 +489,7 @@ int mn_checkpoint_write(const char *path, const mn_grid *g, const mn_solver *s,
                         const mn_run_state *rs, const mn_timeseries *ts, mn_error *err) {
   ckpt_head c = {.dims = {g->nx, g->ny, g->nz}, .samples = ts->n, .rs = *rs};
   mn_solver_get_scalars(s, &c.sc);
-  snprintf(c.rs.build, sizeof c.rs.build, "mnsim %s", MNSIM_VERSION);
+  snprintf(c.rs.build, sizeof c.rs.build, "%s", mn_build_id());
   uint64_t sum = content_sum(&c, g, s, ts);
   mn_ofile of;
   hid_t f = h5_open_atomic(&of, path, err);

@@ -44,16 +44,6 @@ int mn_io_write_atomic(const char *path, mn_write_fn fn, const void *ctx, mn_err
 
 enum { SET_MAX = 16 };
 
-/* The renames made durable (best effort, as in mn_ofile_commit): fsync the directory of @p path. */
-static void fsync_dir_of(const char *path) {
-  char dir[4200];
-  const char *slash = strrchr(path, '/');
-  snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) + (slash == path) : 1,
-           slash ? path : ".");
-  int fd = open(dir, O_RDONLY | O_DIRECTORY);
-  if (fd >= 0) (void)fsync(fd), close(fd);
-}
-
 /* One file of a set while it is put in place. */
 typedef struct set_file {
   mn_ofile f;
@@ -102,21 +92,18 @@ static void drop_backup(set_file *s) {
   s->bak[0] = '\0';
 }
 
-/* Undo one rename: the old file back from its backup, or the new one removed (or moved back to
- * its owner when it was a finished file). @return 0, or the errno of the failed step. */
+/* Undo one rename: a finished file moved back to its owner first (it is never lost), then the
+ * old file back from its backup, or else the new one removed. @return 0, or the errno of the
+ * failed step. */
 static int undo(const mn_out_item *it, set_file *s) {
-  int e = 0;
+  if (!it->fn && rename(it->path, (const char *)it->ctx) != 0) return errno;
   if (s->bak[0]) {
-    if (rename(s->bak, it->path) != 0)
-      e = errno;
-    else
-      mn_ofile_untrack(s->bak), s->bak[0] = '\0';
-  } else if (!it->fn) {
-    if (rename(it->path, (const char *)it->ctx) != 0) e = errno;
-  } else if (unlink(it->path) != 0) {
-    e = errno;
+    if (rename(s->bak, it->path) != 0) return errno;
+    mn_ofile_untrack(s->bak), s->bak[0] = '\0';
+  } else if (it->fn && unlink(it->path) != 0) {
+    return errno;
   }
-  return e;
+  return 0;
 }
 
 /* Stages 2 and 3. On failure the files already moved are put back in reverse order; a file that
@@ -183,7 +170,7 @@ int mn_io_write_set(const mn_out_item *items, int n, mn_error *err) {
     mn_ofile_abort(&s[i].f); /* the temporaries not moved; harmless for the others */
     drop_backup(&s[i]);
   }
-  if (rc == MN_OK && n > 0) fsync_dir_of(items[0].path);
+  if (rc == MN_OK && n > 0) mn_fsync_dir(items[0].path);
   return rc;
 }
 

@@ -447,7 +447,7 @@ static int pih_precaution(mn__region_ctx *x, region_state *st, mn__response *rs,
     int ok2 = 0;
     MN_TRY(sessions_with_draws(x, &st->cand[c], rs->k, rs->interval, &r2, &ok2, err));
     double q2 = pih_q95(&r2, err, &rc);
-    if (rc || q2 > MN__PIH_CAP_PCT || (safe >= 0 && !ok2)) {
+    if (rc || !(q2 <= MN__PIH_CAP_PCT) || (safe >= 0 && !ok2)) {
       mn__response_free(&r2);
       if (rc) goto cleanup;
       continue;
