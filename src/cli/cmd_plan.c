@@ -274,9 +274,8 @@ static void print_candidacy(const mn_plan *p) {
 static void print_region(const mn_plan_region *r) {
   char b1[64], b3[64];
   printf("  %-10s %s %s: %.2f mm, %d pass%s (%.0f/cm2), %d session%s\n", r->skin.region,
-         mn_severity_name(r->req.severity), mn_concern_name(r->req.concern), r->depth_mm,
-         r->passes, r->passes == 1 ? "" : "es", r->density_cm2, r->sessions,
-         r->sessions == 1 ? "" : "s");
+         mn_severity_name(r->req.severity), mn_concern_name(r->req.concern), r->depth_mm, r->passes,
+         r->passes == 1 ? "" : "es", r->density_cm2, r->sessions, r->sessions == 1 ? "" : "s");
   if (r->quantity == MN_GOAL_NONE)
     printf("             goal: none modelled (no model of pigment clearance): clinic protocol\n");
   else {
