@@ -21,7 +21,11 @@ cell_case "$case" "{mode: unit_cell, days: 40, sessions: 2, interval_day: 20, sa
 kill_loop() {
   name=$1 c=$2 lo=$3 hi=$4 tries=$5
   ref="$tmp/$name-ref" d="$tmp/$name"
+  t0=$(date +%s%N)
   "$m" simulate -q -o "$ref" "$c" || { echo "FAIL: $name: reference run"; fail=1; return; }
+  # on a faster machine the whole run may end before LO + HI: the delays shrink with the
+  # reference run's wall time so that a stop still falls inside a run
+  tref=$(awk -v a="$t0" -v b="$(date +%s%N)" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
   kills=0 ints=0 terms=0
   for i in $(seq 1 "$tries"); do
     if [ -e "$d/.mnsim-run/checkpoint.h5" ]; then
@@ -30,16 +34,18 @@ kill_loop() {
       "$m" simulate -q -o "$d" "$c" 2>>"$tmp/$name.log" &
     fi
     pid=$!
-    delay=$(awk -v s="$i" -v lo="$lo" -v hi="$hi" 'BEGIN { srand(s * 7919); printf "%.2f", lo + hi * rand() }')
+    delay=$(awk -v s="$i" -v lo="$lo" -v hi="$hi" -v t="$tref" 'BEGIN { srand(s * 7919); k = t / (lo + hi)
+      if (k > 1) k = 1; printf "%.3f", k * (lo + hi * rand()) }')
     sleep "$delay"
     sig=$(echo "KILL INT TERM" | cut -d' ' -f$(((i - 1) % 3 + 1)))
-    if kill -s "$sig" $pid 2>/dev/null; then
-      case $sig in KILL) kills=$((kills + 1)) ;; INT) ints=$((ints + 1)) ;; TERM) terms=$((terms + 1)) ;; esac
-    fi
+    kill -s "$sig" $pid 2>/dev/null
     wait $pid 2>/dev/null
     rc=$?
+    # counted by the exit status: a signal sent to a run that had just ended stopped nothing
+    case $rc in 137) kills=$((kills + 1)) ;; 130) ints=$((ints + 1)) ;; 143) terms=$((terms + 1)) ;; esac
     case $rc in 0 | 130 | 137 | 143) ;; *) echo "FAIL: $name: run $i stopped by SIG$sig exit $rc"; tail -3 "$tmp/$name.log"; fail=1 ;; esac
-    [ -e "$d/outcome.json" ] && [ ! -e "$d/.mnsim-run" ] && break
+    # done, once at least one run was stopped (a run that ended before its signal starts over)
+    [ -e "$d/outcome.json" ] && [ ! -e "$d/.mnsim-run" ] && [ $((kills + ints + terms)) -gt 0 ] && break
   done
   [ $((kills + ints + terms)) -gt 0 ] || { echo "FAIL: $name: no run was interrupted (delays too long)"; fail=1; }
   [ -e "$d/.mnsim-run/checkpoint.h5" ] && "$m" simulate -q --resume "$d"
@@ -74,10 +80,10 @@ seed: 5
 skin: {region: forehead, age_y: 50, fitzpatrick: 4}
 device: {model: pen-12, depth_mm: 0.8}
 treatment: {passes: [{direction: horizontal, speed_mm_per_s: 150}, {direction: vertical, speed_mm_per_s: 150}]}
-simulate: {mode: lumped, days: 120, sessions: 3, interval_day: 30, uq_draws: 60}
+simulate: {mode: lumped, days: 120, sessions: 3, interval_day: 30, uq_draws: 200}
 solver: {threads: 1}
 YAML
-kill_loop lumped "$tmp/lumped.yaml" 0.05 0.6 8
+kill_loop lumped "$tmp/lumped.yaml" 0.05 0.6 12
 # NaN: the run stops, names the voxel, the species and the day, keeps the checkpoint
 MNSIM_TEST_POISON_DAY=3 "$m" simulate -q -o "$tmp/nan" "$case" 2>"$tmp/nan.txt"
 rc=$?
