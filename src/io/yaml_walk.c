@@ -265,14 +265,43 @@ int mn__y_check_depth(mn_yctx *x, const char *text, size_t len) {
 }
 
 /* A scalar with a NUL inside ("pen-12\0junk", from the escape \0) would be cut short by every
- * C string function: refused, at the scalar. */
+ * C string function: refused, at the scalar, with its key path (device.model, regions[1].region;
+ * a key that holds one is named by its own text up to the NUL). The depth is already bounded
+ * (mn__y_check_depth), so the recursion is too. */
+static int nul_walk(mn_yctx *x, yaml_node_t *n, char *path, size_t len, size_t cap) {
+  if (!n) return MN_OK;
+  if (n->type == YAML_SCALAR_NODE) {
+    if (!memchr(n->data.scalar.value, 0, n->data.scalar.length)) return MN_OK;
+    return mn__y_fail(x, n, MN_EINPUT, path,
+                      "%s: the value holds a NUL character (\\0); values are plain text",
+                      len ? path : "the document");
+  }
+  int rc = MN_OK;
+  if (n->type == YAML_SEQUENCE_NODE) {
+    int i = 0;
+    for (yaml_node_item_t *it = n->data.sequence.items.start;
+         rc == MN_OK && it < n->data.sequence.items.top; it++, i++) {
+      snprintf(path + len, cap - len, "[%d]", i);
+      rc = nul_walk(x, yaml_document_get_node(x->doc, *it), path, strlen(path), cap);
+    }
+  } else if (n->type == YAML_MAPPING_NODE) {
+    for (yaml_node_pair_t *pr = n->data.mapping.pairs.start;
+         rc == MN_OK && pr < n->data.mapping.pairs.top; pr++) {
+      yaml_node_t *k = yaml_document_get_node(x->doc, pr->key);
+      const char *name = k && k->type == YAML_SCALAR_NODE ? (const char *)k->data.scalar.value : "?";
+      snprintf(path + len, cap - len, "%s%s", len ? "." : "", name);
+      size_t l2 = strlen(path);
+      rc = nul_walk(x, k, path, l2, cap);
+      if (rc == MN_OK) rc = nul_walk(x, yaml_document_get_node(x->doc, pr->value), path, l2, cap);
+    }
+  }
+  path[len] = 0;
+  return rc;
+}
+
 static int check_nul(mn_yctx *x) {
-  for (yaml_node_t *n = x->doc->nodes.start; n < x->doc->nodes.top; n++)
-    if (n->type == YAML_SCALAR_NODE && memchr(n->data.scalar.value, 0, n->data.scalar.length))
-      return mn__y_fail(x, n, MN_EINPUT, "",
-                        "a value holds a NUL character (\\0); values are "
-                        "plain text");
-  return MN_OK;
+  char path[256] = "";
+  return nul_walk(x, yaml_document_get_root_node(x->doc), path, 0, sizeof path);
 }
 
 /* The depth check runs first, on its own event parser. After the root has been walked, one more
