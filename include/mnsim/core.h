@@ -210,20 +210,27 @@ int mn_dist_stopped(void);
 
 /** Progress bar state, owned by the caller (mn_progress_init; nothing to free). */
 typedef struct mn_progress {
-  FILE *fp; /**< borrowed stream; must stay open until mn_progress_finish */
-  int enabled;
+  FILE *fp;               /**< borrowed stream; must stay open until mn_progress_finish */
+  int enabled;            /**< MN_PROGRESS_* */
   double t_start, t_last; /**< wall-clock seconds (mn_wall_time) */
   double last_frac;
   char label[40];
 } mn_progress;
 
-/** Start a progress bar on @p fp (borrowed) labelled @p label (copied, cut at 39 characters;
- *  NULL = ""). It draws only when @p enabled and @p fp is not NULL. */
-void mn_progress_init(mn_progress *p, FILE *fp, const char *label, int enabled);
-/** Report completion fraction @p frac in [0, 1]; redraws at most 10 times a second. */
+/** How progress is shown: not at all, a bar redrawn in place (a terminal), or a line per 5 %
+ *  (logs). */
+enum { MN_PROGRESS_OFF = 0, MN_PROGRESS_BAR = 1, MN_PROGRESS_LINES = 2 };
+/** Start progress on @p fp (borrowed) labelled @p label (copied, cut at 39 characters;
+ *  NULL = ""), shown as @p mode says (MN_PROGRESS_*; nothing when @p fp is NULL). */
+void mn_progress_init(mn_progress *p, FILE *fp, const char *label, int mode);
+/** Report completion fraction @p frac in [0, 1]; a bar redraws at most 10 times a second, lines
+ *  come at each multiple of 5 %. */
 void mn_progress_update(mn_progress *p, double frac);
-/** Draw 100 % and end the line; the bar is disabled afterwards. */
+/** Draw 100 % (with the total time) and end the line; disabled afterwards. */
 void mn_progress_finish(mn_progress *p);
+/** A run that failed or was stopped: end a bar's line where it stands (so that a message starts
+ *  on its own line), draw nothing more; disabled afterwards. */
+void mn_progress_stop(mn_progress *p);
 /** Format one progress line ("label [=====>    ]  42%  ETA 0:13") into @p buf; @p frac is
  *  clamped to [0, 1], @p elapsed_s is in seconds. */
 void mn_progress_format(char *buf, size_t size, const char *label, double frac, double elapsed_s);

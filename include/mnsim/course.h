@@ -135,9 +135,10 @@ int mn_course_outcome(const mn_course *c, mn_outcome *out, mn_error *err);
  *  twin of this course (hourly samples) for each draw, @p threads at a time (0: OpenMP's
  *  default). Fills band, kept (= n) and failed of @p b; draws, dropped, source and seed are the
  *  caller's to set. @p draws (n of them, e.g. from mn_ensemble) is only read during the call.
- *  @return MN_OK (a failed draw is counted, not an error); MN_ENOMEM. */
+ *  @p prog (borrowed, may be NULL): the draws' progress, as mn_course_eval_draws. @return MN_OK (a
+ * failed draw is counted, not an error); MN_ENOMEM. */
 int mn_course_bands(const mn_course *c, const mn_model_params *draws, int n, int threads,
-                    mn_outcome_bands *b, mn_error *err);
+                    mn_outcome_bands *b, mn_progress *prog, mn_error *err);
 /** Dermal thickening (um) over lesion @p i of a patch course now (mn_outcome_lesion_dh_um);
  *  NaN in the other modes or for an index out of range. */
 double mn_course_lesion_dh_um(const mn_course *c, int i);
@@ -151,9 +152,10 @@ typedef int (*mn_course_draw_fn)(const mn_model_params *m, void *user, double *v
  *  values and counts in *failed; its error message is dropped. Never fails. Results do not
  *  depend on the thread count. Under MPI each rank evaluates its block of the draws
  *  (mn_dist_block) and every rank gets every value (collective: every rank calls it with the same
- *  n and nv); an MPI failure aborts every rank. */
+ *  n and nv); an MPI failure aborts every rank. @p prog (borrowed, may be NULL) is updated with
+ *  the share of this rank's draws done (by one thread; not finished: the caller's). */
 void mn_course_eval_draws(const mn_model_params *draws, int n, int nv, mn_course_draw_fn fn,
-                          void *user, int threads, double *values, int *failed);
+                          void *user, int threads, double *values, int *failed, mn_progress *prog);
 
 /* ---- what a course holds (borrowed: valid until mn_course_destroy) ------------------------ */
 

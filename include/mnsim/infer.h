@@ -180,6 +180,8 @@ typedef struct mn_validation {
   int ntargets;
   mn_target_eval *rows;
   int nrows;
+  mn_progress *progress; /**< borrowed, may be NULL: updated by mn_validation_run per row (the
+                              caller sets it after loading, and finishes it) */
 } mn_validation;
 
 /** Load the shipped targets and their evaluations; each evaluation must name a known target and

@@ -89,7 +89,8 @@ typedef struct mn_case {
 /** Read and parse case file @p path, keeping the bytes read in c->text (a pipe can be read only
  *  once: `mnsim simulate` saves these bytes with its run). Errors carry file, line, column and
  *  key path; syntax and type errors and unreadable files are MN_EINPUT, out-of-range values
- *  MN_ERANGE. */
+ *  MN_ERANGE. When several keys are wrong, @p err holds the last (in file order) and each earlier
+ *  one goes to mn_log at MN_LOG_ERROR (up to 20 in all); the patient file reads the same way. */
 int mn_case_read(const char *path, mn_case **out, mn_error *err);
 /** Parse case text @p text of @p len bytes; @p name is used in messages. */
 int mn_case_parse(const char *text, size_t len, const char *name, mn_case **out, mn_error *err);

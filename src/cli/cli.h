@@ -28,6 +28,9 @@ int cli_write_blob(FILE *fp, const void *ctx, mn_error *err);
 void cli_signals_install(void);
 /* The exit status of a stopped command: 128 + the signal's number (130 SIGINT, 143 SIGTERM). */
 int cli_stop_status(void);
+/* How a long command shows its progress on stderr: a line per 5 % with --progress (logs), else a
+ * bar on a terminal unless -q; nothing on an MPI rank other than 0 (MN_PROGRESS_*). */
+int cli_progress_mode(const cli_opts *o, int lines);
 /* Print a usage error for @p cmd and return EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Install the log handler for the chosen verbosity. */
@@ -89,6 +92,12 @@ typedef struct cli_option {
   { "output", 'o', CLI_STRING, "DIR", 0, 0, offsetof(T, common.outdir), 0, NULL, what }
 #define CLI_JSON(T, what) \
   { "json", 0, CLI_FLAG, NULL, 0, 0, offsetof(T, common.json), 0, NULL, what }
+/* --progress into T's int field progress (cli_progress_mode). */
+#define CLI_PROGRESS(T)                                                         \
+  {                                                                             \
+    "progress", 0, CLI_FLAG, NULL, 0, 0, offsetof(T, progress), 0, NULL,        \
+        "a progress line every 5 % on stderr (for logs; a terminal gets a bar)" \
+  }
 #define CLI_QUIET(T)                                                                         \
   {"quiet", 'q', CLI_FLAG, NULL, 0, 0, offsetof(T, common.quiet), 0, NULL, "errors only"}, { \
     "verbose", 'v', CLI_COUNT, NULL, 0, 0, offsetof(T, common.verbose), 0, NULL,             \

@@ -24,7 +24,7 @@ static const char *const out_label[NOUT] = {"redness days", "barrier hours", "co
 typedef struct sens_args {
   cli_opts common;
   const char *region, *device;
-  int fitzpatrick, sessions, base, boot, threads, top;
+  int fitzpatrick, sessions, base, boot, threads, top, progress;
   double depth, density, interval, days, defect;
   uint64_t seed;
   int have_seed;
@@ -55,6 +55,7 @@ static const cli_option sens_options[] = {
      "parameters in the table and the figure (default 15)"},
     {"threads", 0, CLI_INT, "N", 1, 256, SO(threads), 0, NULL,
      "parallel runs (default: all cores)"},
+    CLI_PROGRESS(sens_args),
     CLI_QUIET(sens_args),
 };
 
@@ -180,7 +181,7 @@ static void help(void) {
       "usage: mnsim sensitivity [--region R] [--fitzpatrick N] [--device D] [--depth MM]\n"
       "                         [--density N] [--sessions N] [--interval DAYS] [--days D]\n"
       "                         [--defect UM] [-N N] [--boot N] [--seed N] [--top N]\n"
-      "                         [--threads N] [-o DIR] [-q]\n\n"
+      "                         [--threads N] [--progress] [-o DIR] [-q]\n\n"
       "Global sensitivity of the planner's outcomes (redness days, barrier hours, papillary\n"
       "collagen, scar fill, Goodman-Baron grade change, PIH risk) for one protocol run by the\n"
       "lumped twin: Sobol first-order and total indices by Saltelli sampling (N (k + 2) runs)\n"
@@ -224,9 +225,12 @@ int cmd_sensitivity(int argc, char **argv) {
   c.atlas = atlas, c.cat = cat;
   if (!rc) rc = make_rows(&a, &c, &err);
   if (!rc) {
-    mn_progress_init(&c.bar, stderr, "sensitivity", !a.common.quiet && isatty(fileno(stderr)));
+    mn_progress_init(&c.bar, stderr, "sensitivity", cli_progress_mode(&a.common, a.progress));
     rc = mn_sobol_run(&ps, a.base, a.seed, NOUT, a.boot, eval_sets, &c, &s, &err);
-    mn_progress_finish(&c.bar);
+    if (rc == MN_OK)
+      mn_progress_finish(&c.bar);
+    else
+      mn_progress_stop(&c.bar);
   }
   if (!rc && !a.common.quiet) print_table(&a, &s);
   if (!rc && a.common.outdir && mn_dist_rank() == 0) /* under mpirun rank 0 writes */

@@ -21,6 +21,7 @@ typedef struct sim {
   cli_opts common;
   const char *resume; /* --resume DIR */
   int threads;        /* --threads, 0 = solver.threads */
+  int progress;       /* --progress: a line per 5 % (logs) */
   int have_seed;      /* --seed given */
   uint64_t seed;
   char dir[4096], run[4200];
@@ -202,7 +203,7 @@ static int snapshot(sim *m, int *wrote, mn_error *err) {
 static int loop(sim *m, mn_error *err) {
   const mn_simulate_params *p = &m->cs->sim;
   mn_progress bar;
-  mn_progress_init(&bar, stderr, "simulate", isatty(2) && !m->common.quiet);
+  mn_progress_init(&bar, stderr, "simulate", cli_progress_mode(&m->common, m->progress));
   double last_ckpt = mn_wall_time(), t_end = mn_course_end_day(m->c);
   const char *env = getenv("MNSIM_TEST_POISON_DAY");
   double poison_day = env ? atof(env) : 0;
@@ -218,8 +219,8 @@ static int loop(sim *m, mn_error *err) {
     MN_TRY(mn_course_step(m->c, stop, &info, err));
     mn_progress_update(&bar, info.t_day / t_end);
     if (mn_stop_requested()) {
+      mn_progress_stop(&bar);
       MN_TRY(checkpoint(m, err));
-      mn_progress_finish(&bar);
       return -1;
     }
     if (p->checkpoint_min > 0 && mn_wall_time() - last_ckpt > 60 * p->checkpoint_min) {
@@ -229,6 +230,7 @@ static int loop(sim *m, mn_error *err) {
   }
   mn_progress_finish(&bar);
 cleanup:
+  if (rc) mn_progress_stop(&bar);
   return rc;
 }
 
@@ -364,7 +366,14 @@ static int uncertainty(sim *m, mn_error *err) {
   b->draws = p->uq_draws, b->seed = m->cs->seed, b->source = p->uq_ensemble;
   MN_TRY(mn_ensemble(&m->ps, p->uq_ensemble, p->uq_draws, m->cs->seed, draws, &b->kept, &b->dropped,
                      err));
-  MN_TRY(mn_course_bands(m->c, draws, b->kept, m->cs->solver.threads, b, err));
+  mn_progress bar;
+  mn_progress_init(&bar, stderr, "draws", cli_progress_mode(&m->common, m->progress));
+  rc = mn_course_bands(m->c, draws, b->kept, m->cs->solver.threads, b, &bar, err);
+  if (rc == MN_OK)
+    mn_progress_finish(&bar);
+  else
+    mn_progress_stop(&bar);
+  if (rc) goto cleanup;
   m->have_bands = 1;
   mn_log(MN_LOG_INFO, "uncertainty: %d draws (%d dropped with G >= 1, %d failed) in %.2f s",
          b->draws, b->dropped, b->failed, mn_wall_time() - t0);
@@ -463,14 +472,16 @@ static const cli_option options[] = {
     {"days", 0, CLI_DOUBLE, "D", 0.01, 3650, SO(days), 0, NULL,
      "override simulate.days (a quick look at the first days)"},
     CLI_JSON(sim, "print outcome.json on stdout instead of the summary"),
+    CLI_PROGRESS(sim),
     CLI_QUIET(sim),
 };
 #define NOPT (sizeof options / sizeof options[0])
 
 static void help(void) {
   printf(
-      "usage: mnsim simulate CASE.yaml [-o DIR] [--threads N] [--seed N] [--json] [-q] [-v]\n"
-      "       mnsim simulate --resume DIR [--threads N] [-q] [-v]\n\n"
+      "usage: mnsim simulate CASE.yaml [-o DIR] [--threads N] [--seed N] [--json] [--progress]\n"
+      "                      [-q] [-v]\n"
+      "       mnsim simulate --resume DIR [--threads N] [--progress] [-q] [-v]\n\n"
       "Run the healing model (inflammation, growth factor, fibroblasts, collagen III/I,\n"
       "elastin, redness, pigment) on the 3D tissue grid after the case's treatment sessions.\n"
       "simulate.mode unit_cell: one channel in a periodic cell at the treatment's density\n"

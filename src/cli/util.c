@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -17,6 +18,12 @@ int cli_fail(const cli_opts *o, const mn_error *err) {
   }
   fprintf(stderr, "mnsim: %s\n", buf);
   return mn_status_is_user_error(err->code) ? EXIT_USAGE : EXIT_RUNTIME;
+}
+
+int cli_progress_mode(const cli_opts *o, int lines) {
+  if (mn_dist_rank() != 0) return MN_PROGRESS_OFF;
+  if (lines) return MN_PROGRESS_LINES;
+  return !o->quiet && isatty(fileno(stderr)) ? MN_PROGRESS_BAR : MN_PROGRESS_OFF;
 }
 
 int cli_stop_status(void) {
@@ -64,7 +71,10 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) {
 static void log_to_stderr(int level, const char *msg, void *user) {
   (void)user;
   static const char *const names[] = {"error", "warning", "info", "debug"};
-  fprintf(stderr, "mnsim: %s: %s\n", names[level < 0 ? 0 : (level > 3 ? 3 : level)], msg);
+  if (level <= MN_LOG_ERROR) /* as cli_fail prints the error that ends a command */
+    fprintf(stderr, "mnsim: %s\n", msg);
+  else
+    fprintf(stderr, "mnsim: %s: %s\n", names[level > 3 ? 3 : level], msg);
 }
 
 void cli_log_setup(const cli_opts *o) {

@@ -9,10 +9,10 @@
 #include "course_impl.h"
 
 void mn_course_eval_draws(const mn_model_params *draws, int n, int nv, mn_course_draw_fn fn,
-                          void *user, int threads, double *values, int *failed) {
+                          void *user, int threads, double *values, int *failed, mn_progress *prog) {
   /* this rank's block of the draws (all of them in one process), each draw's values followed by
    * its failure flag, then every rank's block shared */
-  int lo, hi, bad = 0;
+  int lo, hi, bad = 0, done = 0;
   threads = mn_threads(threads);
   size_t w = (size_t)nv + 1;
   mn_dist_block(n, &lo, &hi);
@@ -36,6 +36,17 @@ void mn_course_eval_draws(const mn_model_params *draws, int n, int nv, mn_course
     if (buf) {
       memcpy(buf + (size_t)i * w, v, sizeof *v * (size_t)nv);
       buf[(size_t)i * w + (size_t)nv] = rc != MN_OK;
+    }
+    if (prog) {
+      int d;
+#ifdef _OPENMP
+#pragma omp atomic capture
+#endif
+      d = ++done;
+#ifdef _OPENMP
+      if (omp_get_thread_num() == 0)
+#endif
+        mn_progress_update(prog, (double)d / (hi - lo));
     }
   }
   (void)threads;
@@ -80,13 +91,14 @@ cleanup:
 }
 
 int mn_course_bands(const mn_course *c, const mn_model_params *draws, int n, int threads,
-                    mn_outcome_bands *b, mn_error *err) {
+                    mn_outcome_bands *b, mn_progress *prog, mn_error *err) {
   int rc = MN_OK;
   double *val = mn_malloc_array((size_t)n * MN_OQ_COUNT, sizeof *val);
   double *col = mn_malloc_array((size_t)n, sizeof *col);
   MN_CHECK(val && col, err, MN_ENOMEM, "", "out of memory for %d draws", n);
   b->kept = n;
-  mn_course_eval_draws(draws, n, MN_OQ_COUNT, eval_outcome, (void *)c, threads, val, &b->failed);
+  mn_course_eval_draws(draws, n, MN_OQ_COUNT, eval_outcome, (void *)c, threads, val, &b->failed,
+                       prog);
   if (mn_dist_stopped()) {
     rc = mn_stop_error(err, "running the uncertainty draws");
     goto cleanup;

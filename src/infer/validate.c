@@ -404,7 +404,7 @@ int mn_validation_run(mn_validation *v, const mn_param_set *ps, int source, int 
       r->median = r->nominal, r->q05 = r->q95 = NAN;
       if (kept > 0) {
         job j = {r, atlas, cat};
-        mn_course_eval_draws(set, kept, 1, eval_draw, &j, threads, val, &r->failed);
+        mn_course_eval_draws(set, kept, 1, eval_draw, &j, threads, val, &r->failed, NULL);
         double q[3];
         mn_quantiles(val, kept, q);
         r->q05 = q[0], r->median = q[1], r->q95 = q[2];
@@ -419,6 +419,7 @@ int mn_validation_run(mn_validation *v, const mn_param_set *ps, int source, int 
         (role == MN_TARGET_CALIBRATION || role == MN_TARGET_ACCEPTANCE))
       ok = ok && r->nominal >= r->lo && r->nominal <= r->hi;
     r->verdict = isfinite(r->median) && ok ? MN_VERDICT_PASS : MN_VERDICT_FAIL;
+    if (v->progress) mn_progress_update(v->progress, (i + 1.0) / v->nrows);
   }
   for (int t = 0; t < v->ntargets; t++) {
     mn_target *tg = &v->targets[t];

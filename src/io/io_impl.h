@@ -24,6 +24,11 @@ typedef struct mn_yctx {
   int *n_locs, *cap_locs;
   void *user; /* the object being filled */
   mn_error *err;
+  /* the problems of a file are reported together (issue 18): a key's error is held here while
+   * the walk goes on; the next one logs it (mn_log, error level) and takes its place; the parse
+   * returns the last one */
+  mn_error held;
+  int n_held;
 } mn_yctx;
 
 /* A key outside the table that the caller handles (a list or subsection). */

@@ -139,6 +139,23 @@ static int scalar_value(mn_yctx *x, const mn_config_desc *d, const yaml_node_t *
   return rc;
 }
 
+/* A key's error is held (x->held) and the walk goes on to the next key, so that a file's
+ * problems come out together, in file order: the one held before is logged. Only input errors are
+ * held, at most 20; the field keeps its default meanwhile. Returns MN_OK when the error is held,
+ * else @p rc. */
+static int hold(mn_yctx *x, int rc) {
+  if (rc == MN_OK || !x->err || !mn_status_is_user_error(rc) || x->n_held >= 20) return rc;
+  if (x->n_held > 0) {
+    char buf[1200];
+    mn_error_format(&x->held, buf, sizeof buf, 0);
+    mn_log(MN_LOG_ERROR, "%s", buf);
+  }
+  x->held = *x->err;
+  x->n_held++;
+  mn_error_clear(x->err);
+  return MN_OK;
+}
+
 /* Keys must be plain scalars. libyaml keeps both copies of a repeated key, so duplicates are
  * refused here (a quadratic scan; sections have a handful of keys), naming the first one's
  * line. Each key's position is recorded before its value is parsed; the key is looked up in the
@@ -161,8 +178,10 @@ int mn__y_walk_map(mn_yctx *x, const yaml_node_t *map, const char *path, const m
     for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p; q++)
       if (strcmp(mn__y_scalar(yaml_document_get_node(x->doc, q->key)), key) == 0) {
         yaml_node_t *first = yaml_document_get_node(x->doc, q->key);
-        return mn__y_fail(x, k, MN_EINPUT, key, "key '%s%s%s' is given twice (first on line %d)",
-                          path, *path ? "." : "", key, (int)first->start_mark.line + 1);
+        int rc = mn__y_fail(x, k, MN_EINPUT, key, "key '%s%s%s' is given twice (first on line %d)",
+                            path, *path ? "." : "", key, (int)first->start_mark.line + 1);
+        if (hold(x, rc)) return rc;
+        goto next_key;
       }
     char full[200];
     snprintf(full, sizeof full, "%s%s%s", path, *path ? "." : "", key);
@@ -173,8 +192,9 @@ int mn__y_walk_map(mn_yctx *x, const yaml_node_t *map, const char *path, const m
     if (d) rc = scalar_value(x, d, v, full, obj);
     for (size_t e = 0; !found && e < ne; e++)
       if (strcmp(extra[e].key, key) == 0) found = 1, rc = extra[e].fn(x, full, v, obj);
-    if (!found) return unknown_key(x, k, path, key, tab, n, extra, ne);
-    if (rc) return rc;
+    if (!found) rc = unknown_key(x, k, path, key, tab, n, extra, ne);
+    if (hold(x, rc)) return rc;
+  next_key:;
   }
   return MN_OK;
 }
@@ -288,7 +308,8 @@ static int nul_walk(mn_yctx *x, yaml_node_t *n, char *path, size_t len, size_t c
     for (yaml_node_pair_t *pr = n->data.mapping.pairs.start;
          rc == MN_OK && pr < n->data.mapping.pairs.top; pr++) {
       yaml_node_t *k = yaml_document_get_node(x->doc, pr->key);
-      const char *name = k && k->type == YAML_SCALAR_NODE ? (const char *)k->data.scalar.value : "?";
+      const char *name =
+          k && k->type == YAML_SCALAR_NODE ? (const char *)k->data.scalar.value : "?";
       snprintf(path + len, cap - len, "%s%s", len ? "." : "", name);
       size_t l2 = strlen(path);
       rc = nul_walk(x, k, path, l2, cap);
@@ -326,6 +347,17 @@ int mn__y_parse(mn_yctx *x, const char *text, size_t len,
     x->doc = &doc;
     rc = check_nul(x);
     if (rc == MN_OK) rc = root_fn(x, yaml_document_get_root_node(&doc));
+    /* the last problem held is the one returned (the others were logged); an input problem
+     * root_fn found after its walk (checks across keys, such as a missing list) may follow from
+     * a held one and is dropped: those checks run once the keys are right */
+    if (x->n_held > 0 && (rc == MN_OK || mn_status_is_user_error(rc))) {
+      *x->err = x->held;
+      rc = x->held.code;
+    } else if (x->n_held > 0) { /* a failure of another kind ended the walk: it comes last */
+      char buf[1200];
+      mn_error_format(&x->held, buf, sizeof buf, 0);
+      mn_log(MN_LOG_ERROR, "%s", buf);
+    }
     yaml_document_t next;
     if (rc == MN_OK && !yaml_parser_load(&ps, &next))
       rc = mn__y_syntax_error(x, &ps, text, len);

@@ -220,7 +220,7 @@ Test(course, bands_count_their_draws, .init = setup, .fini = teardown) {
   draws[2].k_P = NAN; /* a draw whose run fails: counted, left out of the quantiles */
   mn_outcome_bands b;
   memset(&b, 0, sizeof b);
-  cr_assert_eq(mn_course_bands(c, draws, 3, 1, &b, &e), MN_OK, "%s", e.msg);
+  cr_assert_eq(mn_course_bands(c, draws, 3, 1, &b, NULL, &e), MN_OK, "%s", e.msg);
   cr_assert_eq(b.kept, 3);
   cr_assert_eq(b.failed, 1);
   /* two identical draws: every band collapses onto the nominal run */

@@ -365,7 +365,7 @@ static void bands(const mn_course *c, int source, int n, mn_outcome_bands *u) {
   u->draws = n;
   cr_assert_eq(mn_ensemble(&fx.ps, source, n, 3, draws, &u->kept, &u->dropped, &e), MN_OK, "%s",
                e.msg);
-  cr_assert_eq(mn_course_bands(c, draws, u->kept, 2, u, &e), MN_OK, "%s", e.msg);
+  cr_assert_eq(mn_course_bands(c, draws, u->kept, 2, u, NULL, &e), MN_OK, "%s", e.msg);
 }
 
 Test(uq, outcome_bands_bracket_the_nominal_run, .init = setup, .fini = teardown) {
