@@ -72,6 +72,15 @@ grep -q "^CT03a  input-check" "$tmp/val.txt" && grep -q "^input-check .* pass" "
   { echo "FAIL validate table"; cat "$tmp/val.txt"; fail=1; }
 grep -q "^SEED1" "$tmp/val.txt" && { echo "FAIL validate --role shows other roles"; fail=1; }
 "$m" validate --role input-check --draws 0 --json | grep -q '"verdict": "pass"' || { echo "FAIL validate --json"; fail=1; }
+# --progress (issue 18): a line per 5 % on stderr that survives a kill, ending with the total time
+"$m" validate --role input-check --draws 0 --progress -q 2>"$tmp/vprog.txt" >/dev/null
+grep -q "^validate \[=*>* *\] *[0-9]*%  ETA " "$tmp/vprog.txt" && tail -1 "$tmp/vprog.txt" | grep -q "100%  in " ||
+  { echo "FAIL validate --progress:"; cat "$tmp/vprog.txt"; fail=1; }
+[ "$(grep -c . "$tmp/vprog.txt")" -le 21 ] || { echo "FAIL validate --progress: more than 21 lines"; fail=1; }
+"$m" validate --role input-check --draws 0 -q 2>"$tmp/vq.txt" >/dev/null
+[ -s "$tmp/vq.txt" ] && { echo "FAIL validate: progress off a terminal without --progress:"; cat "$tmp/vq.txt"; fail=1; }
+"$m" simulate -q --progress -o "$tmp/lprog" examples/lumped-3-sessions.yaml 2>"$tmp/sprog.txt" >/dev/null
+tail -1 "$tmp/sprog.txt" | grep -q "^draws \[=*\] 100%  in " || { echo "FAIL simulate --progress:"; cat "$tmp/sprog.txt"; fail=1; }
 expect 2 "mnsim validate: --role 'calib': allowed calibration, validation, input-check, acceptance" -- "$m" validate --role calib
 expect 2 "mnsim validate: --draws '-3' must be an integer" -- "$m" validate --draws -3
 # the table fits 80 columns off a terminal and wraps long cells instead of cutting them; COLUMNS

@@ -108,7 +108,10 @@ typedef struct mn_plan_request {
   int n_regions;
   mn_plan_constraints constraints;
   char device[32]; /**< catalogue id of the pen used */
-  int draws;       /**< parameter draws (>= 200 for the report) */
+  int draws;       /**< parameter draws of the search (>= 200 for the report) */
+  double max_mcse; /**< largest Monte Carlo standard error of a goal's probability: each
+                        region's final course is rerun with the draws it needs, up to every
+                        posterior draw; 0: no rerun (patient-file key max_mcse, default 0.01) */
   uint64_t seed;
   int threads;    /**< 0 = all cores */
   char today[16]; /**< YYYY-MM-DD: the day the plan is made (the library never reads the
@@ -284,7 +287,8 @@ typedef struct mn_plan_region {
   int reached;             /**< goal reached with the required probability */
   double probability;      /**< of reaching the goal with `sessions` sessions */
   double probability_mcse; /**< its Monte Carlo standard error sqrt(p (1 - p) / n) over the n
-                                usable draws (the draws taken as independent) */
+                                usable draws, n at most the posterior table's effective sample
+                                size (draws_kept: how many) */
   double outcome[3];       /**< q05, median, q95 of the goal quantity at the review */
   double redness_days[3];  /**< per session: q05, median, q95 */
   double redness_threshold; /**< visibility threshold of the redness index (nominal) */
@@ -295,7 +299,8 @@ typedef struct mn_plan_region {
   double pih_pct[3];      /**< PIH risk per course (uncalibrated, flagged) */
   double collagen_pd[3];  /**< papillary collagen change at the review, % */
   mn_plan_curves *curves; /**< the figures' curves, owned by the plan (mn_plan_fini) */
-  int draws_kept;
+  int draws_kept;         /**< parameter sets behind the probability and bands (the nominal and
+                               the posterior draws of the final course) */
 } mn_plan_region;
 
 /** An entry of the aftercare calendar: days since 1970-01-01, @p to exclusive. */
@@ -334,7 +339,8 @@ typedef struct mn_plan {
                               matches allow (today + cand.wait_days; the start is not earlier);
                               "" when none applies or the plan treats no one */
   int evaluations;       /**< lumped runs */
-  int draws_used;        /**< posterior draws behind the probabilities and bands */
+  int draws_used;        /**< posterior draws behind the probabilities and bands (the most of
+                              any region's final course) */
   char note[1200];       /**< what bound the plan (unreachable goals, constraints) */
   mn_plan_event *events; /**< the aftercare calendar in date order, owned */
   int n_events;

@@ -208,6 +208,7 @@ static int print_template(void) {
       "device: pen-12            # the pen (mnsim device --list)\n"
       "draws: 200                # parameter draws for the uncertainty\n"
       "seed: 1\n"
+      "max_mcse: 0.01            # most Monte Carlo error of a probability (0.01 = 1 point)\n"
       "patient:\n"
       "  age_y: 38\n"
       "  sex: female             # female | male\n"
@@ -282,10 +283,10 @@ static void print_region(const mn_plan_region *r) {
     band_text(b1, sizeof b1, r->outcome, " %");
     printf(
         "             goal %s >= %.0f %%%s: %s at the review, probability %.0f %% "
-        "(+/- %.1f, Monte Carlo s.e.) %s\n",
+        "(+/- %.1f, Monte Carlo s.e., %d draws) %s\n",
         r->quantity == MN_GOAL_FILL ? "fill" : "papillary collagen", r->goal_pct,
         r->quantity == MN_GOAL_FILL ? "" : " gain", b1, 100 * r->probability,
-        100 * r->probability_mcse,
+        100 * r->probability_mcse, r->draws_kept - 1,
         r->reached ? "(reached)" : "(NOT reached within the constraints: best plan shown)");
   }
   band_text(b1, sizeof b1, r->redness_days, " d");
@@ -328,7 +329,7 @@ static void print_summary(const mn_patient_file *pf, const mn_plan *p, const cha
   for (int i = 0; i < p->n_regions; i++) print_region(&p->region[i]);
   if (p->note[0]) printf("  note       %s\n", p->note);
   printf(
-      "  evidence   %d posterior draws of the parameters, %d lumped runs in %.2f s; depths,\n"
+      "  evidence   up to %d posterior draws of the parameters, %d lumped runs in %.2f s; depths,\n"
       "             defect depths and goals from data/indications.csv (sources there); sun\n"
       "             avoidance: %s\n",
       p->draws_used, p->evaluations, secs, MN_PLAN_SUN_RULE);

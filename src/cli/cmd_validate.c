@@ -142,7 +142,7 @@ static int print_json(const mn_validation *v, int draws, int source, uint64_t se
 /* What `mnsim validate` was asked for. */
 typedef struct validate_args {
   cli_opts common;
-  int draws, threads, role, list, prior;
+  int draws, threads, role, list, prior, progress;
   uint64_t seed;
   int have_seed;
 } validate_args;
@@ -161,7 +161,8 @@ static int role_option(void *opts, const char *v) {
 #define VO(f) offsetof(validate_args, f)
 static const cli_option validate_options[] = {
     {"draws", 0, CLI_INT, "N", 0, 10000, VO(draws), 0, NULL,
-     "parameter draws per model row (default: the whole posterior, 400; 0: nominal only)"},
+     "parameter draws per model row (default 400, the posterior table's first in its spread "
+     "order; 0: nominal only)"},
     {"prior", 0, CLI_FLAG, NULL, 0, 0, VO(prior), 0, NULL,
      "Latin-hypercube draws of the calibrated ranges instead of the posterior"},
     {"seed", 0, CLI_U64, "N", 0, 0, VO(seed), VO(have_seed), NULL,
@@ -171,6 +172,7 @@ static const cli_option validate_options[] = {
     {"threads", 0, CLI_INT, "N", 1, 256, VO(threads), 0, NULL,
      "parallel runs (default: all cores)"},
     CLI_JSON(validate_args, "the table as JSON on stdout"),
+    CLI_PROGRESS(validate_args),
     {"quantities", 0, CLI_FLAG, NULL, 0, 0, VO(list), 0, NULL,
      "list the quantities a target row may ask for"},
     CLI_QUIET(validate_args),
@@ -200,7 +202,14 @@ static int validate_run(const validate_args *a) {
   if (rc) return cli_fail(&a->common, &err);
   double t0 = mn_wall_time();
   int source = a->prior ? MN_ENSEMBLE_PRIOR : MN_ENSEMBLE_POSTERIOR;
+  mn_progress bar;
+  mn_progress_init(&bar, stderr, "validate", cli_progress_mode(&a->common, a->progress));
+  v.progress = &bar;
   rc = mn_validation_run(&v, &ps, source, a->draws, a->seed, a->threads, a->role, &err);
+  if (rc == MN_OK)
+    mn_progress_finish(&bar);
+  else
+    mn_progress_stop(&bar);
   if (rc) {
     mn_validation_fini(&v);
     return cli_fail(&a->common, &err);
@@ -229,7 +238,7 @@ static void help(void) {
   printf(
       "usage: mnsim validate [--draws N] [--prior [--seed N]] [--role ROLE] [--threads N] "
       "[--json]\n"
-      "                      [-q]\n"
+      "                      [--progress] [-q]\n"
       "       mnsim validate --quantities\n\n"
       "Compare the model with every published target of data/targets.csv, evaluated as\n"
       "data/target_models.csv says: the lumped twin for the target's protocol (median and\n"
@@ -296,7 +305,7 @@ static const cli_option calibrate_options[] = {
     {"walkers", 0, CLI_INT, "N", 2, 1024, CO(walkers), 0, NULL,
      "walkers of the ensemble sampler, even, >= 2 x parameters (default 32)"},
     {"steps", 0, CLI_INT, "N", 8, 1000000, CO(steps), 0, NULL,
-     "steps of the sampler (default 3000)"},
+     "steps of the sampler (default 4500)"},
     {"burn", 0, CLI_INT, "N", 0, 1000000, CO(burn), 0, NULL,
      "steps discarded as burn-in (default 500)"},
     {"thin", 0, CLI_INT, "N", 1, 100000, CO(thin), 0, NULL,
@@ -321,22 +330,8 @@ typedef struct calibrate_result {
   int draws;
 } calibrate_result;
 
-typedef struct progress_ctx {
-  mn_progress bar;
-  int lines, last;
-  double t0;
-} progress_ctx;
-
 static void on_step(int step, int steps, void *user) {
-  progress_ctx *p = user;
-  mn_progress_update(&p->bar, (double)step / steps);
-  int pct = (int)(100.0 * step / steps);
-  if (p->lines && pct / 5 > p->last / 5) {
-    char buf[128];
-    mn_progress_format(buf, sizeof buf, "calibrate", (double)step / steps, mn_wall_time() - p->t0);
-    fprintf(stderr, "%s\n", buf);
-    p->last = pct;
-  }
+  mn_progress_update(user, (double)step / steps);
 }
 
 /* Sample the posterior and make both tables. */
@@ -344,9 +339,8 @@ static int calibrate_tables(const calibrate_args *a, calibrate_result *r, mn_err
   mn_param_set prior;
   mn_calib_opts o;
   char fp[17];
-  progress_ctx pc = {.lines = a->progress, .t0 = mn_wall_time()};
-  mn_progress_init(&pc.bar, stderr, "calibrate",
-                   !a->common.quiet && !a->progress && isatty(fileno(stderr)));
+  mn_progress bar;
+  mn_progress_init(&bar, stderr, "calibrate", cli_progress_mode(&a->common, a->progress));
   mn_calib_opts_default(&o);
   if (a->walkers) o.walkers = a->walkers;
   if (a->steps) o.steps = a->steps;
@@ -355,10 +349,13 @@ static int calibrate_tables(const calibrate_args *a, calibrate_result *r, mn_err
   if (a->have_seed) o.seed = a->seed;
   if (a->max_evals >= 0) o.max_evals = a->max_evals;
   o.threads = a->threads;
-  o.progress = on_step, o.progress_user = &pc;
+  o.progress = on_step, o.progress_user = &bar;
   int rc = mn_param_set_load_prior(&prior, err);
   if (!rc) rc = mn_calibrate(&prior, a->names, a->np, &o, &r->cal, err);
-  mn_progress_finish(&pc.bar);
+  if (rc == MN_OK)
+    mn_progress_finish(&bar);
+  else
+    mn_progress_stop(&bar);
   if (!rc) rc = mn_calibration_text(&r->cal, &r->ctext, &r->clen, err);
   if (!rc) {
     mn_param_fingerprint(r->ctext, r->clen, fp);

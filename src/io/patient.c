@@ -22,6 +22,9 @@ static const mn_config_desc top_table[] = {
     {"draws", MN_CONFIG_INT, "", 200, 0, 5000, NULL, NULL, RQ(draws),
      "parameter draws for the uncertainty (200 or more for a report)"},
     {"seed", MN_CONFIG_SEED, "", 1, 0, 0, NULL, NULL, RQ(seed), "seed of the parameter draws"},
+    {"max_mcse", MN_CONFIG_DOUBLE, "", 0.01, 0, 0.1, NULL, NULL, RQ(max_mcse),
+     "largest Monte Carlo standard error of a goal's probability: each region's final course is "
+     "rerun with the draws this needs, up to every posterior draw (0: the search's draws only)"},
 };
 
 /* patient.conditions: a list of names. Whether a name is known is checked when the plan screens

@@ -60,7 +60,8 @@ static json_t *candidacy_json(const mn_candidacy *c) {
  * modelled (a clinic protocol). */
 static json_t *region_json(const mn_plan_region *r) {
   return json_pack(
-      "{s:s,s:s,s:s,s:s,s:o,s:o,s:s,s:s,s:o,s:o,s:s,s:i,s:o,s:i,s:b,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:"
+      "{s:s,s:s,s:s,s:s,s:o,s:o,s:s,s:s,s:o,s:o,s:s,s:i,s:o,s:i,s:b,s:o,s:o,s:i,s:o,s:o,s:o,s:o,s:"
+      "o,s:"
       "o,s:o,"
       "s:s,s:s,s:s}",
       "region", r->skin.region, "concern", mn_concern_name(r->req.concern), "severity",
@@ -71,8 +72,8 @@ static json_t *region_json(const mn_plan_region *r) {
       num(r->depth_cap_mm), "passes_note",
       "passes at the default hand speed; density is per session", "passes", r->passes,
       "density_cm2", num(r->density_cm2), "sessions", r->sessions, "goal_reached", r->reached,
-      "probability", num(r->probability), "probability_mcse", num(r->probability_mcse),
-      "outcome_at_review", band(r->outcome), "papillary_collagen_pct_at_review",
+      "probability", num(r->probability), "probability_mcse", num(r->probability_mcse), "draws",
+      r->draws_kept - 1, "outcome_at_review", band(r->outcome), "papillary_collagen_pct_at_review",
       band(r->collagen_pd), "redness_days_per_session", band(r->redness_days),
       "barrier_days_per_session", band(r->barrier_days), "sun_window_model_days_per_session",
       band(r->sun_days), "sun_avoidance_days", num(r->sun_window_days), "pih_risk_pct",
@@ -118,14 +119,15 @@ int mn_io_plan_json(FILE *fp, const void *ctx, mn_error *err) {
                            "dates", sessions, "review", review, "every_goal_reached", p->reached,
                            "note", p->note, "regions", regions);
   json_t *root = json_pack(
-      "{s:s,s:s,s:s,s:s,s:{s:o,s:s,s:i,s:o,s:o,s:o},s:o,s:o,s:{s:s,s:i,s:I,s:i,s:o,s:s,s:s}}",
+      "{s:s,s:s,s:s,s:s,s:{s:o,s:s,s:i,s:o,s:o,s:o},s:o,s:o,s:{s:s,s:i,s:o,s:I,s:i,s:o,s:s,s:s}}",
       "mnsim_version", mn_version(), "command", o->command ? o->command : "plan", "patient_file",
       o->pf->file, "description", o->pf->description, "patient", "age_y", num(q->patient.age_y),
       "sex", q->patient.sex ? "male" : "female", "fitzpatrick", q->patient.fitzpatrick,
       "conditions", cond, "medications", meds, "procedures", procs, "candidacy",
       candidacy_json(&p->cand), "plan", plan, "method", "device", q->device, "draws", p->draws_used,
-      "seed", (json_int_t)q->seed, "lumped_runs", p->evaluations, "probability_required",
-      num(q->constraints.probability), "sun_avoidance_rule", MN_PLAN_SUN_RULE, "model",
+      "max_mcse", num(q->max_mcse), "seed", (json_int_t)q->seed, "lumped_runs", p->evaluations,
+      "probability_required", num(q->constraints.probability), "sun_avoidance_rule",
+      MN_PLAN_SUN_RULE, "model",
       "lumped twin, one session per parameter draw, courses by superposition "
       "(docs/plan.md)");
   if (!root) return MN_ERR(err, MN_EINTERNAL, "", "plan.json: could not build the document");

@@ -43,6 +43,9 @@ extern const size_t mn__data_region_depths_csv_len;
  * pessimistic end, to cause PIH more often than the trial observed (docs/plan.md). */
 #define MN__PIH_CAP_PCT (100.0 * 5.0 / 30.0)
 #define MN__PIH_TRIES 4 /* gentler settings run with the draws at most */
+/* The most posterior draws a region's final course may take (req->max_mcse: issue 16 asks a
+ * plan's probability to carry at most one percentage point of Monte Carlo error). */
+#define MN__DRAW_POOL 5000
 
 /* ---- a setting's course per draw (response.c) --------------------------------------------- */
 
@@ -82,7 +85,9 @@ typedef struct mn__region_ctx {
   mn_plan_region *pr;
   const mn_model_params *draws;      /* [nd]: the nominal parameters first */
   const mn_candidacy_rule *pih_rule; /* the matched precaution that caps the PIH risk, or NULL */
-  int nd;
+  int nd;                            /* draws of the search (the request's draws and the nominal) */
+  int nd_pool; /* draws available to the final course (every posterior draw and the nominal) */
+  double ess;  /* the posterior table's effective sample size (its chain's smallest) */
   int evaluations;
 } mn__region_ctx;
 

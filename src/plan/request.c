@@ -114,6 +114,9 @@ int mn_plan_request_check(const mn_plan_request *r, mn_error *err) {
                       "%s repeats regions[%d] (%s, %s): give each region and concern once", key, j,
                       q->region, mn_concern_name(q->concern));
   }
+  if (!(r->max_mcse >= 0 && r->max_mcse <= 0.1))
+    return MN_ERR(err, MN_ERANGE, "max_mcse", "max_mcse = %g: allowed 0 (no rerun) to 0.1",
+                  r->max_mcse);
   if (r->draws < 0 || r->draws > 5000)
     return MN_ERR(err, MN_ERANGE, "draws", "draws = %d: allowed 0 (nominal only) to 5000",
                   r->draws);

@@ -370,7 +370,8 @@ static void region_curves(const mn__response *r, double *v, mn_plan_curves *cv) 
 }
 
 /* A region's probability, bands and curves from its final response. */
-static int region_bands(mn_plan_region *pr, const mn__response *r, mn_error *err) {
+static int region_bands(const mn__region_ctx *x, const mn__response *r, mn_error *err) {
+  mn_plan_region *pr = x->pr;
   int rc = MN_OK;
   double *v = mn_malloc_array((size_t)r->nd, sizeof *v);
   pr->curves = mn_calloc(1, sizeof *pr->curves);
@@ -378,7 +379,16 @@ static int region_bands(mn_plan_region *pr, const mn__response *r, mn_error *err
   pr->probability = pr->quantity == MN_GOAL_NONE ? NAN : mn__response_probability(r, pr->goal_pct);
   int usable = 0;
   for (int d = 0; d < r->nd; d++) usable += r->ok[d] != 0;
-  pr->probability_mcse = usable > 0 ? sqrt(pr->probability * (1 - pr->probability) / usable) : NAN;
+  /* two sources of Monte Carlo error: the posterior table's own (its chain's effective sample
+   * size E) and the subsample of n of its N draws (without replacement): var = p (1 - p)
+   * (1 / E + 1 / n - 1 / N); every draw (n = N) leaves the table's error alone */
+  double inv = usable > 0 ? 1.0 / usable : NAN;
+  if (x->ess > 0 && usable > 0)
+    inv += 1.0 / x->ess - 1.0 / (x->nd_pool > usable ? x->nd_pool : usable);
+  /* p from (hits + 1) / (n + 2) (Laplace): when every draw, or none, reaches the goal, the
+   * error is not zero but that of a probability one draw away */
+  double ps = (pr->probability * usable + 1) / (usable + 2.0);
+  pr->probability_mcse = sqrt(ps * (1 - ps) * inv);
   bands_of(r, r->goal, v, pr->outcome);
   bands_of(r, r->collagen, v, pr->collagen_pd);
   bands_of(r, r->red, v, pr->redness_days);
@@ -480,6 +490,53 @@ cleanup:
   return rc;
 }
 
+/* The final course with enough draws that its probability's Monte Carlo standard error is at
+ * most req->max_mcse (p from (hits + 1) / (n + 2), so that 200 draws that all reach the goal still
+ * ask for about 50), up to the pool; rerun at most three times as p moves. When the larger set
+ * overturns a reached goal, the sessions go on (up to max_sessions) with it. */
+static int confirm_draws(mn__region_ctx *x, region_state *st, mn__response *rs, int *reached,
+                         mn_error *err) {
+  mn_plan_region *pr = x->pr;
+  int rc = MN_OK, cur = -1, kmax = x->req->constraints.max_sessions;
+  double e = x->req->max_mcse;
+  if (pr->quantity == MN_GOAL_NONE || !(e > 0)) return MN_OK;
+  for (int c = 0; c < st->nc; c++)
+    if (st->cand[c].depth_mm == pr->depth_mm && st->cand[c].passes == pr->passes) cur = c;
+  if (cur < 0) return MN_OK;
+  for (int round = 0; round < 3; round++) {
+    int n = 0, hit = 0;
+    for (int d = 0; d < rs->nd; d++)
+      if (rs->ok[d]) n++, hit += rs->goal[d] >= pr->goal_pct;
+    double p = (hit + 1.0) / (n + 2.0);
+    /* n from p (1 - p) (1 / E + 1 / n - 1 / N) <= e^2 (region_bands); every draw when the
+     * table's own error alone exceeds e */
+    double room = e * e / (p * (1 - p));
+    if (x->ess > 0) room -= 1.0 / x->ess - 1.0 / x->nd_pool;
+    double need = room > 1.0 / x->nd_pool ? ceil(1.0 / room) : x->nd_pool;
+    if (need <= n || rs->nd >= x->nd_pool) break;
+    int nd = need + 1 < x->nd_pool ? (int)need + 1 : x->nd_pool; /* + 1: the nominal */
+    mn__response r2;
+    MN_TRY(mn__response_run(x, &st->cand[cur], rs->k, rs->interval, nd, &r2, err));
+    mn__response_free(rs);
+    *rs = r2;
+  }
+  if (*reached && mn__response_probability(rs, pr->goal_pct) < x->req->constraints.probability) {
+    *reached = 0;
+    if (rs->k < kmax) {
+      mn__response r2;
+      int save = x->nd;
+      x->nd = rs->nd;
+      rc = sessions_with_draws(x, &st->cand[cur], rs->k + 1, rs->interval, &r2, reached, err);
+      x->nd = save;
+      if (rc) goto cleanup;
+      mn__response_free(rs);
+      *rs = r2;
+    }
+  }
+cleanup:
+  return rc;
+}
+
 /* A region at interval I: sessions with its draws, a gentler setting if one holds, the bands. */
 /* The goal is not reached with max_sessions sessions: the smallest count up to
  * MN_PLAN_MAX_SESSIONS that reaches it with the same setting and interval, into pr->binding.
@@ -544,6 +601,7 @@ static int region_course(mn__region_ctx *x, region_state *st, int i, double I, m
     MN_TRY(pih_precaution(x, st, &rs, &reached, &acted, err));
     if (acted) append_note(out, "%s: %s", pr->req.region, pr->precaution);
   }
+  MN_TRY(confirm_draws(x, st, &rs, &reached, err));
   pr->reached = reached;
   pr->sessions = rs.k;
   pr->binding[0] = 0;
@@ -552,8 +610,8 @@ static int region_course(mn__region_ctx *x, region_state *st, int i, double I, m
     append_note(out, "%s: %s", pr->req.region, pr->binding);
   } else if (!reached && acted)
     snprintf(pr->binding, sizeof pr->binding, "the precaution binds: %.270s", pr->precaution);
-  pr->draws_kept = x->nd;
-  MN_TRY(region_bands(pr, &rs, err));
+  pr->draws_kept = rs.nd;
+  MN_TRY(region_bands(x, &rs, err));
   out->evaluations += x->evaluations;
   /* the no-overlap rule: the interval outlasts the 95th percentile of redness and barrier */
   if (I < pr->redness_days[2] || I < pr->barrier_days[2])
@@ -564,23 +622,32 @@ cleanup:
   return rc;
 }
 
-/* The draws: the nominal parameters first, then the posterior ensemble's. */
+/* The draws: the nominal parameters first, then the posterior ensemble's: *nd of them for the
+ * search (the request's draws), *pool for the final courses (every posterior draw, or the
+ * request's when it asks for more), and the posterior table's effective sample size. */
 static int plan_draws(const mn_plan_request *req, const mn_param_set *ps, mn_model_params **out,
-                      int *nd, int *kept, mn_error *err) {
-  int dropped = 0, rc = MN_OK;
-  *kept = 0, *nd = 1;
-  mn_model_params *draws = mn_malloc_array((size_t)(req->draws + 1), sizeof *draws);
+                      int *nd, int *pool, double *ess, mn_error *err) {
+  int dropped = 0, kept = 0, rc = MN_OK;
+  int n = req->draws > 0 && req->max_mcse > 0 ? MN__DRAW_POOL : 0;
+  if (n < req->draws) n = req->draws;
+  *nd = *pool = 1, *ess = 0;
+  mn_model_params *draws = mn_malloc_array((size_t)(n + 1), sizeof *draws);
   *out = draws;
-  if (!draws) return MN_ERR(err, MN_ENOMEM, "", "out of memory for %d draws", req->draws);
+  if (!draws) return MN_ERR(err, MN_ENOMEM, "", "out of memory for %d draws", n);
   draws[0] = ps->p;
-  if (req->draws > 0) {
-    rc = mn_ensemble(ps, MN_ENSEMBLE_POSTERIOR, req->draws, req->seed, draws + 1, kept, &dropped,
-                     err);
-    *nd += *kept;
-    if (rc == MN_OK && *kept < req->draws)
+  if (n > 0) {
+    mn_posterior po;
+    MN_TRY(mn_posterior_load(&po, err));
+    *ess = po.ess;
+    mn_posterior_fini(&po);
+    MN_TRY(mn_ensemble(ps, MN_ENSEMBLE_POSTERIOR, n, req->seed, draws + 1, &kept, &dropped, err));
+    *pool += kept;
+    *nd += kept < req->draws ? kept : req->draws;
+    if (kept < req->draws)
       mn_log(MN_LOG_WARN, "draws = %d: the posterior ensemble gives %d usable draws; using those",
-             req->draws, *kept);
+             req->draws, kept);
   }
+cleanup:
   return rc;
 }
 
@@ -680,7 +747,9 @@ int mn_plan_make(const mn_plan_request *req, const mn_skin_atlas *atlas,
   out->treat = out->cand.verdict_later <= MN_CAND_PRECAUTIONS;
   out->n_regions = req->n_regions;
   int nI = interval_grid(&req->constraints, I, MAX_INTERVALS);
-  MN_TRY(plan_draws(req, ps, &draws, &nd, &out->draws_used, err));
+  int pool = 1;
+  double ess = 0;
+  MN_TRY(plan_draws(req, ps, &draws, &nd, &pool, &ess, err));
   st = mn_calloc((size_t)req->n_regions, sizeof *st);
   MN_CHECK(st, err, MN_ENOMEM, "", "out of memory");
   const mn_candidacy_rule *pih_rule = NULL; /* the precaution with a setting the model computes */
@@ -693,12 +762,18 @@ int mn_plan_make(const mn_plan_request *req, const mn_skin_atlas *atlas,
                             .pr = &out->region[i],
                             .draws = draws,
                             .nd = nd,
+                            .nd_pool = pool,
+                            .ess = ess,
                             .pih_rule = pih_rule};
     MN_TRY(plan_region(&x[i], i, atlas, I, nI, &st[i], out, err));
     out->evaluations += x[i].evaluations;
     x[i].evaluations = 0;
   }
   MN_TRY(plan_course(req, x, st, I, nI, out, err));
+  out->draws_used = 0; /* the most behind a region's figures (the nominal not counted) */
+  for (int i = 0; i < req->n_regions; i++)
+    if (out->region[i].draws_kept - 1 > out->draws_used)
+      out->draws_used = out->region[i].draws_kept - 1;
 cleanup:
   mn_free(st);
   mn_free(draws);

@@ -358,10 +358,15 @@ static void section_evidence(FILE *fp, const mn_plan_report *rp) {
   const mn_plan_request *q = &rp->po->pf->req;
   fputs("<h2>Evidence and limits</h2>\n<ul>\n", fp);
   fprintf(fp,
-          "<li>Predictions: the lumped twin of mnsim's healing model over %d draws of the "
+          "<li>Predictions: the lumped twin of mnsim's healing model over up to %d draws of the "
           "posterior parameter ensemble (docs/calibration.md), %d model runs; a goal counts as "
-          "reached when at least %.0f %% of the draws reach it.</li>\n",
+          "reached when at least %.0f %% of the draws reach it. Each probability carries its "
+          "Monte Carlo standard error (&plusmn;)",
           p->draws_used, p->evaluations, 100 * q->constraints.probability);
+  if (q->max_mcse > 0)
+    fprintf(fp, ", at most %.1f points where the posterior table's effective sample size allows",
+            100 * q->max_mcse);
+  fputs(".</li>\n", fp);
   for (int i = 0; i < p->n_regions; i++) {
     const mn_plan_region *r = &p->region[i];
     fputs("<li>", fp);

@@ -400,6 +400,52 @@ Test(plan, deep_wrinkles_and_severe_scars_get_more_sessions, .init = setup, .fin
   }
 }
 
+Test(plan, the_probability_carries_at_most_the_requested_monte_carlo_error, .init = setup,
+     .fini = teardown) {
+  /* issue 16: at most one percentage point. The search's 200 draws give about 2-3 points near
+   * the required probability; the final course takes the draws the limit asks for, or every
+   * posterior draw when the table's own error (its chain's ESS) leaves no room. */
+  mn_error e = {0};
+  mn_posterior po;
+  cr_assert_eq(mn_posterior_load(&po, &e), MN_OK, "%s", e.msg);
+  double ess = po.ess;
+  int pool = po.n;
+  mn_posterior_fini(&po);
+  mn_plan_request q = request(200);
+  q.max_mcse = 0.01;
+  add_region(&q, "cheek", MN_CONCERN_ACNE_SCARS, MN_SEVERITY_SEVERE);
+  mn_plan *p = make(&q);
+  const mn_plan_region *r = &p->region[0];
+  double pr = r->probability, n = r->draws_kept;
+  printf("severe acne scars: P = %.3f +/- %.4f over %d draws (ESS of the table %.0f, %d draws)\n",
+         pr, r->probability_mcse, r->draws_kept, ess, pool);
+  cr_assert(r->draws_kept >= 201 && r->draws_kept <= pool + 1, "%d draws", r->draws_kept);
+  /* the error: the table's (1 / ESS) and the subsample's (1 / n - 1 / N, N = every draw and the
+   * nominal; a dropped draw would move N by one, hence the tolerance) */
+  double ps = (pr * n + 1) / (n + 2); /* Laplace: never zero */
+  double want = sqrt(ps * (1 - ps) * (1 / ess + 1 / n - 1.0 / (pool + 1)));
+  cr_assert(fabs(r->probability_mcse - want) <= 0.01 * want, "MCSE %g, expected %g",
+            r->probability_mcse, want);
+  /* within the limit, or every posterior draw taken */
+  cr_assert(r->probability_mcse <= 0.0101 || r->draws_kept == pool + 1, "MCSE %g over %d draws",
+            r->probability_mcse, r->draws_kept);
+  cr_assert_eq(p->draws_used, r->draws_kept - 1);
+  /* without a limit the search's draws stand */
+  mn_plan_fini(p);
+  free(p);
+  q.max_mcse = 0;
+  p = make(&q);
+  cr_assert_eq(p->region[0].draws_kept, 201);
+  mn_plan_fini(p);
+  free(p);
+  q.max_mcse = 0.2;
+  cr_assert_eq(
+      mn_plan_make(&q, w.atlas, w.cat, &w.ps, w.rules, w.ind, p = calloc(1, sizeof *p), &e),
+      MN_ERANGE);
+  cr_assert(strstr(e.msg, "max_mcse"), "%s", e.msg);
+  free(p);
+}
+
 Test(plan, an_unreachable_goal_is_an_answer_with_the_best_plan, .init = setup, .fini = teardown) {
   mn_plan_request q = request(100);
   add_region(&q, "cheek", MN_CONCERN_ACNE_SCARS, MN_SEVERITY_SEVERE);
@@ -518,27 +564,31 @@ Test(plan, a_time_limited_do_not_treat_defers_the_start, .init = setup, .fini = 
 Test(plan, the_pih_precaution_constrains_the_search, .init = setup, .fini = teardown) {
   /* issue 18: R44 (Fitzpatrick IV-VI) says "conservative depths and passes"; the search keeps
    * the PIH risk's 95th percentile within 5/30 (Dogra 2014) and the plan says what changed. For
-   * type 6 the type-III setting of moderate cheek scars (1.50 mm x 2) exceeds it. */
+   * type 6 the setting the search picks for a 45 % fill of moderate cheek scars exceeds it (with
+   * the calibration of 2026-12-03: 1.25 mm x 2, q95 19 %). */
   mn_plan_request q = request(30);
   size_t ns;
   const mn_config_desc *st = mn_sun_param_table(&ns);
   mn_config_defaults(st, ns, &q.sun); /* the patient file's default sun, as `mnsim plan` uses */
   add_region(&q, "cheek", MN_CONCERN_ACNE_SCARS, MN_SEVERITY_MODERATE);
+  q.regions[0].goal_pct = 45;
   q.patient.fitzpatrick = 6;
   mn_plan *p = make(&q);
   const mn_plan_region *r = &p->region[0];
   cr_assert(strstr(r->precaution, "R44 changed the protocol"), "%s", r->precaution);
   cr_assert(strstr(p->note, "R44 changed the protocol"), "%s", p->note);
   cr_assert(r->pih_pct[2] <= 100.0 * 5 / 30, "PIH q95 %g", r->pih_pct[2]);
-  cr_assert(r->depth_mm < 1.5 || r->passes < 2, "%.2f mm x %d", r->depth_mm, r->passes);
   cr_assert(r->reached);
+  double depth = r->depth_mm;
+  int passes = r->passes;
   mn_plan_fini(p);
   free(p);
-  /* no such precaution below type IV */
+  /* no such precaution below type IV: the search's own setting, another one */
   q.patient.fitzpatrick = 3;
-  q.draws = 0;
   p = make(&q);
   cr_assert_str_eq(p->region[0].precaution, "");
+  cr_assert(p->region[0].depth_mm != depth || p->region[0].passes != passes,
+            "the precaution changed nothing: %.2f mm x %d", depth, passes);
   mn_plan_fini(p);
   free(p);
 }
