@@ -97,10 +97,11 @@ env -u COLUMNS "$m" plan --rules >"$tmp/rules80.txt"
 awk 'length > 80 { bad = 1 } END { exit bad }' "$tmp/rules80.txt" || { echo "FAIL plan --rules: a line longer than 80 columns"; fail=1; }
 grep -q " Exceed pen$" "$tmp/rules80.txt" || { echo "FAIL plan --rules cuts R44's source"; fail=1; }
 "$m" plan --template >"$tmp/patient.yaml"
-"$m" plan --draws 10 -o "$tmp/tpl" "$tmp/patient.yaml" >"$tmp/tpl.txt" 2>&1 || { echo "FAIL plan --template is not a valid patient file"; cat "$tmp/tpl.txt"; fail=1; }
-"$m" plan --draws 10 --json -o "$tmp/tpl2" "$tmp/patient.yaml" | grep -q '"verdict"' || { echo "FAIL plan --json"; fail=1; }
+"$m" plan --draws 10 --max-mcse 0 -o "$tmp/tpl" "$tmp/patient.yaml" >"$tmp/tpl.txt" 2>&1 || { echo "FAIL plan --template is not a valid patient file"; cat "$tmp/tpl.txt"; fail=1; }
+"$m" plan --draws 10 --max-mcse 0 --json -o "$tmp/tpl2" "$tmp/patient.yaml" | grep -q '"verdict"' || { echo "FAIL plan --json"; fail=1; }
 expect 2 "mnsim plan: a patient file is required" -- "$m" plan
 expect 2 "mnsim plan: --draws '-1' must be an integer in .0, 5000." -- "$m" plan --draws -1 x.yaml
+expect 2 "mnsim plan: --max-mcse .0.5. must be a number in" -- "$m" plan --max-mcse 0.5 x.yaml
 expect 2 "cannot open patient file" -- "$m" plan "$tmp/missing.yaml"
 # a goal out of reach is an answer (exit 0) that says so
 printf 'draws: 20\nregions:\n  - {region: cheek, concern: acne_scars, severity: severe, goal_pct: 100}\nconstraints: {max_sessions: 1, earliest_start: 2027-01-04}\n' >"$tmp/far.yaml"
@@ -110,7 +111,7 @@ printf 'draws: 0\npatient: {conditions: [pregnancy]}\nregions:\n  - {region: che
 expect 0 "do-not-treat" -- "$m" plan -o "$tmp/preg" "$tmp/preg.yaml"
 grep -q "Micro-needling session" "$tmp/preg/plan.ics" && { echo "FAIL plan: a session for a do-not-treat verdict"; fail=1; }
 # mnsim plan with flags instead of a file: the same parser and messages
-expect 0 "cheek      mild texture" -- "$m" plan --region cheek:texture:mild --age 50 --sex male --fitzpatrick 2 --start 2027-03-01 --max-sessions 4 --draws 5 --no-report -o "$tmp/flags"
+expect 0 "cheek      mild texture" -- "$m" plan --region cheek:texture:mild --age 50 --sex male --fitzpatrick 2 --start 2027-03-01 --max-sessions 4 --draws 5 --max-mcse 0 --no-report -o "$tmp/flags"
 [ -s "$tmp/flags/plan.json" ] && [ ! -e "$tmp/flags/report.html" ] || { echo "FAIL plan --no-report outputs"; fail=1; }
 expect 2 "regions\[0\].concern = 'wrinkle' is not known; did you mean 'wrinkles'" -- "$m" plan --region cheek:wrinkle -o "$tmp/wr"
 # free text without a rule is listed for the clinician, not refused; a likely typo gets a hint
@@ -173,7 +174,7 @@ grep -Eq "binding    constraints.max_sessions = 1 binds: [2-9]+ sessions at the 
   grep -q '"binding": "constraints.max_sessions = 1 binds' "$tmp/bind/plan.json" ||
   { echo "FAIL: the unreached goal does not name its binding constraint"; cat "$tmp/bind.txt"; fail=1; }
 # one sun-avoidance figure (issue 18): the summary's, plan.json's, the calendar's and the report's
-"$m" plan --today 2026-12-03 --draws 40 --no-histology -o "$tmp/sun" examples/patient-acne-scars.yaml >"$tmp/sun.txt" 2>&1
+"$m" plan --today 2026-12-03 --draws 40 --max-mcse 0 --no-histology -o "$tmp/sun" examples/patient-acne-scars.yaml >"$tmp/sun.txt" 2>&1
 sd=$(sed -n 's/.*"sun_avoidance_days": \([0-9]*\)\.0.*/\1/p' "$tmp/sun/plan.json" | head -1)
 [ -n "$sd" ] && grep -q "sun avoidance $sd days after each session" "$tmp/sun.txt" &&
   grep -q "sunscreen for $sd days after" "$tmp/sun/plan.ics" && grep -q "<td>$sd days</td>" "$tmp/sun/report.html" &&

@@ -13,7 +13,7 @@ for f in examples/*.yaml; do
   case "$name" in
     patient-*) # patient files: `mnsim plan` (fewer draws in sanitizer builds)
       draws=""
-      [ -n "${MNSIM_TEST_QUICK:-}" ] && draws="--draws 20"
+      [ -n "${MNSIM_TEST_QUICK:-}" ] && draws="--draws 20 --max-mcse 0.1"
       "$m" plan $draws -o "$out" "$f" >"$out.txt" 2>&1 || { echo "FAIL plan $f"; cat "$out.txt"; fail=1; continue; }
       grep -q "candidacy" "$out.txt" && grep -q "supports the clinician" "$out.txt" || { echo "FAIL $f: no plan summary"; fail=1; }
       for r in plan.json plan.ics; do [ -s "$out/$r" ] || { echo "FAIL $f: no $r"; fail=1; }; done

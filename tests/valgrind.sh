@@ -28,7 +28,7 @@ run "simulate" 0 "$m" simulate -q -o "$tmp/s" "$tmp/sim.yaml"
 printf 'simulate: {mode: lumped, days: 60, sessions: 2, uq_draws: 4}\n' >"$tmp/lumped.yaml"
 run "simulate lumped" 0 "$m" simulate -q -o "$tmp/l" "$tmp/lumped.yaml"
 # the planner with its calendar and report (a few draws; the report's 3D run included)
-run "plan" 0 "$m" plan -q --draws 4 -o "$tmp/p" examples/patient-acne-scars.yaml
+run "plan" 0 "$m" plan -q --draws 4 --max-mcse 0.1 -o "$tmp/p" examples/patient-acne-scars.yaml
 for t in unit_core unit_skin unit_device unit_io unit_lumped; do
   run "$t" 0 "$build/tests/$t" --jobs 1 --no-fork
 done

@@ -13,6 +13,7 @@
 typedef struct plan_opts {
   cli_opts common;
   int draws, threads, rules, tmpl, no_report, no_histology;
+  double max_mcse; /* --max-mcse, -1: the file's */
   const char *today;
   mn_patient_file *pf; /* built from the flags, NULL without flags */
   int nflags;
@@ -38,6 +39,9 @@ static const cli_option options[] = {
     CLI_OUTPUT(plan_opts, "result directory (default: <patient file name>-plan, or mnsim-plan)"),
     {"draws", 0, CLI_INT, "N", 0, 5000, PO(draws), 0, NULL,
      "parameter draws (default: the file's `draws`, 200)"},
+    {"max-mcse", 0, CLI_DOUBLE, "X", 0, 0.1, PO(max_mcse), 0, NULL,
+     "largest Monte Carlo s.e. of a probability (default: the file's `max_mcse`, 0.01; 0: the "
+     "search's draws only)"},
     {"threads", 0, CLI_INT, "N", 1, 256, PO(threads), 0, NULL,
      "parallel model runs (default: all cores)"},
     {"today", 0, CLI_STRING, "DATE", 0, 0, PO(today), 0, NULL,
@@ -64,7 +68,8 @@ static const cli_option options[] = {
 
 static void help(void) {
   printf(
-      "usage: mnsim plan PATIENT.yaml [-o DIR] [--draws N] [--threads N] [--json] [-q]\n"
+      "usage: mnsim plan PATIENT.yaml [-o DIR] [--draws N] [--max-mcse X] [--threads N] [--json]\n"
+      "                  [-q]\n"
       "       mnsim plan --region REGION:CONCERN[:SEVERITY] ... [--age Y] [--sex S]\n"
       "                  [--fitzpatrick N] [--condition NAME] ... [--start DATE]\n"
       "                  [--max-sessions N] [-o DIR] ...\n"
@@ -413,6 +418,7 @@ static int make(run *r, plan_opts *o, const char *path, mn_error *err) {
   }
   mn_plan_request *q = &r->pf->req;
   if (o->draws >= 0) q->draws = o->draws;
+  if (o->max_mcse >= 0) q->max_mcse = o->max_mcse;
   q->threads = o->threads;
   snprintf(q->today, sizeof q->today, "%s", r->today);
   r->ps = mn_malloc(sizeof *r->ps);
@@ -516,7 +522,7 @@ static int plan_main(plan_opts *o, int argc, char **argv, int first) {
 int cmd_plan(int argc, char **argv) {
   plan_opts o;
   memset(&o, 0, sizeof o);
-  o.draws = -1;
+  o.draws = -1, o.max_mcse = -1;
   int first = 0, code = cli_parse("plan", options, NOPT, help, argc, argv, &o, &o.common, &first);
   if (code < 0) code = plan_main(&o, argc, argv, first);
   mn_patient_file_destroy(o.pf);
