@@ -135,8 +135,8 @@ int mn_course_outcome(const mn_course *c, mn_outcome *out, mn_error *err);
  *  twin of this course (hourly samples) for each draw, @p threads at a time (0: OpenMP's
  *  default). Fills band, kept (= n) and failed of @p b; draws, dropped, source and seed are the
  *  caller's to set. @p draws (n of them, e.g. from mn_ensemble) is only read during the call.
- *  @p prog (borrowed, may be NULL): the draws' progress, as mn_course_eval_draws. @return MN_OK (a
- * failed draw is counted, not an error); MN_ENOMEM. */
+ *  @p prog (borrowed, may be NULL): the draws' progress, as mn_course_eval_draws.
+ *  @return MN_OK (a failed draw is counted, not an error); MN_ENOMEM. */
 int mn_course_bands(const mn_course *c, const mn_model_params *draws, int n, int threads,
                     mn_outcome_bands *b, mn_progress *prog, mn_error *err);
 /** Dermal thickening (um) over lesion @p i of a patch course now (mn_outcome_lesion_dh_um);

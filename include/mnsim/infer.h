@@ -84,6 +84,10 @@ typedef enum { MN_ENSEMBLE_POSTERIOR = 0, MN_ENSEMBLE_PRIOR = 1 } mn_ensemble_so
  *  @return MN_OK; the errors of mn_posterior_load or mn_uq_sample. */
 int mn_ensemble(const mn_param_set *ps, int source, int n, uint64_t seed, mn_model_params *out,
                 int *kept, int *dropped, mn_error *err);
+/** The posterior part of mn_ensemble from an already loaded table @p po (borrowed): for a
+ *  caller that also needs the table's other fields (its ESS) and so loads it once. Never fails. */
+void mn_ensemble_posterior(const mn_param_set *ps, const mn_posterior *po, int n,
+                           mn_model_params *out, int *kept, int *dropped);
 
 /* ---------------------------------------------------------------------------------------------
  * Global sensitivity (src/infer/sobol.c). */

@@ -286,9 +286,9 @@ typedef struct mn_plan_region {
   int sessions;            /**< sessions for this region (treated in the first `sessions` visits) */
   int reached;             /**< goal reached with the required probability */
   double probability;      /**< of reaching the goal with `sessions` sessions */
-  double probability_mcse; /**< its Monte Carlo standard error sqrt(p (1 - p) / n) over the n
-                                usable draws, n at most the posterior table's effective sample
-                                size (draws_kept: how many) */
+  double probability_mcse; /**< its Monte Carlo standard error over the n usable draws and the
+                                posterior table's own (its ESS E, N draws): sqrt(p (1 - p)
+                                (1 / n + 1 / E - 1 / N)), p = (hits + 1) / (n + 2) */
   double outcome[3];       /**< q05, median, q95 of the goal quantity at the review */
   double redness_days[3];  /**< per session: q05, median, q95 */
   double redness_threshold; /**< visibility threshold of the redness index (nominal) */

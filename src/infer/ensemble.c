@@ -159,26 +159,22 @@ int mn_posterior_load(mn_posterior *po, mn_error *err) {
   return MN_OK;
 }
 
-int mn_ensemble(const mn_param_set *ps, int source, int n, uint64_t seed, mn_model_params *out,
-                int *kept, int *dropped, mn_error *err) {
-  if (source == MN_ENSEMBLE_PRIOR) return mn_uq_sample(ps, n, seed, out, kept, dropped, err);
-  int rc = MN_OK;
-  mn_posterior po;
-  *kept = *dropped = 0;
-  MN_TRY(mn_posterior_load(&po, err));
+void mn_ensemble_posterior(const mn_param_set *ps, const mn_posterior *po, int n,
+                           mn_model_params *out, int *kept, int *dropped) {
   int use[128];
   double *slot[128];
-  for (int j = 0; j < po.ncols && j < 128; j++) { /* columns that vary in ps, not overridden */
+  *kept = *dropped = 0;
+  for (int j = 0; j < po->ncols && j < 128; j++) { /* columns that vary in ps, not overridden */
     use[j] = 0;
     for (int i = 0; i < ps->n; i++)
-      if (!strcmp(ps->info[i].name, po.names[j]))
+      if (!strcmp(ps->info[i].name, po->names[j]))
         use[j] = !ps->info[i].overridden && ps->info[i].max > ps->info[i].min;
   }
-  for (int d = 0; d < n && d < po.n; d++) {
+  for (int d = 0; d < n && d < po->n; d++) {
     mn_model_params p = ps->p;
-    for (int j = 0; j < po.ncols && j < 128; j++) {
-      slot[j] = mn_model_param_ref(&p, po.names[j]);
-      if (use[j] && slot[j]) *slot[j] = po.v[(size_t)d * (size_t)po.ncols + (size_t)j];
+    for (int j = 0; j < po->ncols && j < 128; j++) {
+      slot[j] = mn_model_param_ref(&p, po->names[j]);
+      if (use[j] && slot[j]) *slot[j] = po->v[(size_t)d * (size_t)po->ncols + (size_t)j];
     }
     if (!(mn_model_loop_gain(&p) < 1)) { /* an override made this draw unstable */
       (*dropped)++;
@@ -186,7 +182,16 @@ int mn_ensemble(const mn_param_set *ps, int source, int n, uint64_t seed, mn_mod
     }
     out[(*kept)++] = p;
   }
+}
+
+int mn_ensemble(const mn_param_set *ps, int source, int n, uint64_t seed, mn_model_params *out,
+                int *kept, int *dropped, mn_error *err) {
+  if (source == MN_ENSEMBLE_PRIOR) return mn_uq_sample(ps, n, seed, out, kept, dropped, err);
+  mn_posterior po;
+  *kept = *dropped = 0;
+  int rc = mn_posterior_load(&po, err);
+  if (rc) return rc;
+  mn_ensemble_posterior(ps, &po, n, out, kept, dropped);
   mn_posterior_fini(&po);
-cleanup:
-  return rc;
+  return MN_OK;
 }

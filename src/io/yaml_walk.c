@@ -143,13 +143,15 @@ static int scalar_value(mn_yctx *x, const mn_config_desc *d, const yaml_node_t *
  * problems come out together, in file order: the one held before is logged. Only input errors are
  * held, at most 20; the field keeps its default meanwhile. Returns MN_OK when the error is held,
  * else @p rc. */
+static void log_held(const mn_yctx *x) {
+  char buf[1200];
+  mn_error_format(&x->held, buf, sizeof buf, 0);
+  mn_log(MN_LOG_ERROR, "%s", buf);
+}
+
 static int hold(mn_yctx *x, int rc) {
   if (rc == MN_OK || !x->err || !mn_status_is_user_error(rc) || x->n_held >= 20) return rc;
-  if (x->n_held > 0) {
-    char buf[1200];
-    mn_error_format(&x->held, buf, sizeof buf, 0);
-    mn_log(MN_LOG_ERROR, "%s", buf);
-  }
+  if (x->n_held > 0) log_held(x);
   x->held = *x->err;
   x->n_held++;
   mn_error_clear(x->err);
@@ -354,9 +356,7 @@ int mn__y_parse(mn_yctx *x, const char *text, size_t len,
       *x->err = x->held;
       rc = x->held.code;
     } else if (x->n_held > 0) { /* a failure of another kind ended the walk: it comes last */
-      char buf[1200];
-      mn_error_format(&x->held, buf, sizeof buf, 0);
-      mn_log(MN_LOG_ERROR, "%s", buf);
+      log_held(x);
     }
     yaml_document_t next;
     if (rc == MN_OK && !yaml_parser_load(&ps, &next))

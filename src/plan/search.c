@@ -369,6 +369,19 @@ static void region_curves(const mn__response *r, double *v, mn_plan_curves *cv) 
   }
 }
 
+/* The Monte Carlo error of a probability p over n of the posterior table's N draws has two
+ * parts: the table's own (its chain's effective sample size E) and the subsample's (without
+ * replacement): var = p (1 - p) (1 / n + table_var(x)), table_var = 1 / E - 1 / N; every draw
+ * (n = N) leaves the table's part alone. p is taken as (hits + 1) / (n + 2) (Laplace), so that
+ * when every draw, or none, reaches the goal the error is that of a probability one draw away,
+ * not zero. */
+static double table_var(const mn__region_ctx *x) {
+  return x->ess > 0 ? 1.0 / x->ess - 1.0 / x->nd_pool : 0;
+}
+static double laplace_p(double hits, int n) {
+  return (hits + 1) / (n + 2.0);
+}
+
 /* A region's probability, bands and curves from its final response. */
 static int region_bands(const mn__region_ctx *x, const mn__response *r, mn_error *err) {
   mn_plan_region *pr = x->pr;
@@ -379,16 +392,8 @@ static int region_bands(const mn__region_ctx *x, const mn__response *r, mn_error
   pr->probability = pr->quantity == MN_GOAL_NONE ? NAN : mn__response_probability(r, pr->goal_pct);
   int usable = 0;
   for (int d = 0; d < r->nd; d++) usable += r->ok[d] != 0;
-  /* two sources of Monte Carlo error: the posterior table's own (its chain's effective sample
-   * size E) and the subsample of n of its N draws (without replacement): var = p (1 - p)
-   * (1 / E + 1 / n - 1 / N); every draw (n = N) leaves the table's error alone */
-  double inv = usable > 0 ? 1.0 / usable : NAN;
-  if (x->ess > 0 && usable > 0)
-    inv += 1.0 / x->ess - 1.0 / (x->nd_pool > usable ? x->nd_pool : usable);
-  /* p from (hits + 1) / (n + 2) (Laplace): when every draw, or none, reaches the goal, the
-   * error is not zero but that of a probability one draw away */
-  double ps = (pr->probability * usable + 1) / (usable + 2.0);
-  pr->probability_mcse = sqrt(ps * (1 - ps) * inv);
+  double ps = laplace_p(pr->probability * usable, usable);
+  pr->probability_mcse = usable > 0 ? sqrt(ps * (1 - ps) * (1.0 / usable + table_var(x))) : NAN;
   bands_of(r, r->goal, v, pr->outcome);
   bands_of(r, r->collagen, v, pr->collagen_pd);
   bands_of(r, r->red, v, pr->redness_days);
@@ -490,9 +495,9 @@ cleanup:
   return rc;
 }
 
-/* The final course with enough draws that its probability's Monte Carlo standard error is at
- * most req->max_mcse (p from (hits + 1) / (n + 2), so that 200 draws that all reach the goal still
- * ask for about 50), up to the pool; rerun at most three times as p moves. When the larger set
+/* The final course with enough draws that its probability's Monte Carlo standard error (table_var)
+ * is at most req->max_mcse (200 draws that all reach the goal still ask for about 50), up to the
+ * pool; rerun at most three times as p moves. When the larger set
  * overturns a reached goal, the sessions go on (up to max_sessions) with it. */
 static int confirm_draws(mn__region_ctx *x, region_state *st, mn__response *rs, int *reached,
                          mn_error *err) {
@@ -507,11 +512,10 @@ static int confirm_draws(mn__region_ctx *x, region_state *st, mn__response *rs, 
     int n = 0, hit = 0;
     for (int d = 0; d < rs->nd; d++)
       if (rs->ok[d]) n++, hit += rs->goal[d] >= pr->goal_pct;
-    double p = (hit + 1.0) / (n + 2.0);
-    /* n from p (1 - p) (1 / E + 1 / n - 1 / N) <= e^2 (region_bands); every draw when the
-     * table's own error alone exceeds e */
-    double room = e * e / (p * (1 - p));
-    if (x->ess > 0) room -= 1.0 / x->ess - 1.0 / x->nd_pool;
+    double p = laplace_p(hit, n);
+    /* n from p (1 - p) (1 / n + table_var) <= e^2; every draw when the table's own error alone
+     * exceeds e */
+    double room = e * e / (p * (1 - p)) - table_var(x);
     double need = room > 1.0 / x->nd_pool ? ceil(1.0 / room) : x->nd_pool;
     if (need <= n || rs->nd >= x->nd_pool) break;
     int nd = need + 1 < x->nd_pool ? (int)need + 1 : x->nd_pool; /* + 1: the nominal */
@@ -639,8 +643,8 @@ static int plan_draws(const mn_plan_request *req, const mn_param_set *ps, mn_mod
     mn_posterior po;
     MN_TRY(mn_posterior_load(&po, err));
     *ess = po.ess;
+    mn_ensemble_posterior(ps, &po, n, draws + 1, &kept, &dropped);
     mn_posterior_fini(&po);
-    MN_TRY(mn_ensemble(ps, MN_ENSEMBLE_POSTERIOR, n, req->seed, draws + 1, &kept, &dropped, err));
     *pool += kept;
     *nd += kept < req->draws ? kept : req->draws;
     if (kept < req->draws)
