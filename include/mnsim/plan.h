@@ -370,7 +370,8 @@ typedef struct mn_plan_section {
   uint8_t *layer;   /**< [nz] skin layer (MN_LAYER_*) of each row, owned */
   double *value[2]; /**< [nz][nx] (x fastest) field values, owned */
   double t_day[2];  /**< the days they were taken */
-  const char *label[2];
+  const char *label[2]; /**< what each field is, e.g. "damage D" */
+  const char *unit[2];  /**< its unit, for the colour bar, e.g. "0-1" */
 } mn_plan_section;
 
 /** What report.html draws besides the plan itself, computed before it is written. */

@@ -104,6 +104,8 @@ static int section(const mn_plan *p, const mn_plan_request *req, const mn_device
   MN_TRY(section_alloc(mn_course_grid(c), s, err));
   s->t_day[0] = 0.05, s->t_day[1] = 1.0;
   s->label[0] = "damage D", s->label[1] = "neutrophils N";
+  /* docs/model.md, "Species": d is a 0-1 fraction, N an excess over healthy in units Q */
+  s->unit[0] = "D (0-1)", s->unit[1] = "N (Q)";
   MN_TRY(run_to(c, s->t_day[0], err));
   take_plane(c, MN_SP_D, s->value[0]);
   MN_TRY(run_to(c, s->t_day[1], err));

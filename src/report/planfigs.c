@@ -83,6 +83,25 @@ int mn__render_svg(mn__draw_fn draw, const void *ctx, int w, int h, char **out, 
 /* ---- the figures ------------------------------------------------------------------------------
  */
 
+/* The legend's layout: at most three entries a row, as many rows as needed. */
+static int legend_columns(int n) {
+  return n < 3 ? n : 3;
+}
+static int legend_rows(int n) {
+  return (n + 2) / 3;
+}
+
+/* The curves' viewport bottom: room for the axis label and a legend of n entries. */
+static double plot_bottom(int n) {
+  return 0.18 + 0.06 * legend_rows(n);
+}
+
+/* Line style of region i's median: solid for the first four colours, long dashes when the
+ * colours repeat (regions 5-8); the threshold's short dashes (style 2) stay distinct. */
+static int region_style(int i) {
+  return i < 4 ? 1 : 3;
+}
+
 /* A 90 % band as one polygon, along hi forwards and lo backwards, in the translucent colour of
  * region colour @p col. Without memory for the polygon the band is left out. */
 static void band(int n, const double *t, const double *lo, const double *hi, int col) {
@@ -100,16 +119,20 @@ static void band(int n, const double *t, const double *lo, const double *hi, int
   mn_free(py);
 }
 
-/* A median line; PLplot's prototypes take non-const arrays that plline only reads. */
-static void line(int n, const double *t, const double *mid, int col) {
-  plcol0(col);
+/* Region i's median line in its colour and style; PLplot's prototypes take non-const arrays
+ * that plline only reads. */
+static void line(int n, const double *t, const double *mid, int i) {
+  plcol0(1 + i % 4);
+  pllsty(region_style(i));
   plwidth(2.5);
   plline(n, (PLFLT *)t, (PLFLT *)mid);
   plwidth(1.0);
+  pllsty(1);
 }
 
 /* One entry per region, "region (concern)" in its colour, and the dashed threshold when the
- * figure draws one. */
+ * figure draws one: in rows of three below the axis label, outside the plot, so that it never
+ * covers a band (the viewport's bottom is at plot_bottom(n) to leave it room). */
 static void legend(const mn_plan *p, int extra_threshold) {
   PLINT n = p->n_regions + extra_threshold, opt[MN_PLAN_MAX_REGIONS + 1],
         tcol[MN_PLAN_MAX_REGIONS + 1], lcol[MN_PLAN_MAX_REGIONS + 1], lsty[MN_PLAN_MAX_REGIONS + 1];
@@ -119,17 +142,17 @@ static void legend(const mn_plan *p, int extra_threshold) {
   for (int i = 0; i < p->n_regions; i++) {
     snprintf(names[i], sizeof names[i], "%s (%s)", p->region[i].skin.region,
              mn_concern_name(p->region[i].req.concern));
-    text[i] = names[i], opt[i] = PL_LEGEND_LINE, tcol[i] = 15, lcol[i] = 1 + i % 4, lsty[i] = 1,
-    lw[i] = 2;
+    text[i] = names[i], opt[i] = PL_LEGEND_LINE, tcol[i] = 15, lcol[i] = 1 + i % 4,
+    lsty[i] = region_style(i), lw[i] = 2;
   }
   if (extra_threshold) {
     int k = p->n_regions;
     text[k] = "visible (threshold)", opt[k] = PL_LEGEND_LINE, tcol[k] = 15, lcol[k] = 15,
     lsty[k] = 2, lw[k] = 1;
   }
-  pllegend(&w, &h, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX,
-           PL_POSITION_TOP | PL_POSITION_RIGHT, 0.02, 0.02, 0.1, 0, 5, 1, 0, 0, n, opt, 1.0, 1.0,
-           2.0, 1.0, tcol, text, NULL, NULL, NULL, NULL, lcol, lsty, lw, NULL, NULL, NULL, NULL);
+  pllegend(&w, &h, PL_LEGEND_BACKGROUND, PL_POSITION_BOTTOM | PL_POSITION_OUTSIDE, 0.0, 0.17,
+           0.05, 0, 5, 1, legend_rows(n), legend_columns(n), n, opt, 0.8, 0.9, 2.0, 0.0, tcol,
+           text, NULL, NULL, NULL, NULL, lcol, lsty, lw, NULL, NULL, NULL, NULL);
 }
 
 /* Redness over the week after one session, per region: median line and 90 % band, and the
@@ -143,7 +166,7 @@ static void fig_redness(const void *ctx) {
     for (int h = 0; h < r->nweek; h++) ymax = fmax(ymax, r->week_red[2][h]);
     thr = fmax(thr, p->region[i].redness_threshold);
   }
-  plvpor(0.09, 0.97, 0.12, 0.9);
+  plvpor(0.09, 0.97, plot_bottom(p->n_regions + (thr > 0)), 0.9);
   plwind(0, 7, 0, 1.1 * fmax(ymax, thr));
   for (int i = 0; i < p->n_regions; i++) {
     const mn_plan_curves *r = p->region[i].curves;
@@ -151,7 +174,7 @@ static void fig_redness(const void *ctx) {
   }
   for (int i = 0; i < p->n_regions; i++) {
     const mn_plan_curves *r = p->region[i].curves;
-    line(r->nweek, r->week_t, r->week_red[1], 1 + i % 4);
+    line(r->nweek, r->week_t, r->week_red[1], i);
   }
   if (thr > 0) {
     PLFLT tx[2] = {0, 7}, ty[2] = {thr, thr};
@@ -177,7 +200,7 @@ static void fig_collagen(const void *ctx) {
     for (int t = 0; t < r->nyear; t++)
       ymax = fmax(ymax, r->year_gain[2][t]), ymin = fmin(ymin, r->year_gain[0][t]);
   }
-  plvpor(0.09, 0.97, 0.12, 0.9);
+  plvpor(0.09, 0.97, plot_bottom(p->n_regions), 0.9);
   plwind(0, 365, ymin, 1.05 * ymax);
   for (int i = 0; i < p->n_regions; i++) {
     const mn_plan_curves *r = p->region[i].curves;
@@ -185,7 +208,7 @@ static void fig_collagen(const void *ctx) {
   }
   for (int i = 0; i < p->n_regions; i++) {
     const mn_plan_curves *r = p->region[i].curves;
-    line(r->nyear, r->year_t, r->year_gain[1], 1 + i % 4);
+    line(r->nyear, r->year_t, r->year_gain[1], i);
   }
   plcol0(5);
   pllsty(2);
@@ -241,44 +264,70 @@ static void fig_timeline(const void *ctx) {
   pllab("days from the first session", "", "Session timeline");
 }
 
+/* A colour bar for values 0..zmax of colour map 1, right of the current viewport, labelled on
+ * its right with @p label. */
+static void colour_bar(double zmax, const char *label) {
+  PLFLT values[64];
+  for (int i = 0; i < 64; i++) values[i] = zmax * i / 63.0;
+  const PLFLT *vals[1] = {values};
+  PLINT n_values[1] = {64}, label_opts[1] = {PL_COLORBAR_LABEL_RIGHT}, sub_ticks[1] = {0};
+  const char *labels[1] = {label}, *axis_opts[1] = {"bcvtm"};
+  PLFLT ticks[1] = {0.0}, w, h;
+  plcol0(15);
+  plcolorbar(&w, &h, PL_COLORBAR_IMAGE, PL_POSITION_RIGHT | PL_POSITION_OUTSIDE, 0.12, 0.0, 0.05,
+             1.0, 0, 1, 1, 0, 0, 0, 0, 1, label_opts, labels, 1, axis_opts, ticks, sub_ticks,
+             n_values, vals);
+}
+
 /* Two cross-sections side by side (the section's two fields, e.g. damage right after the session
- * and neutrophils a day later), each scaled to its own maximum, with the layer boundaries
- * dashed. */
+ * and neutrophils a day later), each coloured over its own range with its own colour bar, depth
+ * growing downwards in um, the layer boundaries dashed and each layer named at its right. */
 static void fig_histology(const void *ctx) {
   const mn_plan_section *h = ctx;
   double w_um = h->dx_um * h->nx, depth = h->zf_um[h->nz];
+  plsxax(6, 0); /* plain tick labels: no "(x10^3)" factor above the axes */
+  plsyax(6, 0);
   for (int panel = 0; panel < 2; panel++) {
     const double *f = h->value[panel];
     double zmax = 1e-12;
     for (size_t c = 0; c < (size_t)h->nx * (size_t)h->nz; c++) zmax = fmax(zmax, f[c]);
-    /* depth grows downwards: map row k to -depth; cells are not uniform in z, so draw each
-     * column of cells as filled boxes */
-    double x0 = 0.06 + panel * 0.48, x1 = x0 + 0.40;
+    /* cells are not uniform in z, so each is drawn as a filled box */
+    double x0 = 0.08 + panel * 0.49, x1 = x0 + 0.28;
     plvpor(x0, x1, 0.12, 0.86);
-    plwind(0, w_um, -depth, 0);
+    plwind(0, w_um, depth, 0); /* y reversed: depth grows downwards */
     for (int i = 0; i < h->nx; i++)
       for (int k = 0; k < h->nz; k++) {
         double v = f[(size_t)k * (size_t)h->nx + (size_t)i] / zmax;
         plcol1(fmin(1, fmax(0, v)));
         PLFLT bx[4] = {i * h->dx_um, (i + 1) * h->dx_um, (i + 1) * h->dx_um, i * h->dx_um};
-        PLFLT by[4] = {-h->zf_um[k + 1], -h->zf_um[k + 1], -h->zf_um[k], -h->zf_um[k]};
+        PLFLT by[4] = {h->zf_um[k + 1], h->zf_um[k + 1], h->zf_um[k], h->zf_um[k]};
         plfill(4, bx, by);
       }
-    /* layer boundaries */
+    /* layer boundaries dashed, and each layer's short name right of the panel at its middle
+     * where the layer is thick enough to hold it */
     plcol0(15);
-    pllsty(2);
-    for (int k = 1; k < h->nz; k++)
-      if (h->layer[k - 1] != h->layer[k]) {
-        PLFLT lx[2] = {0, w_um}, ly[2] = {-h->zf_um[k], -h->zf_um[k]};
-        plline(2, lx, ly);
+    plschr(0, 0.7);
+    for (int k = 0; k < h->nz; k++)
+      if (k == 0 || h->layer[k - 1] != h->layer[k]) {
+        if (k > 0) {
+          PLFLT lx[2] = {0, w_um}, ly[2] = {h->zf_um[k], h->zf_um[k]};
+          pllsty(2);
+          plline(2, lx, ly);
+          pllsty(1);
+        }
+        int k1 = k; /* the layer's last row */
+        while (k1 + 1 < h->nz && h->layer[k1 + 1] == h->layer[k]) k1++;
+        double top = h->zf_um[k], bottom = h->zf_um[k1 + 1];
+        if (bottom - top > 0.05 * depth)
+          plmtex("rv", 0.5, 1.0 - 0.5 * (top + bottom) / depth, 0.0, mn_layer_name(h->layer[k]));
       }
-    pllsty(1);
+    plschr(0, 0.9);
     plcol0(15);
     plbox("bcnst", 0, 0, "bcnstv", 0, 0);
     char title[128];
-    snprintf(title, sizeof title, "%s, day %.2g (max %.2g)", h->label[panel], h->t_day[panel],
-             zmax);
-    pllab("across the cell (um)", panel ? "" : "depth (um)", title);
+    snprintf(title, sizeof title, "%s, day %.2g", h->label[panel], h->t_day[panel]);
+    pllab("across the cell (um)", "depth below the surface (um)", title);
+    colour_bar(zmax, h->unit[panel]);
   }
 }
 
@@ -296,8 +345,8 @@ static void fig_histology_c(const void *ctx) {
 int mn__plan_svgs(const mn_plan_report *rp, char *svg[5], size_t len[5], mn_error *err) {
   int rc = MN_OK;
   const mn_plan *p = rp->po->plan;
-  MN_TRY(mn__render_svg(fig_redness, p, 900, 480, &svg[0], &len[0], err));
-  MN_TRY(mn__render_svg(fig_collagen, p, 900, 480, &svg[1], &len[1], err));
+  MN_TRY(mn__render_svg(fig_redness, p, 900, 520, &svg[0], &len[0], err));
+  MN_TRY(mn__render_svg(fig_collagen, p, 900, 520, &svg[1], &len[1], err));
   MN_TRY(mn__render_svg(fig_timeline, p, 900, 300, &svg[2], &len[2], err));
   { /* the density map figure of `mnsim device`, into memory */
     mn_density_figure df = {MN_FIG_SVG,

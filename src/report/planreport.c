@@ -334,7 +334,7 @@ static void section_figures(FILE *fp, const mn_plan_report *rp, char *const *svg
   figure(fp, svg[2], len[2], "session timeline",
          "The course: sessions, the redness window and the sun-avoidance window after each "
          "(95th percentile), and the 6-month review.");
-  char cap[400];
+  char cap[800];
   snprintf(cap, sizeof cap,
            "Puncture density of one session of the first region's setting (%s at %.2f mm, %d "
            "pass%s) on a 10 x 10 mm patch, 1 mm cells.",
@@ -345,8 +345,11 @@ static void section_figures(FILE *fp, const mn_plan_report *rp, char *const *svg
     snprintf(cap, sizeof cap,
              "Virtual histology: a cross-section through one channel of the first region's "
              "setting in a short 3D run (periodic unit cell, %.0f um cells): tissue damage right "
-             "after the session and neutrophils a day later; dashed lines are the layer "
-             "boundaries (stratum corneum, viable epidermis, papillary and reticular dermis).",
+             "after the session (D, the fraction of tissue destroyed, 0-1) and neutrophils a day "
+             "later (N, the excess over healthy skin in the model's cell-density unit Q; "
+             "docs/model.md, Species). Each panel has its own colour scale. Dashed lines are the "
+             "layer boundaries: VE viable epidermis, PD papillary and RD reticular dermis (the "
+             "stratum corneum, the thin top row, is not labelled).",
              rp->figs->section.dx_um);
     figure(fp, svg[4], len[4], "virtual histology cross-section", cap);
   }
