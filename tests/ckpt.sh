@@ -5,9 +5,11 @@
 # names the file and does not crash (a tiny tmpfs, skipped without permission to mount); missing or
 # truncated snapshots are refused at resume time; --days survives --resume; --resume on a finished
 # run or on a plain directory says so; a case read from a pipe is saved whole.
-# usage: tests/ckpt.sh MNSIM
+# A checkpoint of another build is refused, and the shipped mnsim ignores the test hooks.
+# usage: tests/ckpt.sh MNSIM MNSIM_HOOKS. The runs below use MNSIM_HOOKS, the test build whose
+# MNSIM_TEST_* fault injection is on (a checkpoint resumes only with the build that wrote it).
 set -u
-m=$1
+release=$1 m=$2
 tmp=$(mktemp -d)
 mnt=""
 cleanup() { [ -n "$mnt" ] && umount "$mnt" 2>/dev/null; rm -rf "$tmp"; }
@@ -37,6 +39,15 @@ stopped() { # dir [case] [options]
   [ -s "$d/.mnsim-run/checkpoint.h5" ] || { echo "FAIL: no checkpoint in $d"; fail=1; }
 }
 "$m" simulate -q -o "$tmp/ref" "$case" || { echo "FAIL: reference run"; exit 1; }
+
+# the build: the test build's checkpoint is not the shipped build's; the shipped build ignores
+# the hooks (no NaN, the same results)
+stopped "$tmp/x"
+"$release" simulate -q --resume "$tmp/x" 2>"$tmp/msg"
+expect 2 $? "$tmp/msg" "checkpoint $tmp/x/.mnsim-run/checkpoint.h5 was written by mnsim [0-9.]* [0-9a-f]\{16\}; this is mnsim [0-9.]* [0-9a-f]\{16\}: finish the run with that build" "another build's checkpoint"
+rm -rf "$tmp/x"
+MNSIM_TEST_POISON_DAY=2.5 "$release" simulate -q -o "$tmp/x" "$case" || { echo "FAIL: the shipped build read MNSIM_TEST_POISON_DAY"; fail=1; }
+same "$tmp/ref" "$tmp/x" "shipped build with MNSIM_TEST_POISON_DAY set"
 
 # 2. an edited saved case, another case's checkpoint
 stopped "$tmp/a"

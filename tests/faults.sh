@@ -1,9 +1,10 @@
 #!/bin/sh
 # Faults: kill -9, SIGINT and SIGTERM at random points of `mnsim simulate` (unit cell, patch,
 # lumped), resumed until done, ends byte-identical to an uninterrupted run; a NaN stops the run naming voxel, species and day and keeps the last
-# checkpoint; an unwritable output leaves earlier results intact. usage: tests/faults.sh MNSIM
+# checkpoint; an unwritable output leaves earlier results intact.
+# usage: tests/faults.sh MNSIM MNSIM_HOOKS (the test build whose MNSIM_TEST_* fault injection is on)
 set -u
-m=$1
+m=$1 hooks=$2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail=0
@@ -85,7 +86,7 @@ solver: {threads: 1}
 YAML
 kill_loop lumped "$tmp/lumped.yaml" 0.05 0.6 12
 # NaN: the run stops, names the voxel, the species and the day, keeps the checkpoint
-MNSIM_TEST_POISON_DAY=3 "$m" simulate -q -o "$tmp/nan" "$case" 2>"$tmp/nan.txt"
+MNSIM_TEST_POISON_DAY=3 "$hooks" simulate -q -o "$tmp/nan" "$case" 2>"$tmp/nan.txt"
 rc=$?
 [ $rc -eq 1 ] || { echo "FAIL: NaN run exit $rc, expected 1"; fail=1; }
 grep -q "species [A-Za-z0-9]* = nan at voxel ([0-9]*, [0-9]*, [0-9]*) (x .* mm, y .* mm, depth .* um, layer [A-Z]*) at day 3" "$tmp/nan.txt" ||

@@ -1,8 +1,9 @@
 #!/bin/sh
 # Result sets all or none, thread counts capped, messages that keep their reason.
-# usage: tests/reliability.sh MNSIM (from the source directory)
+# usage: tests/reliability.sh MNSIM MNSIM_HOOKS (from the source directory; MNSIM_HOOKS is the
+# test build whose MNSIM_TEST_* fault injection is on)
 set -u
-m=$1
+m=$1 hooks=$2
 tmp=$(mktemp -d)
 trap 'chattr -i "$tmp"/*/* 2>/dev/null; rm -rf "$tmp"' EXIT
 fail=0
@@ -22,7 +23,7 @@ dev -o "$tmp/set" --seed 1 || fail=1
 sums "$tmp/set" >"$tmp/before"
 # a rename that fails midway (fault injection: the third of four): the two files renamed before
 # it are put back
-expect 1 "no result file was replaced" -- env MNSIM_TEST_FAIL_RENAME=3 "$m" device -q --no-figures \
+expect 1 "no result file was replaced" -- env MNSIM_TEST_FAIL_RENAME=3 "$hooks" device -q --no-figures \
   --seed 2 -o "$tmp/set" examples/pen-cheek.yaml
 sums "$tmp/set" | cmp -s - "$tmp/before" || { echo "FAIL: a failed set changed the result files"; sums "$tmp/set"; fail=1; }
 # an immutable target (chattr +i, when the file system and the privileges allow it)

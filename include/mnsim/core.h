@@ -252,6 +252,19 @@ void mn_stop_clear(void);
 /** Record MN_ESTOPPED in @p err ("stopped by SIGINT while <what>"). @return MN_ESTOPPED. */
 int mn_stop_error(mn_error *err, const char *what);
 
+/** Fault injection for the test suite. Every field is 0 (off) in the shipped `mnsim`: only the
+ *  test binary `mnsim-hooks` (tests/CMakeLists.txt, main.c built with MNSIM_TEST_HOOKS) fills
+ *  them, from MNSIM_TEST_FAIL_RENAME and MNSIM_TEST_POISON_DAY, through mn_test_hooks_from_env;
+ *  a user's environment never reaches a production run. */
+typedef struct mn_test_hooks {
+  int fail_rename;   /**< the Nth rename of a result set fails with EIO (1-based; 0 off) */
+  double poison_day; /**< simulate: a NaN in the state once the run passes this day (0 off) */
+} mn_test_hooks;
+/** The hooks in force (all 0 unless mn_test_hooks_from_env ran). */
+extern mn_test_hooks mn_test_hook;
+/** Read the hooks from the environment; called only by the test binary's main. */
+void mn_test_hooks_from_env(void);
+
 /** Most threads any parallel loop uses: OMP_NUM_THREADS=100000 must not size 100000 workspaces
  *  nor start that many threads. */
 #define MN_MAX_THREADS 256
@@ -439,7 +452,9 @@ void mn_date_format(long days, char out[16]);
 
 /** mnsim version string ("0.1.0"); static. */
 const char *mn_version(void);
-/** The build string a checkpoint records and a resume must match: "mnsim <version>". */
+/** The build string a checkpoint records and a resume must match: "mnsim <version> <id>", id
+ *  the first 16 hex digits of the linker's GNU build id of the code (src/core/buildid.c); any
+ *  change of code, compiler or flags changes it. Static, thread-safe. */
 const char *mn_build_id(void);
 
 #ifdef __cplusplus

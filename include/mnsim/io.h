@@ -184,7 +184,7 @@ typedef struct mn_run_state {
   double days;          /**< the run's --days override, day; 0 = the case's simulate.days */
   uint64_t case_hash;   /**< 64-bit FNV-1a of the saved case's bytes (mn_fnv1a64) */
   uint64_t params_hash; /**< 64-bit FNV-1a of the run's mn_model_params */
-  char build[32];       /**< "mnsim VERSION" of the writer (set by mn_checkpoint_write) */
+  char build[64];       /**< mn_build_id() of the writer (set by mn_checkpoint_write) */
 } mn_run_state;
 
 /** Save everything needed to continue a run bit-identically (atomically), with a checksum over

@@ -174,7 +174,8 @@ static int checkpoint(sim *m, mn_error *err) {
                              mn_course_series(m->c), err);
 }
 
-/* Test hook MNSIM_TEST_POISON_DAY: a NaN in the state once the run passes that day. */
+/* Test hook (mnsim-hooks only, mn_test_hook.poison_day): a NaN in the state once the run passes
+ * that day. */
 static void poison(sim *m, double *poison_day) {
   if (!(*poison_day > 0) || mn_course_time(m->c) < *poison_day) return;
   const mn_grid *g = mn_course_grid(m->c);
@@ -205,8 +206,7 @@ static int loop(sim *m, mn_error *err) {
   mn_progress bar;
   mn_progress_init(&bar, stderr, "simulate", cli_progress_mode(&m->common, m->progress));
   double last_ckpt = mn_wall_time(), t_end = mn_course_end_day(m->c);
-  const char *env = getenv("MNSIM_TEST_POISON_DAY");
-  double poison_day = env ? atof(env) : 0;
+  double poison_day = mn_test_hook.poison_day;
   int rc = MN_OK, wrote;
   for (;;) {
     MN_TRY(mn_course_events(m->c, err));
@@ -613,7 +613,7 @@ static int check_snapshots(sim *m, const char *ckpt, int written, mn_error *err)
  * --days, its origin and its snapshots checked, then the saved state. */
 static int resume_run(sim *m, int threads, mn_error *err) {
   int rc = MN_OK;
-  char path[4300], ckpt[4300], build[32];
+  char path[4300], ckpt[4300], build[64];
   mn_run_state rs;
   MN_TRY(check_resumable(m, err));
   remove_stale(m->dir);

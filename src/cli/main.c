@@ -109,6 +109,9 @@ int main(int argc, char **argv) {
       return EXIT_RUNTIME;
     }
   }
+#ifdef MNSIM_TEST_HOOKS
+  mn_test_hooks_from_env(); /* the test binary mnsim-hooks only */
+#endif
   int rc = dispatch(argc, argv);
   mn_dist_finalize();
   return rc;

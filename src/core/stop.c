@@ -5,6 +5,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -43,4 +44,13 @@ int mn_threads(int requested) {
 #endif
   if (n < 1) n = 1;
   return n > MN_MAX_THREADS ? MN_MAX_THREADS : n;
+}
+
+mn_test_hooks mn_test_hook;
+
+void mn_test_hooks_from_env(void) {
+  const char *s = getenv("MNSIM_TEST_FAIL_RENAME");
+  mn_test_hook.fail_rename = s ? atoi(s) : 0;
+  s = getenv("MNSIM_TEST_POISON_DAY");
+  mn_test_hook.poison_day = s ? atof(s) : 0;
 }

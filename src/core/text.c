@@ -119,7 +119,3 @@ void mn_format_double(char *buf, size_t size, double v, int sig) {
 const char *mn_version(void) {
   return MNSIM_VERSION;
 }
-
-const char *mn_build_id(void) {
-  return "mnsim " MNSIM_VERSION;
-}

@@ -114,11 +114,11 @@ static int put_in_place(const mn_out_item *items, set_file *s, int n, mn_error *
     rc = backup(items[i].path, s[i].bak, sizeof s[i].bak, err);
   if (rc) return rc;
   if (mn_stop_requested()) return mn_stop_error(err, "writing the results");
-  /* MNSIM_TEST_FAIL_RENAME=N (tests only): the Nth rename fails, to exercise the roll-back */
-  const char *test = getenv("MNSIM_TEST_FAIL_RENAME");
+  /* test hook (mnsim-hooks only): the Nth rename fails, to exercise the roll-back */
+  const int fail_at = mn_test_hook.fail_rename;
   for (int i = 0; i < n; i++) {
     const char *src = items[i].fn ? s[i].f.tmp : items[i].ctx;
-    e = test && atoi(test) == i + 1 ? EIO : rename(src, items[i].path) == 0 ? 0 : errno;
+    e = fail_at == i + 1 ? EIO : rename(src, items[i].path) == 0 ? 0 : errno;
     if (e) {
       failed = i;
       break;
