@@ -1,7 +1,9 @@
 #!/bin/sh
 # SIGINT and SIGTERM stop every long command within STOP_LIMIT seconds (2; more in sanitizer
 # builds), with exit status 128 + the signal, a message, and no temporary file left in the output
-# directory or in $TMPDIR (a fresh directory here). usage: tests/stop.sh MNSIM (source directory)
+# directory or in $TMPDIR (a fresh directory here). SIGKILL cannot be caught: the temporaries a
+# killed run left (they carry its pid) are removed by the next run that writes there, and a live
+# run's are not. usage: tests/stop.sh MNSIM (source directory)
 set -u
 m=$1
 limit=${STOP_LIMIT:-2}
@@ -50,4 +52,30 @@ stop TERM 1 "$tmp/pl" -- "$m" plan -q -o "$tmp/pl" examples/patient-acne-scars.y
 stop INT 1 "$tmp/va" -- "$m" validate -q
 stop TERM 1 "$tmp/ca" -- "$m" calibrate -q -o "$tmp/ca/calibration.csv"
 stop INT 1 "$tmp/se" -- "$m" sensitivity -q -o "$tmp/se"
+
+# SIGKILL: a plan killed while it runs, plus planted temporaries of a dead and of a live writer
+# (the dead pid: a finished child's; the live one: a sleeping child's); the next plan removes the
+# dead writers' temporaries beside its results and in $TMPDIR, and keeps the live writer's
+mkdir -p "$tmp/pk"
+"$m" plan -q --max-mcse 0.1 -o "$tmp/pk" examples/patient-acne-scars.yaml >/dev/null 2>&1 &
+pid=$!
+sleep 1.5
+kill -9 "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+sh -c 'exit 0' &
+dead=$!
+wait "$dead"
+sleep 30 &
+live=$!
+for w in $dead $live; do
+  : >"$tmp/pk/.plan.json.mnsim-$w.AbC123"
+  : >"$TMPDIR/mnsim-fig-$w-AbC123"
+done
+"$m" plan -q --max-mcse 0.1 -o "$tmp/pk" examples/patient-acne-scars.yaml >/dev/null 2>&1 ||
+  { echo "FAIL: plan after a SIGKILL"; fail=1; }
+left=$(ls -A "$TMPDIR"; find "$tmp/pk" -name '.*.mnsim-*')
+want=$(printf '%s\n%s' "mnsim-fig-$live-AbC123" "$tmp/pk/.plan.json.mnsim-$live.AbC123")
+[ "$left" = "$want" ] || { echo "FAIL SIGKILL: temporaries after the next run:"; echo "$left"; echo "expected:"; echo "$want"; fail=1; }
+kill "$live" 2>/dev/null
+[ $fail -eq 0 ] && echo "ok SIGKILL: the next run removed the killed run's temporaries, kept a live run's"
 exit $fail

@@ -312,10 +312,16 @@ void mn_ofile_abort(mn_ofile *f);
 void mn_ofile_track(const char *tmp);
 /** Forget a temporary registered with mn_ofile_track. */
 void mn_ofile_untrack(const char *tmp);
+/** Remove the temporaries in @p dir whose writer process no longer exists (a run killed with
+ *  SIGKILL): ".<name>.mnsim-PID.XXXXXX" and "mnsim-<kind>-PID-XXXXXX" with no process PID. A
+ *  live writer's temporaries and every other file are left alone. mn_ofile_open and
+ *  mn_tmp_template call it once per directory and process. */
+void mn_ofile_sweep(const char *dir);
 /** Remove every temporary that is open right now; async-signal-safe, for signal handlers. */
 void mn_ofile_unlink_all(void);
-/** A mkstemp template "<dir>/<prefix>-XXXXXX" into @p buf: dir is $TMPDIR when it is an
- *  absolute path of plain characters (letters, digits, / . _ -) under 256 bytes, else /tmp. */
+/** A mkstemp template "<dir>/<prefix>-PID-XXXXXX" into @p buf: dir is $TMPDIR when it is an
+ *  absolute path of plain characters (letters, digits, / . _ -) under 256 bytes, else /tmp.
+ *  The first call sweeps dir (mn_ofile_sweep). */
 void mn_tmp_template(char *buf, size_t size, const char *prefix);
 /** Create directory @p dir and its parents (mode 0777 & ~umask); an existing directory is fine.
  *  @return MN_OK; MN_EIO when a directory cannot be created or @p dir names a non-directory. */

@@ -3,6 +3,7 @@
  * leaves the old file in place. Pipeline: core; io and report write every file through it.
  * Reference: Redis rdb.c rdbSave (temp file, rename, error naming every path). */
 #define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -56,6 +57,58 @@ void mn_ofile_unlink_all(void) {
     }
 }
 
+/* ---- temporaries of killed processes ----------------------------------------------------------
+ * A SIGKILL cannot be caught, so every temporary carries its writer's pid: ".<name>.mnsim-PID.
+ * XXXXXX" beside a result, "mnsim-<kind>-PID-XXXXXX" in the temporary directory. Before writing
+ * into a directory, a process removes the temporaries there whose writer no longer exists
+ * (kill(PID, 0) fails with ESRCH); a live writer's are left alone. */
+
+/* The pid of a temporary's writer when @p name is one of ours, else 0. */
+static long temp_owner(const char *name) {
+  size_t len = strlen(name);
+  const char *p = NULL;
+  if (name[0] == '.' && len > 7 && name[len - 7] == '.') { /* .<name>.mnsim-PID.XXXXXX */
+    const char *tag = NULL;
+    for (const char *q = strstr(name, ".mnsim-"); q; q = strstr(q + 1, ".mnsim-")) tag = q;
+    if (tag) p = tag + 7;
+  } else if (strncmp(name, "mnsim-", 6) == 0 && len > 7 && name[len - 7] == '-') {
+    p = strchr(name + 6, '-'); /* mnsim-<kind>-PID-XXXXXX */
+    if (p) p++;
+  }
+  if (!p || *p < '1' || *p > '9') return 0;
+  char *end;
+  long pid = strtol(p, &end, 10);
+  if (end != name + len - 7 || pid <= 0) return 0;
+  return pid;
+}
+
+void mn_ofile_sweep(const char *dir) {
+  DIR *d = opendir(dir);
+  if (!d) return;
+  long self = (long)getpid();
+  struct dirent *de;
+  while ((de = readdir(d))) {
+    long pid = temp_owner(de->d_name);
+    if (pid <= 0 || pid == self || (pid_t)pid != pid) continue;
+    if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue; /* alive, or not ours to judge */
+    char path[4600];
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, de->d_name) < sizeof path) unlink(path);
+  }
+  closedir(d);
+}
+
+/* Sweep @p dir once per process (the first time a temporary is made there). Main thread. */
+static void sweep_once(const char *dir) {
+  enum { SEEN = 16 };
+  static char seen[SEEN][4096];
+  static int n_seen;
+  for (int i = 0; i < n_seen && i < SEEN; i++)
+    if (strcmp(seen[i], dir) == 0) return;
+  snprintf(seen[n_seen % SEEN], sizeof seen[0], "%s", dir);
+  n_seen++;
+  mn_ofile_sweep(dir);
+}
+
 /* $TMPDIR when it is set, absolute, short and plain (letters, digits, '/', '.', '_', '-': a
  * name PLplot cannot misread), else /tmp. */
 void mn_tmp_template(char *buf, size_t size, const char *prefix) {
@@ -64,7 +117,8 @@ void mn_tmp_template(char *buf, size_t size, const char *prefix) {
   for (const char *c = d; ok && *c; c++)
     ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
          strchr("/._-", *c) != NULL;
-  snprintf(buf, size, "%s/%s-XXXXXX", ok ? d : "/tmp", prefix);
+  sweep_once(ok ? d : "/tmp");
+  snprintf(buf, size, "%s/%s-%ld-XXXXXX", ok ? d : "/tmp", prefix, (long)getpid());
 }
 
 /* Permission bits of new files: 0666 less the process umask (read once). mkstemp creates 0600
@@ -82,22 +136,25 @@ static mode_t file_mode(void) {
   return mode;
 }
 
-/* The temporary is ".<name>.XXXXXX" beside the target: in the same directory, so that the final
- * rename cannot cross file systems, and a dot name, which ls does not list. The 16 spare bytes
- * leave room for the dot, ".XXXXXX" and the NUL. */
+/* The temporary is ".<name>.mnsim-PID.XXXXXX" beside the target: in the same directory, so that
+ * the final rename cannot cross file systems, a dot name, which ls does not list, and the
+ * writer's pid, so that a later run can remove it when the writer was killed. The 40 spare bytes
+ * leave room for the dot, ".mnsim-", a pid, ".XXXXXX" and the NUL. */
 int mn_ofile_open(mn_ofile *f, const char *path, mn_error *err) {
   memset(f, 0, sizeof *f);
-  if (strlen(path) + 16 >= sizeof f->tmp)
+  if (strlen(path) + 40 >= sizeof f->tmp)
     return MN_ERR(err, MN_EIO, "", "%s: output path too long", path);
   snprintf(f->path, sizeof f->path, "%s", path);
   const char *slash = strrchr(path, '/');
   const char *base = slash ? slash + 1 : path;
-  snprintf(f->tmp, sizeof f->tmp, "%.*s.%s.XXXXXX", (int)(base - path), path, base);
+  char dir[4096];
+  dir_of(path, dir, sizeof dir);
+  sweep_once(dir);
+  snprintf(f->tmp, sizeof f->tmp, "%.*s.%s.mnsim-%ld.XXXXXX", (int)(base - path), path, base,
+           (long)getpid());
   int fd = mkstemp(f->tmp);
   if (fd < 0) {
     int e = errno;
-    char dir[4096];
-    dir_of(path, dir, sizeof dir);
     f->tmp[0] = '\0';
     return MN_ERR(err, MN_EIO, "", "cannot create a temporary file in %s for %s: %s", dir, path,
                   strerror(e));
