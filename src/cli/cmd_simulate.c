@@ -588,9 +588,12 @@ static int check_origin(const sim *m, const char *ckpt, const char *case_path,
   return MN_OK;
 }
 
-/* The snapshots written before the checkpoint must all be there and whole: they cannot be
- * rebuilt from a later state, and a resumed run would otherwise fail only at its end. */
-static int check_snapshots(sim *m, const char *ckpt, int written, mn_error *err) {
+/* The snapshots written before the checkpoint must all be there and whole (a resumed run would
+ * otherwise fail only at its end). The first missing or damaged one comes back in *bad (-1:
+ * none) with the reason in @p why. */
+static int check_snapshots(sim *m, const char *ckpt, int written, int *bad, char *why,
+                           size_t why_size, mn_error *err) {
+  *bad = -1;
   if (written > m->cs->sim.n_snapshots)
     return MN_ERR(err, MN_EINPUT, "",
                   "checkpoint %s: run_state next snapshot = %d is outside [0, %d] (the case's "
@@ -600,11 +603,11 @@ static int check_snapshots(sim *m, const char *ckpt, int written, mn_error *err)
     char sp[4300];
     snap_path(m, i, sp, sizeof sp);
     mn_error e = {0};
-    if (mn_h5_check_snapshot(sp, mn_course_grid(m->c), m->cs->sim.snapshot_days[i], &e))
-      return MN_ERR(err, MN_EINPUT, "",
-                    "%s: %s; the snapshot of day %g cannot be rebuilt from the checkpoint (day "
-                    "%g): start the run again (remove %s)",
-                    m->dir, e.msg, m->cs->sim.snapshot_days[i], mn_course_time(m->c), m->run);
+    if (mn_h5_check_snapshot(sp, mn_course_grid(m->c), m->cs->sim.snapshot_days[i], &e)) {
+      *bad = i;
+      snprintf(why, why_size, "%s", e.msg);
+      break;
+    }
   }
   return MN_OK;
 }
@@ -629,8 +632,22 @@ static int resume_run(sim *m, int threads, mn_error *err) {
   m->days = rs.days;
   MN_TRY(setup(m, path, 1, rs.seed, threads, err));
   MN_TRY(check_origin(m, ckpt, path, &rs, err));
+  if (rs.case_file[0]) snprintf(m->cs->file, sizeof m->cs->file, "%s", rs.case_file);
   trim_snapshots(m);
-  MN_TRY(check_snapshots(m, ckpt, rs.next_snapshot, err));
+  int bad;
+  char why[1024];
+  MN_TRY(check_snapshots(m, ckpt, rs.next_snapshot, &bad, why, sizeof why, err));
+  if (bad >= 0) {
+    /* a past state cannot be recovered from the checkpoint's later one, but the run is
+     * deterministic (saved case, seed and --days; 1 and 2 threads bit-identical): replaying it
+     * from day 0 rebuilds every snapshot, and the checkpoints it writes replace this one */
+    mn_log(MN_LOG_WARN,
+           "%s: %s; the snapshot of day %g cannot be rebuilt from the checkpoint's later state: "
+           "replaying the run from day 0 (same case, seed and --days, so the same results)",
+           m->dir, why, m->cs->sim.snapshot_days[bad]);
+    m->next_snapshot = 0;
+    goto cleanup;
+  }
   MN_TRY(mn_checkpoint_read(ckpt, mn_course_grid(m->c), mn_course_solver(m->c), &rs,
                             mn_course_series_mut(m->c), err));
   mn_course_position pos = {rs.next_session, rs.next_sample};
@@ -644,7 +661,6 @@ static int resume_run(sim *m, int threads, mn_error *err) {
            err, MN_EINPUT, "", "checkpoint %s: %d snapshots written does not match day %g", ckpt, k,
            t);
   m->next_snapshot = k;
-  if (rs.case_file[0]) snprintf(m->cs->file, sizeof m->cs->file, "%s", rs.case_file);
   mn_log(MN_LOG_INFO, "resuming at day %g", t);
 cleanup:
   return rc;
