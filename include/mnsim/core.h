@@ -259,6 +259,7 @@ int mn_stop_error(mn_error *err, const char *what);
 typedef struct mn_test_hooks {
   int fail_rename;   /**< the Nth rename of a result set fails with EIO (1-based; 0 off) */
   double poison_day; /**< simulate: a NaN in the state once the run passes this day (0 off) */
+  int kill_after_rename; /**< SIGKILL right after the Nth rename of a result set (0 off) */
 } mn_test_hooks;
 /** The hooks in force (all 0 unless mn_test_hooks_from_env ran). */
 extern mn_test_hooks mn_test_hook;
@@ -312,6 +313,28 @@ void mn_ofile_abort(mn_ofile *f);
 void mn_ofile_track(const char *tmp);
 /** Forget a temporary registered with mn_ofile_track. */
 void mn_ofile_untrack(const char *tmp);
+/** The journal of a result set being put in place (src/core/journal.c): a set whose writer is
+ *  killed between its renames is rolled back by the next process that writes into the
+ *  directory. */
+typedef struct mn_journal {
+  int fd;
+  char path[4300];
+} mn_journal;
+/** Create and sync ".mnsim-set-PID.journal" in @p dir for @p n files (targets and backups in
+ *  @p dir, backup "" for a new target; owner NULL or the path a moved-in file came from).
+ *  @return 0; -1 when no journal can be kept (j->fd < 0; the calls below are then no-ops). */
+int mn_journal_begin(mn_journal *j, const char *dir, int n, const char *const *target,
+                     const char *const *backup, const char *const *owner);
+/** Record that file @p i was renamed into place (synced). */
+void mn_journal_done(mn_journal *j, int i);
+/** Record that every file is in place (synced). */
+void mn_journal_complete(mn_journal *j);
+/** Close and remove the journal. */
+void mn_journal_end(mn_journal *j);
+/** Roll back (or, when complete, clean up after) every journal in @p dir whose writer no longer
+ *  exists; logs a warning for each. Called by mn_ofile_sweep's once-per-directory pass. */
+void mn_journal_recover(const char *dir);
+
 /** Remove the temporaries in @p dir whose writer process no longer exists (a run killed with
  *  SIGKILL): ".<name>.mnsim-PID.XXXXXX" and "mnsim-<kind>-PID-XXXXXX" with no process PID. A
  *  live writer's temporaries and every other file are left alone. mn_ofile_open and

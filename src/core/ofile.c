@@ -106,6 +106,7 @@ static void sweep_once(const char *dir) {
     if (strcmp(seen[i], dir) == 0) return;
   snprintf(seen[n_seen % SEEN], sizeof seen[0], "%s", dir);
   n_seen++;
+  mn_journal_recover(dir); /* first: a killed set's backups are what it restores */
   mn_ofile_sweep(dir);
 }
 

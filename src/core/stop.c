@@ -53,4 +53,6 @@ void mn_test_hooks_from_env(void) {
   mn_test_hook.fail_rename = s ? atoi(s) : 0;
   s = getenv("MNSIM_TEST_POISON_DAY");
   mn_test_hook.poison_day = s ? atof(s) : 0;
+  s = getenv("MNSIM_TEST_KILL_AFTER_RENAME");
+  mn_test_hook.kill_after_rename = s ? atoi(s) : 0;
 }

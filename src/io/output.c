@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <math.h>
+#include <signal.h>
 #include <string.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -106,15 +107,35 @@ static int undo(const mn_out_item *it, set_file *s) {
   return 0;
 }
 
+/* The set's journal (mn_journal_begin): targets, backups, and the owners of moved-in files. */
+static void journal_begin(mn_journal *j, const mn_out_item *items, const set_file *s, int n) {
+  const char *target[SET_MAX], *bak[SET_MAX], *owner[SET_MAX];
+  char dir[4200];
+  const char *slash = strrchr(items[0].path, '/');
+  snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - items[0].path) : 1,
+           slash ? items[0].path : ".");
+  for (int i = 0; i < n; i++) {
+    target[i] = items[i].path, bak[i] = s[i].bak;
+    owner[i] = items[i].fn ? NULL : (const char *)items[i].ctx;
+  }
+  if (mn_journal_begin(j, dir, n, target, bak, owner) != 0)
+    mn_log(MN_LOG_DEBUG, "no journal for the result set in %s: a kill -9 while it is replaced "
+                         "cannot be rolled back", dir);
+}
+
 /* Stages 2 and 3. On failure the files already moved are put back in reverse order; a file that
- * cannot be put back is named in the message (its backup is then kept, not removed). */
-static int put_in_place(const mn_out_item *items, set_file *s, int n, mn_error *err) {
+ * cannot be put back is named in the message (its backup is then kept, not removed). Each rename
+ * is recorded in the journal @p j (begun here; the caller ends it). */
+static int put_in_place(const mn_out_item *items, set_file *s, int n, mn_journal *j,
+                        mn_error *err) {
   int rc = MN_OK, failed = -1, e = 0;
   for (int i = 0; i < n && rc == MN_OK; i++)
     rc = backup(items[i].path, s[i].bak, sizeof s[i].bak, err);
   if (rc) return rc;
   if (mn_stop_requested()) return mn_stop_error(err, "writing the results");
-  /* test hook (mnsim-hooks only): the Nth rename fails, to exercise the roll-back */
+  journal_begin(j, items, s, n);
+  /* test hooks (mnsim-hooks only): the Nth rename fails, to exercise the roll-back; SIGKILL
+   * after the Nth rename, to exercise the journal */
   const int fail_at = mn_test_hook.fail_rename;
   for (int i = 0; i < n; i++) {
     const char *src = items[i].fn ? s[i].f.tmp : items[i].ctx;
@@ -123,10 +144,15 @@ static int put_in_place(const mn_out_item *items, set_file *s, int n, mn_error *
       failed = i;
       break;
     }
+    mn_journal_done(j, i);
+    if (mn_test_hook.kill_after_rename == i + 1) raise(SIGKILL);
     if (items[i].fn) mn_ofile_untrack(s[i].f.tmp), s[i].f.tmp[0] = '\0';
     s[i].moved = 1;
   }
-  if (failed < 0) return MN_OK;
+  if (failed < 0) {
+    mn_journal_complete(j);
+    return MN_OK;
+  }
   char lost[1024] = "";
   for (int i = failed - 1; i >= 0; i--) {
     int ue = undo(&items[i], &s[i]);
@@ -165,11 +191,13 @@ int mn_io_write_set(const mn_out_item *items, int n, mn_error *err) {
     if (rc == MN_OK) rc = mn_ofile_sync(&s[i].f, err);
   }
   if (rc == MN_OK && mn_stop_requested()) rc = mn_stop_error(err, "writing the results");
-  if (rc == MN_OK) rc = put_in_place(items, s, n, err);
+  mn_journal j = {.fd = -1};
+  if (rc == MN_OK) rc = put_in_place(items, s, n, &j, err);
   for (int i = 0; i < opened; i++) {
     mn_ofile_abort(&s[i].f); /* the temporaries not moved; harmless for the others */
     drop_backup(&s[i]);
   }
+  mn_journal_end(&j); /* after the backups: a journal marked complete only removes backups */
   if (rc == MN_OK && n > 0) mn_fsync_dir(items[0].path);
   return rc;
 }
