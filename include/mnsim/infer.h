@@ -120,6 +120,21 @@ int mn_sobol_run(const mn_param_set *ps, int N, uint64_t seed, int nout, int boo
                  void *user, mn_sobol *out, mn_error *err);
 /** Free the arrays and zero @p s. NULL-safe. */
 void mn_sobol_fini(mn_sobol *s);
+
+/** The outputs of `mnsim sensitivity`, in its order: the ids of sobol.csv's output column and
+ *  short labels for figures. */
+enum { MN_SOBOL_NOUT = 6 };
+extern const char *const mn_sobol_output_id[MN_SOBOL_NOUT];
+extern const char *const mn_sobol_output_label[MN_SOBOL_NOUT];
+/** Read a sobol.csv table (`mnsim sensitivity -o DIR` writes DIR/sobol.csv: parameter, output,
+ *  S1, S1_lo, S1_hi, ST, ST_lo, ST_hi, rows) into @p out (outputs in mn_sobol_output_id order,
+ *  parameters in their first order; var is not in the table and stays 0; N is the largest rows).
+ *  @return MN_OK; MN_EINPUT naming the line (an unknown output, a missing or repeated row, a
+ *  field that is not a number); MN_ENOMEM. */
+int mn_sobol_parse(const char *text, size_t len, const char *name, mn_sobol *out, mn_error *err);
+/** The shipped indices: data/sensitivity.csv, `mnsim sensitivity`'s table for its default
+ *  scenario (docs/calibration.md, "Global sensitivity"), compiled into the library. */
+int mn_sobol_load_shipped(mn_sobol *out, mn_error *err);
 /** The largest finite total index of parameter @p k over the outputs (0 when none). */
 double mn_sobol_max_st(const mn_sobol *s, int k);
 /** Every parameter's index into @p order ([s->k], the caller's), by mn_sobol_max_st descending;

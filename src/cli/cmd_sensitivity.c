@@ -14,12 +14,7 @@
 #include "cli.h"
 
 /* The outputs: the planner's outcomes (quantity, argument: the defect depth). */
-enum { NOUT = 6 };
-static const char *const out_q[NOUT] = {"redness_days_first", "barrier_hours_first",
-                                        "collagen_PD_end",    "fill_pct",
-                                        "gb_grade_change",    "pih_pct"};
-static const char *const out_label[NOUT] = {"redness days", "barrier hours", "collagen %",
-                                            "scar fill %",  "G-B grade",     "PIH risk %"};
+enum { NOUT = MN_SOBOL_NOUT }; /* the outputs: mn_sobol_output_id, mn_sobol_output_label */
 
 typedef struct sens_args {
   cli_opts common;
@@ -103,7 +98,7 @@ static int make_rows(const sens_args *a, sens_ctx *c, mn_error *err) {
     r->dev.depth_mm = a->depth;
     r->density_cm2 = a->density, r->sessions = a->sessions, r->interval_day = a->interval;
     r->days = (a->sessions - 1) * a->interval + a->days;
-    snprintf(r->quantity, sizeof r->quantity, "%s", out_q[o]);
+    snprintf(r->quantity, sizeof r->quantity, "%s", mn_sobol_output_id[o]);
     r->arg = a->defect;
     c->idx[o] = o;
   }
@@ -128,7 +123,7 @@ static void print_table(const sens_args *a, const mn_sobol *s) {
       s->k, s->N, s->N * (s->k + 2), s->boot);
   printf("  total index ST (first order S1), the %d parameters with the largest ST:\n", a->top);
   printf("  %-10s", "parameter");
-  for (int o = 0; o < NOUT; o++) printf(" %14.14s", out_label[o]);
+  for (int o = 0; o < NOUT; o++) printf(" %14.14s", mn_sobol_output_label[o]);
   printf("\n");
   int *order = mn_malloc_array((size_t)s->k, sizeof *order);
   if (order) mn_sobol_rank(s, order);
@@ -157,12 +152,12 @@ static int write_outputs(const char *dir, const mn_sobol *s, mn_error *err) {
   for (int o = 0; o < NOUT; o++)
     for (int k = 0; k < s->k; k++) {
       size_t at = (size_t)o * s->k + k;
-      fprintf(mem, "%s,%s,%.4g,%.4g,%.4g,%.4g,%.4g,%.4g,%d\n", s->names[k], out_q[o], s->S1[at],
+      fprintf(mem, "%s,%s,%.4g,%.4g,%.4g,%.4g,%.4g,%.4g,%d\n", s->names[k], mn_sobol_output_id[o], s->S1[at],
               s->S1_ci[2 * at], s->S1_ci[2 * at + 1], s->ST[at], s->ST_ci[2 * at],
               s->ST_ci[2 * at + 1], s->used[at]);
     }
   fclose(mem);
-  int rc = mn_report_sobol_svg(s, out_label, 15, &svg, &slen, err);
+  int rc = mn_report_sobol_svg(s, mn_sobol_output_label, 15, &svg, &slen, err);
   if (!rc) {
     cli_blob b[2] = {{csv, clen}, {svg, slen}};
     mn_out_item items[2] = {{"", cli_write_blob, &b[0]}, {"", cli_write_blob, &b[1]}};

@@ -234,3 +234,88 @@ cleanup:
   if (rc) mn_sobol_fini(out);
   return rc;
 }
+
+/* ---- the shipped indices ------------------------------------------------------------------- */
+
+extern const char mn__data_sensitivity_csv[];
+extern const size_t mn__data_sensitivity_csv_len;
+
+const char *const mn_sobol_output_id[MN_SOBOL_NOUT] = {
+    "redness_days_first", "barrier_hours_first", "collagen_PD_end",
+    "fill_pct",           "gb_grade_change",     "pih_pct"};
+const char *const mn_sobol_output_label[MN_SOBOL_NOUT] = {
+    "redness days", "barrier hours", "collagen %", "scar fill %", "G-B grade", "PIH risk %"};
+
+/* Index of parameter @p name in names[0..k), or -1. */
+static int find_name(char (*names)[24], int k, const char *name) {
+  for (int i = 0; i < k; i++)
+    if (!strcmp(names[i], name)) return i;
+  return -1;
+}
+
+int mn_sobol_parse(const char *text, size_t len, const char *name, mn_sobol *out, mn_error *err) {
+  int rc = MN_OK, c_par, c_out, c[6], c_rows;
+  static const char *const cols[6] = {"S1", "S1_lo", "S1_hi", "ST", "ST_lo", "ST_hi"};
+  mn_csv t;
+  memset(out, 0, sizeof *out);
+  MN_TRY(mn_csv_parse(text, len, name, &t, err));
+  MN_TRY(mn_csv_require(&t, "parameter", &c_par, err));
+  MN_TRY(mn_csv_require(&t, "output", &c_out, err));
+  MN_TRY(mn_csv_require(&t, "rows", &c_rows, err));
+  for (int j = 0; j < 6; j++) MN_TRY(mn_csv_require(&t, cols[j], &c[j], err));
+  const int nout = MN_SOBOL_NOUT;
+  out->names = mn_malloc_array((size_t)t.nrows + 1, sizeof *out->names);
+  MN_CHECK(out->names, err, MN_ENOMEM, "", "out of memory for %s", t.name);
+  int k = 0;
+  for (int r = 0; r < t.nrows; r++) { /* the parameters, in their first order */
+    const char *p = t.rows[r][c_par];
+    MN_CHECK(p[0] && strlen(p) < sizeof out->names[0], err, MN_EINPUT, "",
+             "%s:%d: parameter '%s' must be a name of 1-23 characters", t.name, t.lineno[r], p);
+    if (find_name(out->names, k, p) < 0) snprintf(out->names[k++], sizeof out->names[0], "%s", p);
+  }
+  MN_CHECK(k >= 1 && t.nrows == k * nout, err, MN_EINPUT, "",
+           "%s: %d rows for %d parameters and %d outputs: every parameter needs one row per "
+           "output",
+           t.name, t.nrows, k, nout);
+  size_t n = (size_t)k * (size_t)nout;
+  out->S1 = mn_malloc_array(n, sizeof *out->S1);
+  out->ST = mn_malloc_array(n, sizeof *out->ST);
+  out->S1_ci = mn_malloc_array(2 * n, sizeof *out->S1_ci);
+  out->ST_ci = mn_malloc_array(2 * n, sizeof *out->ST_ci);
+  out->var = mn_calloc(MN_SOBOL_NOUT, sizeof *out->var); /* not in the table */
+  out->used = mn_malloc_array(n, sizeof *out->used);
+  MN_CHECK(out->S1 && out->ST && out->S1_ci && out->ST_ci && out->var && out->used, err,
+           MN_ENOMEM, "", "out of memory for %s", t.name);
+  for (size_t i = 0; i < n; i++) out->used[i] = -1; /* not seen yet */
+  out->k = k, out->nout = nout;
+  for (int r = 0; r < t.nrows; r++) {
+    int o = -1;
+    for (int q = 0; q < nout; q++)
+      if (!strcmp(t.rows[r][c_out], mn_sobol_output_id[q])) o = q;
+    MN_CHECK(o >= 0, err, MN_EINPUT, "",
+             "%s:%d: output '%s' is not one of mnsim sensitivity's (redness_days_first, "
+             "barrier_hours_first, collagen_PD_end, fill_pct, gb_grade_change, pih_pct)",
+             t.name, t.lineno[r], t.rows[r][c_out]);
+    size_t at = (size_t)o * (size_t)k + (size_t)find_name(out->names, k, t.rows[r][c_par]);
+    MN_CHECK(out->used[at] < 0, err, MN_EINPUT, "", "%s:%d: a second row for %s and %s", t.name,
+             t.lineno[r], t.rows[r][c_par], t.rows[r][c_out]);
+    double v[6], rows;
+    for (int j = 0; j < 6; j++) MN_TRY(mn_csv_double(&t, r, c[j], &v[j], err));
+    MN_TRY(mn_csv_double(&t, r, c_rows, &rows, err));
+    MN_CHECK(rows >= 0 && rows <= 1e9 && rows == floor(rows), err, MN_EINPUT, "",
+             "%s:%d: rows = %g must be a count", t.name, t.lineno[r], rows);
+    out->S1[at] = v[0], out->S1_ci[2 * at] = v[1], out->S1_ci[2 * at + 1] = v[2];
+    out->ST[at] = v[3], out->ST_ci[2 * at] = v[4], out->ST_ci[2 * at + 1] = v[5];
+    out->used[at] = (int)rows;
+    out->N = out->N > (int)rows ? out->N : (int)rows;
+  }
+cleanup:
+  mn_csv_fini(&t);
+  if (rc) mn_sobol_fini(out);
+  return rc;
+}
+
+int mn_sobol_load_shipped(mn_sobol *out, mn_error *err) {
+  return mn_sobol_parse(mn__data_sensitivity_csv, mn__data_sensitivity_csv_len,
+                        "data/sensitivity.csv", out, err);
+}

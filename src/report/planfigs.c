@@ -337,12 +337,14 @@ static void fig_histology_c(const void *ctx) {
   fig_histology(ctx);
 }
 
-/* Every figure of the report into svg[0..4] (owned by the caller, mn_free; svg[4] stays NULL
- * without a section): redness, collagen, timeline, density map, histology. svg[] must start
+/* Every figure of the report into svg[0..5] (owned by the caller, mn_free; svg[4] stays NULL
+ * without a section): redness, collagen, timeline, density map, histology, and the shipped Sobol
+ * indices (data/sensitivity.csv, the 12 parameters that matter most). svg[] must start
  * NULL: on failure the figures made so far stay there for the caller to free. The density map
  * is the figure of `mnsim device`, written to an open_memstream; libc owns that buffer (free),
  * so it is copied into an mn_malloc block. */
-int mn__plan_svgs(const mn_plan_report *rp, char *svg[5], size_t len[5], mn_error *err) {
+int mn__plan_svgs(const mn_plan_report *rp, char *svg[MN__PLAN_FIGS], size_t len[MN__PLAN_FIGS],
+                  mn_error *err) {
   int rc = MN_OK;
   const mn_plan *p = rp->po->plan;
   MN_TRY(mn__render_svg(fig_redness, p, 900, 520, &svg[0], &len[0], err));
@@ -372,6 +374,12 @@ int mn__plan_svgs(const mn_plan_report *rp, char *svg[5], size_t len[5], mn_erro
   }
   if (rp->figs->has_section)
     MN_TRY(mn__render_svg(fig_histology_c, &rp->figs->section, 900, 520, &svg[4], &len[4], err));
+  {
+    mn_sobol s;
+    MN_TRY(mn_sobol_load_shipped(&s, err));
+    rc = mn_report_sobol_svg(&s, mn_sobol_output_label, 12, &svg[5], &len[5], err);
+    mn_sobol_fini(&s);
+  }
 cleanup:
   return rc;
 }

@@ -353,6 +353,14 @@ static void section_figures(FILE *fp, const mn_plan_report *rp, char *const *svg
              rp->figs->section.dx_um);
     figure(fp, svg[4], len[4], "virtual histology cross-section", cap);
   }
+  figure(fp, svg[5], len[5], "what drives the uncertainty",
+         "What drives the predictions' uncertainty: Sobol total indices (bars; first-order "
+         "inside) of the 12 model parameters that matter most, for a reference course (cheek, "
+         "Fitzpatrick III, pen-12 at 1.0 mm, 3 sessions 42 days apart; `mnsim sensitivity`, "
+         "data/sensitivity.csv, docs/calibration.md), not for this patient's plan. A large index "
+         "on a parameter the calibration does not fit (every parameter but k_d_epi, K_V, V_vis, "
+         "a_d, q_F, C_set, v_close, pih_m50 and pih_sigma) means that output's band above is "
+         "narrower than the model's real uncertainty: the bands vary only the fitted parameters.");
 }
 
 /* Evidence and limits. */
@@ -379,8 +387,11 @@ static void section_evidence(FILE *fp, const mn_plan_report *rp) {
     fputs("</li>\n", fp);
   }
   fputs(
-      "<li>The pigmentation (PIH) risk is not calibrated against any data and is shown for "
-      "information only; it does not enter the choice of the plan.</li>\n"
+      "<li>The pigmentation (PIH) risk is calibrated on the only incidence data there are: three "
+      "small trials, 0 of 46, 2 of 30 and 5 of 30 patients (data/targets.csv CT08a-c, "
+      "docs/calibration.md); read it as a rough guide. For Fitzpatrick IV to VI it enters the "
+      "plan through the PIH precaution (the 95th percentile capped), and the plan says when it "
+      "acted.</li>\n"
       "<li>The uncertainty shown is the model's parameter uncertainty, not the spread between "
       "patients.</li>\n</ul>\n</body></html>\n",
       fp);
@@ -392,8 +403,8 @@ int mn_report_plan_html(FILE *fp, const void *ctx, mn_error *err) {
   const mn_plan_report *rp = ctx;
   const mn_plan *p = rp->po->plan;
   int rc = MN_OK;
-  char *svg[5] = {0};
-  size_t len[5] = {0};
+  char *svg[MN__PLAN_FIGS] = {0};
+  size_t len[MN__PLAN_FIGS] = {0};
   MN_TRY(mn__plan_svgs(rp, svg, len, err));
   page_head(fp, rp);
   section_candidacy(fp, p);
@@ -403,6 +414,6 @@ int mn_report_plan_html(FILE *fp, const void *ctx, mn_error *err) {
   section_evidence(fp, rp);
   if (ferror(fp)) rc = MN_ERR(err, MN_EIO, "", "report.html: write failed");
 cleanup:
-  for (int i = 0; i < 5; i++) mn_free(svg[i]);
+  for (int i = 0; i < MN__PLAN_FIGS; i++) mn_free(svg[i]);
   return rc;
 }

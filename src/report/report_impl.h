@@ -19,8 +19,11 @@ typedef void (*mn__draw_fn)(const void *ctx);
 int mn__render_svg(mn__draw_fn draw, const void *ctx, int w, int h, char **out, size_t *len,
                    mn_error *err);
 
-/* Every figure of the plan report as SVG text: svg[0..4] = redness, collagen, timeline, density
- * map, histology (NULL without a section), owned by the caller (mn_free). */
-int mn__plan_svgs(const mn_plan_report *rp, char *svg[5], size_t len[5], mn_error *err);
+/* Every figure of the plan report as SVG text: svg[0..5] = redness, collagen, timeline, density
+ * map, histology (NULL without a section), the shipped Sobol indices; owned by the caller
+ * (mn_free). */
+enum { MN__PLAN_FIGS = 6 };
+int mn__plan_svgs(const mn_plan_report *rp, char *svg[MN__PLAN_FIGS], size_t len[MN__PLAN_FIGS],
+                  mn_error *err);
 
 #endif

@@ -351,3 +351,33 @@ Test(sobol, recovers_known_indices) {
   mn_sobol_fini(&s);
   cr_assert_eq(mn_sobol_run(&ps, 4, 3, 2, 0, sob_fn, NULL, &s, &err), MN_ERANGE);
 }
+
+/* The shipped table (the report's figure) reads back whole: every prior parameter that varies
+ * once per output, indices in [-0.1, 1.1]; a table that is not sobol.csv is refused naming the
+ * line. */
+Test(sobol, the_shipped_table_reads_back_and_a_bad_one_is_refused) {
+  mn_sobol s;
+  mn_error err = {0};
+  cr_assert_eq(mn_sobol_load_shipped(&s, &err), MN_OK, "%s", err.msg);
+  cr_assert_eq(s.nout, MN_SOBOL_NOUT);
+  cr_assert(s.k >= 20, "%d parameters", s.k);
+  for (int i = 0; i < s.k * s.nout; i++) {
+    cr_assert(s.ST[i] > -0.1 && s.ST[i] < 1.1, "%s ST %g", s.names[i % s.k], s.ST[i]);
+    cr_assert(s.ST_ci[2 * i] <= s.ST_ci[2 * i + 1]);
+    cr_assert(s.used[i] > 0);
+  }
+  int kin = -1;
+  for (int k = 0; k < s.k; k++)
+    if (!strcmp(s.names[k], "k_in")) kin = k;
+  cr_assert(kin >= 0);
+  mn_sobol_fini(&s);
+  const char *h = "parameter,output,S1,S1_lo,S1_hi,ST,ST_lo,ST_hi,rows\n";
+  char bad[512];
+  snprintf(bad, sizeof bad, "%sa,redness_days,0.1,0,0.2,0.2,0.1,0.3,256\n", h);
+  cr_assert_eq(mn_sobol_parse(bad, strlen(bad), "t.csv", &s, &err), MN_EINPUT);
+  cr_assert(strstr(err.msg, "t.csv"), "%s", err.msg);
+  snprintf(bad, sizeof bad, "%sa,redness_days_first,0.1,0,0.2,0.2,0.1,0.3,256\n", h);
+  cr_assert_eq(mn_sobol_parse(bad, strlen(bad), "t.csv", &s, &err), MN_EINPUT);
+  cr_assert(strstr(err.msg, "one row per output"), "%s", err.msg);
+  cr_assert_null(s.S1);
+}
