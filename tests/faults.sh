@@ -1,6 +1,7 @@
 #!/bin/sh
 # Faults: kill -9, SIGINT and SIGTERM at random points of `mnsim simulate` (unit cell, patch,
-# lumped), resumed until done, ends byte-identical to an uninterrupted run; a NaN stops the run naming voxel, species and day and keeps the last
+# lumped), resumed until done, ends byte-identical to an uninterrupted run, and of `mnsim plan`
+# (run again: identical files, nothing left behind); a NaN stops the run naming voxel, species and day and keeps the last
 # checkpoint; an unwritable output leaves earlier results intact.
 # usage: tests/faults.sh MNSIM MNSIM_HOOKS (the test build whose MNSIM_TEST_* fault injection is on)
 set -u
@@ -85,6 +86,40 @@ simulate: {mode: lumped, days: 120, sessions: 3, interval_day: 30, uq_draws: 200
 solver: {threads: 1}
 YAML
 kill_loop lumped "$tmp/lumped.yaml" 0.05 0.6 12
+
+# plan: no checkpoint, a stopped plan is simply run again. Stopped at random moments by kill -9,
+# SIGINT and SIGTERM in turn, then run to the end: its files equal an uninterrupted run's, and
+# neither the output directory nor $TMPDIR keeps anything (kill -9 cannot be caught: the next
+# run removes the dead run's temporaries). A fixed SOURCE_DATE_EPOCH makes the stamps equal.
+plan_loop() {
+  d="$tmp/plan" ref="$tmp/plan-ref" ptmp="$tmp/plan-tmp"
+  mkdir -p "$ptmp"
+  pl() { SOURCE_DATE_EPOCH=1780000000 TMPDIR="$ptmp" "$m" plan -q --max-mcse 0.1 --no-histology --threads 1 "$@" examples/patient-acne-scars.yaml; }
+  t0=$(date +%s%N)
+  pl -o "$d" || { echo "FAIL: plan: reference run"; fail=1; return; }
+  mv "$d" "$ref" # run in the same directory: plan.json records the command
+  tref=$(awk -v a="$t0" -v b="$(date +%s%N)" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
+  stops=0
+  for i in 1 2 3 4 5 6; do
+    pl -o "$d" 2>>"$tmp/plan.log" &
+    pid=$!
+    sleep "$(awk -v s="$i" -v t="$tref" 'BEGIN { srand(s * 104729); printf "%.3f", t * (0.1 + 0.8 * rand()) }')"
+    sig=$(echo "KILL INT TERM" | cut -d' ' -f$(((i - 1) % 3 + 1)))
+    kill -s "$sig" $pid 2>/dev/null
+    wait $pid 2>/dev/null
+    rc=$?
+    case $rc in 137 | 130 | 143) stops=$((stops + 1)) ;; 0) ;; *) echo "FAIL: plan: run $i stopped by SIG$sig exit $rc"; tail -3 "$tmp/plan.log"; fail=1 ;; esac
+  done
+  [ $stops -gt 0 ] || { echo "FAIL: plan: no run was interrupted"; fail=1; }
+  pl -o "$d" || { echo "FAIL: plan: the run after the interruptions"; fail=1; }
+  for f in plan.json plan.ics report.html; do
+    cmp -s "$ref/$f" "$d/$f" || { echo "FAIL: plan: $f differs after the interruptions"; fail=1; }
+  done
+  left=$(ls -A "$ptmp"; ls -A "$d" | grep -v '^plan.json$\|^plan.ics$\|^report.html$')
+  [ -z "$left" ] || { echo "FAIL: plan: left behind: $left"; fail=1; }
+  echo "faults: plan: $stops of 6 runs stopped (kill -9, SIGINT, SIGTERM), the next run's files identical, nothing left behind"
+}
+plan_loop
 # NaN: the run stops, names the voxel, the species and the day, keeps the checkpoint
 MNSIM_TEST_POISON_DAY=3 "$hooks" simulate -q -o "$tmp/nan" "$case" 2>"$tmp/nan.txt"
 rc=$?
