@@ -12,7 +12,7 @@ expect() { # expect STATUS PATTERN -- command...
   printf '%s' "$out" | grep -q -- "$pat" || { echo "FAIL '$*': output lacks '$pat':"; echo "$out"; fail=1; }
 }
 expect 0 "usage: mnsim <command>" -- "$m" --help
-expect 0 "mnsim 0" -- "$m" --version
+expect 0 "mnsim 0[.0-9]* (build [0-9a-f]\{16\})" -- "$m" --version
 expect 0 "mnsim 0" -- "$m" version
 expect 2 "usage: mnsim <command>" -- "$m"
 expect 2 "did you mean 'device'" -- "$m" devise

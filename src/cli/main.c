@@ -35,7 +35,7 @@ static void usage(FILE *fp) {
           "It informs a clinician's decision and does not replace it.\n\ncommands:\n");
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
     fprintf(fp, "  %-11s %s\n", commands[i].name, commands[i].summary);
-  fprintf(fp, "  %-11s %s\n", "version", "print the version");
+  fprintf(fp, "  %-11s %s\n", "version", "print the version and the build id checkpoints record");
   fprintf(fp,
           "\n`mnsim <command> --help` describes each command. Exit status: 0 ok, 1 runtime "
           "failure, 2 bad usage or input.\n");
@@ -58,7 +58,9 @@ static int dispatch(int argc, char **argv) {
     return EXIT_OK;
   }
   if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
-    printf("mnsim %s\n", mn_version());
+    /* the build as checkpoints record it: "mnsim VERSION ID" */
+    const char *id = strrchr(mn_build_id(), ' ');
+    printf("mnsim %s (build %s)\n", mn_version(), id ? id + 1 : "?");
     return EXIT_OK;
   }
   cli_signals_install();

@@ -5,7 +5,8 @@
  * changes it while an identical rebuild keeps it. Without the note (another linker), the id is
  * an FNV-1a hash of the object's executable segments as loaded, which has the same property.
  * The ELF note layout: namesz, descsz, type (4 bytes each), then name and desc, each padded to
- * 4 bytes (System V ABI, "Note Section"); NT_GNU_BUILD_ID = 3 with name "GNU". Pipeline: core. */
+ * the segment's alignment, 4 bytes (8 in a segment aligned to 8, as GNU property notes are;
+ * System V ABI, "Note Section"); NT_GNU_BUILD_ID = 3 with name "GNU". Pipeline: core. */
 #define _GNU_SOURCE
 #include <elf.h>
 #include <link.h>
@@ -38,11 +39,11 @@ static void hex8(const unsigned char *b, char out[17]) {
 /* The GNU build-id note in segment ph, if it holds one: 1 and its first 8 bytes in hex. */
 static int build_note(const struct dl_phdr_info *info, const ElfW(Phdr) * ph, char out[17]) {
   const unsigned char *p = (const unsigned char *)(info->dlpi_addr + ph->p_vaddr);
-  size_t n = ph->p_memsz, at = 0;
+  size_t n = ph->p_memsz, at = 0, a = ph->p_align == 8 ? 8 : 4;
   while (n - at >= 12) {
     uint32_t namesz, descsz, type;
     memcpy(&namesz, p + at, 4), memcpy(&descsz, p + at + 4, 4), memcpy(&type, p + at + 8, 4);
-    size_t name_pad = ((size_t)namesz + 3) & ~(size_t)3, desc_pad = ((size_t)descsz + 3) & ~(size_t)3;
+    size_t name_pad = ((size_t)namesz + a - 1) & ~(a - 1), desc_pad = ((size_t)descsz + a - 1) & ~(a - 1);
     if (name_pad > n - at - 12 || desc_pad > n - at - 12 - name_pad) return 0;
     const unsigned char *name = p + at + 12, *desc = name + name_pad;
     if (type == NT_GNU_BUILD_ID && namesz == 4 && memcmp(name, "GNU", 4) == 0 && descsz >= 8) {
