@@ -191,7 +191,7 @@ void mn_journal_recover(const char *dir) {
     long pid = strtol(s + 11, &end, 10);
     if (pid <= 0 || strcmp(end, ".journal") != 0 || pid == (long)getpid()) continue;
     if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue; /* its writer is alive */
-    if (strlen(s) < sizeof names[n]) snprintf(names[n++], sizeof names[0], "%s", s);
+    if (strlen(s) < sizeof names[n]) snprintf(names[n++], sizeof names[0], "%.63s", s);
   }
   closedir(d);
   for (int i = 0; i < n; i++) recover(dir, names[i]);
