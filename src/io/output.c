@@ -107,18 +107,29 @@ static int undo(const mn_out_item *it, set_file *s) {
   return 0;
 }
 
-/* The set's journal (mn_journal_begin): targets, backups, and the owners of moved-in files. */
+/* Length of the directory part of @p path (0 when there is none). */
+static size_t dir_len(const char *path) {
+  const char *slash = strrchr(path, '/');
+  return slash ? (size_t)(slash - path) : 0;
+}
+
+/* The set's journal (mn_journal_begin): targets, backups, and the owners of moved-in files. The
+ * journal names targets and backups within one directory: a set spread over several gets none. */
 static void journal_begin(mn_journal *j, const mn_out_item *items, const set_file *s, int n) {
   const char *target[SET_MAX], *bak[SET_MAX], *owner[SET_MAX];
   char dir[4200];
-  const char *slash = strrchr(items[0].path, '/');
-  snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - items[0].path) : 1,
-           slash ? items[0].path : ".");
+  size_t dl = dir_len(items[0].path);
+  if (dl)
+    snprintf(dir, sizeof dir, "%.*s", (int)dl, items[0].path);
+  else /* "name" in the working directory, or "/name" */
+    snprintf(dir, sizeof dir, "%s", items[0].path[0] == '/' ? "/" : ".");
+  int same = 1;
   for (int i = 0; i < n; i++) {
     target[i] = items[i].path, bak[i] = s[i].bak;
     owner[i] = items[i].fn ? NULL : (const char *)items[i].ctx;
+    same &= dir_len(items[i].path) == dl && strncmp(items[i].path, items[0].path, dl) == 0;
   }
-  if (mn_journal_begin(j, dir, n, target, bak, owner) != 0)
+  if (!same || mn_journal_begin(j, dir, n, target, bak, owner) != 0)
     mn_log(MN_LOG_DEBUG, "no journal for the result set in %s: a kill -9 while it is replaced "
                          "cannot be rolled back", dir);
 }
