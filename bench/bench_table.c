@@ -10,13 +10,15 @@
  *   (d) the 6-month single-session run of the 5 x 5 mm patch at 20 um (the mnsim program on
  *       examples/patch-5mm.yaml, 2 threads);
  *   (e) one lumped run (3 sessions over a year);
- *   (f) one plan (3 regions, 200 posterior draws).
+ *   (f) one plan (3 regions, 200 posterior draws);
+ *   (g) calibration throughput: a short chain of the shipped sampler (32 walkers, 12 steps, no
+ *       MAP polish, 2 threads), in likelihood evaluations and lumped runs per second.
  * (a)-(c) with 1 and 2 threads, each timing interleaved with a STREAM-like triad (100 M doubles
  * per array) in the same process: the median over 15 (triad, kernel) pairs of the triad
  * bandwidth over the update rate is the triad-equivalent bytes per update. Peak RSS is measured
  * in a child process that sets up and runs only that kernel.
- * Usage: bench_table [--quick] [--only a|b|c] [--mnsim PATH] [--patch CASE]
- *   --quick skips (d); --only runs the rows of one of (a)-(c) and stops there. */
+ * Usage: bench_table [--quick] [--only a|b|c|g] [--mnsim PATH] [--patch CASE]
+ *   --quick skips (d); --only runs the rows of one of (a)-(c) or (g) and stops there. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -420,6 +422,32 @@ static double lumped_ms(double *best) {
   return 1e3 * median(t, 50);
 }
 
+/* (g): a 12-step chain of the shipped calibration; evaluations and lumped runs per second. */
+static void calib_rate(double *evals_s, double *runs_s) {
+  mn_error e = {0};
+  static mn_param_set prior;
+  if (mn_param_set_load_prior(&prior, &e)) die("calibration", &e);
+  mn_calib_opts o;
+  mn_calib_opts_default(&o);
+  o.steps = 12, o.burn = 0, o.thin = 1, o.max_evals = 0, o.threads = 2;
+  static mn_calibration cal;
+  long r0 = mn_lumped_run_count();
+  double t0 = mn_wall_time();
+  if (mn_calibrate(&prior, mn_calib_fitted, MN_CALIB_FITTED, &o, &cal, &e)) die("calibration", &e);
+  double dt = mn_wall_time() - t0;
+  *evals_s = cal.evals / dt;
+  *runs_s = (double)(mn_lumped_run_count() - r0) / dt;
+  mn_calibration_fini(&cal);
+}
+
+static void calib_row(void) {
+  double ce, cr;
+  calib_rate(&ce, &cr);
+  printf("(g) calibration (32 walkers x 12 steps, 2 threads): %.1f likelihood evaluations/s, "
+         "%.0f lumped runs/s\n",
+         ce, cr);
+}
+
 static double plan_s(int *runs, double *best) {
   static const char patient[] =
       "description: bench - three regions\n"
@@ -469,7 +497,7 @@ int main(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--quick"))
       quick = 1;
-    else if (!strcmp(argv[i], "--only") && i + 1 < argc && strchr("abc", argv[i + 1][0]) &&
+    else if (!strcmp(argv[i], "--only") && i + 1 < argc && strchr("abcg", argv[i + 1][0]) &&
              argv[i + 1][0])
       only = argv[++i][0];
     else if (!strcmp(argv[i], "--mnsim") && i + 1 < argc)
@@ -478,10 +506,14 @@ int main(int argc, char **argv) {
       cas = argv[++i];
     else
       return fprintf(stderr,
-                     "usage: bench_table [--quick] [--only a|b|c] [--mnsim PATH] [--patch CASE]\n"),
+                     "usage: bench_table [--quick] [--only a|b|c|g] [--mnsim PATH] [--patch CASE]\n"),
              2;
   }
   mn_log_set_handler(to_stderr, NULL);
+  if (only == 'g') {
+    calib_row();
+    return 0;
+  }
   kernel ks[] = {
       {.name = "(a) diffusion dt 0.1 min", .kind = 0, .dt_min = 0.1},
       {.name = "(a) diffusion dt 1 min", .kind = 0, .dt_min = 1},
@@ -569,5 +601,6 @@ int main(int argc, char **argv) {
       "(f) one plan (3 regions, 200 draws, %d lumped runs, 2 threads): best of 5 %.3f s, "
       "median %.3f s (target 1 s)\n",
       runs, pb, pm);
+  calib_row();
   return 0;
 }

@@ -320,6 +320,11 @@ typedef struct mn_calib_opts {
 } mn_calib_opts;
 /** The shipped settings (data/calibration.csv and data/posterior.csv are made with them). */
 void mn_calib_opts_default(mn_calib_opts *o);
+/** The parameters fitted by default: those tagged C that the computable calibration targets
+ *  constrain (docs/calibration.md explains the choice; the other C parameters keep their
+ *  prior). */
+enum { MN_CALIB_FITTED = 9 };
+extern const char *const mn_calib_fitted[MN_CALIB_FITTED];
 
 /** Result of mn_calibrate. Values in each parameter's unit; owns the chain (in the sampler's
  *  coordinates: each prior range mapped to [0, 1], log scale where it spans a factor of 3):

@@ -89,6 +89,8 @@ typedef struct mn_lumped_geometry {
  *  MN_ENOMEM. */
 int mn_lumped_run(const mn_lumped_input *in, const mn_lumped_params *lp, mn_timeseries *ts,
                   mn_lumped_geometry *geo, mn_error *err);
+/** Lumped runs started by this process so far (every thread; for throughput figures). */
+long mn_lumped_run_count(void);
 
 #ifdef __cplusplus
 }

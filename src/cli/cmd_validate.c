@@ -266,10 +266,6 @@ int cmd_validate(int argc, char **argv) {
 
 /* ---- mnsim calibrate ---------------------------------------------------------------------- */
 
-/* The parameters fitted by default: those tagged C that the computable calibration targets
- * constrain (docs/calibration.md explains the choice; the other C parameters keep their prior). */
-static const char *const fitted[] = {"k_d_epi", "K_V",     "V_vis",   "a_d",      "q_F",
-                                     "C_set",   "v_close", "pih_m50", "pih_sigma"};
 
 /* What `mnsim calibrate` was asked for. */
 typedef struct calibrate_args {
@@ -427,8 +423,7 @@ static void calibrate_help(void) {
       "table and the posterior ensemble behind every uncertainty band (data/calibration.csv and\n"
       "data/posterior.csv are this command's output: `mnsim calibrate -o data/calibration.csv`\n"
       "reproduces both). The default parameters: ");
-  for (size_t i = 0; i < sizeof fitted / sizeof *fitted; i++)
-    printf("%s%s", i ? ", " : "", fitted[i]);
+  for (int i = 0; i < MN_CALIB_FITTED; i++) printf("%s%s", i ? ", " : "", mn_calib_fitted[i]);
   printf(
       ".\n\n"
       "Across nodes: `mpirun -np N mnsim calibrate ...` splits each batch of the sampler's\n"
@@ -467,7 +462,7 @@ static int plot_shipped(const calibrate_args *a) {
 
 int cmd_calibrate(int argc, char **argv) {
   calibrate_args a = {.burn = -1, .max_evals = -1};
-  for (size_t i = 0; i < sizeof fitted / sizeof *fitted; i++) a.names[a.np++] = fitted[i];
+  for (int i = 0; i < MN_CALIB_FITTED; i++) a.names[a.np++] = mn_calib_fitted[i];
   int first = 0, status = cli_parse("calibrate", calibrate_options,
                                     sizeof calibrate_options / sizeof calibrate_options[0],
                                     calibrate_help, argc, argv, &a, &a.common, &first);

@@ -10,6 +10,7 @@
  * Stage: lumped. */
 #include <cvode/cvode.h>
 #include <float.h>
+#include <stdatomic.h>
 #include <math.h>
 #include <nvector/nvector_serial.h>
 #include <string.h>
@@ -472,9 +473,16 @@ static int integrate(ode_solver *S, const model *M, const mn_lumped_geometry *g,
   return MN_OK;
 }
 
+static atomic_long run_count;
+
+long mn_lumped_run_count(void) {
+  return atomic_load_explicit(&run_count, memory_order_relaxed);
+}
+
 int mn_lumped_run(const mn_lumped_input *in, const mn_lumped_params *lp, mn_timeseries *ts,
                   mn_lumped_geometry *geo, mn_error *err) {
   int rc = MN_OK;
+  atomic_fetch_add_explicit(&run_count, 1, memory_order_relaxed);
   model M;
   mn_lumped_geometry g;
   ode_solver S;
