@@ -443,9 +443,10 @@ static void calib_rate(double *evals_s, double *runs_s) {
 static void calib_row(void) {
   double ce, cr;
   calib_rate(&ce, &cr);
-  printf("(g) calibration (32 walkers x 12 steps, 2 threads): %.1f likelihood evaluations/s, "
-         "%.0f lumped runs/s\n",
-         ce, cr);
+  printf(
+      "(g) calibration (32 walkers x 12 steps, 2 threads): %.1f likelihood evaluations/s, "
+      "%.0f lumped runs/s\n",
+      ce, cr);
 }
 
 static double plan_s(int *runs, double *best) {
@@ -505,8 +506,9 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--patch") && i + 1 < argc)
       cas = argv[++i];
     else
-      return fprintf(stderr,
-                     "usage: bench_table [--quick] [--only a|b|c|g] [--mnsim PATH] [--patch CASE]\n"),
+      return fprintf(
+                 stderr,
+                 "usage: bench_table [--quick] [--only a|b|c|g] [--mnsim PATH] [--patch CASE]\n"),
              2;
   }
   mn_log_set_handler(to_stderr, NULL);

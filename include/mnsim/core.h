@@ -257,8 +257,8 @@ int mn_stop_error(mn_error *err, const char *what);
  *  them, from MNSIM_TEST_FAIL_RENAME and MNSIM_TEST_POISON_DAY, through mn_test_hooks_from_env;
  *  a user's environment never reaches a production run. */
 typedef struct mn_test_hooks {
-  int fail_rename;   /**< the Nth rename of a result set fails with EIO (1-based; 0 off) */
-  double poison_day; /**< simulate: a NaN in the state once the run passes this day (0 off) */
+  int fail_rename;       /**< the Nth rename of a result set fails with EIO (1-based; 0 off) */
+  double poison_day;     /**< simulate: a NaN in the state once the run passes this day (0 off) */
   int kill_after_rename; /**< SIGKILL right after the Nth rename of a result set (0 off) */
 } mn_test_hooks;
 /** The hooks in force (all 0 unless mn_test_hooks_from_env ran). */

@@ -365,11 +365,11 @@ void mn_plan_fini(mn_plan *p);
 /** A vertical cross-section through one channel of a 3D unit cell: two fields at two days. */
 typedef struct mn_plan_section {
   int nx, nz;
-  double dx_um;     /**< lateral cell size */
-  double *zf_um;    /**< [nz + 1] face depths below the surface, owned */
-  uint8_t *layer;   /**< [nz] skin layer (MN_LAYER_*) of each row, owned */
-  double *value[2]; /**< [nz][nx] (x fastest) field values, owned */
-  double t_day[2];  /**< the days they were taken */
+  double dx_um;         /**< lateral cell size */
+  double *zf_um;        /**< [nz + 1] face depths below the surface, owned */
+  uint8_t *layer;       /**< [nz] skin layer (MN_LAYER_*) of each row, owned */
+  double *value[2];     /**< [nz][nx] (x fastest) field values, owned */
+  double t_day[2];      /**< the days they were taken */
   const char *label[2]; /**< what each field is, e.g. "damage D" */
   const char *unit[2];  /**< its unit, for the colour bar, e.g. "0-1" */
 } mn_plan_section;

@@ -152,8 +152,8 @@ static int write_outputs(const char *dir, const mn_sobol *s, mn_error *err) {
   for (int o = 0; o < NOUT; o++)
     for (int k = 0; k < s->k; k++) {
       size_t at = (size_t)o * s->k + k;
-      fprintf(mem, "%s,%s,%.4g,%.4g,%.4g,%.4g,%.4g,%.4g,%d\n", s->names[k], mn_sobol_output_id[o], s->S1[at],
-              s->S1_ci[2 * at], s->S1_ci[2 * at + 1], s->ST[at], s->ST_ci[2 * at],
+      fprintf(mem, "%s,%s,%.4g,%.4g,%.4g,%.4g,%.4g,%.4g,%d\n", s->names[k], mn_sobol_output_id[o],
+              s->S1[at], s->S1_ci[2 * at], s->S1_ci[2 * at + 1], s->ST[at], s->ST_ci[2 * at],
               s->ST_ci[2 * at + 1], s->used[at]);
     }
   fclose(mem);

@@ -266,7 +266,6 @@ int cmd_validate(int argc, char **argv) {
 
 /* ---- mnsim calibrate ---------------------------------------------------------------------- */
 
-
 /* What `mnsim calibrate` was asked for. */
 typedef struct calibrate_args {
   cli_opts common;

@@ -43,7 +43,8 @@ static int build_note(const struct dl_phdr_info *info, const ElfW(Phdr) * ph, ch
   while (n - at >= 12) {
     uint32_t namesz, descsz, type;
     memcpy(&namesz, p + at, 4), memcpy(&descsz, p + at + 4, 4), memcpy(&type, p + at + 8, 4);
-    size_t name_pad = ((size_t)namesz + a - 1) & ~(a - 1), desc_pad = ((size_t)descsz + a - 1) & ~(a - 1);
+    size_t name_pad = ((size_t)namesz + a - 1) & ~(a - 1),
+           desc_pad = ((size_t)descsz + a - 1) & ~(a - 1);
     if (name_pad > n - at - 12 || desc_pad > n - at - 12 - name_pad) return 0;
     const unsigned char *name = p + at + 12, *desc = name + name_pad;
     if (type == NT_GNU_BUILD_ID && namesz == 4 && memcmp(name, "GNU", 4) == 0 && descsz >= 8) {

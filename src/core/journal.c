@@ -57,8 +57,8 @@ int mn_journal_begin(mn_journal *j, const char *dir, int n, const char *const *t
       if (!ok) return -1;
     }
   }
-  if ((size_t)snprintf(j->path, sizeof j->path, "%s/.mnsim-set-%ld.journal", dir,
-                       (long)getpid()) >= sizeof j->path)
+  if ((size_t)snprintf(j->path, sizeof j->path, "%s/.mnsim-set-%ld.journal", dir, (long)getpid()) >=
+      sizeof j->path)
     return -1;
   int fd = open(j->path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
   if (fd < 0) return -1;

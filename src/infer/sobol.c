@@ -240,9 +240,9 @@ cleanup:
 extern const char mn__data_sensitivity_csv[];
 extern const size_t mn__data_sensitivity_csv_len;
 
-const char *const mn_sobol_output_id[MN_SOBOL_NOUT] = {
-    "redness_days_first", "barrier_hours_first", "collagen_PD_end",
-    "fill_pct",           "gb_grade_change",     "pih_pct"};
+const char *const mn_sobol_output_id[MN_SOBOL_NOUT] = {"redness_days_first", "barrier_hours_first",
+                                                       "collagen_PD_end",    "fill_pct",
+                                                       "gb_grade_change",    "pih_pct"};
 const char *const mn_sobol_output_label[MN_SOBOL_NOUT] = {
     "redness days", "barrier hours", "collagen %", "scar fill %", "G-B grade", "PIH risk %"};
 
@@ -284,8 +284,8 @@ int mn_sobol_parse(const char *text, size_t len, const char *name, mn_sobol *out
   out->ST_ci = mn_malloc_array(2 * n, sizeof *out->ST_ci);
   out->var = mn_calloc(MN_SOBOL_NOUT, sizeof *out->var); /* not in the table */
   out->used = mn_malloc_array(n, sizeof *out->used);
-  MN_CHECK(out->S1 && out->ST && out->S1_ci && out->ST_ci && out->var && out->used, err,
-           MN_ENOMEM, "", "out of memory for %s", t.name);
+  MN_CHECK(out->S1 && out->ST && out->S1_ci && out->ST_ci && out->var && out->used, err, MN_ENOMEM,
+           "", "out of memory for %s", t.name);
   for (size_t i = 0; i < n; i++) out->used[i] = -1; /* not seen yet */
   out->k = k, out->nout = nout;
   for (int r = 0; r < t.nrows; r++) {

@@ -26,8 +26,8 @@
  *   checkpoint:
  *     attributes t_day, dt_day, u_uv (solver scalars), frozen, steps, samples, seed, case_file,
  *       days (the --days of the run, 0 = none), case_hash, params_hash (64-bit FNV-1a of the
- *       saved case's bytes and of the model parameters), build (mn_build_id: "mnsim VERSION ID"), checksum
- *       (64-bit FNV-1a over all the other values, see content_sum)
+ *       saved case's bytes and of the model parameters), build (mn_build_id: "mnsim VERSION
+ *       ID"), checksum (64-bit FNV-1a over all the other values, see content_sum)
  *     grid_dims [3] = nx, ny, nz; run_state [3] = next session, next sample, next snapshot
  *     <species>              [nz][ny][nx] float64, uncompressed: the state to resume from
  *     ts_t, ts_session, ts_redness [samples]; ts_mean [samples x 4 layers x species], flat

@@ -130,8 +130,10 @@ static void journal_begin(mn_journal *j, const mn_out_item *items, const set_fil
     same &= dir_len(items[i].path) == dl && strncmp(items[i].path, items[0].path, dl) == 0;
   }
   if (!same || mn_journal_begin(j, dir, n, target, bak, owner) != 0)
-    mn_log(MN_LOG_DEBUG, "no journal for the result set in %s: a kill -9 while it is replaced "
-                         "cannot be rolled back", dir);
+    mn_log(MN_LOG_DEBUG,
+           "no journal for the result set in %s: a kill -9 while it is replaced "
+           "cannot be rolled back",
+           dir);
 }
 
 /* Stages 2 and 3. On failure the files already moved are put back in reverse order; a file that

@@ -150,9 +150,9 @@ static void legend(const mn_plan *p, int extra_threshold) {
     text[k] = "visible (threshold)", opt[k] = PL_LEGEND_LINE, tcol[k] = 15, lcol[k] = 15,
     lsty[k] = 2, lw[k] = 1;
   }
-  pllegend(&w, &h, PL_LEGEND_BACKGROUND, PL_POSITION_BOTTOM | PL_POSITION_OUTSIDE, 0.0, 0.17,
-           0.05, 0, 5, 1, legend_rows(n), legend_columns(n), n, opt, 0.8, 0.9, 2.0, 0.0, tcol,
-           text, NULL, NULL, NULL, NULL, lcol, lsty, lw, NULL, NULL, NULL, NULL);
+  pllegend(&w, &h, PL_LEGEND_BACKGROUND, PL_POSITION_BOTTOM | PL_POSITION_OUTSIDE, 0.0, 0.17, 0.05,
+           0, 5, 1, legend_rows(n), legend_columns(n), n, opt, 0.8, 0.9, 2.0, 0.0, tcol, text, NULL,
+           NULL, NULL, NULL, lcol, lsty, lw, NULL, NULL, NULL, NULL);
 }
 
 /* Redness over the week after one session, per region: median line and 90 % band, and the
