@@ -467,6 +467,15 @@ int mn_csv_double(const mn_csv *c, int r, int col, double *out, mn_error *err);
  *  values among v[0..n-1] into @p q; NaN when there are none. Overwrites @p v: its finite values
  *  end up sorted at the front. */
 void mn_quantiles(double *v, int n, double q[3]);
+/** Standard normal distribution function Phi(x) (through erfc: accurate in both tails). */
+double mn_normal_cdf(double x);
+/** Its inverse: the x with Phi(x) = @p p, 0 < p < 1 (bisection on mn_normal_cdf to adjacent
+ *  doubles: as accurate as erfc); -inf / +inf at 0 / 1, NaN outside [0, 1]. */
+double mn_normal_quantile(double p);
+/** Quantile of Student's t with @p nu >= 3 degrees of freedom at @p p (0 < p < 1): the
+ *  Cornish-Fisher expansion to nu^-4 (Abramowitz & Stegun 26.7.5), relative error below 1e-4 at
+ *  nu >= 10 for p in 0.005-0.995 (t(0.995, 47) = 2.6846); NaN out of range. */
+double mn_student_t_quantile(double p, double nu);
 
 /* ---------------------------------------------------------------------------------------------
  * Calendar dates: days since 1970-01-01, proleptic Gregorian. The library never asks the clock

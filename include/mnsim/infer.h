@@ -142,6 +142,49 @@ double mn_sobol_max_st(const mn_sobol *s, int k);
 void mn_sobol_rank(const mn_sobol *s, int *order);
 
 /* ---------------------------------------------------------------------------------------------
+ * Between patients (src/infer/spread.c; docs/calibration.md "Between patients"). */
+
+enum { MN_SPREAD_GRID = 300, MN_SPREAD_MAX_ITEMS = 8 };
+#define MN_SPREAD_SIGMA_MAX 1.5 /**< the flat prior's upper end of sigma_b */
+
+/** One data item's own posterior of sigma_b (5, 50, 95 %). */
+typedef struct mn_spread_item {
+  char id[16];
+  double q[3];
+} mn_spread_item;
+
+/** The spread of the treatment response between patients. Patient i's response (the dermal
+ *  thickening and the collagen gain of the whole course) is the population mean's times
+ *  b_i ~ LogNormal(-sigma_b^2 / 2, sigma_b), so E[b] = 1: the calibrated parameters keep
+ *  predicting the population mean. sigma_b is a grid distribution: the posterior of the data
+ *  items (mn_spread_parse), or one point (mn_spread_fixed). Plain data. */
+typedef struct mn_spread {
+  int n;                                    /**< grid points (1 for a fixed sigma_b) */
+  double sigma[MN_SPREAD_GRID];             /**< sigma_b at each point */
+  double w[MN_SPREAD_GRID];                 /**< its probability mass (sums to 1) */
+  double q[3];                              /**< 5, 50 and 95 % quantiles of sigma_b */
+  mn_spread_item item[MN_SPREAD_MAX_ITEMS]; /**< each item's own posterior */
+  int nitems;
+  char label[128]; /**< where it comes from ("posterior from data/between_patient.csv ...",
+                        "fixed", "none") */
+} mn_spread;
+
+/** The posterior of sigma_b from a table with data/between_patient.csv's columns (id, kind, n,
+ *  mean, lo, hi, level, cuts, counts; kind sd_change: the mean change and its confidence
+ *  interval of level `level`; kind categories: patient counts between cut points of the
+ *  fractional improvement, the study's mean integrated out): each item's grid posterior under a
+ *  flat prior on (0, MN_SPREAD_SIGMA_MAX], mixed with equal weights.
+ *  @return MN_OK; MN_EINPUT naming the line and column; MN_ENOMEM. */
+int mn_spread_parse(const char *text, size_t len, const char *name, mn_spread *out, mn_error *err);
+/** The shipped posterior: data/between_patient.csv, compiled into the library. */
+int mn_spread_load_shipped(mn_spread *out, mn_error *err);
+/** A point mass at @p sigma (<= 0: no spread: every patient responds as the mean). */
+void mn_spread_fixed(mn_spread *out, double sigma);
+/** P(b_i >= @p b) for a patient, sigma_b integrated over @p s: the probability that a patient's
+ *  response reaches @p b times the population mean (1 for b <= 0). */
+double mn_spread_survival(const mn_spread *s, double b);
+
+/* ---------------------------------------------------------------------------------------------
  * Targets and validation. */
 
 /** What a target is for: fitting (calibration), checking (validation), or checking an input

@@ -32,3 +32,35 @@ void mn_quantiles(double *v, int n, double q[3]) {
     q[k] = i + 1 < m ? (1 - f) * v[i] + f * v[i + 1] : v[m - 1];
   }
 }
+
+double mn_normal_cdf(double x) {
+  return 0.5 * erfc(-x / M_SQRT2);
+}
+
+double mn_normal_quantile(double p) {
+  if (!(p >= 0 && p <= 1)) return NAN;
+  if (p == 0) return -INFINITY;
+  if (p == 1) return INFINITY;
+  /* bisection on [-40, 40] (Phi(-40) is below the smallest double): Phi is increasing, and the
+   * interval halves until its ends are adjacent doubles, so no start or tail needs care */
+  double lo = -40, hi = 40;
+  for (int i = 0; i < 200; i++) {
+    double mid = 0.5 * (lo + hi);
+    if (mid <= lo || mid >= hi) break;
+    if (mn_normal_cdf(mid) < p)
+      lo = mid;
+    else
+      hi = mid;
+  }
+  return 0.5 * (lo + hi);
+}
+
+double mn_student_t_quantile(double p, double nu) {
+  if (!(p > 0 && p < 1) || !(nu >= 3)) return NAN;
+  double z = mn_normal_quantile(p), z2 = z * z;
+  double g1 = z * (z2 + 1) / 4;
+  double g2 = z * ((5 * z2 + 16) * z2 + 3) / 96;
+  double g3 = z * (((3 * z2 + 19) * z2 + 17) * z2 - 15) / 384;
+  double g4 = z * ((((79 * z2 + 776) * z2 + 1482) * z2 - 1920) * z2 - 945) / 92160;
+  return z + (g1 + (g2 + (g3 + g4 / nu) / nu) / nu) / nu;
+}

@@ -381,3 +381,98 @@ Test(sobol, the_shipped_table_reads_back_and_a_bad_one_is_refused) {
   cr_assert(strstr(err.msg, "one row per output"), "%s", err.msg);
   cr_assert_null(s.S1);
 }
+
+Test(spread, quantile_functions_match_tables) {
+  /* normal and t quantiles against printed tables (Abramowitz & Stegun 26.2, 26.7) */
+  cr_assert(fabs(mn_normal_quantile(0.975) - 1.959964) < 1e-6);
+  cr_assert(fabs(mn_normal_quantile(0.005) + 2.575829) < 1e-6);
+  cr_assert(fabs(mn_normal_quantile(1e-10) + 6.361341) < 1e-5);
+  cr_assert(isinf(mn_normal_quantile(0)) && isnan(mn_normal_quantile(1.5)));
+  for (double p = 0.01; p < 1; p += 0.07)
+    cr_assert(fabs(mn_normal_cdf(mn_normal_quantile(p)) - p) < 1e-13);
+  cr_assert(fabs(mn_student_t_quantile(0.975, 10) - 2.228139) < 2e-4);
+  cr_assert(fabs(mn_student_t_quantile(0.995, 40) - 2.704459) < 2e-4);
+  cr_assert(fabs(mn_student_t_quantile(0.995, 60) - 2.660283) < 2e-4);
+  cr_assert(fabs(mn_student_t_quantile(0.95, 120) - 1.657651) < 1e-5);
+  cr_assert(isnan(mn_student_t_quantile(0.5, 2)));
+}
+
+/* The mean of b over a spread, the integral of its survival function (E b = int_0^inf P(b >= x)
+ * dx), by the trapezoid rule on a log grid. */
+static double spread_mean(const mn_spread *s) {
+  double m = 0, x0 = 1e-4, prev = mn_spread_survival(s, x0);
+  m += x0 * 1; /* P(b >= x) = 1 below x0, to 1e-30 */
+  for (double x = x0 * 1.01; x < 1e3; x *= 1.01) {
+    double v = mn_spread_survival(s, x);
+    m += 0.5 * (v + prev) * (x - x / 1.01);
+    prev = v;
+  }
+  return m;
+}
+
+Test(spread, shipped_posterior_matches_the_design_and_preserves_the_mean) {
+  mn_error err = {0};
+  mn_spread s;
+  cr_assert_eq(mn_spread_load_shipped(&s, &err), MN_OK, "%s", err.msg);
+  printf("sigma_b %.3f [%.3f, %.3f]; %s %.3f [%.3f, %.3f]; %s %.3f [%.3f, %.3f]\n", s.q[1], s.q[0],
+         s.q[2], s.item[0].id, s.item[0].q[1], s.item[0].q[0], s.item[0].q[2], s.item[1].id,
+         s.item[1].q[1], s.item[1].q[0], s.item[1].q[2]);
+  cr_assert_eq(s.nitems, 2);
+  /* Ablon 2018 (BP01): the CV of the change, 0.30 / 1.23 = 0.241, is sqrt(exp(sigma^2) - 1) at
+   * sigma = 0.238: the posterior median sits there, and its 90 % interval is the chi-square
+   * one of 47 degrees of freedom (design: 0.205-0.28 on a coarser grid) */
+  cr_assert(fabs(s.item[0].q[1] - 0.238) < 0.005, "%g", s.item[0].q[1]);
+  cr_assert(s.item[0].q[0] > 0.19 && s.item[0].q[0] < 0.215 && s.item[0].q[2] > 0.27 &&
+            s.item[0].q[2] < 0.30);
+  /* Al Chalabi 2020 (BP02, quartile cut points): design 0.385 (0.29-0.52) */
+  cr_assert(fabs(s.item[1].q[1] - 0.39) < 0.015, "%g", s.item[1].q[1]);
+  /* the equal mixture: design 0.285 (0.21-0.485) */
+  cr_assert(s.q[1] > 0.27 && s.q[1] < 0.31 && s.q[0] > 0.2 && s.q[2] < 0.55);
+  /* mean-preserving: E b = 1 over the mixture, and for a fixed sigma */
+  cr_assert(fabs(spread_mean(&s) - 1) < 2e-3, "%g", spread_mean(&s));
+  mn_spread f;
+  mn_spread_fixed(&f, 0.4);
+  cr_assert(fabs(spread_mean(&f) - 1) < 2e-3, "%g", spread_mean(&f));
+  /* the closed form: P(b >= 1 / 1.2) at sigma 0.25 is Phi((ln 1.2 - 0.03125) / 0.25) = 0.727 */
+  mn_spread_fixed(&f, 0.25);
+  cr_assert(fabs(mn_spread_survival(&f, 1 / 1.2) - 0.7268) < 1e-3);
+  /* no spread: a step at the mean */
+  mn_spread_fixed(&f, 0);
+  cr_assert(mn_spread_survival(&f, 0.999) == 1 && mn_spread_survival(&f, 1.001) == 0);
+  /* a patient needs more than the mean: P(b >= 1) < 1/2 (the median of b is below its mean) */
+  cr_assert(mn_spread_survival(&s, 1) < 0.5 && mn_spread_survival(&s, 1) > 0.4);
+}
+
+Test(spread, a_bad_table_is_refused_with_its_line) {
+  mn_error err = {0};
+  mn_spread s;
+  const char *h = "id,kind,n,mean,lo,hi,level,cuts,counts\n";
+  char bad[512];
+  snprintf(bad, sizeof bad, "%sX1,categories,25,,,,,0.25|0.5,3|12|11|0\n", h);
+  err = (mn_error){0};
+  cr_assert_eq(mn_spread_parse(bad, strlen(bad), "t.csv", &s, &err), MN_EINPUT);
+  cr_assert(strstr(err.msg, "t.csv:2") && strstr(err.msg, "one count more"), "%s", err.msg);
+  snprintf(bad, sizeof bad, "%sX1,categories,25,,,,,0.25|0.5|0.75,3|12|11|0\n", h);
+  err = (mn_error){0};
+  cr_assert_eq(mn_spread_parse(bad, strlen(bad), "t.csv", &s, &err), MN_EINPUT);
+  cr_assert(strstr(err.msg, "add up to 26"), "%s", err.msg);
+  snprintf(bad, sizeof bad, "%sX1,sd_change,48,1.23,1.3,1.34,0.99,,\n", h);
+  err = (mn_error){0};
+  cr_assert_eq(mn_spread_parse(bad, strlen(bad), "t.csv", &s, &err), MN_EINPUT);
+  cr_assert(strstr(err.msg, "inside its interval"), "%s", err.msg);
+  snprintf(bad, sizeof bad, "%sX1,anecdote,48,1.23,1.1,1.34,0.99,,\n", h);
+  err = (mn_error){0};
+  cr_assert_eq(mn_spread_parse(bad, strlen(bad), "t.csv", &s, &err), MN_EINPUT);
+  cr_assert(strstr(err.msg, "sd_change, categories"), "%s", err.msg);
+  snprintf(bad, sizeof bad, "%sX1,categories,25,,,,,0.25|x,3|12|10\n", h);
+  err = (mn_error){0};
+  cr_assert_eq(mn_spread_parse(bad, strlen(bad), "t.csv", &s, &err), MN_EINPUT);
+  cr_assert(strstr(err.msg, "column cuts"), "%s", err.msg);
+  /* a wider study spread gives a larger sigma_b */
+  const char *narrow = "id,kind,n,mean,lo,hi,level,cuts,counts\nA,sd_change,48,1,0.9,1.1,0.95,,\n";
+  const char *wide = "id,kind,n,mean,lo,hi,level,cuts,counts\nA,sd_change,48,1,0.8,1.2,0.95,,\n";
+  mn_spread a, b;
+  cr_assert_eq(mn_spread_parse(narrow, strlen(narrow), "n.csv", &a, &err), MN_OK, "%s", err.msg);
+  cr_assert_eq(mn_spread_parse(wide, strlen(wide), "w.csv", &b, &err), MN_OK, "%s", err.msg);
+  cr_assert(b.q[1] > 1.8 * a.q[1], "%g %g", a.q[1], b.q[1]);
+}
