@@ -107,11 +107,15 @@ typedef struct mn_plan_request {
   mn_plan_region_req regions[MN_PLAN_MAX_REGIONS];
   int n_regions;
   mn_plan_constraints constraints;
-  char device[32]; /**< catalogue id of the pen used */
-  int draws;       /**< parameter draws of the search (>= 200 for the report) */
-  double max_mcse; /**< largest Monte Carlo standard error of a goal's probability: each
-                        region's final course is rerun with the draws it needs, up to every
-                        posterior draw; 0: no rerun (patient-file key max_mcse, default 0.01) */
+  char device[32];       /**< catalogue id of the pen used */
+  int draws;             /**< parameter draws of the search (>= 200 for the report) */
+  double max_mcse;       /**< largest Monte Carlo standard error of a goal's probability: each
+                              region's final course is rerun with the draws it needs, up to every
+                              posterior draw; 0: no rerun (patient-file key max_mcse, default 0.01) */
+  double patient_spread; /**< sigma_b of the patient factor (docs/plan.md "A probability for a
+                              patient"): 0 = the posterior of data/between_patient.csv; > 0 (up
+                              to 1.5) that sigma_b; -1 = none: every patient responds as the
+                              population mean (patient-file key patient_spread) */
   uint64_t seed;
   int threads;    /**< 0 = all cores */
   char today[16]; /**< YYYY-MM-DD: the day the plan is made (the library never reads the
@@ -282,16 +286,19 @@ typedef struct mn_plan_region {
   char binding[300];    /**< when the goal is not reached: the constraint that binds and the
                              smallest change that reaches it ("" when reached) */
   int passes;
-  double density_cm2;      /**< punctures per cm2 per session */
-  int sessions;            /**< sessions for this region (treated in the first `sessions` visits) */
-  int reached;             /**< goal reached with the required probability */
-  double probability;      /**< of reaching the goal with `sessions` sessions */
-  double probability_mcse; /**< its Monte Carlo standard error over the n usable draws and the
-                                posterior table's own (its ESS E, N draws): sqrt(p (1 - p)
-                                (1 / n + 1 / E - 1 / N)), p = (hits + 1) / (n + 2) */
-  double outcome[3];       /**< q05, median, q95 of the goal quantity at the review */
-  double redness_days[3];  /**< per session: q05, median, q95 */
-  double redness_threshold; /**< visibility threshold of the redness index (nominal) */
+  double density_cm2; /**< punctures per cm2 per session */
+  int sessions;       /**< sessions for this region (treated in the first `sessions` visits) */
+  int reached;        /**< goal reached with the required probability */
+  double probability; /**< that a patient reaches the goal with `sessions` sessions: over
+                           the draws and the patient factor (req.patient_spread) */
+  double probability_population; /**< that the population mean reaches it: the share of the
+                                      draws whose predicted mean outcome does */
+  double probability_mcse;       /**< its Monte Carlo standard error over the n usable draws and the
+                                      posterior table's own (its ESS E, N draws): sqrt(p (1 - p)
+                                      (1 / n + 1 / E - 1 / N)), p = (hits + 1) / (n + 2) */
+  double outcome[3];             /**< q05, median, q95 of the goal quantity at the review */
+  double redness_days[3];        /**< per session: q05, median, q95 */
+  double redness_threshold;      /**< visibility threshold of the redness index (nominal) */
   double barrier_days[3];
   double sun_days[3];     /**< the model's sun window per session (barrier and UV drive) */
   double sun_window_days; /**< THE sun-avoidance window of the plan's outputs (summary,
@@ -335,14 +342,16 @@ typedef struct mn_plan {
   double review_day;                        /**< 6 months after the last session */
   int reached;                              /**< every region reaches its goal */
   char start[16];                           /**< YYYY-MM-DD of the first session */
-  char allowed_from[16]; /**< YYYY-MM-DD: the first day the time-limited refer / do-not-treat
-                              matches allow (today + cand.wait_days; the start is not earlier);
-                              "" when none applies or the plan treats no one */
-  int evaluations;       /**< lumped runs */
-  int draws_used;        /**< posterior draws behind the probabilities and bands (the most of
-                              any region's final course) */
-  char note[1200];       /**< what bound the plan (unreachable goals, constraints) */
-  mn_plan_event *events; /**< the aftercare calendar in date order, owned */
+  char allowed_from[16];  /**< YYYY-MM-DD: the first day the time-limited refer / do-not-treat
+                               matches allow (today + cand.wait_days; the start is not earlier);
+                               "" when none applies or the plan treats no one */
+  int evaluations;        /**< lumped runs */
+  int draws_used;         /**< posterior draws behind the probabilities and bands (the most of
+                               any region's final course) */
+  double spread_q[3];     /**< sigma_b of the patient factor used: 5, 50, 95 % (0 for none) */
+  char spread_label[128]; /**< where it comes from (mn_spread.label) */
+  char note[1200];        /**< what bound the plan (unreachable goals, constraints) */
+  mn_plan_event *events;  /**< the aftercare calendar in date order, owned */
   int n_events;
 } mn_plan;
 

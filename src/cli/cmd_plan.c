@@ -14,6 +14,7 @@ typedef struct plan_opts {
   cli_opts common;
   int draws, threads, rules, tmpl, no_report, no_histology;
   double max_mcse; /* --max-mcse, -1: the file's */
+  double spread;   /* --patient-spread, NaN: the file's */
   const char *today;
   mn_patient_file *pf; /* built from the flags, NULL without flags */
   int nflags;
@@ -42,6 +43,9 @@ static const cli_option options[] = {
     {"max-mcse", 0, CLI_DOUBLE, "X", 0, 0.1, PO(max_mcse), 0, NULL,
      "largest Monte Carlo s.e. of a probability (default: the file's `max_mcse`, 0.01; 0: the "
      "search's draws only)"},
+    {"patient-spread", 0, CLI_DOUBLE, "S", -1, 1.5, PO(spread), 0, NULL,
+     "sigma_b of the response between patients (default: the file's `patient_spread`, 0 = the "
+     "posterior of data/between_patient.csv; -1: none, the mean patient)"},
     {"threads", 0, CLI_INT, "N", 1, 256, PO(threads), 0, NULL,
      "parallel model runs (default: all cores)"},
     {"today", 0, CLI_STRING, "DATE", 0, 0, PO(today), 0, NULL,
@@ -287,11 +291,11 @@ static void print_region(const mn_plan_region *r) {
   else {
     band_text(b1, sizeof b1, r->outcome, " %");
     printf(
-        "             goal %s >= %.0f %%%s: %s at the review, probability %.0f %% "
-        "(+/- %.1f, Monte Carlo s.e., %d draws) %s\n",
+        "             goal %s >= %.0f %%%s: %s at the review, probability %.0f %% for a "
+        "patient (+/- %.1f, Monte Carlo s.e., %d draws; the mean patient's %.0f %%) %s\n",
         r->quantity == MN_GOAL_FILL ? "fill" : "papillary collagen", r->goal_pct,
         r->quantity == MN_GOAL_FILL ? "" : " gain", b1, 100 * r->probability,
-        100 * r->probability_mcse, r->draws_kept - 1,
+        100 * r->probability_mcse, r->draws_kept - 1, 100 * r->probability_population,
         r->reached ? "(reached)" : "(NOT reached within the constraints: best plan shown)");
   }
   band_text(b1, sizeof b1, r->redness_days, " d");
@@ -338,6 +342,13 @@ static void print_summary(const mn_patient_file *pf, const mn_plan *p, const cha
       "             defect depths and goals from data/indications.csv (sources there); sun\n"
       "             avoidance: %s\n",
       p->draws_used, p->evaluations, secs, MN_PLAN_SUN_RULE);
+  if (p->spread_q[1] > 0)
+    printf(
+        "             patients: each responds as the mean times a factor of spread sigma_b "
+        "%.2f [%.2f, %.2f] (%s)\n",
+        p->spread_q[1], p->spread_q[0], p->spread_q[2], p->spread_label);
+  else
+    printf("             patients: every one taken to respond as the mean (patient_spread -1)\n");
   printf("  outputs    %s/plan.json plan.ics%s\n", dir, report ? " report.html" : "");
   printf("  mnsim supports the clinician's decision and does not replace it.\n");
 }
@@ -419,6 +430,7 @@ static int make(run *r, plan_opts *o, const char *path, mn_error *err) {
   mn_plan_request *q = &r->pf->req;
   if (o->draws >= 0) q->draws = o->draws;
   if (o->max_mcse >= 0) q->max_mcse = o->max_mcse;
+  if (!isnan(o->spread)) q->patient_spread = o->spread;
   q->threads = o->threads;
   snprintf(q->today, sizeof q->today, "%s", r->today);
   r->ps = mn_malloc(sizeof *r->ps);
@@ -522,7 +534,7 @@ static int plan_main(plan_opts *o, int argc, char **argv, int first) {
 int cmd_plan(int argc, char **argv) {
   plan_opts o;
   memset(&o, 0, sizeof o);
-  o.draws = -1, o.max_mcse = -1;
+  o.draws = -1, o.max_mcse = -1, o.spread = NAN;
   int first = 0, code = cli_parse("plan", options, NOPT, help, argc, argv, &o, &o.common, &first);
   if (code < 0) code = plan_main(&o, argc, argv, first);
   mn_patient_file_destroy(o.pf);

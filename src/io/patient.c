@@ -25,6 +25,10 @@ static const mn_config_desc top_table[] = {
     {"max_mcse", MN_CONFIG_DOUBLE, "", 0.01, 0, 0.1, NULL, NULL, RQ(max_mcse),
      "largest Monte Carlo standard error of a goal's probability: each region's final course is "
      "rerun with the draws this needs, up to every posterior draw (0: the search's draws only)"},
+    {"patient_spread", MN_CONFIG_DOUBLE, "", 0, -1, 1.5, NULL, NULL, RQ(patient_spread),
+     "sigma_b of the response's spread between patients: 0 = the posterior of "
+     "data/between_patient.csv; a value up to 1.5 fixes it; -1 = none (the probability is then "
+     "that the population mean reaches the goal)"},
 };
 
 /* patient.conditions: a list of names. Whether a name is known is checked when the plan screens

@@ -59,7 +59,7 @@ static json_t *candidacy_json(const mn_candidacy *c) {
 /* One region's plan. defect_mm is null unless the goal is a fill, goal_pct null when no goal is
  * modelled (a clinic protocol). */
 static json_t *region_json(const mn_plan_region *r) {
-  return json_pack(
+  json_t *o = json_pack(
       "{s:s,s:s,s:s,s:s,s:o,s:o,s:s,s:s,s:o,s:o,s:s,s:i,s:o,s:i,s:b,s:o,s:o,s:i,s:o,s:o,s:o,s:o,s:"
       "o,s:"
       "o,s:o,"
@@ -81,6 +81,8 @@ static json_t *region_json(const mn_plan_region *r) {
       "calibrated on three trials' incidence (0 of 46, 2 of 30, 5 of 30 patients): wide "
       "uncertainty",
       "indication_source", r->ind ? r->ind->source : "", "binding", r->binding);
+  if (o) json_object_set_new(o, "probability_population", num(r->probability_population));
+  return o;
 }
 
 /* Dates are the plan's start plus each day offset rounded to a whole day; the patient's
@@ -130,6 +132,10 @@ int mn_io_plan_json(FILE *fp, const void *ctx, mn_error *err) {
       MN_PLAN_SUN_RULE, "model",
       "lumped twin, one session per parameter draw, courses by superposition "
       "(docs/plan.md)");
+  if (root) /* the patient factor behind every probability (docs/plan.md) */
+    json_object_set_new(
+        json_object_get(root, "method"), "patient_spread",
+        json_pack("{s:o,s:s}", "sigma_b", band(p->spread_q), "source", p->spread_label));
   if (!root) return MN_ERR(err, MN_EINTERNAL, "", "plan.json: could not build the document");
   int bad = json_dumpf(root, fp, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
   json_decref(root);

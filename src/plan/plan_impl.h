@@ -88,6 +88,7 @@ typedef struct mn__region_ctx {
   int nd;                            /* draws of the search (the request's draws and the nominal) */
   int nd_pool; /* draws available to the final course (every posterior draw and the nominal) */
   double ess;  /* the posterior table's effective sample size (its chain's smallest) */
+  const mn_spread *spread; /* the response's spread between patients */
   int evaluations;
 } mn__region_ctx;
 
@@ -96,8 +97,15 @@ void mn__response_free(mn__response *r);
  * into @p r (owned by the caller: mn__response_free). MN_EINTERNAL when every run failed. */
 int mn__response_run(mn__region_ctx *x, const mn__candidate *c, int k, double interval, int nd,
                      mn__response *r, mn_error *err);
-/* Share of the finished draws whose goal quantity reaches @p goal. */
-double mn__response_probability(const mn__response *r, double goal);
+/* Share of the finished draws whose goal quantity (the population mean's) reaches @p goal. */
+double mn__response_population(const mn__response *r, double goal);
+/* The probability that a patient reaches the region's goal: over the finished draws, the mean
+ * of each draw's P(b >= b*), b the patient factor of x->spread and b* the factor whose response
+ * reaches the goal (docs/plan.md "A probability for a patient"). *var (if not NULL): the
+ * variance of those per-draw probabilities with two pseudo-draws 0 and 1 added (Laplace), for
+ * the Monte Carlo error; *n (if not NULL): the finished draws. */
+double mn__response_probability(const mn__region_ctx *x, const mn__response *r, double *var,
+                                int *n);
 /* Day of the review of @p k sessions @p interval days apart: 6 months after the last. */
 double mn__review_day(int k, double interval);
 /* The region's goal quantity from the papillary collagen change (%) and the dermal thickening

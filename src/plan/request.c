@@ -117,6 +117,11 @@ int mn_plan_request_check(const mn_plan_request *r, mn_error *err) {
   if (!(r->max_mcse >= 0 && r->max_mcse <= 0.1))
     return MN_ERR(err, MN_ERANGE, "max_mcse", "max_mcse = %g: allowed 0 (no rerun) to 0.1",
                   r->max_mcse);
+  if (!(r->patient_spread == -1 || (r->patient_spread >= 0 && r->patient_spread <= 1.5)))
+    return MN_ERR(err, MN_ERANGE, "patient_spread",
+                  "patient_spread = %g: allowed 0 (the posterior of data/between_patient.csv), a "
+                  "sigma_b up to 1.5, or -1 (none: the population mean)",
+                  r->patient_spread);
   if (r->draws < 0 || r->draws > 5000)
     return MN_ERR(err, MN_ERANGE, "draws", "draws = %d: allowed 0 (nominal only) to 5000",
                   r->draws);

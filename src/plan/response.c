@@ -177,7 +177,7 @@ int mn__response_run(mn__region_ctx *x, const mn__candidate *c, int k, double in
   return MN_OK;
 }
 
-double mn__response_probability(const mn__response *r, double goal) {
+double mn__response_population(const mn__response *r, double goal) {
   int hit = 0, n = 0;
   for (int d = 0; d < r->nd; d++) {
     if (!r->ok[d]) continue;
@@ -185,4 +185,45 @@ double mn__response_probability(const mn__response *r, double goal) {
     hit += r->goal[d] >= goal;
   }
   return n ? (double)hit / n : 0;
+}
+
+/* Draw d's probability that a patient reaches the goal: the smallest patient factor b* whose
+ * response b (collagen, dh) reaches it (the goal quantity is non-decreasing in b: fill is
+ * linear in dh up to its clamp, collagen linear), then P(b >= b*) over the spread. A draw that
+ * predicts a loss (b only scales it) counts as its mean does. */
+static double draw_probability(const mn__region_ctx *x, const mn__response *r, int d) {
+  const mn_plan_region *pr = x->pr;
+  const mn_spread *s = x->spread;
+  double G = pr->goal_pct, y = r->goal[d], c = r->collagen[d], h = r->dh[d];
+  double drive = pr->quantity == MN_GOAL_FILL ? h : c;
+  if ((s->n == 1 && !(s->sigma[0] > 0)) || !(drive > 0)) return y >= G;
+  double lo = -14, hi = 14;                                       /* ln b: b from 1e-6 to 1.2e6 */
+  if (mn__goal_value(pr, exp(hi) * c, exp(hi) * h) < G) return 0; /* even the clamp falls short */
+  if (mn__goal_value(pr, exp(lo) * c, exp(lo) * h) >= G) return 1;
+  for (int i = 0; i < 50; i++) { /* ln b* to 2.5e-14 */
+    double mid = 0.5 * (lo + hi);
+    if (mn__goal_value(pr, exp(mid) * c, exp(mid) * h) >= G)
+      hi = mid;
+    else
+      lo = mid;
+  }
+  return mn_spread_survival(s, exp(hi));
+}
+
+double mn__response_probability(const mn__region_ctx *x, const mn__response *r, double *var,
+                                int *n) {
+  double sum = 0, sum2 = 0;
+  int m = 0;
+  for (int d = 0; d < r->nd; d++) {
+    if (!r->ok[d]) continue;
+    double p = draw_probability(x, r, d);
+    m++, sum += p, sum2 += p * p;
+  }
+  if (n) *n = m;
+  if (var) { /* with the pseudo-draws 0 and 1 (Laplace): never 0, p (1 - p) for 0/1 draws */
+    double mean = (sum + 1) / (m + 2.0);
+    *var = (sum2 + 1) / (m + 2.0) - mean * mean;
+    if (*var < 0) *var = 0;
+  }
+  return m ? sum / m : 0;
 }

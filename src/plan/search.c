@@ -292,7 +292,7 @@ static int sessions_with_draws(mn__region_ctx *x, const mn__candidate *c, int k,
   int kmax = x->req->constraints.max_sessions, rc = MN_OK;
   for (;; k++) {
     MN_TRY(mn__response_run(x, c, k, I, x->nd, rs, err));
-    double p = mn__response_probability(rs, pr->goal_pct);
+    double p = mn__response_probability(x, rs, NULL, NULL);
     *reached = pr->quantity == MN_GOAL_NONE || p >= x->req->constraints.probability;
     if (*reached || k >= kmax) break;
     mn__response_free(rs);
@@ -323,7 +323,7 @@ static int try_gentler(mn__region_ctx *x, region_state *st, mn__response *rs, mn
     if (!nominal_ok) continue;
     tries++;
     MN_TRY(mn__response_run(x, &st->cand[c], rs->k, rs->interval, x->nd, &rc2, err));
-    if (mn__response_probability(&rc2, pr->goal_pct) >= x->req->constraints.probability) {
+    if (mn__response_probability(x, &rc2, NULL, NULL) >= x->req->constraints.probability) {
       mn__response_free(rs);
       *rs = rc2;
       chosen = c;
@@ -369,17 +369,15 @@ static void region_curves(const mn__response *r, double *v, mn_plan_curves *cv) 
   }
 }
 
-/* The Monte Carlo error of a probability p over n of the posterior table's N draws has two
- * parts: the table's own (its chain's effective sample size E) and the subsample's (without
- * replacement): var = p (1 - p) (1 / n + table_var(x)), table_var = 1 / E - 1 / N; every draw
- * (n = N) leaves the table's part alone. p is taken as (hits + 1) / (n + 2) (Laplace), so that
- * when every draw, or none, reaches the goal the error is that of a probability one draw away,
- * not zero. */
+/* The Monte Carlo error of a probability p, the mean of the per-draw probabilities P_k over n
+ * of the posterior table's N draws, has two parts: the table's own (its chain's effective
+ * sample size E) and the subsample's (without replacement): var(p) = V (1 / n + table_var(x)),
+ * table_var = 1 / E - 1 / N, V the variance of the P_k; every draw (n = N) leaves the table's
+ * part alone. V is taken with two pseudo-draws 0 and 1 added (Laplace: for 0/1 draws it is
+ * p (1 - p) at p = (hits + 1) / (n + 2)), so that when every draw, or none, reaches the goal the
+ * error is that of a probability one draw away, not zero. */
 static double table_var(const mn__region_ctx *x) {
   return x->ess > 0 ? 1.0 / x->ess - 1.0 / x->nd_pool : 0;
-}
-static double laplace_p(double hits, int n) {
-  return (hits + 1) / (n + 2.0);
 }
 
 /* A region's probability, bands and curves from its final response. */
@@ -389,11 +387,14 @@ static int region_bands(const mn__region_ctx *x, const mn__response *r, mn_error
   double *v = mn_malloc_array((size_t)r->nd, sizeof *v);
   pr->curves = mn_calloc(1, sizeof *pr->curves);
   MN_CHECK(v && pr->curves, err, MN_ENOMEM, "", "out of memory");
-  pr->probability = pr->quantity == MN_GOAL_NONE ? NAN : mn__response_probability(r, pr->goal_pct);
   int usable = 0;
-  for (int d = 0; d < r->nd; d++) usable += r->ok[d] != 0;
-  double ps = laplace_p(pr->probability * usable, usable);
-  pr->probability_mcse = usable > 0 ? sqrt(ps * (1 - ps) * (1.0 / usable + table_var(x))) : NAN;
+  double var = NAN;
+  pr->probability = pr->probability_population = NAN;
+  if (pr->quantity != MN_GOAL_NONE) {
+    pr->probability = mn__response_probability(x, r, &var, &usable);
+    pr->probability_population = mn__response_population(r, pr->goal_pct);
+  }
+  pr->probability_mcse = usable > 0 ? sqrt(var * (1.0 / usable + table_var(x))) : NAN;
   bands_of(r, r->goal, v, pr->outcome);
   bands_of(r, r->collagen, v, pr->collagen_pd);
   bands_of(r, r->red, v, pr->redness_days);
@@ -509,13 +510,12 @@ static int confirm_draws(mn__region_ctx *x, region_state *st, mn__response *rs, 
     if (st->cand[c].depth_mm == pr->depth_mm && st->cand[c].passes == pr->passes) cur = c;
   if (cur < 0) return MN_OK;
   for (int round = 0; round < 3; round++) {
-    int n = 0, hit = 0;
-    for (int d = 0; d < rs->nd; d++)
-      if (rs->ok[d]) n++, hit += rs->goal[d] >= pr->goal_pct;
-    double p = laplace_p(hit, n);
-    /* n from p (1 - p) (1 / n + table_var) <= e^2; every draw when the table's own error alone
+    int n = 0;
+    double var;
+    mn__response_probability(x, rs, &var, &n);
+    /* n from var (1 / n + table_var) <= e^2; every draw when the table's own error alone
      * exceeds e */
-    double room = e * e / (p * (1 - p)) - table_var(x);
+    double room = var > 0 ? e * e / var - table_var(x) : INFINITY;
     double need = room > 1.0 / x->nd_pool ? ceil(1.0 / room) : x->nd_pool;
     if (need <= n || rs->nd >= x->nd_pool) break;
     int nd = need + 1 < x->nd_pool ? (int)need + 1 : x->nd_pool; /* + 1: the nominal */
@@ -524,7 +524,7 @@ static int confirm_draws(mn__region_ctx *x, region_state *st, mn__response *rs, 
     mn__response_free(rs);
     *rs = r2;
   }
-  if (*reached && mn__response_probability(rs, pr->goal_pct) < x->req->constraints.probability) {
+  if (*reached && mn__response_probability(x, rs, NULL, NULL) < x->req->constraints.probability) {
     *reached = 0;
     if (rs->k < kmax) {
       mn__response r2;
@@ -554,7 +554,7 @@ static int binding_sessions(mn__region_ctx *x, const mn__candidate *c, int k, do
   mn__response rs;
   memset(&rs, 0, sizeof rs);
   MN_TRY(mn__response_run(x, c, hi, I, x->nd, &rs, err));
-  p_hi = mn__response_probability(&rs, pr->goal_pct);
+  p_hi = mn__response_probability(x, &rs, NULL, NULL);
   mn__response_free(&rs);
   if (!(p_hi >= need)) {
     snprintf(pr->binding, sizeof pr->binding,
@@ -566,7 +566,7 @@ static int binding_sessions(mn__region_ctx *x, const mn__candidate *c, int k, do
   while (hi - lo > 1) { /* lo falls short, hi reaches */
     int mid = (lo + hi) / 2;
     MN_TRY(mn__response_run(x, c, mid, I, x->nd, &rs, err));
-    double p = mn__response_probability(&rs, pr->goal_pct);
+    double p = mn__response_probability(x, &rs, NULL, NULL);
     mn__response_free(&rs);
     if (p >= need)
       hi = mid, p_hi = p;
@@ -754,6 +754,13 @@ int mn_plan_make(const mn_plan_request *req, const mn_skin_atlas *atlas,
   int pool = 1;
   double ess = 0;
   MN_TRY(plan_draws(req, ps, &draws, &nd, &pool, &ess, err));
+  mn_spread spread;
+  if (req->patient_spread == 0)
+    MN_TRY(mn_spread_load_shipped(&spread, err));
+  else
+    mn_spread_fixed(&spread, req->patient_spread);
+  memcpy(out->spread_q, spread.q, sizeof spread.q);
+  snprintf(out->spread_label, sizeof out->spread_label, "%s", spread.label);
   st = mn_calloc((size_t)req->n_regions, sizeof *st);
   MN_CHECK(st, err, MN_ENOMEM, "", "out of memory");
   const mn_candidacy_rule *pih_rule = NULL; /* the precaution with a setting the model computes */
@@ -768,6 +775,7 @@ int mn_plan_make(const mn_plan_request *req, const mn_skin_atlas *atlas,
                             .nd = nd,
                             .nd_pool = pool,
                             .ess = ess,
+                            .spread = &spread,
                             .pih_rule = pih_rule};
     MN_TRY(plan_region(&x[i], i, atlas, I, nI, &st[i], out, err));
     out->evaluations += x[i].evaluations;

@@ -285,7 +285,8 @@ static void section_plan(FILE *fp, const mn_plan_report *rp) {
   }
   fputs(
       "</table>\n<table><tr><th>region</th><th>setting</th><th>sessions</th><th>goal</th>"
-      "<th>at the review: median [90 % band]</th><th>probability</th><th>redness per session"
+      "<th>at the review: median [90 % band]</th><th>probability for a patient (the mean "
+      "patient's)</th><th>redness per session"
       "</th><th>sun avoidance</th><th>PIH risk (calibrated on three trials)</th></tr>\n",
       fp);
   for (int i = 0; i < p->n_regions; i++) {
@@ -302,8 +303,9 @@ static void section_plan(FILE *fp, const mn_plan_report *rp) {
     else {
       escf(fp, "%s >= %.0f %%", r->quantity == MN_GOAL_FILL ? "fill" : "papillary collagen",
            r->goal_pct);
-      fprintf(fp, "</td><td>%.1f %% [%.1f, %.1f]</td><td>%.0f %% &plusmn; %.1f%s", r->outcome[1],
-              r->outcome[0], r->outcome[2], 100 * r->probability, 100 * r->probability_mcse,
+      fprintf(fp, "</td><td>%.1f %% [%.1f, %.1f]</td><td>%.0f %% &plusmn; %.1f (%.0f %%)%s",
+              r->outcome[1], r->outcome[0], r->outcome[2], 100 * r->probability,
+              100 * r->probability_mcse, 100 * r->probability_population,
               r->reached ? "" : " (goal not reached)");
     }
     fprintf(fp,
@@ -371,13 +373,28 @@ static void section_evidence(FILE *fp, const mn_plan_report *rp) {
   fprintf(fp,
           "<li>Predictions: the lumped twin of mnsim's healing model over up to %d draws of the "
           "posterior parameter ensemble (docs/calibration.md), %d model runs; a goal counts as "
-          "reached when at least %.0f %% of the draws reach it. Each probability carries its "
-          "Monte Carlo standard error (&plusmn;)",
+          "reached when a patient reaches it with a probability of at least %.0f %%. Each "
+          "probability carries its Monte Carlo standard error (&plusmn;)",
           p->draws_used, p->evaluations, 100 * q->constraints.probability);
   if (q->max_mcse > 0)
     fprintf(fp, ", at most %.1f points where the posterior table's effective sample size allows",
             100 * q->max_mcse);
   fputs(".</li>\n", fp);
+  if (p->spread_q[1] > 0)
+    fprintf(fp,
+            "<li>Patients differ: each one's response is taken as the mean's times a factor of "
+            "mean 1 and log-SD sigma_b = %.2f [90 %% interval %.2f-%.2f], estimated from the "
+            "spread of the response in two published trials (data/between_patient.csv: one on "
+            "wrinkles, one on acne scars whose category limits are our assumption). The "
+            "probability for a patient integrates over it; in brackets, the probability that "
+            "the mean patient reaches the goal. Both studies' spreads include rater noise, so "
+            "the patient-to-patient spread may be smaller than assumed.</li>\n",
+            p->spread_q[1], p->spread_q[0], p->spread_q[2]);
+  else
+    fputs(
+        "<li>Every patient is taken to respond as the mean (patient_spread -1): the "
+        "probabilities are those of the mean patient.</li>\n",
+        fp);
   for (int i = 0; i < p->n_regions; i++) {
     const mn_plan_region *r = &p->region[i];
     fputs("<li>", fp);
