@@ -476,6 +476,11 @@ double mn_normal_quantile(double p);
  *  Cornish-Fisher expansion to nu^-4 (Abramowitz & Stegun 26.7.5), relative error below 1e-4 at
  *  nu >= 10 for p in 0.005-0.995 (t(0.995, 47) = 2.6846); NaN out of range. */
 double mn_student_t_quantile(double p, double nu);
+/** Regularised lower incomplete gamma function P(@p a, @p x) = gamma(a, x) / Gamma(a), a > 0,
+ *  x >= 0 (series below x = a + 1, Lentz's continued fraction above; absolute error near 1e-14);
+ *  the chi-square distribution function with k degrees of freedom is P(k / 2, x / 2). NaN out of
+ *  range. */
+double mn_gamma_p(double a, double x);
 
 /* ---------------------------------------------------------------------------------------------
  * Calendar dates: days since 1970-01-01, proleptic Gregorian. The library never asks the clock

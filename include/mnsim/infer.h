@@ -153,6 +153,24 @@ typedef struct mn_spread_item {
   double q[3];
 } mn_spread_item;
 
+/** A validation item's check of sigma_b's posterior (role validation in the table: never
+ *  fitted). The item gives an SD s of the improvement around its mean m over n patients; under
+ *  sigma_b, (n - 1) s^2 / (m^2 (exp(sigma_b^2) - 1)) ~ chi^2(n - 1). p is the posterior
+ *  predictive probability that a replicate study's SD falls below the observed one (sigma_b over
+ *  the fit items' posterior); the check passes when 0.05 <= p <= 0.95, a tolerance set by the
+ *  item's n alone. */
+typedef struct mn_spread_check {
+  char id[16];
+  char source[96]; /**< the table's source, cut to fit */
+  int n;           /**< patients */
+  double mean, sd; /**< the improvement's mean and SD as derived from the item */
+  double cv;       /**< sd / mean */
+  double sigma;    /**< the log-SD of that CV: sqrt(ln(1 + cv^2)) */
+  double q[3];     /**< the item's own posterior of sigma_b (5, 50, 95 %) */
+  double p;        /**< posterior predictive P(SD of a replicate < the observed SD) */
+  int pass;        /**< 0.05 <= p <= 0.95 */
+} mn_spread_check;
+
 /** The spread of the treatment response between patients. Patient i's response (the dermal
  *  thickening and the collagen gain of the whole course) is the population mean's times
  *  b_i ~ LogNormal(-sigma_b^2 / 2, sigma_b), so E[b] = 1: the calibrated parameters keep
@@ -163,17 +181,22 @@ typedef struct mn_spread {
   double sigma[MN_SPREAD_GRID];             /**< sigma_b at each point */
   double w[MN_SPREAD_GRID];                 /**< its probability mass (sums to 1) */
   double q[3];                              /**< 5, 50 and 95 % quantiles of sigma_b */
-  mn_spread_item item[MN_SPREAD_MAX_ITEMS]; /**< each item's own posterior */
+  mn_spread_item item[MN_SPREAD_MAX_ITEMS]; /**< each fit item's own posterior */
   int nitems;
+  mn_spread_check check[MN_SPREAD_MAX_ITEMS]; /**< the validation items against the posterior */
+  int nchecks;
   char label[128]; /**< where it comes from ("posterior from data/between_patient.csv ...",
                         "fixed", "none") */
 } mn_spread;
 
-/** The posterior of sigma_b from a table with data/between_patient.csv's columns (id, kind, n,
- *  mean, lo, hi, level, cuts, counts; kind sd_change: the mean change and its confidence
- *  interval of level `level`; kind categories: patient counts between cut points of the
- *  fractional improvement, the study's mean integrated out): each item's grid posterior under a
- *  flat prior on (0, MN_SPREAD_SIGMA_MAX], mixed with equal weights.
+/** The posterior of sigma_b from a table with data/between_patient.csv's columns (id, role,
+ *  kind, n, mean, lo, hi, level, cuts, counts, before, after; kind sd_change: the mean change
+ *  and its confidence interval of level `level`; kind categories: patient counts between cut
+ *  points of the fractional improvement, the study's mean integrated out; kind before_after: the
+ *  score's mean|SD before and after, the improvement f taken as independent of the baseline):
+ *  each fit item's grid posterior under a flat prior on (0, MN_SPREAD_SIGMA_MAX], mixed with
+ *  equal weights; each validation item (sd_change or before_after) checked against the mixture
+ *  (mn_spread_check). At least one fit item.
  *  @return MN_OK; MN_EINPUT naming the line and column; MN_ENOMEM. */
 int mn_spread_parse(const char *text, size_t len, const char *name, mn_spread *out, mn_error *err);
 /** The shipped posterior: data/between_patient.csv, compiled into the library. */

@@ -28,7 +28,34 @@ static void range_text(const mn_target_eval *r, char *buf, size_t n) {
 
 /* The table, fitted to the output's width: quantity, published value, model band and the
  * verdict's note wrap onto continuation lines rather than being cut. */
-static void print_table(const mn_validation *v, int quiet, int role) {
+/* The between-patient validation items (data/between_patient.csv, role validation): each
+ * item's SD of the improvement against sigma_b's posterior from the fit items. */
+static void print_spread(const mn_spread *sp, int quiet) {
+  cli_col cols[] = {{"id", 6, 6}, {"check", 0, 30}};
+  cli_table_fit(cols, 2, cli_term_width());
+  int shown = 0;
+  for (int i = 0; i < sp->nchecks; i++) {
+    const mn_spread_check *k = &sp->check[i];
+    if (quiet && k->pass) continue;
+    if (!shown++)
+      printf(
+          "\nbetween patients: sigma_b %.3f [%.3f, %.3f] from %d fit items\n"
+          "(data/between_patient.csv); each validation item's SD of the improvement\n"
+          "against sigma_b's posterior predictive, p = P(a replicate's SD < the\n"
+          "observed), passes when 0.05 <= p <= 0.95:\n",
+          sp->q[1], sp->q[0], sp->q[2], sp->nitems);
+    char text[400];
+    snprintf(text, sizeof text,
+             "%s  p %.3f: n %d, improvement %.3f +/- %.3f, CV %.3f (sigma_b %.3f; its own "
+             "posterior %.3f [%.3f, %.3f]); %s",
+             k->pass ? "pass" : "FAIL", k->p, k->n, k->mean, k->sd, k->cv, k->sigma, k->q[1],
+             k->q[0], k->q[2], k->source);
+    const char *cells[2] = {k->id, text};
+    cli_table_row(cols, 2, cells);
+  }
+}
+
+static void print_table(const mn_validation *v, const mn_spread *sp, int quiet, int role) {
   cli_col cols[] = {{"id", 6, 6},         {"role", 11, 11}, {"quantity", 38, 12},
                     {"published", 14, 9}, {"range", 12, 9}, {"model median [90 % band]", 28, 12},
                     {"verdict", 0, 14}};
@@ -68,13 +95,20 @@ static void print_table(const mn_validation *v, int quiet, int role) {
   }
   int count[4][3] = {{0}};
   for (int t = 0; t < v->ntargets; t++) count[v->targets[t].role][v->targets[t].verdict]++;
+  if (role < 0 || role == MN_TARGET_VALIDATION) {
+    print_spread(sp, quiet);
+    for (int i = 0; i < sp->nchecks; i++)
+      count[MN_TARGET_VALIDATION][sp->check[i].pass ? MN_VERDICT_PASS : MN_VERDICT_FAIL]++;
+  }
   printf("\n");
   for (int k = 0; k < 4; k++)
     if (role < 0 || role == k)
       printf("%-12s %2d pass, %2d fail, %2d not evaluated\n", mn_target_role_name(k),
              count[k][MN_VERDICT_PASS], count[k][MN_VERDICT_FAIL],
              count[k][MN_VERDICT_NOT_EVALUATED]);
-  printf("sources: data/targets.csv; evaluation: data/target_models.csv\nsee docs/validation.md\n");
+  printf(
+      "sources: data/targets.csv, data/between_patient.csv\nevaluation: "
+      "data/target_models.csv\nsee docs/validation.md\n");
 }
 
 /* verdicts in JSON: lower case ("fail", not the table's "FAIL") */
@@ -83,7 +117,24 @@ static const char *jverdict(int vd) {
   return vd >= 0 && vd < 3 ? names[vd] : "?";
 }
 
-static int print_json(const mn_validation *v, int draws, int source, uint64_t seed, int role) {
+static json_t *spread_json(const mn_spread *sp) {
+  json_t *items = json_array();
+  for (int i = 0; i < sp->nchecks; i++) {
+    const mn_spread_check *k = &sp->check[i];
+    json_array_append_new(
+        items, json_pack("{s:s,s:s,s:s,s:i,s:o,s:o,s:o,s:o,s:[o,o,o],s:o,s:s}", "id", k->id, "role",
+                         "validation", "source", k->source, "n", k->n, "improvement_mean",
+                         num(k->mean), "improvement_sd", num(k->sd), "cv", num(k->cv), "sigma",
+                         num(k->sigma), "own_sigma_b", num(k->q[1]), num(k->q[0]), num(k->q[2]),
+                         "p", num(k->p), "verdict", k->pass ? "pass" : "fail"));
+  }
+  return json_pack("{s:s,s:{s:o,s:o,s:o},s:i,s:o}", "source", "data/between_patient.csv", "sigma_b",
+                   "median", num(sp->q[1]), "q05", num(sp->q[0]), "q95", num(sp->q[2]), "fit_items",
+                   sp->nitems, "checks", items);
+}
+
+static int print_json(const mn_validation *v, const mn_spread *sp, int draws, int source,
+                      uint64_t seed, int role) {
   json_t *arr = json_array();
   for (int t = 0; t < v->ntargets; t++) {
     const mn_target *tg = &v->targets[t];
@@ -125,6 +176,8 @@ static int print_json(const mn_validation *v, int draws, int source, uint64_t se
       int cnt = 0;
       for (int t = 0; t < v->ntargets; t++)
         cnt += (int)v->targets[t].role == ro && (int)v->targets[t].verdict == vd;
+      for (int i = 0; ro == MN_TARGET_VALIDATION && i < sp->nchecks; i++)
+        cnt += vd == (sp->check[i].pass ? MN_VERDICT_PASS : MN_VERDICT_FAIL);
       json_object_set_new(c, jverdict(vd), json_integer(cnt));
     }
     json_object_set_new(summary, mn_target_role_name(ro), c);
@@ -133,6 +186,8 @@ static int print_json(const mn_validation *v, int draws, int source, uint64_t se
                            "command", "validate", "draws", draws, "ensemble",
                            source == MN_ENSEMBLE_PRIOR ? "prior" : "posterior", "seed",
                            (json_int_t)seed, "targets", arr, "summary", summary);
+  if (root && (role < 0 || role == MN_TARGET_VALIDATION))
+    json_object_set_new(root, "between_patients", spread_json(sp));
   int bad = !root || json_dumpf(root, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(8));
   json_decref(root);
   printf("\n");
@@ -197,7 +252,9 @@ static int validate_run(const validate_args *a) {
   mn_error err = {0};
   mn_validation v;
   mn_param_set ps;
+  mn_spread sp;
   int rc = mn_param_set_load_default(&ps, &err);
+  if (!rc) rc = mn_spread_load_shipped(&sp, &err);
   if (!rc) rc = mn_validation_load(&v, &err);
   if (rc) return cli_fail(&a->common, &err);
   double t0 = mn_wall_time();
@@ -221,9 +278,9 @@ static int validate_run(const validate_args *a) {
         (v.targets[t].role == MN_TARGET_CALIBRATION || v.targets[t].role == MN_TARGET_ACCEPTANCE) &&
         v.targets[t].verdict == MN_VERDICT_FAIL;
   if (a->common.json)
-    rc = print_json(&v, a->draws, source, a->seed, a->role);
+    rc = print_json(&v, &sp, a->draws, source, a->seed, a->role);
   else
-    print_table(&v, a->common.quiet, a->role);
+    print_table(&v, &sp, a->common.quiet, a->role);
   mn_validation_fini(&v);
   if (rc) return EXIT_RUNTIME;
   if (failed) {

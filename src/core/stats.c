@@ -64,3 +64,35 @@ double mn_student_t_quantile(double p, double nu) {
   double g4 = z * ((((79 * z2 + 776) * z2 + 1482) * z2 - 1920) * z2 - 945) / 92160;
   return z + (g1 + (g2 + (g3 + g4 / nu) / nu) / nu) / nu;
 }
+
+double mn_gamma_p(double a, double x) {
+  if (!(a > 0) || !(x >= 0) || !isfinite(a)) return NAN;
+  if (x == 0) return 0;
+  if (isinf(x)) return 1;
+  double lead = a * log(x) - x - lgamma(a); /* log of x^a e^-x / Gamma(a) */
+  if (x < a + 1) { /* the series gamma(a, x) = x^a e^-x sum x^n / (a (a+1) ... (a+n)) */
+    double term = 1 / a, sum = term;
+    for (int n = 1; n < 1000 && fabs(term) > 1e-16 * fabs(sum); n++) {
+      term *= x / (a + n);
+      sum += term;
+    }
+    return fmin(1.0, sum * exp(lead));
+  }
+  /* the continued fraction of Gamma(a, x) (modified Lentz): 1 / (x + 1 - a - 1 (1 - a) /
+   * (x + 3 - a - 2 (2 - a) / (x + 5 - a - ...))) */
+  const double tiny = 1e-300;
+  double b = x + 1 - a, c = 1 / tiny, d = 1 / b, h = d;
+  for (int i = 1; i < 1000; i++) {
+    double an = -i * (i - a);
+    b += 2;
+    d = an * d + b;
+    if (fabs(d) < tiny) d = tiny;
+    c = b + an / c;
+    if (fabs(c) < tiny) c = tiny;
+    d = 1 / d;
+    double delta = d * c;
+    h *= delta;
+    if (fabs(delta - 1) < 1e-16) break;
+  }
+  return fmax(0.0, 1 - exp(lead) * h);
+}

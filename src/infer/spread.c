@@ -92,8 +92,42 @@ static int list_of(const mn_csv *t, int r, int col, double *v, int max, int *n, 
   return MN_OK;
 }
 
-/* One item's posterior masses on the grid into w (normalised). */
-static int item_posterior(const mn_csv *t, int r, const int *c, double *w, mn_error *err) {
+/* A mean|SD pair of field (row @p r, column @p col): a positive mean and a non-negative SD. */
+static int mean_sd_of(const mn_csv *t, int r, int col, double *mean, double *sd, mn_error *err) {
+  double v[2];
+  int n, rc = list_of(t, r, col, v, 2, &n, err);
+  if (rc) return rc;
+  if (n != 2 || !(v[0] > 0) || !(v[1] >= 0))
+    return MN_ERR(err, MN_EINPUT, "",
+                  "%s:%d: column %s = '%s': the score's mean|SD, a positive mean and an SD >= 0",
+                  t->name, t->lineno[r], t->header[col], t->rows[r][col]);
+  *mean = v[0], *sd = v[1];
+  return MN_OK;
+}
+
+/* The improvement f = 1 - after / before of a before_after item, f independent of the
+ * baseline: E[after] = E[before] (1 - E f), E[after^2] = E[before^2] E[(1 - f)^2]; its mean @p m
+ * and SD @p s. */
+static int before_after(const mn_csv *t, int r, const int *c, double *m, double *s, mn_error *err) {
+  double mb, sb, ma, sa;
+  int rc = mean_sd_of(t, r, c[8], &mb, &sb, err);
+  if (!rc) rc = mean_sd_of(t, r, c[9], &ma, &sa, err);
+  if (rc) return rc;
+  double keep = ma / mb, second = (ma * ma + sa * sa) / (mb * mb + sb * sb);
+  double var = second - keep * keep;
+  if (!(keep < 1) || !(var > 0))
+    return MN_ERR(err, MN_EINPUT, "",
+                  "%s:%d: before %s and after %s imply no improvement with a spread (mean "
+                  "improvement %.3g, variance %.3g): the score must fall and its SD allow it",
+                  t->name, t->lineno[r], t->rows[r][c[8]], t->rows[r][c[9]], 1 - keep, var);
+  *m = 1 - keep, *s = sqrt(var);
+  return MN_OK;
+}
+
+/* One item's posterior masses on the grid into w (normalised); for an item of an SD (sd_change,
+ * before_after) its SD @p sd_out around the mean @p mean_out (NaN for categories). */
+static int item_posterior(const mn_csv *t, int r, const int *c, double *w, double *mean_out,
+                          double *sd_out, mn_error *err) {
   int rc = MN_OK;
   double nn;
   MN_TRY(mn_csv_double(t, r, c[1], &nn, err));
@@ -102,7 +136,14 @@ static int item_posterior(const mn_csv *t, int r, const int *c, double *w, mn_er
   int n = (int)nn;
   const char *kind = t->rows[r][c[0]];
   double ll[MN_SPREAD_GRID], lmax = -INFINITY;
-  if (!strcmp(kind, "sd_change")) {
+  *mean_out = *sd_out = NAN;
+  if (!strcmp(kind, "before_after")) {
+    double m = NAN, sd = NAN;
+    MN_CHECK(n >= 4, err, MN_EINPUT, "", "%s:%d: before_after needs n >= 4", t->name, t->lineno[r]);
+    MN_TRY(before_after(t, r, c, &m, &sd, err));
+    *mean_out = m, *sd_out = sd;
+    for (int j = 0; j < MN_SPREAD_GRID; j++) ll[j] = loglik_sd(sd, m, n, grid_sigma(j));
+  } else if (!strcmp(kind, "sd_change")) {
     double m, lo, hi, level;
     MN_TRY(mn_csv_double(t, r, c[2], &m, err));
     MN_TRY(mn_csv_double(t, r, c[3], &lo, err));
@@ -114,6 +155,7 @@ static int item_posterior(const mn_csv *t, int r, const int *c, double *w, mn_er
              t->name, t->lineno[r]);
     /* the SD of the change from the interval's half width and the t quantile */
     double s = 0.5 * (hi - lo) * sqrt(n) / mn_student_t_quantile(0.5 + 0.5 * level, n - 1);
+    *mean_out = fabs(m), *sd_out = s;
     for (int j = 0; j < MN_SPREAD_GRID; j++) ll[j] = loglik_sd(s, fabs(m), n, grid_sigma(j));
   } else if (!strcmp(kind, "categories")) {
     double cut[8], cnt[9];
@@ -137,7 +179,8 @@ static int item_posterior(const mn_csv *t, int r, const int *c, double *w, mn_er
     for (int j = 0; j < MN_SPREAD_GRID; j++)
       ll[j] = loglik_categories(cut, ncut, count, grid_sigma(j));
   } else {
-    return MN_ERR(err, MN_EINPUT, "", "%s:%d: kind = '%s': allowed sd_change, categories", t->name,
+    return MN_ERR(err, MN_EINPUT, "",
+                  "%s:%d: kind = '%s': allowed sd_change, categories, before_after", t->name,
                   t->lineno[r], kind);
   }
   for (int j = 0; j < MN_SPREAD_GRID; j++)
@@ -151,30 +194,69 @@ cleanup:
   return rc;
 }
 
+/* Check validation item @p k (its SD sd around mean m over n patients) against the posterior
+ * masses @p w: the posterior predictive P(replicate SD < observed), the chi-square law of
+ * loglik_sd integrated over sigma_b. */
+static void check_item(mn_spread_check *k, const double *w) {
+  double p = 0, x = (k->n - 1) * k->sd * k->sd;
+  for (int j = 0; j < MN_SPREAD_GRID; j++) {
+    if (!(w[j] > 0)) continue;
+    double V = k->mean * k->mean * expm1(grid_sigma(j) * grid_sigma(j));
+    p += w[j] * mn_gamma_p(0.5 * (k->n - 1), 0.5 * x / V);
+  }
+  k->p = p;
+  k->pass = p >= 0.05 && p <= 0.95;
+}
+
 int mn_spread_parse(const char *text, size_t len, const char *name, mn_spread *out, mn_error *err) {
-  static const char *const cols[8] = {"kind", "n", "mean", "lo", "hi", "level", "cuts", "counts"};
-  int rc = MN_OK, c[8], c_id;
+  static const char *const cols[10] = {"kind",  "n",    "mean",   "lo",     "hi",
+                                       "level", "cuts", "counts", "before", "after"};
+  int rc = MN_OK, c[10], c_id, c_role, c_src, nfit = 0;
   mn_csv t;
   memset(out, 0, sizeof *out);
   MN_TRY(mn_csv_parse(text, len, name, &t, err));
   MN_TRY(mn_csv_require(&t, "id", &c_id, err));
-  for (int k = 0; k < 8; k++) MN_TRY(mn_csv_require(&t, cols[k], &c[k], err));
+  MN_TRY(mn_csv_require(&t, "role", &c_role, err));
+  MN_TRY(mn_csv_require(&t, "source", &c_src, err));
+  for (int k = 0; k < 10; k++) MN_TRY(mn_csv_require(&t, cols[k], &c[k], err));
   MN_CHECK(t.nrows >= 1 && t.nrows <= MN_SPREAD_MAX_ITEMS, err, MN_EINPUT, "",
            "%s: %d items: allowed 1 to %d", t.name, t.nrows, MN_SPREAD_MAX_ITEMS);
+  for (int r = 0; r < t.nrows; r++) {
+    const char *role = t.rows[r][c_role];
+    MN_CHECK(!strcmp(role, "fit") || !strcmp(role, "validation"), err, MN_EINPUT, "",
+             "%s:%d: role = '%s': allowed fit, validation", t.name, t.lineno[r], role);
+    nfit += !strcmp(role, "fit");
+  }
+  MN_CHECK(nfit >= 1, err, MN_EINPUT, "", "%s: no item with role fit: sigma_b needs one", t.name);
   out->n = MN_SPREAD_GRID;
   for (int j = 0; j < MN_SPREAD_GRID; j++) out->sigma[j] = grid_sigma(j);
   for (int r = 0; r < t.nrows; r++) {
-    double w[MN_SPREAD_GRID];
-    MN_TRY(item_posterior(&t, r, c, w, err));
-    mn_spread_item *it = &out->item[r];
-    snprintf(it->id, sizeof it->id, "%s", t.rows[r][c_id]);
-    grid_bands(w, MN_SPREAD_GRID, it->q);
-    for (int j = 0; j < MN_SPREAD_GRID; j++) out->w[j] += w[j] / t.nrows;
+    double w[MN_SPREAD_GRID], m = NAN, sd = NAN;
+    MN_TRY(item_posterior(&t, r, c, w, &m, &sd, err));
+    if (!strcmp(t.rows[r][c_role], "fit")) {
+      mn_spread_item *it = &out->item[out->nitems++];
+      snprintf(it->id, sizeof it->id, "%s", t.rows[r][c_id]);
+      grid_bands(w, MN_SPREAD_GRID, it->q);
+      for (int j = 0; j < MN_SPREAD_GRID; j++) out->w[j] += w[j] / nfit;
+      continue;
+    }
+    MN_CHECK(isfinite(sd), err, MN_EINPUT, "",
+             "%s:%d: a validation item needs kind sd_change or before_after (an SD of the "
+             "improvement to predict), not %s",
+             t.name, t.lineno[r], t.rows[r][c[0]]);
+    mn_spread_check *k = &out->check[out->nchecks++];
+    snprintf(k->id, sizeof k->id, "%s", t.rows[r][c_id]);
+    snprintf(k->source, sizeof k->source, "%s", t.rows[r][c_src]);
+    double nn;
+    MN_TRY(mn_csv_double(&t, r, c[1], &nn, err));
+    k->n = (int)nn, k->mean = m, k->sd = sd, k->cv = sd / m;
+    k->sigma = sqrt(log1p(k->cv * k->cv));
+    grid_bands(w, MN_SPREAD_GRID, k->q);
   }
-  out->nitems = t.nrows;
+  for (int i = 0; i < out->nchecks; i++) check_item(&out->check[i], out->w);
   grid_bands(out->w, MN_SPREAD_GRID, out->q);
   snprintf(out->label, sizeof out->label, "posterior from %.60s (%d items, equal mixture)", t.name,
-           t.nrows);
+           nfit);
 cleanup:
   mn_csv_fini(&t);
   if (rc) memset(out, 0, sizeof *out);

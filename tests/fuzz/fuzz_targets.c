@@ -115,7 +115,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   return 0;
 }
 #elif defined(FUZZ_RULES)
-/* The planner's tables: candidacy rules and the posterior ensemble (the same CSV reader). */
+/* The planner's tables: candidacy rules, the posterior ensemble and the between-patient items
+ * (the same CSV reader). */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   mn_candidacy_rules *r = NULL;
   mn_error e = {0};
@@ -125,6 +126,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   mn_error e2 = {0};
   if (mn_posterior_parse((const char *)data, size, "fuzz.csv", &po, &e2) == MN_OK)
     mn_posterior_fini(&po);
+  mn_spread sp;
+  mn_error e3 = {0};
+  (void)mn_spread_parse((const char *)data, size, "fuzz.csv", &sp, &e3);
   return 0;
 }
 #elif defined(FUZZ_CHECKPOINT)

@@ -446,33 +446,86 @@ Test(spread, shipped_posterior_matches_the_design_and_preserves_the_mean) {
 Test(spread, a_bad_table_is_refused_with_its_line) {
   mn_error err = {0};
   mn_spread s;
-  const char *h = "id,kind,n,mean,lo,hi,level,cuts,counts\n";
-  char bad[512];
-  snprintf(bad, sizeof bad, "%sX1,categories,25,,,,,0.25|0.5,3|12|11|0\n", h);
+  const char *h = "id,role,source,kind,n,mean,lo,hi,level,cuts,counts,before,after\n";
+  const char *fit = "F1,fit,s,sd_change,48,1.23,1.11,1.34,0.99,,,,\n";
+  static const struct {
+    const char *row, *msg;
+  } bad[] = {
+      {"X1,fit,s,categories,25,,,,,0.25|0.5,3|12|11|0,,\n", "one count more"},
+      {"X1,fit,s,categories,25,,,,,0.25|0.5|0.75,3|12|11|0,,\n", "add up to 26"},
+      {"X1,fit,s,sd_change,48,1.23,1.3,1.34,0.99,,,,\n", "inside its interval"},
+      {"X1,fit,s,anecdote,48,1.23,1.1,1.34,0.99,,,,\n", "sd_change, categories, before_after"},
+      {"X1,fit,s,categories,25,,,,,0.25|x,3|12|10,,\n", "column cuts"},
+      {"X1,fitted,s,sd_change,48,1.23,1.11,1.34,0.99,,,,\n", "allowed fit, validation"},
+      {"X1,validation,s,categories,25,,,,,0.25|0.5|0.75,3|12|10|0,,\n", "needs kind sd_change"},
+      {"X1,validation,s,before_after,30,,,,,,,6.5|2.71,11.73|3.12\n", "no improvement"},
+      {"X1,validation,s,before_after,30,,,,,,,11.73,6.5|2.71\n", "column before"},
+      {"X1,validation,s,before_after,30,,,,,,,11.73|3.12,-6.5|2.71\n", "column after"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    char text[512];
+    snprintf(text, sizeof text, "%s%s%s", h, fit, bad[i].row);
+    err = (mn_error){0};
+    cr_assert_eq(mn_spread_parse(text, strlen(text), "t.csv", &s, &err), MN_EINPUT, "%s",
+                 bad[i].row);
+    cr_assert(strstr(err.msg, "t.csv:3") && strstr(err.msg, bad[i].msg), "%s", err.msg);
+  }
+  char only[512]; /* validation alone: nothing to check against */
+  snprintf(only, sizeof only, "%sV1,validation,s,before_after,30,,,,,,,11.73|3.12,6.5|2.71\n", h);
   err = (mn_error){0};
-  cr_assert_eq(mn_spread_parse(bad, strlen(bad), "t.csv", &s, &err), MN_EINPUT);
-  cr_assert(strstr(err.msg, "t.csv:2") && strstr(err.msg, "one count more"), "%s", err.msg);
-  snprintf(bad, sizeof bad, "%sX1,categories,25,,,,,0.25|0.5|0.75,3|12|11|0\n", h);
-  err = (mn_error){0};
-  cr_assert_eq(mn_spread_parse(bad, strlen(bad), "t.csv", &s, &err), MN_EINPUT);
-  cr_assert(strstr(err.msg, "add up to 26"), "%s", err.msg);
-  snprintf(bad, sizeof bad, "%sX1,sd_change,48,1.23,1.3,1.34,0.99,,\n", h);
-  err = (mn_error){0};
-  cr_assert_eq(mn_spread_parse(bad, strlen(bad), "t.csv", &s, &err), MN_EINPUT);
-  cr_assert(strstr(err.msg, "inside its interval"), "%s", err.msg);
-  snprintf(bad, sizeof bad, "%sX1,anecdote,48,1.23,1.1,1.34,0.99,,\n", h);
-  err = (mn_error){0};
-  cr_assert_eq(mn_spread_parse(bad, strlen(bad), "t.csv", &s, &err), MN_EINPUT);
-  cr_assert(strstr(err.msg, "sd_change, categories"), "%s", err.msg);
-  snprintf(bad, sizeof bad, "%sX1,categories,25,,,,,0.25|x,3|12|10\n", h);
-  err = (mn_error){0};
-  cr_assert_eq(mn_spread_parse(bad, strlen(bad), "t.csv", &s, &err), MN_EINPUT);
-  cr_assert(strstr(err.msg, "column cuts"), "%s", err.msg);
+  cr_assert_eq(mn_spread_parse(only, strlen(only), "t.csv", &s, &err), MN_EINPUT);
+  cr_assert(strstr(err.msg, "no item with role fit"), "%s", err.msg);
   /* a wider study spread gives a larger sigma_b */
-  const char *narrow = "id,kind,n,mean,lo,hi,level,cuts,counts\nA,sd_change,48,1,0.9,1.1,0.95,,\n";
-  const char *wide = "id,kind,n,mean,lo,hi,level,cuts,counts\nA,sd_change,48,1,0.8,1.2,0.95,,\n";
+  char narrow[256], wide[256];
+  snprintf(narrow, sizeof narrow, "%sA,fit,s,sd_change,48,1,0.9,1.1,0.95,,,,\n", h);
+  snprintf(wide, sizeof wide, "%sA,fit,s,sd_change,48,1,0.8,1.2,0.95,,,,\n", h);
   mn_spread a, b;
   cr_assert_eq(mn_spread_parse(narrow, strlen(narrow), "n.csv", &a, &err), MN_OK, "%s", err.msg);
   cr_assert_eq(mn_spread_parse(wide, strlen(wide), "w.csv", &b, &err), MN_OK, "%s", err.msg);
   cr_assert(b.q[1] > 1.8 * a.q[1], "%g %g", a.q[1], b.q[1]);
+}
+
+Test(spread, the_validation_items_check_the_posterior_and_can_fail) {
+  /* the chi-square distribution function behind the check: textbook quantiles */
+  cr_assert(fabs(mn_gamma_p(14.5, 42.557 / 2) - 0.95) < 1e-4, "%g", mn_gamma_p(14.5, 21.2785));
+  cr_assert(fabs(mn_gamma_p(14.5, 17.708 / 2) - 0.05) < 1e-4);
+  cr_assert(fabs(mn_gamma_p(5, 18.307 / 2) - 0.95) < 1e-4);
+  cr_assert(fabs(mn_gamma_p(1, 2.0) - (1 - exp(-2.0))) < 1e-13); /* P(1, x) = 1 - e^-x */
+  cr_assert(mn_gamma_p(3, 0) == 0 && isnan(mn_gamma_p(0, 1)) && isnan(mn_gamma_p(2, -1)));
+  mn_error err = {0};
+  mn_spread s;
+  cr_assert_eq(mn_spread_load_shipped(&s, &err), MN_OK, "%s", err.msg);
+  cr_assert_eq(s.nchecks, 2);
+  for (int i = 0; i < s.nchecks; i++) {
+    const mn_spread_check *k = &s.check[i];
+    printf(
+        "%s: improvement %.3f +/- %.3f (n %d), CV %.3f, sigma %.3f, own posterior %.3f [%.3f, "
+        "%.3f], predictive p %.3f: %s\n",
+        k->id, k->mean, k->sd, k->n, k->cv, k->sigma, k->q[1], k->q[0], k->q[2], k->p,
+        k->pass ? "pass" : "FAIL");
+  }
+  /* Dogra 2014 (BP03): 11.73 +/- 3.12 -> 6.5 +/- 2.71 gives f 0.446 +/- 0.172, CV 0.386, sigma
+   * 0.373 (design document: SD(f) 0.18, CV 0.40, sigma 0.38); Nguyen 2024 (BP04): CV 0.230
+   * (design: 0.24) */
+  cr_assert(!strcmp(s.check[0].id, "BP03") && !strcmp(s.check[1].id, "BP04"));
+  cr_assert(fabs(s.check[0].mean - 0.4459) < 1e-3 && fabs(s.check[0].cv - 0.386) < 2e-3, "%g %g",
+            s.check[0].mean, s.check[0].cv);
+  cr_assert(fabs(s.check[0].sigma - 0.373) < 2e-3, "%g", s.check[0].sigma);
+  cr_assert(fabs(s.check[1].cv - 0.230) < 2e-3, "%g", s.check[1].cv);
+  /* the posterior predictive p: a wide study sits high, a narrow one low, both inside 5-95 % */
+  cr_assert(s.check[0].p > s.check[1].p, "%g %g", s.check[0].p, s.check[1].p);
+  /* the same check fails a study far wider or far narrower than sigma_b allows */
+  const char *h =
+      "id,role,source,kind,n,mean,lo,hi,level,cuts,counts,before,after\n"
+      "F1,fit,s,sd_change,48,1.23,1.11,1.34,0.99,,,,\n";
+  static const char *const rows[2] = {"V1,validation,s,before_after,30,,,,,,,20|2,10|8\n",
+                                      "V1,validation,s,before_after,30,,,,,,,20|1,10|0.6\n"};
+  for (int i = 0; i < 2; i++) {
+    char text[512];
+    snprintf(text, sizeof text, "%s%s", h, rows[i]);
+    mn_spread t;
+    cr_assert_eq(mn_spread_parse(text, strlen(text), "t.csv", &t, &err), MN_OK, "%s", err.msg);
+    printf("synthetic %s: CV %.3f, p %.4f\n", i ? "narrow" : "wide", t.check[0].cv, t.check[0].p);
+    cr_assert(!t.check[0].pass && (i ? t.check[0].p < 0.05 : t.check[0].p > 0.95));
+  }
 }
