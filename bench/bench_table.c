@@ -12,13 +12,15 @@
  *   (e) one lumped run (3 sessions over a year);
  *   (f) one plan (3 regions, 200 posterior draws);
  *   (g) calibration throughput: a short chain of the shipped sampler (32 walkers, 12 steps, no
- *       MAP polish, 2 threads), in likelihood evaluations and lumped runs per second.
+ *       MAP polish, 2 threads), in likelihood evaluations and lumped runs per second;
+ *   (h) the 3D posterior check: CT14's protocol as 3D unit cells for 4 posterior draws and the
+ *       nominal values (2 threads), in draws per core-minute.
  * (a)-(c) with 1 and 2 threads, each timing interleaved with a STREAM-like triad (100 M doubles
  * per array) in the same process: the median over 15 (triad, kernel) pairs of the triad
  * bandwidth over the update rate is the triad-equivalent bytes per update. Peak RSS is measured
  * in a child process that sets up and runs only that kernel.
- * Usage: bench_table [--quick] [--only a|b|c|g] [--mnsim PATH] [--patch CASE]
- *   --quick skips (d); --only runs the rows of one of (a)-(c) or (g) and stops there. */
+ * Usage: bench_table [--quick] [--only a|b|c|g|h] [--mnsim PATH] [--patch CASE]
+ *   --quick skips (d); --only runs the rows of one of (a)-(c), (g) or (h) and stops there. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -449,6 +451,34 @@ static void calib_row(void) {
       ce, cr);
 }
 
+/* (h) the 3D posterior check (issue 16; `mnsim validate --model 3d`): CT14's protocol (5
+ * roller sessions 30 days apart, 176 days) as a 3D unit cell for the nominal values and 4
+ * posterior draws, the lumped twin beside each, on 2 threads. Draws per core-minute count the
+ * nominal run as a draw and both cores for the whole time (the nominal run leaves one idle). */
+static void check3d_row(void) {
+  enum { DRAWS = 4, THREADS = 2 };
+  mn_error e = {0};
+  static mn_param_set ps;
+  mn_validation v;
+  if (mn_param_set_load_default(&ps, &e) || mn_validation_load(&v, &e)) die("3d check", &e);
+  v.model3d = 1;
+  snprintf(v.only_id, sizeof v.only_id, "CT14");
+  double t0 = mn_wall_time();
+  if (mn_validation_run(&v, &ps, MN_ENSEMBLE_POSTERIOR, DRAWS, 1, THREADS, -1, &e))
+    die("3d check", &e);
+  double dt = mn_wall_time() - t0;
+  const mn_target_eval *r = NULL;
+  for (int i = 0; i < v.nrows && !r; i++)
+    if (!strcmp(v.targets[v.rows[i].target].id, "CT14")) r = &v.rows[i];
+  if (!r) die("3d check: CT14 has no model row", NULL);
+  printf(
+      "(h) 3D posterior check (CT14: 5 roller sessions, 176 days; the nominal values and %d "
+      "draws, %d threads): %.2f draws per core-minute (%.0f s); 3D - lumped %+.2f (largest "
+      "%+.2f) points of papillary collagen\n",
+      DRAWS, THREADS, (DRAWS + 1) / (dt / 60 * THREADS), dt, r->diff_median, r->diff_max);
+  mn_validation_fini(&v);
+}
+
 static double plan_s(int *runs, double *best) {
   static const char patient[] =
       "description: bench - three regions\n"
@@ -498,7 +528,7 @@ int main(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--quick"))
       quick = 1;
-    else if (!strcmp(argv[i], "--only") && i + 1 < argc && strchr("abcg", argv[i + 1][0]) &&
+    else if (!strcmp(argv[i], "--only") && i + 1 < argc && strchr("abcgh", argv[i + 1][0]) &&
              argv[i + 1][0])
       only = argv[++i][0];
     else if (!strcmp(argv[i], "--mnsim") && i + 1 < argc)
@@ -508,12 +538,16 @@ int main(int argc, char **argv) {
     else
       return fprintf(
                  stderr,
-                 "usage: bench_table [--quick] [--only a|b|c|g] [--mnsim PATH] [--patch CASE]\n"),
+                 "usage: bench_table [--quick] [--only a|b|c|g|h] [--mnsim PATH] [--patch CASE]\n"),
              2;
   }
   mn_log_set_handler(to_stderr, NULL);
   if (only == 'g') {
     calib_row();
+    return 0;
+  }
+  if (only == 'h') {
+    check3d_row();
     return 0;
   }
   kernel ks[] = {
@@ -604,5 +638,6 @@ int main(int argc, char **argv) {
       "median %.3f s (target 1 s)\n",
       runs, pb, pm);
   calib_row();
+  check3d_row();
   return 0;
 }

@@ -91,6 +91,15 @@ grep -q "sidewall)" "$tmp/val80.txt" || { echo "FAIL validate cuts CT04a's quant
 COLUMNS=200 "$m" validate --role input-check --draws 0 | awk 'length > 100 { wide = 1 } END { exit !wide }' ||
   { echo "FAIL validate ignores COLUMNS"; fail=1; }
 "$m" validate --quantities | grep -q "redness_days_first" || { echo "FAIL validate --quantities"; fail=1; }
+# the 3D posterior check (issue 16): one target at the nominal values (three 30-day unit cells
+# and their lumped twins); --id alone keeps the other targets out
+"$m" validate --model 3d --id SEED1 --draws 0 --json >"$tmp/v3d.json" || { echo "FAIL validate --model 3d"; fail=1; }
+grep -q '"model": "3d"' "$tmp/v3d.json" && [ "$(grep -c '"diff_3d_largest"' "$tmp/v3d.json")" -eq 3 ] &&
+  [ "$(grep -c '"id": ' "$tmp/v3d.json")" -eq 1 ] && ! grep -q '"diff_3d_largest": null' "$tmp/v3d.json" ||
+  { echo "FAIL validate --model 3d --id SEED1:"; cat "$tmp/v3d.json"; fail=1; }
+"$m" validate --id CT05b --draws 0 --json | grep -q '"model": "lumped"' || { echo "FAIL validate --json model"; fail=1; }
+expect 2 "mnsim validate: --model 'fem': allowed lumped, 3d" -- "$m" validate --model fem
+expect 2 "mnsim validate: --id 'CT99': no such target in data/targets.csv" -- "$m" validate --id CT99
 # mnsim plan: the rules, a template that is itself a valid patient file, usage errors
 "$m" plan --rules | grep -q "^R01 " || { echo "FAIL plan --rules"; fail=1; }
 env -u COLUMNS "$m" plan --rules >"$tmp/rules80.txt"

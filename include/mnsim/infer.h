@@ -257,6 +257,10 @@ typedef struct mn_target_eval {
   double nominal, median, q05, q95; /**< nominal run, and the draws' median and 90 % band */
   int kept, dropped, failed;        /**< draws evaluated (failed ones excluded), dropped, failed */
   int verdict;                      /**< mn_verdict */
+  /** the 3D check (mn_validation.model3d): the lumped twin's median over the same draws, and
+   *  3D minus lumped per draw (nominal run included): its median and largest magnitude (signed),
+   *  in the quantity's unit; NaN otherwise */
+  double lumped_median, diff_median, diff_max;
 } mn_target_eval;
 
 /** The targets and their evaluation rows. Owns both arrays: mn_validation_fini. */
@@ -267,6 +271,11 @@ typedef struct mn_validation {
   int nrows;
   mn_progress *progress; /**< borrowed, may be NULL: updated by mn_validation_run per row (the
                               caller sets it after loading, and finishes it) */
+  /** set by the caller after loading: 1 = the 3D posterior check: model rows run as 3D unit
+   *  cells (the case file's grid and solver defaults) for the nominal values and each draw,
+   *  and the lumped twin beside them (lumped_median, diff_*); the verdicts are the 3D model's */
+  int model3d;
+  char only_id[16]; /**< set by the caller: evaluate this target only ("": every target) */
 } mn_validation;
 
 /** Load the shipped targets and their evaluations; each evaluation must name a known target and
@@ -294,6 +303,12 @@ int mn_validation_run(mn_validation *v, const mn_param_set *ps, int source, int 
  *  call. Thread-safe. */
 double mn_target_eval_model(const mn_target_eval *r, const mn_model_params *m,
                             const mn_skin_atlas *atlas, const mn_device_catalogue *cat);
+
+/** mn_target_eval_model with a 3D unit cell instead of the lumped twin (the case file's grid and
+ *  solver defaults, supersample 4, seed 1): seconds per run. Thread-safe (the solver's threads
+ *  inside a parallel region are OpenMP's nesting rule). */
+double mn_target_eval_model_3d(const mn_target_eval *r, const mn_model_params *m,
+                               const mn_skin_atlas *atlas, const mn_device_catalogue *cat);
 
 /** Evaluate rows @p idx[0..n) of @p rows, which share one protocol (mn_target_same_protocol),
  *  with one lumped course for parameter set @p m: each row's quantity into @p x (NaN when the

@@ -67,6 +67,7 @@ static void print_table(const mn_validation *v, const mn_spread *sp, int quiet, 
   for (int t = 0; t < v->ntargets; t++) {
     const mn_target *tg = &v->targets[t];
     if (role >= 0 && tg->role != role) continue;
+    if (v->only_id[0] && strcmp(tg->id, v->only_id)) continue;
     if (quiet && tg->verdict != MN_VERDICT_FAIL) continue;
     char pub[160];
     snprintf(pub, sizeof pub, "%s %s", tg->value, tg->unit);
@@ -88,14 +89,21 @@ static void print_table(const mn_validation *v, const mn_spread *sp, int quiet, 
         snprintf(model, sizeof model, "%.4g", r->median);
       else
         snprintf(model, sizeof model, "%.3g [%.3g, %.3g]", r->median, r->q05, r->q95);
-      snprintf(verdict, sizeof verdict, "%s  (%s%s%s)", mn_verdict_name(r->verdict), r->quantity,
-               r->kind == MN_EVAL_MODEL ? ", " : "", r->kind == MN_EVAL_MODEL ? r->dev.model : "");
+      char check[120] = "";
+      if (r->kind == MN_EVAL_MODEL && v->model3d)
+        snprintf(check, sizeof check, "; 3D - lumped %+.3g (largest %+.3g; lumped median %.3g)",
+                 r->diff_median, r->diff_max, r->lumped_median);
+      snprintf(verdict, sizeof verdict, "%s  (%s%s%s%s)", mn_verdict_name(r->verdict), r->quantity,
+               r->kind == MN_EVAL_MODEL ? ", " : "", r->kind == MN_EVAL_MODEL ? r->dev.model : "",
+               check);
       cli_table_row(cols, NC, cells);
     }
   }
   int count[4][3] = {{0}};
-  for (int t = 0; t < v->ntargets; t++) count[v->targets[t].role][v->targets[t].verdict]++;
-  if (role < 0 || role == MN_TARGET_VALIDATION) {
+  for (int t = 0; t < v->ntargets; t++)
+    if (!v->only_id[0] || !strcmp(v->targets[t].id, v->only_id))
+      count[v->targets[t].role][v->targets[t].verdict]++;
+  if ((role < 0 || role == MN_TARGET_VALIDATION) && !v->only_id[0]) {
     print_spread(sp, quiet);
     for (int i = 0; i < sp->nchecks; i++)
       count[MN_TARGET_VALIDATION][sp->check[i].pass ? MN_VERDICT_PASS : MN_VERDICT_FAIL]++;
@@ -106,6 +114,10 @@ static void print_table(const mn_validation *v, const mn_spread *sp, int quiet, 
       printf("%-12s %2d pass, %2d fail, %2d not evaluated\n", mn_target_role_name(k),
              count[k][MN_VERDICT_PASS], count[k][MN_VERDICT_FAIL],
              count[k][MN_VERDICT_NOT_EVALUATED]);
+  if (v->model3d)
+    printf(
+        "model: the 3D unit cell (the case file's grid and solver defaults) over the draws,\n"
+        "the lumped twin beside it (3D - lumped: median and largest per draw)\n");
   printf(
       "sources: data/targets.csv, data/between_patient.csv\nevaluation: "
       "data/target_models.csv\nsee docs/validation.md\n");
@@ -139,6 +151,7 @@ static int print_json(const mn_validation *v, const mn_spread *sp, int draws, in
   for (int t = 0; t < v->ntargets; t++) {
     const mn_target *tg = &v->targets[t];
     if (role >= 0 && tg->role != role) continue;
+    if (v->only_id[0] && strcmp(tg->id, v->only_id)) continue;
     json_t *rows = json_array();
     for (int i = tg->first; i < tg->first + tg->count; i++) {
       const mn_target_eval *r = &v->rows[i];
@@ -153,6 +166,11 @@ static int print_json(const mn_validation *v, const mn_spread *sp, int draws, in
         json_object_set_new(o, "median", num(r->median));
         json_object_set_new(o, "band", json_pack("[o,o]", num(r->q05), num(r->q95)));
       }
+      if (r->kind == MN_EVAL_MODEL && v->model3d)
+        json_object_set_new(
+            o, "lumped",
+            json_pack("{s:o,s:o,s:o}", "median", num(r->lumped_median), "diff_3d_median",
+                      num(r->diff_median), "diff_3d_largest", num(r->diff_max)));
       if (r->kind == MN_EVAL_MODEL)
         json_object_set_new(
             o, "protocol",
@@ -175,8 +193,9 @@ static int print_json(const mn_validation *v, const mn_spread *sp, int draws, in
     for (int vd = 0; vd < 3; vd++) {
       int cnt = 0;
       for (int t = 0; t < v->ntargets; t++)
-        cnt += (int)v->targets[t].role == ro && (int)v->targets[t].verdict == vd;
-      for (int i = 0; ro == MN_TARGET_VALIDATION && i < sp->nchecks; i++)
+        cnt += (int)v->targets[t].role == ro && (int)v->targets[t].verdict == vd &&
+               (!v->only_id[0] || !strcmp(v->targets[t].id, v->only_id));
+      for (int i = 0; ro == MN_TARGET_VALIDATION && !v->only_id[0] && i < sp->nchecks; i++)
         cnt += vd == (sp->check[i].pass ? MN_VERDICT_PASS : MN_VERDICT_FAIL);
       json_object_set_new(c, jverdict(vd), json_integer(cnt));
     }
@@ -186,7 +205,8 @@ static int print_json(const mn_validation *v, const mn_spread *sp, int draws, in
                            "command", "validate", "draws", draws, "ensemble",
                            source == MN_ENSEMBLE_PRIOR ? "prior" : "posterior", "seed",
                            (json_int_t)seed, "targets", arr, "summary", summary);
-  if (root && (role < 0 || role == MN_TARGET_VALIDATION))
+  if (root) json_object_set_new(root, "model", json_string(v->model3d ? "3d" : "lumped"));
+  if (root && (role < 0 || role == MN_TARGET_VALIDATION) && !v->only_id[0])
     json_object_set_new(root, "between_patients", spread_json(sp));
   int bad = !root || json_dumpf(root, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(8));
   json_decref(root);
@@ -197,9 +217,10 @@ static int print_json(const mn_validation *v, const mn_spread *sp, int draws, in
 /* What `mnsim validate` was asked for. */
 typedef struct validate_args {
   cli_opts common;
-  int draws, threads, role, list, prior, progress;
+  int draws, threads, role, list, prior, progress, model3d;
   uint64_t seed;
   int have_seed;
+  char id[16];
 } validate_args;
 
 static int role_option(void *opts, const char *v) {
@@ -213,11 +234,32 @@ static int role_option(void *opts, const char *v) {
                                         v);
 }
 
+static int model_option(void *opts, const char *v) {
+  validate_args *a = opts;
+  if (!strcmp(v, "lumped") || !strcmp(v, "3d")) {
+    a->model3d = !strcmp(v, "3d");
+    return 0;
+  }
+  return cli_usage_error("validate", "--model '%s': allowed lumped, 3d", v);
+}
+
+static int id_option(void *opts, const char *v) {
+  validate_args *a = opts;
+  if (strlen(v) >= sizeof a->id || !v[0])
+    return cli_usage_error("validate", "--id '%s': a target id of data/targets.csv (e.g. CT14)", v);
+  snprintf(a->id, sizeof a->id, "%s", v);
+  return 0;
+}
+
 #define VO(f) offsetof(validate_args, f)
 static const cli_option validate_options[] = {
     {"draws", 0, CLI_INT, "N", 0, 10000, VO(draws), 0, NULL,
-     "parameter draws per model row (default 400, the posterior table's first in its spread "
-     "order; 0: nominal only)"},
+     "parameter draws per model row (default 400, with --model 3d 8; the posterior table's "
+     "first in its spread order; 0: nominal only)"},
+    {"model", 0, CLI_CALL, "M", 0, 0, 0, 0, model_option,
+     "lumped (default) or 3d: the posterior check with the 3D unit cell, the lumped twin beside "
+     "it (seconds per run; spread over MPI ranks under mpirun)"},
+    {"id", 0, CLI_CALL, "ID", 0, 0, 0, 0, id_option, "only the target ID (e.g. CT14)"},
     {"prior", 0, CLI_FLAG, NULL, 0, 0, VO(prior), 0, NULL,
      "Latin-hypercube draws of the calibrated ranges instead of the posterior"},
     {"seed", 0, CLI_U64, "N", 0, 0, VO(seed), VO(have_seed), NULL,
@@ -257,12 +299,21 @@ static int validate_run(const validate_args *a) {
   if (!rc) rc = mn_spread_load_shipped(&sp, &err);
   if (!rc) rc = mn_validation_load(&v, &err);
   if (rc) return cli_fail(&a->common, &err);
+  v.model3d = a->model3d;
+  snprintf(v.only_id, sizeof v.only_id, "%s", a->id);
+  int known = !a->id[0];
+  for (int t = 0; t < v.ntargets && !known; t++) known = !strcmp(v.targets[t].id, a->id);
+  if (!known) {
+    mn_validation_fini(&v);
+    return cli_usage_error("validate", "--id '%s': no such target in data/targets.csv", a->id);
+  }
+  int draws = a->draws >= 0 ? a->draws : a->model3d ? 8 : 400; /* -1: not given */
   double t0 = mn_wall_time();
   int source = a->prior ? MN_ENSEMBLE_PRIOR : MN_ENSEMBLE_POSTERIOR;
   mn_progress bar;
   mn_progress_init(&bar, stderr, "validate", cli_progress_mode(&a->common, a->progress));
   v.progress = &bar;
-  rc = mn_validation_run(&v, &ps, source, a->draws, a->seed, a->threads, a->role, &err);
+  rc = mn_validation_run(&v, &ps, source, draws, a->seed, a->threads, a->role, &err);
   if (rc == MN_OK)
     mn_progress_finish(&bar);
   else
@@ -278,7 +329,7 @@ static int validate_run(const validate_args *a) {
         (v.targets[t].role == MN_TARGET_CALIBRATION || v.targets[t].role == MN_TARGET_ACCEPTANCE) &&
         v.targets[t].verdict == MN_VERDICT_FAIL;
   if (a->common.json)
-    rc = print_json(&v, &sp, a->draws, source, a->seed, a->role);
+    rc = print_json(&v, &sp, draws, source, a->seed, a->role);
   else
     print_table(&v, &sp, a->common.quiet, a->role);
   mn_validation_fini(&v);
@@ -308,7 +359,7 @@ static void help(void) {
 }
 
 int cmd_validate(int argc, char **argv) {
-  validate_args a = {.draws = 400, .role = -1, .seed = 1};
+  validate_args a = {.draws = -1, .role = -1, .seed = 1};
   int first = 0, status = cli_parse("validate", validate_options,
                                     sizeof validate_options / sizeof validate_options[0], help,
                                     argc, argv, &a, &a.common, &first);

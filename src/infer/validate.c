@@ -287,9 +287,11 @@ double mn_target_eval_model(const mn_target_eval *r, const mn_model_params *m,
   return v;
 }
 
-void mn_target_eval_rows(const mn_target_eval *rows, const int *idx, int n,
-                         const mn_model_params *m, const mn_skin_atlas *atlas,
-                         const mn_device_catalogue *cat, double *x) {
+/* Rows idx[0..n) of one protocol for parameter set m, as course mode @p mode (lumped, or a 3D
+ * unit cell with the case file's grid and solver defaults). */
+static void eval_rows_mode(const mn_target_eval *rows, const int *idx, int n,
+                           const mn_model_params *m, const mn_skin_atlas *atlas,
+                           const mn_device_catalogue *cat, int mode, double *x) {
   const mn_target_eval *r = &rows[idx[0]];
   mn_error e = {0};
   mn_skin sk;
@@ -301,7 +303,17 @@ void mn_target_eval_rows(const mn_target_eval *rows, const int *idx, int n,
     goto cleanup;
   mn_course_params p;
   mn_course_params_default(&p);
-  p.mode = MN_COURSE_LUMPED;
+  mn_grid_params gp;
+  mn_solver_params sp;
+  size_t ng, ns;
+  const mn_config_desc *gt = mn_grid_param_table(&ng), *st = mn_solver_param_table(&ns);
+  mn_config_defaults(gt, ng, &gp);
+  mn_config_defaults(st, ns, &sp);
+  p.mode = mode;
+  p.grid = &gp;
+  p.solver = &sp;
+  p.supersample = 4; /* the case file's default */
+  p.seed = 1;
   p.model = m;
   p.fitzpatrick = r->skin.fitzpatrick;
   p.skin = &sk;
@@ -318,6 +330,20 @@ void mn_target_eval_rows(const mn_target_eval *rows, const int *idx, int n,
 cleanup:
   mn_course_destroy(c);
   mn_device_fini(&dev);
+}
+
+void mn_target_eval_rows(const mn_target_eval *rows, const int *idx, int n,
+                         const mn_model_params *m, const mn_skin_atlas *atlas,
+                         const mn_device_catalogue *cat, double *x) {
+  eval_rows_mode(rows, idx, n, m, atlas, cat, MN_COURSE_LUMPED, x);
+}
+
+double mn_target_eval_model_3d(const mn_target_eval *r, const mn_model_params *m,
+                               const mn_skin_atlas *atlas, const mn_device_catalogue *cat) {
+  int zero = 0;
+  double v;
+  eval_rows_mode(r, &zero, 1, m, atlas, cat, MN_COURSE_UNIT_CELL, &v);
+  return v;
 }
 
 /* inputs: one value; depth_ratio also a band (the class's range) */
@@ -373,6 +399,72 @@ static int eval_draw(const mn_model_params *m, void *user, double *values, mn_er
   return isfinite(values[0]) ? MN_OK : MN_ERR(err, MN_ENUMERIC, "", "run failed");
 }
 
+/* the 3D check: values[0] the 3D unit cell's, values[1] the lumped twin's */
+static int eval_draw_3d(const mn_model_params *m, void *user, double *values, mn_error *err) {
+  const job *j = user;
+  values[0] = mn_target_eval_model_3d(j->r, m, j->atlas, j->cat);
+  values[1] = mn_target_eval_model(j->r, m, j->atlas, j->cat);
+  return isfinite(values[0]) && isfinite(values[1]) ? MN_OK
+                                                    : MN_ERR(err, MN_ENUMERIC, "", "run failed");
+}
+
+/* Row r's model evaluation: the nominal run and the draws' band, and for the 3D check the
+ * lumped twin beside each run. @p val has room for 2 kept values. */
+static void eval_model_row(mn_target_eval *r, const mn_param_set *ps, const mn_model_params *set,
+                           int kept, int dropped, int model3d, int threads, job *j, double *val) {
+  r->lumped_median = r->diff_median = r->diff_max = NAN;
+  if (!model3d) {
+    r->nominal = mn_target_eval_model(r, &ps->p, j->atlas, j->cat);
+    r->median = r->nominal, r->q05 = r->q95 = NAN;
+    if (kept > 0) {
+      mn_course_eval_draws(set, kept, 1, eval_draw, j, threads, val, &r->failed, NULL);
+      double q[3];
+      mn_quantiles(val, kept, q);
+      r->q05 = q[0], r->median = q[1], r->q95 = q[2];
+      r->kept = kept - r->failed, r->dropped = dropped;
+    }
+    return;
+  }
+  double nom[2];
+  mn_error e = {0};
+  (void)eval_draw_3d(&ps->p, j, nom, &e);
+  r->nominal = r->median = nom[0], r->q05 = r->q95 = NAN;
+  double *d3 = val, *dl = val + kept + 1, *df = val + 2 * (kept + 1);
+  int n = 0;
+  if (kept > 0) {
+    double *pair = val + 3 * (kept + 1); /* room for 2 kept */
+    mn_course_eval_draws(set, kept, 2, eval_draw_3d, j, threads, pair, &r->failed, NULL);
+    for (int i = 0; i < kept; i++) d3[i] = pair[2 * i], dl[i] = pair[2 * i + 1];
+    double q[3];
+    mn_quantiles(d3, kept, q);
+    r->q05 = q[0], r->median = q[1], r->q95 = q[2];
+    mn_quantiles(dl, kept, q);
+    r->lumped_median = q[1];
+    r->kept = kept - r->failed, r->dropped = dropped;
+    for (int i = 0; i < kept; i++) /* the quantiles sorted d3 and dl: take the pairs again */
+      if (isfinite(pair[2 * i]) && isfinite(pair[2 * i + 1]))
+        df[n++] = pair[2 * i] - pair[2 * i + 1];
+  } else
+    r->lumped_median = nom[1];
+  if (isfinite(nom[0]) && isfinite(nom[1])) df[n++] = nom[0] - nom[1];
+  double worst = NAN;
+  for (int i = 0; i < n; i++)
+    if (!(fabs(df[i]) <= fabs(worst))) worst = df[i];
+  r->diff_max = worst;
+  if (n > 0) {
+    double q[3];
+    mn_quantiles(df, n, q);
+    r->diff_median = q[1];
+  }
+}
+
+/* Target @p t is asked for: its role (only_role -1: any) and v->only_id ("" any). */
+static int selected(const mn_validation *v, int t, int only_role) {
+  const mn_target *tg = &v->targets[t];
+  return (only_role < 0 || (int)tg->role == only_role) &&
+         (!v->only_id[0] || !strcmp(tg->id, v->only_id));
+}
+
 int mn_validation_run(mn_validation *v, const mn_param_set *ps, int source, int draws,
                       uint64_t seed, int threads, int only_role, mn_error *err) {
   int rc = MN_OK;
@@ -383,10 +475,12 @@ int mn_validation_run(mn_validation *v, const mn_param_set *ps, int source, int 
   int kept = 0, dropped = 0;
   MN_TRY(mn_skin_atlas_create(&atlas, err));
   MN_TRY(mn_device_catalogue_create(&cat, err));
+  /* the values: a draw's (twice: 3D and lumped), their differences and the pairs */
+  val = mn_malloc_array((size_t)(5 * (draws + 1)), sizeof *val);
+  MN_CHECK(val, err, MN_ENOMEM, "", "out of memory for %d draws", draws);
   if (draws > 0) {
     set = mn_malloc_array((size_t)draws, sizeof *set);
-    val = mn_malloc_array((size_t)draws, sizeof *val);
-    MN_CHECK(set && val, err, MN_ENOMEM, "", "out of memory for %d draws", draws);
+    MN_CHECK(set, err, MN_ENOMEM, "", "out of memory for %d draws", draws);
     MN_TRY(mn_ensemble(ps, source, draws, seed, set, &kept, &dropped, err));
   }
   for (int i = 0; i < v->nrows; i++) {
@@ -395,21 +489,13 @@ int mn_validation_run(mn_validation *v, const mn_param_set *ps, int source, int 
       rc = mn_stop_error(err, "evaluating the targets");
       goto cleanup;
     }
-    if (only_role >= 0 && v->targets[r->target].role != only_role) continue;
+    if (!selected(v, r->target, only_role)) continue;
     if (r->kind == MN_EVAL_NONE) continue;
     if (r->kind == MN_EVAL_INPUT) {
       MN_TRY(eval_input(r, atlas, cat, err));
     } else {
-      r->nominal = mn_target_eval_model(r, &ps->p, atlas, cat);
-      r->median = r->nominal, r->q05 = r->q95 = NAN;
-      if (kept > 0) {
-        job j = {r, atlas, cat};
-        mn_course_eval_draws(set, kept, 1, eval_draw, &j, threads, val, &r->failed, NULL);
-        double q[3];
-        mn_quantiles(val, kept, q);
-        r->q05 = q[0], r->median = q[1], r->q95 = q[2];
-        r->kept = kept - r->failed, r->dropped = dropped;
-      }
+      job j = {r, atlas, cat};
+      eval_model_row(r, ps, set, kept, dropped, v->model3d, threads, &j, val);
     }
     int ok = r->rule == MN_RULE_IN ? r->median >= r->lo && r->median <= r->hi
                                    : r->hi >= r->q05 && r->lo <= r->q95;
@@ -426,7 +512,7 @@ int mn_validation_run(mn_validation *v, const mn_param_set *ps, int source, int 
     int any = 0, bad = 0;
     for (int i = tg->first; i < tg->first + tg->count; i++) {
       if (v->rows[i].kind == MN_EVAL_NONE) continue;
-      if (only_role >= 0 && tg->role != only_role) continue;
+      if (!selected(v, t, only_role)) continue;
       any = 1;
       bad |= v->rows[i].verdict != MN_VERDICT_PASS;
     }
