@@ -21,6 +21,23 @@
 
 #ifdef __cplusplus
 extern "C" {
+#define MN_RESTRICT __restrict
+#else
+#define MN_RESTRICT restrict
+#endif
+/* The reaction kernel is inlined into its callers, so that each of the solver's clones for a
+ * vector width compiles it for that width. */
+#if defined(__GNUC__)
+#define MN_INLINE_ALWAYS __attribute__((always_inline))
+#else
+#define MN_INLINE_ALWAYS
+#endif
+/* A loop over the lanes of the reaction kernel: kept as a loop (not unrolled into scalar code
+ * before the vectoriser sees it) so that it becomes one vector operation per statement. */
+#if defined(__GNUC__)
+#define MN_LANES_FOR(v, n) _Pragma("GCC unroll 1") for (int v = 0; v < (n); v++)
+#else
+#define MN_LANES_FOR(v, n) for (int v = 0; v < (n); v++)
 #endif
 
 /** Species: eleven dynamical plus two observable states (models.md 7.2; docs/model.md, model
@@ -175,70 +192,158 @@ static inline double mn_uv_factor(const mn_model_params *m, double u_sed) {
  * Reaction kernel (models.md 7.3; docs/model.md "Equations", model v2), written as production
  * p >= 0 and loss rate l >= 0 for every species: du/dt = p(u) - l(u) u, p in units per day, l in
  * 1/day. Shared by the 3D solver and the lumped twin. Species absent from the layer get p = l = 0.
- * @p u, @p p and @p l hold MN_NSPECIES values; @p env what the voxel sees besides itself. */
+ * The equations are written once, in the lane form (several voxels of one layer per call, which
+ * the 3D solver vectorises); the one-voxel forms below call it with one lane. */
+/** Largest number of voxels one call of the lane form (mn_reaction_pl_lanes,
+ * mn_reaction_step_lanes) takes. */
+#define MN_REACTION_LANES 8
+
+/** The lane form of the reaction kernel: @p n voxels (1 <= n <= MN_REACTION_LANES) of one layer
+ *  (coefficients @p c), species s of voxel v at index s * @p st + v of @p u, @p p and @p l
+ *  (@p st >= n). @p col_fs and @p col_c hold each voxel's column means (mn_reaction_env), @p uv
+ *  the UV factor. Every voxel gets exactly the operations, in the same order, of a call with
+ *  n = 1, so the 3D solver's vectorised rows give the numbers of the scalar form bit for bit
+ *  (ISO C mode: no contraction into fused multiply-adds). */
+static inline MN_INLINE_ALWAYS void mn_reaction_pl_lanes(const mn_model_params *m,
+                                                         const mn_reaction_coef *c, int n, int st,
+                                                         const double *MN_RESTRICT u, double uv,
+                                                         const double *col_fs, const double *col_c,
+                                                         double *MN_RESTRICT p,
+                                                         double *MN_RESTRICT l) {
+#define MN_RL(s) MN_LANES_FOR(v, n) /* s: the species the loop computes */
+#define MN_U(s) u[(s)*st + v]
+#define MN_P(s) p[(s)*st + v]
+#define MN_L(s) l[(s)*st + v]
+  const unsigned has = c->present;
+  double hPv[MN_REACTION_LANES], hTv[MN_REACTION_LANES]; /* P / (1 + P), T / (1 + T) */
+  MN_LANES_FOR(v, n) {
+    const double P = MN_U(MN_SP_P), T = MN_U(MN_SP_T);
+    hPv[v] = P / (1.0 + P), hTv[v] = T / (1.0 + T);
+  }
+  for (int s = 0; s < MN_NSPECIES; s++) /* a present species' terms are all written below */
+    if (!(has & (1u << s))) MN_RL(s) MN_P(s) = MN_L(s) = 0.0;
+  if (has & (1u << MN_SP_D)) MN_RL(D) { /* cleared; never produced */
+      MN_P(MN_SP_D) = 0.0;
+      MN_L(MN_SP_D) = c->k_d + m->kap_N * MN_U(MN_SP_N) + m->kap_M * MN_U(MN_SP_M);
+    }
+  if (has & (1u << MN_SP_P)) MN_RL(P) {
+      MN_P(MN_SP_P) = m->a_d * MN_U(MN_SP_D) + m->a_N * MN_U(MN_SP_N) +
+                      m->a_M * MN_U(MN_SP_M) / (1.0 + MN_U(MN_SP_T));
+      MN_L(MN_SP_P) = m->k_P;
+    }
+  if (has & (1u << MN_SP_N)) MN_RL(N) {
+      MN_P(MN_SP_N) = c->rho_N * hPv[v];
+      MN_L(MN_SP_N) = m->k_N + m->k_eff * MN_U(MN_SP_M);
+    }
+  if (has & (1u << MN_SP_M)) MN_RL(M) {
+      MN_P(MN_SP_M) = c->rho_M * hPv[v];
+      MN_L(MN_SP_M) = m->k_M;
+    }
+  if (has & (1u << MN_SP_T)) MN_RL(T) {
+      const double M = MN_U(MN_SP_M);
+      MN_P(MN_SP_T) =
+          m->b_M * M + m->b_eff * m->k_eff * M * MN_U(MN_SP_N) + m->b_F * MN_U(MN_SP_F) * hPv[v];
+      MN_L(MN_SP_T) = m->k_T;
+    }
+  if (has & (1u << MN_SP_F)) /* activation of resident and primed (S) cells; logistic growth
+                                with crowding by every fibroblast above the resident pool */
+    MN_RL(F) {
+      const double F = MN_U(MN_SP_F), S = MN_U(MN_SP_S), hT = hTv[v];
+      MN_P(MN_SP_F) = m->a_F * hT * (1.0 + S) + m->r_F * hT * F * (m->F_max - 1.0) / m->F_max;
+      MN_L(MN_SP_F) = m->k_F + m->r_F * hT * (F + S) / m->F_max;
+    }
+  if (has & (1u << MN_SP_S)) /* the synthetic tail: a share of the cells leaving F */
+    MN_RL(S) {
+      MN_P(MN_SP_S) = m->f_S * m->k_F * MN_U(MN_SP_F);
+      MN_L(MN_SP_S) = m->k_S;
+    }
+  if (has & (1u << MN_SP_C3)) /* granulation matrix: laid by F, cross-links into C1, turned over
+                                 toward the set point, digested by leukocyte proteases */
+    MN_RL(C3) {
+      const double F = MN_U(MN_SP_F), hT = hTv[v];
+      const double R = F + MN_U(MN_SP_S), C = MN_U(MN_SP_C1) + MN_U(MN_SP_C3);
+      MN_P(MN_SP_C3) = c->q_F * F * (1.0 + m->gam * hT);
+      MN_L(MN_SP_C3) = m->k_mat + c->delta * R * C + m->kap_I * (MN_U(MN_SP_N) + MN_U(MN_SP_M));
+    }
+  if (has & (1u << MN_SP_C1)) /* mature collagen: cross-linked C3 and the tail's slow deposit;
+                                 turnover, protease share and the slow return of the excess */
+    MN_RL(C1) {
+      const double C1 = MN_U(MN_SP_C1), S = MN_U(MN_SP_S), R = MN_U(MN_SP_F) + S;
+      const double C = C1 + MN_U(MN_SP_C3);
+      /* (C1 - 1)+ / C1 with a divisor that is never 0, so that the lanes need no branch */
+      const double above = C1 - 1.0, excess = (C1 > 1.0 ? above : 0.0) / (C1 > 1.0 ? C1 : 1.0);
+      MN_P(MN_SP_C1) = m->k_1 + m->k_mat * MN_U(MN_SP_C3) + c->q_F * S;
+      MN_L(MN_SP_C1) = m->k_1 + c->delta * R * C +
+                       m->rho_x * m->kap_I * (MN_U(MN_SP_N) + MN_U(MN_SP_M)) + m->k_r * excess;
+    }
+  if (has & (1u << MN_SP_E)) /* tropoelastin from fibroblasts, elastase, turnover to E_set */
+    MN_RL(E) {
+      const double R = MN_U(MN_SP_F) + MN_U(MN_SP_S);
+      MN_P(MN_SP_E) = m->k_E + c->q_E * R;
+      MN_L(MN_SP_E) = m->k_E + m->kap_E * MN_U(MN_SP_N) + c->delta_E * R * MN_U(MN_SP_E);
+    }
+  if (has & (1u << MN_SP_V)) MN_RL(V) {
+      const double P = MN_U(MN_SP_P);
+      MN_P(MN_SP_V) = m->V_max * P * P / (m->K_V * m->K_V + P * P) / m->tau_V;
+      MN_L(MN_SP_V) = 1.0 / m->tau_V;
+    }
+  if (has & (1u << MN_SP_MEL)) /* skin type x inflammation x UV (the UV factor is 1 indoors) */
+    MN_RL(MEL) {
+      const double over = MN_U(MN_SP_P) - m->P_th;
+      MN_P(MN_SP_MEL) =
+          c->s_FT * (m->k_in * (over > 0 ? over : 0.0) + m->k_bm * MN_U(MN_SP_D)) * uv;
+      MN_L(MN_SP_MEL) = m->k_out;
+    }
+  if (has & (1u << MN_SP_K)) /* keratinocytes: fibroblast growth factors and the papillary bed */
+    MN_RL(K) {
+      const double above = col_c[v] - 1.0, bed = col_c[v] > 1.0 ? above : 0.0;
+      MN_P(MN_SP_K) = m->k_K * (m->chi_K * col_fs[v] + m->kap_K * bed);
+      MN_L(MN_SP_K) = m->k_K;
+    }
+#undef MN_RL
+#undef MN_U
+#undef MN_P
+#undef MN_L
+}
+
+/** The reaction step (mn_reaction_step) of @p n voxels of one layer in the lane layout of
+ *  mn_reaction_pl_lanes: @p u (in and out) and @p low (NULL, or the embedded first-order
+ *  solution) at s * @p st + v. The same numbers as n calls of mn_reaction_step. */
+static inline MN_INLINE_ALWAYS void mn_reaction_step_lanes(
+    const mn_model_params *m, const mn_reaction_coef *c, int n, int st, double *MN_RESTRICT u,
+    double uv, const double *col_fs, const double *col_c, double dt, double *MN_RESTRICT low) {
+  enum { W = MN_NSPECIES * MN_REACTION_LANES };
+  double p0[W], l0[W], p1[W], l1[W], u1[W];
+  mn_reaction_pl_lanes(m, c, n, st, u, uv, col_fs, col_c, p0, l0);
+  for (int s = 0; s < MN_NSPECIES; s++) MN_LANES_FOR(v, n) {
+      const int i = s * st + v;
+      u1[i] = (u[i] + dt * p0[i]) / (1.0 + dt * l0[i]);
+    }
+  mn_reaction_pl_lanes(m, c, n, st, u1, uv, col_fs, col_c, p1, l1);
+  for (int s = 0; s < MN_NSPECIES; s++) {
+    if (low) MN_LANES_FOR(v, n) low[s * st + v] = u1[s * st + v];
+    if (!(c->present & (1u << s))) continue;
+    MN_LANES_FOR(v, n) {
+      const int i = s * st + v;
+      /* both forms of the denominator are computed, with divisors that are never 0, and one is
+         chosen: the lanes need no branch (the compiler may not speculate a floating-point
+         operation that the source does not always perform) */
+      const int pos = u1[i] > 1e-300;
+      const double num = u[i] + 0.5 * dt * (p0[i] + p1[i]);
+      const double by = 0.5 * dt * (l0[i] * u[i] + l1[i] * u1[i]) / (pos ? u1[i] : 1.0);
+      const double den_pos = 1.0 + by, den_zero = 1.0 + 0.5 * dt * (l0[i] + l1[i]);
+      const double den = pos ? den_pos : den_zero;
+      u[i] = num / den;
+    }
+  }
+}
+
+/** One voxel: @p u, @p p and @p l hold MN_NSPECIES values; @p env what the voxel sees besides
+ *  itself. */
 static inline void mn_reaction_pl(const mn_model_params *m, const mn_reaction_coef *c,
                                   const double *u, const mn_reaction_env *env, double *p,
                                   double *l) {
-  const double d = u[MN_SP_D], P = u[MN_SP_P], N = u[MN_SP_N], M = u[MN_SP_M], T = u[MN_SP_T];
-  const double F = u[MN_SP_F], S = u[MN_SP_S], C3 = u[MN_SP_C3], C1 = u[MN_SP_C1];
-  const double hP = P / (1.0 + P), hT = T / (1.0 + T), R = F + S, C = C1 + C3;
-  const unsigned has = c->present;
-  for (int s = 0; s < MN_NSPECIES; s++) p[s] = l[s] = 0.0;
-  if (has & (1u << MN_SP_D)) l[MN_SP_D] = c->k_d + m->kap_N * N + m->kap_M * M;
-  if (has & (1u << MN_SP_P)) {
-    p[MN_SP_P] = m->a_d * d + m->a_N * N + m->a_M * M / (1.0 + T);
-    l[MN_SP_P] = m->k_P;
-  }
-  if (has & (1u << MN_SP_N)) {
-    p[MN_SP_N] = c->rho_N * hP;
-    l[MN_SP_N] = m->k_N + m->k_eff * M;
-  }
-  if (has & (1u << MN_SP_M)) {
-    p[MN_SP_M] = c->rho_M * hP;
-    l[MN_SP_M] = m->k_M;
-  }
-  if (has & (1u << MN_SP_T)) {
-    p[MN_SP_T] = m->b_M * M + m->b_eff * m->k_eff * M * N + m->b_F * F * hP;
-    l[MN_SP_T] = m->k_T;
-  }
-  if (has & (1u << MN_SP_F)) { /* activation of resident and primed (S) cells; logistic growth
-                                  with crowding by every fibroblast above the resident pool */
-    p[MN_SP_F] = m->a_F * hT * (1.0 + S) + m->r_F * hT * F * (m->F_max - 1.0) / m->F_max;
-    l[MN_SP_F] = m->k_F + m->r_F * hT * R / m->F_max;
-  }
-  if (has & (1u << MN_SP_S)) { /* the synthetic tail: a share of the cells leaving F */
-    p[MN_SP_S] = m->f_S * m->k_F * F;
-    l[MN_SP_S] = m->k_S;
-  }
-  if (has & (1u << MN_SP_C3)) { /* granulation matrix: laid by F, cross-links into C1, turned
-                                   over toward the set point, digested by leukocyte proteases */
-    p[MN_SP_C3] = c->q_F * F * (1.0 + m->gam * hT);
-    l[MN_SP_C3] = m->k_mat + c->delta * R * C + m->kap_I * (N + M);
-  }
-  if (has & (1u << MN_SP_C1)) { /* mature collagen: cross-linked C3 and the tail's slow deposit;
-                                   turnover, protease share and the slow return of the excess */
-    double excess = C1 > 1.0 ? (C1 - 1.0) / C1 : 0.0;
-    p[MN_SP_C1] = m->k_1 + m->k_mat * C3 + c->q_F * S;
-    l[MN_SP_C1] = m->k_1 + c->delta * R * C + m->rho_x * m->kap_I * (N + M) + m->k_r * excess;
-  }
-  if (has & (1u << MN_SP_E)) { /* tropoelastin from fibroblasts, elastase, turnover to E_set */
-    p[MN_SP_E] = m->k_E + c->q_E * R;
-    l[MN_SP_E] = m->k_E + m->kap_E * N + c->delta_E * R * u[MN_SP_E];
-  }
-  if (has & (1u << MN_SP_V)) {
-    p[MN_SP_V] = m->V_max * P * P / (m->K_V * m->K_V + P * P) / m->tau_V;
-    l[MN_SP_V] = 1.0 / m->tau_V;
-  }
-  if (has & (1u << MN_SP_MEL)) { /* skin type x inflammation x UV (the UV factor is 1 indoors) */
-    double over = P - m->P_th;
-    p[MN_SP_MEL] = c->s_FT * (m->k_in * (over > 0 ? over : 0.0) + m->k_bm * d) * env->uv;
-    l[MN_SP_MEL] = m->k_out;
-  }
-  if (has & (1u << MN_SP_K)) { /* keratinocytes: fibroblast growth factors and the papillary bed */
-    double bed = env->col_c > 1.0 ? env->col_c - 1.0 : 0.0;
-    p[MN_SP_K] = m->k_K * (m->chi_K * env->col_fs + m->kap_K * bed);
-    l[MN_SP_K] = m->k_K;
-  }
+  mn_reaction_pl_lanes(m, c, 1, 1, u, env->uv, &env->col_fs, &env->col_c, p, l);
 }
 
 /** Advance one voxel's reactions by @p dt days with the second-order, unconditionally positive
@@ -249,18 +354,7 @@ static inline void mn_reaction_pl(const mn_model_params *m, const mn_reaction_co
  *  the local error for step-size control. */
 static inline void mn_reaction_step(const mn_model_params *m, const mn_reaction_coef *c, double *u,
                                     const mn_reaction_env *env, double dt, double *low) {
-  double p0[MN_NSPECIES], l0[MN_NSPECIES], p1[MN_NSPECIES], l1[MN_NSPECIES], u1[MN_NSPECIES];
-  mn_reaction_pl(m, c, u, env, p0, l0);
-  for (int s = 0; s < MN_NSPECIES; s++) u1[s] = (u[s] + dt * p0[s]) / (1.0 + dt * l0[s]);
-  mn_reaction_pl(m, c, u1, env, p1, l1);
-  for (int s = 0; s < MN_NSPECIES; s++) {
-    if (low) low[s] = u1[s];
-    if (!(c->present & (1u << s))) continue;
-    double num = u[s] + 0.5 * dt * (p0[s] + p1[s]);
-    double den = u1[s] > 1e-300 ? 1.0 + 0.5 * dt * (l0[s] * u[s] + l1[s] * u1[s]) / u1[s]
-                                : 1.0 + 0.5 * dt * (l0[s] + l1[s]);
-    u[s] = num / den;
-  }
+  mn_reaction_step_lanes(m, c, 1, 1, u, env->uv, &env->col_fs, &env->col_c, dt, low);
 }
 
 /* ---------------------------------------------------------------------------------------------

@@ -45,6 +45,10 @@ const mn_config_desc *mn_solver_param_table(size_t *n) {
 /* Fast species: they set the step while inflammation runs and are frozen afterwards. */
 static const int fast[] = {MN_SP_D, MN_SP_P, MN_SP_N, MN_SP_M, MN_SP_T, MN_SP_V};
 enum { NFAST = sizeof fast / sizeof fast[0] };
+enum {
+  FAST_BITS =
+      1u << MN_SP_D | 1u << MN_SP_P | 1u << MN_SP_N | 1u << MN_SP_M | 1u << MN_SP_T | 1u << MN_SP_V
+};
 
 struct mn_solver {
   mn_solver_params sp;
@@ -62,6 +66,7 @@ struct mn_solver {
   double *plane_sum;    /* [nz][MN_LAYER_HYPO][MN_NSPECIES + 1] */
   double *col_fs;       /* [ny][nx] papillary F + S under each epidermal column */
   double *col_c;        /* [ny][nx] papillary C1 + C3 under each epidermal column */
+  double *col_w;        /* [ny][nx] papillary thickness of each column (columns()' sums) */
   double t, dt, u_uv;   /* u_uv: the day's UV dose, SED/day */
   int frozen;
   long steps;
@@ -90,6 +95,7 @@ void mn_solver_destroy(mn_solver *s) {
   mn_free(s->plane_sum);
   mn_free(s->col_fs);
   mn_free(s->col_c);
+  mn_free(s->col_w);
   mn_free(s);
 }
 
@@ -142,8 +148,9 @@ int mn_solver_create(const mn_solver_params *sp, const mn_grid *g, const mn_mode
   s->plane_sum = mn_malloc_array((size_t)g->nz * MN_LAYER_HYPO * (MN_NSPECIES + 1), sizeof(double));
   s->col_fs = mn_calloc((size_t)g->nx * (size_t)g->ny, sizeof(double));
   s->col_c = mn_calloc((size_t)g->nx * (size_t)g->ny, sizeof(double));
+  s->col_w = mn_calloc((size_t)g->nx * (size_t)g->ny, sizeof(double));
   MN_CHECK(s->work && s->plane_change && s->plane_fast && s->plane_bad && s->plane_sum &&
-               s->col_fs && s->col_c,
+               s->col_fs && s->col_c && s->col_w,
            err, MN_ENOMEM, "", "out of memory for the solver's workspace");
   set_baseline(s);
   s->dt = sp->first_step_day;
@@ -208,55 +215,118 @@ void mn_solver_apply_injury(mn_solver *s, const mn_injury *inj) {
  * half-step. Columns without papillary cells (a lesion's void) get no drive. */
 static void columns(mn_solver *s) {
   const mn_grid *g = s->g;
+  const size_t nx = (size_t)g->nx;
 #pragma omp parallel for num_threads(s->nthreads) schedule(static)
-  for (int j = 0; j < g->ny; j++)
-    for (int i = 0; i < g->nx; i++) {
-      double w = 0, fs = 0, cc = 0;
-      for (int k = 0; k < g->nz; k++) {
-        size_t c = mn_grid_at(g, i, j, k);
-        if (g->cell[c] != MN_LAYER_PD) continue;
-        double dz = g->dz_um[k];
-        w += dz;
-        fs += dz * (s->u[MN_SP_F][c] + s->u[MN_SP_S][c]);
-        cc += dz * (s->u[MN_SP_C1][c] + s->u[MN_SP_C3][c]);
+  for (int j = 0; j < g->ny; j++) {
+    /* plane after plane along the row (contiguous reads); each column sums its planes in their
+       order, as a loop over the column would */
+    double *fs = s->col_fs + (size_t)j * nx, *cc = s->col_c + (size_t)j * nx;
+    double *w = s->col_w + (size_t)j * nx;
+    for (size_t i = 0; i < nx; i++) w[i] = fs[i] = cc[i] = 0;
+    for (int k = 0; k < g->nz; k++) {
+      const size_t row = mn_grid_at(g, 0, j, k);
+      const uint8_t *cell = g->cell + row;
+      const double *F = s->u[MN_SP_F] + row, *S = s->u[MN_SP_S] + row;
+      const double *C1 = s->u[MN_SP_C1] + row, *C3 = s->u[MN_SP_C3] + row;
+      const double dz = g->dz_um[k];
+      for (size_t i = 0; i < nx; i++) {
+        if (cell[i] != MN_LAYER_PD) continue;
+        w[i] += dz;
+        fs[i] += dz * (F[i] + S[i]);
+        cc[i] += dz * (C1[i] + C3[i]);
       }
-      size_t at = (size_t)j * (size_t)g->nx + (size_t)i;
-      s->col_fs[at] = w > 0 ? fs / w : 0;
-      s->col_c[at] = w > 0 ? cc / w : 1;
     }
+    for (size_t i = 0; i < nx; i++) {
+      fs[i] = w[i] > 0 ? fs[i] / w[i] : 0;
+      cc[i] = w[i] > 0 ? cc[i] / w[i] : 1;
+    }
+  }
+}
+
+/* The reactions are compiled for the x86-64-v4 (AVX-512) and v3 (AVX2) levels and the baseline,
+ * chosen at load time by the CPU; the lanes see the same operations in the same order in every
+ * clone (no fused multiply-adds in ISO C mode), so all give the same numbers. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
+#define REACT_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define REACT_CLONES
+#endif
+
+/* One run of n voxels of one layer from cell c on: gathered into lanes, stepped, checked and
+ * written back. Inlined twice, with n = MN_REACTION_LANES known to the compiler and with a
+ * shorter run's n. Once the fast species are frozen they are exactly 0 everywhere and stay so
+ * under the reactions (every production term of d, P, N, M, T and V vanishes with them), so
+ * their fields are neither read nor written: the same numbers with 6 of 13 fields untouched. */
+static inline __attribute__((always_inline)) void react_run(
+    mn_solver *s, const mn_reaction_coef *lc, size_t c, int n, const double *fs, const double *cc,
+    double uv, double dt, double *change, double *fastmax, size_t *bad) {
+  /* change[W] and fastmax[NFAST][W]: the lanes' running maxima */
+  enum { W = MN_REACTION_LANES };
+  const unsigned skip = s->frozen ? FAST_BITS : 0u;
+  double u[MN_NSPECIES * W], low[MN_NSPECIES * W];
+  for (int q = 0; q < MN_NSPECIES; q++) {
+    const double *from = s->u[q] + c;
+    if (skip & (1u << q))
+      for (int v = 0; v < n; v++) u[q * W + v] = 0.0;
+    else
+      for (int v = 0; v < n; v++) u[q * W + v] = from[v];
+  }
+  mn_reaction_step_lanes(&s->m, lc, n, W, u, uv, fs, cc, dt, low);
+  for (int v = 0; v < n && *bad == SIZE_MAX; v++)
+    for (int q = 0; q < MN_NSPECIES; q++)
+      if (!(u[q * W + v] >= 0)) { /* NaN fails it too */
+        *bad = c + (size_t)v;
+        break;
+      }
+  for (int q = 0; q < MN_NSPECIES; q++) {
+    double *to = s->u[q] + c;
+    if (!(skip & (1u << q)))
+      for (int v = 0; v < n; v++) to[v] = u[q * W + v];
+  }
+  if (skip) return; /* frozen: no change and no value above 0 */
+  for (int f = 0; f < NFAST; f++) {
+    const int q = fast[f];
+    MN_LANES_FOR(v, n) { /* per-lane maxima; the plane takes the maximum over the lanes */
+      const double x = u[q * W + v], e = fabs(x - low[q * W + v]);
+      const double a = e / (s->sp.abs_tol + s->sp.rel_tol * fabs(x));
+      change[v] = a > change[v] ? a : change[v];
+      fastmax[f * W + v] = x > fastmax[f * W + v] ? x : fastmax[f * W + v];
+    }
+  }
 }
 
 /* Reactions of plane k over dt: the largest local error estimate of a fast species (MPRK22
  * against its embedded Patankar-Euler stage, over abs_tol + rel_tol |u|), the largest fast value,
- * and the first cell whose state turned NaN or negative. */
-static void react_plane(mn_solver *s, int k, double dt) {
+ * and the first cell whose state turned NaN or negative. Each row goes in runs of up to
+ * MN_REACTION_LANES voxels of one layer, as vectors across the voxels (mn_reaction_step_lanes). */
+static REACT_CLONES void react_plane(mn_solver *s, int k, double dt) {
+  enum { W = MN_REACTION_LANES };
   const mn_grid *g = s->g;
-  double change = 0, fastmax[NFAST] = {0}, u[MN_NSPECIES];
+  const double uv = mn_uv_factor(&s->m, s->u_uv);
+  double lane_change[W] = {0}, lane_fast[NFAST * W] = {0};
   size_t bad = SIZE_MAX;
-  mn_reaction_env env = {mn_uv_factor(&s->m, s->u_uv), 0, 1};
-  for (int j = 0; j < g->ny; j++)
-    for (int i = 0; i < g->nx; i++) {
-      size_t c = mn_grid_at(g, i, j, k);
-      const mn_reaction_coef *lc = &s->lc[g->cell[c]];
+  for (int j = 0; j < g->ny; j++) {
+    const size_t row = mn_grid_at(g, 0, j, k);
+    const uint8_t *cell = g->cell + row;
+    /* the papillary column means: read by the keratinocytes of the viable epidermis only */
+    const double *fs = s->col_fs + (size_t)j * (size_t)g->nx;
+    const double *cc = s->col_c + (size_t)j * (size_t)g->nx;
+    for (int i = 0, n; i < g->nx; i += n) {
+      for (n = 1; n < W && i + n < g->nx && cell[i + n] == cell[i];) n++;
+      const mn_reaction_coef *lc = &s->lc[cell[i]];
       if (!lc->present) continue;
-      for (int q = 0; q < MN_NSPECIES; q++) u[q] = s->u[q][c];
-      if (g->cell[c] == MN_LAYER_VE) {
-        size_t at = (size_t)j * (size_t)g->nx + (size_t)i;
-        env.col_fs = s->col_fs[at], env.col_c = s->col_c[at];
-      }
-      double low[MN_NSPECIES];
-      mn_reaction_step(&s->m, lc, u, &env, dt, low);
-      for (int q = 0; q < MN_NSPECIES; q++) {
-        if (!(u[q] >= 0) && bad == SIZE_MAX) bad = c; /* NaN fails the comparison too */
-        s->u[q][c] = u[q];
-      }
-      for (int f = 0; f < NFAST; f++) {
-        double a =
-            fabs(u[fast[f]] - low[fast[f]]) / (s->sp.abs_tol + s->sp.rel_tol * fabs(u[fast[f]]));
-        change = a > change ? a : change;
-        fastmax[f] = u[fast[f]] > fastmax[f] ? u[fast[f]] : fastmax[f];
-      }
+      if (n == W)
+        react_run(s, lc, row + (size_t)i, W, fs + i, cc + i, uv, dt, lane_change, lane_fast, &bad);
+      else
+        react_run(s, lc, row + (size_t)i, n, fs + i, cc + i, uv, dt, lane_change, lane_fast, &bad);
     }
+  }
+  double change = 0, fastmax[NFAST] = {0}; /* maxima: the same whatever the order */
+  for (int v = 0; v < W; v++) {
+    change = lane_change[v] > change ? lane_change[v] : change;
+    for (int f = 0; f < NFAST; f++)
+      fastmax[f] = lane_fast[f * W + v] > fastmax[f] ? lane_fast[f * W + v] : fastmax[f];
+  }
   s->plane_change[k] = change;
   memcpy(s->plane_fast + (size_t)k * NFAST, fastmax, sizeof fastmax);
   s->plane_bad[k] = bad;
