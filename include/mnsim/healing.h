@@ -210,7 +210,6 @@ static inline MN_INLINE_ALWAYS void mn_reaction_pl_lanes(const mn_model_params *
                                                          const double *col_fs, const double *col_c,
                                                          double *MN_RESTRICT p,
                                                          double *MN_RESTRICT l) {
-#define MN_RL(s) MN_LANES_FOR(v, n) /* s: the species the loop computes */
 #define MN_U(s) u[(s)*st + v]
 #define MN_P(s) p[(s)*st + v]
 #define MN_L(s) l[(s)*st + v]
@@ -221,25 +220,25 @@ static inline MN_INLINE_ALWAYS void mn_reaction_pl_lanes(const mn_model_params *
     hPv[v] = P / (1.0 + P), hTv[v] = T / (1.0 + T);
   }
   for (int s = 0; s < MN_NSPECIES; s++) /* a present species' terms are all written below */
-    if (!(has & (1u << s))) MN_RL(s) MN_P(s) = MN_L(s) = 0.0;
-  if (has & (1u << MN_SP_D)) MN_RL(D) { /* cleared; never produced */
+    if (!(has & (1u << s))) MN_LANES_FOR(v, n) MN_P(s) = MN_L(s) = 0.0;
+  if (has & (1u << MN_SP_D)) MN_LANES_FOR(v, n) { /* cleared; never produced */
       MN_P(MN_SP_D) = 0.0;
       MN_L(MN_SP_D) = c->k_d + m->kap_N * MN_U(MN_SP_N) + m->kap_M * MN_U(MN_SP_M);
     }
-  if (has & (1u << MN_SP_P)) MN_RL(P) {
+  if (has & (1u << MN_SP_P)) MN_LANES_FOR(v, n) {
       MN_P(MN_SP_P) = m->a_d * MN_U(MN_SP_D) + m->a_N * MN_U(MN_SP_N) +
                       m->a_M * MN_U(MN_SP_M) / (1.0 + MN_U(MN_SP_T));
       MN_L(MN_SP_P) = m->k_P;
     }
-  if (has & (1u << MN_SP_N)) MN_RL(N) {
+  if (has & (1u << MN_SP_N)) MN_LANES_FOR(v, n) {
       MN_P(MN_SP_N) = c->rho_N * hPv[v];
       MN_L(MN_SP_N) = m->k_N + m->k_eff * MN_U(MN_SP_M);
     }
-  if (has & (1u << MN_SP_M)) MN_RL(M) {
+  if (has & (1u << MN_SP_M)) MN_LANES_FOR(v, n) {
       MN_P(MN_SP_M) = c->rho_M * hPv[v];
       MN_L(MN_SP_M) = m->k_M;
     }
-  if (has & (1u << MN_SP_T)) MN_RL(T) {
+  if (has & (1u << MN_SP_T)) MN_LANES_FOR(v, n) {
       const double M = MN_U(MN_SP_M);
       MN_P(MN_SP_T) =
           m->b_M * M + m->b_eff * m->k_eff * M * MN_U(MN_SP_N) + m->b_F * MN_U(MN_SP_F) * hPv[v];
@@ -247,19 +246,19 @@ static inline MN_INLINE_ALWAYS void mn_reaction_pl_lanes(const mn_model_params *
     }
   if (has & (1u << MN_SP_F)) /* activation of resident and primed (S) cells; logistic growth
                                 with crowding by every fibroblast above the resident pool */
-    MN_RL(F) {
+    MN_LANES_FOR(v, n) {
       const double F = MN_U(MN_SP_F), S = MN_U(MN_SP_S), hT = hTv[v];
       MN_P(MN_SP_F) = m->a_F * hT * (1.0 + S) + m->r_F * hT * F * (m->F_max - 1.0) / m->F_max;
       MN_L(MN_SP_F) = m->k_F + m->r_F * hT * (F + S) / m->F_max;
     }
   if (has & (1u << MN_SP_S)) /* the synthetic tail: a share of the cells leaving F */
-    MN_RL(S) {
+    MN_LANES_FOR(v, n) {
       MN_P(MN_SP_S) = m->f_S * m->k_F * MN_U(MN_SP_F);
       MN_L(MN_SP_S) = m->k_S;
     }
   if (has & (1u << MN_SP_C3)) /* granulation matrix: laid by F, cross-links into C1, turned over
                                  toward the set point, digested by leukocyte proteases */
-    MN_RL(C3) {
+    MN_LANES_FOR(v, n) {
       const double F = MN_U(MN_SP_F), hT = hTv[v];
       const double R = F + MN_U(MN_SP_S), C = MN_U(MN_SP_C1) + MN_U(MN_SP_C3);
       MN_P(MN_SP_C3) = c->q_F * F * (1.0 + m->gam * hT);
@@ -267,7 +266,7 @@ static inline MN_INLINE_ALWAYS void mn_reaction_pl_lanes(const mn_model_params *
     }
   if (has & (1u << MN_SP_C1)) /* mature collagen: cross-linked C3 and the tail's slow deposit;
                                  turnover, protease share and the slow return of the excess */
-    MN_RL(C1) {
+    MN_LANES_FOR(v, n) {
       const double C1 = MN_U(MN_SP_C1), S = MN_U(MN_SP_S), R = MN_U(MN_SP_F) + S;
       const double C = C1 + MN_U(MN_SP_C3);
       /* (C1 - 1)+ / C1 with a divisor that is never 0, so that the lanes need no branch */
@@ -277,30 +276,29 @@ static inline MN_INLINE_ALWAYS void mn_reaction_pl_lanes(const mn_model_params *
                        m->rho_x * m->kap_I * (MN_U(MN_SP_N) + MN_U(MN_SP_M)) + m->k_r * excess;
     }
   if (has & (1u << MN_SP_E)) /* tropoelastin from fibroblasts, elastase, turnover to E_set */
-    MN_RL(E) {
+    MN_LANES_FOR(v, n) {
       const double R = MN_U(MN_SP_F) + MN_U(MN_SP_S);
       MN_P(MN_SP_E) = m->k_E + c->q_E * R;
       MN_L(MN_SP_E) = m->k_E + m->kap_E * MN_U(MN_SP_N) + c->delta_E * R * MN_U(MN_SP_E);
     }
-  if (has & (1u << MN_SP_V)) MN_RL(V) {
+  if (has & (1u << MN_SP_V)) MN_LANES_FOR(v, n) {
       const double P = MN_U(MN_SP_P);
       MN_P(MN_SP_V) = m->V_max * P * P / (m->K_V * m->K_V + P * P) / m->tau_V;
       MN_L(MN_SP_V) = 1.0 / m->tau_V;
     }
   if (has & (1u << MN_SP_MEL)) /* skin type x inflammation x UV (the UV factor is 1 indoors) */
-    MN_RL(MEL) {
+    MN_LANES_FOR(v, n) {
       const double over = MN_U(MN_SP_P) - m->P_th;
       MN_P(MN_SP_MEL) =
           c->s_FT * (m->k_in * (over > 0 ? over : 0.0) + m->k_bm * MN_U(MN_SP_D)) * uv;
       MN_L(MN_SP_MEL) = m->k_out;
     }
   if (has & (1u << MN_SP_K)) /* keratinocytes: fibroblast growth factors and the papillary bed */
-    MN_RL(K) {
+    MN_LANES_FOR(v, n) {
       const double above = col_c[v] - 1.0, bed = col_c[v] > 1.0 ? above : 0.0;
       MN_P(MN_SP_K) = m->k_K * (m->chi_K * col_fs[v] + m->kap_K * bed);
       MN_L(MN_SP_K) = m->k_K;
     }
-#undef MN_RL
 #undef MN_U
 #undef MN_P
 #undef MN_L

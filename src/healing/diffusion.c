@@ -365,11 +365,7 @@ static void lod_xrows(const double *in, size_t is, double *out, int n, int G, co
  * vectors) and the baseline, chosen at load time by the CPU. Both use the same operations in the
  * same order (no contraction into fused multiply-adds in ISO C mode), so the two give the same
  * numbers. Everything the pass calls on its hot path is inlined into the clone. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
-#define LOD_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define LOD_CLONES
-#endif
+#define LOD_CLONES MN_CLONES("arch=x86-64-v3", "default")
 #define LOD_INLINE __attribute__((always_inline))
 
 /* Four rows at once, as four-lane vectors across the rows: 4 x 4 blocks are transposed in

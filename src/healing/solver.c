@@ -45,10 +45,6 @@ const mn_config_desc *mn_solver_param_table(size_t *n) {
 /* Fast species: they set the step while inflammation runs and are frozen afterwards. */
 static const int fast[] = {MN_SP_D, MN_SP_P, MN_SP_N, MN_SP_M, MN_SP_T, MN_SP_V};
 enum { NFAST = sizeof fast / sizeof fast[0] };
-enum {
-  FAST_BITS =
-      1u << MN_SP_D | 1u << MN_SP_P | 1u << MN_SP_N | 1u << MN_SP_M | 1u << MN_SP_T | 1u << MN_SP_V
-};
 
 struct mn_solver {
   mn_solver_params sp;
@@ -69,6 +65,7 @@ struct mn_solver {
   double *col_w;        /* [ny][nx] papillary thickness of each column (columns()' sums) */
   double t, dt, u_uv;   /* u_uv: the day's UV dose, SED/day */
   int frozen;
+  unsigned fast_bits; /* bit q set for each species q of fast[] */
   long steps;
 };
 
@@ -152,6 +149,7 @@ int mn_solver_create(const mn_solver_params *sp, const mn_grid *g, const mn_mode
   MN_CHECK(s->work && s->plane_change && s->plane_fast && s->plane_bad && s->plane_sum &&
                s->col_fs && s->col_c && s->col_w,
            err, MN_ENOMEM, "", "out of memory for the solver's workspace");
+  for (int f = 0; f < NFAST; f++) s->fast_bits |= 1u << fast[f];
   set_baseline(s);
   s->dt = sp->first_step_day;
   *out = s;
@@ -243,26 +241,22 @@ static void columns(mn_solver *s) {
   }
 }
 
-/* The reactions are compiled for the x86-64-v4 (AVX-512) and v3 (AVX2) levels and the baseline,
- * chosen at load time by the CPU; the lanes see the same operations in the same order in every
- * clone (no fused multiply-adds in ISO C mode), so all give the same numbers. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
-#define REACT_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define REACT_CLONES
-#endif
+/* The reactions are compiled for the x86-64-v4 (AVX-512) and v3 (AVX2) levels and the baseline
+ * (MN_CLONES: the same numbers in every clone). */
+#define REACT_CLONES MN_CLONES("arch=x86-64-v4", "arch=x86-64-v3", "default")
 
 /* One run of n voxels of one layer from cell c on: gathered into lanes, stepped, checked and
  * written back. Inlined twice, with n = MN_REACTION_LANES known to the compiler and with a
  * shorter run's n. Once the fast species are frozen they are exactly 0 everywhere and stay so
  * under the reactions (every production term of d, P, N, M, T and V vanishes with them), so
  * their fields are neither read nor written: the same numbers with 6 of 13 fields untouched. */
-static inline __attribute__((always_inline)) void react_run(
-    mn_solver *s, const mn_reaction_coef *lc, size_t c, int n, const double *fs, const double *cc,
-    double uv, double dt, double *change, double *fastmax, size_t *bad) {
+static inline MN_INLINE_ALWAYS void react_run(mn_solver *s, const mn_reaction_coef *lc, size_t c,
+                                              int n, const double *fs, const double *cc, double uv,
+                                              double dt, double *change, double *fastmax,
+                                              size_t *bad) {
   /* change[W] and fastmax[NFAST][W]: the lanes' running maxima */
   enum { W = MN_REACTION_LANES };
-  const unsigned skip = s->frozen ? FAST_BITS : 0u;
+  const unsigned skip = s->frozen ? s->fast_bits : 0u;
   double u[MN_NSPECIES * W], low[MN_NSPECIES * W];
   for (int q = 0; q < MN_NSPECIES; q++) {
     const double *from = s->u[q] + c;
