@@ -1,7 +1,8 @@
 /* Numerical verification of the healing solver (research/models.md 6.3): Gaussian source with
  * decay against the analytic solution, exact mass conservation, observed orders in dx and dt,
  * symmetry of a centred puncture, the two-layer steady state, positivity, thread-count
- * independence, and the reaction kernel against the published well-mixed check. */
+ * independence, the vectorised reactions against the one-voxel kernel, and the reaction kernel
+ * against the published well-mixed check. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -464,6 +465,121 @@ Test(verify, reaction_kernel_reproduces_the_published_well_mixed_check) {
   cr_assert_float_eq(tnpk, 1.1, 0.1);
   cr_assert(tc > 120 && tc < 270, "collagen peak at day %.0f", tc);
   cr_assert(c30 - 1 < 0.8 * (cmax - 1), "a month reaches less than 80 %% of the gain");
+}
+
+/* ---- the solver's vectorised reactions against the one-voxel kernel ------------------------- */
+
+/* The papillary column means of each column, as the solver's columns() forms them (the same sums
+ * in the same order): dz-weighted means of F + S and C1 + C3 over the column's papillary cells. */
+static void column_means(const mn_grid *g, const double *const *u, double *fs, double *cc) {
+  for (int j = 0; j < g->ny; j++)
+    for (int i = 0; i < g->nx; i++) {
+      double w = 0, a = 0, b = 0;
+      for (int k = 0; k < g->nz; k++) {
+        size_t c = mn_grid_at(g, i, j, k);
+        if (g->cell[c] != MN_LAYER_PD) continue;
+        w += g->dz_um[k];
+        a += g->dz_um[k] * (u[MN_SP_F][c] + u[MN_SP_S][c]);
+        b += g->dz_um[k] * (u[MN_SP_C1][c] + u[MN_SP_C3][c]);
+      }
+      fs[(size_t)j * g->nx + i] = w > 0 ? a / w : 0;
+      cc[(size_t)j * g->nx + i] = w > 0 ? b / w : 1;
+    }
+}
+
+/* One solver step with every diffusivity 0 is two reaction half-steps, which the solver takes in
+ * runs of up to MN_REACTION_LANES voxels of one layer as vectors (the clone the CPU picks): every
+ * cell must get the numbers of two calls of the one-voxel kernel, bit for bit. Random states
+ * (some exactly 0, the other arm of the kernel's select), sun on, on @p g. */
+static void lanes_match_scalar(mn_grid *g, unsigned seed) {
+  mn_error e = {0};
+  mn_param_set ps;
+  cr_assert_eq(mn_param_set_load_default(&ps, &e), MN_OK, "%s", e.msg);
+  ps.p.D_P = ps.p.D_T = ps.p.D_N = ps.p.D_M = ps.p.D_F = 0;
+  const double dt = 0.01, uv_dose = 4.5;
+  mn_solver_params so = {.min_step_day = 1e-5,
+                         .max_step_day = 1,
+                         .first_step_day = dt,
+                         .rel_tol = 0.01,
+                         .abs_tol = 1e-3,
+                         .freeze_tol = 1e-7,
+                         .fixed_step = 1,
+                         .threads = 1};
+  mn_solver *s;
+  cr_assert_eq(mn_solver_create(&so, g, &ps.p, 3, 40, &s, &e), MN_OK, "%s", e.msg);
+  mn_solver_set_uv(s, uv_dose);
+  mn_reaction_coef lc[MN_LAYER_HYPO];
+  for (int l = 0; l < MN_LAYER_HYPO; l++) mn_reaction_coef_init(&lc[l], &ps.p, l, 3, 40);
+  double *ref[MN_NSPECIES];
+  mn_rng r;
+  mn_rng_init(&r, seed, 0);
+  for (int q = 0; q < MN_NSPECIES; q++) {
+    double *u = mn_solver_field(s, q);
+    ref[q] = mn_malloc_array(g->ncell, sizeof(double));
+    cr_assert(ref[q]);
+    for (int k = 0; k < g->nz; k++)
+      for (int j = 0; j < g->ny; j++)
+        for (int i = 0; i < g->nx; i++) {
+          size_t c = mn_grid_at(g, i, j, k);
+          double x = mn_rng_uniform(&r);
+          if (g->cell[c] < MN_LAYER_HYPO && (lc[g->cell[c]].present & (1u << q)))
+            u[c] = x < 0.1 ? 0.0 : 3.0 * x * x; /* 0 to 3, a tenth exactly 0 */
+          ref[q][c] = u[c];
+        }
+  }
+  size_t ncol = (size_t)g->nx * (size_t)g->ny;
+  double *fs = mn_malloc_array(ncol, sizeof(double)), *cc = mn_malloc_array(ncol, sizeof(double));
+  cr_assert(fs && cc);
+  const double uv = mn_uv_factor(&ps.p, uv_dose);
+  for (int half = 0; half < 2; half++) { /* the expected values: two scalar half-steps */
+    column_means(g, (const double *const *)ref, fs, cc);
+    for (int k = 0; k < g->nz; k++)
+      for (int j = 0; j < g->ny; j++)
+        for (int i = 0; i < g->nx; i++) {
+          size_t c = mn_grid_at(g, i, j, k);
+          if (g->cell[c] >= MN_LAYER_HYPO) continue;
+          double u[MN_NSPECIES];
+          for (int q = 0; q < MN_NSPECIES; q++) u[q] = ref[q][c];
+          mn_reaction_env env = {uv, fs[(size_t)j * g->nx + i], cc[(size_t)j * g->nx + i]};
+          mn_reaction_step(&ps.p, &lc[g->cell[c]], u, &env, 0.5 * dt, NULL);
+          for (int q = 0; q < MN_NSPECIES; q++) ref[q][c] = u[q];
+        }
+  }
+  cr_assert_eq(mn_solver_step(s, dt, NULL, &e), MN_OK, "%s", e.msg);
+  long differ = 0, cells = 0;
+  for (int q = 0; q < MN_NSPECIES; q++) {
+    const double *u = mn_solver_field_c(s, q);
+    for (int k = 0; k < g->nz; k++)
+      for (int j = 0; j < g->ny; j++)
+        for (int i = 0; i < g->nx; i++) {
+          size_t c = mn_grid_at(g, i, j, k);
+          cells++;
+          if (memcmp(&u[c], &ref[q][c], sizeof u[c])) {
+            if (!differ)
+              cr_log_error("%s at (%d, %d, %d): solver %.17g, scalar kernel %.17g",
+                           mn_species_name(q), i, j, k, u[c], ref[q][c]);
+            differ++;
+          }
+        }
+    mn_free(ref[q]);
+  }
+  printf("lanes: %ld of %ld values differ from the one-voxel kernel (%d x %d x %d cells)\n", differ,
+         cells, g->nx, g->ny, g->nz);
+  cr_assert_eq(differ, 0);
+  mn_free(fs);
+  mn_free(cc);
+  mn_solver_destroy(s);
+}
+
+Test(verify, vectorised_reactions_match_the_one_voxel_kernel_bit_for_bit) {
+  /* rows of 13 cells (a run of 8 lanes and one of 5), then a scar's rows, whose layers change
+     along the row (runs of every length from 1 to 8) */
+  mn_grid *g = box_grid(0.26, 20, 320, 20, MN_BC_PERIODIC, MN_BOTTOM_ZERO_FLUX);
+  lanes_match_scalar(g, 11);
+  mn_grid_destroy(g);
+  g = scar_grid(20, MN_BC_ZERO_FLUX, 0.1);
+  lanes_match_scalar(g, 12);
+  mn_grid_destroy(g);
 }
 
 Test(verify, reaction_kernel_keeps_the_healthy_state_exactly) {
