@@ -3,9 +3,12 @@
 # threads, another seed another chain; the output names the likelihood's targets, the acceptance
 # checks and the diagnostics, and says when they are not met. (The full run that reproduces the
 # shipped tables is `make check-full`.)
-# usage: tests/calibrate_short.sh MNSIM
+# With --checkpoint, a run stopped after its third step (the test binary MNSIM-HOOKS) and run
+# again continues from the checkpoint to the same tables; a damaged checkpoint and one of another
+# calibration are refused.
+# usage: tests/calibrate_short.sh MNSIM MNSIM-HOOKS
 set -u
-m=$1
+m=$1 hooks=$2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/a" "$tmp/b" "$tmp/c"
@@ -29,4 +32,29 @@ for s in "likelihood: CT05a CT05b CT05c CT08a CT08b CT08c CT14 CT16" "acceptance
 done
 grep -q "^# fingerprint [0-9a-f]\{16\} tried 144 kept 72 ess" "$tmp/a/posterior.csv" || { echo "FAIL: posterior header"; head -6 "$tmp/a/posterior.csv"; fail=1; }
 [ "$(grep -vc '^#' "$tmp/a/posterior.csv")" -eq 73 ] || { echo "FAIL: posterior rows"; fail=1; }
+# the checkpoint: stopped after step 3 (exit 130, no tables), refused when damaged or another
+# run's, then continued to run 1's bytes and removed
+mkdir -p "$tmp/k"
+ck="$tmp/k/chain.ckpt"
+MNSIM_TEST_STOP_STEP=3 "$hooks" calibrate $short --threads 1 --checkpoint "$ck" --checkpoint-min 0 -o "$tmp/k/cal.csv" >"$tmp/k1.txt" 2>&1
+rc=$?
+[ $rc -eq 130 ] && [ -s "$ck" ] && [ ! -e "$tmp/k/cal.csv" ] || { echo "FAIL: stopped run: exit $rc"; cat "$tmp/k1.txt"; ls -A "$tmp/k"; fail=1; }
+cp "$ck" "$tmp/keep.ckpt"
+size=$(wc -c <"$ck")
+printf 'x' | dd of="$ck" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
+"$hooks" calibrate $short --threads 1 --checkpoint "$ck" -o "$tmp/k/cal.csv" >"$tmp/k2.txt" 2>&1
+[ $? -ne 0 ] && grep -q "checkpoint $ck is damaged" "$tmp/k2.txt" || { echo "FAIL: a damaged checkpoint was not refused"; cat "$tmp/k2.txt"; fail=1; }
+cp "$tmp/keep.ckpt" "$ck"
+"$hooks" calibrate $short --seed 2 --threads 1 --checkpoint "$ck" -o "$tmp/k/cal.csv" >"$tmp/k3.txt" 2>&1
+[ $? -ne 0 ] && grep -q "belongs to another calibration" "$tmp/k3.txt" || { echo "FAIL: another run's checkpoint was not refused"; cat "$tmp/k3.txt"; fail=1; }
+[ ! -e "$tmp/k/cal.csv" ] || { echo "FAIL: a refused run wrote tables"; fail=1; }
+"$m" calibrate $short --threads 2 --checkpoint "$ck" -o "$tmp/k/cal.csv" >"$tmp/k4.txt" 2>&1
+[ $? -gt 1 ] && grep -q "belongs to another calibration" "$tmp/k4.txt" ||
+  { echo "FAIL: mnsim took the checkpoint of mnsim-hooks (another build)"; cat "$tmp/k4.txt"; fail=1; }
+"$hooks" calibrate $short --threads 2 --checkpoint "$ck" -o "$tmp/k/cal.csv" >"$tmp/k5.txt" 2>&1
+[ $? -le 1 ] && grep -q "resumed from its checkpoint at step 3 of 8" "$tmp/k5.txt" || { echo "FAIL: resumed run"; cat "$tmp/k5.txt"; fail=1; }
+cmp "$tmp/a/cal.csv" "$tmp/k/cal.csv" && cmp "$tmp/a/posterior.csv" "$tmp/k/posterior.csv" ||
+  { echo "FAIL: the resumed chain's tables differ from the unbroken run's"; fail=1; }
+[ ! -e "$ck" ] || { echo "FAIL: the checkpoint was not removed"; fail=1; }
+[ $fail -eq 0 ] && echo "calibrate_short: stopped at step 3, resumed to the same tables; damaged and foreign checkpoints refused"
 exit $fail

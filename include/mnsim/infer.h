@@ -341,15 +341,6 @@ typedef void (*mn_mcmc_batch_fn)(int n, int d, const double *x, const double *fl
  *  Goodman & Weare); progress (optional) is called after every step; de: the fraction of
  *  half-steps that use the differential-evolution move instead of the stretch move (0: stretch
  *  only, 1: DE only; drawn per half-step from the seeded sequence). */
-typedef struct mn_mcmc_opts {
-  int walkers, steps;
-  double a;
-  uint64_t seed;
-  void (*progress)(int step, int steps, void *user);
-  void *progress_user;
-  double de;
-} mn_mcmc_opts;
-
 /** A chain: x [steps][walkers][d], lp [steps][walkers] (the state after each step). Owns x and
  *  lp: mn_mcmc_chain_fini. */
 typedef struct mn_mcmc_chain {
@@ -357,6 +348,37 @@ typedef struct mn_mcmc_chain {
   double *x, *lp;
   long accepted, proposed;
 } mn_mcmc_chain;
+
+/** A chain's state after a whole step, all a resumed run needs: the first @p done steps of x
+ *  ([done][walkers][d]) and lp ([done][walkers]), the sampler's random sequence and counters at
+ *  that point. Saved through mn_mcmc_opts.save, given back through mn_mcmc_opts.resume. */
+typedef struct mn_mcmc_state {
+  int done;
+  const double *x, *lp;
+  mn_rng rng;
+  long accepted, proposed;
+} mn_mcmc_state;
+
+/** How to sample. walkers: even, at least twice the dimension; a: the stretch scale (2 in
+ *  Goodman & Weare); progress (optional) is called after every step; de: the fraction of
+ *  half-steps that use the differential-evolution move instead of the stretch move (0: stretch
+ *  only, 1: DE only; drawn per half-step from the seeded sequence).
+ *  save (optional) is called after every step with @p force 0, and once with @p force 1 when a
+ *  stop is requested, with the last whole step (not before the first); it decides whether to
+ *  write and returns 0, or nonzero to end the run with MN_EIO (its message in @p err).
+ *  resume (optional): continue the chain from this state instead of starting from x0 (x0 is
+ *  then not read); the same options give the same chain as a run that was never stopped. */
+typedef struct mn_mcmc_opts {
+  int walkers, steps;
+  double a;
+  uint64_t seed;
+  void (*progress)(int step, int steps, void *user);
+  void *progress_user;
+  double de;
+  int (*save)(const mn_mcmc_state *st, int force, void *user, mn_error *err);
+  void *save_user;
+  const mn_mcmc_state *resume;
+} mn_mcmc_opts;
 
 /** Run the affine-invariant ensemble sampler (Goodman & Weare 2010 stretch move, mixed with
  *  the differential-evolution move of ter Braak 2006 in the fraction o->de of half-steps) from the
@@ -398,6 +420,15 @@ typedef struct mn_calib_opts {
   uint64_t seed;
   void (*progress)(int step, int steps, void *user);
   void *progress_user;
+  /** The chain's checkpoint file (NULL: none; docs/formats.md "Calibration checkpoint"): written
+   *  (atomically, by rank 0) every checkpoint_min minutes of sampling (0: after every step) and
+   *  when a stop is requested; when it exists at the start and belongs to the same calibration
+   *  (parameters, their priors, walkers, steps, burn-in, thinning, seed, polish, build), the
+   *  chain continues from it and the result is the same as a run never stopped; a file of
+   *  another calibration, or a damaged one, is refused (MN_EINPUT). The caller removes it once
+   *  the result is safe (`mnsim calibrate`: after the tables are written). */
+  const char *checkpoint;
+  double checkpoint_min;
 } mn_calib_opts;
 /** The shipped settings (data/calibration.csv and data/posterior.csv are made with them). */
 void mn_calib_opts_default(mn_calib_opts *o);
@@ -426,6 +457,7 @@ typedef struct mn_calibration {
   double corr[MN_CALIB_MAX][MN_CALIB_MAX];   /**< posterior correlations (sampler coords) */
   double loglik0, loglik; /**< log likelihood at the prior values, at the nominal values */
   int evals;              /**< model evaluations (sampler and polish) */
+  int resumed_from;       /**< steps of the chain read from the checkpoint (0: none) */
   mn_calib_opts opts;
   mn_mcmc_chain chain;
   mn_mcmc_diag diag;

@@ -1,6 +1,7 @@
 /* `mnsim validate`: every calibration and validation target with the published value and range,
  * the model's median and 90 % band, the verdict and the source; exit 1 when a calibration target
  * fails. */
+#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <stddef.h>
@@ -380,7 +381,8 @@ typedef struct calibrate_args {
   int threads, max_evals, np, walkers, steps, burn, thin, progress;
   uint64_t seed;
   int have_seed;
-  const char *post_path, *plot_dir;
+  double checkpoint_min;
+  const char *post_path, *plot_dir, *checkpoint;
   const char *names[MN_CALIB_MAX]; /* the parameters to fit */
   char list[1024];                 /* --params: names point into it */
 } calibrate_args;
@@ -420,6 +422,11 @@ static const cli_option calibrate_options[] = {
      "parallel runs (default: all cores)"},
     {"progress", 0, CLI_FLAG, NULL, 0, 0, CO(progress), 0, NULL,
      "a progress line every 5 % (for logs; a terminal gets a bar)"},
+    {"checkpoint", 0, CLI_STRING, "FILE", 0, 0, CO(checkpoint), 0, NULL,
+     "keep the chain's state in FILE (every --checkpoint-min and on Ctrl-C/SIGTERM); the same "
+     "command again continues from it; removed once the tables are written"},
+    {"checkpoint-min", 0, CLI_DOUBLE, "M", 0, 1440, CO(checkpoint_min), 0, NULL,
+     "minutes between checkpoints (default 10; 0: after every step)"},
     {"plot", 0, CLI_STRING, "DIR", 0, 0, CO(plot_dir), 0, NULL,
      "no sampling: draw the shipped posterior's figures into DIR"},
     CLI_QUIET(calibrate_args),
@@ -453,6 +460,7 @@ static int calibrate_tables(const calibrate_args *a, calibrate_result *r, mn_err
   if (a->max_evals >= 0) o.max_evals = a->max_evals;
   o.threads = a->threads;
   o.progress = on_step, o.progress_user = &bar;
+  o.checkpoint = a->checkpoint, o.checkpoint_min = a->checkpoint_min;
   int rc = mn_param_set_load_prior(&prior, err);
   if (!rc) rc = mn_calibrate(&prior, a->names, a->np, &o, &r->cal, err);
   if (rc == MN_OK)
@@ -512,6 +520,9 @@ static void print_fit(const calibrate_result *r, double t0, const char *cpath, c
          dg->rhat_max, dg->ess_min, ok ? "met" : "NOT met: run longer (--steps)");
   printf("  posterior table: %d draws (one step in %d after the burn-in, all walkers)\n", r->draws,
          cal->opts.thin);
+  if (cal->resumed_from)
+    printf("  resumed from its checkpoint at step %d of %d (the same chain as an unbroken run)\n",
+           cal->resumed_from, cal->chain.steps);
   if (cpath) printf("  written to %s and %s\n", cpath, ppath);
 }
 
@@ -519,7 +530,7 @@ static void calibrate_help(void) {
   printf(
       "usage: mnsim calibrate [-o FILE] [--posterior FILE] [--params a,b,...] [--walkers N]\n"
       "                       [--steps N] [--burn N] [--thin N] [--seed N] [--max-evals N]\n"
-      "                       [--threads N] [--progress] [-q]\n\n"
+      "                       [--threads N] [--progress] [--checkpoint FILE] [-q]\n\n"
       "Sample the posterior of the healing-model parameters tagged C given the calibration\n"
       "targets of data/targets.csv that mnsim can compute (data/target_models.csv: each row's\n"
       "likelihood from the published spread), starting from the prior table\n"
@@ -535,7 +546,11 @@ static void calibrate_help(void) {
       ".\n\n"
       "Across nodes: `mpirun -np N mnsim calibrate ...` splits each batch of the sampler's\n"
       "proposals over the N ranks (each using --threads cores); the tables are byte-identical\n"
-      "to one process's, and rank 0 alone prints and writes.\n\n");
+      "to one process's, and rank 0 alone prints and writes.\n\n"
+      "Long chains: with --checkpoint FILE the chain's state is kept in FILE; after Ctrl-C,\n"
+      "SIGTERM or a crash, the same command continues from it and gives the same tables as a\n"
+      "run never stopped. A FILE of another calibration (other options, priors or build) is\n"
+      "refused.\n\n");
   cli_print_options(calibrate_options, sizeof calibrate_options / sizeof calibrate_options[0]);
 }
 
@@ -568,7 +583,7 @@ static int plot_shipped(const calibrate_args *a) {
 }
 
 int cmd_calibrate(int argc, char **argv) {
-  calibrate_args a = {.burn = -1, .max_evals = -1};
+  calibrate_args a = {.burn = -1, .max_evals = -1, .checkpoint_min = 10};
   for (int i = 0; i < MN_CALIB_FITTED; i++) a.names[a.np++] = mn_calib_fitted[i];
   int first = 0, status = cli_parse("calibrate", calibrate_options,
                                     sizeof calibrate_options / sizeof calibrate_options[0],
@@ -586,6 +601,8 @@ int cmd_calibrate(int argc, char **argv) {
   if (!rc && a.common.outdir && mn_dist_rank() == 0) /* under mpirun rank 0 writes */
     rc = write_tables(&r, a.common.outdir, a.post_path, ppath, sizeof ppath, &err);
   if (!rc && !a.common.quiet && mn_dist_rank() == 0) print_fit(&r, t0, a.common.outdir, ppath);
+  if (!rc && a.checkpoint && mn_dist_rank() == 0 && remove(a.checkpoint) != 0 && errno != ENOENT)
+    mn_log(MN_LOG_WARN, "cannot remove the checkpoint %s: %s", a.checkpoint, strerror(errno));
   int passes = r.cal.nominal_passes;
   mn_free(r.ctext);
   mn_free(r.ptext);

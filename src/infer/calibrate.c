@@ -13,6 +13,7 @@
  * best draw, polished by Nelder-Mead), which passes every calibration target by construction of
  * the pass ranges (the 95 % range of each likelihood) when the data can be met at all.
  * Stage: infer. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,6 +81,7 @@ typedef struct fit {
   int *pending;             /* [cap] points whose courses are still to run */
   int threads;
   long evals;
+  long evals_step;   /* evals after the last whole step of the sampler (what a checkpoint holds) */
   double *x;         /* [batch][nrows] the rows' values */
   double *zb;        /* [batch][n] the sampler's points mapped to [0, 1] */
   double *jac, *flb; /* [batch] their log Jacobians, their shifted floors */
@@ -464,6 +466,125 @@ static void choose_nominal(fit *f, const mn_calib_opts *o, mn_calibration *out, 
   out->loglik = loglik_at(f, z, &out->nominal_passes);
 }
 
+/* ---- the chain's checkpoint (docs/formats.md, "Calibration checkpoint") ----------------------
+ * Binary, native byte order (a checkpoint is tied to its build anyway):
+ *   "MNCALCK1", u64 identity, i32 d, walkers, steps, done, u64 rng[4], i64 accepted, proposed,
+ *   evals, f64 x[done][walkers][d], f64 lp[done][walkers], u64 FNV-1a of every byte before it.
+ * The identity hashes everything the chain and the tables depend on: the build, the fitted
+ * parameters with their priors (value, range), every other parameter's value, and the options. */
+
+typedef struct ckpt_ctx {
+  fit *f;
+  const mn_calib_opts *o;
+  uint64_t id;
+  double last; /* wall time of the last write (or of the start) */
+} ckpt_ctx;
+
+static uint64_t run_identity(const fit *f, const mn_calib_opts *o) {
+  uint64_t h = mn_fnv1a64(MN_FNV1A64_INIT, "mnsim calibrate 1", 17);
+  const char *b = mn_build_id();
+  h = mn_fnv1a64(h, b, strlen(b));
+  h = mn_fnv1a64(h, &f->prior->p, sizeof f->prior->p);
+  for (int k = 0; k < f->n; k++) {
+    const mn_param_info *p = &f->prior->info[f->idx[k]];
+    double r[3] = {p->value, p->min, p->max};
+    h = mn_fnv1a64(h, p->name, strlen(p->name) + 1);
+    h = mn_fnv1a64(h, r, sizeof r);
+  }
+  long long opt[7] = {o->walkers,   o->steps,           o->burn, o->thin,
+                      o->max_evals, (long long)o->seed, f->n};
+  return mn_fnv1a64(h, opt, sizeof opt);
+}
+
+static int ckpt_write(const ckpt_ctx *cx, const mn_mcmc_state *st, mn_error *err) {
+  const fit *f = cx->f;
+  const int w = cx->o->walkers, d = f->n;
+  const size_t nx = (size_t)st->done * (size_t)w * (size_t)d, nl = (size_t)st->done * (size_t)w;
+  int32_t dims[4] = {d, w, cx->o->steps, st->done};
+  int64_t cnt[3] = {st->accepted, st->proposed, f->evals_step};
+  mn_ofile of;
+  int rc = mn_ofile_open(&of, cx->o->checkpoint, err);
+  if (rc) return rc;
+  uint64_t h = MN_FNV1A64_INIT;
+  int ok = 1;
+#define PUT(p, sz) (ok = ok && fwrite((p), 1, (sz), of.fp) == (sz), h = mn_fnv1a64(h, (p), (sz)))
+  PUT("MNCALCK1", 8);
+  PUT(&cx->id, sizeof cx->id);
+  PUT(dims, sizeof dims);
+  PUT(st->rng.s, sizeof st->rng.s);
+  PUT(cnt, sizeof cnt);
+  PUT(st->x, nx * sizeof *st->x);
+  PUT(st->lp, nl * sizeof *st->lp);
+#undef PUT
+  ok = ok && fwrite(&h, sizeof h, 1, of.fp) == 1;
+  if (!ok) {
+    mn_ofile_abort(&of);
+    return MN_ERR(err, MN_EIO, "", "cannot write the checkpoint %s (disk full?)",
+                  cx->o->checkpoint);
+  }
+  return mn_ofile_commit(&of, err);
+}
+
+/* mn_mcmc_opts.save: after a whole step (or at a stop, force) write when checkpoint_min has
+ * passed; rank 0 alone writes. A test hook stops the run after a chosen step. */
+static int ckpt_save(const mn_mcmc_state *st, int force, void *user, mn_error *err) {
+  ckpt_ctx *cx = user;
+  if (!force) cx->f->evals_step = cx->f->evals;
+  double now = mn_wall_time();
+  if (force || now - cx->last >= 60 * cx->o->checkpoint_min || st->done == cx->o->steps) {
+    int rc = mn_dist_rank() == 0 ? ckpt_write(cx, st, err) : MN_OK;
+    if (rc) return rc;
+    cx->last = now;
+  }
+  if (!force && mn_test_hook.stop_after_step == st->done) mn_stop_request(2 /* SIGINT */);
+  return MN_OK;
+}
+
+/* Read the checkpoint into st (x and lp allocated: the caller frees them). @return MN_OK,
+ * MN_EIO when it cannot be read, MN_EINPUT when it is damaged or belongs to another run. */
+static int ckpt_read(const ckpt_ctx *cx, FILE *fp, mn_mcmc_state *st, long *evals, mn_error *err) {
+  const char *path = cx->o->checkpoint;
+  const int w = cx->o->walkers, d = cx->f->n;
+  char magic[8];
+  uint64_t id, h = MN_FNV1A64_INIT, sum;
+  int32_t dims[4];
+  int64_t cnt[3];
+  memset(st, 0, sizeof *st);
+#define GET(p, sz) (fread((p), 1, (sz), fp) == (sz) ? (h = mn_fnv1a64(h, (p), (sz)), 1) : 0)
+  if (!(GET(magic, 8) && !memcmp(magic, "MNCALCK1", 8)))
+    return MN_ERR(err, MN_EINPUT, "", "%s is not a calibration checkpoint of mnsim", path);
+  if (!(GET(&id, sizeof id) && GET(dims, sizeof dims) && GET(st->rng.s, sizeof st->rng.s) &&
+        GET(cnt, sizeof cnt)))
+    return MN_ERR(err, MN_EINPUT, "", "checkpoint %s is truncated", path);
+  if (id != cx->id || dims[0] != d || dims[1] != w || dims[2] != cx->o->steps)
+    return MN_ERR(err, MN_EINPUT, "",
+                  "checkpoint %s belongs to another calibration (other parameters, priors, "
+                  "options or build): remove it, or give another --checkpoint file",
+                  path);
+  if (!(dims[3] >= 1 && dims[3] <= dims[2] && cnt[0] >= 0 && cnt[0] <= cnt[1] && cnt[2] >= 0))
+    return MN_ERR(err, MN_EINPUT, "", "checkpoint %s is damaged (its counts are out of range)",
+                  path);
+  st->done = dims[3], st->accepted = cnt[0], st->proposed = cnt[1];
+  *evals = cnt[2];
+  const size_t nx = (size_t)st->done * (size_t)w * (size_t)d, nl = (size_t)st->done * (size_t)w;
+  double *x = mn_malloc_array(nx, sizeof *x), *lp = mn_malloc_array(nl, sizeof *lp);
+  st->x = x, st->lp = lp;
+  if (!x || !lp) return MN_ERR(err, MN_ENOMEM, "", "out of memory reading checkpoint %s", path);
+  int whole = GET(x, nx * sizeof *x) && GET(lp, nl * sizeof *lp);
+#undef GET
+  if (!whole || fread(&sum, sizeof sum, 1, fp) != 1 || fgetc(fp) != EOF)
+    return MN_ERR(err, MN_EINPUT, "", "checkpoint %s is truncated or has trailing bytes", path);
+  if (sum != h) return MN_ERR(err, MN_EINPUT, "", "checkpoint %s is damaged (checksum)", path);
+  for (size_t i = 0; i < nx; i++)
+    if (!isfinite(x[i]))
+      return MN_ERR(err, MN_EINPUT, "", "checkpoint %s is damaged (a walker is not finite)", path);
+  for (size_t i = 0; i < nl; i++)
+    if (!isfinite(lp[i]))
+      return MN_ERR(err, MN_EINPUT, "", "checkpoint %s is damaged (a log posterior is not finite)",
+                    path);
+  return MN_OK;
+}
+
 int mn_calibrate(const mn_param_set *prior, const char *const *names, int n, const mn_calib_opts *o,
                  mn_calibration *out, mn_error *err) {
   int rc = MN_OK;
@@ -472,6 +593,8 @@ int mn_calibrate(const mn_param_set *prior, const char *const *names, int n, con
   mn_skin_atlas *atlas = NULL;
   mn_device_catalogue *cat = NULL;
   double *x0 = NULL;
+  mn_mcmc_state resume;
+  memset(&resume, 0, sizeof resume);
   memset(&f, 0, sizeof f);
   memset(&v, 0, sizeof v);
   memset(out, 0, sizeof *out);
@@ -499,9 +622,34 @@ int mn_calibrate(const mn_param_set *prior, const char *const *names, int n, con
   for (int k = 0; k < n; k++) z[k] = to_z(&prior->info[f.idx[k]], prior->info[f.idx[k]].value);
   int ignored;
   out->loglik0 = loglik_at(&f, z, &ignored);
-  MN_TRY(start_walkers(&f, o, x0, err));
-  for (int i = 0; i < w * n; i++) x0[i] = logit(x0[i]);
-  mn_mcmc_opts mo = {w, o->steps, 2.0, o->seed, o->progress, o->progress_user, CALIB_DE};
+  ckpt_ctx cx = {&f, o, 0, mn_wall_time()};
+  if (o->checkpoint) { /* a chain to continue? */
+    cx.id = run_identity(&f, o);
+    FILE *fp = fopen(o->checkpoint, "rb");
+    MN_CHECK(fp || errno == ENOENT, err, MN_EIO, "", "cannot read the checkpoint %s: %s",
+             o->checkpoint, strerror(errno));
+    if (fp) {
+      long ev = 0;
+      rc = ckpt_read(&cx, fp, &resume, &ev, err);
+      fclose(fp);
+      if (rc) goto cleanup;
+      f.evals = f.evals_step = ev; /* the evaluations before the stop, the start's included */
+      out->resumed_from = resume.done;
+    }
+  }
+  if (!out->resumed_from) {
+    MN_TRY(start_walkers(&f, o, x0, err));
+    for (int i = 0; i < w * n; i++) x0[i] = logit(x0[i]);
+  }
+  mn_mcmc_opts mo = {.walkers = w,
+                     .steps = o->steps,
+                     .a = 2.0,
+                     .seed = o->seed,
+                     .progress = o->progress,
+                     .progress_user = o->progress_user,
+                     .de = CALIB_DE};
+  if (o->checkpoint) mo.save = ckpt_save, mo.save_user = &cx;
+  if (out->resumed_from) mo.resume = &resume;
   MN_TRY(mn_mcmc_run(n, x0, &mo, batch_logpost_u, &f, &out->chain, err));
   /* the chain in [0, 1] coordinates from here on (diagnostics, quantiles, the posterior table) */
   for (size_t i = 0; i < (size_t)o->steps * (size_t)w * (size_t)n; i++)
@@ -526,6 +674,8 @@ int mn_calibrate(const mn_param_set *prior, const char *const *names, int n, con
   }
   out->evals = (int)f.evals;
 cleanup:
+  mn_free((double *)resume.x);
+  mn_free((double *)resume.lp);
   fit_free(&f);
   mn_free(x0);
   mn_device_catalogue_destroy(cat);

@@ -84,18 +84,39 @@ int mn_mcmc_run(int d, const double *x0, const mn_mcmc_opts *o, mn_mcmc_batch_fn
   fl = mn_malloc_array((size_t)h, sizeof *fl);
   MN_CHECK(c->x && c->lp && cur && lpc && y && lpy && zz && uu && fl, err, MN_ENOMEM, "",
            "out of memory for a chain of %d steps x %d walkers", o->steps, w);
-  memcpy(cur, x0, sizeof *cur * (size_t)w * (size_t)d);
-  f(w, d, cur, NULL, lpc, user);
-  if (mn_dist_stopped()) { /* the batch skipped its points: their values mean nothing */
-    rc = mn_stop_error(err, "sampling the posterior");
-    goto cleanup;
-  }
-  for (int k = 0; k < w; k++)
-    MN_CHECK(isfinite(lpc[k]), err, MN_EINPUT, "",
-             "mcmc: walker %d starts where the posterior is zero", k);
   mn_rng rng;
-  mn_rng_init(&rng, o->seed, 0x6d636d63ULL); /* "mcmc" */
-  for (int s = 0; s < o->steps; s++) {
+  int s0 = 0;
+  const mn_mcmc_state *rs = o->resume;
+  if (rs) { /* the chain so far, and the walkers where its last step left them */
+    MN_CHECK(
+        rs->done >= 1 && rs->done <= o->steps && rs->accepted >= 0 && rs->accepted <= rs->proposed,
+        err, MN_EINPUT, "", "mcmc: a resumed state must hold 1 to %d whole steps", o->steps);
+    s0 = rs->done;
+    memcpy(c->x, rs->x, sizeof *c->x * (size_t)s0 * (size_t)w * (size_t)d);
+    memcpy(c->lp, rs->lp, sizeof *c->lp * (size_t)s0 * (size_t)w);
+    memcpy(cur, c->x + (size_t)(s0 - 1) * (size_t)w * (size_t)d,
+           sizeof *cur * (size_t)w * (size_t)d);
+    memcpy(lpc, c->lp + (size_t)(s0 - 1) * (size_t)w, sizeof *lpc * (size_t)w);
+    for (int k = 0; k < w; k++)
+      MN_CHECK(isfinite(lpc[k]), err, MN_EINPUT, "",
+               "mcmc: walker %d of the resumed state is where the posterior is zero", k);
+    rng = rs->rng;
+    c->accepted = rs->accepted, c->proposed = rs->proposed;
+  } else {
+    memcpy(cur, x0, sizeof *cur * (size_t)w * (size_t)d);
+    f(w, d, cur, NULL, lpc, user);
+    if (mn_dist_stopped()) { /* the batch skipped its points: their values mean nothing */
+      rc = mn_stop_error(err, "sampling the posterior");
+      goto cleanup;
+    }
+    for (int k = 0; k < w; k++)
+      MN_CHECK(isfinite(lpc[k]), err, MN_EINPUT, "",
+               "mcmc: walker %d starts where the posterior is zero", k);
+    mn_rng_init(&rng, o->seed, 0x6d636d63ULL); /* "mcmc" */
+  }
+  /* the state after the last whole step, which a stop saves */
+  mn_mcmc_state at = {s0, c->x, c->lp, rng, c->accepted, c->proposed};
+  for (int s = s0; s < o->steps; s++) {
     for (int half = 0; half < 2; half++) {
       int k0 = half ? h : 0, o0 = half ? 0 : h;
       if (o->de > 0 && mn_rng_uniform(&rng) < o->de)
@@ -106,6 +127,10 @@ int mn_mcmc_run(int d, const double *x0, const mn_mcmc_opts *o, mn_mcmc_batch_fn
       for (int i = 0; i < h; i++) fl[i] = log(uu[i]) - (d - 1) * log(zz[i]) + lpc[k0 + i];
       f(h, d, y, fl, lpy, user);
       if (mn_dist_stopped()) {
+        if (o->save && at.done > 0 && o->save(&at, 1, o->save_user, err)) {
+          rc = MN_EIO;
+          goto cleanup;
+        }
         rc = mn_stop_error(err, "sampling the posterior");
         goto cleanup;
       }
@@ -121,6 +146,11 @@ int mn_mcmc_run(int d, const double *x0, const mn_mcmc_opts *o, mn_mcmc_batch_fn
     }
     memcpy(c->x + (size_t)s * (size_t)w * (size_t)d, cur, sizeof *cur * (size_t)w * (size_t)d);
     memcpy(c->lp + (size_t)s * (size_t)w, lpc, sizeof *lpc * (size_t)w);
+    at = (mn_mcmc_state){s + 1, c->x, c->lp, rng, c->accepted, c->proposed};
+    if (o->save && o->save(&at, 0, o->save_user, err)) {
+      rc = MN_EIO;
+      goto cleanup;
+    }
     if (o->progress) o->progress(s + 1, o->steps, o->progress_user);
   }
 cleanup:

@@ -36,7 +36,7 @@ static void recovers_gauss2(double de) {
   enum { W = 16 };
   double x0[2 * W];
   start(x0, W);
-  mn_mcmc_opts o = {W, 3000, 2.0, 7, NULL, NULL, de};
+  mn_mcmc_opts o = {.walkers = W, .steps = 3000, .a = 2.0, .seed = 7, .de = de};
   mn_mcmc_chain c;
   mn_error err = {0};
   int calls = 0;
@@ -83,7 +83,7 @@ Test(mcmc, the_chain_depends_on_the_seed_only_not_on_the_evaluation_order) {
   enum { W = 8 };
   double x0[2 * W];
   start(x0, W);
-  mn_mcmc_opts o = {W, 200, 2.0, 3, NULL, NULL, 0.5};
+  mn_mcmc_opts o = {.walkers = W, .steps = 200, .a = 2.0, .seed = 3, .de = 0.5};
   mn_mcmc_chain a, b, c;
   mn_error err = {0};
   int calls = 0;
@@ -96,6 +96,51 @@ Test(mcmc, the_chain_depends_on_the_seed_only_not_on_the_evaluation_order) {
   mn_mcmc_chain_fini(&a);
   mn_mcmc_chain_fini(&b);
   mn_mcmc_chain_fini(&c);
+}
+
+/* save hook: keeps the state after step `at` (a copy of its chain prefix), asks for nothing else */
+typedef struct kept {
+  int at, forced;
+  mn_mcmc_state st;
+  double x[60 * 8 * 2], lp[60 * 8];
+} kept;
+static int keep_state(const mn_mcmc_state *st, int force, void *user, mn_error *err) {
+  (void)err;
+  kept *k = user;
+  if (force) k->forced++;
+  if (st->done != k->at) return 0;
+  k->st = *st;
+  memcpy(k->x, st->x, sizeof(double) * (size_t)st->done * 8 * 2);
+  memcpy(k->lp, st->lp, sizeof(double) * (size_t)st->done * 8);
+  k->st.x = k->x, k->st.lp = k->lp;
+  return 0;
+}
+
+Test(mcmc, a_chain_resumed_from_a_saved_state_is_the_unbroken_chain) {
+  enum { W = 8, S = 60 };
+  double x0[2 * W];
+  start(x0, W);
+  static kept k = {.at = 23};
+  mn_mcmc_opts o = {.walkers = W, .steps = S, .a = 2.0, .seed = 9, .de = 0.5};
+  o.save = keep_state, o.save_user = &k;
+  mn_mcmc_chain a, b;
+  mn_error err = {0};
+  int calls = 0;
+  cr_assert_eq(mn_mcmc_run(2, x0, &o, gauss2, &calls, &a, &err), MN_OK);
+  cr_assert_eq(k.st.done, 23);
+  cr_assert_eq(k.forced, 0);
+  mn_mcmc_opts r = {.walkers = W, .steps = S, .a = 2.0, .seed = 9, .de = 0.5, .resume = &k.st};
+  int before = calls;
+  cr_assert_eq(mn_mcmc_run(2, NULL, &r, gauss2, &calls, &b, &err), MN_OK, "%s", err.msg);
+  cr_assert_eq(calls - before, 2 * (S - 23), "the resumed run evaluates only the steps left");
+  cr_assert_eq(memcmp(a.x, b.x, sizeof(double) * S * W * 2), 0);
+  cr_assert_eq(memcmp(a.lp, b.lp, sizeof(double) * S * W), 0);
+  cr_assert_eq(a.accepted, b.accepted);
+  cr_assert_eq(a.proposed, b.proposed);
+  mn_mcmc_chain_fini(&a);
+  mn_mcmc_chain_fini(&b);
+  k.st.done = S + 1; /* more steps than the run has */
+  cr_assert_eq(mn_mcmc_run(2, NULL, &r, gauss2, &calls, &b, &err), MN_EINPUT);
 }
 
 static void flat_box(int n, int d, const double *x, const double *floor, double *lp, void *user) {
@@ -111,7 +156,7 @@ Test(mcmc, stays_inside_a_hard_wall_and_refuses_a_bad_start) {
   enum { W = 8 };
   double x0[2 * W];
   for (int i = 0; i < 2 * W; i++) x0[i] = 0.3 + 0.02 * i;
-  mn_mcmc_opts o = {W, 300, 2.0, 5, NULL, NULL, 0.5};
+  mn_mcmc_opts o = {.walkers = W, .steps = 300, .a = 2.0, .seed = 5, .de = 0.5};
   mn_mcmc_chain c;
   mn_error err = {0};
   cr_assert_eq(mn_mcmc_run(2, x0, &o, flat_box, NULL, &c, &err), MN_OK);
