@@ -6,10 +6,10 @@ JOBS ?= 2
 CMAKE_FLAGS ?=
 PKGS = gcc make cmake pkg-config valgrind libyaml-dev libjansson-dev libplplot-dev plplot-driver-cairo \
        libhdf5-dev libxml2-dev libsundials-dev libsuitesparse-dev libical-dev \
-       libcriterion-dev fonts-dejavu-core libpng-dev chromium libopenmpi-dev openmpi-bin
+       libcriterion-dev fonts-dejavu-core libpng-dev chromium libopenmpi-dev openmpi-bin time
 SOURCES = $(shell find src include tests bench -name '*.[ch]')
 
-.PHONY: all deps build demo test check-long check-full test-asan fuzz bench bench-device install format format-check docs clean
+.PHONY: all deps build demo test check-long check-full test-asan fuzz bench bench-device bench-cheek install format format-check docs clean
 
 all: build
 
@@ -81,6 +81,12 @@ bench: build
 
 bench-device: build
 	./$(BUILD)/bench_device
+
+# The whole cheek (issue 19): 40 x 30 mm at dx 20 um for 180 days, hours on 2 cores and 11.3 GB of
+# fields (docs/performance.md, "Whole cheek"); resumable: `mnsim simulate --resume out/cheek`.
+bench-cheek: build
+	/usr/bin/time -v ./$(BUILD)/mnsim simulate --progress -o out/cheek bench/cheek-40x30.yaml 2>&1 | \
+	  grep -v '^\s*\(Average\|Socket\|Signals\|Page size\|Swaps\|Exit status\)'
 
 install: build
 	cmake --install $(BUILD)
