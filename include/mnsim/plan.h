@@ -116,6 +116,9 @@ typedef struct mn_plan_request {
                               patient"): 0 = the posterior of data/between_patient.csv; > 0 (up
                               to 1.5) that sigma_b; -1 = none: every patient responds as the
                               population mean (patient-file key patient_spread) */
+  int all_draws;         /**< 1: every yes-or-no question of the search runs all its draws at
+                              once instead of in stages that stop when the answer is clear
+                              (docs/plan.md "Draws in stages"); the same plan, more runs */
   uint64_t seed;
   int threads;    /**< 0 = all cores */
   char today[16]; /**< YYYY-MM-DD: the day the plan is made (the library never reads the

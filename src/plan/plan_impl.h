@@ -42,6 +42,13 @@ extern const size_t mn__data_region_depths_csv_len;
  * assumption of ours [E], not a published limit: a plan should not be predicted, even at its
  * pessimistic end, to cause PIH more often than the trial observed (docs/plan.md). */
 #define MN__PIH_CAP_PCT (100.0 * 5.0 / 30.0)
+/* The search's yes-or-no questions (does this setting reach the goal?) take their draws in
+ * stages: MN__STAGE_DRAWS first, then twice as many each time up to the search's draws, and
+ * stop as soon as the probability's band of MN__STAGE_Z standard errors lies wholly on one side
+ * of the required probability (docs/plan.md "Draws in stages"). A "yes" is then confirmed on
+ * every draw of the search before it is used; only an early "no" stands on fewer draws. */
+#define MN__STAGE_DRAWS 50
+#define MN__STAGE_Z 3.0
 #define MN__PIH_TRIES 4 /* gentler settings run with the draws at most */
 /* The most posterior draws a region's final course may take (req->max_mcse: issue 16 asks a
  * plan's probability to carry at most one percentage point of Monte Carlo error). */
@@ -97,6 +104,11 @@ void mn__response_free(mn__response *r);
  * into @p r (owned by the caller: mn__response_free). MN_EINTERNAL when every run failed. */
 int mn__response_run(mn__region_ctx *x, const mn__candidate *c, int k, double interval, int nd,
                      mn__response *r, mn_error *err);
+/* Draws r->nd .. nd - 1 added to @p r, a response of setting @p c for its first r->nd draws:
+ * the same rows as mn__response_run of nd draws (each draw's run depends on its own parameters
+ * only). On failure @p r is freed. */
+int mn__response_extend(mn__region_ctx *x, const mn__candidate *c, int nd, mn__response *r,
+                        mn_error *err);
 /* Share of the finished draws whose goal quantity (the population mean's) reaches @p goal. */
 double mn__response_population(const mn__response *r, double goal);
 /* The probability that a patient reaches the region's goal: over the finished draws, the mean

@@ -142,39 +142,63 @@ static int response_draw(const mn__region_ctx *x, const mn__candidate *c, const 
   return rc;
 }
 
-int mn__response_run(mn__region_ctx *x, const mn__candidate *c, int k, double interval, int nd,
-                     mn__response *r, mn_error *err) {
-  int rc = response_alloc(r, nd, err), failed = 0;
-  if (rc) return rc;
-  r->k = k, r->interval = interval;
+/* Draws [d0, r->nd) of setting @p c into @p r, in parallel. */
+static int run_draws(mn__region_ctx *x, const mn__candidate *c, mn__response *r, int d0,
+                     mn_error *err) {
   mn_device dev;
   memset(&dev, 0, sizeof dev);
-  if ((rc = mn_device_init_at(&dev, x->cat, x->req->device, c->depth_mm, err))) {
-    mn__response_free(r);
-    return rc;
-  }
+  int rc = mn_device_init_at(&dev, x->cat, x->req->device, c->depth_mm, err);
+  if (rc) return rc;
   mn_lumped_params lp;
   mn_lumped_params_default(&lp);
   lp.rtol = MN__PLAN_RTOL;
-  int nt = mn_threads(x->req->threads);
+  int nt = mn_threads(x->req->threads), failed = 0, nd = r->nd;
   (void)nt; /* without OpenMP */
 #ifdef _OPENMP
 #pragma omp parallel for schedule(dynamic) num_threads(nt) reduction(+ : failed)
 #endif
-  for (int d = 0; d < nd; d++) /* a stop request skips the draws not yet started */
+  for (int d = d0; d < nd; d++) /* a stop request skips the draws not yet started */
     failed += mn_stop_requested() || response_draw(x, c, &dev, &lp, d, r) != MN_OK;
-  x->evaluations += nd;
+  x->evaluations += nd - d0;
   mn_device_fini(&dev);
-  if (mn_stop_requested()) {
-    mn__response_free(r);
-    return mn_stop_error(err, "planning");
-  }
-  if (failed == nd) {
-    mn__response_free(r);
-    return MN_ERR(err, MN_EINTERNAL, "", "every lumped run failed for %s at %.2f mm",
-                  x->pr->req.region, c->depth_mm);
-  }
-  return MN_OK;
+  if (mn_stop_requested()) return mn_stop_error(err, "planning");
+  for (int d = 0; d < nd; d++)
+    if (r->ok[d]) return MN_OK;
+  return MN_ERR(err, MN_EINTERNAL, "", "every lumped run failed for %s at %.2f mm",
+                x->pr->req.region, c->depth_mm);
+}
+
+int mn__response_run(mn__region_ctx *x, const mn__candidate *c, int k, double interval, int nd,
+                     mn__response *r, mn_error *err) {
+  int rc = response_alloc(r, nd, err);
+  if (rc) return rc;
+  r->k = k, r->interval = interval;
+  if ((rc = run_draws(x, c, r, 0, err))) mn__response_free(r);
+  return rc;
+}
+
+int mn__response_extend(mn__region_ctx *x, const mn__candidate *c, int nd, mn__response *r,
+                        mn_error *err) {
+  if (nd <= r->nd) return MN_OK;
+  mn__response w;
+  int rc = response_alloc(&w, nd, err);
+  if (rc) return rc;
+  const size_t n = (size_t)r->nd, D = sizeof(double);
+  memcpy(w.goal, r->goal, n * D);
+  memcpy(w.collagen, r->collagen, n * D);
+  memcpy(w.dh, r->dh, n * D);
+  memcpy(w.year, r->year, n * MN_PLAN_YEAR_SAMPLES * D);
+  memcpy(w.week, r->week, n * MN_PLAN_WEEK_SAMPLES * D);
+  memcpy(w.red, r->red, n * D);
+  memcpy(w.bar, r->bar, n * D);
+  memcpy(w.sun, r->sun, n * D);
+  memcpy(w.pih, r->pih, n * D);
+  memcpy(w.ok, r->ok, n * sizeof(int));
+  w.k = r->k, w.interval = r->interval, w.thr = r->thr;
+  mn__response_free(r);
+  *r = w;
+  if ((rc = run_draws(x, c, r, (int)n, err))) mn__response_free(r);
+  return rc;
 }
 
 double mn__response_population(const mn__response *r, double goal) {

@@ -284,19 +284,53 @@ cleanup:
   return rc;
 }
 
+/* Whether setting @p c reaches the goal with the required probability in @p k sessions @p I days
+ * apart, with as few draws as the answer needs (MN__STAGE_DRAWS, doubling up to the search's
+ * x->nd): an early "no" when p + z se falls below the required probability, an early "yes" when
+ * p - z se reaches it, which is then checked on all x->nd draws (a "yes" is always the answer of
+ * every draw). *rs holds the draws run: all x->nd of them after a "yes". */
+static int decide(mn__region_ctx *x, const mn__candidate *c, int k, double I, mn__response *rs,
+                  int *reached, mn_error *err) {
+  const double need = x->req->constraints.probability;
+  int rc = mn__response_run(
+      x, c, k, I, x->nd < MN__STAGE_DRAWS || x->req->all_draws ? x->nd : MN__STAGE_DRAWS, rs, err);
+  if (rc) return rc;
+  for (;;) {
+    double var = 0;
+    int m = 0;
+    double p = mn__response_probability(x, rs, &var, &m);
+    double se = m > 0 ? sqrt(var / m) : INFINITY;
+    if (rs->nd >= x->nd) { /* every draw: the plain comparison */
+      *reached = p >= need;
+      return MN_OK;
+    }
+    if (p + MN__STAGE_Z * se < need) { /* an early "no" */
+      *reached = 0;
+      return MN_OK;
+    }
+    /* an early "yes" goes to every draw at once; an open question doubles the draws */
+    int more = p - MN__STAGE_Z * se >= need || 2 * rs->nd >= x->nd ? x->nd : 2 * rs->nd;
+    if ((rc = mn__response_extend(x, c, more, rs, err))) return rc;
+  }
+}
+
 /* The draws of a region's setting at interval @p I from @p k sessions up until the required
- * probability is reached (or max_sessions); the response of the last count tried in *rs. */
+ * probability is reached (or max_sessions); the response of the last count tried in *rs, with
+ * every draw of the search. */
 static int sessions_with_draws(mn__region_ctx *x, const mn__candidate *c, int k, double I,
                                mn__response *rs, int *reached, mn_error *err) {
   const mn_plan_region *pr = x->pr;
   int kmax = x->req->constraints.max_sessions, rc = MN_OK;
+  if (pr->quantity == MN_GOAL_NONE) {
+    *reached = 1;
+    return mn__response_run(x, c, k, I, x->nd, rs, err);
+  }
   for (;; k++) {
-    MN_TRY(mn__response_run(x, c, k, I, x->nd, rs, err));
-    double p = mn__response_probability(x, rs, NULL, NULL);
-    *reached = pr->quantity == MN_GOAL_NONE || p >= x->req->constraints.probability;
+    MN_TRY(decide(x, c, k, I, rs, reached, err));
     if (*reached || k >= kmax) break;
     mn__response_free(rs);
   }
+  rc = mn__response_extend(x, c, x->nd, rs, err); /* an early "no" at max_sessions */
 cleanup:
   return rc;
 }
@@ -322,8 +356,9 @@ static int try_gentler(mn__region_ctx *x, region_state *st, mn__response *rs, mn
     st->cand[c].strength = -1; /* tried */
     if (!nominal_ok) continue;
     tries++;
-    MN_TRY(mn__response_run(x, &st->cand[c], rs->k, rs->interval, x->nd, &rc2, err));
-    if (mn__response_probability(x, &rc2, NULL, NULL) >= x->req->constraints.probability) {
+    int yes = 0;
+    MN_TRY(decide(x, &st->cand[c], rs->k, rs->interval, &rc2, &yes, err));
+    if (yes) {
       mn__response_free(rs);
       *rs = rc2;
       chosen = c;
@@ -519,10 +554,7 @@ static int confirm_draws(mn__region_ctx *x, region_state *st, mn__response *rs, 
     double need = room > 1.0 / x->nd_pool ? ceil(1.0 / room) : x->nd_pool;
     if (need <= n || rs->nd >= x->nd_pool) break;
     int nd = need + 1 < x->nd_pool ? (int)need + 1 : x->nd_pool; /* + 1: the nominal */
-    mn__response r2;
-    MN_TRY(mn__response_run(x, &st->cand[cur], rs->k, rs->interval, nd, &r2, err));
-    mn__response_free(rs);
-    *rs = r2;
+    MN_TRY(mn__response_extend(x, &st->cand[cur], nd, rs, err));
   }
   if (*reached && mn__response_probability(x, rs, NULL, NULL) < x->req->constraints.probability) {
     *reached = 0;

@@ -733,3 +733,41 @@ Test(plan, every_allocation_failure_is_clean, .init = setup, .fini = teardown) {
   printf("plan: %ld allocations, every %d-th failed in turn\n", total, step);
   free(p);
 }
+
+Test(plan, draws_in_stages_give_the_plan_of_every_draw_with_fewer_runs, .init = setup,
+     .fini = teardown) {
+  /* issue 19: the search's yes-or-no questions stop drawing once the answer is clear (an early
+   * "yes" is still checked on every draw). Three regions whose searches ask both kinds: the plan
+   * is the same, value for value, as when every question takes all its draws */
+  mn_plan_request q = request(200);
+  add_region(&q, "cheek", MN_CONCERN_ACNE_SCARS, MN_SEVERITY_MODERATE);
+  add_region(&q, "forehead", MN_CONCERN_FINE_LINES, MN_SEVERITY_MILD);
+  add_region(&q, "perioral", MN_CONCERN_WRINKLES, MN_SEVERITY_MODERATE);
+  mn_plan *staged = make(&q);
+  q.all_draws = 1;
+  mn_plan *all = make(&q);
+  printf("lumped runs: %d in stages, %d with every draw\n", staged->evaluations, all->evaluations);
+  cr_assert_lt(staged->evaluations, all->evaluations);
+  cr_assert_eq(staged->sessions, all->sessions);
+  cr_assert_eq(staged->interval_days, all->interval_days);
+  for (int i = 0; i < 3; i++) {
+    const mn_plan_region *a = &staged->region[i], *b = &all->region[i];
+    cr_assert_eq(a->depth_mm, b->depth_mm, "%s", a->req.region);
+    cr_assert_eq(a->passes, b->passes);
+    cr_assert_eq(a->sessions, b->sessions);
+    cr_assert_eq(a->reached, b->reached);
+    cr_assert_eq(a->draws_kept, b->draws_kept);
+    cr_assert_eq(a->probability, b->probability, "%s: %.17g against %.17g", a->req.region,
+                 a->probability, b->probability);
+    cr_assert_eq(a->probability_mcse, b->probability_mcse);
+    for (int j = 0; j < 3; j++) {
+      cr_assert_eq(a->outcome[j], b->outcome[j]);
+      cr_assert_eq(a->pih_pct[j], b->pih_pct[j]);
+      cr_assert_eq(a->redness_days[j], b->redness_days[j]);
+    }
+  }
+  mn_plan_fini(staged);
+  mn_plan_fini(all);
+  free(staged);
+  free(all);
+}
