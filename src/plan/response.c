@@ -152,13 +152,14 @@ static int run_draws(mn__region_ctx *x, const mn__candidate *c, mn__response *r,
   mn_lumped_params lp;
   mn_lumped_params_default(&lp);
   lp.rtol = MN__PLAN_RTOL;
-  int nt = mn_threads(x->req->threads), failed = 0, nd = r->nd;
+  int nt = mn_threads(x->req->threads), nd = r->nd;
   (void)nt; /* without OpenMP */
 #ifdef _OPENMP
-#pragma omp parallel for schedule(dynamic) num_threads(nt) reduction(+ : failed)
+#pragma omp parallel for schedule(dynamic) num_threads(nt)
 #endif
-  for (int d = d0; d < nd; d++) /* a stop request skips the draws not yet started */
-    failed += mn_stop_requested() || response_draw(x, c, &dev, &lp, d, r) != MN_OK;
+  for (int d = d0; d < nd; d++) /* a stop request skips the draws not yet started; a failed run
+                                    leaves its row's ok flag 0 */
+    if (!mn_stop_requested()) (void)response_draw(x, c, &dev, &lp, d, r);
   x->evaluations += nd - d0;
   mn_device_fini(&dev);
   if (mn_stop_requested()) return mn_stop_error(err, "planning");
