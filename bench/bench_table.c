@@ -539,37 +539,82 @@ static void plan_rows(void) {
 }
 
 /* ---- the table ------------------------------------------------------------------------------ */
-int main(int argc, char **argv) {
-  const char *mnsim = "build/mnsim", *cas = "examples/patch-5mm.yaml";
-  int quick = 0;
-  char only = 0;
+/* The checks of (a) and (b): mass, float32 against double, the production scheme's error. */
+static void print_checks(void) {
+  double e32a, e32b;
+  double em1 = mass_factor_error(0.1, &e32a), em2 = mass_factor_error(1, &e32b);
+  double ep1 = production_error(0.1), ep2 = production_error(1);
+  printf(
+      "checks: (a) total mass / (1 + dt lambda/3)^(-3n) - 1: %.1e (dt 0.1), %.1e (dt 1) - "
+      "limit 1e-12: %s\n",
+      em1, em2, em1 <= 1e-12 && em2 <= 1e-12 ? "pass" : "FAIL");
+  printf(
+      "        (a) float32 storage against double, largest difference over the largest value: "
+      "%.1e (dt 0.1), %.1e (dt 1) - limit 1e-4: %s\n",
+      e32a, e32b, e32a <= 1e-4 && e32b <= 1e-4 ? "pass" : "FAIL");
+  printf(
+      "        (b) production scheme against the semi-discrete exact cosine mode after %d "
+      "steps: %.2e (dt 0.1 min), %.2e (dt 1 min)\n",
+      CALL_STEPS, ep1, ep2);
+}
+
+/* Rows (d)-(h): the patch run (unless --quick), the lumped twin, the plans, the calibration and
+ * the 3D check. */
+static void other_rows(const char *mnsim, const char *cas, int quick) {
+  if (!quick) {
+    double secs = NAN, prss = NAN, fb = NAN;
+    int bad = patch_run(mnsim, cas, &secs, &prss, &fb);
+    printf(
+        "(d) 6-month patch run (%s, 2 threads): %s%.0f s (target 300 s), peak RSS %.0f MB, "
+        "fields %.0f MB: %.2fx (target 1.2x)\n",
+        cas, bad ? "FAILED after " : "", secs, prss / 1e6, fb / 1e6, prss / fb);
+  } else {
+    printf("(d) 6-month patch run: skipped (--quick)\n");
+  }
+  double lb, lm = lumped_ms(&lb);
+  printf(
+      "(e) one lumped run (3 sessions, 365 days): best of 50 %.2f ms, median %.2f ms (target "
+      "5 ms)\n",
+      lb, lm);
+  plan_rows();
+  calib_row();
+  check3d_row();
+}
+
+/* The options; 0, or 2 after the usage on a bad one. */
+static int options(int argc, char **argv, const char **mnsim, const char **cas, int *quick,
+                   char *only) {
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--quick"))
-      quick = 1;
+      *quick = 1;
     else if (!strcmp(argv[i], "--only") && i + 1 < argc && strchr("abcfgh", argv[i + 1][0]) &&
              argv[i + 1][0])
-      only = argv[++i][0];
+      *only = argv[++i][0];
     else if (!strcmp(argv[i], "--mnsim") && i + 1 < argc)
-      mnsim = argv[++i];
+      *mnsim = argv[++i];
     else if (!strcmp(argv[i], "--patch") && i + 1 < argc)
-      cas = argv[++i];
+      *cas = argv[++i];
     else
       return fprintf(stderr,
                      "usage: bench_table [--quick] [--only a|b|c|f|g|h] [--mnsim PATH] [--patch "
                      "CASE]\n"),
              2;
   }
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  const char *mnsim = "build/mnsim", *cas = "examples/patch-5mm.yaml";
+  int quick = 0;
+  char only = 0;
+  if (options(argc, argv, &mnsim, &cas, &quick, &only)) return 2;
   mn_log_set_handler(to_stderr, NULL);
-  if (only == 'g') {
-    calib_row();
-    return 0;
-  }
-  if (only == 'h') {
-    check3d_row();
-    return 0;
-  }
-  if (only == 'f') {
-    plan_rows();
+  void (*alone)(void) = only == 'g'   ? calib_row
+                        : only == 'h' ? check3d_row
+                        : only == 'f' ? plan_rows
+                                      : NULL;
+  if (alone) {
+    alone();
     return 0;
   }
   kernel ks[] = {
@@ -597,21 +642,7 @@ int main(int argc, char **argv) {
       "decay %g/min);\n  %d steps per timed call, median of %d (triad, kernel) pairs; "
       "floor: 16 bytes per update\n",
       NSUB, D_UM2_MIN, DECAY_PER_MIN, CALL_STEPS, PAIRS);
-  double e32a, e32b;
-  double em1 = mass_factor_error(0.1, &e32a), em2 = mass_factor_error(1, &e32b);
-  double ep1 = production_error(0.1), ep2 = production_error(1);
-  printf(
-      "checks: (a) total mass / (1 + dt lambda/3)^(-3n) - 1: %.1e (dt 0.1), %.1e (dt 1) - "
-      "limit 1e-12: %s\n",
-      em1, em2, em1 <= 1e-12 && em2 <= 1e-12 ? "pass" : "FAIL");
-  printf(
-      "        (a) float32 storage against double, largest difference over the largest value: "
-      "%.1e (dt 0.1), %.1e (dt 1) - limit 1e-4: %s\n",
-      e32a, e32b, e32a <= 1e-4 && e32b <= 1e-4 ? "pass" : "FAIL");
-  printf(
-      "        (b) production scheme against the semi-discrete exact cosine mode after %d "
-      "steps: %.2e (dt 0.1 min), %.2e (dt 1 min)\n",
-      CALL_STEPS, ep1, ep2);
+  print_checks();
   printf("\n%-30s %3s %9s %9s %8s %9s %6s %7s %10s\n", "case", "thr", "ms/step", "Mupd/s", "triad",
          "bytes/upd", "floor", "1->2", "RSS/fields");
   result res[NK][2];
@@ -638,23 +669,6 @@ int main(int argc, char **argv) {
   mn_free(ta), mn_free(tb), mn_free(tc); /* the patch run's child must not inherit them */
   ta = tb = tc = NULL;
   if (only) return 0;
-  if (!quick) {
-    double secs = NAN, prss = NAN, fb = NAN;
-    int bad = patch_run(mnsim, cas, &secs, &prss, &fb);
-    printf(
-        "(d) 6-month patch run (%s, 2 threads): %s%.0f s (target 300 s), peak RSS %.0f MB, "
-        "fields %.0f MB: %.2fx (target 1.2x)\n",
-        cas, bad ? "FAILED after " : "", secs, prss / 1e6, fb / 1e6, prss / fb);
-  } else {
-    printf("(d) 6-month patch run: skipped (--quick)\n");
-  }
-  double lb, lm = lumped_ms(&lb);
-  printf(
-      "(e) one lumped run (3 sessions, 365 days): best of 50 %.2f ms, median %.2f ms (target "
-      "5 ms)\n",
-      lb, lm);
-  plan_rows();
-  calib_row();
-  check3d_row();
+  other_rows(mnsim, cas, quick);
   return 0;
 }

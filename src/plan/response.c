@@ -26,26 +26,37 @@ void mn__response_free(mn__response *r) {
   memset(r, 0, sizeof *r);
 }
 
+/* Every per-draw array of @p r resized to @p nd draws, the rows kept (new ones not finished). On
+ * failure the arrays resized so far stay valid: mn__response_free frees them all. */
+static int response_resize(mn__response *r, int nd, mn_error *err) {
+  struct {
+    void **p;
+    size_t per_draw;
+  } a[] = {{(void **)&r->goal, sizeof(double)},
+           {(void **)&r->collagen, sizeof(double)},
+           {(void **)&r->dh, sizeof(double)},
+           {(void **)&r->year, MN_PLAN_YEAR_SAMPLES * sizeof(double)},
+           {(void **)&r->week, MN_PLAN_WEEK_SAMPLES * sizeof(double)},
+           {(void **)&r->red, sizeof(double)},
+           {(void **)&r->bar, sizeof(double)},
+           {(void **)&r->sun, sizeof(double)},
+           {(void **)&r->pih, sizeof(double)},
+           {(void **)&r->ok, sizeof(int)}};
+  for (size_t i = 0; i < sizeof a / sizeof a[0]; i++) {
+    void *q = mn_realloc_array(*a[i].p, (size_t)nd, a[i].per_draw);
+    if (!q) return MN_ERR(err, MN_ENOMEM, "", "out of memory for %d parameter draws", nd);
+    *a[i].p = q;
+  }
+  for (int d = r->nd; d < nd; d++) r->ok[d] = 0;
+  r->nd = nd;
+  return MN_OK;
+}
+
 static int response_alloc(mn__response *r, int nd, mn_error *err) {
   memset(r, 0, sizeof *r);
-  r->nd = nd;
-  size_t n = (size_t)nd;
-  r->goal = mn_malloc_array(n, sizeof(double));
-  r->collagen = mn_malloc_array(n, sizeof(double));
-  r->dh = mn_malloc_array(n, sizeof(double));
-  r->year = mn_malloc_array(n * MN_PLAN_YEAR_SAMPLES, sizeof(double));
-  r->week = mn_malloc_array(n * MN_PLAN_WEEK_SAMPLES, sizeof(double));
-  r->red = mn_malloc_array(n, sizeof(double));
-  r->bar = mn_malloc_array(n, sizeof(double));
-  r->sun = mn_malloc_array(n, sizeof(double));
-  r->pih = mn_malloc_array(n, sizeof(double));
-  r->ok = mn_calloc(n, sizeof(int));
-  if (!r->goal || !r->collagen || !r->dh || !r->year || !r->week || !r->red || !r->bar || !r->sun ||
-      !r->pih || !r->ok) {
-    mn__response_free(r);
-    return MN_ERR(err, MN_ENOMEM, "", "out of memory for %d parameter draws", nd);
-  }
-  return MN_OK;
+  int rc = response_resize(r, nd, err);
+  if (rc) mn__response_free(r);
+  return rc;
 }
 
 double mn__series_at(const mn_timeseries *ts, const double *x, double t) {
@@ -181,24 +192,9 @@ int mn__response_run(mn__region_ctx *x, const mn__candidate *c, int k, double in
 int mn__response_extend(mn__region_ctx *x, const mn__candidate *c, int nd, mn__response *r,
                         mn_error *err) {
   if (nd <= r->nd) return MN_OK;
-  mn__response w;
-  int rc = response_alloc(&w, nd, err);
-  if (rc) return rc;
-  const size_t n = (size_t)r->nd, D = sizeof(double);
-  memcpy(w.goal, r->goal, n * D);
-  memcpy(w.collagen, r->collagen, n * D);
-  memcpy(w.dh, r->dh, n * D);
-  memcpy(w.year, r->year, n * MN_PLAN_YEAR_SAMPLES * D);
-  memcpy(w.week, r->week, n * MN_PLAN_WEEK_SAMPLES * D);
-  memcpy(w.red, r->red, n * D);
-  memcpy(w.bar, r->bar, n * D);
-  memcpy(w.sun, r->sun, n * D);
-  memcpy(w.pih, r->pih, n * D);
-  memcpy(w.ok, r->ok, n * sizeof(int));
-  w.k = r->k, w.interval = r->interval, w.thr = r->thr;
-  mn__response_free(r);
-  *r = w;
-  if ((rc = run_draws(x, c, r, (int)n, err))) mn__response_free(r);
+  int done = r->nd, rc = response_resize(r, nd, err);
+  if (rc == MN_OK) rc = run_draws(x, c, r, done, err);
+  if (rc) mn__response_free(r);
   return rc;
 }
 
