@@ -50,9 +50,6 @@ extern const size_t mn__data_region_depths_csv_len;
 #define MN__STAGE_DRAWS 50
 #define MN__STAGE_Z 3.0
 #define MN__PIH_TRIES 4 /* gentler settings run with the draws at most */
-/* The most posterior draws a region's final course may take (req->max_mcse: issue 16 asks a
- * plan's probability to carry at most one percentage point of Monte Carlo error). */
-#define MN__DRAW_POOL 5000
 
 /* ---- a setting's course per draw (response.c) --------------------------------------------- */
 

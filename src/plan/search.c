@@ -659,24 +659,27 @@ cleanup:
 }
 
 /* The draws: the nominal parameters first, then the posterior ensemble's: *nd of them for the
- * search (the request's draws), *pool for the final courses (every posterior draw, or the
- * request's when it asks for more), and the posterior table's effective sample size. */
+ * search (the request's draws), *pool for the final courses (every draw of the posterior table
+ * when the request bounds the Monte Carlo error, so that the error's floor is the table's own;
+ * else the request's draws), and the posterior table's effective sample size. */
 static int plan_draws(const mn_plan_request *req, const mn_param_set *ps, mn_model_params **out,
                       int *nd, int *pool, double *ess, mn_error *err) {
   int dropped = 0, kept = 0, rc = MN_OK;
-  int n = req->draws > 0 && req->max_mcse > 0 ? MN__DRAW_POOL : 0;
+  mn_posterior po = {0};
+  *out = NULL, *nd = *pool = 1, *ess = 0;
+  if (req->draws > 0) MN_TRY(mn_posterior_load(&po, err));
+  int n = req->draws > 0 && req->max_mcse > 0 ? po.n : 0;
   if (n < req->draws) n = req->draws;
-  *nd = *pool = 1, *ess = 0;
   mn_model_params *draws = mn_malloc_array((size_t)(n + 1), sizeof *draws);
   *out = draws;
-  if (!draws) return MN_ERR(err, MN_ENOMEM, "", "out of memory for %d draws", n);
+  if (!draws) {
+    rc = MN_ERR(err, MN_ENOMEM, "", "out of memory for %d draws", n);
+    goto cleanup;
+  }
   draws[0] = ps->p;
   if (n > 0) {
-    mn_posterior po;
-    MN_TRY(mn_posterior_load(&po, err));
     *ess = po.ess;
     mn_ensemble_posterior(ps, &po, n, draws + 1, &kept, &dropped);
-    mn_posterior_fini(&po);
     *pool += kept;
     *nd += kept < req->draws ? kept : req->draws;
     if (kept < req->draws)
@@ -684,6 +687,7 @@ static int plan_draws(const mn_plan_request *req, const mn_param_set *ps, mn_mod
              req->draws, kept);
   }
 cleanup:
+  mn_posterior_fini(&po);
   return rc;
 }
 
