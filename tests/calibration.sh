@@ -2,7 +2,7 @@
 # The shipped calibration holds: every computable calibration target and every acceptance check
 # passes at the nominal values (the MAP) and under the posterior (`mnsim validate` judges both and
 # exits 0). With --refit besides: `mnsim calibrate` reproduces the shipped data/calibration.csv and
-# data/posterior.csv byte for byte from the prior and the targets (tens of minutes: make
+# data/posterior.csv byte for byte from the prior and the targets (about 2.5 hours: make
 # check-full).
 # usage: tests/calibration.sh MNSIM SOURCE_DIR [--refit]
 set -u
