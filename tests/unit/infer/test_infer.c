@@ -334,9 +334,9 @@ Test(posterior, shipped_table_and_ensemble_size) {
   cr_assert_eq(mn_posterior_load(&po, &err), MN_OK, "%s", err.msg);
   cr_assert(po.n >= 1000, "%d draws", po.n);
   cr_assert_eq(po.kept, po.n);
-  /* the chain's smallest ESS, recorded (the target ESS >= 1000 is not met yet:
-   * docs/calibration.md) */
-  cr_assert(po.ess > 100 && po.ess <= po.tried, "ESS %g of %d", po.ess, po.tried);
+  /* the chain's smallest ESS, recorded: issue 16's diagnostics ask for ESS >= 1000 per
+   * parameter (docs/calibration.md); a shipped chain that falls short fails here */
+  cr_assert(po.ess >= 1000 && po.ess <= po.tried, "ESS %g of %d", po.ess, po.tried);
   cr_assert_eq(mn_param_set_load_default(&ps, &err), MN_OK, "%s", err.msg);
   int n = po.n + 50, kept = 0, dropped = 0;
   mn_model_params *out = mn_malloc_array((size_t)n, sizeof *out);
