@@ -225,6 +225,11 @@ static int print_template(void) {
       "  conditions: []          # e.g. [herpes_history]; mnsim plan --rules lists them\n"
       "  medications: []         # e.g. [{name: isotretinoin, days_ago: 400}]; 0 = taking now\n"
       "  procedures: []          # e.g. [{name: chemical_peel, days_ago: 30}]\n"
+      "sun:                      # the patient's sun after the sessions (PIH risk)\n"
+      "  uvi: 5                  # UV index around noon (0 = no sun; 3 moderate, 6 high)\n"
+      "  outdoor_hours: 1        # hours outdoors per day around noon\n"
+      "  adherence: 0.9          # share of that time protected (shade, hat, sunscreen)\n"
+      "  protection_factor: 10   # dose divisor while protected\n"
       "regions:                  # one entry per region and concern\n"
       "  - region: cheek         # mnsim skin --list\n"
       "    concern: acne_scars   # fine_lines | wrinkles | acne_scars | texture | uneven_tone\n"
@@ -329,6 +334,7 @@ static void print_summary(const mn_patient_file *pf, const mn_plan *p, const cha
              ? " (the first day the candidacy rules allow)"
              : "",
          rv);
+  if (p->interval_reason[0]) printf("  interval   %s\n", p->interval_reason);
   printf("  dates     ");
   for (int s = 0; s < p->sessions; s++) {
     mn_date_format(start + (long)llround(p->session_day[s]), d0);

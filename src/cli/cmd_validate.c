@@ -345,9 +345,8 @@ static int validate_run(const validate_args *a) {
 
 static void help(void) {
   printf(
-      "usage: mnsim validate [--draws N] [--prior [--seed N]] [--role ROLE] [--threads N] "
-      "[--json]\n"
-      "                      [--progress] [-q]\n"
+      "usage: mnsim validate [--draws N] [--prior [--seed N]] [--role ROLE] [--id ID]\n"
+      "                      [--model lumped|3d] [--threads N] [--json] [--progress] [-q]\n"
       "       mnsim validate --quantities\n\n"
       "Compare the model with every published target of data/targets.csv, evaluated as\n"
       "data/target_models.csv says: the lumped twin for the target's protocol (median and\n"

@@ -115,11 +115,12 @@ int mn_io_plan_json(FILE *fp, const void *ctx, mn_error *err) {
                                            "days_ago", num(q->patient.procedures[i].days_ago)));
   char review[16];
   mn_date_format(start + (long)llround(p->review_day), review);
-  json_t *plan = json_pack("{s:b,s:s,s:s?,s:i,s:o,s:o,s:s,s:b,s:s,s:o}", "treat", p->treat, "start",
-                           p->start, "allowed_from", p->allowed_from[0] ? p->allowed_from : NULL,
-                           "sessions", p->sessions, "interval_weeks", num(p->interval_days / 7),
-                           "dates", sessions, "review", review, "every_goal_reached", p->reached,
-                           "note", p->note, "regions", regions);
+  json_t *plan = json_pack(
+      "{s:b,s:s,s:s?,s:i,s:o,s:o,s:s,s:o,s:s,s:b,s:s,s:o}", "treat", p->treat, "start", p->start,
+      "allowed_from", p->allowed_from[0] ? p->allowed_from : NULL, "sessions", p->sessions,
+      "interval_weeks", num(p->interval_days / 7), "model_best_interval_weeks",
+      num(p->interval_best_days / 7), "interval_reason", p->interval_reason, "dates", sessions,
+      "review", review, "every_goal_reached", p->reached, "note", p->note, "regions", regions);
   json_t *root = json_pack(
       "{s:s,s:s,s:s,s:s,s:{s:o,s:s,s:i,s:o,s:o,s:o},s:o,s:o,s:{s:s,s:i,s:o,s:I,s:i,s:o,s:s,s:s}}",
       "mnsim_version", mn_version(), "command", o->command ? o->command : "plan", "patient_file",
@@ -130,8 +131,7 @@ int mn_io_plan_json(FILE *fp, const void *ctx, mn_error *err) {
       "max_mcse", num(q->max_mcse), "seed", (json_int_t)q->seed, "lumped_runs", p->evaluations,
       "probability_required", num(q->constraints.probability), "sun_avoidance_rule",
       MN_PLAN_SUN_RULE, "model",
-      "lumped twin, one session per parameter draw, courses by superposition "
-      "(docs/plan.md)");
+      "lumped twin, each course run whole for every parameter draw (docs/plan.md)");
   if (root) /* the patient factor behind every probability (docs/plan.md) */
     json_object_set_new(
         json_object_get(root, "method"), "patient_spread",

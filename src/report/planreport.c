@@ -266,6 +266,11 @@ static void section_plan(FILE *fp, const mn_plan_report *rp) {
   if (!p->reached)
     fputs(" <b>Not every goal is reached within the constraints: the best plan is shown.</b>", fp);
   fputs("</p>\n", fp);
+  if (p->interval_reason[0]) {
+    fputs("<p>The interval: ", fp);
+    esc(fp, p->interval_reason);
+    fputs(".</p>\n", fp);
+  }
   if (p->note[0]) {
     fputs("<p class=\"note\">", fp);
     esc(fp, p->note);

@@ -379,9 +379,37 @@ Test(plan, mild_to_moderate_gets_two_to_three_sessions_six_to_eight_weeks_apart,
     cr_assert(p->sessions >= lo && p->sessions <= 3, "%d sessions", p->sessions);
     cr_assert(p->interval_days >= 42 && p->interval_days <= 56, "%g days", p->interval_days);
     cr_assert(r->probability >= 0.8);
+    /* issue 15: the interval says which rule chose it, the model's best and the limits */
+    printf("  interval: %s\n", p->interval_reason);
+    cr_assert(strstr(p->interval_reason, "allowed: 4-12 weeks"), "%s", p->interval_reason);
+    if (p->sessions > 1 && p->interval_days != p->interval_best_days)
+      cr_assert(strstr(p->interval_reason, "scheduling preference"), "%s", p->interval_reason);
+    if (p->sessions > 1 && p->interval_days == p->interval_best_days)
+      cr_assert(strstr(p->interval_reason, "the model's:"), "%s", p->interval_reason);
     mn_plan_fini(p);
     free(p);
   }
+}
+
+Test(plan, the_interval_is_the_models_when_the_clinics_is_not_allowed, .init = setup,
+     .fini = teardown) {
+  /* issue 15: the clinic's 6-8 weeks only breaks a tie; with 4-5 weeks allowed the model's best
+   * of those is taken and said to be the model's */
+  mn_plan_request q = request(50);
+  q.max_mcse = 0;
+  q.constraints.min_interval_weeks = 4, q.constraints.max_interval_weeks = 5;
+  add_region(&q, "cheek", MN_CONCERN_ACNE_SCARS, MN_SEVERITY_MODERATE);
+  mn_plan *p = make(&q);
+  printf("%d sessions every %g weeks (model's best %g): %s\n", p->sessions, p->interval_days / 7,
+         p->interval_best_days / 7, p->interval_reason);
+  cr_assert(p->sessions >= 2, "%d sessions", p->sessions);
+  cr_assert_eq(p->interval_days, p->interval_best_days);
+  cr_assert(p->interval_days >= 28 && p->interval_days <= 35, "%g days", p->interval_days);
+  cr_assert(strstr(p->interval_reason, "the model's:") &&
+                strstr(p->interval_reason, "allowed: 4-5 weeks"),
+            "%s", p->interval_reason);
+  mn_plan_fini(p);
+  free(p);
 }
 
 Test(plan, deep_wrinkles_and_severe_scars_get_more_sessions, .init = setup, .fini = teardown) {
