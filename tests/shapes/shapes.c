@@ -147,6 +147,30 @@ static void time_course(void) {
   mn_timeseries_fini(&ts);
 }
 
+/* Issue 15, item 2: the visible outcome of a course (the dermal thickening psi sum_l h_l dC_l,
+ * papillary and reticular, which the fill and the wrinkle change follow) keeps rising after the
+ * last session for at least 3 months and levels off near 6; it does not peak at 1 month. */
+static void course_time_course(void) {
+  static const double after[] = {30, 60, 90, 120, 180, 240, 365};
+  enum { NA = sizeof after / sizeof after[0] };
+  double h[NA], peak = 0, tpk = 0;
+  printf("3 monthly sessions: dermal thickening (um) after the last session\n ");
+  for (int i = 0; i < NA; i++) {
+    proto q = base();
+    q.sessions = 3, q.review_day = after[i];
+    mn_outcome o;
+    run(&q, &o, NULL);
+    h[i] = o.thickness_end_um;
+    if (h[i] > peak) peak = h[i], tpk = after[i];
+    printf(" +%.0fd: %.1f", after[i], h[i]);
+  }
+  printf("\n");
+  expect(h[0] < h[1] && h[1] < h[2] && h[2] < h[3],
+         "thickening rises for at least 3 months after the last session (30 < 60 < 90 < 120 d)");
+  expect(tpk >= 120 && tpk <= 240, "the peak falls 4-8 months after the last session, not at 1");
+  expect(fabs(h[6] - h[4]) <= 0.15 * h[4], "at 12 months within 15 % of 6 months (plateau)");
+}
+
 static void depth_sweep(void) {
   static const double depth[] = {0.25, 0.5, 1.0, 1.5, 2.0, 2.5};
   double bar[6];
@@ -253,6 +277,7 @@ int main(int argc, char **argv) {
   sessions_sweep();
   interval_sweep();
   time_course();
+  course_time_course();
   depth_sweep();
   density_sweep();
   skin_type_sweep();
