@@ -341,8 +341,8 @@ typedef struct mn_plan {
   int n_regions;
   int sessions; /**< visits */
   double interval_days;
-  double interval_best_days; /**< the model's best interval (the clinic's may be chosen) */
-  char interval_reason[640]; /**< which rule chose interval_days, and the allowed limits */
+  double interval_best_days;  /**< the model's best interval (the clinic's may be chosen) */
+  char interval_reason[1024]; /**< which rule chose interval_days, and the allowed limits */
   double session_day[MN_PLAN_MAX_SESSIONS]; /**< from the start */
   double review_day;                        /**< 6 months after the last session */
   int reached;                              /**< every region reaches its goal */

@@ -585,6 +585,55 @@ static int ckpt_read(const ckpt_ctx *cx, FILE *fp, mn_mcmc_state *st, long *eval
   return MN_OK;
 }
 
+/* The chain's tables: the diagnostics, the names and priors, the posterior summary and the
+ * nominal values (z: the prior's point in, the nominal one out, sampler coordinates). */
+static int tabulate(fit *f, const mn_calib_opts *o, mn_calibration *out, double *z, mn_error *err) {
+  const mn_param_set *prior = f->prior;
+  const int n = f->n, w = o->walkers;
+  int rc = MN_OK;
+  /* the chain in [0, 1] coordinates from here on (diagnostics, quantiles, the posterior table) */
+  for (size_t i = 0; i < (size_t)o->steps * (size_t)w * (size_t)n; i++)
+    out->chain.x[i] = logistic(out->chain.x[i]);
+  MN_TRY(mn_mcmc_diagnose(&out->chain, o->burn, &out->diag, err));
+  out->n = n;
+  for (int k = 0; k < n; k++) {
+    const mn_param_info *p = &prior->info[f->idx[k]];
+    snprintf(out->name[k], sizeof out->name[k], "%s", p->name);
+    out->prior[k] = p->value, out->prior_min[k] = p->min, out->prior_max[k] = p->max;
+  }
+  MN_TRY(summarise(f, out, err));
+  choose_nominal(f, o, out, z);
+  if (mn_dist_stopped()) {
+    rc = mn_stop_error(err, "calibrating");
+    goto cleanup;
+  }
+  for (int k = 0; k < n; k++) {
+    out->value[k] = to_value(&prior->info[f->idx[k]], z[k]);
+    /* the table's range holds its value (a MAP at a prior bound) */
+    out->lo[k] = fmin(out->lo[k], out->value[k]), out->hi[k] = fmax(out->hi[k], out->value[k]);
+  }
+cleanup:
+  return rc;
+}
+
+/* A chain to continue? With a checkpoint file: its state into *resume and the steps it holds
+ * into *from (0 when the file does not exist yet); the evaluations so far into cx->f. */
+static int ckpt_resume(ckpt_ctx *cx, mn_mcmc_state *resume, int *from, mn_error *err) {
+  cx->id = run_identity(cx->f, cx->o);
+  FILE *fp = fopen(cx->o->checkpoint, "rb");
+  if (!fp)
+    return errno == ENOENT ? MN_OK
+                           : MN_ERR(err, MN_EIO, "", "cannot read the checkpoint %s: %s",
+                                    cx->o->checkpoint, strerror(errno));
+  long ev = 0;
+  int rc = ckpt_read(cx, fp, resume, &ev, err);
+  fclose(fp);
+  if (rc) return rc;
+  cx->f->evals = cx->f->evals_step = ev; /* the evaluations before the stop, the start's included */
+  *from = resume->done;
+  return MN_OK;
+}
+
 int mn_calibrate(const mn_param_set *prior, const char *const *names, int n, const mn_calib_opts *o,
                  mn_calibration *out, mn_error *err) {
   int rc = MN_OK;
@@ -623,20 +672,7 @@ int mn_calibrate(const mn_param_set *prior, const char *const *names, int n, con
   int ignored;
   out->loglik0 = loglik_at(&f, z, &ignored);
   ckpt_ctx cx = {&f, o, 0, mn_wall_time()};
-  if (o->checkpoint) { /* a chain to continue? */
-    cx.id = run_identity(&f, o);
-    FILE *fp = fopen(o->checkpoint, "rb");
-    MN_CHECK(fp || errno == ENOENT, err, MN_EIO, "", "cannot read the checkpoint %s: %s",
-             o->checkpoint, strerror(errno));
-    if (fp) {
-      long ev = 0;
-      rc = ckpt_read(&cx, fp, &resume, &ev, err);
-      fclose(fp);
-      if (rc) goto cleanup;
-      f.evals = f.evals_step = ev; /* the evaluations before the stop, the start's included */
-      out->resumed_from = resume.done;
-    }
-  }
+  if (o->checkpoint) MN_TRY(ckpt_resume(&cx, &resume, &out->resumed_from, err));
   if (!out->resumed_from) {
     MN_TRY(start_walkers(&f, o, x0, err));
     for (int i = 0; i < w * n; i++) x0[i] = logit(x0[i]);
@@ -651,27 +687,7 @@ int mn_calibrate(const mn_param_set *prior, const char *const *names, int n, con
   if (o->checkpoint) mo.save = ckpt_save, mo.save_user = &cx;
   if (out->resumed_from) mo.resume = &resume;
   MN_TRY(mn_mcmc_run(n, x0, &mo, batch_logpost_u, &f, &out->chain, err));
-  /* the chain in [0, 1] coordinates from here on (diagnostics, quantiles, the posterior table) */
-  for (size_t i = 0; i < (size_t)o->steps * (size_t)w * (size_t)n; i++)
-    out->chain.x[i] = logistic(out->chain.x[i]);
-  MN_TRY(mn_mcmc_diagnose(&out->chain, o->burn, &out->diag, err));
-  out->n = n;
-  for (int k = 0; k < n; k++) {
-    const mn_param_info *p = &prior->info[f.idx[k]];
-    snprintf(out->name[k], sizeof out->name[k], "%s", p->name);
-    out->prior[k] = p->value, out->prior_min[k] = p->min, out->prior_max[k] = p->max;
-  }
-  MN_TRY(summarise(&f, out, err));
-  choose_nominal(&f, o, out, z);
-  if (mn_dist_stopped()) {
-    rc = mn_stop_error(err, "calibrating");
-    goto cleanup;
-  }
-  for (int k = 0; k < n; k++) {
-    out->value[k] = to_value(&prior->info[f.idx[k]], z[k]);
-    /* the table's range holds its value (a MAP at a prior bound) */
-    out->lo[k] = fmin(out->lo[k], out->value[k]), out->hi[k] = fmax(out->hi[k], out->value[k]);
-  }
+  MN_TRY(tabulate(&f, o, out, z, err));
   out->evals = (int)f.evals;
 cleanup:
   mn_free((double *)resume.x);

@@ -250,51 +250,56 @@ static int in_pref(const double pref[2], double I) {
   return I >= pref[0] * MN__WEEK - 1e-9 && I <= pref[1] * MN__WEEK + 1e-9;
 }
 
-/* Which rule chose the interval (choose_interval): the model's (the fewest sessions, then the
- * best nominal outcome), or the clinic's usual interval within 2 % of it (loss_pct: the regions'
- * mean loss against the model's best, in percent of each region's best); with the limits. */
+/* Why interval I[pick] (docs/plan.md, search step 3), into out->interval_reason: the model's
+ * choice (model == pick), or the clinic's usual interval within the 2 % tie (loss_pct: the
+ * regions' mean loss against the model's best, in percent of each region's best), or none when
+ * finish_by leaves no interval (model < 0); with one session, that no interval applies. */
 static void interval_reason(const mn_plan_request *req, const mn_indications *ind, mn_plan *out,
                             const double *I, int nI, int model, int pick, double loss_pct) {
   double pref[2];
   mn_indications_interval_pref(ind, pref);
-  out->interval_best_days = I[model];
-  char limits[160];
-  snprintf(limits, sizeof limits,
-           "allowed: %g-%g weeks (constraints.min_interval_weeks, max_interval_weeks%s)",
-           I[0] / MN__WEEK, I[nI - 1] / MN__WEEK,
-           req->constraints.finish_by[0] ? ", finish_by" : "");
-  if (pick == model)
-    snprintf(out->interval_reason, sizeof out->interval_reason,
+  out->interval_best_days = I[model < 0 ? pick : model];
+  char why[512];
+  if (model < 0)
+    snprintf(why, sizeof why,
+             "constraints.finish_by leaves no interval for the sessions needed: the shortest "
+             "allowed, %g weeks",
+             I[pick] / MN__WEEK);
+  else if (pick == model)
+    snprintf(why, sizeof why,
              "the model's: of the allowed intervals, the fewest sessions, then the best nominal "
-             "outcome (each region against its own best); %s",
-             limits);
+             "outcome (each region against its own best)");
   else if (loss_pct < 0.05)
-    snprintf(out->interval_reason, sizeof out->interval_reason,
+    snprintf(why, sizeof why,
              "a scheduling preference: the model's outcomes differ by less than 0.05 %% over the "
-             "allowed intervals, so the clinic's usual %g-%g weeks (%s); %s",
-             pref[0], pref[1], ind->interval_source, limits);
+             "allowed intervals, so the clinic's usual %g-%g weeks (%s)",
+             pref[0], pref[1], ind->interval_source);
   else
-    snprintf(out->interval_reason, sizeof out->interval_reason,
+    snprintf(why, sizeof why,
              "a scheduling preference, not a model result: the model's best is %g weeks; %g weeks "
-             "gives %.1f %% less (within the 2 %% tie) and is the clinic's usual %g-%g weeks (%s); "
-             "%s",
+             "gives %.1f %% less (within the 2 %% tie) and is the clinic's usual %g-%g weeks (%s)",
              I[model] / MN__WEEK, I[pick] / MN__WEEK, loss_pct, pref[0], pref[1],
-             ind->interval_source, limits);
+             ind->interval_source);
+  snprintf(out->interval_reason, sizeof out->interval_reason,
+           "%s%s; allowed: %g-%g weeks (constraints.min_interval_weeks, max_interval_weeks%s)%s",
+           out->sessions == 1 ? "one session: no interval applies (for a further one: " : "", why,
+           I[0] / MN__WEEK, I[nI - 1] / MN__WEEK,
+           req->constraints.finish_by[0] ? ", finish_by" : "", out->sessions == 1 ? ")" : "");
 }
 
 /* One interval for all regions from the model: the fewest visits; among those the interval where
- * the regions' nominal outcomes of that many sessions are best (each relative to its own best);
- * among intervals within 2 % of that, the clinic's usual interval when one is (a scheduling
- * preference, shown as such: out->interval_reason says which rule chose, the model's best and
- * the limits). *pick = -1 when finish_by leaves none. */
+ * the regions' nominal outcomes of that many sessions are best (each relative to its own best):
+ * *model; among intervals within 2 % of that, the clinic's usual interval when one is (a
+ * scheduling preference, shown as such: interval_reason), *loss_pct what it costs. *pick =
+ * *model = -1 when finish_by leaves none. */
 static int choose_interval(const mn_plan_request *req, mn__region_ctx *x, region_state *st,
-                           mn_plan *out, const double *I, int nI, long start, long finish,
-                           int *pick, mn_error *err) {
+                           const mn_plan *out, const double *I, int nI, long start, long finish,
+                           int *pick, int *model, double *loss_pct, mn_error *err) {
   int visits[MAX_INTERVALS], rc = MN_OK;
   double score[MAX_INTERVALS] = {0}, top = -INFINITY, pref[2], v[MAX_INTERVALS];
   mn_indications_interval_pref(x[0].ind, pref);
   int best_v = interval_visits(req, out, st, I, nI, start, finish, visits);
-  *pick = -1;
+  *pick = *model = -1, *loss_pct = 0;
   if (best_v >= 1 << 29) return MN_OK;
   int K = best_v > req->constraints.max_sessions ? req->constraints.max_sessions : best_v;
   for (int r = 0; r < req->n_regions; r++) { /* each region relative to its own best */
@@ -309,13 +314,12 @@ static int choose_interval(const mn_plan_request *req, mn__region_ctx *x, region
   }
   for (int i = 0; i < nI; i++)
     if (visits[i] == best_v && score[i] > top) top = score[i], *pick = i;
-  const int model = *pick;
+  *model = *pick;
   for (int i = 0; i < nI; i++) /* the clinic's interval when it is as good */
     if (visits[i] == best_v && score[i] >= top - 0.02 * req->n_regions && in_pref(pref, I[i]) &&
         !in_pref(pref, I[*pick]))
       *pick = i;
-  interval_reason(req, x[0].ind, out, I, nI, model, *pick,
-                  100 * (score[model] - score[*pick]) / req->n_regions);
+  *loss_pct = 100 * (score[*model] - score[*pick]) / req->n_regions;
 cleanup:
   return rc;
 }
@@ -771,15 +775,11 @@ static int plan_course(const mn_plan_request *req, mn__region_ctx *x, region_sta
                 cs->finish_by);
     finish = -1;
   }
-  int i;
-  MN_TRY(choose_interval(req, x, st, out, I, nI, start, finish, &i, err));
+  int i, model;
+  double loss_pct;
+  MN_TRY(choose_interval(req, x, st, out, I, nI, start, finish, &i, &model, &loss_pct, err));
   if (i < 0) { /* finish_by leaves no interval: the shortest, fewer sessions */
     i = 0;
-    out->interval_best_days = I[0];
-    snprintf(out->interval_reason, sizeof out->interval_reason,
-             "constraints.finish_by leaves no interval for the sessions needed: the shortest "
-             "allowed, %g weeks",
-             I[0] / MN__WEEK);
     append_note(out,
                 "constraints.finish_by leaves too little time for the sessions needed at a "
                 "%g-week interval; the plan is cut to the sessions that fit",
@@ -804,12 +804,7 @@ static int plan_course(const mn_plan_request *req, mn__region_ctx *x, region_sta
     out->reached &= pr->reached;
     if (pr->sessions > out->sessions) out->sessions = pr->sessions;
   }
-  if (out->sessions == 1) { /* the interval would apply to a further session */
-    char r[sizeof out->interval_reason];
-    snprintf(r, sizeof r, "%s", out->interval_reason);
-    snprintf(out->interval_reason, sizeof out->interval_reason,
-             "one session: no interval applies (for a further one: %.560s)", r);
-  }
+  interval_reason(req, x[0].ind, out, I, nI, model, i, loss_pct);
   for (int s = 0; s < out->sessions; s++) out->session_day[s] = s * I[i];
   out->review_day = mn__review_day(out->sessions, I[i]);
   mn_date_format(start, out->start);
