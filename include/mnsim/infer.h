@@ -226,10 +226,17 @@ typedef enum { MN_EVAL_MODEL, MN_EVAL_INPUT, MN_EVAL_NONE } mn_eval_kind;
  *  the quantity a percentage); check (an acceptance check: the posterior is zero where the
  *  row's value leaves [lo, hi]). */
 typedef enum { MN_LIK_NONE, MN_LIK_NORMAL, MN_LIK_INTERVAL, MN_LIK_BINOMIAL, MN_LIK_CHECK } mn_lik;
-/** Pass rule: the median within [lo, hi] (in), or the 90 % band overlapping it (covers). */
-typedef enum { MN_RULE_IN, MN_RULE_COVERS } mn_rule;
+/** Pass rule: the median within [lo, hi] (in), or the 90 % band overlapping it (covers); or
+ *  report (validation targets without a published spread: the model value is shown, never
+ *  judged, and counted apart). */
+typedef enum { MN_RULE_IN, MN_RULE_COVERS, MN_RULE_REPORT } mn_rule;
 /** Result of a row or a target. */
-typedef enum { MN_VERDICT_PASS, MN_VERDICT_FAIL, MN_VERDICT_NOT_EVALUATED } mn_verdict;
+typedef enum {
+  MN_VERDICT_PASS,
+  MN_VERDICT_FAIL,
+  MN_VERDICT_NOT_EVALUATED,
+  MN_VERDICT_NOT_JUDGED /**< evaluated under the rule report: shown, not judged */
+} mn_verdict;
 
 /** One published target (a row of data/targets.csv). Plain data; texts as published. */
 typedef struct mn_target {
@@ -252,6 +259,9 @@ typedef struct mn_target_eval {
   int sessions, rule; /**< rule: mn_rule */
   int lik;            /**< mn_lik */
   double l1, l2;      /**< the likelihood's numbers (see mn_lik) */
+  /** normal and interval: the observation model's own reading error (an SD in the target's
+   *  unit, 0 = none), added to l2 in quadrature (optional column l3) */
+  double l3;
   char quantity[40], note[240];
   /* result */
   double nominal, median, q05, q95; /**< nominal run, and the draws' median and 90 % band */

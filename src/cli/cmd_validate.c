@@ -17,7 +17,9 @@ static json_t *num(double v) {
 }
 
 static void range_text(const mn_target_eval *r, char *buf, size_t n) {
-  if (r->rule == MN_RULE_COVERS && r->lo == r->hi)
+  if (r->rule == MN_RULE_REPORT)
+    snprintf(buf, n, "none");
+  else if (r->rule == MN_RULE_COVERS && r->lo == r->hi)
     snprintf(buf, n, "%g", r->lo);
   else if (isinf(r->hi))
     snprintf(buf, n, ">= %g", r->lo);
@@ -100,7 +102,7 @@ static void print_table(const mn_validation *v, const mn_spread *sp, int quiet, 
       cli_table_row(cols, NC, cells);
     }
   }
-  int count[4][3] = {{0}};
+  int count[4][4] = {{0}};
   for (int t = 0; t < v->ntargets; t++)
     if (!v->only_id[0] || !strcmp(v->targets[t].id, v->only_id))
       count[v->targets[t].role][v->targets[t].verdict]++;
@@ -112,9 +114,9 @@ static void print_table(const mn_validation *v, const mn_spread *sp, int quiet, 
   printf("\n");
   for (int k = 0; k < 4; k++)
     if (role < 0 || role == k)
-      printf("%-12s %2d pass, %2d fail, %2d not evaluated\n", mn_target_role_name(k),
-             count[k][MN_VERDICT_PASS], count[k][MN_VERDICT_FAIL],
-             count[k][MN_VERDICT_NOT_EVALUATED]);
+      printf("%-12s %2d pass, %2d fail, %2d not judged, %2d not evaluated\n",
+             mn_target_role_name(k), count[k][MN_VERDICT_PASS], count[k][MN_VERDICT_FAIL],
+             count[k][MN_VERDICT_NOT_JUDGED], count[k][MN_VERDICT_NOT_EVALUATED]);
   if (v->model3d)
     printf(
         "model: the 3D unit cell (the case file's grid and solver defaults) over the draws,\n"
@@ -126,8 +128,8 @@ static void print_table(const mn_validation *v, const mn_spread *sp, int quiet, 
 
 /* verdicts in JSON: lower case ("fail", not the table's "FAIL") */
 static const char *jverdict(int vd) {
-  static const char *const names[3] = {"pass", "fail", "not evaluated"};
-  return vd >= 0 && vd < 3 ? names[vd] : "?";
+  static const char *const names[4] = {"pass", "fail", "not evaluated", "not judged"};
+  return vd >= 0 && vd < 4 ? names[vd] : "?";
 }
 
 static json_t *spread_json(const mn_spread *sp) {
@@ -161,7 +163,10 @@ static int print_json(const mn_validation *v, const mn_spread *sp, int draws, in
                             jverdict(r->verdict), "note", r->note);
       if (r->kind != MN_EVAL_NONE) {
         json_object_set_new(o, "quantity", json_string(r->quantity));
-        json_object_set_new(o, "rule", json_string(r->rule == MN_RULE_IN ? "in" : "covers"));
+        json_object_set_new(o, "rule",
+                            json_string(r->rule == MN_RULE_IN       ? "in"
+                                        : r->rule == MN_RULE_COVERS ? "covers"
+                                                                    : "report"));
         json_object_set_new(o, "range", json_pack("[o,o]", num(r->lo), num(r->hi)));
         json_object_set_new(o, "nominal", num(r->nominal));
         json_object_set_new(o, "median", num(r->median));
@@ -191,7 +196,7 @@ static int print_json(const mn_validation *v, const mn_spread *sp, int draws, in
   for (int ro = 0; ro < 4; ro++) {
     if (role >= 0 && ro != role) continue;
     json_t *c = json_object();
-    for (int vd = 0; vd < 3; vd++) {
+    for (int vd = 0; vd < 4; vd++) {
       int cnt = 0;
       for (int t = 0; t < v->ntargets; t++)
         cnt += (int)v->targets[t].role == ro && (int)v->targets[t].verdict == vd &&
@@ -409,7 +414,7 @@ static const cli_option calibrate_options[] = {
     {"walkers", 0, CLI_INT, "N", 2, 1024, CO(walkers), 0, NULL,
      "walkers of the ensemble sampler, even, >= 2 x parameters (default 32)"},
     {"steps", 0, CLI_INT, "N", 8, 1000000, CO(steps), 0, NULL,
-     "steps of the sampler (default 11000)"},
+     "steps of the sampler (default 8000)"},
     {"burn", 0, CLI_INT, "N", 0, 1000000, CO(burn), 0, NULL,
      "steps discarded as burn-in (default 500)"},
     {"thin", 0, CLI_INT, "N", 1, 100000, CO(thin), 0, NULL,

@@ -37,7 +37,7 @@ const char *const mn_calib_fitted[MN_CALIB_FITTED] = {
 
 void mn_calib_opts_default(mn_calib_opts *o) {
   memset(o, 0, sizeof *o);
-  o->walkers = 32, o->steps = 11000, o->burn = 500, o->thin = 30, o->max_evals = 400, o->seed = 1;
+  o->walkers = 32, o->steps = 8000, o->burn = 500, o->thin = 30, o->max_evals = 400, o->seed = 1;
 }
 
 void mn_calibration_fini(mn_calibration *c) {
@@ -51,12 +51,13 @@ double mn_target_loglik(const mn_target_eval *r, double x) {
   if (!isfinite(x)) return -INFINITY;
   switch (r->lik) {
     case MN_LIK_NORMAL: {
-      double z = (x - r->l1) / r->l2;
+      double z = (x - r->l1) / hypot(r->l2, r->l3);
       return -0.5 * z * z;
     }
     case MN_LIK_INTERVAL: {
       double out = x < r->lo ? r->lo - x : x > r->hi ? x - r->hi : 0;
-      return -0.5 * (out / r->l2) * (out / r->l2);
+      double sd = hypot(r->l2, r->l3);
+      return -0.5 * (out / sd) * (out / sd);
     }
     case MN_LIK_BINOMIAL: {
       double p = fmin(1 - 1e-12, fmax(1e-12, x / 100));

@@ -14,13 +14,13 @@ extern const size_t mn__data_target_models_csv_len;
 
 static const char *const role_names[] = {"calibration", "validation", "input-check", "acceptance"};
 enum { NROLES = 4 };
-static const char *const verdict_names[] = {"pass", "FAIL", "not evaluated"};
+static const char *const verdict_names[] = {"pass", "FAIL", "not evaluated", "not judged"};
 
 const char *mn_target_role_name(int role) {
   return role >= 0 && role < NROLES ? role_names[role] : "?";
 }
 const char *mn_verdict_name(int v) {
-  return v >= 0 && v < 3 ? verdict_names[v] : "?";
+  return v >= 0 && v < 4 ? verdict_names[v] : "?";
 }
 
 static const char *const derived[] = {"mature_ratio_90_180",
@@ -105,7 +105,8 @@ cleanup:
   return rc;
 }
 
-/* The likelihood columns: likelihood (empty, normal, interval, binomial, check), l1, l2. Only
+/* The likelihood columns: likelihood (empty, normal, interval, binomial, check), l1, l2, and the
+ * optional l3 (normal and interval: the observation model's reading error, an SD). Only
  * model rows of calibration targets enter the likelihood and only acceptance targets are checks:
  * a validation target is never fitted. */
 static int parse_likelihood(const mn_csv *c, int r, const int *col, mn_target_eval *e, int role,
@@ -119,6 +120,14 @@ static int parse_likelihood(const mn_csv *c, int r, const int *col, mn_target_ev
   MN_CHECK(e->lik >= 0, err, MN_EINPUT, "",
            "%s:%d: likelihood '%s'; allowed normal, interval, binomial, check or empty", c->name,
            line, lk);
+  int c3 = mn_csv_col(c, "l3");
+  if (c3 >= 0) MN_TRY(number_or(c, r, c3, 0, &e->l3, err));
+  MN_CHECK(e->l3 == 0 || (e->l3 > 0 && isfinite(e->l3) &&
+                          (e->lik == MN_LIK_NORMAL || e->lik == MN_LIK_INTERVAL)),
+           err, MN_EINPUT, "",
+           "%s:%d: l3 (the reading error's SD) must be >= 0 and is allowed with the normal and "
+           "interval likelihoods only",
+           c->name, line);
   if (e->lik == MN_LIK_NONE) return MN_OK;
   MN_CHECK(e->kind == MN_EVAL_MODEL, err, MN_EINPUT, "", "%s:%d: a likelihood needs evaluate model",
            c->name, line);
@@ -178,11 +187,21 @@ static int parse_row(const mn_csv *c, int r, const int *col, mn_validation *v, m
   MN_CHECK(mn_target_quantity_known(e->quantity, e->kind), err, MN_EINPUT, "",
            "%s:%d: quantity '%s' is not known for evaluate %s (see mnsim validate --quantities)",
            c->name, line, e->quantity, kinds[e->kind]);
-  e->rule = !strcmp(f[col[13]], "covers") ? MN_RULE_COVERS : MN_RULE_IN;
-  MN_CHECK(!strcmp(f[col[13]], "in") || !strcmp(f[col[13]], "covers"), err, MN_EINPUT, "",
-           "%s:%d: rule '%s'; allowed in, covers", c->name, line, f[col[13]]);
+  static const char *const rules[3] = {"in", "covers", "report"};
+  e->rule = -1;
+  for (int k = 0; k < 3; k++)
+    if (!strcmp(f[col[13]], rules[k])) e->rule = k;
+  MN_CHECK(e->rule >= 0, err, MN_EINPUT, "", "%s:%d: rule '%s'; allowed in, covers, report",
+           c->name, line, f[col[13]]);
   MN_TRY(number_or(c, r, col[14], -INFINITY, &e->lo, err));
   MN_TRY(number_or(c, r, col[15], INFINITY, &e->hi, err));
+  /* a row reported, not judged, has no range to be judged by, and only a validation target
+   * may go unjudged: what is fitted or must hold always gets a verdict */
+  MN_CHECK(e->rule != MN_RULE_REPORT ||
+               (t->role == MN_TARGET_VALIDATION && isinf(e->lo) && isinf(e->hi) && !f[col[17]][0]),
+           err, MN_EINPUT, "",
+           "%s:%d: rule report is for validation targets only, with lo, hi and likelihood empty",
+           c->name, line);
   MN_TRY(number_or(c, r, col[12], 0, &e->arg, err));
   MN_CHECK(e->lo <= e->hi, err, MN_EINPUT, "", "%s:%d: lo > hi", c->name, line);
   MN_TRY(parse_likelihood(c, r, col, e, t->role, err));
@@ -497,6 +516,11 @@ int mn_validation_run(mn_validation *v, const mn_param_set *ps, int source, int 
       job j = {r, atlas, cat};
       eval_model_row(r, ps, set, kept, dropped, v->model3d, threads, &j, val);
     }
+    if (r->rule == MN_RULE_REPORT) {
+      r->verdict = MN_VERDICT_NOT_JUDGED;
+      if (v->progress) mn_progress_update(v->progress, (i + 1.0) / v->nrows);
+      continue;
+    }
     int ok = r->rule == MN_RULE_IN ? r->median >= r->lo && r->median <= r->hi
                                    : r->hi >= r->q05 && r->lo <= r->q95;
     /* what was fitted, and what must hold, passes at the nominal values too */
@@ -509,14 +533,20 @@ int mn_validation_run(mn_validation *v, const mn_param_set *ps, int source, int 
   }
   for (int t = 0; t < v->ntargets; t++) {
     mn_target *tg = &v->targets[t];
-    int any = 0, bad = 0;
+    int any = 0, bad = 0, shown = 0;
     for (int i = tg->first; i < tg->first + tg->count; i++) {
       if (v->rows[i].kind == MN_EVAL_NONE) continue;
       if (!selected(v, t, only_role)) continue;
+      if (v->rows[i].rule == MN_RULE_REPORT) {
+        shown = 1;
+        continue;
+      }
       any = 1;
       bad |= v->rows[i].verdict != MN_VERDICT_PASS;
     }
-    tg->verdict = !any ? MN_VERDICT_NOT_EVALUATED : bad ? MN_VERDICT_FAIL : MN_VERDICT_PASS;
+    tg->verdict = any     ? (bad ? MN_VERDICT_FAIL : MN_VERDICT_PASS)
+                  : shown ? MN_VERDICT_NOT_JUDGED
+                          : MN_VERDICT_NOT_EVALUATED;
   }
   if (mn_dist_stopped()) rc = mn_stop_error(err, "evaluating the targets");
 cleanup:

@@ -199,10 +199,16 @@ Test(targets, each_likelihood_kind) {
   r.lik = MN_LIK_NORMAL, r.l1 = 50, r.l2 = 2;
   cr_assert_float_eq(mn_target_loglik(&r, 54), -2, 1e-12);
   cr_assert(isinf(mn_target_loglik(&r, NAN)));
+  r.l2 = 3, r.l3 = 4; /* a reading error adds in quadrature: SD 5 */
+  cr_assert_float_eq(mn_target_loglik(&r, 60), -2, 1e-12);
+  r.l3 = 0;
   r.lik = MN_LIK_INTERVAL, r.lo = 4, r.hi = 72, r.l2 = 4;
   cr_assert_eq(mn_target_loglik(&r, 30), 0);
   cr_assert_float_eq(mn_target_loglik(&r, 80), -2, 1e-12);
   cr_assert_float_eq(mn_target_loglik(&r, 0), -0.5, 1e-12);
+  r.l2 = 3, r.l3 = 4; /* the edges' SD too */
+  cr_assert_float_eq(mn_target_loglik(&r, 82), -2, 1e-12);
+  r.l3 = 0;
   r.lik = MN_LIK_BINOMIAL, r.l1 = 5, r.l2 = 30;
   double best = mn_target_loglik(&r, 100.0 * 5 / 30);
   cr_assert(best > mn_target_loglik(&r, 10) && best > mn_target_loglik(&r, 25));
@@ -265,6 +271,82 @@ Test(targets, likelihood_columns_keep_the_roles_apart) {
   cr_assert(strstr(err.msg, "allowed normal, interval, binomial, check"), "%s", err.msg);
 }
 
+/* The optional l3 column (the reading error): old tables without it still parse; a negative
+ * one, or one on a row outside the normal and interval likelihoods, is refused. */
+Test(targets, the_reading_error_column) {
+  mn_error err = {0};
+  static const char H3[] =
+      "id,evaluate,region,sex,fitzpatrick,device,depth_mm,density_cm2,sessions,"
+      "interval_day,days,quantity,arg,rule,lo,hi,note,likelihood,l1,l2,l3\n";
+  char buf[2048];
+  snprintf(buf, sizeof buf, "%s%s%s%s", H3, ROW("A", "normal,50,2,3"), ROW("B", ",,,"),
+           ROW("C", "check,,,"));
+  mn_validation v;
+  cr_assert_eq(mn_validation_parse(T, strlen(T), buf, strlen(buf), &v, &err), MN_OK, "%s", err.msg);
+  cr_assert_float_eq(v.rows[0].l3, 3, 1e-12);
+  cr_assert_eq(v.rows[1].l3, 0);
+  mn_validation_fini(&v);
+  snprintf(buf, sizeof buf, "%s%s%s%s", H3, ROW("A", "normal,50,2,-1"), ROW("B", ",,,"),
+           ROW("C", "check,,,"));
+  cr_assert_eq(parse(buf, &err), MN_EINPUT);
+  cr_assert(strstr(err.msg, "l3"), "%s", err.msg);
+  snprintf(buf, sizeof buf, "%s%s%s%s", H3, ROW("A", "binomial,3,30,1"), ROW("B", ",,,"),
+           ROW("C", "check,,,"));
+  cr_assert_eq(parse(buf, &err), MN_EINPUT);
+  snprintf(buf, sizeof buf, "%s%s%s%s", H3, ROW("A", "normal,50,2,"), ROW("B", ",,,2"),
+           ROW("C", "check,,,"));
+  cr_assert_eq(parse(buf, &err), MN_EINPUT, "a reading error on a validation row");
+}
+
+#define REPORT(id, range, lik)                                                                   \
+  id ",model,cheek,female,3,pen-12,0.5,600,1,42,14,barrier_hours_first,0,report," range ",," lik \
+     "\n"
+
+/* rule report: a validation row without a published spread is evaluated, shown, never judged;
+ * a calibration or acceptance row, or a report row with a range, is refused. */
+Test(targets, a_reported_row_is_never_judged) {
+  mn_error err = {0};
+  char buf[2048];
+  snprintf(buf, sizeof buf, "%s%s%s%s", H, ROW("A", "normal,50,2"), REPORT("B", ",", ",,"),
+           ROW("C", "check,,"));
+  mn_validation v;
+  cr_assert_eq(mn_validation_parse(T, strlen(T), buf, strlen(buf), &v, &err), MN_OK, "%s", err.msg);
+  cr_assert_eq(v.rows[1].rule, MN_RULE_REPORT);
+  mn_validation_fini(&v);
+  snprintf(buf, sizeof buf, "%s%s%s%s", H, ROW("A", "normal,50,2"), REPORT("B", "20,60", ",,"),
+           ROW("C", "check,,"));
+  cr_assert_eq(parse(buf, &err), MN_EINPUT);
+  cr_assert(strstr(err.msg, "rule report"), "%s", err.msg);
+  snprintf(buf, sizeof buf, "%s%s%s%s", H, REPORT("A", ",", "normal,50,2"), ROW("B", ",,"),
+           ROW("C", "check,,"));
+  cr_assert_eq(parse(buf, &err), MN_EINPUT);
+  snprintf(buf, sizeof buf, "%s%s%s%s", H, ROW("A", "normal,50,2"), ROW("B", ",,"),
+           REPORT("C", ",", ",,"));
+  cr_assert_eq(parse(buf, &err), MN_EINPUT);
+  /* evaluated: the shipped tables' reported rows get a model value and no verdict */
+  cr_assert_eq(mn_validation_load(&v, &err), MN_OK, "%s", err.msg);
+  int reported = 0;
+  for (int i = 0; i < v.nrows; i++) {
+    const mn_target_eval *r = &v.rows[i];
+    if (r->rule != MN_RULE_REPORT) continue;
+    reported++;
+    cr_assert_eq(v.targets[r->target].role, MN_TARGET_VALIDATION);
+    cr_assert(strstr(r->note, "R3"), "%s: the note names its rule", v.targets[r->target].id);
+  }
+  cr_assert_eq(reported, 2, "CT22 and CT24");
+  mn_param_set ps;
+  cr_assert_eq(mn_param_set_load_prior(&ps, &err), MN_OK, "%s", err.msg);
+  snprintf(v.only_id, sizeof v.only_id, "CT24");
+  cr_assert_eq(mn_validation_run(&v, &ps, MN_ENSEMBLE_PRIOR, 0, 1, 1, -1, &err), MN_OK, "%s",
+               err.msg);
+  for (int t = 0; t < v.ntargets; t++) {
+    if (strcmp(v.targets[t].id, "CT24")) continue;
+    cr_assert_eq(v.targets[t].verdict, MN_VERDICT_NOT_JUDGED);
+    cr_assert(isfinite(v.rows[v.targets[t].first].nominal), "the model value is still shown");
+  }
+  mn_validation_fini(&v);
+}
+
 Test(targets, shipped_calibration_rows_have_likelihoods_from_their_data) {
   mn_validation v;
   mn_error err = {0};
@@ -278,8 +360,9 @@ Test(targets, shipped_calibration_rows_have_likelihoods_from_their_data) {
       cr_assert_neq(r->lik, MN_LIK_NONE, "%s", v.targets[r->target].id);
     if (r->lik == MN_LIK_NORMAL) { /* the pass range is the likelihood's 95 % range */
       normal++;
-      cr_assert_float_eq(r->lo, r->l1 - 1.96 * r->l2, 0.01 * r->l2, "%s", v.targets[r->target].id);
-      cr_assert_float_eq(r->hi, r->l1 + 1.96 * r->l2, 0.01 * r->l2);
+      double sd = hypot(r->l2, r->l3);
+      cr_assert_float_eq(r->lo, r->l1 - 1.96 * sd, 0.01 * sd, "%s", v.targets[r->target].id);
+      cr_assert_float_eq(r->hi, r->l1 + 1.96 * sd, 0.01 * sd);
     }
     binomial += r->lik == MN_LIK_BINOMIAL;
     checks += r->lik == MN_LIK_CHECK;
