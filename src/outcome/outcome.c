@@ -141,10 +141,11 @@ static double pih_of(const mn_model_params *m, double mel) {
   return 0.5 * erfc(-(log(mel) - log(m->pih_m50)) / (m->pih_sigma * M_SQRT2));
 }
 
-/* Peak Mel if the patient stopped protecting at sample @p i0 (until @p i1). */
+/* Peak Mel of the session (its protected peak @p peak) if the patient stopped protecting at
+ * sample @p i0 (until @p i1): the samples before i0 keep their value. */
 static double peak_unprotected(const mn_timeseries *ts, const double *mel, const double *prod,
-                               int i0, int i1, double k_out, double extra) {
-  double add = 0, peak = 0;
+                               int i0, int i1, double k_out, double extra, double peak) {
+  double add = 0;
   for (int i = i0; i < i1; i++) {
     if (i > i0) {
       double h = ts->t[i] - ts->t[i - 1];
@@ -163,10 +164,11 @@ static double pih_window(const mn_timeseries *ts, const mn_outcome_input *in, co
   double extra = g_free / g_run - 1, base = pih_of(m, peak);
   if (!(extra > 0) || i1 - i0 < 2) return 0;
   int lo = i0, hi = i1 - 1; /* the first sample from which stopping adds < 0.01 */
-  if (pih_of(m, peak_unprotected(ts, mel, prod, lo, i1, m->k_out, extra)) - base < 0.01) return 0;
+  if (pih_of(m, peak_unprotected(ts, mel, prod, lo, i1, m->k_out, extra, peak)) - base < 0.01)
+    return 0;
   while (hi - lo > 1) {
     int mid = (lo + hi) / 2;
-    if (pih_of(m, peak_unprotected(ts, mel, prod, mid, i1, m->k_out, extra)) - base < 0.01)
+    if (pih_of(m, peak_unprotected(ts, mel, prod, mid, i1, m->k_out, extra, peak)) - base < 0.01)
       hi = mid;
     else
       lo = mid;

@@ -3,7 +3,11 @@
  * For each case, layer averages of the papillary dermis: peaks and peak times of P, N, M within
  * 10 %, the redness day within 10 %, collagen change at 1, 3 and 6 months within 5 % of the gain.
  * Prints the table; exits 1 when a case is outside the bounds.
- * usage: agree [--quick] [--dx UM] [--rn FACTOR] */
+ * --extended: model v2's courses instead (intervals of 1, 4 and 16 weeks, 4 and 8 monthly
+ * sessions, the roller course of CT14), with the papillary collagen, the epidermis (K) and the
+ * papillary elastin read 30, 90 and 180 days after the last session, each within 5 % of its
+ * largest gain (same bounds; the peaks and every session's redness as above).
+ * usage: agree [--quick | --extended] [--dx UM] [--rn FACTOR] */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,8 +19,10 @@ typedef struct res {
   mn_outcome o;
   double steps;
   double peak[3], peak_t[3]; /* P, N, M in the papillary dermis after the first session */
-  double gain[3]; /* papillary collagen (C1 + C3) gained since just after the first session, at
-                     30, 90 and 180 days, percent */
+  double gain[3];    /* papillary collagen (C1 + C3) gained since just after the first session, at
+                        30, 90 and 180 days, percent */
+  double late[3][3]; /* --extended: 30, 90, 180 days after the last session, percent: papillary
+                        collagen since day 0, epidermal K excess, papillary elastin since day 0 */
 } res;
 
 static void gains(const mn_timeseries *ts, res *r) {
@@ -51,6 +57,20 @@ static void gains(const mn_timeseries *ts, res *r) {
                         mn_ts_at(ts, MN_LAYER_PD, MN_SP_C3, at[q]) - c0);
 }
 
+/* The gains 30, 90 and 180 days after the last session (day @p last). */
+static void late_gains(const mn_timeseries *ts, double last, res *r) {
+  static const double at[3] = {30, 90, 180};
+  double c0 = mn_ts_at(ts, MN_LAYER_PD, MN_SP_C1, 0) + mn_ts_at(ts, MN_LAYER_PD, MN_SP_C3, 0);
+  double k0 = mn_ts_at(ts, MN_LAYER_VE, MN_SP_K, 0), e0 = mn_ts_at(ts, MN_LAYER_PD, MN_SP_E, 0);
+  for (int q = 0; q < 3; q++) {
+    double t = last + at[q];
+    r->late[0][q] = 100 * (mn_ts_at(ts, MN_LAYER_PD, MN_SP_C1, t) +
+                           mn_ts_at(ts, MN_LAYER_PD, MN_SP_C3, t) - c0);
+    r->late[1][q] = 100 * (mn_ts_at(ts, MN_LAYER_VE, MN_SP_K, t) - k0);
+    r->late[2][q] = 100 * (mn_ts_at(ts, MN_LAYER_PD, MN_SP_E, t) - e0);
+  }
+}
+
 static mn_skin_atlas *atlas;
 static mn_device_catalogue *cat;
 static mn_skin skin;
@@ -75,14 +95,15 @@ static void dump(const char *name, const mn_timeseries *ts) {
   }
 }
 
-/* One course of @p sessions sessions 42 days apart at @p depth_mm and @p density per cm2, as a
- * 3D unit cell at about @p dx um or as the lumped twin (near-zone factor @p rn, 0 = default). The
- * series is sampled every 15 minutes in the week after each session (the mediator peaks within
- * hours), then daily. */
-static void run(int mode, double depth_mm, double density, int sessions, double dx, double rn,
-                double t_end, res *r) {
+/* One course of @p sessions sessions @p interval days apart with @p device at @p depth_mm and @p
+ * density per cm2, as a 3D unit cell at about @p dx um or as the lumped twin (near-zone factor @p
+ * rn, 0 = default). The series is sampled every 15 minutes in the week after each session (the
+ * mediator peaks within hours), then daily. */
+static void run(int mode, const char *device, double depth_mm, double density, int sessions,
+                double interval, double dx, double rn, double t_end, res *r) {
   mn_error e = {0};
-  mn_device_params dp = {.model = "pen-12", .depth_mm = depth_mm};
+  mn_device_params dp = {.depth_mm = depth_mm};
+  snprintf(dp.model, sizeof dp.model, "%s", device);
   mn_device dev;
   mn_device_init(&dev, cat, &dp, &e);
   mn_grid_params gp = {.dx_um = dx, .dz_epi_um = 10, .dz_pd_um = 20, .dz_rd_um = 40};
@@ -105,7 +126,7 @@ static void run(int mode, double depth_mm, double density, int sessions, double 
   p.density_cm2 = density;
   p.depth_mm = depth_mm;
   p.sessions = sessions;
-  p.interval_day = 42;
+  p.interval_day = interval;
   p.days = t_end;
   p.sample_hours = 0.25;
   p.seed = 1;
@@ -121,6 +142,7 @@ static void run(int mode, double depth_mm, double density, int sessions, double 
   r->steps = (double)mn_course_steps(c);
   if (getenv("AGREE_DUMP")) dump(mode == MN_COURSE_LUMPED ? "lumped" : "3d", mn_course_series(c));
   gains(mn_course_series(c), r);
+  late_gains(mn_course_series(c), interval * (sessions - 1), r);
   mn_course_destroy(c);
   mn_device_fini(&dev);
 }
@@ -129,12 +151,66 @@ static double rel(double a, double b) {
   return fabs(a - b) / fmax(fabs(b), 1e-12);
 }
 
+/* The peaks, peak times and every session's redness within 10 % (lumped against 3D). */
+static int early_ok(const res *r3, const res *rl, int sessions) {
+  int ok = 1;
+  for (int q = 0; q < 3; q++)
+    ok &= rel(rl->peak[q], r3->peak[q]) <= 0.10 && rel(rl->peak_t[q], r3->peak_t[q]) <= 0.10;
+  for (int k = 0; k < sessions; k++)
+    ok &= rel(rl->o.redness_days[k], r3->o.redness_days[k]) <= 0.10;
+  return ok;
+}
+
+/* Model v2's courses (the design's extensions of the sweep): returns the cases out of bounds. */
+static int extended(double dx, double rn) {
+  static const struct {
+    const char *device;
+    double depth, density;
+    int sessions;
+    double interval;
+  } cases[] = {{"pen-12", 1.0, 300, 3, 7},   {"pen-12", 1.0, 300, 3, 28},
+               {"pen-12", 1.0, 300, 3, 112}, {"pen-12", 1.5, 300, 4, 30},
+               {"pen-12", 1.5, 300, 8, 30},  {"roller-192", 1.5, 250, 5, 30}};
+  static const char *const what[3] = {"PD collagen", "VE K", "PD elastin"};
+  int bad = 0;
+  printf("%-10s %5s %5s %2s %4s | %-12s | 3D/lumped gain %% 30, 90, 180 d after the last session\n",
+         "device", "depth", "n/cm2", "s", "int", "peaks, red.");
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    double t_end = cases[i].interval * (cases[i].sessions - 1) + 181;
+    res r3, rl;
+    run(MN_COURSE_UNIT_CELL, cases[i].device, cases[i].depth, cases[i].density, cases[i].sessions,
+        cases[i].interval, dx, rn, t_end, &r3);
+    run(MN_COURSE_LUMPED, cases[i].device, cases[i].depth, cases[i].density, cases[i].sessions,
+        cases[i].interval, dx, rn, t_end, &rl);
+    int ok = early_ok(&r3, &rl, cases[i].sessions);
+    printf("%-10s %5.1f %5.0f %2d %4.0f | %-12s |", cases[i].device, cases[i].depth,
+           cases[i].density, cases[i].sessions, cases[i].interval, ok ? "ok" : "OUT");
+    for (int w = 0; w < 3; w++) {
+      double gain = 0;
+      for (int q = 0; q < 3; q++) gain = fmax(gain, fabs(r3.late[w][q]));
+      int okw = 1;
+      for (int q = 0; q < 3; q++)
+        okw &= fabs(rl.late[w][q] - r3.late[w][q]) <= 0.05 * fmax(gain, 1e-3);
+      printf(" %s %.2f/%.2f %.2f/%.2f %.2f/%.2f %s;", what[w], r3.late[w][0], rl.late[w][0],
+             r3.late[w][1], rl.late[w][1], r3.late[w][2], rl.late[w][2], okw ? "ok" : "OUT");
+      ok &= okw;
+    }
+    printf("\n");
+    fflush(stdout);
+    bad += !ok;
+  }
+  printf("%d case(s) outside the bounds\n", bad);
+  return bad;
+}
+
 int main(int argc, char **argv) {
-  int quick = 0;
+  int quick = 0, ext = 0;
   double dx = 20, rn = 0;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--quick"))
       quick = 1;
+    else if (!strcmp(argv[i], "--extended"))
+      ext = 1;
     else if (!strcmp(argv[i], "--dx") && i + 1 < argc)
       dx = atof(argv[++i]);
     else if (!strcmp(argv[i], "--rn") && i + 1 < argc)
@@ -147,6 +223,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "%s\n", e.msg);
     return 2;
   }
+  if (ext) return extended(dx, rn) ? 1 : 0;
   double depths[4] = {0.5, 1.0, 1.5, 2.0}, dens[4] = {100, 300, 1000, 3000};
   int sess[2] = {1, 3}, bad = 0;
   printf("%5s %6s %2s | %-21s %-21s %-21s | %-13s | %-29s\n", "depth", "n/cm2", "s",
@@ -163,13 +240,10 @@ int main(int argc, char **argv) {
         int S = sess[c];
         double t_end = 42.0 * (S - 1) + 180;
         res r3, rl;
-        run(MN_COURSE_UNIT_CELL, depths[a], dens[b], S, dx, rn, t_end, &r3);
-        run(MN_COURSE_LUMPED, depths[a], dens[b], S, dx, rn, t_end, &rl);
+        run(MN_COURSE_UNIT_CELL, "pen-12", depths[a], dens[b], S, 42, dx, rn, t_end, &r3);
+        run(MN_COURSE_LUMPED, "pen-12", depths[a], dens[b], S, 42, dx, rn, t_end, &rl);
         const mn_outcome *x = &r3.o, *y = &rl.o;
-        int ok = 1;
-        for (int q = 0; q < 3; q++)
-          ok &= rel(rl.peak[q], r3.peak[q]) <= 0.10 && rel(rl.peak_t[q], r3.peak_t[q]) <= 0.10;
-        for (int k = 0; k < S; k++) ok &= rel(y->redness_days[k], x->redness_days[k]) <= 0.10;
+        int ok = early_ok(&r3, &rl, S);
         double gain = 0; /* the collagen gained since just after the first session */
         for (int q = 0; q < 3; q++) gain = fmax(gain, fabs(r3.gain[q]));
         for (int q = 0; q < 3; q++) ok &= fabs(rl.gain[q] - r3.gain[q]) <= 0.05 * fmax(gain, 1e-3);
