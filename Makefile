@@ -109,7 +109,7 @@ docs: build
 	mv docs/validation.md.tmp docs/validation.md
 	awk '/^id +role/ {r = index($$0, "range"); print; next} /^```/ {next} \
 	  /^(calibration|validation|input-check|acceptance) +[0-9]+ pass/ {s = s $$0 "\n"; next} \
-	  /^[^ ]/ {head = $$0} /FAIL/ {print (/^ / ? substr(head, 1, r - 1) substr($$0, r) : $$0)} \
+	  /^[^ ]/ {head = $$0} /FAIL|not judged/ {print (/^ / ? substr(head, 1, r - 1) substr($$0, r) : $$0)} \
 	  END {printf "\n%s", s}' $(BUILD)/validate.md > $(BUILD)/validate-failures.txt
 	(echo '```'; cat $(BUILD)/validate-failures.txt; echo '```') > $(BUILD)/validate-failures.md
 	awk -v t=$(BUILD)/validate-failures.md '/^<!-- end validate-failures/ {skip=0} !skip {print} \

@@ -25,12 +25,14 @@ typedef struct res {
                         collagen since day 0, epidermal K excess, papillary elastin since day 0 */
 } res;
 
-static void gains(const mn_timeseries *ts, res *r) {
+/* The peaks after the first session (before @p until: the second session or day 42) and the
+ * collagen gains since day 0. */
+static void gains(const mn_timeseries *ts, double until, res *r) {
   static const int sp[3] = {MN_SP_P, MN_SP_N, MN_SP_M};
   for (int q = 0; q < 3; q++) {
     r->peak[q] = r->peak_t[q] = 0;
     int im = -1;
-    for (int i = 0; i < ts->n && ts->t[i] < 42.0; i++) {
+    for (int i = 0; i < ts->n && ts->t[i] < until; i++) {
       double v = mn_ts_mean(ts, i, MN_LAYER_PD, sp[q]);
       if (v > r->peak[q]) r->peak[q] = v, r->peak_t[q] = ts->t[i], im = i;
     }
@@ -141,7 +143,7 @@ static void run(int mode, const char *device, double depth_mm, double density, i
   }
   r->steps = (double)mn_course_steps(c);
   if (getenv("AGREE_DUMP")) dump(mode == MN_COURSE_LUMPED ? "lumped" : "3d", mn_course_series(c));
-  gains(mn_course_series(c), r);
+  gains(mn_course_series(c), sessions > 1 ? fmin(42, interval) : 42, r);
   late_gains(mn_course_series(c), interval * (sessions - 1), r);
   mn_course_destroy(c);
   mn_device_fini(&dev);
@@ -185,6 +187,14 @@ static int extended(double dx, double rn) {
     int ok = early_ok(&r3, &rl, cases[i].sessions);
     printf("%-10s %5.1f %5.0f %2d %4.0f | %-12s |", cases[i].device, cases[i].depth,
            cases[i].density, cases[i].sessions, cases[i].interval, ok ? "ok" : "OUT");
+    if (!ok || getenv("AGREE_VERBOSE")) { /* what is out: peaks (times) and every redness */
+      printf(" P %.3g/%.3g (%.3g/%.3g) N %.3g/%.3g (%.3g/%.3g) M %.3g/%.3g (%.3g/%.3g) red.",
+             r3.peak[0], rl.peak[0], r3.peak_t[0], rl.peak_t[0], r3.peak[1], rl.peak[1],
+             r3.peak_t[1], rl.peak_t[1], r3.peak[2], rl.peak[2], r3.peak_t[2], rl.peak_t[2]);
+      for (int k = 0; k < cases[i].sessions; k++)
+        printf(" %.2f/%.2f", r3.o.redness_days[k], rl.o.redness_days[k]);
+      printf(" |");
+    }
     for (int w = 0; w < 3; w++) {
       double gain = 0;
       for (int q = 0; q < 3; q++) gain = fmax(gain, fabs(r3.late[w][q]));
@@ -195,7 +205,9 @@ static int extended(double dx, double rn) {
              r3.late[w][1], rl.late[w][1], r3.late[w][2], rl.late[w][2], okw ? "ok" : "OUT");
       ok &= okw;
     }
-    printf("\n");
+    /* what a user reads at the end (181 days after the last session; not bounded) */
+    printf(" thickening %.1f/%.1f um, stiffness %+.2f/%+.2f %%\n", r3.o.thickness_end_um,
+           rl.o.thickness_end_um, r3.o.elasticity_end_pct, rl.o.elasticity_end_pct);
     fflush(stdout);
     bad += !ok;
   }
