@@ -254,14 +254,15 @@ int mn_stop_error(mn_error *err, const char *what);
 
 /** Fault injection for the test suite. Every field is 0 (off) in the shipped `mnsim`: only the
  *  test binary `mnsim-hooks` (tests/CMakeLists.txt, main.c built with MNSIM_TEST_HOOKS) fills
- *  them, from MNSIM_TEST_FAIL_RENAME, MNSIM_TEST_POISON_DAY, MNSIM_TEST_KILL_AFTER_RENAME and
- *  MNSIM_TEST_STOP_STEP, through mn_test_hooks_from_env;
+ *  them, from MNSIM_TEST_FAIL_RENAME, MNSIM_TEST_POISON_DAY, MNSIM_TEST_KILL_AFTER_RENAME,
+ *  MNSIM_TEST_STOP_STEP and MNSIM_TEST_STOP_DAY, through mn_test_hooks_from_env;
  *  a user's environment never reaches a production run. */
 typedef struct mn_test_hooks {
   int fail_rename;       /**< the Nth rename of a result set fails with EIO (1-based; 0 off) */
   double poison_day;     /**< simulate: a NaN in the state once the run passes this day (0 off) */
   int kill_after_rename; /**< SIGKILL right after the Nth rename of a result set (0 off) */
   int stop_after_step;   /**< calibrate: a stop request (as SIGINT) after the sampler's Nth step */
+  double stop_day;       /**< simulate: a stop request (as SIGTERM) once the run passes this day */
 } mn_test_hooks;
 /** The hooks in force (all 0 unless mn_test_hooks_from_env ran). */
 extern mn_test_hooks mn_test_hook;

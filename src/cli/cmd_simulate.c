@@ -206,7 +206,7 @@ static int loop(sim *m, mn_error *err) {
   mn_progress bar;
   mn_progress_init(&bar, stderr, "simulate", cli_progress_mode(&m->common, m->progress));
   double last_ckpt = mn_wall_time(), t_end = mn_course_end_day(m->c);
-  double poison_day = mn_test_hook.poison_day;
+  double poison_day = mn_test_hook.poison_day, stop_day = mn_test_hook.stop_day;
   int rc = MN_OK, wrote;
   for (;;) {
     MN_TRY(mn_course_events(m->c, err));
@@ -218,6 +218,7 @@ static int loop(sim *m, mn_error *err) {
     poison(m, &poison_day);
     MN_TRY(mn_course_step(m->c, stop, &info, err));
     mn_progress_update(&bar, info.t_day / t_end);
+    if (stop_day > 0 && info.t_day >= stop_day) mn_stop_request(SIGTERM), stop_day = 0;
     if (mn_stop_requested()) {
       mn_progress_stop(&bar);
       MN_TRY(checkpoint(m, err));

@@ -57,4 +57,6 @@ void mn_test_hooks_from_env(void) {
   mn_test_hook.kill_after_rename = s ? atoi(s) : 0;
   s = getenv("MNSIM_TEST_STOP_STEP");
   mn_test_hook.stop_after_step = s ? atoi(s) : 0;
+  s = getenv("MNSIM_TEST_STOP_DAY");
+  mn_test_hook.stop_day = s ? atof(s) : 0;
 }
