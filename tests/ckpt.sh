@@ -29,15 +29,18 @@ expect() { # rc wanted ("nz": any non-zero below 128), rc, message file, pattern
   if [ "$1" = nz ]; then ok=$([ "$2" -ne 0 ] && [ "$2" -lt 128 ] && echo 1); else ok=$([ "$2" -eq "$1" ] && echo 1); fi
   [ -n "$ok" ] && grep -q -- "$4" "$3" || { echo "FAIL: $5: exit $2, message:"; cat "$3"; fail=1; }
 }
-# an interrupted run, stopped by a NaN at day 2.5 with its last checkpoint kept (day < 2.5)
-stopped() { # dir [case] [options]
-  d=$1 c=${2:-$case}
-  shift
+# an interrupted run with its checkpoint kept; the hook stops it at day 2.5: MNSIM_TEST_POISON_DAY
+# by a NaN (the last periodic checkpoint, day < 2.5, stays), MNSIM_TEST_STOP_DAY as SIGTERM does
+# (the checkpoint is written at day 2.5)
+interrupted() { # hook dir [case] [options]
+  h=$1 d=$2 c=${3:-$case}
+  shift 2
   [ $# -gt 0 ] && shift
   rm -rf "$d"
-  MNSIM_TEST_POISON_DAY=2.5 "$m" simulate -q -o "$d" "$@" "$c" 2>/dev/null
+  env "$h" "$m" simulate -q -o "$d" "$@" "$c" 2>/dev/null
   [ -s "$d/.mnsim-run/checkpoint.h5" ] || { echo "FAIL: no checkpoint in $d"; fail=1; }
 }
+stopped() { interrupted MNSIM_TEST_POISON_DAY=2.5 "$@"; }
 "$m" simulate -q -o "$tmp/ref" "$case" || { echo "FAIL: reference run"; exit 1; }
 
 # the build: the test build's checkpoint is not the shipped build's; the shipped build ignores
@@ -135,17 +138,12 @@ mnt=""
 # by replaying the run from day 0: the same results as the uninterrupted run. The run is stopped
 # as by SIGTERM at day 2.5, so its checkpoint is at day 2.5, after snapshots 0 and 1 (days 0.5 and
 # 2): the periodic checkpoint of `stopped` may come before day 2 on a fast machine.
-paused() { # dir
-  rm -rf "$1"
-  MNSIM_TEST_STOP_DAY=2.5 "$m" simulate -q -o "$1" "$case" 2>/dev/null
-  [ -s "$1/.mnsim-run/checkpoint.h5" ] || { echo "FAIL: no checkpoint in $1"; fail=1; }
-}
-paused "$tmp/s"
+interrupted MNSIM_TEST_STOP_DAY=2.5 "$tmp/s"
 rm "$tmp/s/.mnsim-run/snap_001.h5"
 "$m" simulate --resume "$tmp/s" 2>"$tmp/msg"
 expect 0 $? "$tmp/msg" "^mnsim: warning: $tmp/s: snapshot $tmp/s/.mnsim-run/snap_001.h5 is missing.*cannot be rebuilt from the checkpoint's later state: replaying the run from day 0" "missing snapshot"
 same "$tmp/ref" "$tmp/s" "missing snapshot rebuilt"
-paused "$tmp/s"
+interrupted MNSIM_TEST_STOP_DAY=2.5 "$tmp/s"
 head -c 3000 "$tmp/s/.mnsim-run/snap_000.h5" >"$tmp/trunc" && cp "$tmp/trunc" "$tmp/s/.mnsim-run/snap_000.h5"
 "$m" simulate --resume "$tmp/s" 2>"$tmp/msg"
 expect 0 $? "$tmp/msg" "snap_000.h5 is missing, truncated.*replaying the run from day 0" "truncated snapshot"
