@@ -60,9 +60,11 @@ typedef struct mn_lumped_params {
                           beyond MN_LUMPED_MAX_SLABS in all are silently left out */
   double rn_factor;  /**< near-zone radius r_n = min(b, a + rn_factor L), L = sqrt(D_P / k_P) */
   double rtol, atol; /**< CVODE's relative and absolute tolerances */
+  int cohorts;       /**< 1: each session's lumen keeps its own matrix (C3, C1, E) as a cohort of
+                          its zone; 0: the lumen mixes into the near zone at once */
 } mn_lumped_params;
 /** Defaults: slab_um 200, rn_factor 0.2 as fitted against the 3D model (docs/model.md), rtol
- *  1e-5, atol 1e-8. */
+ *  1e-5, atol 1e-8, cohorts 0 (until the calibration is refitted with them: docs/model.md). */
 void mn_lumped_params_default(mn_lumped_params *p);
 
 /** Geometry derived from the input (for reports and tests). Plain data. */

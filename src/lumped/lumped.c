@@ -30,7 +30,16 @@ void mn_lumped_params_default(mn_lumped_params *p) {
   p->rn_factor = 0.2;
   p->rtol = 1e-5;
   p->atol = 1e-8;
+  p->cohorts = 0;
 }
+
+/* The matrix species, which do not move: each session's lumen keeps its own values of them (a
+ * cohort), because their turnover is not linear in them (delta R C C1, delta_E R E^2), so the
+ * mean of a zone whose lumen was emptied decays otherwise than the emptied and the intact parts
+ * do (docs/model.md, "Lumped twin: the lumen cohorts"). D is linear in itself and needs none. */
+enum { NM = 3, J_C3 = 0, J_C1 = 1, J_E = 2 };
+static const int mat[NM] = {MN_SP_C3, MN_SP_C1, MN_SP_E};
+#define MAT_MASK ((1u << MN_SP_C3) | (1u << MN_SP_C1) | (1u << MN_SP_E))
 
 typedef struct model {
   const mn_model_params *m;
@@ -42,14 +51,52 @@ typedef struct model {
   double kn[NL][NS], kf[NL][NS]; /* near/far exchange, 1/day */
   double v[NL][NL][NS];          /* vertical exchange between layers, 1/day */
   double phi;
-  int single;           /* near zone fills the cell: no far zone */
-  int pd_top;           /* the first papillary slab: what the keratinocytes above respond to */
-  double uvf;           /* UV factor of the day's dose (mn_uv_factor) */
-  uint16_t dep[NL][NS]; /* bit r of dep[L][s]: reaction term r depends on species s */
+  int single;               /* near zone fills the cell: no far zone */
+  int pd_top;               /* the first papillary slab: what the keratinocytes above respond to */
+  double uvf;               /* UV factor of the day's dose (mn_uv_factor) */
+  uint16_t dep[NL][NS];     /* bit r of dep[L][s]: reaction term r depends on species s */
+  int nc;                   /* cohorts: one per session (0: none, the lumen mixes into its zone) */
+  int na;                   /* cohorts made so far (sessions given): the others hold no volume */
+  int nbase;                /* states of the slabs' zones; the cohorts' come after them */
+  mn_reaction_coef lcm[NL]; /* the slab's coefficients for its matrix species only */
+  double w[NL][NZ][MN_MAX_SESSIONS]; /* share of zone (L, z) that is cohort k */
 } model;
 
 static inline int idx(int l, int z, int s) {
   return (l * NZ + z) * NS + s;
+}
+
+/* cohort k's matrix species j in zone z of slab l */
+static inline int cidx(const model *M, int l, int z, int k, int j) {
+  return M->nbase + ((l * NZ + z) * M->nc + k) * NM + j;
+}
+
+static inline int n_states(const model *M) {
+  return M->nbase + M->nl * NZ * M->nc * NM;
+}
+
+/* 1 when zone (L, z) holds a cohort */
+static int has_cohorts(const model *M, int L, int z) {
+  for (int k = 0; k < M->na; k++)
+    if (M->w[L][z][k] > 0) return 1;
+  return 0;
+}
+
+/* The zone's mean of matrix species j over its bulk (the base state) and its cohorts. */
+static double mat_mean(const model *M, const double *y, int L, int z, int j) {
+  double wb = 1, v = 0;
+  for (int k = 0; k < M->na; k++) {
+    double w = M->w[L][z][k];
+    if (w > 0) wb -= w, v += w * y[cidx(M, L, z, k, j)];
+  }
+  return v + wb * y[idx(L, z, mat[j])];
+}
+
+/* The zone's state with its matrix species at their means (what its mobile species see). */
+static void zone_mean(const model *M, const double *y, int L, int z, double *um) {
+  memcpy(um, y + idx(L, z, 0), NS * sizeof *um);
+  if (M->nc > 0 && has_cohorts(M, L, z))
+    for (int j = 0; j < NM; j++) um[mat[j]] = mat_mean(M, y, L, z, j);
 }
 
 /* CVODE's messages are not printed: a failure comes back as our error with its flag. */
@@ -65,8 +112,48 @@ static mn_reaction_env env_of(const model *M, const double *y, int L, int z) {
     const double *pd = y + idx(M->pd_top, z, 0);
     e.col_fs = pd[MN_SP_F] + pd[MN_SP_S];
     e.col_c = pd[MN_SP_C1] + pd[MN_SP_C3];
+    if (M->nc > 0 && has_cohorts(M, M->pd_top, z))
+      e.col_c = mat_mean(M, y, M->pd_top, z, J_C1) + mat_mean(M, y, M->pd_top, z, J_C3);
   }
   return e;
+}
+
+/* The reactions of a zone with cohorts: its mobile (and other unsplit) species at the zone's
+ * matrix means, its bulk matrix at the bulk's values, each cohort's matrix at the cohort's values
+ * (the same mobile species). Cohorts without volume stay put. */
+static void cohort_rhs(const model *M, const double *y, double *dy, int L, int z,
+                       const mn_reaction_env *env) {
+  enum { W = MN_REACTION_LANES };
+  const double *u = y + idx(L, z, 0);
+  double *du = dy + idx(L, z, 0);
+  double uu[NS * 2], p[NS * 2], l[NS * 2];
+  double um[NS];
+  zone_mean(M, y, L, z, um);
+  for (int s = 0; s < NS; s++) uu[s * 2] = um[s], uu[s * 2 + 1] = u[s];
+  double cfs[2] = {env->col_fs, env->col_fs}, cc[2] = {env->col_c, env->col_c};
+  mn_reaction_pl_lanes(M->m, &M->lc[L], 2, 2, uu, env->uv, cfs, cc, p, l);
+  for (int s = 0; s < NS; s++) {
+    int b = (MAT_MASK >> s) & 1; /* lane 1 (bulk) for a matrix species */
+    du[s] = p[s * 2 + b] - l[s * 2 + b] * uu[s * 2 + b];
+  }
+  /* the cohorts, up to W at a time, with the matrix-only coefficients */
+  double cu[NS * W], cp[NS * W], cl[NS * W], fs[W], c2[W];
+  for (int k0 = 0; k0 < M->na; k0 += W) {
+    int n = M->na - k0 < W ? M->na - k0 : W;
+    for (int v = 0; v < n; v++) {
+      for (int s = 0; s < NS; s++) cu[s * W + v] = u[s];
+      for (int j = 0; j < NM; j++) cu[mat[j] * W + v] = y[cidx(M, L, z, k0 + v, j)];
+      fs[v] = env->col_fs, c2[v] = env->col_c;
+    }
+    mn_reaction_pl_lanes(M->m, &M->lcm[L], n, W, cu, env->uv, fs, c2, cp, cl);
+    for (int v = 0; v < n; v++)
+      for (int j = 0; j < NM; j++) {
+        int i = mat[j] * W + v;
+        dy[cidx(M, L, z, k0 + v, j)] = M->w[L][z][k0 + v] > 0 ? cp[i] - cl[i] * cu[i] : 0.0;
+      }
+  }
+  for (int k = M->na; k < M->nc; k++)
+    for (int j = 0; j < NM; j++) dy[cidx(M, L, z, k, j)] = 0;
 }
 
 static int rhs(realtype t, N_Vector yv, N_Vector dyv, void *user) {
@@ -79,8 +166,14 @@ static int rhs(realtype t, N_Vector yv, N_Vector dyv, void *user) {
       const double *u = y + idx(L, z, 0);
       double *du = dy + idx(L, z, 0);
       mn_reaction_env env = env_of(M, y, L, z);
+      if (M->nc > 0 && has_cohorts(M, L, z)) {
+        cohort_rhs(M, y, dy, L, z, &env);
+        continue;
+      }
       mn_reaction_pl(M->m, &M->lc[L], u, &env, p, l);
       for (int s = 0; s < NS; s++) du[s] = p[s] - l[s] * u[s];
+      for (int k = 0; k < M->nc; k++)
+        for (int j = 0; j < NM; j++) dy[cidx(M, L, z, k, j)] = 0;
     }
   if (!M->single)
     for (int L = 0; L < M->nl; L++)
@@ -98,6 +191,12 @@ static int rhs(realtype t, N_Vector yv, N_Vector dyv, void *user) {
           for (int z = 0; z < NZ; z++) dy[idx(L, z, s)] += v * (y[idx(K, z, s)] - y[idx(L, z, s)]);
         }
   return 0;
+}
+
+/* 1 when cohort matrix species j of slab L depends on the zone's unsplit species s */
+static int cohort_dep(const model *M, int L, int s, int j) {
+  return !((MAT_MASK >> s) & 1) && ((M->lc[L].present >> mat[j]) & 1) &&
+         (M->dep[L][s] & (1u << mat[j]));
 }
 
 /* 1 when column (slab L, species s) drives the keratinocytes of the epidermal slabs above. */
@@ -126,9 +225,29 @@ static long pattern(const model *M, sunindextype *rows, sunindextype *ptrs) {
           if (r == s || (M->dep[L][s] & (1u << r))) ROW(idx(L, z, r));
         if (z == 0 && !M->single && M->kn[L][s] != 0) ROW(idx(L, 1, s));
         if (L + 1 < M->nl && M->v[L + 1][L][s] != 0) ROW(idx(L + 1, z, s));
-#undef ROW
+        for (int k = 0; k < M->nc; k++) /* the cohorts' matrix sees the zone's mobile species */
+          for (int j = 0; j < NM; j++)
+            if (cohort_dep(M, L, s, j)) ROW(cidx(M, L, z, k, j));
       }
-  if (ptrs) ptrs[M->nl * NZ * NS] = nz;
+  /* a cohort's column: the keratinocytes above (the top papillary slab), the zone's unsplit
+   * species that depend on the matrix (through its mean), the cohort's own matrix block */
+  for (int L = 0; L < M->nl; L++)
+    for (int z = 0; z < NZ; z++)
+      for (int k = 0; k < M->nc; k++)
+        for (int j = 0; j < NM; j++) {
+          const int s = mat[j];
+          if (ptrs) ptrs[cidx(M, L, z, k, j)] = nz;
+          if (drives_k(M, L, s))
+            for (int V = 0; V < L; V++)
+              if (M->layer_of[V] == MN_LAYER_VE) ROW(idx(V, z, MN_SP_K));
+          for (int r = 0; r < NS; r++)
+            if (!((MAT_MASK >> r) & 1) && (M->dep[L][s] & (1u << r))) ROW(idx(L, z, r));
+          for (int i = 0; i < NM; i++)
+            if (i == j || ((M->lc[L].present >> s) & 1 && (M->dep[L][s] & (1u << mat[i]))))
+              ROW(cidx(M, L, z, k, i));
+        }
+#undef ROW
+  if (ptrs) ptrs[n_states(M)] = nz;
   return nz;
 }
 
@@ -167,8 +286,55 @@ static void dependencies(model *M) {
   }
 }
 
-/* The Jacobian in the pattern above: exchange terms are linear and exact; the reaction block is
- * differenced column by column (forward quotients; the kernel is smooth in the states). */
+/* The cohorts' matrix reactions f[k][j] of zone (L, z) at the zone's unsplit state u, species
+ * @p ps of every cohort moved by dv[k] (ps < 0: none). */
+static void cohort_f(const model *M, const double *y, int L, int z, const double *u,
+                     const mn_reaction_env *env, int ps, const double *dv, double (*f)[NM]) {
+  enum { W = MN_REACTION_LANES };
+  double cu[NS * W], cp[NS * W], cl[NS * W], fs[W], c2[W];
+  for (int k = M->na; k < M->nc; k++)
+    for (int j = 0; j < NM; j++) f[k][j] = 0;
+  for (int k0 = 0; k0 < M->na; k0 += W) {
+    int n = M->na - k0 < W ? M->na - k0 : W;
+    for (int v = 0; v < n; v++) {
+      for (int s = 0; s < NS; s++) cu[s * W + v] = u[s];
+      for (int j = 0; j < NM; j++) cu[mat[j] * W + v] = y[cidx(M, L, z, k0 + v, j)];
+      if (ps >= 0) cu[ps * W + v] += dv[k0 + v];
+      fs[v] = env->col_fs, c2[v] = env->col_c;
+    }
+    mn_reaction_pl_lanes(M->m, &M->lcm[L], n, W, cu, env->uv, fs, c2, cp, cl);
+    for (int v = 0; v < n; v++)
+      for (int j = 0; j < NM; j++) {
+        int i = mat[j] * W + v;
+        f[k0 + v][j] = M->w[L][z][k0 + v] > 0 ? cp[i] - cl[i] * cu[i] : 0.0;
+      }
+  }
+}
+
+/* The papillary bed under the epidermis of zone z: the top papillary slab's mean C1 + C3. */
+static double pd_col_c(const model *M, const double *y, int z) {
+  if (M->pd_top < 0) return 0;
+  return mat_mean(M, y, M->pd_top, z, J_C1) + mat_mean(M, y, M->pd_top, z, J_C3);
+}
+
+/* The zone's reactions f at two states at once: lane 0 the zone mean (its unsplit species' rows),
+ * lane 1 the bulk (its matrix rows); returns each row from its lane. */
+static void zone_f(const model *M, int L, const double *um, const double *u,
+                   const mn_reaction_env *env, double *f) {
+  double uu[NS * 2], p[NS * 2], l[NS * 2];
+  for (int s = 0; s < NS; s++) uu[s * 2] = um[s], uu[s * 2 + 1] = u[s];
+  double cfs[2] = {env->col_fs, env->col_fs}, cc[2] = {env->col_c, env->col_c};
+  mn_reaction_pl_lanes(M->m, &M->lc[L], 2, 2, uu, env->uv, cfs, cc, p, l);
+  for (int s = 0; s < NS; s++) {
+    int b = (MAT_MASK >> s) & 1;
+    f[s] = p[s * 2 + b] - l[s * 2 + b] * uu[s * 2 + b];
+  }
+}
+
+/* The Jacobian in the pattern above: exchange terms are linear and exact; the reaction blocks
+ * are differenced column by column (forward quotients; the kernel is smooth in the states). In
+ * a zone with cohorts, a bulk matrix column reaches the zone's unsplit rows through the mean
+ * (weight w_bulk) and a cohort's column through its share w_k. */
 static int jacobian(realtype t, N_Vector yv, N_Vector fy, SUNMatrix J, void *user, N_Vector t1,
                     N_Vector t2, N_Vector t3) {
   (void)t, (void)fy, (void)t1, (void)t2, (void)t3;
@@ -178,19 +344,24 @@ static int jacobian(realtype t, N_Vector yv, N_Vector fy, SUNMatrix J, void *use
   double *val = SUNSparseMatrix_Data(J);
   pattern(M, rows, ptrs);
   long nz = 0;
+  static const double zero[MN_MAX_SESSIONS];
+  double f0c[MN_MAX_SESSIONS][NM], f1c[MN_MAX_SESSIONS][NM], dv[MN_MAX_SESSIONS];
   for (int L = 0; L < M->nl; L++)
     for (int z = 0; z < NZ; z++) {
-      double u[NS], f0[NS], f1[NS];
+      double u[NS], um[NS], f0[NS], f1[NS], wb = 1;
       memcpy(u, y + idx(L, z, 0), sizeof u);
+      zone_mean(M, y, L, z, um);
+      for (int k = 0; k < M->nc; k++) wb -= M->w[L][z][k];
       mn_reaction_env env = env_of(M, y, L, z);
-      reaction_f(M, L, u, &env, f0);
-      const double *pd = M->pd_top >= 0 ? y + idx(M->pd_top, z, 0) : NULL;
+      zone_f(M, L, um, u, &env, f0);
+      if (M->nc > 0) cohort_f(M, y, L, z, u, &env, -1, zero, f0c);
+      double col_c = pd_col_c(M, y, z);
       for (int s = 0; s < NS; s++) {
+        const int is_mat = (MAT_MASK >> s) & 1;
         double out = 0;          /* exchange out of this state */
         if (drives_k(M, L, s)) { /* d K' / d s of the epidermal slabs: linear in the drive */
-          int col = s == MN_SP_C1 || s == MN_SP_C3;
-          double dk = col ? (pd[MN_SP_C1] + pd[MN_SP_C3] > 1 ? M->m->k_K * M->m->kap_K : 0)
-                          : M->m->k_K * M->m->chi_K;
+          double dk =
+              is_mat ? (col_c > 1 ? M->m->k_K * M->m->kap_K * wb : 0) : M->m->k_K * M->m->chi_K;
           for (int V = 0; V < L; V++)
             if (M->layer_of[V] == MN_LAYER_VE) val[nz++] = dk;
         }
@@ -204,11 +375,12 @@ static int jacobian(realtype t, N_Vector yv, N_Vector fy, SUNMatrix J, void *use
         }
         if (z == 0 && !M->single) out += M->kn[L][s];
         if (L + 1 < M->nl) out += M->v[L][L + 1][s];
+        double h = sqrt(DBL_EPSILON) * fmax(fabs(u[s]), 1.0);
         if (M->lc[L].present & (1u << s)) {
-          double h = sqrt(DBL_EPSILON) * fmax(fabs(u[s]), 1.0), us = u[s];
-          u[s] = us + h;
-          reaction_f(M, L, u, &env, f1);
-          u[s] = us;
+          double us = u[s], ms = um[s];
+          u[s] = us + h, um[s] = ms + (is_mat ? wb : 1.0) * h;
+          zone_f(M, L, um, u, &env, f1);
+          u[s] = us, um[s] = ms;
           for (int r = 0; r < NS; r++)
             if (r == s || (M->dep[L][s] & (1u << r)))
               val[nz++] = (f1[r] - f0[r]) / h - (r == s ? out : 0.0);
@@ -216,7 +388,62 @@ static int jacobian(realtype t, N_Vector yv, N_Vector fy, SUNMatrix J, void *use
           val[nz++] = -out;
         if (z == 0 && !M->single && M->kn[L][s] != 0) val[nz++] = M->kf[L][s];
         if (L + 1 < M->nl && M->v[L + 1][L][s] != 0) val[nz++] = M->v[L + 1][L][s];
+        int any = 0;
+        for (int j = 0; j < NM; j++) any |= cohort_dep(M, L, s, j);
+        if (M->nc > 0 && any) {
+          for (int k = 0; k < M->nc; k++) dv[k] = h;
+          cohort_f(M, y, L, z, u, &env, s, dv, f1c);
+          for (int k = 0; k < M->nc; k++)
+            for (int j = 0; j < NM; j++)
+              if (cohort_dep(M, L, s, j)) val[nz++] = (f1c[k][j] - f0c[k][j]) / h;
+        }
       }
+    }
+  /* the cohorts' columns, in the pattern's order */
+  for (int L = 0; L < M->nl; L++)
+    for (int z = 0; z < NZ; z++) {
+      if (M->nc == 0) continue;
+      double u[NS], um[NS], f0[NS], f1[NS];
+      memcpy(u, y + idx(L, z, 0), sizeof u);
+      zone_mean(M, y, L, z, um);
+      mn_reaction_env env = env_of(M, y, L, z);
+      zone_f(M, L, um, u, &env, f0);
+      cohort_f(M, y, L, z, u, &env, -1, zero, f0c);
+      double col_c = pd_col_c(M, y, z);
+      double hk[NM][MN_MAX_SESSIONS], f1cj[NM][MN_MAX_SESSIONS][NM];
+      for (int j = 0; j < NM; j++) {
+        for (int k = 0; k < M->nc; k++)
+          hk[j][k] = sqrt(DBL_EPSILON) * fmax(fabs(y[cidx(M, L, z, k, j)]), 1.0);
+        if ((M->lc[L].present >> mat[j]) & 1) cohort_f(M, y, L, z, u, &env, mat[j], hk[j], f1cj[j]);
+      }
+      for (int k = 0; k < M->nc; k++)
+        for (int j = 0; j < NM; j++) {
+          const int s = mat[j];
+          const int present = (M->lc[L].present >> s) & 1;
+          double w = M->w[L][z][k], h = hk[j][k];
+          if (drives_k(M, L, s)) {
+            double dk = col_c > 1 ? M->m->k_K * M->m->kap_K * w : 0;
+            for (int V = 0; V < L; V++)
+              if (M->layer_of[V] == MN_LAYER_VE) val[nz++] = dk;
+          }
+          int unsplit = 0;
+          for (int r = 0; r < NS; r++)
+            unsplit |= !((MAT_MASK >> r) & 1) && (M->dep[L][s] & (1u << r));
+          if (unsplit && w > 0) { /* through the zone's mean */
+            double ms = um[s];
+            um[s] = ms + w * h;
+            zone_f(M, L, um, u, &env, f1);
+            um[s] = ms;
+            for (int r = 0; r < NS; r++)
+              if (!((MAT_MASK >> r) & 1) && (M->dep[L][s] & (1u << r)))
+                val[nz++] = (f1[r] - f0[r]) / h;
+          } else if (unsplit)
+            for (int r = 0; r < NS; r++)
+              if (!((MAT_MASK >> r) & 1) && (M->dep[L][s] & (1u << r))) val[nz++] = 0;
+          for (int i = 0; i < NM; i++)
+            if (i == j || (present && (M->dep[L][s] & (1u << mat[i]))))
+              val[nz++] = present ? (f1cj[j][k][i] - f0c[k][i]) / h : 0.0;
+        }
     }
   return 0;
 }
@@ -309,12 +536,41 @@ static void baseline(const model *M, double *y) {
     for (int z = 0; z < NZ; z++)
       for (int s = 0; s < NS; s++)
         y[idx(L, z, s)] = M->lc[L].present & (1u << s) ? mn_species_baseline(s) : 0.0;
+  for (int L = 0; L < M->nl; L++)
+    for (int z = 0; z < NZ; z++)
+      for (int k = 0; k < M->nc; k++)
+        for (int j = 0; j < NM; j++) y[cidx(M, L, z, k, j)] = y[idx(L, z, mat[j])];
+}
+
+/* Before a later session: each compartment (the bulk and every cohort) to its layer mean, in
+ * both zones, shares and all (the new punctures land at random places: docs/model.md). */
+static void mix_cohorts(model *M, double *y) {
+  const double pn = M->phi, pf = 1 - M->phi;
+  for (int L = 0; L < M->nl; L++) {
+    double wbn = 1, wbf = 1;
+    for (int k = 0; k < M->nc; k++) {
+      double wn = M->w[L][0][k], wf = M->w[L][1][k], wk = pn * wn + pf * wf;
+      wbn -= wn, wbf -= wf;
+      for (int j = 0; j < NM && wk > 0; j++) {
+        double v = (pn * wn * y[cidx(M, L, 0, k, j)] + pf * wf * y[cidx(M, L, 1, k, j)]) / wk;
+        y[cidx(M, L, 0, k, j)] = y[cidx(M, L, 1, k, j)] = v;
+      }
+      M->w[L][0][k] = M->w[L][1][k] = wk;
+    }
+    double wb = pn * wbn + pf * wbf;
+    for (int j = 0; j < NM && wb > 0; j++) {
+      double v = (pn * wbn * y[idx(L, 0, mat[j])] + pf * wbf * y[idx(L, 1, mat[j])]) / wb;
+      y[idx(L, 0, mat[j])] = y[idx(L, 1, mat[j])] = v;
+    }
+  }
 }
 
 /* Superpose one session on the near zones (models.md 7.4). A later session's punctures land at
  * new random places, so its near zone is a random sample of the tissue: the zones are first
  * mixed to the layer mean (mass-conserving), then the new near zone is injured. */
-static void injure(const model *M, const mn_lumped_geometry *g, double *y, int later) {
+static void injure(model *M, const mn_lumped_geometry *g, double *y, int session) {
+  const int later = session > 0;
+  if (later && !M->single && M->nc > 0) mix_cohorts(M, y);
   if (later && !M->single)
     for (int L = 0; L < M->nl; L++)
       for (int s = 0; s < NS; s++) {
@@ -326,6 +582,21 @@ static void injure(const model *M, const mn_lumped_geometry *g, double *y, int l
     double *u = y + idx(L, 0, 0);
     unsigned has = M->lc[L].present;
     if (has & (1u << MN_SP_D)) u[MN_SP_D] = 1 - (1 - u[MN_SP_D]) * (1 - lum);
+    if (M->nc > 0 && (has & MAT_MASK)) { /* the lumen (share lum) becomes cohort `session` */
+      double tear = lum < 1 ? 1 - (disp - lum) / (1 - lum) : 0.0; /* the rest of the displaced */
+      for (int k = 0; k < M->nc; k++) {
+        M->w[L][0][k] *= 1 - lum;
+        y[cidx(M, L, 0, k, J_C3)] *= tear;
+      }
+      M->w[L][0][session] = lum;
+      M->na = session + 1;
+      M->w[L][1][session] = 0;
+      for (int j = 0; j < NM; j++) y[cidx(M, L, 0, session, j)] = 0;
+      if (has & (1u << MN_SP_C3)) u[MN_SP_C3] *= tear;
+      if (g->bleeding && M->layer_of[L] != MN_LAYER_VE && (has & (1u << MN_SP_T)))
+        u[MN_SP_T] += M->m->tau_plt * lum;
+      continue;
+    }
     if (has & (1u << MN_SP_C1)) u[MN_SP_C1] *= 1 - lum;
     if (has & (1u << MN_SP_E)) u[MN_SP_E] *= 1 - lum;
     if (has & (1u << MN_SP_C3)) u[MN_SP_C3] *= 1 - disp; /* immature matrix tears */
@@ -342,6 +613,8 @@ static int sample(const model *M, const double *y, double t, int session, mn_tim
     vol[M->layer_of[L]] += M->h[L];
     for (int s = 0; s < NS; s++) {
       double un = y[idx(L, 0, s)], uf = y[idx(L, 1, s)];
+      for (int j = 0; j < NM && M->nc > 0; j++)
+        if (mat[j] == s) un = mat_mean(M, y, L, 0, j), uf = mat_mean(M, y, L, 1, j);
       mean[M->layer_of[L]][s] += M->h[L] * (M->single ? un : M->phi * un + (1 - M->phi) * uf);
     }
   }
@@ -369,6 +642,14 @@ static void model_init(model *M, const mn_lumped_input *in, const mn_lumped_para
     mn_reaction_coef_init(&M->lc[L], in->m, M->layer_of[L], in->fitz, in->skin->params.age_y);
   M->uvf = mn_uv_factor(in->m, in->uv);
   dependencies(M);
+  M->nbase = M->nl * NZ * NS;
+  M->nc = lp->cohorts ? in->sessions : 0;
+  M->na = 0;
+  memset(M->w, 0, sizeof M->w);
+  for (int L = 0; L < M->nl; L++) {
+    M->lcm[L] = M->lc[L];
+    M->lcm[L].present &= MAT_MASK;
+  }
 }
 
 /* CVODE and what it works with: the state, the constraints, the Jacobian and KLU. */
@@ -392,7 +673,7 @@ static void solver_free(ode_solver *S) {
 /* Allocate the vectors, the sparse Jacobian, CVODE (BDF) and KLU in context S->ctx (partial
  * state on failure is released by solver_free). */
 static int solver_create(ode_solver *S, const model *M, mn_error *err) {
-  const int NY = M->nl * NZ * NS;
+  const int NY = n_states(M);
   S->y = N_VNew_Serial(NY, S->ctx);
   S->cons = N_VNew_Serial(NY, S->ctx);
   S->A = SUNSparseMatrix(NY, NY, pattern(M, NULL, NULL), CSC_MAT, S->ctx);
@@ -436,9 +717,9 @@ static int solver_init(ode_solver *S, model *M, const mn_lumped_params *lp, mn_e
 
 /* The event loop: sessions and samples in time order. A session injures the near zones and
  * restarts CVODE; a sample records the layer means at its day. */
-static int integrate(ode_solver *S, const model *M, const mn_lumped_geometry *g,
+static int integrate(ode_solver *S, model *M, const mn_lumped_geometry *g,
                      const mn_lumped_input *in, mn_timeseries *ts, mn_error *err) {
-  const int NY = M->nl * NZ * NS;
+  const int NY = n_states(M);
   double *Y = N_VGetArrayPointer(S->y);
   double t = 0;
   int next_s = 0, next_k = 0;
@@ -447,7 +728,7 @@ static int integrate(ode_solver *S, const model *M, const mn_lumped_geometry *g,
       /* the state at a stop may hold round-off negatives (CVODE checks its constraints on the
        * corrected steps, within tolerance); they are zero concentrations */
       for (int i = 0; i < NY; i++) Y[i] = fmax(Y[i], 0.0);
-      injure(M, g, Y, next_s > 0);
+      injure(M, g, Y, next_s);
       next_s++;
       if (CVodeReInit(S->cv, t, S->y) != CV_SUCCESS)
         return MN_ERR(err, MN_ENUMERIC, "", "CVODE re-init failed");
@@ -514,6 +795,13 @@ cleanup:
   return rc;
 }
 
+/* 1 when state i is a species present in its slab (a cohort's: a present matrix species) */
+static int live(const model *M, int i) {
+  if (i < M->nbase) return (M->lc[i / (NZ * NS)].present >> (i % NS)) & 1;
+  int c = i - M->nbase, L = c / (NZ * M->nc * NM);
+  return (M->lc[L].present >> mat[c % NM]) & 1;
+}
+
 int mn__lumped_jacobian_check(const mn_lumped_input *in, const mn_lumped_params *lp, unsigned seed,
                               double *max_err, long *nnz) {
   model M;
@@ -521,10 +809,22 @@ int mn__lumped_jacobian_check(const mn_lumped_input *in, const mn_lumped_params 
   memset(&M, 0, sizeof M);
   memset(&g, 0, sizeof g);
   model_init(&M, in, lp, &g);
-  const int NY = M.nl * NZ * NS;
+  /* every cohort holds a share of its zone (the last ones in the near zone only, as after their
+   * session), so that each of their terms is checked */
+  for (int L = 0; L < M.nl; L++)
+    for (int k = 0; k < M.nc; k++) {
+      M.w[L][0][k] = 0.3 / (M.nc + 1) * (1 + 0.1 * k);
+      M.w[L][1][k] = k + 1 < M.nc ? 0.2 / (M.nc + 1) : 0;
+    }
+  M.na = M.nc;
+  const int NY = n_states(&M);
   int rc = -1;
+  double *col = mn_malloc_array((size_t)NY, sizeof *col);
   SUNContext ctx = NULL;
-  if (SUNContext_Create(NULL, &ctx) != 0) return -1;
+  if (!col || SUNContext_Create(NULL, &ctx) != 0) {
+    mn_free(col);
+    return -1;
+  }
   N_Vector y = N_VNew_Serial(NY, ctx), f0 = N_VNew_Serial(NY, ctx), f1 = N_VNew_Serial(NY, ctx);
   SUNMatrix J = SUNSparseMatrix(NY, NY, pattern(&M, NULL, NULL), CSC_MAT, ctx);
   if (y && f0 && f1 && J) {
@@ -532,16 +832,15 @@ int mn__lumped_jacobian_check(const mn_lumped_input *in, const mn_lumped_params 
     baseline(&M, Y);
     for (int i = 0; i < NY; i++) { /* a positive state away from the baseline */
       seed = seed * 1103515245u + 12345u;
-      if (M.lc[i / (NZ * NS)].present & (1u << (i % NS)))
-        Y[i] = Y[i] * 0.5 + 2.0 * ((seed >> 8) & 0xffff) / 65536.0;
+      if (live(&M, i)) Y[i] = Y[i] * 0.5 + 2.0 * ((seed >> 8) & 0xffff) / 65536.0;
     }
     rhs(0, y, f0, &M);
     jacobian(0, y, f0, J, &M, NULL, NULL, NULL);
     sunindextype *rows = SUNSparseMatrix_IndexValues(J), *ptrs = SUNSparseMatrix_IndexPointers(J);
     double *val = SUNSparseMatrix_Data(J), worst = 0;
     for (int c = 0; c < NY; c++) { /* central differences of the whole right-hand side */
-      if (!(M.lc[c / (NZ * NS)].present & (1u << (c % NS)))) continue; /* stays 0 */
-      double yc = Y[c], h = 1e-6 * fmax(fabs(yc), 1.0), col[MN_LUMPED_MAX_SLABS * NZ * NS];
+      if (!live(&M, c)) continue;  /* stays 0 */
+      double yc = Y[c], h = 1e-6 * fmax(fabs(yc), 1.0);
       Y[c] = yc + h;
       rhs(0, y, f1, &M);
       Y[c] = yc - h;
@@ -564,5 +863,6 @@ int mn__lumped_jacobian_check(const mn_lumped_input *in, const mn_lumped_params 
   N_VDestroy(f1);
   SUNMatDestroy(J);
   SUNContext_Free(&ctx);
+  mn_free(col);
   return rc;
 }

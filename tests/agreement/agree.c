@@ -7,7 +7,10 @@
  * sessions, the roller course of CT14), with the papillary collagen, the epidermis (K) and the
  * papillary elastin read 30, 90 and 180 days after the last session, each within 5 % of its
  * largest gain (same bounds; the peaks and every session's redness as above).
- * usage: agree [--quick | --extended] [--dx UM] [--rn FACTOR] */
+ * --cohorts 0|1: the lumped twin without or with its lumen cohorts (default: the library's).
+ * --lumped-only: no 3D runs; both columns show the lumped twin (to compare with a 3D table
+ * recorded before, e.g. after a change of the lumped twin alone).
+ * usage: agree [--quick | --extended] [--dx UM] [--rn FACTOR] [--cohorts 0|1] [--lumped-only] */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,6 +80,7 @@ static mn_skin_atlas *atlas;
 static mn_device_catalogue *cat;
 static mn_skin skin;
 static mn_param_set ps;
+static int cohorts = -1, lumped_only; /* --cohorts (-1: the default), --lumped-only */
 
 static void dump(const char *name, const mn_timeseries *ts) {
   if (getenv("AGREE_DUMP_P")) {
@@ -119,6 +123,7 @@ static void run(int mode, const char *device, double depth_mm, double density, i
   mn_lumped_params lp;
   mn_lumped_params_default(&lp);
   if (rn > 0) lp.rn_factor = rn;
+  if (cohorts >= 0) lp.cohorts = cohorts;
   mn_course_params p;
   mn_course_params_default(&p);
   p.mode = mode;
@@ -180,10 +185,13 @@ static int extended(double dx, double rn) {
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     double t_end = cases[i].interval * (cases[i].sessions - 1) + 181;
     res r3, rl;
-    run(MN_COURSE_UNIT_CELL, cases[i].device, cases[i].depth, cases[i].density, cases[i].sessions,
-        cases[i].interval, dx, rn, t_end, &r3);
     run(MN_COURSE_LUMPED, cases[i].device, cases[i].depth, cases[i].density, cases[i].sessions,
         cases[i].interval, dx, rn, t_end, &rl);
+    if (lumped_only)
+      r3 = rl;
+    else
+      run(MN_COURSE_UNIT_CELL, cases[i].device, cases[i].depth, cases[i].density, cases[i].sessions,
+          cases[i].interval, dx, rn, t_end, &r3);
     int ok = early_ok(&r3, &rl, cases[i].sessions);
     printf("%-10s %5.1f %5.0f %2d %4.0f | %-12s |", cases[i].device, cases[i].depth,
            cases[i].density, cases[i].sessions, cases[i].interval, ok ? "ok" : "OUT");
@@ -227,6 +235,10 @@ int main(int argc, char **argv) {
       dx = atof(argv[++i]);
     else if (!strcmp(argv[i], "--rn") && i + 1 < argc)
       rn = atof(argv[++i]);
+    else if (!strcmp(argv[i], "--cohorts") && i + 1 < argc)
+      cohorts = atoi(argv[++i]) != 0;
+    else if (!strcmp(argv[i], "--lumped-only"))
+      lumped_only = 1;
   }
   mn_error e = {0};
   mn_skin_params sp = {.region = "cheek", .age_y = 40, .fitzpatrick = 3};
@@ -252,8 +264,11 @@ int main(int argc, char **argv) {
         int S = sess[c];
         double t_end = 42.0 * (S - 1) + 180;
         res r3, rl;
-        run(MN_COURSE_UNIT_CELL, "pen-12", depths[a], dens[b], S, 42, dx, rn, t_end, &r3);
         run(MN_COURSE_LUMPED, "pen-12", depths[a], dens[b], S, 42, dx, rn, t_end, &rl);
+        if (lumped_only)
+          r3 = rl;
+        else
+          run(MN_COURSE_UNIT_CELL, "pen-12", depths[a], dens[b], S, 42, dx, rn, t_end, &r3);
         const mn_outcome *x = &r3.o, *y = &rl.o;
         int ok = early_ok(&r3, &rl, S);
         double gain = 0; /* the collagen gained since just after the first session */

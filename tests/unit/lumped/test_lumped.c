@@ -228,15 +228,21 @@ Test(lumped, sparse_jacobian_matches_differences_of_the_rhs, .init = setup, .fin
   mn_lumped_params lp;
   mn_lumped_params_default(&lp);
   const double dens[] = {100, 300, 3000, 1e6}, depth[] = {500, 1000, 2000};
-  for (int i = 0; i < 4; i++)
-    for (int j = 0; j < 3; j++) {
-      mn_lumped_input in = input(dens[i], depth[j], 1);
-      double err = 1;
-      long nnz = 0;
-      cr_assert_eq(mn__lumped_jacobian_check(&in, &lp, 7u + (unsigned)(i * 3 + j), &err, &nnz), 0);
-      cr_assert(err < 1e-4, "density %g depth %g: Jacobian error %.3g", dens[i], depth[j], err);
-      cr_assert(nnz > 0);
-    }
+  /* case c: 0 without cohorts, 1 with them and one session, 2 with them and three (every
+   * cohort given a share of its zone, so that each of its terms is checked) */
+  for (int c = 0; c < 3; c++)
+    for (int i = 0; i < 4; i++)
+      for (int j = 0; j < 3; j++) {
+        mn_lumped_input in = input(dens[i], depth[j], c == 2 ? 3 : 1);
+        lp.cohorts = c > 0;
+        double err = 1;
+        long nnz = 0;
+        unsigned seed = 7u + (unsigned)(i * 3 + j + 12 * c);
+        cr_assert_eq(mn__lumped_jacobian_check(&in, &lp, seed, &err, &nnz), 0);
+        cr_assert(err < 1e-4, "density %g depth %g, %d sessions, cohorts %d: Jacobian error %.3g",
+                  dens[i], depth[j], in.sessions, lp.cohorts, err);
+        cr_assert(nnz > 0);
+      }
 }
 
 static double series_value(const mn_timeseries *ts, int k, int layer, int s) {
