@@ -808,6 +808,7 @@ int mn__lumped_jacobian_check(const mn_lumped_input *in, const mn_lumped_params 
   mn_lumped_geometry g;
   memset(&M, 0, sizeof M);
   memset(&g, 0, sizeof g);
+  if (!input_ok(in)) return -1;
   model_init(&M, in, lp, &g);
   /* every cohort holds a share of its zone (the last ones in the near zone only, as after their
    * session), so that each of their terms is checked */

@@ -10,7 +10,8 @@ void mn__lumped_fast_vector(N_Vector v);
 void mn__lumped_fast_sparse(SUNMatrix A);
 /** Compare the sparse Jacobian at a random positive state with central differences of the
  *  whole right-hand side: @p max_err gets the largest column-scaled difference (entries missing
- *  from the pattern count too), @p nnz the pattern's size. Returns 0, or -1 out of memory. */
+ *  from the pattern count too), @p nnz the pattern's size. Returns 0, or -1 out of memory or for
+ *  an input mn_lumped_run refuses. */
 struct mn_lumped_input;
 struct mn_lumped_params;
 int mn__lumped_jacobian_check(const struct mn_lumped_input *in, const struct mn_lumped_params *lp,
