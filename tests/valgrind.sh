@@ -29,8 +29,18 @@ printf 'simulate: {mode: lumped, days: 60, sessions: 2, uq_draws: 4}\n' >"$tmp/l
 run "simulate lumped" 0 "$m" simulate -q -o "$tmp/l" "$tmp/lumped.yaml"
 # the planner with its calendar and report (a few draws; the report's 3D run included)
 run "plan" 0 "$m" plan -q --draws 4 --max-mcse 0.1 -o "$tmp/p" examples/patient-acne-scars.yaml
+# Criterion runs each test in a child process, and a child's memcheck errors do not reach the
+# parent's exit status: memcheck follows the children and writes one log per process, and any
+# line in them (-q: errors and definite leaks only) fails the suite.
 for t in unit_core unit_skin unit_device unit_io unit_lumped; do
-  run "$t" 0 "$build/tests/$t" --jobs 1 --no-fork
+  rm -rf "$tmp/vg" && mkdir "$tmp/vg"
+  $vg --trace-children=yes --show-leak-kinds=definite --log-file="$tmp/vg/%p" \
+    "$build/tests/$t" --jobs 1 >"$tmp/out" 2>&1 || { echo "FAIL valgrind $t: exit $?"; tail -30 "$tmp/out"; fail=1; }
+  if cat "$tmp"/vg/* | grep -q .; then
+    echo "FAIL valgrind $t: memcheck errors"
+    cat "$tmp"/vg/* | head -60
+    fail=1
+  fi
 done
 [ $fail -eq 0 ] && echo "valgrind: clean over $((n + 5)) commands and the unit tests"
 exit $fail
