@@ -10,7 +10,9 @@
  * --cohorts 0|1: the lumped twin without or with its lumen cohorts (default: the library's).
  * --lumped-only: no 3D runs; both columns show the lumped twin (to compare with a 3D table
  * recorded before, e.g. after a change of the lumped twin alone).
- * usage: agree [--quick | --extended] [--dx UM] [--rn FACTOR] [--cohorts 0|1] [--lumped-only] */
+ * --only N: the extended sweep's course N (0-5) alone.
+ * usage: agree [--quick | --extended [--only N]] [--dx UM] [--rn FACTOR] [--cohorts 0|1]
+ *              [--lumped-only] */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,6 +83,7 @@ static mn_device_catalogue *cat;
 static mn_skin skin;
 static mn_param_set ps;
 static int cohorts = -1, lumped_only; /* --cohorts (-1: the default), --lumped-only */
+static int only = -1;                 /* --only N: the extended sweep's course N alone (0-5) */
 
 static void dump(const char *name, const mn_timeseries *ts) {
   if (getenv("AGREE_DUMP_P")) {
@@ -183,6 +186,7 @@ static int extended(double dx, double rn) {
   printf("%-10s %5s %5s %2s %4s | %-12s | 3D/lumped gain %% 30, 90, 180 d after the last session\n",
          "device", "depth", "n/cm2", "s", "int", "peaks, red.");
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    if (only >= 0 && (size_t)only != i) continue;
     double t_end = cases[i].interval * (cases[i].sessions - 1) + 181;
     res r3, rl;
     run(MN_COURSE_LUMPED, cases[i].device, cases[i].depth, cases[i].density, cases[i].sessions,
@@ -239,6 +243,8 @@ int main(int argc, char **argv) {
       cohorts = atoi(argv[++i]) != 0;
     else if (!strcmp(argv[i], "--lumped-only"))
       lumped_only = 1;
+    else if (!strcmp(argv[i], "--only") && i + 1 < argc)
+      only = atoi(argv[++i]);
   }
   mn_error e = {0};
   mn_skin_params sp = {.region = "cheek", .age_y = 40, .fitzpatrick = 3};
