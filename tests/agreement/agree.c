@@ -11,8 +11,9 @@
  * --lumped-only: no 3D runs; both columns show the lumped twin (to compare with a 3D table
  * recorded before, e.g. after a change of the lumped twin alone).
  * --only N: the extended sweep's course N (0-5) alone.
+ * --set NAME=VALUE: a model parameter for both models (a diagnostic: which term makes a gap).
  * usage: agree [--quick | --extended [--only N]] [--dx UM] [--rn FACTOR] [--cohorts 0|1]
- *              [--lumped-only] */
+ *              [--lumped-only] [--set NAME=VALUE ...] */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -245,6 +246,8 @@ int main(int argc, char **argv) {
       lumped_only = 1;
     else if (!strcmp(argv[i], "--only") && i + 1 < argc)
       only = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--set") && i + 1 < argc)
+      i++; /* applied below */
   }
   mn_error e = {0};
   mn_skin_params sp = {.region = "cheek", .age_y = 40, .fitzpatrick = 3};
@@ -253,6 +256,15 @@ int main(int argc, char **argv) {
     fprintf(stderr, "%s\n", e.msg);
     return 2;
   }
+  for (int i = 1; i < argc; i++) /* --set, after the table is loaded */
+    if (!strcmp(argv[i], "--set") && i + 1 < argc) {
+      char name[64];
+      double v;
+      if (sscanf(argv[++i], "%63[^=]=%lf", name, &v) != 2 || mn_param_set_set(&ps, name, v, &e)) {
+        fprintf(stderr, "--set %s: %s\n", argv[i], e.msg[0] ? e.msg : "NAME=VALUE expected");
+        return 2;
+      }
+    }
   if (ext) return extended(dx, rn) ? 1 : 0;
   double depths[4] = {0.5, 1.0, 1.5, 2.0}, dens[4] = {100, 300, 1000, 3000};
   int sess[2] = {1, 3}, bad = 0;
