@@ -41,7 +41,8 @@ stop() {
     { echo "FAIL '$*' SIG$sig: no message"; cat "$tmp/stderr"; fail=1; }
   od=$out # an output file's temporaries and backups sit beside it
   [ -d "$od" ] || od=$(dirname "$out")
-  left=$(ls -A "$TMPDIR"; [ -d "$od" ] && find "$od" -name '.*.??????' -o -name '.*.old.*')
+  left=$(ls -A "$TMPDIR"; [ -d "$od" ] && find "$od" -name '.*.??????' -o -name '.*.old.*' \
+    -o -name '.mnsim-lock' -o -name '.mnsim-set-*.journal')
   [ -z "$left" ] || { echo "FAIL '$*' SIG$sig: temporaries left: $left"; fail=1; }
   rm -rf "$TMPDIR"/* "$out"
   echo "ok SIG$sig after ${delay}s, exit $rc in ${dt}s: $*"

@@ -26,7 +26,9 @@ same() { for f in timeseries.csv outcome.json fields.h5 fields.xdmf; do
 same "$tmp/a" "$tmp/b"
 "$m" simulate -q --threads 2 -o "$tmp/c" "$case" || fail=1
 same "$tmp/a" "$tmp/c"
-# interrupt with SIGINT, then resume; repeat until the signal lands before the end
+# interrupt with SIGINT, then resume; repeat until the signal lands before the end (a run that
+# always ends first would skip the whole check: that fails too)
+hit=
 for delay in 0.4 0.2 0.1 0.05; do
   rm -rf "$tmp/d"
   "$m" simulate -q --threads 1 -o "$tmp/d" "$case" 2>"$tmp/int.txt" &
@@ -45,8 +47,10 @@ for delay in 0.4 0.2 0.1 0.05; do
   "$m" simulate -q --resume "$tmp/d" || { echo "FAIL: resume exit $?"; fail=1; }
   same "$tmp/a" "$tmp/d"
   echo "sim: interrupted after ${delay}s and resumed"
+  hit=1
   break
 done
+[ -n "$hit" ] || { echo "FAIL: the run ended before SIGINT at every delay (0.05-0.4 s)"; fail=1; }
 # the lumped twin: outputs, bands ordered, reruns and thread counts identical
 cat >"$tmp/lumped.yaml" <<'YAML'
 seed: 5

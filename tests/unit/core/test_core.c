@@ -296,8 +296,8 @@ Test(core, error_long_paths_keep_reason) {
   mn_error e = {0};
   MN_ERR(&e, MN_EIO, "", "cannot write %s (temporary %s): %s; %s is unchanged", path, path,
          "No space left on device", path);
-  size_t n = strlen(e.msg);
-  cr_assert_lt(n, sizeof e.msg);
+  /* the paths are shortened, not the reason: the message fills the buffer and keeps both ends */
+  cr_assert_gt(strlen(e.msg), sizeof e.msg / 2, "%s", e.msg);
   cr_assert(strstr(e.msg, ": No space left on device; "), "%s", e.msg);
   cr_assert(strstr(e.msg, " is unchanged"), "%s", e.msg);
   cr_assert(strncmp(e.msg, "cannot write /ppp", 17) == 0, "%s", e.msg);

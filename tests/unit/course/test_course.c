@@ -247,11 +247,16 @@ Test(course, every_allocation_failure_is_clean, .init = setup, .fini = teardown)
       long base = mn_alloc_live();
       mn_course *c = NULL;
       mn_error e = {0};
+      long c0 = mn_alloc_count();
       mn_alloc_fail_at(k);
       int rc = mn_course_create(&p, &c, &e);
       if (!rc) rc = mn_course_run(c, &e);
       mn_alloc_fail_at(0);
+      long used = mn_alloc_count() - c0;
       cr_assert(rc == MN_OK || rc == MN_ENOMEM, "mode %d k=%ld rc=%d %s", mode, k, rc, e.msg);
+      /* OK only past the path: a run that succeeds although allocation k failed swallowed it */
+      cr_assert(rc != MN_OK || k > used, "mode %d k=%ld: OK although allocation %ld of %ld failed",
+                mode, k, k, used);
       reached_ok = rc == MN_OK;
       mn_course_destroy(c);
       cr_assert_eq(mn_alloc_live(), base, "mode %d k=%ld leaked %ld blocks", mode, k,

@@ -357,6 +357,7 @@ Test(device, every_allocation_failure_is_reported_and_freed) {
     mn_puncture_set *s = NULL;
     mn_skin sk;
     mn_device_stats st;
+    long c0 = mn_alloc_count();
     mn_alloc_fail_at(k);
     int rc = mn_device_catalogue_create(&c, &e);
     if (!rc) rc = mn_skin_atlas_create(&a, &e);
@@ -368,7 +369,11 @@ Test(device, every_allocation_failure_is_reported_and_freed) {
     if (!rc) rc = mn_device_punctures(&d, &t, &s, &e);
     if (!rc) rc = mn_device_stats_compute(&d, &t, &sk, s, &st, &e);
     mn_alloc_fail_at(0);
+    long used = mn_alloc_count() - c0;
     cr_assert(rc == MN_OK || rc == MN_ENOMEM, "k=%ld rc=%d %s", k, rc, e.msg);
+    /* OK only past the path: a run that succeeds although allocation k failed swallowed it */
+    cr_assert(rc != MN_OK || k > used, "k=%ld: OK although allocation %ld of %ld failed", k, k,
+              used);
     reached_ok = rc == MN_OK;
     mn_puncture_set_destroy(s);
     mn_device_fini(&d);

@@ -339,11 +339,14 @@ Test(targets, a_reported_row_is_never_judged) {
   snprintf(v.only_id, sizeof v.only_id, "CT24");
   cr_assert_eq(mn_validation_run(&v, &ps, MN_ENSEMBLE_PRIOR, 0, 1, 1, -1, &err), MN_OK, "%s",
                err.msg);
+  int found = 0;
   for (int t = 0; t < v.ntargets; t++) {
     if (strcmp(v.targets[t].id, "CT24")) continue;
+    found++;
     cr_assert_eq(v.targets[t].verdict, MN_VERDICT_NOT_JUDGED);
     cr_assert(isfinite(v.rows[v.targets[t].first].nominal), "the model value is still shown");
   }
+  cr_assert_eq(found, 1, "CT24 evaluated once");
   mn_validation_fini(&v);
 }
 
@@ -640,7 +643,9 @@ Test(spread, the_validation_items_check_the_posterior_and_can_fail) {
             s.check[0].mean, s.check[0].cv);
   cr_assert(fabs(s.check[0].sigma - 0.373) < 2e-3, "%g", s.check[0].sigma);
   cr_assert(fabs(s.check[1].cv - 0.230) < 2e-3, "%g", s.check[1].cv);
-  /* the posterior predictive p: a wide study sits high, a narrow one low, both inside 5-95 % */
+  /* the posterior predictive p: a wide study sits higher than a narrow one (whether each passes,
+   * inside 5-95 %, is validation's verdict, printed above and in `mnsim validate`, not this test's:
+   * a validation target is reported, not asserted) */
   cr_assert(s.check[0].p > s.check[1].p, "%g %g", s.check[0].p, s.check[1].p);
   /* the same check fails a study far wider or far narrower than sigma_b allows */
   const char *h =

@@ -749,16 +749,19 @@ Test(plan, every_allocation_failure_is_clean, .init = setup, .fini = teardown) {
   mn_plan_fini(p);
   cr_assert_eq(mn_alloc_live(), base);
   int step = total > 120 ? (int)(total / 120) : 1; /* at most about 120 runs */
+  int enomem = 0;
   for (long k = 1; k <= total; k += step) {
     mn_error_clear(&e);
     mn_alloc_fail_at(k);
     int rc = mn_plan_make(&q, w.atlas, w.cat, &w.ps, w.rules, w.ind, p, &e);
     mn_alloc_fail_at(0);
     cr_assert(rc == MN_OK || rc == MN_ENOMEM || rc == MN_EINTERNAL, "k=%ld rc=%d %s", k, rc, e.msg);
+    enomem += rc == MN_ENOMEM;
     mn_plan_fini(p);
     cr_assert_eq(mn_alloc_live(), base, "k=%ld leaked %ld blocks", k, mn_alloc_live() - base);
   }
-  printf("plan: %ld allocations, every %d-th failed in turn\n", total, step);
+  printf("plan: %ld allocations, every %d-th failed in turn: %d ENOMEM\n", total, step, enomem);
+  cr_assert_gt(enomem, 0, "no injected failure was reported");
   free(p);
 }
 
