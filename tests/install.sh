@@ -11,10 +11,13 @@ for f in bin/mnsim include/mnsim/mnsim.h lib/libmnsim.a lib/libmnsim.so lib/pkgc
   [ -e "$tmp/p/$f" ] || { echo "FAIL: $f not installed"; exit 1; }
 done
 export PKG_CONFIG_PATH="$tmp/p/lib/pkgconfig"
-cc -std=c11 -Wall -Werror tests/install/use.c -o "$tmp/use_c" $(pkg-config --cflags --libs mnsim) \
+# a library built with the sanitizers (make test-asan) needs their runtime first in the program
+san=
+ldd "$tmp/p/lib/libmnsim.so" | grep -q libasan && san="-fsanitize=address,undefined"
+cc -std=c11 -Wall -Werror $san tests/install/use.c -o "$tmp/use_c" $(pkg-config --cflags --libs mnsim) \
   -Wl,-rpath,"$tmp/p/lib"
-c++ -x c++ -Wall -Werror $(pkg-config --cflags mnsim) tests/install/use.c -x none -o "$tmp/use_cxx" \
-  $(pkg-config --libs mnsim) -Wl,-rpath,"$tmp/p/lib"
+c++ -x c++ -Wall -Werror $san $(pkg-config --cflags mnsim) tests/install/use.c -x none \
+  -o "$tmp/use_cxx" $(pkg-config --libs mnsim) -Wl,-rpath,"$tmp/p/lib"
 # each program's status and output checked on its own (set -e does not act on the left of && nor
 # on the left of a pipe)
 for p in use_c use_cxx; do
