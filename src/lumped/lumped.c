@@ -118,174 +118,6 @@ static mn_reaction_env env_of(const model *M, const double *y, int L, int z) {
   return e;
 }
 
-/* The reactions of a zone with cohorts: its mobile (and other unsplit) species at the zone's
- * matrix means, its bulk matrix at the bulk's values, each cohort's matrix at the cohort's values
- * (the same mobile species). Cohorts without volume stay put. */
-static void cohort_rhs(const model *M, const double *y, double *dy, int L, int z,
-                       const mn_reaction_env *env) {
-  enum { W = MN_REACTION_LANES };
-  const double *u = y + idx(L, z, 0);
-  double *du = dy + idx(L, z, 0);
-  double uu[NS * 2], p[NS * 2], l[NS * 2];
-  double um[NS];
-  zone_mean(M, y, L, z, um);
-  for (int s = 0; s < NS; s++) uu[s * 2] = um[s], uu[s * 2 + 1] = u[s];
-  double cfs[2] = {env->col_fs, env->col_fs}, cc[2] = {env->col_c, env->col_c};
-  mn_reaction_pl_lanes(M->m, &M->lc[L], 2, 2, uu, env->uv, cfs, cc, p, l);
-  for (int s = 0; s < NS; s++) {
-    int b = (MAT_MASK >> s) & 1; /* lane 1 (bulk) for a matrix species */
-    du[s] = p[s * 2 + b] - l[s * 2 + b] * uu[s * 2 + b];
-  }
-  /* the cohorts, up to W at a time, with the matrix-only coefficients */
-  double cu[NS * W], cp[NS * W], cl[NS * W], fs[W], c2[W];
-  for (int k0 = 0; k0 < M->na; k0 += W) {
-    int n = M->na - k0 < W ? M->na - k0 : W;
-    for (int v = 0; v < n; v++) {
-      for (int s = 0; s < NS; s++) cu[s * W + v] = u[s];
-      for (int j = 0; j < NM; j++) cu[mat[j] * W + v] = y[cidx(M, L, z, k0 + v, j)];
-      fs[v] = env->col_fs, c2[v] = env->col_c;
-    }
-    mn_reaction_pl_lanes(M->m, &M->lcm[L], n, W, cu, env->uv, fs, c2, cp, cl);
-    for (int v = 0; v < n; v++)
-      for (int j = 0; j < NM; j++) {
-        int i = mat[j] * W + v;
-        dy[cidx(M, L, z, k0 + v, j)] = M->w[L][z][k0 + v] > 0 ? cp[i] - cl[i] * cu[i] : 0.0;
-      }
-  }
-  for (int k = M->na; k < M->nc; k++)
-    for (int j = 0; j < NM; j++) dy[cidx(M, L, z, k, j)] = 0;
-}
-
-static int rhs(realtype t, N_Vector yv, N_Vector dyv, void *user) {
-  (void)t;
-  const model *M = user;
-  const double *y = N_VGetArrayPointer(yv);
-  double *dy = N_VGetArrayPointer(dyv), p[NS], l[NS];
-  for (int L = 0; L < M->nl; L++)
-    for (int z = 0; z < NZ; z++) {
-      const double *u = y + idx(L, z, 0);
-      double *du = dy + idx(L, z, 0);
-      mn_reaction_env env = env_of(M, y, L, z);
-      if (M->nc > 0 && has_cohorts(M, L, z)) {
-        cohort_rhs(M, y, dy, L, z, &env);
-        continue;
-      }
-      mn_reaction_pl(M->m, &M->lc[L], u, &env, p, l);
-      for (int s = 0; s < NS; s++) du[s] = p[s] - l[s] * u[s];
-      for (int k = 0; k < M->nc; k++)
-        for (int j = 0; j < NM; j++) dy[cidx(M, L, z, k, j)] = 0;
-    }
-  if (!M->single)
-    for (int L = 0; L < M->nl; L++)
-      for (int s = 0; s < NS; s++) {
-        double un = y[idx(L, 0, s)], uf = y[idx(L, 1, s)];
-        dy[idx(L, 0, s)] += M->kn[L][s] * (uf - un);
-        dy[idx(L, 1, s)] += M->kf[L][s] * (un - uf);
-      }
-  for (int L = 0; L < M->nl; L++)
-    for (int K = L - 1; K <= L + 1; K += 2) /* neighbouring slabs only */
-      if (K >= 0 && K < M->nl)
-        for (int s = 0; s < NS; s++) {
-          double v = M->v[L][K][s];
-          if (v == 0) continue;
-          for (int z = 0; z < NZ; z++) dy[idx(L, z, s)] += v * (y[idx(K, z, s)] - y[idx(L, z, s)]);
-        }
-  return 0;
-}
-
-/* 1 when cohort matrix species j of slab L depends on the zone's unsplit species s */
-static int cohort_dep(const model *M, int L, int s, int j) {
-  return !((MAT_MASK >> s) & 1) && ((M->lc[L].present >> mat[j]) & 1) &&
-         (M->dep[L][s] & (1u << mat[j]));
-}
-
-/* 1 when column (slab L, species s) drives the keratinocytes of the epidermal slabs above. */
-static int drives_k(const model *M, int L, int s) {
-  return L == M->pd_top && (s == MN_SP_F || s == MN_SP_S || s == MN_SP_C1 || s == MN_SP_C3);
-}
-
-/* Column pattern of the Jacobian, rows ascending: K of the epidermal slabs (for the top
- * papillary slab's F, S, C1, C3), the slab above (same zone and species), the near zone (for a
- * far-zone column), the reaction block of the column's own (slab, zone), the far zone (for a
- * near-zone column), the slab below. Absent species keep their diagonal so that I - gamma J
- * stays regular. Returns the number of non-zeros; fills rows/ptrs when not NULL. */
-static long pattern(const model *M, sunindextype *rows, sunindextype *ptrs) {
-  long nz = 0;
-  for (int L = 0; L < M->nl; L++)
-    for (int z = 0; z < NZ; z++)
-      for (int s = 0; s < NS; s++) {
-        if (ptrs) ptrs[idx(L, z, s)] = nz;
-#define ROW(r) (rows ? (void)(rows[nz] = (r)) : (void)0, nz++)
-        if (drives_k(M, L, s))
-          for (int V = 0; V < L; V++)
-            if (M->layer_of[V] == MN_LAYER_VE) ROW(idx(V, z, MN_SP_K));
-        if (L > 0 && M->v[L - 1][L][s] != 0) ROW(idx(L - 1, z, s));
-        if (z == 1 && !M->single && M->kn[L][s] != 0) ROW(idx(L, 0, s));
-        for (int r = 0; r < NS; r++)
-          if (r == s || (M->dep[L][s] & (1u << r))) ROW(idx(L, z, r));
-        if (z == 0 && !M->single && M->kn[L][s] != 0) ROW(idx(L, 1, s));
-        if (L + 1 < M->nl && M->v[L + 1][L][s] != 0) ROW(idx(L + 1, z, s));
-        for (int k = 0; k < M->nc; k++) /* the cohorts' matrix sees the zone's mobile species */
-          for (int j = 0; j < NM; j++)
-            if (cohort_dep(M, L, s, j)) ROW(cidx(M, L, z, k, j));
-      }
-  /* a cohort's column: the keratinocytes above (the top papillary slab), the zone's unsplit
-   * species that depend on the matrix (through its mean), the cohort's own matrix block */
-  for (int L = 0; L < M->nl; L++)
-    for (int z = 0; z < NZ; z++)
-      for (int k = 0; k < M->nc; k++)
-        for (int j = 0; j < NM; j++) {
-          const int s = mat[j];
-          if (ptrs) ptrs[cidx(M, L, z, k, j)] = nz;
-          if (drives_k(M, L, s))
-            for (int V = 0; V < L; V++)
-              if (M->layer_of[V] == MN_LAYER_VE) ROW(idx(V, z, MN_SP_K));
-          for (int r = 0; r < NS; r++)
-            if (!((MAT_MASK >> r) & 1) && (M->dep[L][s] & (1u << r))) ROW(idx(L, z, r));
-          for (int i = 0; i < NM; i++)
-            if (i == j || ((M->lc[L].present >> s) & 1 && (M->dep[L][s] & (1u << mat[i]))))
-              ROW(cidx(M, L, z, k, i));
-        }
-#undef ROW
-  if (ptrs) ptrs[n_states(M)] = nz;
-  return nz;
-}
-
-/* f_r of one (slab, zone): the reaction part of the right-hand side */
-static void reaction_f(const model *M, int L, const double *u, const mn_reaction_env *env,
-                       double *f) {
-  double p[NS], l[NS];
-  mn_reaction_pl(M->m, &M->lc[L], u, env, p, l);
-  for (int s = 0; s < NS; s++) f[s] = p[s] - l[s] * u[s];
-}
-
-/* Which reaction terms depend on which species, found by differencing the kernel at probe
- * states spread over the range the model visits (P below and above the melanogenesis
- * threshold). A dependence the probes miss only makes the Newton matrix approximate: CVODE's
- * error control still governs the solution; the sparser matrix makes each factorisation cheap. */
-static void dependencies(model *M) {
-  static const double frac[3] = {0.37, 1.9, 0.011};
-  for (int L = 0; L < M->nl; L++) {
-    memset(M->dep[L], 0, sizeof M->dep[L]);
-    for (int q = 0; q < 3; q++) {
-      double u[NS], f0[NS], f1[NS];
-      for (int s = 0; s < NS; s++) u[s] = frac[q] * (1.0 + 0.13 * s);
-      u[MN_SP_P] = q == 1 ? 2.0 * M->m->P_th + 1.0 : 0.5 * M->m->P_th;
-      mn_reaction_env env = {1 + q, frac[q], 1 + frac[q]};
-      reaction_f(M, L, u, &env, f0);
-      for (int s = 0; s < NS; s++) {
-        if (!(M->lc[L].present & (1u << s))) continue;
-        double us = u[s];
-        u[s] = us * (1 + 1e-4) + 1e-6;
-        reaction_f(M, L, u, &env, f1);
-        u[s] = us;
-        for (int r = 0; r < NS; r++)
-          if (f1[r] != f0[r] && (M->lc[L].present & (1u << r))) M->dep[L][s] |= (uint16_t)(1u << r);
-      }
-    }
-  }
-}
-
 /* The cohorts' matrix reactions f[k][j] of zone (L, z) at the zone's unsplit state u, species
  * @p ps of every cohort moved by dv[k] (ps < 0: none). */
 static void cohort_f(const model *M, const double *y, int L, int z, const double *u,
@@ -331,6 +163,265 @@ static void zone_f(const model *M, int L, const double *um, const double *u,
   }
 }
 
+/* The reactions of a zone with cohorts: its unsplit species at the zone's matrix means, its bulk
+ * matrix at the bulk's values (zone_f), each cohort's matrix at the cohort's values with the
+ * zone's other species (cohort_f). Cohorts without volume stay put. */
+static void cohort_rhs(const model *M, const double *y, double *dy, int L, int z,
+                       const mn_reaction_env *env) {
+  static const double zero[MN_MAX_SESSIONS];
+  double um[NS], f[MN_MAX_SESSIONS][NM];
+  const double *u = y + idx(L, z, 0);
+  zone_mean(M, y, L, z, um);
+  zone_f(M, L, um, u, env, dy + idx(L, z, 0));
+  cohort_f(M, y, L, z, u, env, -1, zero, f);
+  for (int k = 0; k < M->nc; k++)
+    for (int j = 0; j < NM; j++) dy[cidx(M, L, z, k, j)] = f[k][j];
+}
+
+static int rhs(realtype t, N_Vector yv, N_Vector dyv, void *user) {
+  (void)t;
+  const model *M = user;
+  const double *y = N_VGetArrayPointer(yv);
+  double *dy = N_VGetArrayPointer(dyv), p[NS], l[NS];
+  for (int L = 0; L < M->nl; L++)
+    for (int z = 0; z < NZ; z++) {
+      const double *u = y + idx(L, z, 0);
+      double *du = dy + idx(L, z, 0);
+      mn_reaction_env env = env_of(M, y, L, z);
+      if (M->nc > 0 && has_cohorts(M, L, z)) {
+        cohort_rhs(M, y, dy, L, z, &env);
+        continue;
+      }
+      mn_reaction_pl(M->m, &M->lc[L], u, &env, p, l);
+      for (int s = 0; s < NS; s++) du[s] = p[s] - l[s] * u[s];
+      for (int k = 0; k < M->nc; k++)
+        for (int j = 0; j < NM; j++) dy[cidx(M, L, z, k, j)] = 0;
+    }
+  if (!M->single)
+    for (int L = 0; L < M->nl; L++)
+      for (int s = 0; s < NS; s++) {
+        double un = y[idx(L, 0, s)], uf = y[idx(L, 1, s)];
+        dy[idx(L, 0, s)] += M->kn[L][s] * (uf - un);
+        dy[idx(L, 1, s)] += M->kf[L][s] * (un - uf);
+      }
+  for (int L = 0; L < M->nl; L++)
+    for (int K = L - 1; K <= L + 1; K += 2) /* neighbouring slabs only */
+      if (K >= 0 && K < M->nl)
+        for (int s = 0; s < NS; s++) {
+          double v = M->v[L][K][s];
+          if (v == 0) continue;
+          for (int z = 0; z < NZ; z++) dy[idx(L, z, s)] += v * (y[idx(K, z, s)] - y[idx(L, z, s)]);
+        }
+  return 0;
+}
+
+/* 1 when cohort matrix species j of slab L depends on the zone's unsplit species s */
+static int cohort_dep(const model *M, int L, int s, int j) {
+  return !((MAT_MASK >> s) & 1) && ((M->lc[L].present >> mat[j]) & 1) &&
+         (M->dep[L][s] & (1u << mat[j]));
+}
+
+/* 1 when the zone's unsplit species r depends on matrix species m (through the zone's mean) */
+static int unsplit_dep(const model *M, int L, int m, int r) {
+  return !((MAT_MASK >> r) & 1) && (M->dep[L][m] & (1u << r));
+}
+
+/* 1 when column (slab L, species s) drives the keratinocytes of the epidermal slabs above. */
+static int drives_k(const model *M, int L, int s) {
+  return L == M->pd_top && (s == MN_SP_F || s == MN_SP_S || s == MN_SP_C1 || s == MN_SP_C3);
+}
+
+/* Column pattern of the Jacobian, rows ascending: K of the epidermal slabs (for the top
+ * papillary slab's F, S, C1, C3), the slab above (same zone and species), the near zone (for a
+ * far-zone column), the reaction block of the column's own (slab, zone), the far zone (for a
+ * near-zone column), the slab below. Absent species keep their diagonal so that I - gamma J
+ * stays regular. Returns the number of non-zeros; fills rows/ptrs when not NULL. */
+static long pattern(const model *M, sunindextype *rows, sunindextype *ptrs) {
+  long nz = 0;
+  for (int L = 0; L < M->nl; L++)
+    for (int z = 0; z < NZ; z++)
+      for (int s = 0; s < NS; s++) {
+        if (ptrs) ptrs[idx(L, z, s)] = nz;
+#define ROW(r) (rows ? (void)(rows[nz] = (r)) : (void)0, nz++)
+        if (drives_k(M, L, s))
+          for (int V = 0; V < L; V++)
+            if (M->layer_of[V] == MN_LAYER_VE) ROW(idx(V, z, MN_SP_K));
+        if (L > 0 && M->v[L - 1][L][s] != 0) ROW(idx(L - 1, z, s));
+        if (z == 1 && !M->single && M->kn[L][s] != 0) ROW(idx(L, 0, s));
+        for (int r = 0; r < NS; r++)
+          if (r == s || (M->dep[L][s] & (1u << r))) ROW(idx(L, z, r));
+        if (z == 0 && !M->single && M->kn[L][s] != 0) ROW(idx(L, 1, s));
+        if (L + 1 < M->nl && M->v[L + 1][L][s] != 0) ROW(idx(L + 1, z, s));
+        for (int k = 0; k < M->nc; k++) /* the cohorts' matrix sees the zone's mobile species */
+          for (int j = 0; j < NM; j++)
+            if (cohort_dep(M, L, s, j)) ROW(cidx(M, L, z, k, j));
+      }
+  /* a cohort's column: the keratinocytes above (the top papillary slab), the zone's unsplit
+   * species that depend on the matrix (through its mean), the cohort's own matrix block */
+  for (int L = 0; L < M->nl; L++)
+    for (int z = 0; z < NZ; z++)
+      for (int k = 0; k < M->nc; k++)
+        for (int j = 0; j < NM; j++) {
+          const int s = mat[j];
+          if (ptrs) ptrs[cidx(M, L, z, k, j)] = nz;
+          if (drives_k(M, L, s))
+            for (int V = 0; V < L; V++)
+              if (M->layer_of[V] == MN_LAYER_VE) ROW(idx(V, z, MN_SP_K));
+          for (int r = 0; r < NS; r++)
+            if (unsplit_dep(M, L, s, r)) ROW(idx(L, z, r));
+          for (int i = 0; i < NM; i++)
+            if (i == j || ((M->lc[L].present >> s) & 1 && (M->dep[L][s] & (1u << mat[i]))))
+              ROW(cidx(M, L, z, k, i));
+        }
+#undef ROW
+  if (ptrs) ptrs[n_states(M)] = nz;
+  return nz;
+}
+
+/* f_r of one (slab, zone): the reaction part of the right-hand side */
+static void reaction_f(const model *M, int L, const double *u, const mn_reaction_env *env,
+                       double *f) {
+  double p[NS], l[NS];
+  mn_reaction_pl(M->m, &M->lc[L], u, env, p, l);
+  for (int s = 0; s < NS; s++) f[s] = p[s] - l[s] * u[s];
+}
+
+/* Which reaction terms depend on which species, found by differencing the kernel at probe
+ * states spread over the range the model visits (P below and above the melanogenesis
+ * threshold). A dependence the probes miss only makes the Newton matrix approximate: CVODE's
+ * error control still governs the solution; the sparser matrix makes each factorisation cheap. */
+static void dependencies(model *M) {
+  static const double frac[3] = {0.37, 1.9, 0.011};
+  for (int L = 0; L < M->nl; L++) {
+    memset(M->dep[L], 0, sizeof M->dep[L]);
+    for (int q = 0; q < 3; q++) {
+      double u[NS], f0[NS], f1[NS];
+      for (int s = 0; s < NS; s++) u[s] = frac[q] * (1.0 + 0.13 * s);
+      u[MN_SP_P] = q == 1 ? 2.0 * M->m->P_th + 1.0 : 0.5 * M->m->P_th;
+      mn_reaction_env env = {1 + q, frac[q], 1 + frac[q]};
+      reaction_f(M, L, u, &env, f0);
+      for (int s = 0; s < NS; s++) {
+        if (!(M->lc[L].present & (1u << s))) continue;
+        double us = u[s];
+        u[s] = us * (1 + 1e-4) + 1e-6;
+        reaction_f(M, L, u, &env, f1);
+        u[s] = us;
+        for (int r = 0; r < NS; r++)
+          if (f1[r] != f0[r] && (M->lc[L].present & (1u << r))) M->dep[L][s] |= (uint16_t)(1u << r);
+      }
+    }
+  }
+}
+
+/* What the Jacobian's columns of zone (L, z) share: the bulk and mean states, the bulk's share,
+ * the reactions there and the cohorts', and the papillary bed the keratinocytes above see. */
+typedef struct zone_ctx {
+  double u[NS], um[NS], f0[NS], wb, col_c;
+  double f0c[MN_MAX_SESSIONS][NM];
+  mn_reaction_env env;
+} zone_ctx;
+
+static void zone_ctx_init(const model *M, const double *y, int L, int z, zone_ctx *c) {
+  static const double zero[MN_MAX_SESSIONS];
+  memcpy(c->u, y + idx(L, z, 0), sizeof c->u);
+  zone_mean(M, y, L, z, c->um);
+  c->wb = 1;
+  for (int k = 0; k < M->nc; k++) c->wb -= M->w[L][z][k];
+  c->env = env_of(M, y, L, z);
+  zone_f(M, L, c->um, c->u, &c->env, c->f0);
+  cohort_f(M, y, L, z, c->u, &c->env, -1, zero, c->f0c);
+  c->col_c = pd_col_c(M, y, z);
+}
+
+/* The entries d K' / d s of the epidermal slabs above slab L (linear in the drive): @p dk each. */
+static long k_entries(const model *M, int L, double dk, double *val, long nz) {
+  for (int V = 0; V < L; V++)
+    if (M->layer_of[V] == MN_LAYER_VE) val[nz++] = dk;
+  return nz;
+}
+
+/* The columns of zone (L, z)'s own species, from entry @p nz on; returns the next entry. */
+static long zone_columns(const model *M, const double *y, int L, int z, double *val, long nz) {
+  zone_ctx c;
+  zone_ctx_init(M, y, L, z, &c);
+  double f1[NS], f1c[MN_MAX_SESSIONS][NM], dv[MN_MAX_SESSIONS];
+  for (int s = 0; s < NS; s++) {
+    const int is_mat = (MAT_MASK >> s) & 1;
+    double out = 0; /* exchange out of this state */
+    if (drives_k(M, L, s))
+      nz = k_entries(
+          M, L,
+          is_mat ? (c.col_c > 1 ? M->m->k_K * M->m->kap_K * c.wb : 0) : M->m->k_K * M->m->chi_K,
+          val, nz);
+    if (L > 0 && M->v[L - 1][L][s] != 0) {
+      val[nz++] = M->v[L - 1][L][s];
+      out += M->v[L][L - 1][s];
+    }
+    if (z == 1 && !M->single && M->kn[L][s] != 0) {
+      val[nz++] = M->kn[L][s];
+      out += M->kf[L][s];
+    }
+    if (z == 0 && !M->single) out += M->kn[L][s];
+    if (L + 1 < M->nl) out += M->v[L][L + 1][s];
+    double h = sqrt(DBL_EPSILON) * fmax(fabs(c.u[s]), 1.0);
+    if (M->lc[L].present & (1u << s)) {
+      double us = c.u[s], ms = c.um[s];
+      c.u[s] = us + h, c.um[s] = ms + (is_mat ? c.wb : 1.0) * h;
+      zone_f(M, L, c.um, c.u, &c.env, f1);
+      c.u[s] = us, c.um[s] = ms;
+      for (int r = 0; r < NS; r++)
+        if (r == s || (M->dep[L][s] & (1u << r)))
+          val[nz++] = (f1[r] - c.f0[r]) / h - (r == s ? out : 0.0);
+    } else
+      val[nz++] = -out;
+    if (z == 0 && !M->single && M->kn[L][s] != 0) val[nz++] = M->kf[L][s];
+    if (L + 1 < M->nl && M->v[L + 1][L][s] != 0) val[nz++] = M->v[L + 1][L][s];
+    int any = 0;
+    for (int j = 0; j < NM; j++) any |= cohort_dep(M, L, s, j);
+    if (M->nc > 0 && any) {
+      for (int k = 0; k < M->nc; k++) dv[k] = h;
+      cohort_f(M, y, L, z, c.u, &c.env, s, dv, f1c);
+      for (int k = 0; k < M->nc; k++)
+        for (int j = 0; j < NM; j++)
+          if (cohort_dep(M, L, s, j)) val[nz++] = (f1c[k][j] - c.f0c[k][j]) / h;
+    }
+  }
+  return nz;
+}
+
+/* The columns of zone (L, z)'s cohorts, from entry @p nz on; returns the next entry. */
+static long cohort_columns(const model *M, const double *y, int L, int z, double *val, long nz) {
+  zone_ctx c;
+  zone_ctx_init(M, y, L, z, &c);
+  double f1[NS], hk[NM][MN_MAX_SESSIONS], f1cj[NM][MN_MAX_SESSIONS][NM];
+  for (int j = 0; j < NM; j++) {
+    for (int k = 0; k < M->nc; k++)
+      hk[j][k] = sqrt(DBL_EPSILON) * fmax(fabs(y[cidx(M, L, z, k, j)]), 1.0);
+    if ((M->lc[L].present >> mat[j]) & 1) cohort_f(M, y, L, z, c.u, &c.env, mat[j], hk[j], f1cj[j]);
+  }
+  for (int k = 0; k < M->nc; k++)
+    for (int j = 0; j < NM; j++) {
+      const int s = mat[j], present = (M->lc[L].present >> s) & 1;
+      const double w = M->w[L][z][k], h = hk[j][k];
+      if (drives_k(M, L, s))
+        nz = k_entries(M, L, c.col_c > 1 ? M->m->k_K * M->m->kap_K * w : 0, val, nz);
+      int unsplit = 0;
+      for (int r = 0; r < NS; r++) unsplit |= unsplit_dep(M, L, s, r);
+      if (unsplit) { /* through the zone's mean; nothing while the cohort holds no volume */
+        double ms = c.um[s];
+        c.um[s] = ms + w * h;
+        if (w > 0) zone_f(M, L, c.um, c.u, &c.env, f1);
+        c.um[s] = ms;
+        for (int r = 0; r < NS; r++)
+          if (unsplit_dep(M, L, s, r)) val[nz++] = w > 0 ? (f1[r] - c.f0[r]) / h : 0.0;
+      }
+      for (int i = 0; i < NM; i++)
+        if (i == j || (present && (M->dep[L][s] & (1u << mat[i]))))
+          val[nz++] = present ? (f1cj[j][k][i] - c.f0c[k][i]) / h : 0.0;
+    }
+  return nz;
+}
+
 /* The Jacobian in the pattern above: exchange terms are linear and exact; the reaction blocks
  * are differenced column by column (forward quotients; the kernel is smooth in the states). In
  * a zone with cohorts, a bulk matrix column reaches the zone's unsplit rows through the mean
@@ -340,111 +431,13 @@ static int jacobian(realtype t, N_Vector yv, N_Vector fy, SUNMatrix J, void *use
   (void)t, (void)fy, (void)t1, (void)t2, (void)t3;
   const model *M = user;
   const double *y = N_VGetArrayPointer(yv);
-  sunindextype *rows = SUNSparseMatrix_IndexValues(J), *ptrs = SUNSparseMatrix_IndexPointers(J);
   double *val = SUNSparseMatrix_Data(J);
-  pattern(M, rows, ptrs);
+  pattern(M, SUNSparseMatrix_IndexValues(J), SUNSparseMatrix_IndexPointers(J));
   long nz = 0;
-  static const double zero[MN_MAX_SESSIONS];
-  double f0c[MN_MAX_SESSIONS][NM], f1c[MN_MAX_SESSIONS][NM], dv[MN_MAX_SESSIONS];
   for (int L = 0; L < M->nl; L++)
-    for (int z = 0; z < NZ; z++) {
-      double u[NS], um[NS], f0[NS], f1[NS], wb = 1;
-      memcpy(u, y + idx(L, z, 0), sizeof u);
-      zone_mean(M, y, L, z, um);
-      for (int k = 0; k < M->nc; k++) wb -= M->w[L][z][k];
-      mn_reaction_env env = env_of(M, y, L, z);
-      zone_f(M, L, um, u, &env, f0);
-      if (M->nc > 0) cohort_f(M, y, L, z, u, &env, -1, zero, f0c);
-      double col_c = pd_col_c(M, y, z);
-      for (int s = 0; s < NS; s++) {
-        const int is_mat = (MAT_MASK >> s) & 1;
-        double out = 0;          /* exchange out of this state */
-        if (drives_k(M, L, s)) { /* d K' / d s of the epidermal slabs: linear in the drive */
-          double dk =
-              is_mat ? (col_c > 1 ? M->m->k_K * M->m->kap_K * wb : 0) : M->m->k_K * M->m->chi_K;
-          for (int V = 0; V < L; V++)
-            if (M->layer_of[V] == MN_LAYER_VE) val[nz++] = dk;
-        }
-        if (L > 0 && M->v[L - 1][L][s] != 0) {
-          val[nz++] = M->v[L - 1][L][s];
-          out += M->v[L][L - 1][s];
-        }
-        if (z == 1 && !M->single && M->kn[L][s] != 0) {
-          val[nz++] = M->kn[L][s];
-          out += M->kf[L][s];
-        }
-        if (z == 0 && !M->single) out += M->kn[L][s];
-        if (L + 1 < M->nl) out += M->v[L][L + 1][s];
-        double h = sqrt(DBL_EPSILON) * fmax(fabs(u[s]), 1.0);
-        if (M->lc[L].present & (1u << s)) {
-          double us = u[s], ms = um[s];
-          u[s] = us + h, um[s] = ms + (is_mat ? wb : 1.0) * h;
-          zone_f(M, L, um, u, &env, f1);
-          u[s] = us, um[s] = ms;
-          for (int r = 0; r < NS; r++)
-            if (r == s || (M->dep[L][s] & (1u << r)))
-              val[nz++] = (f1[r] - f0[r]) / h - (r == s ? out : 0.0);
-        } else
-          val[nz++] = -out;
-        if (z == 0 && !M->single && M->kn[L][s] != 0) val[nz++] = M->kf[L][s];
-        if (L + 1 < M->nl && M->v[L + 1][L][s] != 0) val[nz++] = M->v[L + 1][L][s];
-        int any = 0;
-        for (int j = 0; j < NM; j++) any |= cohort_dep(M, L, s, j);
-        if (M->nc > 0 && any) {
-          for (int k = 0; k < M->nc; k++) dv[k] = h;
-          cohort_f(M, y, L, z, u, &env, s, dv, f1c);
-          for (int k = 0; k < M->nc; k++)
-            for (int j = 0; j < NM; j++)
-              if (cohort_dep(M, L, s, j)) val[nz++] = (f1c[k][j] - f0c[k][j]) / h;
-        }
-      }
-    }
-  /* the cohorts' columns, in the pattern's order */
-  for (int L = 0; L < M->nl; L++)
-    for (int z = 0; z < NZ; z++) {
-      if (M->nc == 0) continue;
-      double u[NS], um[NS], f0[NS], f1[NS];
-      memcpy(u, y + idx(L, z, 0), sizeof u);
-      zone_mean(M, y, L, z, um);
-      mn_reaction_env env = env_of(M, y, L, z);
-      zone_f(M, L, um, u, &env, f0);
-      cohort_f(M, y, L, z, u, &env, -1, zero, f0c);
-      double col_c = pd_col_c(M, y, z);
-      double hk[NM][MN_MAX_SESSIONS], f1cj[NM][MN_MAX_SESSIONS][NM];
-      for (int j = 0; j < NM; j++) {
-        for (int k = 0; k < M->nc; k++)
-          hk[j][k] = sqrt(DBL_EPSILON) * fmax(fabs(y[cidx(M, L, z, k, j)]), 1.0);
-        if ((M->lc[L].present >> mat[j]) & 1) cohort_f(M, y, L, z, u, &env, mat[j], hk[j], f1cj[j]);
-      }
-      for (int k = 0; k < M->nc; k++)
-        for (int j = 0; j < NM; j++) {
-          const int s = mat[j];
-          const int present = (M->lc[L].present >> s) & 1;
-          double w = M->w[L][z][k], h = hk[j][k];
-          if (drives_k(M, L, s)) {
-            double dk = col_c > 1 ? M->m->k_K * M->m->kap_K * w : 0;
-            for (int V = 0; V < L; V++)
-              if (M->layer_of[V] == MN_LAYER_VE) val[nz++] = dk;
-          }
-          int unsplit = 0;
-          for (int r = 0; r < NS; r++)
-            unsplit |= !((MAT_MASK >> r) & 1) && (M->dep[L][s] & (1u << r));
-          if (unsplit && w > 0) { /* through the zone's mean */
-            double ms = um[s];
-            um[s] = ms + w * h;
-            zone_f(M, L, um, u, &env, f1);
-            um[s] = ms;
-            for (int r = 0; r < NS; r++)
-              if (!((MAT_MASK >> r) & 1) && (M->dep[L][s] & (1u << r)))
-                val[nz++] = (f1[r] - f0[r]) / h;
-          } else if (unsplit)
-            for (int r = 0; r < NS; r++)
-              if (!((MAT_MASK >> r) & 1) && (M->dep[L][s] & (1u << r))) val[nz++] = 0;
-          for (int i = 0; i < NM; i++)
-            if (i == j || (present && (M->dep[L][s] & (1u << mat[i]))))
-              val[nz++] = present ? (f1cj[j][k][i] - f0c[k][i]) / h : 0.0;
-        }
-    }
+    for (int z = 0; z < NZ; z++) nz = zone_columns(M, y, L, z, val, nz);
+  for (int L = 0; L < M->nl && M->nc > 0; L++) /* the cohorts' columns come after */
+    for (int z = 0; z < NZ; z++) nz = cohort_columns(M, y, L, z, val, nz);
   return 0;
 }
 
