@@ -2,7 +2,7 @@
 # Checkpoints and run directories of `mnsim simulate` (issue 17): --resume refuses an edited case
 # or another run's checkpoint; flipped bits never pass with different results; a second run on a
 # busy directory fails at once naming the owner, a dead owner's lock is taken over; a full disk
-# names the file and does not crash (a tiny tmpfs, skipped without permission to mount); missing or
+# names the file and does not crash (a tiny tmpfs; without permission to mount, a file-size limit); missing or
 # truncated snapshots are found at resume time and rebuilt by replaying the run; --days survives --resume; --resume on a finished
 # run or on a plain directory says so; a case read from a pipe is saved whole.
 # A checkpoint of another build is refused, and the shipped mnsim ignores the test hooks.
@@ -130,7 +130,10 @@ if mount -t tmpfs -o size=160k tmpfs "$mnt" 2>/dev/null; then
   ls -A "$mnt/r/.mnsim-run" | grep -q '^\.' && { echo "FAIL: temporaries left on the full disk"; fail=1; }
   umount "$mnt"
 else
-  echo "ckpt: full disk check skipped (no permission to mount a tmpfs)"
+  # without permission to mount: a file-size limit fails the same writes (EFBIG, not ENOSPC)
+  (trap '' XFSZ; ulimit -f 160; exec "$m" simulate -q -o "$tmp/fsz" "$case") 2>"$tmp/msg"
+  expect 1 $? "$tmp/msg" "cannot write HDF5 file $tmp/fsz/.mnsim-run/.*File too large" "file size limit"
+  ls -A "$tmp/fsz/.mnsim-run" | grep -q '^\.' && { echo "FAIL: temporaries left at the size limit"; fail=1; }
 fi
 mnt=""
 

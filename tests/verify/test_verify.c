@@ -423,7 +423,10 @@ Test(verify, observed_order_in_dt_is_one) {
   double o1 = log2(err[0] / err[1]), o2 = log2(err[1] / err[2]);
   printf("dt order (neutrophils): errors %.3e %.3e %.3e -> %.3f, %.3f\n", err[0], err[1], err[2],
          o1, o2);
-  cr_assert(o2 > 0.85 && o2 < 1.3, "observed order %.3f", o2);
+  /* against the dt/32 run, not the exact solution: a first-order error C (dt - dt/32) gives
+   * log2(31/15) = 1.05 and log2(15/7) = 1.10 before higher-order terms (measured 1.16, 1.22) */
+  cr_assert(o1 > 0.85 && o1 < 1.3, "observed order %.3f (dt %g -> %g)", o1, dts[0], dts[1]);
+  cr_assert(o2 > 0.85 && o2 < 1.3, "observed order %.3f (dt %g -> %g)", o2, dts[1], dts[2]);
   for (int r = 0; r < 4; r++) cell_fini(&runs[r]);
 }
 
