@@ -12,9 +12,15 @@
  * recorded before, e.g. after a change of the lumped twin alone).
  * --only N: the extended sweep's course N (0-5) alone.
  * --set NAME=VALUE: a model parameter for both models (a diagnostic: which term makes a gap).
+ * --seeds K: a course of several sessions is run in 3D with the seeds 1..K (default 8) and
+ * compared by its mean (run3d below); the largest standard error of that mean among the bounded
+ * gains is printed ("3D se"). One session needs one run.
+ * Diagnostics: AGREE_ONLY=a AGREE_B=b [AGREE_C=c] runs v1's case (depth a, density b, sessions
+ * c) alone; AGREE_DUMP prints the papillary time courses (AGREE_STRIDE: every sample).
  * usage: agree [--quick | --extended [--only N]] [--dx UM] [--rn FACTOR] [--cohorts 0|1]
- *              [--lumped-only] [--set NAME=VALUE ...] */
+ *              [--seeds K] [--lumped-only] [--set NAME=VALUE ...] */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +35,7 @@ typedef struct res {
                         30, 90 and 180 days, percent */
   double late[3][3]; /* --extended: 30, 90, 180 days after the last session, percent: papillary
                         collagen since day 0, epidermal K excess, papillary elastin since day 0 */
+  double se_gain[3], se_late[3][3]; /* 3D: standard errors of the means over the seeds */
 } res;
 
 /* The peaks after the first session (before @p until: the second session or day 42) and the
@@ -85,6 +92,7 @@ static mn_skin skin;
 static mn_param_set ps;
 static int cohorts = -1, lumped_only; /* --cohorts (-1: the default), --lumped-only */
 static int only = -1;                 /* --only N: the extended sweep's course N alone (0-5) */
+static int seeds = 8;                 /* --seeds K: 3D runs per course of several sessions */
 
 static void dump(const char *name, const mn_timeseries *ts) {
   if (getenv("AGREE_DUMP_P")) {
@@ -97,7 +105,7 @@ static void dump(const char *name, const mn_timeseries *ts) {
     return;
   }
   int sp[6] = {MN_SP_T, MN_SP_F, MN_SP_C3, MN_SP_C1, MN_SP_N, MN_SP_M};
-  for (int i = 0; i < ts->n; i += (ts->t[i] < 10 ? 6 : 10)) {
+  for (int i = 0; i < ts->n; i += getenv("AGREE_STRIDE") ? 1 : (ts->t[i] < 10 ? 6 : 10)) {
     printf("%s t=%6.2f", name, ts->t[i]);
     for (int q = 0; q < 6; q++)
       printf(" %s=%.4f", mn_species_name(sp[q]), mn_ts_mean(ts, i, MN_LAYER_PD, sp[q]));
@@ -110,7 +118,7 @@ static void dump(const char *name, const mn_timeseries *ts) {
  * rn, 0 = default). The series is sampled every 15 minutes in the week after each session (the
  * mediator peaks within hours), then daily. */
 static void run(int mode, const char *device, double depth_mm, double density, int sessions,
-                double interval, double dx, double rn, double t_end, res *r) {
+                double interval, double dx, double rn, double t_end, uint64_t seed, res *r) {
   mn_error e = {0};
   mn_device_params dp = {.depth_mm = depth_mm};
   snprintf(dp.model, sizeof dp.model, "%s", device);
@@ -140,7 +148,7 @@ static void run(int mode, const char *device, double depth_mm, double density, i
   p.interval_day = interval;
   p.days = t_end;
   p.sample_hours = 0.25;
-  p.seed = 1;
+  p.seed = seed;
   p.grid = &gp;
   p.solver = &so;
   p.supersample = 4;
@@ -156,6 +164,54 @@ static void run(int mode, const char *device, double depth_mm, double density, i
   late_gains(mn_course_series(c), interval * (sessions - 1), r);
   mn_course_destroy(c);
   mn_device_fini(&dev);
+}
+
+/* The 3D reference of a course: a unit cell holds one channel, the first session's at its centre
+ * and each later one at a random place (the seed's), so a course of several sessions is one
+ * sample of where the channels fall relative to each other. The lumped twin models the mean over
+ * those places (its zones are mixed before each later session), so the reference is the mean
+ * over the seeds 1..K (--seeds), with the standard errors of the bounded gains. One session needs
+ * one run: its channel is always at the centre. */
+static void run3d(const char *device, double depth_mm, double density, int sessions,
+                  double interval, double dx, double rn, double t_end, res *r) {
+  int K = sessions > 1 ? seeds : 1;
+  double s2g[3] = {0}, s2l[3][3] = {{0}};
+  res x;
+  memset(r, 0, sizeof *r);
+  for (int k = 1; k <= K; k++) {
+    run(MN_COURSE_UNIT_CELL, device, depth_mm, density, sessions, interval, dx, rn, t_end,
+        (uint64_t)k, &x);
+    if (k == 1) r->o = x.o; /* the fields read below are replaced by the means */
+    double *sum[] = {&r->steps, &r->o.thickness_end_um, &r->o.elasticity_end_pct};
+    double val[] = {x.steps, x.o.thickness_end_um, x.o.elasticity_end_pct};
+    for (int i = 0; i < 3; i++) *sum[i] = (k == 1 ? 0 : *sum[i]) + val[i];
+    for (int s = 0; s < sessions; s++)
+      r->o.redness_days[s] = (k == 1 ? 0 : r->o.redness_days[s]) + x.o.redness_days[s];
+    for (int q = 0; q < 3; q++) {
+      r->peak[q] += x.peak[q], r->peak_t[q] += x.peak_t[q];
+      r->gain[q] += x.gain[q], s2g[q] += x.gain[q] * x.gain[q];
+      for (int w = 0; w < 3; w++)
+        r->late[w][q] += x.late[w][q], s2l[w][q] += x.late[w][q] * x.late[w][q];
+    }
+  }
+  r->steps /= K, r->o.thickness_end_um /= K, r->o.elasticity_end_pct /= K;
+  for (int s = 0; s < sessions; s++) r->o.redness_days[s] /= K;
+  for (int q = 0; q < 3; q++) {
+    r->peak[q] /= K, r->peak_t[q] /= K, r->gain[q] /= K;
+    r->se_gain[q] = K > 1 ? sqrt(fmax(0, s2g[q] / K - r->gain[q] * r->gain[q]) / (K - 1)) : 0;
+    for (int w = 0; w < 3; w++) {
+      r->late[w][q] /= K;
+      double v = s2l[w][q] / K - r->late[w][q] * r->late[w][q];
+      r->se_late[w][q] = K > 1 ? sqrt(fmax(0, v) / (K - 1)) : 0;
+    }
+  }
+}
+
+/* The largest of @p n standard errors */
+static double max_se(const double *se, int n) {
+  double m = 0;
+  for (int i = 0; i < n; i++) m = fmax(m, se[i]);
+  return m;
 }
 
 static double rel(double a, double b) {
@@ -191,12 +247,12 @@ static int extended(double dx, double rn) {
     double t_end = cases[i].interval * (cases[i].sessions - 1) + 181;
     res r3, rl;
     run(MN_COURSE_LUMPED, cases[i].device, cases[i].depth, cases[i].density, cases[i].sessions,
-        cases[i].interval, dx, rn, t_end, &rl);
+        cases[i].interval, dx, rn, t_end, 1, &rl);
     if (lumped_only)
       r3 = rl;
     else
-      run(MN_COURSE_UNIT_CELL, cases[i].device, cases[i].depth, cases[i].density, cases[i].sessions,
-          cases[i].interval, dx, rn, t_end, &r3);
+      run3d(cases[i].device, cases[i].depth, cases[i].density, cases[i].sessions, cases[i].interval,
+            dx, rn, t_end, &r3);
     int ok = early_ok(&r3, &rl, cases[i].sessions);
     printf("%-10s %5.1f %5.0f %2d %4.0f | %-12s |", cases[i].device, cases[i].depth,
            cases[i].density, cases[i].sessions, cases[i].interval, ok ? "ok" : "OUT");
@@ -214,8 +270,9 @@ static int extended(double dx, double rn) {
       int okw = 1;
       for (int q = 0; q < 3; q++)
         okw &= fabs(rl.late[w][q] - r3.late[w][q]) <= 0.05 * fmax(gain, 1e-3);
-      printf(" %s %.2f/%.2f %.2f/%.2f %.2f/%.2f %s;", what[w], r3.late[w][0], rl.late[w][0],
-             r3.late[w][1], rl.late[w][1], r3.late[w][2], rl.late[w][2], okw ? "ok" : "OUT");
+      printf(" %s %.2f/%.2f %.2f/%.2f %.2f/%.2f (3D se %.2f) %s;", what[w], r3.late[w][0],
+             rl.late[w][0], r3.late[w][1], rl.late[w][1], r3.late[w][2], rl.late[w][2],
+             max_se(r3.se_late[w], 3), okw ? "ok" : "OUT");
       ok &= okw;
     }
     /* what a user reads at the end (181 days after the last session; not bounded) */
@@ -246,7 +303,13 @@ int main(int argc, char **argv) {
       lumped_only = 1;
     else if (!strcmp(argv[i], "--only") && i + 1 < argc)
       only = atoi(argv[++i]);
-    else if (!strcmp(argv[i], "--set") && i + 1 < argc)
+    else if (!strcmp(argv[i], "--seeds") && i + 1 < argc) {
+      seeds = atoi(argv[++i]);
+      if (seeds < 1 || seeds > 1000) {
+        fprintf(stderr, "--seeds %s: a whole number from 1 to 1000 expected\n", argv[i]);
+        return 2;
+      }
+    } else if (!strcmp(argv[i], "--set") && i + 1 < argc)
       i++; /* applied below */
   }
   mn_error e = {0};
@@ -268,9 +331,9 @@ int main(int argc, char **argv) {
   if (ext) return extended(dx, rn) ? 1 : 0;
   double depths[4] = {0.5, 1.0, 1.5, 2.0}, dens[4] = {100, 300, 1000, 3000};
   int sess[2] = {1, 3}, bad = 0;
-  printf("%5s %6s %2s | %-21s %-21s %-21s | %-13s | %-29s\n", "depth", "n/cm2", "s",
-         "P peak 3D/lump (t)", "N peak", "M peak", "redness d",
-         "PD collagen gain % at 30/90/180 d");
+  printf("%5s %6s %2s | %-21s %-21s %-21s | %-13s | %-29s %s\n", "depth", "n/cm2", "s",
+         "P peak 3D/lump (t)", "N peak", "M peak", "redness d", "PD collagen gain % at 30/90/180 d",
+         "3D se");
   for (int a = 0; a < 4; a++)
     for (int b = 0; b < 4; b++)
       for (int c = 0; c < 2; c++) {
@@ -282,11 +345,11 @@ int main(int argc, char **argv) {
         int S = sess[c];
         double t_end = 42.0 * (S - 1) + 180;
         res r3, rl;
-        run(MN_COURSE_LUMPED, "pen-12", depths[a], dens[b], S, 42, dx, rn, t_end, &rl);
+        run(MN_COURSE_LUMPED, "pen-12", depths[a], dens[b], S, 42, dx, rn, t_end, 1, &rl);
         if (lumped_only)
           r3 = rl;
         else
-          run(MN_COURSE_UNIT_CELL, "pen-12", depths[a], dens[b], S, 42, dx, rn, t_end, &r3);
+          run3d("pen-12", depths[a], dens[b], S, 42, dx, rn, t_end, &r3);
         const mn_outcome *x = &r3.o, *y = &rl.o;
         int ok = early_ok(&r3, &rl, S);
         double gain = 0; /* the collagen gained since just after the first session */
@@ -294,11 +357,12 @@ int main(int argc, char **argv) {
         for (int q = 0; q < 3; q++) ok &= fabs(rl.gain[q] - r3.gain[q]) <= 0.05 * fmax(gain, 1e-3);
         printf(
             "%5.1f %6.0f %2d | %4.2f/%4.2f (%3.2f/%3.2f) %4.2f/%4.2f (%3.1f/%3.1f) %4.2f/%4.2f "
-            "(%3.1f/%3.1f) | %4.2f/%4.2f | %5.2f/%5.2f %5.2f/%5.2f %5.2f/%5.2f %s\n",
+            "(%3.1f/%3.1f) | %4.2f/%4.2f | %5.2f/%5.2f %5.2f/%5.2f %5.2f/%5.2f %4.2f %s\n",
             depths[a], dens[b], S, r3.peak[0], rl.peak[0], r3.peak_t[0], rl.peak_t[0], r3.peak[1],
             rl.peak[1], r3.peak_t[1], rl.peak_t[1], r3.peak[2], rl.peak[2], r3.peak_t[2],
             rl.peak_t[2], x->redness_days[0], y->redness_days[0], r3.gain[0], rl.gain[0],
-            r3.gain[1], rl.gain[1], r3.gain[2], rl.gain[2], ok ? "ok" : "OUT");
+            r3.gain[1], rl.gain[1], r3.gain[2], rl.gain[2], max_se(r3.se_gain, 3),
+            ok ? "ok" : "OUT");
         fflush(stdout);
         bad += !ok;
       }
