@@ -315,10 +315,12 @@ double mn_target_eval_model(const mn_target_eval *r, const mn_model_params *m,
                             const mn_skin_atlas *atlas, const mn_device_catalogue *cat);
 
 /** mn_target_eval_model with a 3D unit cell instead of the lumped twin (the case file's grid and
- *  solver defaults, supersample 4, seed 1): seconds per run. Thread-safe (the solver's threads
- *  inside a parallel region are OpenMP's nesting rule). */
+ *  solver defaults, supersample 4): seconds per run. @p seed places the later sessions' channels
+ *  in the cell (the first is at its centre). Thread-safe (the solver's threads inside a parallel
+ *  region are OpenMP's nesting rule). */
 double mn_target_eval_model_3d(const mn_target_eval *r, const mn_model_params *m,
-                               const mn_skin_atlas *atlas, const mn_device_catalogue *cat);
+                               const mn_skin_atlas *atlas, const mn_device_catalogue *cat,
+                               uint64_t seed);
 
 /** Evaluate rows @p idx[0..n) of @p rows, which share one protocol (mn_target_same_protocol),
  *  with one lumped course for parameter set @p m: each row's quantity into @p x (NaN when the

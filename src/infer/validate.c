@@ -3,6 +3,7 @@
  * the row's protocol as a lumped course with the nominal parameters and over the ensemble's
  * draws; the verdict compares the median with the published range. Stage: infer. */
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "mnsim/infer.h"
@@ -310,7 +311,7 @@ double mn_target_eval_model(const mn_target_eval *r, const mn_model_params *m,
  * unit cell with the case file's grid and solver defaults). */
 static void eval_rows_mode(const mn_target_eval *rows, const int *idx, int n,
                            const mn_model_params *m, const mn_skin_atlas *atlas,
-                           const mn_device_catalogue *cat, int mode, double *x) {
+                           const mn_device_catalogue *cat, int mode, uint64_t seed, double *x) {
   const mn_target_eval *r = &rows[idx[0]];
   mn_error e = {0};
   mn_skin sk;
@@ -332,7 +333,7 @@ static void eval_rows_mode(const mn_target_eval *rows, const int *idx, int n,
   p.grid = &gp;
   p.solver = &sp;
   p.supersample = 4; /* the case file's default */
-  p.seed = 1;
+  p.seed = seed;
   p.model = m;
   p.fitzpatrick = r->skin.fitzpatrick;
   p.skin = &sk;
@@ -354,14 +355,15 @@ cleanup:
 void mn_target_eval_rows(const mn_target_eval *rows, const int *idx, int n,
                          const mn_model_params *m, const mn_skin_atlas *atlas,
                          const mn_device_catalogue *cat, double *x) {
-  eval_rows_mode(rows, idx, n, m, atlas, cat, MN_COURSE_LUMPED, x);
+  eval_rows_mode(rows, idx, n, m, atlas, cat, MN_COURSE_LUMPED, 1, x);
 }
 
 double mn_target_eval_model_3d(const mn_target_eval *r, const mn_model_params *m,
-                               const mn_skin_atlas *atlas, const mn_device_catalogue *cat) {
+                               const mn_skin_atlas *atlas, const mn_device_catalogue *cat,
+                               uint64_t seed) {
   int zero = 0;
   double v;
-  eval_rows_mode(r, &zero, 1, m, atlas, cat, MN_COURSE_UNIT_CELL, &v);
+  eval_rows_mode(r, &zero, 1, m, atlas, cat, MN_COURSE_UNIT_CELL, seed, &v);
   return v;
 }
 
@@ -410,6 +412,7 @@ typedef struct job {
   const mn_target_eval *r;
   const mn_skin_atlas *atlas;
   const mn_device_catalogue *cat;
+  const mn_model_params *draws; /* the 3D check's draws (NULL: the nominal run) */
 } job;
 
 static int eval_draw(const mn_model_params *m, void *user, double *values, mn_error *err) {
@@ -418,10 +421,14 @@ static int eval_draw(const mn_model_params *m, void *user, double *values, mn_er
   return isfinite(values[0]) ? MN_OK : MN_ERR(err, MN_ENUMERIC, "", "run failed");
 }
 
-/* the 3D check: values[0] the 3D unit cell's, values[1] the lumped twin's */
+/* the 3D check: values[0] the 3D unit cell's, values[1] the lumped twin's. A unit cell's later
+ * sessions land at one random place each (the seed's), one sample of the channels' relative
+ * places, which the lumped twin averages (tests/agreement): the nominal run takes seed 1 and
+ * draw i seed i + 2, so that the draws' band and median average over the places too. */
 static int eval_draw_3d(const mn_model_params *m, void *user, double *values, mn_error *err) {
   const job *j = user;
-  values[0] = mn_target_eval_model_3d(j->r, m, j->atlas, j->cat);
+  uint64_t seed = j->draws ? (uint64_t)(m - j->draws) + 2 : 1;
+  values[0] = mn_target_eval_model_3d(j->r, m, j->atlas, j->cat, seed);
   values[1] = mn_target_eval_model(j->r, m, j->atlas, j->cat);
   return isfinite(values[0]) && isfinite(values[1]) ? MN_OK
                                                     : MN_ERR(err, MN_ENUMERIC, "", "run failed");
@@ -452,7 +459,9 @@ static void eval_model_row(mn_target_eval *r, const mn_param_set *ps, const mn_m
   int n = 0;
   if (kept > 0) {
     double *pair = val + 3 * (kept + 1); /* room for 2 kept */
+    j->draws = set;
     mn_course_eval_draws(set, kept, 2, eval_draw_3d, j, threads, pair, &r->failed, NULL);
+    j->draws = NULL;
     for (int i = 0; i < kept; i++) d3[i] = pair[2 * i], dl[i] = pair[2 * i + 1];
     double q[3];
     mn_quantiles(d3, kept, q);
@@ -513,7 +522,7 @@ int mn_validation_run(mn_validation *v, const mn_param_set *ps, int source, int 
     if (r->kind == MN_EVAL_INPUT) {
       MN_TRY(eval_input(r, atlas, cat, err));
     } else {
-      job j = {r, atlas, cat};
+      job j = {r, atlas, cat, NULL};
       eval_model_row(r, ps, set, kept, dropped, v->model3d, threads, &j, val);
     }
     if (r->rule == MN_RULE_REPORT) {
