@@ -65,7 +65,7 @@ expect 0 "" -- "$m" simulate -q -o "$tmp/t1" "$tmp/lumped8.yaml"
 expect 0 "" -- "$m" plan -q --draws 8 --max-mcse 0 --no-report -o "$tmp/t2" examples/patient-acne-scars.yaml
 expect 0 "" -- "$m" validate -q --draws 4 --role acceptance
 # the long ones: started with 100000 threads asked for, then stopped (a crash exits 139 first)
-for cmd in "sensitivity -q" "calibrate -q --walkers 18 --steps 8 --burn 0"; do
+for cmd in "sensitivity -q" "calibrate -q --walkers 22 --steps 8 --burn 0"; do
   $m $cmd >/dev/null 2>&1 &
   pid=$!
   sleep 1

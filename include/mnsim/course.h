@@ -142,6 +142,9 @@ int mn_course_bands(const mn_course *c, const mn_model_params *draws, int n, int
 /** Dermal thickening (um) over lesion @p i of a patch course now (mn_outcome_lesion_dh_um);
  *  NaN in the other modes or for an index out of range. */
 double mn_course_lesion_dh_um(const mn_course *c, int i);
+/** Papillary collagen gain (a fraction) over lesion @p i of a patch course now
+ *  (mn_outcome_lesion_gain); NaN in the other modes or for an index out of range. */
+double mn_course_lesion_gain(const mn_course *c, int i);
 
 /** A function of one parameter draw, for mn_course_eval_draws: writes @p values (its nv
  *  values); must be thread-safe. @return MN_OK, or a status when the draw's run failed. */

@@ -85,6 +85,8 @@ typedef struct mn_model_params {
   double beta_C, w_el;       /**< elasticity: collagen exponent; elastin share */
   double u_ref;              /**< UV dose scale, SED/day */
   double pih_m50, pih_sigma; /**< PIH: peak Mel of 50 % probability; log-normal spread */
+  double kap_fill, rho_box;  /**< clinical scales: a lesion's depth loss per papillary collagen
+                                  gain (wrinkles); boxcar scars' factor (docs/model.md) */
   double s_FT[6], s_vis[6];  /**< by Fitzpatrick type I-VI */
   double m_close[6];         /**< barrier closure-time factor by Fitzpatrick type I-VI */
 } mn_model_params;

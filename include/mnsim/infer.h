@@ -447,7 +447,7 @@ void mn_calib_opts_default(mn_calib_opts *o);
 /** The parameters fitted by default: those tagged C that the computable calibration targets
  *  constrain (docs/calibration.md explains the choice; the other C parameters keep their
  *  prior). */
-enum { MN_CALIB_FITTED = 9 };
+enum { MN_CALIB_FITTED = 11 };
 extern const char *const mn_calib_fitted[MN_CALIB_FITTED];
 
 /** Result of mn_calibrate. Values in each parameter's unit; owns the chain (in the sampler's

@@ -214,6 +214,8 @@ typedef struct mn_sim_result {
   const mn_outcome *out;
   double density_cm2;               /**< punctures per cm2 simulated */
   const double *lesion_dh_um;       /**< [cs->n_lesions] thickening over each lesion, or NULL */
+  const double *lesion_gain;        /**< [cs->n_lesions] papillary collagen gain over each
+                                         lesion (a fraction), or NULL */
   long steps;                       /**< time steps taken */
   double wall_s;                    /**< wall time of the run */
   const mn_outcome_bands *uq;       /**< bands of the outcome scalars, or NULL */

@@ -113,25 +113,31 @@ typedef struct mn_outcome_bands {
 double mn_outcome_lesion_dh_um(const mn_grid *g, const mn_solver *s, const mn_model_params *m,
                                const mn_lesion *l);
 
-/** Fraction (percent) of a lesion of depth @p depth_um filled by a dermal thickening of
- *  @p dh_um; 100 % at most, negative for a thinning, 0 when @p depth_um <= 0. */
-double mn_outcome_fill_pct(double dh_um, double depth_um);
+/** Papillary collagen gain (C1 + C3 - 1, a fraction) over the mask of lesion @p l on the 3D grid
+ *  now: the dz-weighted mean over the papillary cells of the lesion's columns; 0 when the lesion
+ *  covers no column. @p s must be a solver on @p g. */
+double mn_outcome_lesion_gain(const mn_grid *g, const mn_solver *s, const mn_lesion *l);
 
-/* ---- clinical scales (docs/model.md "Clinical scales"): observation models -----------------
- * A lesion's response from the dermal thickening dh of the skin around it: the dermis left under
- * the lesion responds in proportion to its thickness, (h - D) / h, and fills the lesion's
- * footprint-mean depth (its profile's mean over the footprint: icepick V D/3, boxcar U with
- * sloped walls 0.857 D, rolling cos^2 0.297 D, wrinkle V D/2; Jacob 2001 profiles). So wide
- * shallow (rolling) scars fill best and deep narrow (icepick) ones least. The residual depth is
- * D (1 - fill). */
+/* ---- clinical scales (docs/model.md "Clinical scales"; docs/design/observation-v2.md) --------
+ * A lesion loses the share phi = 1 - exp(-kap_fill rho_type G+) of its depth, G the papillary
+ * collagen gain of the skin it lies in at the day of the reading; the residual depth is
+ * D (1 - phi). rho: wrinkles 1, boxcar rho_box, rolling 0.79 rho_box, icepick 0.125 rho_box. */
 
-/** Fill (%) of a lesion of type @p type (mn_lesion_type) and depth @p depth_um in a dermis of
- *  @p dermis_um by a dermal thickening @p dh_um; 0-100. */
-double mn_outcome_lesion_fill_pct(int type, double depth_um, double dermis_um, double dh_um);
+/** The share (0-1) of a lesion's depth lost: type @p type (mn_lesion_type), papillary collagen
+ *  gain @p gain (a fraction; a loss counts as none). */
+double mn_outcome_depth_loss(const mn_model_params *m, int type, double gain);
+/** The mix of acne scars of no given type (Jacob 2001's shares, normalised [D from R]): icepick,
+ *  boxcar, rolling. */
+extern const double mn_outcome_scar_mix[3];
+/** mn_outcome_depth_loss averaged over the scar mix. */
+double mn_outcome_depth_loss_mix(const mn_model_params *m, double gain);
 /** Expected Goodman-Baron qualitative grade (1-4) of a scar of residual depth @p depth_um: an
  *  ordinal probit, P(grade <= k) = Phi((ln theta_k - ln D) / 0.35), thresholds 50, 150 and
  *  500 um (macular, mild, moderate; Jacob 2001 depth classes, Goodman & Baron 2006) [E]. */
 double mn_outcome_goodman_baron(double depth_um);
+/** The depth (um) whose expected Goodman-Baron grade (mn_outcome_goodman_baron) is @p grade:
+ *  0 for a grade of 1 or less, infinity for 4 or more. */
+double mn_outcome_goodman_baron_depth(double grade);
 /** Lemperle wrinkle grade (0-5) of a wrinkle of depth @p depth_um: 1 + log2(D / 200 um),
  *  clamped; grade 1 below 0.2 mm (Lemperle 2001, as quoted) [V, secondary], one grade per
  *  doubling of depth [E]. */

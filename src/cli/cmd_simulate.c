@@ -435,9 +435,12 @@ static int finish(sim *m, mn_error *err) {
   long steps = mn_course_steps(m->c);
   double wall = mn_wall_time() - m->wall0;
   if (p->mode == MN_COURSE_PATCH && m->cs->n_lesions) {
-    lesion_dh = mn_malloc_array((size_t)m->cs->n_lesions, sizeof *lesion_dh);
+    int n = m->cs->n_lesions; /* the thickening, then the papillary collagen gain */
+    lesion_dh = mn_malloc_array(2 * (size_t)n, sizeof *lesion_dh);
     MN_CHECK(lesion_dh, err, MN_ENOMEM, "", "out of memory");
-    for (int i = 0; i < m->cs->n_lesions; i++) lesion_dh[i] = mn_course_lesion_dh_um(m->c, i);
+    for (int i = 0; i < n; i++)
+      lesion_dh[i] = mn_course_lesion_dh_um(m->c, i),
+      lesion_dh[n + i] = mn_course_lesion_gain(m->c, i);
   }
   mn_sim_result r = {m->cs,
                      &m->skin,
@@ -448,6 +451,7 @@ static int finish(sim *m, mn_error *err) {
                      &m->out,
                      mn_course_density_cm2(m->c),
                      lesion_dh,
+                     lesion_dh ? lesion_dh + m->cs->n_lesions : NULL,
                      steps,
                      wall,
                      m->have_bands ? &m->bands : NULL,

@@ -288,9 +288,10 @@ static void print_quantities(void) {
            mn_outcome_scalar_help(k));
   printf(
       "derived: mature_ratio_90_180, mature_ratio_180_365, collagen_ratio_90_180,\n"
-      "  collagen_ratio_180_365 (total papillary collagen), pih_pct, fill_pct (arg: defect depth\n"
-      "  um), gb_grade_change (arg: rolling scar depth um), lemperle_change (arg: wrinkle depth\n"
-      "  um)\ninputs: dermis_um, epidermis_um, pen_rate, roller_density (arg: rolls), "
+      "  collagen_ratio_180_365 (total papillary collagen), pih_pct, fill_pct (the share of\n"
+      "  depth mixed acne scars lose, %%), gb_grade_change (arg: rolling scar depth um),\n"
+      "  gb_grade_change_mix (arg: the mixed scars' mean grade), lemperle_change (arg: wrinkle\n"
+      "  depth um)\ninputs: dermis_um, epidermis_um, pen_rate, roller_density (arg: rolls), "
       "depth_ratio\n");
 }
 

@@ -332,6 +332,11 @@ double mn_course_lesion_dh_um(const mn_course *c, int i) {
   return mn_outcome_lesion_dh_um(c->g, c->s, c->p.model, &c->p.lesions[i]);
 }
 
+double mn_course_lesion_gain(const mn_course *c, int i) {
+  if (c->p.mode != MN_COURSE_PATCH || i < 0 || i >= c->p.n_lesions) return NAN;
+  return mn_outcome_lesion_gain(c->g, c->s, &c->p.lesions[i]);
+}
+
 /* ---- accessors ------------------------------------------------------------------------------ */
 
 const mn_course_params *mn_course_get_params(const mn_course *c) {

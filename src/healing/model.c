@@ -64,11 +64,12 @@ static const pdesc pdescs[] = {
     P(kap_E, "1/(Q day)"), P(E_set, "1"),         P(k_K, "1/day"),       P(chi_K, "1/Q"),
     P(kap_K, "1"),         P(t0_close, "h"),      P(v_close, "um/h"),    P(f_det, "1"),
     P(beta_C, "1"),        P(w_el, "1"),          P(u_ref, "SED/day"),   P(pih_m50, "1"),
-    P(pih_sigma, "1"),     PA(s_FT, 1, "1"),      PA(s_FT, 2, "1"),      PA(s_FT, 3, "1"),
-    PA(s_FT, 4, "1"),      PA(s_FT, 5, "1"),      PA(s_FT, 6, "1"),      PA(s_vis, 1, "1"),
-    PA(s_vis, 2, "1"),     PA(s_vis, 3, "1"),     PA(s_vis, 4, "1"),     PA(s_vis, 5, "1"),
-    PA(s_vis, 6, "1"),     PA(m_close, 1, "1"),   PA(m_close, 2, "1"),   PA(m_close, 3, "1"),
-    PA(m_close, 4, "1"),   PA(m_close, 5, "1"),   PA(m_close, 6, "1"),
+    P(pih_sigma, "1"),     P(kap_fill, "1"),      P(rho_box, "1"),       PA(s_FT, 1, "1"),
+    PA(s_FT, 2, "1"),      PA(s_FT, 3, "1"),      PA(s_FT, 4, "1"),      PA(s_FT, 5, "1"),
+    PA(s_FT, 6, "1"),      PA(s_vis, 1, "1"),     PA(s_vis, 2, "1"),     PA(s_vis, 3, "1"),
+    PA(s_vis, 4, "1"),     PA(s_vis, 5, "1"),     PA(s_vis, 6, "1"),     PA(m_close, 1, "1"),
+    PA(m_close, 2, "1"),   PA(m_close, 3, "1"),   PA(m_close, 4, "1"),   PA(m_close, 5, "1"),
+    PA(m_close, 6, "1"),
 };
 #undef P
 #undef PA
@@ -285,6 +286,8 @@ static const struct {
               {"v_close", 0, "a closure speed"},
               {"pih_m50", 0, "a log-normal median"},
               {"pih_sigma", 0, "a log-normal spread"},
+              {"kap_fill", 0, "a response rate of the clinical scales"},
+              {"rho_box", 0, "a response factor of the clinical scales"},
               {"F_max", 1, "it counts the resident pool"},
               {"C_set", 1, "a set point above the baseline"},
               {"E_set", 1, "a set point above the baseline"}};

@@ -32,8 +32,9 @@
  * (472 with stretch moves on the bounded [0, 1] coordinates). */
 #define CALIB_DE 0.8
 
-const char *const mn_calib_fitted[MN_CALIB_FITTED] = {
-    "k_d_epi", "K_V", "V_vis", "a_d", "q_F", "C_set", "v_close", "pih_m50", "pih_sigma"};
+const char *const mn_calib_fitted[MN_CALIB_FITTED] = {"k_d_epi",   "K_V",      "V_vis",   "a_d",
+                                                      "q_F",       "C_set",    "v_close", "pih_m50",
+                                                      "pih_sigma", "kap_fill", "rho_box"};
 
 void mn_calib_opts_default(mn_calib_opts *o) {
   memset(o, 0, sizeof *o);

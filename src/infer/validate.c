@@ -31,6 +31,7 @@ static const char *const derived[] = {"mature_ratio_90_180",
                                       "pih_pct",
                                       "fill_pct",
                                       "gb_grade_change",
+                                      "gb_grade_change_mix",
                                       "lemperle_change"};
 static const char *const inputs[] = {"dermis_um", "epidermis_um", "pen_rate", "roller_density",
                                      "depth_ratio"};
@@ -268,26 +269,37 @@ int mn_validation_load(mn_validation *v, mn_error *err) {
                              mn__data_target_models_csv, mn__data_target_models_csv_len, v, err);
 }
 
-/* The residual depth (um) of a lesion of type @p type and depth @p d0 after the course. */
-static double residual_um(const mn_outcome *o, const mn_skin *sk, int type, double d0) {
-  double dermis = sk->thickness_um[MN_LAYER_PD] + sk->thickness_um[MN_LAYER_RD];
-  return d0 * (1 - mn_outcome_lesion_fill_pct(type, d0, dermis, o->thickness_end_um) / 100);
+/* The expected Goodman-Baron grade's change for a scar of type @p type and depth @p d0 whose
+ * skin gained the papillary collagen fraction @p gain. */
+static double gb_change(const mn_model_params *m, int type, double d0, double gain) {
+  return mn_outcome_goodman_baron(d0 * (1 - mn_outcome_depth_loss(m, type, gain))) -
+         mn_outcome_goodman_baron(d0);
 }
 
-static double quantity_of(const mn_target_eval *r, const mn_outcome *o, const mn_skin *sk) {
+/* A row's quantity from the course's outcome @p o with parameters @p m. The clinical scales read
+ * the papillary collagen gain at the row's last day (docs/design/observation-v2.md). */
+static double quantity_of(const mn_target_eval *r, const mn_outcome *o, const mn_model_params *m) {
   const char *q = r->quantity;
+  double gain = o->collagen_end_pct[0] / 100;
   if (!strcmp(q, "mature_ratio_90_180")) return o->mature_pct[0][1] / o->mature_pct[0][2];
   if (!strcmp(q, "mature_ratio_180_365")) return o->mature_pct[0][2] / o->mature_pct[0][3];
   if (!strcmp(q, "collagen_ratio_90_180")) return o->collagen_pct[0][1] / o->collagen_pct[0][2];
   if (!strcmp(q, "collagen_ratio_180_365")) return o->collagen_pct[0][2] / o->collagen_pct[0][3];
   if (!strcmp(q, "pih_pct")) return 100 * o->pih_risk;
-  if (!strcmp(q, "fill_pct")) return mn_outcome_fill_pct(o->thickness_end_um, r->arg);
+  if (!strcmp(q, "fill_pct")) /* the share of depth mixed acne scars lose (a score's change) */
+    return 100 * mn_outcome_depth_loss_mix(m, gain);
   if (!strcmp(q, "gb_grade_change")) /* rolling scars of depth arg (um) */
-    return mn_outcome_goodman_baron(residual_um(o, sk, MN_LESION_ROLLING, r->arg)) -
-           mn_outcome_goodman_baron(r->arg);
-  if (!strcmp(q, "lemperle_change")) /* wrinkles of depth arg (um) */
-    return mn_outcome_lemperle(residual_um(o, sk, MN_LESION_WRINKLE, r->arg)) -
-           mn_outcome_lemperle(r->arg);
+    return gb_change(m, MN_LESION_ROLLING, r->arg, gain);
+  if (!strcmp(q, "gb_grade_change_mix")) { /* mixed scars of mean grade arg */
+    static const int types[3] = {MN_LESION_ICEPICK, MN_LESION_BOXCAR, MN_LESION_ROLLING};
+    double d0 = mn_outcome_goodman_baron_depth(r->arg), c = 0;
+    for (int k = 0; k < 3; k++) c += mn_outcome_scar_mix[k] * gb_change(m, types[k], d0, gain);
+    return c;
+  }
+  if (!strcmp(q, "lemperle_change")) { /* wrinkles of depth arg (um) */
+    double d = r->arg * (1 - mn_outcome_depth_loss(m, MN_LESION_WRINKLE, gain));
+    return mn_outcome_lemperle(d) - mn_outcome_lemperle(r->arg);
+  }
   return mn_outcome_scalar(o, scalar_index(q));
 }
 
@@ -346,7 +358,7 @@ static void eval_rows_mode(const mn_target_eval *rows, const int *idx, int n,
   mn_outcome o;
   if (mn_course_create(&p, &c, &e) == MN_OK && mn_course_run(c, &e) == MN_OK &&
       mn_course_outcome(c, &o, &e) == MN_OK)
-    for (int i = 0; i < n; i++) x[i] = quantity_of(&rows[idx[i]], &o, &sk);
+    for (int i = 0; i < n; i++) x[i] = quantity_of(&rows[idx[i]], &o, m);
 cleanup:
   mn_course_destroy(c);
   mn_device_fini(&dev);

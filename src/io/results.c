@@ -153,19 +153,18 @@ static json_t *lesions_json(const mn_sim_result *r) {
     mn_lesion_describe(&r->cs->lesions[i], desc, sizeof desc);
     const mn_lesion *l = &r->cs->lesions[i];
     double dh = r->lesion_dh_um ? r->lesion_dh_um[i] : o->thickness_end_um;
-    double dermis = r->skin->thickness_um[MN_LAYER_PD] + r->skin->thickness_um[MN_LAYER_RD];
-    double fill = r->lesion_dh_um
-                      ? mn_outcome_fill_pct(dh, 1000 * l->depth_mm)
-                      : mn_outcome_lesion_fill_pct(l->type, 1000 * l->depth_mm, dermis, dh);
-    json_array_append_new(les, json_pack("{s:s,s:o,s:o}", "lesion", desc, "thickening_um", num(dh),
-                                         "fill_pct", num(fill)));
+    double gain = r->lesion_gain ? r->lesion_gain[i] : o->collagen_end_pct[0] / 100;
+    double fill = 100 * mn_outcome_depth_loss(&r->params->p, l->type, gain);
+    json_array_append_new(les,
+                          json_pack("{s:s,s:o,s:o,s:o}", "lesion", desc, "thickening_um", num(dh),
+                                    "collagen_gain_pct", num(100 * gain), "fill_pct", num(fill)));
   }
   return les;
 }
 
 /* Built in parts: json_pack yields NULL if any part fails, and the parts are released then. A
- * lesion's fill uses its own thickening when the run computed one (lesion_dh_um), else the
- * mean dermal thickening. */
+ * lesion's fill (the share of its depth lost) uses the papillary collagen gain over its own
+ * columns when the run computed one (lesion_gain), else the papillary mean. */
 int mn_io_outcome_json(FILE *fp, const void *ctx, mn_error *err) {
   const mn_sim_result *r = ctx;
   const mn_outcome *o = r->out;

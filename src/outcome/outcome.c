@@ -42,32 +42,51 @@ double mn_outcome_lesion_dh_um(const mn_grid *g, const mn_solver *s, const mn_mo
   return cols ? m->psi * sum / (double)cols : 0;
 }
 
-double mn_outcome_fill_pct(double dh_um, double depth_um) {
-  if (!(depth_um > 0)) return 0;
-  double f = 100 * dh_um / depth_um;
-  return f > 100 ? 100 : f;
+double mn_outcome_lesion_gain(const mn_grid *g, const mn_solver *s, const mn_lesion *l) {
+  const double *c1 = mn_solver_field_c(s, MN_SP_C1), *c3 = mn_solver_field_c(s, MN_SP_C3);
+  double sum = 0, w = 0;
+  for (int j = 0; j < g->ny; j++)
+    for (int i = 0; i < g->nx; i++) {
+      if (mn_lesion_deficit_um(l, mn_grid_xc_mm(g, i), mn_grid_yc_mm(g, j)) <= 0) continue;
+      for (int k = 0; k < g->nz; k++) {
+        size_t c = mn_grid_at(g, i, j, k);
+        if (g->cell[c] != MN_LAYER_PD) continue;
+        sum += g->dz_um[k] * (c1[c] + c3[c] - 1);
+        w += g->dz_um[k];
+      }
+    }
+  return w > 0 ? sum / w : 0;
 }
 
-/* The profile's mean depth over its footprint, as a share of the full depth (lesion.c's
- * profiles; Jacob 2001 via Fabbrocini 2010). */
-static double footprint_share(int type) {
+/* The response factor of each lesion type against wrinkles (docs/design/observation-v2.md):
+ * boxcar rho_box; rolling 0.79 and icepick 0.125 of it (GargChaudhary: reductions 37.25 and
+ * 5.88 % against boxcar's 47.06 %) [D]; wrinkles 1 (the reference). */
+static double type_factor(const mn_model_params *m, int type) {
   switch (type) {
     case MN_LESION_ICEPICK:
-      return 1.0 / 3;
+      return 0.125 * m->rho_box;
     case MN_LESION_BOXCAR:
-      return 0.857;
+      return m->rho_box;
     case MN_LESION_ROLLING:
-      return 0.5 - 2.0 / (M_PI * M_PI);
-    default: /* wrinkle: a V crease */
-      return 0.5;
+      return 0.79 * m->rho_box;
+    default:
+      return 1.0;
   }
 }
 
-double mn_outcome_lesion_fill_pct(int type, double depth_um, double dermis_um, double dh_um) {
-  if (!(depth_um > 0) || !(dermis_um > 0)) return 0;
-  double left = fmax(0, dermis_um - depth_um) / dermis_um; /* the dermis under the lesion */
-  double f = 100 * dh_um * left / (footprint_share(type) * depth_um);
-  return f > 100 ? 100 : f < 0 ? 0 : f;
+double mn_outcome_depth_loss(const mn_model_params *m, int type, double gain) {
+  double x = m->kap_fill * type_factor(m, type) * (gain > 0 ? gain : 0);
+  return -expm1(-x);
+}
+
+const double mn_outcome_scar_mix[3] = {0.59, 0.23, 0.18};
+
+double mn_outcome_depth_loss_mix(const mn_model_params *m, double gain) {
+  static const int types[3] = {MN_LESION_ICEPICK, MN_LESION_BOXCAR, MN_LESION_ROLLING};
+  double f = 0;
+  for (int k = 0; k < 3; k++)
+    f += mn_outcome_scar_mix[k] * mn_outcome_depth_loss(m, types[k], gain);
+  return f;
 }
 
 double mn_outcome_goodman_baron(double depth_um) {
@@ -77,6 +96,20 @@ double mn_outcome_goodman_baron(double depth_um) {
   for (int k = 0; k < 3; k++)
     g += 1 - 0.5 * erfc(-(log(theta[k]) - log(depth_um)) / (0.35 * M_SQRT2));
   return g;
+}
+
+double mn_outcome_goodman_baron_depth(double grade) {
+  if (!(grade > 1)) return 0;
+  if (!(grade < 4)) return INFINITY;
+  double lo = 0, hi = log(1e5); /* bisection on ln D over 1 um - 100 mm: the grade rises with D */
+  for (int i = 0; i < 100; i++) {
+    double mid = 0.5 * (lo + hi);
+    if (mn_outcome_goodman_baron(exp(mid)) < grade)
+      lo = mid;
+    else
+      hi = mid;
+  }
+  return exp(0.5 * (lo + hi));
 }
 
 double mn_outcome_lemperle(double depth_um) {

@@ -117,10 +117,10 @@ double mn__response_probability(const mn__region_ctx *x, const mn__response *r, 
                                 int *n);
 /* Day of the review of @p k sessions @p interval days apart: 6 months after the last. */
 double mn__review_day(int k, double interval);
-/* The region's goal quantity from the papillary collagen change (%) and the dermal thickening
- * (um): the fill of its defect for fill goals (by scar type: mn_outcome_lesion_fill_pct), the
- * collagen change otherwise. */
-double mn__goal_value(const mn_plan_region *pr, double collagen, double dh);
+/* The region's goal quantity for parameters @p m from the papillary collagen change (%): for
+ * fill goals the share of its defect's depth lost (mn_outcome_depth_loss by scar type, the mix
+ * when none is given; wrinkles), the collagen change otherwise. */
+double mn__goal_value(const mn_plan_region *pr, const mn_model_params *m, double collagen);
 /* Linear interpolation of a sampled quantity @p x of series @p ts at day @p t. */
 double mn__series_at(const mn_timeseries *ts, const double *x, double t);
 

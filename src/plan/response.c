@@ -89,18 +89,14 @@ static void matrix_at(const mn_timeseries *ts, const mn_skin *sk, const mn_model
   *dh = m->psi * h;
 }
 
-double mn__goal_value(const mn_plan_region *pr, double collagen, double dh) {
+double mn__goal_value(const mn_plan_region *pr, const mn_model_params *m, double collagen) {
   if (pr->quantity != MN_GOAL_FILL) return collagen;
-  double dermis = pr->skin.thickness_um[MN_LAYER_PD] + pr->skin.thickness_um[MN_LAYER_RD];
-  double d = 1000 * pr->defect_mm;
+  double g = collagen / 100;
   if (pr->req.concern != MN_CONCERN_ACNE_SCARS)
-    return mn_outcome_lesion_fill_pct(MN_LESION_WRINKLE, d, dermis, dh);
+    return 100 * mn_outcome_depth_loss(m, MN_LESION_WRINKLE, g);
   if (pr->req.scar_type > 0) /* the patient file's scar_list: none, icepick, boxcar, rolling */
-    return mn_outcome_lesion_fill_pct(pr->req.scar_type - 1, d, dermis, dh);
-  double f = 0; /* scars of no given type: the mean over the three types */
-  for (int t = MN_LESION_ICEPICK; t <= MN_LESION_ROLLING; t++)
-    f += mn_outcome_lesion_fill_pct(t, d, dermis, dh) / 3;
-  return f;
+    return 100 * mn_outcome_depth_loss(m, pr->req.scar_type - 1, g);
+  return 100 * mn_outcome_depth_loss_mix(m, g); /* scars of no given type: the mix */
 }
 
 /* Draw @p d's row of @p r from its course's series @p ts and outcome @p o. */
@@ -112,7 +108,7 @@ static void response_row(const mn__region_ctx *x, int d, const mn_timeseries *ts
   matrix_at(ts, &pr->skin, m, mn__review_day(r->k, r->interval), &collagen, &dh);
   r->collagen[d] = collagen;
   r->dh[d] = dh;
-  r->goal[d] = mn__goal_value(pr, collagen, dh);
+  r->goal[d] = mn__goal_value(pr, m, collagen);
   double *y = r->year + (size_t)d * MN_PLAN_YEAR_SAMPLES;
   for (int t = 0; t < MN_PLAN_YEAR_SAMPLES; t++) matrix_at(ts, &pr->skin, m, t, &y[t], &dh);
   double *w = r->week + (size_t)d * MN_PLAN_WEEK_SAMPLES;
@@ -209,21 +205,21 @@ double mn__response_population(const mn__response *r, double goal) {
 }
 
 /* Draw d's probability that a patient reaches the goal: the smallest patient factor b* whose
- * response b (collagen, dh) reaches it (the goal quantity is non-decreasing in b: fill is
- * linear in dh up to its clamp, collagen linear), then P(b >= b*) over the spread. A draw that
+ * response b (the collagen change) reaches it (the goal quantity is non-decreasing in b: fill
+ * rises with the collagen gain, collagen is linear), then P(b >= b*) over the spread. A draw that
  * predicts a loss (b only scales it) counts as its mean does. */
 static double draw_probability(const mn__region_ctx *x, const mn__response *r, int d) {
   const mn_plan_region *pr = x->pr;
   const mn_spread *s = x->spread;
-  double G = pr->goal_pct, y = r->goal[d], c = r->collagen[d], h = r->dh[d];
-  double drive = pr->quantity == MN_GOAL_FILL ? h : c;
-  if ((s->n == 1 && !(s->sigma[0] > 0)) || !(drive > 0)) return y >= G;
-  double lo = -14, hi = 14;                                       /* ln b: b from 1e-6 to 1.2e6 */
-  if (mn__goal_value(pr, exp(hi) * c, exp(hi) * h) < G) return 0; /* even the clamp falls short */
-  if (mn__goal_value(pr, exp(lo) * c, exp(lo) * h) >= G) return 1;
+  const mn_model_params *m = &x->draws[d];
+  double G = pr->goal_pct, y = r->goal[d], c = r->collagen[d];
+  if ((s->n == 1 && !(s->sigma[0] > 0)) || !(c > 0)) return y >= G;
+  double lo = -14, hi = 14;                             /* ln b: b from 1e-6 to 1.2e6 */
+  if (mn__goal_value(pr, m, exp(hi) * c) < G) return 0; /* even the clamp falls short */
+  if (mn__goal_value(pr, m, exp(lo) * c) >= G) return 1;
   for (int i = 0; i < 50; i++) { /* ln b* to 2.5e-14 */
     double mid = 0.5 * (lo + hi);
-    if (mn__goal_value(pr, exp(mid) * c, exp(mid) * h) >= G)
+    if (mn__goal_value(pr, m, exp(mid) * c) >= G)
       hi = mid;
     else
       lo = mid;

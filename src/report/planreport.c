@@ -366,7 +366,8 @@ static void section_figures(FILE *fp, const mn_plan_report *rp, char *const *svg
          "Fitzpatrick III, pen-12 at 1.0 mm, 3 sessions 42 days apart; `mnsim sensitivity`, "
          "data/sensitivity.csv, docs/calibration.md), not for this patient's plan. A large index "
          "on a parameter the calibration does not fit (every parameter but k_d_epi, K_V, V_vis, "
-         "a_d, q_F, C_set, v_close, pih_m50 and pih_sigma) means that output's band above is "
+         "a_d, q_F, C_set, v_close, pih_m50, pih_sigma, kap_fill and rho_box) means that "
+         "output's band above is "
          "narrower than the model's real uncertainty: the bands vary only the fitted parameters.");
 }
 

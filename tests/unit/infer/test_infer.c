@@ -370,7 +370,7 @@ Test(targets, shipped_calibration_rows_have_likelihoods_from_their_data) {
     binomial += r->lik == MN_LIK_BINOMIAL;
     checks += r->lik == MN_LIK_CHECK;
   }
-  cr_assert_eq(normal, 5);
+  cr_assert_eq(normal, 7); /* CT05a-c, CT14, CT16, CT25, CT26 */
   cr_assert_eq(binomial, 3);
   cr_assert_eq(checks, 5); /* SEED1 at three depths, SEED2 two ratios */
   mn_validation_fini(&v);
@@ -661,4 +661,75 @@ Test(spread, the_validation_items_check_the_posterior_and_can_fail) {
     printf("synthetic %s: CV %.3f, p %.4f\n", i ? "narrow" : "wide", t.check[0].cv, t.check[0].p);
     cr_assert(!t.check[0].pass && (i ? t.check[0].p < 0.05 : t.check[0].p > 0.95));
   }
+}
+
+/* ---- the clinical scales' observation model (docs/design/observation-v2.md) ---------------- */
+
+static mn_model_params scale_params(void) {
+  mn_param_set ps;
+  mn_error e = {0};
+  cr_assert_eq(mn_param_set_load_default(&ps, &e), MN_OK, "%s", e.msg);
+  return ps.p;
+}
+
+Test(scales, depth_loss_rises_with_the_gain_and_saturates) {
+  mn_model_params m = scale_params();
+  static const int types[4] = {MN_LESION_ICEPICK, MN_LESION_BOXCAR, MN_LESION_ROLLING,
+                               MN_LESION_WRINKLE};
+  for (int t = 0; t < 4; t++) {
+    cr_assert_eq(mn_outcome_depth_loss(&m, types[t], 0), 0);
+    cr_assert_eq(mn_outcome_depth_loss(&m, types[t], -0.3), 0, "a loss of collagen fills nothing");
+    double prev = 0, step = INFINITY;
+    for (int i = 1; i <= 20; i++) {
+      double f = mn_outcome_depth_loss(&m, types[t], 0.1 * i);
+      cr_assert(f > prev && f < 1, "type %d, gain %.1f: %g after %g", types[t], 0.1 * i, f, prev);
+      cr_assert(f - prev < step, "type %d: the increments must shrink (diminishing returns)",
+                types[t]);
+      step = f - prev, prev = f;
+    }
+  }
+}
+
+Test(scales, type_order_and_mix) {
+  mn_model_params m = scale_params();
+  for (double g = 0.05; g < 2; g += 0.05) {
+    double ice = mn_outcome_depth_loss(&m, MN_LESION_ICEPICK, g),
+           box = mn_outcome_depth_loss(&m, MN_LESION_BOXCAR, g),
+           rol = mn_outcome_depth_loss(&m, MN_LESION_ROLLING, g);
+    cr_assert(box > rol && rol > ice, "gain %g: boxcar %g, rolling %g, icepick %g", g, box, rol,
+              ice);
+    double mix = mn_outcome_depth_loss_mix(&m, g);
+    cr_assert(mix > ice && mix < box, "gain %g: the mix %g between icepick and boxcar", g, mix);
+  }
+  /* the factors in the small-gain limit: rolling 0.79 and icepick 0.125 of boxcar */
+  double g = 1e-7, box = mn_outcome_depth_loss(&m, MN_LESION_BOXCAR, g);
+  cr_assert_float_eq(mn_outcome_depth_loss(&m, MN_LESION_ROLLING, g) / box, 0.79, 1e-5);
+  cr_assert_float_eq(mn_outcome_depth_loss(&m, MN_LESION_ICEPICK, g) / box, 0.125, 1e-5);
+  cr_assert_float_eq(mn_outcome_scar_mix[0] + mn_outcome_scar_mix[1] + mn_outcome_scar_mix[2], 1,
+                     1e-12);
+}
+
+Test(scales, a_wrinkle_grade_change_does_not_depend_on_its_depth) {
+  mn_model_params m = scale_params();
+  double f = mn_outcome_depth_loss(&m, MN_LESION_WRINKLE, 0.4), want = log2(1 - f);
+  for (double d = 300; d <= 3000; d *= 1.3) {
+    double c = mn_outcome_lemperle(d * (1 - f)) - mn_outcome_lemperle(d);
+    cr_assert_float_eq(c, want, 1e-12, "depth %g um: change %g, want %g", d, c, want);
+  }
+}
+
+Test(scales, goodman_baron_depth_inverts_the_grade) {
+  for (double grade = 1.2; grade < 3.95; grade += 0.1) {
+    double d = mn_outcome_goodman_baron_depth(grade);
+    cr_assert(d > 0 && isfinite(d));
+    cr_assert_float_eq(mn_outcome_goodman_baron(d), grade, 1e-9, "grade %g: depth %g um", grade, d);
+  }
+  cr_assert_eq(mn_outcome_goodman_baron_depth(1), 0);
+  cr_assert(isinf(mn_outcome_goodman_baron_depth(4)));
+  /* a treated scar never gets a worse grade */
+  mn_model_params m = scale_params();
+  for (double d = 50; d < 2000; d *= 1.5)
+    cr_assert(
+        mn_outcome_goodman_baron(d * (1 - mn_outcome_depth_loss(&m, MN_LESION_ROLLING, 0.5))) <=
+        mn_outcome_goodman_baron(d));
 }
