@@ -64,7 +64,7 @@ typedef struct mn_lumped_params {
                           its zone; 0: the lumen mixes into the near zone at once */
 } mn_lumped_params;
 /** Defaults: slab_um 200, rn_factor 0.2 as fitted against the 3D model (docs/model.md), rtol
- *  1e-5, atol 1e-8, cohorts 0 (until the calibration is refitted with them: docs/model.md). */
+ *  1e-5, atol 1e-8, cohorts 1. */
 void mn_lumped_params_default(mn_lumped_params *p);
 
 /** Geometry derived from the input (for reports and tests). Plain data. */

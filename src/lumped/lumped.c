@@ -30,7 +30,7 @@ void mn_lumped_params_default(mn_lumped_params *p) {
   p->rn_factor = 0.2;
   p->rtol = 1e-5;
   p->atol = 1e-8;
-  p->cohorts = 0;
+  p->cohorts = 1;
 }
 
 /* The matrix species, which do not move: each session's lumen keeps its own values of them (a
