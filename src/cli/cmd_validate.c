@@ -415,7 +415,7 @@ static const cli_option calibrate_options[] = {
     {"walkers", 0, CLI_INT, "N", 2, 1024, CO(walkers), 0, NULL,
      "walkers of the ensemble sampler, even, >= 2 x parameters (default 32)"},
     {"steps", 0, CLI_INT, "N", 8, 1000000, CO(steps), 0, NULL,
-     "steps of the sampler (default 12000)"},
+     "steps of the sampler (default 14000)"},
     {"burn", 0, CLI_INT, "N", 0, 1000000, CO(burn), 0, NULL,
      "steps discarded as burn-in (default 500)"},
     {"thin", 0, CLI_INT, "N", 1, 100000, CO(thin), 0, NULL,

@@ -38,7 +38,7 @@ const char *const mn_calib_fitted[MN_CALIB_FITTED] = {"k_d_epi",   "K_V",      "
 
 void mn_calib_opts_default(mn_calib_opts *o) {
   memset(o, 0, sizeof *o);
-  o->walkers = 32, o->steps = 12000, o->burn = 500, o->thin = 30, o->max_evals = 400, o->seed = 1;
+  o->walkers = 32, o->steps = 14000, o->burn = 500, o->thin = 30, o->max_evals = 400, o->seed = 1;
 }
 
 void mn_calibration_fini(mn_calibration *c) {
