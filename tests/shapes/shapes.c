@@ -81,20 +81,30 @@ static void expect(int ok, const char *what) {
   if (!ok && check) failures++;
 }
 
+/* The share of depth mixed acne scars lose (the clinical scales' observation model v2) at a
+ * papillary collagen change of @p collagen_pct. */
+static double scar_fill(double collagen_pct) {
+  return 100 * mn_outcome_depth_loss_mix(&ps.p, collagen_pct / 100);
+}
+
 static void sessions_sweep(void) {
-  printf("sessions 1-8, monthly (papillary collagen at the review, %%)\n ");
-  double g[9] = {0};
+  printf("sessions 1-8, monthly (papillary collagen at the review, %%; mixed scars' fill, %%)\n ");
+  double g[9] = {0}, f[9] = {0};
   for (int k = 1; k <= 8; k++) {
     proto q = base();
     q.sessions = k;
     g[k] = gain(&q);
-    printf(" %d: %+.1f", k, g[k]);
+    f[k] = scar_fill(g[k]);
+    printf(" %d: %+.1f (%.1f)", k, g[k], f[k]);
   }
   printf("\n");
   int rising = 1;
-  for (int k = 2; k <= 8; k++) rising &= g[k] > g[k - 1];
-  expect(rising, "every session adds");
+  for (int k = 2; k <= 8; k++) rising &= g[k] > g[k - 1] && f[k] > f[k - 1];
+  expect(rising, "every session adds, to collagen and to the fill");
   expect(g[8] - g[4] < 0.5 * g[4], "sessions 5-8 add less than half of what sessions 1-4 add");
+  expect(f[8] - f[4] < 0.5 * f[4], "the fill too");
+  expect(f[3] - f[2] < f[2] - f[1],
+         "the third session adds less fill than the second (PMID 34596936, CT28: none at all)");
 }
 
 static void interval_sweep(void) {
@@ -148,27 +158,35 @@ static void time_course(void) {
 }
 
 /* Issue 15, item 2: the visible outcome of a course (the dermal thickening psi sum_l h_l dC_l,
- * papillary and reticular, which the fill and the wrinkle change follow) keeps rising after the
- * last session for at least 3 months and levels off near 6; it does not peak at 1 month. */
+ * papillary and reticular; and the scars' fill, which follows the papillary collagen gain) keeps
+ * rising after the last session for at least 3 months and levels off near 6; it does not peak at
+ * 1 month. */
 static void course_time_course(void) {
   static const double after[] = {30, 60, 90, 120, 180, 240, 365};
   enum { NA = sizeof after / sizeof after[0] };
-  double h[NA], peak = 0, tpk = 0;
-  printf("3 monthly sessions: dermal thickening (um) after the last session\n ");
+  double h[NA], f[NA], peak = 0, tpk = 0, fpeak = 0, fpk = 0;
+  printf(
+      "3 monthly sessions: dermal thickening (um; mixed scars' fill, %%) after the last "
+      "session\n ");
   for (int i = 0; i < NA; i++) {
     proto q = base();
     q.sessions = 3, q.review_day = after[i];
     mn_outcome o;
     run(&q, &o, NULL);
     h[i] = o.thickness_end_um;
+    f[i] = scar_fill(o.collagen_end_pct[0]);
     if (h[i] > peak) peak = h[i], tpk = after[i];
-    printf(" +%.0fd: %.1f", after[i], h[i]);
+    if (f[i] > fpeak) fpeak = f[i], fpk = after[i];
+    printf(" +%.0fd: %.1f (%.1f)", after[i], h[i], f[i]);
   }
   printf("\n");
   expect(h[0] < h[1] && h[1] < h[2] && h[2] < h[3],
          "thickening rises for at least 3 months after the last session (30 < 60 < 90 < 120 d)");
   expect(tpk >= 120 && tpk <= 240, "the peak falls 4-8 months after the last session, not at 1");
   expect(fabs(h[6] - h[4]) <= 0.15 * h[4], "at 12 months within 15 % of 6 months (plateau)");
+  expect(f[0] < f[1] && f[1] < f[2], "the fill rises for at least 3 months after the last session");
+  expect(fpk >= 90, "the fill peaks 3 months or more after the last session, not at 1");
+  expect(fabs(f[6] - f[4]) <= 0.10 * f[4], "the fill at 12 months within 10 % of 6 months");
 }
 
 static void depth_sweep(void) {
