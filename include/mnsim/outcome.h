@@ -114,8 +114,9 @@ double mn_outcome_lesion_dh_um(const mn_grid *g, const mn_solver *s, const mn_mo
                                const mn_lesion *l);
 
 /** Papillary collagen gain (C1 + C3 - 1, a fraction) over the mask of lesion @p l on the 3D grid
- *  now: the dz-weighted mean over the papillary cells of the lesion's columns; 0 when the lesion
- *  covers no column. @p s must be a solver on @p g. */
+ *  now: the dz-weighted mean over the papillary cells of the lesion's columns; over the grid's
+ *  papillary cells when those columns hold none (a lesion carved through the papillary dermis,
+ *  or one that covers no column); 0 without papillary cells. @p s must be a solver on @p g. */
 double mn_outcome_lesion_gain(const mn_grid *g, const mn_solver *s, const mn_lesion *l);
 
 /* ---- clinical scales (docs/model.md "Clinical scales"; docs/design/observation-v2.md) --------

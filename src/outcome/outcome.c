@@ -44,18 +44,20 @@ double mn_outcome_lesion_dh_um(const mn_grid *g, const mn_solver *s, const mn_mo
 
 double mn_outcome_lesion_gain(const mn_grid *g, const mn_solver *s, const mn_lesion *l) {
   const double *c1 = mn_solver_field_c(s, MN_SP_C1), *c3 = mn_solver_field_c(s, MN_SP_C3);
-  double sum = 0, w = 0;
+  double sum[2] = {0}, w[2] = {0}; /* the lesion's columns, the whole grid */
   for (int j = 0; j < g->ny; j++)
     for (int i = 0; i < g->nx; i++) {
-      if (mn_lesion_deficit_um(l, mn_grid_xc_mm(g, i), mn_grid_yc_mm(g, j)) <= 0) continue;
+      int in = mn_lesion_deficit_um(l, mn_grid_xc_mm(g, i), mn_grid_yc_mm(g, j)) > 0;
       for (int k = 0; k < g->nz; k++) {
         size_t c = mn_grid_at(g, i, j, k);
         if (g->cell[c] != MN_LAYER_PD) continue;
-        sum += g->dz_um[k] * (c1[c] + c3[c] - 1);
-        w += g->dz_um[k];
+        double x = g->dz_um[k] * (c1[c] + c3[c] - 1);
+        sum[1] += x, w[1] += g->dz_um[k];
+        if (in) sum[0] += x, w[0] += g->dz_um[k];
       }
     }
-  return w > 0 ? sum / w : 0;
+  /* a lesion carved through the papillary dermis reads the papillary dermis it lies in */
+  return w[0] > 0 ? sum[0] / w[0] : w[1] > 0 ? sum[1] / w[1] : 0;
 }
 
 /* The response factor of each lesion type against wrinkles (docs/design/observation-v2.md):
