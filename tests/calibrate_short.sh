@@ -30,8 +30,8 @@ for s in "likelihood: CT05a CT05b CT05c CT08a CT08b CT08c CT14 CT16 CT25 CT26" "
   "split R-hat" "NOT met: run longer" "posterior table: 88 draws"; do
   grep -q "$s" "$tmp/a.txt" || { echo "FAIL: output lacks '$s'"; fail=1; }
 done
-grep -q "^# fingerprint [0-9a-f]\{16\} tried 144 kept 72 ess" "$tmp/a/posterior.csv" || { echo "FAIL: posterior header"; head -6 "$tmp/a/posterior.csv"; fail=1; }
-[ "$(grep -vc '^#' "$tmp/a/posterior.csv")" -eq 73 ] || { echo "FAIL: posterior rows"; fail=1; }
+grep -q "^# fingerprint [0-9a-f]\{16\} tried 176 kept 88 ess" "$tmp/a/posterior.csv" || { echo "FAIL: posterior header"; head -6 "$tmp/a/posterior.csv"; fail=1; }
+[ "$(grep -vc '^#' "$tmp/a/posterior.csv")" -eq 89 ] || { echo "FAIL: posterior rows"; fail=1; }
 # the checkpoint: stopped after step 3 (exit 130, no tables), refused when damaged or another
 # run's, then continued to run 1's bytes and removed
 mkdir -p "$tmp/k"

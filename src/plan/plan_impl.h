@@ -77,8 +77,9 @@ typedef struct mn__candidate {
   double red_nominal; /* redness days */
   double pih_nominal; /* PIH risk of one session on the nominal parameters, % */
   int pih_tried;      /* already run with the draws for the PIH precaution */
-  double strength;    /* nominal response to one session, unclamped: the dermal thickening (fill
-                         goals) or the papillary collagen change (the others) at its review */
+  double strength;    /* nominal response to one session, unclamped: the papillary collagen
+                         change at its review, which every goal rises with (observation model
+                         v2: the fill reads it too) */
 } mn__candidate;
 
 /* What the search of one region shares between its steps. */

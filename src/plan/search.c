@@ -109,7 +109,7 @@ static int screen(mn__region_ctx *x, mn__candidate *cand, int nc, int *any, mn_e
     if (rc) return rc;
     cand[c].red_nominal = r0.red[0];
     cand[c].pih_nominal = r0.pih[0];
-    cand[c].strength = x->pr->quantity == MN_GOAL_FILL ? r0.dh[0] : r0.collagen[0];
+    cand[c].strength = r0.collagen[0]; /* every goal rises with the papillary collagen gain */
     cand[c].allowed = cand[c].red_nominal <= x->req->constraints.max_downtime_days;
     *any |= cand[c].allowed;
     mn__response_free(&r0);

@@ -184,7 +184,8 @@ static void course_time_course(void) {
          "thickening rises for at least 3 months after the last session (30 < 60 < 90 < 120 d)");
   expect(tpk >= 120 && tpk <= 240, "the peak falls 4-8 months after the last session, not at 1");
   expect(fabs(h[6] - h[4]) <= 0.15 * h[4], "at 12 months within 15 % of 6 months (plateau)");
-  expect(f[0] < f[1] && f[1] < f[2], "the fill rises for at least 3 months after the last session");
+  expect(f[0] < f[1] && f[1] < f[2] && f[2] < f[3],
+         "the fill rises for at least 3 months after the last session (30 < 60 < 90 < 120 d)");
   expect(fpk >= 90, "the fill peaks 3 months or more after the last session, not at 1");
   expect(fabs(f[6] - f[4]) <= 0.10 * f[4], "the fill at 12 months within 10 % of 6 months");
 }
