@@ -123,6 +123,10 @@ expect 2 "cannot open patient file" -- "$m" plan "$tmp/missing.yaml"
 # a goal out of reach is an answer (exit 0) that says so
 printf 'draws: 20\nregions:\n  - {region: cheek, concern: acne_scars, severity: severe, goal_pct: 100}\nconstraints: {max_sessions: 1, earliest_start: 2027-01-04}\n' >"$tmp/far.yaml"
 expect 0 "NOT reached within the constraints" -- "$m" plan -o "$tmp/far" "$tmp/far.yaml"
+# a depth to reach is for lesions (fine_lines, wrinkles, acne_scars): the key is named
+printf 'draws: 0\nregions:\n  - {region: cheek, concern: texture, residual_mm: 0.1}\n' >"$tmp/resid.yaml"
+expect 2 "regions\[0\].residual_mm = 0.1 is for fine_lines, wrinkles and acne_scars" -- "$m" plan -o "$tmp/resid" "$tmp/resid.yaml"
+[ -e "$tmp/resid" ] && { echo "FAIL plan: output left after a refused patient file"; fail=1; }
 # do not treat: still exit 0, no sessions in the calendar
 printf 'draws: 0\npatient: {conditions: [pregnancy]}\nregions:\n  - {region: cheek, concern: texture}\nconstraints: {earliest_start: 2027-01-04}\n' >"$tmp/preg.yaml"
 expect 0 "do-not-treat" -- "$m" plan -o "$tmp/preg" "$tmp/preg.yaml"

@@ -62,12 +62,13 @@ const char *mn_severity_name(int s);
 
 /** One region of the face and what to treat there (a `regions` entry of the patient file). */
 typedef struct mn_plan_region_req {
-  char region[32];  /**< atlas region */
-  int concern;      /**< mn_concern */
-  int severity;     /**< mn_severity */
-  int scar_type;    /**< mn_lesion_type for acne scars (icepick, boxcar, rolling), -1 otherwise */
-  double defect_mm; /**< depth of the wrinkle or scar; 0 = the indication's default */
-  double goal_pct;  /**< target improvement; 0 = the indication's default */
+  char region[32];    /**< atlas region */
+  int concern;        /**< mn_concern */
+  int severity;       /**< mn_severity */
+  int scar_type;      /**< mn_lesion_type for acne scars (icepick, boxcar, rolling), -1 otherwise */
+  double defect_mm;   /**< depth of the wrinkle or scar; 0 = the indication's default */
+  double residual_mm; /**< fill goals: the depth the lesion is to reach; 0 = the indication's */
+  double goal_pct;    /**< target improvement; 0 = derived (fill) or the indication's default */
 } mn_plan_region_req;
 const mn_config_desc *mn_plan_region_param_table(size_t *n);
 
@@ -231,8 +232,11 @@ typedef enum { MN_GOAL_FILL, MN_GOAL_COLLAGEN, MN_GOAL_NONE } mn_goal_quantity;
 
 typedef struct mn_indication {
   int concern, severity;
-  double defect_mm;                  /**< default defect depth (fill goals) */
-  double goal_pct;                   /**< default target improvement */
+  double defect_mm;   /**< default defect depth (fill goals) */
+  double residual_mm; /**< fill goals: the residual depth to reach (the scale's
+                           threshold: Goodman-Baron mild, Lemperle grade 1) */
+  double goal_pct;    /**< fill goals: the smallest improvement asked (a floor); collagen goals: the
+                           target gain */
   double depth_min_mm, depth_max_mm; /**< needle depth range for the indication */
   int quantity;                      /**< mn_goal_quantity */
   int protocol_sessions;             /**< MN_GOAL_NONE: the clinic protocol's sessions */
@@ -279,11 +283,13 @@ typedef struct mn_plan_region {
   mn_plan_region_req req;
   const mn_indication *ind; /**< borrowed from the indications table the plan was made with */
   mn_skin skin;
-  double defect_mm, goal_pct; /**< as used */
-  int quantity;               /**< mn_goal_quantity */
-  double depth_mm;            /**< needle setting */
-  double depth_cap_mm;        /**< the deepest allowed here (chart, anatomy) */
-  char depth_reason[400];     /**< what bounded the depth */
+  double defect_mm, residual_mm, goal_pct; /**< as used: fill goals ask for the share
+                                                1 - residual / defect of the depth, at least the
+                                                indication's floor, unless goal_pct is given */
+  int quantity;                            /**< mn_goal_quantity */
+  double depth_mm;                         /**< needle setting */
+  double depth_cap_mm;                     /**< the deepest allowed here (chart, anatomy) */
+  char depth_reason[400];                  /**< what bounded the depth */
   char precaution[400]; /**< the candidacy precaution that constrained this region's search and
                              how (R44: PIH risk cap), "" when none applies */
   char binding[300];    /**< when the goal is not reached: the constraint that binds and the

@@ -236,7 +236,8 @@ static int print_template(void) {
       "    severity: moderate    # mild | moderate | severe\n"
       "    scar_type: rolling    # acne scars: icepick | boxcar | rolling\n"
       "    defect_mm: 0          # depth of the scar or wrinkle; 0 = default for the severity\n"
-      "    goal_pct: 0           # target improvement; 0 = default (data/indications.csv)\n"
+      "    residual_mm: 0        # depth to reach; 0 = default (Goodman-Baron mild, Lemperle 1)\n"
+      "    goal_pct: 0           # share of the depth to fill; 0 = from residual_mm\n"
       "constraints:\n"
       "  max_sessions: 6\n"
       "  max_downtime_days: 7    # visible redness tolerated per session (median)\n"
@@ -295,11 +296,15 @@ static void print_region(const mn_plan_region *r) {
     printf("             goal: none modelled (no model of pigment clearance): clinic protocol\n");
   else {
     band_text(b1, sizeof b1, r->outcome, " %");
+    char depth[80] = "";
+    if (r->quantity == MN_GOAL_FILL)
+      snprintf(depth, sizeof depth, " of the %.2f mm depth (to %.2f mm)", r->defect_mm,
+               r->defect_mm * (1 - r->goal_pct / 100));
     printf(
         "             goal %s >= %.0f %%%s: %s at the review, probability %.0f %% for a "
         "patient (+/- %.1f, Monte Carlo s.e., %d draws; the mean patient's %.0f %%) %s\n",
         r->quantity == MN_GOAL_FILL ? "fill" : "papillary collagen", r->goal_pct,
-        r->quantity == MN_GOAL_FILL ? "" : " gain", b1, 100 * r->probability,
+        r->quantity == MN_GOAL_FILL ? depth : " gain", b1, 100 * r->probability,
         100 * r->probability_mcse, r->draws_kept - 1, 100 * r->probability_population,
         r->reached ? "(reached)" : "(NOT reached within the constraints: best plan shown)");
   }

@@ -56,8 +56,8 @@ static json_t *candidacy_json(const mn_candidacy *c) {
                    "data/candidacy.csv with their sources");
 }
 
-/* One region's plan. defect_mm is null unless the goal is a fill, goal_pct null when no goal is
- * modelled (a clinic protocol). */
+/* One region's plan. defect_mm and residual_mm (the depth the goal is to reach) are null unless
+ * the goal is a fill, goal_pct null when no goal is modelled (a clinic protocol). */
 static json_t *region_json(const mn_plan_region *r) {
   json_t *o = json_pack(
       "{s:s,s:s,s:s,s:s,s:o,s:o,s:s,s:s,s:o,s:o,s:s,s:i,s:o,s:i,s:b,s:o,s:o,s:i,s:o,s:o,s:o,s:o,s:"
@@ -82,6 +82,8 @@ static json_t *region_json(const mn_plan_region *r) {
       "uncertainty",
       "indication_source", r->ind ? r->ind->source : "", "binding", r->binding);
   if (o) json_object_set_new(o, "probability_population", num(r->probability_population));
+  if (o)
+    json_object_set_new(o, "residual_mm", num(r->quantity == MN_GOAL_FILL ? r->residual_mm : NAN));
   return o;
 }
 

@@ -26,14 +26,14 @@ static int lookup(const char *const *names, const char *s) {
 }
 
 static int parse_indications(mn_indications *ind, mn_error *err) {
-  static const char *const cols[10] = {
-      "concern",      "severity", "defect_mm",         "goal_pct", "depth_min_mm",
-      "depth_max_mm", "quantity", "protocol_sessions", "source",   "evidence"};
-  int rc = MN_OK, col[10];
+  static const char *const cols[11] = {
+      "concern",      "severity", "defect_mm",         "residual_mm", "goal_pct", "depth_min_mm",
+      "depth_max_mm", "quantity", "protocol_sessions", "source",      "evidence"};
+  int rc = MN_OK, col[11];
   mn_csv c;
   MN_TRY(mn_csv_parse(mn__data_indications_csv, mn__data_indications_csv_len,
                       "data/indications.csv", &c, err));
-  for (int j = 0; j < 10; j++)
+  for (int j = 0; j < 11; j++)
     if ((rc = mn_csv_require(&c, cols[j], &col[j], err))) goto done;
   for (int r = 0; r < c.nrows && rc == MN_OK; r++) {
     if (ind->n == (int)(sizeof ind->ind / sizeof ind->ind[0])) {
@@ -44,7 +44,7 @@ static int parse_indications(mn_indications *ind, mn_error *err) {
     memset(x, 0, sizeof *x);
     x->concern = lookup(concern_names, c.rows[r][col[0]]);
     x->severity = lookup(severity_names, c.rows[r][col[1]]);
-    x->quantity = lookup(quantity_names, c.rows[r][col[6]]);
+    x->quantity = lookup(quantity_names, c.rows[r][col[7]]);
     double ps = 0;
     if (x->concern < 0 || x->severity < 0 || x->quantity < 0) {
       rc = MN_ERR(err, MN_EINPUT, "",
@@ -52,16 +52,18 @@ static int parse_indications(mn_indications *ind, mn_error *err) {
       break;
     }
     if ((rc = mn_csv_double(&c, r, col[2], &x->defect_mm, err)) ||
-        (rc = mn_csv_double(&c, r, col[3], &x->goal_pct, err)) ||
-        (rc = mn_csv_double(&c, r, col[4], &x->depth_min_mm, err)) ||
-        (rc = mn_csv_double(&c, r, col[5], &x->depth_max_mm, err)) ||
-        (rc = mn_csv_double(&c, r, col[7], &ps, err)))
+        (rc = mn_csv_double(&c, r, col[3], &x->residual_mm, err)) ||
+        (rc = mn_csv_double(&c, r, col[4], &x->goal_pct, err)) ||
+        (rc = mn_csv_double(&c, r, col[5], &x->depth_min_mm, err)) ||
+        (rc = mn_csv_double(&c, r, col[6], &x->depth_max_mm, err)) ||
+        (rc = mn_csv_double(&c, r, col[8], &ps, err)))
       break;
     x->protocol_sessions = (int)ps;
-    snprintf(x->source, sizeof x->source, "%s", c.rows[r][col[8]]);
-    snprintf(x->evidence, sizeof x->evidence, "%s", c.rows[r][col[9]]);
+    snprintf(x->source, sizeof x->source, "%s", c.rows[r][col[9]]);
+    snprintf(x->evidence, sizeof x->evidence, "%s", c.rows[r][col[10]]);
     if (!(x->depth_min_mm > 0 && x->depth_min_mm <= x->depth_max_mm) ||
-        (x->quantity == MN_GOAL_FILL && !(x->defect_mm > 0 && x->goal_pct > 0)) ||
+        (x->quantity == MN_GOAL_FILL &&
+         !(x->defect_mm > 0 && x->residual_mm > 0 && x->goal_pct > 0 && x->goal_pct < 100)) ||
         (x->quantity == MN_GOAL_COLLAGEN && !(x->goal_pct > 0)) ||
         (x->quantity == MN_GOAL_NONE && !(ps >= 1 && ps <= MN_PLAN_MAX_SESSIONS))) {
       rc = MN_ERR(err, MN_EINPUT, "", "data/indications.csv:%d: inconsistent values", c.lineno[r]);

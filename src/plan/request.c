@@ -22,8 +22,13 @@ static const mn_config_desc region_table[] = {
      "acne scars: icepick, boxcar or rolling (icepick responds least)"},
     {"defect_mm", MN_CONFIG_DOUBLE, "mm", 0, 0, 3, NULL, NULL, RF(defect_mm),
      "depth of the wrinkle or scar; 0 = the indication's default (data/indications.csv)"},
+    {"residual_mm", MN_CONFIG_DOUBLE, "mm", 0, 0, 3, NULL, NULL, RF(residual_mm),
+     "depth the wrinkle or scar is to reach (the fill goal asks for 1 - residual / defect of its "
+     "depth, at least the indication's floor); 0 = the indication's (Goodman-Baron mild, Lemperle "
+     "grade 1)"},
     {"goal_pct", MN_CONFIG_DOUBLE, "%", 0, 0, 100, NULL, NULL, RF(goal_pct),
-     "target improvement (fill of the defect, or collagen gain for texture); 0 = default"},
+     "target improvement (share of the defect's depth filled, or collagen gain for texture); "
+     "0 = derived from residual_mm (fill) or the indication's default; overrides residual_mm"},
 };
 #define IF(f) offsetof(mn_plan_item, f), sizeof(((mn_plan_item *)0)->f)
 static const mn_config_desc item_table[] = {
@@ -107,6 +112,12 @@ int mn_plan_request_check(const mn_plan_request *r, mn_error *err) {
     if (q->concern != MN_CONCERN_ACNE_SCARS && q->scar_type > 0)
       return MN_ERR(err, MN_EINPUT, key, "%s = %s is for acne_scars, not %s", key,
                     scar_list[q->scar_type], mn_concern_name(q->concern));
+    snprintf(key, sizeof key, "regions[%d].residual_mm", i);
+    if (q->residual_mm > 0 &&
+        (q->concern == MN_CONCERN_TEXTURE || q->concern == MN_CONCERN_UNEVEN_TONE))
+      return MN_ERR(err, MN_EINPUT, key,
+                    "%s = %g is for fine_lines, wrinkles and acne_scars (a depth to reach), not %s",
+                    key, q->residual_mm, mn_concern_name(q->concern));
     snprintf(key, sizeof key, "regions[%d]", i);
     for (int j = 0; j < i; j++)
       if (!strcmp(r->regions[j].region, q->region) && r->regions[j].concern == q->concern)

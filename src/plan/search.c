@@ -50,9 +50,17 @@ static int region_setup(const mn_plan_request *req, int i, const mn_skin_atlas *
   }
   pr->quantity = pr->ind->quantity;
   pr->defect_mm = pr->req.defect_mm > 0 ? pr->req.defect_mm : pr->ind->defect_mm;
-  pr->goal_pct = pr->req.goal_pct > 0 ? pr->req.goal_pct : pr->ind->goal_pct;
   if (pr->req.concern == MN_CONCERN_ACNE_SCARS && pr->req.scar_type == 1 /* icepick */)
     pr->defect_mm = fmax(pr->defect_mm, 0.5); /* V-shaped tracts to the deep dermis (Jacob 2001) */
+  pr->residual_mm = 0;
+  if (pr->quantity == MN_GOAL_FILL)
+    pr->residual_mm = pr->req.residual_mm > 0 ? pr->req.residual_mm : pr->ind->residual_mm;
+  pr->goal_pct = pr->req.goal_pct > 0 ? pr->req.goal_pct : pr->ind->goal_pct;
+  /* a fill goal is a depth to reach on the scale's own terms (docs/design/observation-v2.md
+   * section 6): the lesion is to lose 1 - residual / defect of its depth, so a deeper lesion asks
+   * for a larger share (SEED4), and at least the indication's floor (a visible change) */
+  if (pr->quantity == MN_GOAL_FILL && !(pr->req.goal_pct > 0))
+    pr->goal_pct = fmax(pr->goal_pct, 100 * (1 - pr->residual_mm / pr->defect_mm));
   return MN_OK;
 }
 

@@ -431,6 +431,54 @@ Test(plan, deep_wrinkles_and_severe_scars_get_more_sessions, .init = setup, .fin
   }
 }
 
+Test(plan, a_fill_goal_is_a_depth_to_reach, .init = setup, .fini = teardown) {
+  /* docs/design/observation-v2.md section 6: the lesion is to reach the scale's residual depth,
+   * so the share of its depth asked for rises with its depth (max(floor, 1 - residual / defect));
+   * a patient file's residual_mm moves it, its goal_pct overrides it */
+  const double defect[] = {0.15, 0.2, 0.3, 0.6, 1.2};
+  double last = 0;
+  for (size_t i = 0; i < sizeof defect / sizeof *defect; i++) {
+    mn_plan_request q = request(0);
+    q.constraints.max_sessions = 1;
+    add_region(&q, "cheek", MN_CONCERN_ACNE_SCARS, MN_SEVERITY_MODERATE);
+    q.regions[0].defect_mm = defect[i];
+    mn_plan *p = make(&q);
+    const mn_plan_region *r = &p->region[0];
+    const mn_indication *ind = r->ind;
+    double want = fmax(ind->goal_pct, 100 * (1 - ind->residual_mm / defect[i]));
+    printf("acne scars %.2f mm: goal %.1f %% (to %.3f mm)\n", defect[i], r->goal_pct,
+           defect[i] * (1 - r->goal_pct / 100));
+    cr_assert_float_eq(r->goal_pct, want, 1e-9);
+    cr_assert_float_eq(r->residual_mm, ind->residual_mm, 1e-12);
+    cr_assert(r->goal_pct >= last && r->goal_pct < 100);
+    if (defect[i] > 2 * ind->residual_mm) cr_assert(r->goal_pct > ind->goal_pct);
+    last = r->goal_pct;
+    mn_plan_fini(p);
+    free(p);
+  }
+  mn_plan_request q = request(0);
+  q.constraints.max_sessions = 1;
+  add_region(&q, "forehead", MN_CONCERN_WRINKLES, MN_SEVERITY_SEVERE);
+  q.regions[0].residual_mm = 0.4;
+  mn_plan *p = make(&q);
+  double d = p->region[0].defect_mm;
+  cr_assert_float_eq(p->region[0].goal_pct, fmax(p->region[0].ind->goal_pct, 100 * (1 - 0.4 / d)),
+                     1e-9);
+  mn_plan_fini(p);
+  free(p);
+  q.regions[0].goal_pct = 30;
+  p = make(&q);
+  cr_assert_float_eq(p->region[0].goal_pct, 30, 1e-12);
+  mn_plan_fini(p);
+  free(p);
+  /* a depth to reach is for lesions only */
+  q.regions[0].concern = MN_CONCERN_TEXTURE;
+  q.regions[0].goal_pct = 0;
+  mn_error e = {0};
+  cr_assert_neq(mn_plan_request_check(&q, &e), MN_OK);
+  cr_assert(strstr(e.msg, "regions[0].residual_mm"), "%s", e.msg);
+}
+
 Test(plan, the_probability_carries_at_most_the_requested_monte_carlo_error, .init = setup,
      .fini = teardown) {
   /* issue 16: at most one percentage point. The search's 200 draws give about 2-3 points near
