@@ -123,6 +123,11 @@ expect 2 "cannot open patient file" -- "$m" plan "$tmp/missing.yaml"
 # a goal out of reach is an answer (exit 0) that says so
 printf 'draws: 20\nregions:\n  - {region: cheek, concern: acne_scars, severity: severe, goal_pct: 100}\nconstraints: {max_sessions: 1, earliest_start: 2027-01-04}\n' >"$tmp/far.yaml"
 expect 0 "NOT reached within the constraints" -- "$m" plan -o "$tmp/far" "$tmp/far.yaml"
+# the emulator (docs/plan.md): the final course over every posterior draw, the summary says how
+# many ran; --exact runs every draw it uses
+expect 0 "draws, [0-9]* run, the rest emulated" -- "$m" plan --region cheek:texture --draws 10 --no-report --start 2027-03-01 -o "$tmp/emu"
+grep -q '"draws_run": [0-9]' "$tmp/emu/plan.json" || { echo "FAIL plan.json lacks draws_run"; fail=1; }
+"$m" plan --region cheek:texture --draws 10 --max-mcse 0 --exact --no-report --start 2027-03-01 -o "$tmp/exact" | grep -q "emulated" && { echo "FAIL plan --exact emulates"; fail=1; }
 # do not treat: still exit 0, no sessions in the calendar
 printf 'draws: 0\npatient: {conditions: [pregnancy]}\nregions:\n  - {region: cheek, concern: texture}\nconstraints: {earliest_start: 2027-01-04}\n' >"$tmp/preg.yaml"
 expect 0 "do-not-treat" -- "$m" plan -o "$tmp/preg" "$tmp/preg.yaml"
