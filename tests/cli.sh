@@ -127,6 +127,11 @@ expect 0 "NOT reached within the constraints" -- "$m" plan -o "$tmp/far" "$tmp/f
 printf 'draws: 0\nregions:\n  - {region: cheek, concern: texture, residual_mm: 0.1}\n' >"$tmp/resid.yaml"
 expect 2 "regions\[0\].residual_mm = 0.1 is for fine_lines, wrinkles and acne_scars" -- "$m" plan -o "$tmp/resid" "$tmp/resid.yaml"
 [ -e "$tmp/resid" ] && { echo "FAIL plan: output left after a refused patient file"; fail=1; }
+# the emulator (docs/plan.md): the final course over every posterior draw, the summary says how
+# many ran; --exact runs every draw it uses
+expect 0 "draws, [0-9]* run, the rest emulated" -- "$m" plan --region cheek:texture --draws 10 --no-report --start 2027-03-01 -o "$tmp/emu"
+grep -q '"draws_run": [0-9]' "$tmp/emu/plan.json" || { echo "FAIL plan.json lacks draws_run"; fail=1; }
+"$m" plan --region cheek:texture --draws 10 --max-mcse 0 --exact --no-report --start 2027-03-01 -o "$tmp/exact" | grep -q "emulated" && { echo "FAIL plan --exact emulates"; fail=1; }
 # do not treat: still exit 0, no sessions in the calendar
 printf 'draws: 0\npatient: {conditions: [pregnancy]}\nregions:\n  - {region: cheek, concern: texture}\nconstraints: {earliest_start: 2027-01-04}\n' >"$tmp/preg.yaml"
 expect 0 "do-not-treat" -- "$m" plan -o "$tmp/preg" "$tmp/preg.yaml"

@@ -120,6 +120,10 @@ typedef struct mn_plan_request {
   int all_draws;         /**< 1: every yes-or-no question of the search runs all its draws at
                               once instead of in stages that stop when the answer is clear
                               (docs/plan.md "Draws in stages"); the same plan, more runs */
+  int exact;             /**< 1: no emulator: every probability from every draw's own course
+                              (docs/plan.md "The emulator"); the default 0 emulates where it pays */
+  int emulator_constant; /**< tests only: the emulator predicts a constant (the control variate
+                              must still give an unbiased probability, with a larger error) */
   uint64_t seed;
   int threads;    /**< 0 = all cores */
   char today[16]; /**< YYYY-MM-DD: the day the plan is made (the library never reads the
@@ -315,8 +319,11 @@ typedef struct mn_plan_region {
   double pih_pct[3];      /**< PIH risk per course (uncalibrated, flagged) */
   double collagen_pd[3];  /**< papillary collagen change at the review, % */
   mn_plan_curves *curves; /**< the figures' curves, owned by the plan (mn_plan_fini) */
-  int draws_kept;         /**< parameter sets behind the probability and bands (the nominal and
-                               the posterior draws of the final course) */
+  int draws_kept;         /**< parameter sets behind the probability (the nominal and the
+                               posterior draws of the final course) */
+  int draws_exact;        /**< of those, the ones whose whole course ran: the bands and curves,
+                               and the emulator's fit and correction (= draws_kept when nothing
+                               was emulated) */
 } mn_plan_region;
 
 /** An entry of the aftercare calendar: days since 1970-01-01, @p to exclusive. */

@@ -12,7 +12,7 @@
 
 typedef struct plan_opts {
   cli_opts common;
-  int draws, threads, rules, tmpl, no_report, no_histology;
+  int draws, threads, rules, tmpl, no_report, no_histology, exact;
   double max_mcse; /* --max-mcse, -1: the file's */
   double spread;   /* --patient-spread, NaN: the file's */
   const char *today;
@@ -46,6 +46,8 @@ static const cli_option options[] = {
     {"patient-spread", 0, CLI_DOUBLE, "S", -1, 1.5, PO(spread), 0, NULL,
      "sigma_b of the response between patients (default: the file's `patient_spread`, 0 = the "
      "posterior of data/between_patient.csv; -1: none, the mean patient)"},
+    {"exact", 0, CLI_FLAG, NULL, 0, 0, PO(exact), 0, NULL,
+     "no emulator: every probability from every draw's own course (slower; docs/plan.md)"},
     {"threads", 0, CLI_INT, "N", 1, 256, PO(threads), 0, NULL,
      "parallel model runs (default: all cores)"},
     {"today", 0, CLI_STRING, "DATE", 0, 0, PO(today), 0, NULL,
@@ -300,12 +302,18 @@ static void print_region(const mn_plan_region *r) {
     if (r->quantity == MN_GOAL_FILL)
       snprintf(depth, sizeof depth, " of the %.2f mm depth (to %.2f mm)", r->defect_mm,
                r->defect_mm * (1 - r->goal_pct / 100));
+    char draws[64];
+    if (r->draws_exact < r->draws_kept)
+      snprintf(draws, sizeof draws, "%d draws, %d run, the rest emulated", r->draws_kept - 1,
+               r->draws_exact - 1);
+    else
+      snprintf(draws, sizeof draws, "%d draws", r->draws_kept - 1);
     printf(
         "             goal %s >= %.0f %%%s: %s at the review, probability %.0f %% for a "
-        "patient (+/- %.1f, Monte Carlo s.e., %d draws; the mean patient's %.0f %%) %s\n",
+        "patient (+/- %.1f, Monte Carlo s.e., %s; the mean patient's %.0f %%) %s\n",
         r->quantity == MN_GOAL_FILL ? "fill" : "papillary collagen", r->goal_pct,
         r->quantity == MN_GOAL_FILL ? depth : " gain", b1, 100 * r->probability,
-        100 * r->probability_mcse, r->draws_kept - 1, 100 * r->probability_population,
+        100 * r->probability_mcse, draws, 100 * r->probability_population,
         r->reached ? "(reached)" : "(NOT reached within the constraints: best plan shown)");
   }
   band_text(b1, sizeof b1, r->redness_days, " d");
@@ -443,6 +451,7 @@ static int make(run *r, plan_opts *o, const char *path, mn_error *err) {
   if (o->max_mcse >= 0) q->max_mcse = o->max_mcse;
   if (!isnan(o->spread)) q->patient_spread = o->spread;
   q->threads = o->threads;
+  q->exact = o->exact;
   snprintf(q->today, sizeof q->today, "%s", r->today);
   r->ps = mn_malloc(sizeof *r->ps);
   MN_CHECK(r->ps, err, MN_ENOMEM, "", "out of memory");

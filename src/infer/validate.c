@@ -471,9 +471,9 @@ static void eval_model_row(mn_target_eval *r, const mn_param_set *ps, const mn_m
   int n = 0;
   if (kept > 0) {
     double *pair = val + 3 * (kept + 1); /* room for 2 kept */
-    j->draws = set;
-    mn_course_eval_draws(set, kept, 2, eval_draw_3d, j, threads, pair, &r->failed, NULL);
-    j->draws = NULL;
+    job jd = *j;                         /* the draws' seeds from their place in set */
+    jd.draws = set;
+    mn_course_eval_draws(set, kept, 2, eval_draw_3d, &jd, threads, pair, &r->failed, NULL);
     for (int i = 0; i < kept; i++) d3[i] = pair[2 * i], dl[i] = pair[2 * i + 1];
     double q[3];
     mn_quantiles(d3, kept, q);

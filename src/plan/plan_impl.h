@@ -51,6 +51,29 @@ extern const size_t mn__data_region_depths_csv_len;
 #define MN__STAGE_Z 3.0
 #define MN__PIH_TRIES 4 /* gentler settings run with the draws at most */
 
+/* ---- the per-question emulator (emulator.c; docs/design/planner-emulator.md) ------------- */
+
+#define MN__EMU_MAX 8 /* active parameters at most; with more, every draw runs */
+#define MN__EMU_P (1 + MN__EMU_MAX + MN__EMU_MAX * (MN__EMU_MAX + 1) / 2)
+#define MN__EMU_TRAIN 3    /* exact courses per coefficient that fit the emulator */
+#define MN__EMU_CORRECT 32 /* first exact courses of the correction (doubled while needed) */
+#define MN__EMU_SHARE 4    /* emulate only when the draws are this many times the first courses */
+
+/* The parameters an emulator reads: those that vary over the draws and move the course. */
+typedef struct mn__emu_space {
+  int m;                   /* 0: no emulator (every draw runs) */
+  int constant;            /* req->emulator_constant: the fit keeps its intercept only */
+  size_t off[MN__EMU_MAX]; /* offsets in mn_model_params */
+  char name[MN__EMU_MAX][24];
+  double mu[MN__EMU_MAX], sd[MN__EMU_MAX]; /* of the logarithms over the pool's draws */
+} mn__emu_space;
+
+/* One question's emulator: quadratic coefficients for the collagen change and the thickening. */
+typedef struct mn__emu_model {
+  int p; /* coefficients (0: none fitted) */
+  double bc[MN__EMU_P], bh[MN__EMU_P];
+} mn__emu_model;
+
 /* ---- a setting's course per draw (response.c) --------------------------------------------- */
 
 /* A course (k sessions, interval days apart) of one setting over nd draws. */
@@ -66,6 +89,12 @@ typedef struct mn__response {
   double *red, *bar, *sun, *pih; /* [nd] first session's windows (days); PIH risk (%) */
   double thr;                    /* redness visibility threshold of draw 0 */
   int *ok;                       /* [nd] run finished */
+  /* emulated (emulator.c): draws [0, n_exact) ran (ok says which finished), [0, n_train) of
+   * them fitted the emulator, [n_train, n_exact) correct it; every draw has its predictions
+   * c_hat, h_hat. Not emulated: n_exact = nd. Bands and curves read the finished rows only. */
+  int emulated, n_exact, n_train;
+  mn__emu_model emu;
+  double *c_hat, *h_hat; /* [nd] predicted collagen change (%) and thickening (um) */
 } mn__response;
 
 /* A needle setting the search considers. */
@@ -95,6 +124,7 @@ typedef struct mn__region_ctx {
   double ess;  /* the posterior table's effective sample size (its chain's smallest) */
   const mn_spread *spread; /* the response's spread between patients */
   int evaluations;
+  mn__emu_space space; /* what an emulator reads (m = 0: none) */
 } mn__region_ctx;
 
 void mn__response_free(mn__response *r);
@@ -107,15 +137,53 @@ int mn__response_run(mn__region_ctx *x, const mn__candidate *c, int k, double in
  * only). On failure @p r is freed. */
 int mn__response_extend(mn__region_ctx *x, const mn__candidate *c, int nd, mn__response *r,
                         mn_error *err);
-/* Share of the finished draws whose goal quantity (the population mean's) reaches @p goal. */
-double mn__response_population(const mn__response *r, double goal);
-/* The probability that a patient reaches the region's goal: over the finished draws, the mean
- * of each draw's P(b >= b*), b the patient factor of x->spread and b* the factor whose response
- * reaches the goal (docs/plan.md "A probability for a patient"). *var (if not NULL): the
- * variance of those per-draw probabilities with two pseudo-draws 0 and 1 added (Laplace), for
- * the Monte Carlo error; *n (if not NULL): the finished draws. */
-double mn__response_probability(const mn__region_ctx *x, const mn__response *r, double *var,
-                                int *n);
+/* A course of @p nd draws whose goal quantities come from an emulator where that pays
+ * (x->space.m > 0, nd at least MN__EMU_SHARE times the first exact courses, not req->exact):
+ * the first courses run, the emulator is fitted and predicts every draw; else every draw runs
+ * (mn__response_run). */
+int mn__response_emulate(mn__region_ctx *x, const mn__candidate *c, int k, double interval, int nd,
+                         mn__response *r, mn_error *err);
+/* Whether a course of @p nd draws is emulated (mn__response_emulate). */
+int mn__emulates(const mn__region_ctx *x, int nd);
+/* An exact response @p r turned into an emulated one of @p nd draws when the emulator pays at nd
+ * draws: exact courses up to the emulator's first ones (more when r has more: they all fit or
+ * correct it), the fit, predictions for the rest. Unchanged when it does not pay or the fit
+ * fails (then r still holds its exact rows). On failure @p r is freed. */
+int mn__response_emulate_to(mn__region_ctx *x, const mn__candidate *c, int nd, mn__response *r,
+                            mn_error *err);
+/* More exact courses of an emulated response: draws up to @p n_exact (at most r->nd); once
+ * every draw has run the response is exact. On failure @p r is freed. */
+int mn__response_refine(mn__region_ctx *x, const mn__candidate *c, int n_exact, mn__response *r,
+                        mn_error *err);
+/* The estimate of a probability over a response's draws: the mean p; the variance v_hat of the
+ * per-draw probabilities (predicted where emulated) with two pseudo-draws 0 and 1 (Laplace),
+ * over n draws; emulated, the variance v_res of the prediction's error over the n_res
+ * correction courses (n_res = 0: exact). */
+typedef struct mn__prob {
+  double p, v_hat, v_res;
+  int n, n_res;
+} mn__prob;
+/* The probability that a patient reaches the region's goal (population = 0: the mean over the
+ * draws of each draw's P(b >= b*), b the patient factor of x->spread and b* the factor whose
+ * response reaches the goal, docs/plan.md "A probability for a patient"), or that the
+ * population mean does (population = 1: the share of draws whose goal quantity reaches it).
+ * Emulated: the mean of the predicted per-draw probabilities plus the mean of the prediction's
+ * error over the correction courses (a control variate, unbiased whatever the emulator's error);
+ * a correction whose errors are all equal counts as if one more course erred by the largest
+ * error seen (1 for yes-or-no draws), so that the error is never zero. */
+void mn__response_prob(const mn__region_ctx *x, const mn__response *r, int population, mn__prob *e);
+/* The Monte Carlo standard error of @p e against the posterior, @p tv the posterior table's own
+ * variance term 1 / ESS - 1 / N: sqrt(v_hat (1 / n + tv) + v_res (1 / n_res + tv)). */
+double mn__prob_mcse(const mn__prob *e, double tv);
+/* emulator.c: coefficients of a quadratic in m parameters; what the emulator reads (one session
+ * of setting @p c per varying parameter); a fit over the finished draws [0, n_train) of @p r
+ * (1 on success, 0 when too few or collinear); a prediction. */
+int mn__emu_coefs(int m);
+int mn__emu_space_init(mn__region_ctx *x, const mn__candidate *c, mn_error *err);
+int mn__emu_fit(const mn__emu_space *s, const mn_model_params *draws, const mn__response *r,
+                int n_train, mn__emu_model *f);
+void mn__emu_predict(const mn__emu_space *s, const mn__emu_model *f, const mn_model_params *p,
+                     double *collagen, double *dh);
 /* Day of the review of @p k sessions @p interval days apart: 6 months after the last. */
 double mn__review_day(int k, double interval);
 /* The region's goal quantity for parameters @p m from the papillary collagen change (%): for

@@ -23,6 +23,8 @@ void mn__response_free(mn__response *r) {
   mn_free(r->sun);
   mn_free(r->pih);
   mn_free(r->ok);
+  mn_free(r->c_hat);
+  mn_free(r->h_hat);
   memset(r, 0, sizeof *r);
 }
 
@@ -41,7 +43,9 @@ static int response_resize(mn__response *r, int nd, mn_error *err) {
            {(void **)&r->bar, sizeof(double)},
            {(void **)&r->sun, sizeof(double)},
            {(void **)&r->pih, sizeof(double)},
-           {(void **)&r->ok, sizeof(int)}};
+           {(void **)&r->ok, sizeof(int)},
+           {(void **)&r->c_hat, sizeof(double)},
+           {(void **)&r->h_hat, sizeof(double)}};
   for (size_t i = 0; i < sizeof a / sizeof a[0]; i++) {
     void *q = mn_realloc_array(*a[i].p, (size_t)nd, a[i].per_draw);
     if (!q) return MN_ERR(err, MN_ENOMEM, "", "out of memory for %d parameter draws", nd);
@@ -149,8 +153,8 @@ static int response_draw(const mn__region_ctx *x, const mn__candidate *c, const 
   return rc;
 }
 
-/* Draws [d0, r->nd) of setting @p c into @p r, in parallel. */
-static int run_draws(mn__region_ctx *x, const mn__candidate *c, mn__response *r, int d0,
+/* Draws [d0, d1) of setting @p c into @p r, in parallel. */
+static int run_draws(mn__region_ctx *x, const mn__candidate *c, mn__response *r, int d0, int d1,
                      mn_error *err) {
   mn_device dev;
   memset(&dev, 0, sizeof dev);
@@ -159,18 +163,18 @@ static int run_draws(mn__region_ctx *x, const mn__candidate *c, mn__response *r,
   mn_lumped_params lp;
   mn_lumped_params_default(&lp);
   lp.rtol = MN__PLAN_RTOL;
-  int nt = mn_threads(x->req->threads), nd = r->nd;
+  int nt = mn_threads(x->req->threads);
   (void)nt; /* without OpenMP */
 #ifdef _OPENMP
 #pragma omp parallel for schedule(dynamic) num_threads(nt)
 #endif
-  for (int d = d0; d < nd; d++) /* a stop request skips the draws not yet started; a failed run
+  for (int d = d0; d < d1; d++) /* a stop request skips the draws not yet started; a failed run
                                     leaves its row's ok flag 0 */
     if (!mn_stop_requested()) (void)response_draw(x, c, &dev, &lp, d, r);
-  x->evaluations += nd - d0;
+  x->evaluations += d1 - d0;
   mn_device_fini(&dev);
   if (mn_stop_requested()) return mn_stop_error(err, "planning");
-  for (int d = 0; d < nd; d++)
+  for (int d = 0; d < d1; d++)
     if (r->ok[d]) return MN_OK;
   return MN_ERR(err, MN_EINTERNAL, "", "every lumped run failed for %s at %.2f mm",
                 x->pr->req.region, c->depth_mm);
@@ -180,40 +184,99 @@ int mn__response_run(mn__region_ctx *x, const mn__candidate *c, int k, double in
                      mn__response *r, mn_error *err) {
   int rc = response_alloc(r, nd, err);
   if (rc) return rc;
-  r->k = k, r->interval = interval;
-  if ((rc = run_draws(x, c, r, 0, err))) mn__response_free(r);
+  r->k = k, r->interval = interval, r->n_exact = nd;
+  if ((rc = run_draws(x, c, r, 0, nd, err))) mn__response_free(r);
   return rc;
+}
+
+/* The emulator's predictions for draws [d0, r->nd). */
+static void predict_rows(const mn__region_ctx *x, mn__response *r, int d0) {
+  for (int d = d0; d < r->nd; d++)
+    mn__emu_predict(&x->space, &r->emu, &x->draws[d], &r->c_hat[d], &r->h_hat[d]);
+}
+
+/* Exact courses before the emulator is worth it: the fit's and the first correction's. */
+static int first_courses(const mn__region_ctx *x) {
+  return MN__EMU_TRAIN * mn__emu_coefs(x->space.m) + MN__EMU_CORRECT;
+}
+
+int mn__emulates(const mn__region_ctx *x, int nd) {
+  return x->space.m > 0 && !x->req->exact && nd >= MN__EMU_SHARE * first_courses(x);
+}
+
+/* Fit the emulator on the first finished rows of @p r and predict every row: 1 on success. */
+static int fit_rows(const mn__region_ctx *x, mn__response *r) {
+  int nt = MN__EMU_TRAIN * mn__emu_coefs(x->space.m);
+  if (!mn__emu_fit(&x->space, x->draws, r, nt, &r->emu)) return 0;
+  r->emulated = 1, r->n_train = nt;
+  predict_rows(x, r, 0);
+  return 1;
+}
+
+int mn__response_emulate(mn__region_ctx *x, const mn__candidate *c, int k, double interval, int nd,
+                         mn__response *r, mn_error *err) {
+  if (!mn__emulates(x, nd)) return mn__response_run(x, c, k, interval, nd, r, err);
+  int rc = response_alloc(r, nd, err), n0 = first_courses(x);
+  if (rc) return rc;
+  r->k = k, r->interval = interval;
+  if ((rc = run_draws(x, c, r, 0, n0, err))) goto fail;
+  r->n_exact = n0;
+  if (fit_rows(x, r)) return MN_OK;
+  if ((rc = run_draws(x, c, r, n0, nd, err))) goto fail; /* no fit: every draw runs */
+  r->n_exact = nd;
+  return MN_OK;
+fail:
+  mn__response_free(r);
+  return rc;
+}
+
+int mn__response_emulate_to(mn__region_ctx *x, const mn__candidate *c, int nd, mn__response *r,
+                            mn_error *err) {
+  if (r->emulated || !mn__emulates(x, nd) || r->n_exact != r->nd || nd <= r->nd) return MN_OK;
+  int rc = mn__response_extend(x, c, first_courses(x), r, err); /* the fit's draws, exact */
+  if (rc == MN_OK && fit_rows(x, r)) rc = mn__response_extend(x, c, nd, r, err);
+  return rc;
+}
+
+int mn__response_refine(mn__region_ctx *x, const mn__candidate *c, int n_exact, mn__response *r,
+                        mn_error *err) {
+  if (n_exact > r->nd) n_exact = r->nd;
+  if (n_exact <= r->n_exact) return MN_OK;
+  int rc = run_draws(x, c, r, r->n_exact, n_exact, err);
+  if (rc) {
+    mn__response_free(r);
+    return rc;
+  }
+  r->n_exact = n_exact;
+  if (r->n_exact == r->nd) r->emulated = 0; /* every draw ran: the plain mean */
+  return MN_OK;
 }
 
 int mn__response_extend(mn__region_ctx *x, const mn__candidate *c, int nd, mn__response *r,
                         mn_error *err) {
   if (nd <= r->nd) return MN_OK;
   int done = r->nd, rc = response_resize(r, nd, err);
-  if (rc == MN_OK) rc = run_draws(x, c, r, done, err);
+  if (rc == MN_OK && r->emulated) { /* the new draws get predictions only */
+    predict_rows(x, r, done);
+    return MN_OK;
+  }
+  if (rc == MN_OK) rc = run_draws(x, c, r, done, nd, err);
+  if (rc == MN_OK) r->n_exact = nd;
   if (rc) mn__response_free(r);
   return rc;
 }
 
-double mn__response_population(const mn__response *r, double goal) {
-  int hit = 0, n = 0;
-  for (int d = 0; d < r->nd; d++) {
-    if (!r->ok[d]) continue;
-    n++;
-    hit += r->goal[d] >= goal;
-  }
-  return n ? (double)hit / n : 0;
-}
-
-/* Draw d's probability that a patient reaches the goal: the smallest patient factor b* whose
- * response b (the collagen change) reaches it (the goal quantity is non-decreasing in b: fill
- * rises with the collagen gain, collagen is linear), then P(b >= b*) over the spread. A draw that
- * predicts a loss (b only scales it) counts as its mean does. */
-static double draw_probability(const mn__region_ctx *x, const mn__response *r, int d) {
+/* Draw @p d's probability from its collagen change @p c: population = 1, whether the goal
+ * quantity reaches the goal; else that a patient's does: the smallest patient factor b* whose
+ * response b c reaches it (the goal quantity is non-decreasing in b: fill rises with the
+ * collagen gain, collagen is linear), then P(b >= b*) over the spread. A draw that predicts a
+ * loss (b only scales it) counts as its mean does. */
+static double draw_probability(const mn__region_ctx *x, int d, double c, int population) {
   const mn_plan_region *pr = x->pr;
   const mn_spread *s = x->spread;
   const mn_model_params *m = &x->draws[d];
-  double G = pr->goal_pct, y = r->goal[d], c = r->collagen[d];
-  if ((s->n == 1 && !(s->sigma[0] > 0)) || !(c > 0)) return y >= G;
+  double G = pr->goal_pct, y = mn__goal_value(pr, m, c);
+  if (population || (s->n == 1 && !(s->sigma[0] > 0)) || !(c > 0)) return y >= G;
   double lo = -14, hi = 14;                             /* ln b: b from 1e-6 to 1.2e6 */
   if (mn__goal_value(pr, m, exp(hi) * c) < G) return 0; /* even the clamp falls short */
   if (mn__goal_value(pr, m, exp(lo) * c) >= G) return 1;
@@ -227,20 +290,51 @@ static double draw_probability(const mn__region_ctx *x, const mn__response *r, i
   return mn_spread_survival(s, exp(hi));
 }
 
-double mn__response_probability(const mn__region_ctx *x, const mn__response *r, double *var,
-                                int *n) {
+/* Whether every draw's probability is 0 or 1 (the mean patient, or the population's share). */
+static int yes_or_no(const mn__region_ctx *x, int population) {
+  const mn_spread *s = x->spread;
+  return population || (s->n == 1 && !(s->sigma[0] > 0));
+}
+
+void mn__response_prob(const mn__region_ctx *x, const mn__response *r, int population,
+                       mn__prob *e) {
   double sum = 0, sum2 = 0;
   int m = 0;
-  for (int d = 0; d < r->nd; d++) {
+  memset(e, 0, sizeof *e);
+  for (int d = 0; d < r->nd; d++) { /* the per-draw probabilities: predicted where emulated */
+    if (!r->emulated && !r->ok[d]) continue;
+    double q = draw_probability(x, d, r->emulated ? r->c_hat[d] : r->collagen[d], population);
+    m++, sum += q, sum2 += q * q;
+  }
+  e->n = m;
+  e->p = m ? sum / m : 0;
+  /* with the pseudo-draws 0 and 1 (Laplace): never 0, p (1 - p) for 0/1 draws */
+  double mean = (sum + 1) / (m + 2.0);
+  e->v_hat = fmax((sum2 + 1) / (m + 2.0) - mean * mean, 0);
+  if (!r->emulated) return;
+  double rs = 0, rs2 = 0, big = 0;
+  int n = 0;
+  for (int d = 0; d < r->n_exact; d++) {
     if (!r->ok[d]) continue;
-    double p = draw_probability(x, r, d);
-    m++, sum += p, sum2 += p * p;
+    double res = draw_probability(x, d, r->collagen[d], population) -
+                 draw_probability(x, d, r->c_hat[d], population);
+    big = fmax(big, fabs(res));
+    if (d < r->n_train) continue; /* the fit's own draws do not correct it */
+    n++, rs += res, rs2 += res * res;
   }
-  if (n) *n = m;
-  if (var) { /* with the pseudo-draws 0 and 1 (Laplace): never 0, p (1 - p) for 0/1 draws */
-    double mean = (sum + 1) / (m + 2.0);
-    *var = (sum2 + 1) / (m + 2.0) - mean * mean;
-    if (*var < 0) *var = 0;
+  if (yes_or_no(x, population)) big = 1;
+  e->n_res = n;
+  if (n == 0) { /* no correction course finished: the error of one that erred by the most */
+    e->n_res = 1, e->v_res = big > 0 ? big * big : 1;
+    return;
   }
-  return m ? sum / m : 0;
+  e->p = fmin(1, fmax(0, e->p + rs / n));
+  double v = n > 1 ? (rs2 - rs * rs / n) / (n - 1) : 0;
+  e->v_res = fmax(v, big * big / (n + 2.0));
+}
+
+double mn__prob_mcse(const mn__prob *e, double tv) {
+  double v = e->n > 0 ? e->v_hat * (1.0 / e->n + tv) : INFINITY;
+  if (e->n_res > 0) v += e->v_res * (1.0 / e->n_res + tv);
+  return sqrt(v);
 }

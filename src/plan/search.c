@@ -215,6 +215,7 @@ static int plan_region(mn__region_ctx *x, int i, const mn_skin_atlas *atlas, con
                 x->pr->skin.region, x->req->constraints.max_downtime_days);
   st->strong = strongest(st->cand, st->nc, st->any);
   use_setting(x->pr, &st->cand[st->strong]);
+  if (!x->req->exact) MN_TRY(mn__emu_space_init(x, &st->cand[st->strong], err));
   if (x->pr->quantity != MN_GOAL_NONE) MN_TRY(nominal_grid(x, st, I, nI, err));
 cleanup:
   return rc;
@@ -333,31 +334,50 @@ cleanup:
 }
 
 /* Whether setting @p c reaches the goal with the required probability in @p k sessions @p I days
- * apart, with as few draws as the answer needs (MN__STAGE_DRAWS, doubling up to the search's
- * x->nd): an early "no" when p + z se falls below the required probability, an early "yes" when
- * p - z se reaches it, which is then checked on all x->nd draws (a "yes" is always the answer of
- * every draw). *rs holds the draws run: all x->nd of them after a "yes". */
+ * apart. With the emulator (mn__emulates): its estimate over the search's x->nd draws, with more
+ * correction courses until the estimate's band of MN__STAGE_Z standard errors lies on one side of
+ * the required probability (or every draw has run). Without: as few draws as the answer needs
+ * (MN__STAGE_DRAWS, doubling up to x->nd): an early "no" when p + z se falls below the required
+ * probability, an early "yes" when p - z se reaches it, which is then checked on all x->nd draws
+ * (a "yes" is always the answer of every draw). *rs holds the draws: all x->nd of them (run or
+ * predicted) after a "yes". */
 static int decide(mn__region_ctx *x, const mn__candidate *c, int k, double I, mn__response *rs,
                   int *reached, mn_error *err) {
   const double need = x->req->constraints.probability;
-  int rc = mn__response_run(
+  int rc;
+  if (mn__emulates(x, x->nd)) { /* the emulator's estimate of every draw's answer, corrected by
+                                   more exact courses while its band (MN__STAGE_Z standard
+                                   errors) holds the required probability */
+    if ((rc = mn__response_emulate(x, c, k, I, x->nd, rs, err))) return rc;
+    for (;;) {
+      mn__prob e;
+      mn__response_prob(x, rs, 0, &e);
+      double se = e.n_res > 0 ? sqrt(e.v_res / e.n_res) : 0;
+      if (!rs->emulated || e.p + MN__STAGE_Z * se < need || e.p - MN__STAGE_Z * se >= need) {
+        *reached = e.p >= need;
+        return MN_OK;
+      }
+      int more = rs->n_exact + (rs->n_exact - rs->n_train);
+      if ((rc = mn__response_refine(x, c, more, rs, err))) return rc;
+    }
+  }
+  rc = mn__response_run(
       x, c, k, I, x->nd < MN__STAGE_DRAWS || x->req->all_draws ? x->nd : MN__STAGE_DRAWS, rs, err);
   if (rc) return rc;
   for (;;) {
-    double var = 0;
-    int m = 0;
-    double p = mn__response_probability(x, rs, &var, &m);
-    double se = m > 0 ? sqrt(var / m) : INFINITY;
+    mn__prob e;
+    mn__response_prob(x, rs, 0, &e);
+    double se = e.n > 0 ? sqrt(e.v_hat / e.n) : INFINITY;
     if (rs->nd >= x->nd) { /* every draw: the plain comparison */
-      *reached = p >= need;
+      *reached = e.p >= need;
       return MN_OK;
     }
-    if (p + MN__STAGE_Z * se < need) { /* an early "no" */
+    if (e.p + MN__STAGE_Z * se < need) { /* an early "no" */
       *reached = 0;
       return MN_OK;
     }
     /* an early "yes" goes to every draw at once; an open question doubles the draws */
-    int more = p - MN__STAGE_Z * se >= need || 2 * rs->nd >= x->nd ? x->nd : 2 * rs->nd;
+    int more = e.p - MN__STAGE_Z * se >= need || 2 * rs->nd >= x->nd ? x->nd : 2 * rs->nd;
     if ((rc = mn__response_extend(x, c, more, rs, err))) return rc;
   }
 }
@@ -370,8 +390,8 @@ static int sessions_with_draws(mn__region_ctx *x, const mn__candidate *c, int k,
   const mn_plan_region *pr = x->pr;
   int kmax = x->req->constraints.max_sessions, rc = MN_OK;
   if (pr->quantity == MN_GOAL_NONE) {
-    *reached = 1;
-    return mn__response_run(x, c, k, I, x->nd, rs, err);
+    *reached = 1; /* no goal: the draws for the bands */
+    return mn__response_emulate(x, c, k, I, x->nd, rs, err);
   }
   for (;; k++) {
     MN_TRY(decide(x, c, k, I, rs, reached, err));
@@ -470,14 +490,17 @@ static int region_bands(const mn__region_ctx *x, const mn__response *r, mn_error
   double *v = mn_malloc_array((size_t)r->nd, sizeof *v);
   pr->curves = mn_calloc(1, sizeof *pr->curves);
   MN_CHECK(v && pr->curves, err, MN_ENOMEM, "", "out of memory");
-  int usable = 0;
-  double var = NAN;
-  pr->probability = pr->probability_population = NAN;
+  pr->probability = pr->probability_population = pr->probability_mcse = NAN;
   if (pr->quantity != MN_GOAL_NONE) {
-    pr->probability = mn__response_probability(x, r, &var, &usable);
-    pr->probability_population = mn__response_population(r, pr->goal_pct);
+    mn__prob e, pop;
+    mn__response_prob(x, r, 0, &e);
+    mn__response_prob(x, r, 1, &pop);
+    pr->probability = e.p;
+    pr->probability_mcse = e.n > 0 ? mn__prob_mcse(&e, table_var(x)) : NAN;
+    pr->probability_population = pop.p;
   }
-  pr->probability_mcse = usable > 0 ? sqrt(var * (1.0 / usable + table_var(x))) : NAN;
+  pr->draws_exact = 0;
+  for (int d = 0; d < r->nd; d++) pr->draws_exact += r->ok[d] != 0;
   bands_of(r, r->goal, v, pr->outcome);
   bands_of(r, r->collagen, v, pr->collagen_pd);
   bands_of(r, r->red, v, pr->redness_days);
@@ -592,19 +615,33 @@ static int confirm_draws(mn__region_ctx *x, region_state *st, mn__response *rs, 
   for (int c = 0; c < st->nc; c++)
     if (st->cand[c].depth_mm == pr->depth_mm && st->cand[c].passes == pr->passes) cur = c;
   if (cur < 0) return MN_OK;
-  for (int round = 0; round < 3; round++) {
-    int n = 0;
-    double var;
-    mn__response_probability(x, rs, &var, &n);
+  /* the emulator over every posterior draw, corrected by as many exact courses as the limit
+   * asks */
+  MN_TRY(mn__response_emulate_to(x, &st->cand[cur], x->nd_pool, rs, err));
+  for (int round = 0; round < (rs->emulated ? 8 : 3); round++) {
+    mn__prob pe;
+    mn__response_prob(x, rs, 0, &pe);
+    double tv = table_var(x);
+    if (mn__prob_mcse(&pe, tv) <= e || rs->n_exact >= x->nd_pool) break;
+    if (rs->emulated) { /* corrections n_res: v_hat (1 / n + tv) + v_res (1 / n_res + tv) <= e^2 */
+      double room = e * e - pe.v_hat * (1.0 / pe.n + tv) - pe.v_res * tv;
+      double want = room > 0 ? ceil(1.1 * pe.v_res / room) : x->nd_pool;
+      double to = rs->n_train + fmax(want, 2.0 * pe.n_res); /* at least double: progress */
+      MN_TRY(
+          mn__response_refine(x, &st->cand[cur], to < x->nd_pool ? (int)to : x->nd_pool, rs, err));
+      continue;
+    }
     /* n from var (1 / n + table_var) <= e^2; every draw when the table's own error alone
      * exceeds e */
-    double room = var > 0 ? e * e / var - table_var(x) : INFINITY;
+    double var = pe.v_hat, room = var > 0 ? e * e / var - tv : INFINITY;
     double need = room > 1.0 / x->nd_pool ? ceil(1.0 / room) : x->nd_pool;
-    if (need <= n || rs->nd >= x->nd_pool) break;
+    if (need <= pe.n || rs->nd >= x->nd_pool) break;
     int nd = need + 1 < x->nd_pool ? (int)need + 1 : x->nd_pool; /* + 1: the nominal */
     MN_TRY(mn__response_extend(x, &st->cand[cur], nd, rs, err));
   }
-  if (*reached && mn__response_probability(x, rs, NULL, NULL) < x->req->constraints.probability) {
+  mn__prob fin;
+  mn__response_prob(x, rs, 0, &fin);
+  if (*reached && fin.p < x->req->constraints.probability) {
     *reached = 0;
     if (rs->k < kmax) {
       mn__response r2;
@@ -633,8 +670,10 @@ static int binding_sessions(mn__region_ctx *x, const mn__candidate *c, int k, do
   double need = x->req->constraints.probability, p_hi = NAN;
   mn__response rs;
   memset(&rs, 0, sizeof rs);
-  MN_TRY(mn__response_run(x, c, hi, I, x->nd, &rs, err));
-  p_hi = mn__response_probability(x, &rs, NULL, NULL);
+  mn__prob e;
+  MN_TRY(mn__response_emulate(x, c, hi, I, x->nd, &rs, err));
+  mn__response_prob(x, &rs, 0, &e);
+  p_hi = e.p;
   mn__response_free(&rs);
   if (!(p_hi >= need)) {
     snprintf(pr->binding, sizeof pr->binding,
@@ -645,8 +684,9 @@ static int binding_sessions(mn__region_ctx *x, const mn__candidate *c, int k, do
   }
   while (hi - lo > 1) { /* lo falls short, hi reaches */
     int mid = (lo + hi) / 2;
-    MN_TRY(mn__response_run(x, c, mid, I, x->nd, &rs, err));
-    double p = mn__response_probability(x, &rs, NULL, NULL);
+    MN_TRY(mn__response_emulate(x, c, mid, I, x->nd, &rs, err));
+    mn__response_prob(x, &rs, 0, &e);
+    double p = e.p;
     mn__response_free(&rs);
     if (p >= need)
       hi = mid, p_hi = p;

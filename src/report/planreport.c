@@ -388,7 +388,12 @@ static void section_evidence(FILE *fp, const mn_plan_report *rp) {
   if (q->max_mcse > 0)
     fprintf(fp, ", at most %.1f points where the posterior table's effective sample size allows",
             100 * q->max_mcse);
-  fputs(".</li>\n", fp);
+  fputs(
+      ". Where the draws are many, a quadratic emulator of each course's collagen and "
+      "thickening in the parameters that move them predicts the draws that are not run, and "
+      "the runs beside its fit correct its error (a control variate; the error it leaves is "
+      "part of the &plusmn;); the bands and curves come from the runs alone.</li>\n",
+      fp);
   if (p->spread_q[1] > 0)
     fprintf(fp,
             "<li>Patients differ: each one's response is taken as the mean's times a factor of "

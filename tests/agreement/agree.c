@@ -166,6 +166,22 @@ static void run(int mode, const char *device, double depth_mm, double density, i
   mn_device_fini(&dev);
 }
 
+/* A running sum for a mean and its standard error. */
+typedef struct acc {
+  double s, s2;
+  int n;
+} acc;
+static void acc_add(acc *a, double x) {
+  a->s += x, a->s2 += x * x, a->n++;
+}
+static double acc_mean(const acc *a) {
+  return a->s / a->n;
+}
+static double acc_se(const acc *a) {
+  double m = acc_mean(a);
+  return a->n > 1 ? sqrt(fmax(0, a->s2 / a->n - m * m) / (a->n - 1)) : 0;
+}
+
 /* The 3D reference of a course: a unit cell holds one channel, the first session's at its centre
  * and each later one at a random place (the seed's), so a course of several sessions is one
  * sample of where the channels fall relative to each other. The lumped twin models the mean over
@@ -174,36 +190,33 @@ static void run(int mode, const char *device, double depth_mm, double density, i
  * one run: its channel is always at the centre. */
 static void run3d(const char *device, double depth_mm, double density, int sessions,
                   double interval, double dx, double rn, double t_end, res *r) {
-  int K = sessions > 1 ? seeds : 1;
-  double s2g[3] = {0}, s2l[3][3] = {{0}};
-  res x;
+  struct {
+    acc steps, thick, elast, red[MN_MAX_SESSIONS], peak[3], peak_t[3], gain[3], late[3][3];
+  } a;
+  memset(&a, 0, sizeof a);
   memset(r, 0, sizeof *r);
-  for (int k = 1; k <= K; k++) {
+  res x;
+  for (int k = 1; k <= (sessions > 1 ? seeds : 1); k++) {
     run(MN_COURSE_UNIT_CELL, device, depth_mm, density, sessions, interval, dx, rn, t_end,
         (uint64_t)k, &x);
-    if (k == 1) r->o = x.o; /* the fields read below are replaced by the means */
-    double *sum[] = {&r->steps, &r->o.thickness_end_um, &r->o.elasticity_end_pct};
-    double val[] = {x.steps, x.o.thickness_end_um, x.o.elasticity_end_pct};
-    for (int i = 0; i < 3; i++) *sum[i] = (k == 1 ? 0 : *sum[i]) + val[i];
-    for (int s = 0; s < sessions; s++)
-      r->o.redness_days[s] = (k == 1 ? 0 : r->o.redness_days[s]) + x.o.redness_days[s];
+    if (k == 1) r->o = x.o; /* the fields averaged below are replaced by their means */
+    acc_add(&a.steps, x.steps), acc_add(&a.thick, x.o.thickness_end_um);
+    acc_add(&a.elast, x.o.elasticity_end_pct);
+    for (int s = 0; s < sessions; s++) acc_add(&a.red[s], x.o.redness_days[s]);
     for (int q = 0; q < 3; q++) {
-      r->peak[q] += x.peak[q], r->peak_t[q] += x.peak_t[q];
-      r->gain[q] += x.gain[q], s2g[q] += x.gain[q] * x.gain[q];
-      for (int w = 0; w < 3; w++)
-        r->late[w][q] += x.late[w][q], s2l[w][q] += x.late[w][q] * x.late[w][q];
+      acc_add(&a.peak[q], x.peak[q]), acc_add(&a.peak_t[q], x.peak_t[q]);
+      acc_add(&a.gain[q], x.gain[q]);
+      for (int w = 0; w < 3; w++) acc_add(&a.late[w][q], x.late[w][q]);
     }
   }
-  r->steps /= K, r->o.thickness_end_um /= K, r->o.elasticity_end_pct /= K;
-  for (int s = 0; s < sessions; s++) r->o.redness_days[s] /= K;
+  r->steps = acc_mean(&a.steps), r->o.thickness_end_um = acc_mean(&a.thick);
+  r->o.elasticity_end_pct = acc_mean(&a.elast);
+  for (int s = 0; s < sessions; s++) r->o.redness_days[s] = acc_mean(&a.red[s]);
   for (int q = 0; q < 3; q++) {
-    r->peak[q] /= K, r->peak_t[q] /= K, r->gain[q] /= K;
-    r->se_gain[q] = K > 1 ? sqrt(fmax(0, s2g[q] / K - r->gain[q] * r->gain[q]) / (K - 1)) : 0;
-    for (int w = 0; w < 3; w++) {
-      r->late[w][q] /= K;
-      double v = s2l[w][q] / K - r->late[w][q] * r->late[w][q];
-      r->se_late[w][q] = K > 1 ? sqrt(fmax(0, v) / (K - 1)) : 0;
-    }
+    r->peak[q] = acc_mean(&a.peak[q]), r->peak_t[q] = acc_mean(&a.peak_t[q]);
+    r->gain[q] = acc_mean(&a.gain[q]), r->se_gain[q] = acc_se(&a.gain[q]);
+    for (int w = 0; w < 3; w++)
+      r->late[w][q] = acc_mean(&a.late[w][q]), r->se_late[w][q] = acc_se(&a.late[w][q]);
   }
 }
 
@@ -285,6 +298,50 @@ static int extended(double dx, double rn) {
   return bad;
 }
 
+/* v1's sweep: needle depth x density x 1 and 3 sessions 42 days apart (pen-12); returns 1 when a
+ * case is outside the bounds. */
+static int sweep(int quick, double dx, double rn) {
+  double depths[4] = {0.5, 1.0, 1.5, 2.0}, dens[4] = {100, 300, 1000, 3000};
+  int sess[2] = {1, 3}, bad = 0;
+  printf("%5s %6s %2s | %-21s %-21s %-21s | %-13s | %-29s %s\n", "depth", "n/cm2", "s",
+         "P peak 3D/lump (t)", "N peak", "M peak", "redness d", "PD collagen gain % at 30/90/180 d",
+         "3D se");
+  for (int a = 0; a < 4; a++)
+    for (int b = 0; b < 4; b++)
+      for (int c = 0; c < 2; c++) {
+        if (quick && (a % 2 || b % 2 || c)) continue;
+        if (getenv("AGREE_ONLY") &&
+            (a != atoi(getenv("AGREE_ONLY")) || b != atoi(getenv("AGREE_B")) ||
+             c != (getenv("AGREE_C") ? atoi(getenv("AGREE_C")) : 0)))
+          continue;
+        int S = sess[c];
+        double t_end = 42.0 * (S - 1) + 180;
+        res r3, rl;
+        run(MN_COURSE_LUMPED, "pen-12", depths[a], dens[b], S, 42, dx, rn, t_end, 1, &rl);
+        if (lumped_only)
+          r3 = rl;
+        else
+          run3d("pen-12", depths[a], dens[b], S, 42, dx, rn, t_end, &r3);
+        const mn_outcome *x = &r3.o, *y = &rl.o;
+        int ok = early_ok(&r3, &rl, S);
+        double gain = 0; /* the collagen gained since just after the first session */
+        for (int q = 0; q < 3; q++) gain = fmax(gain, fabs(r3.gain[q]));
+        for (int q = 0; q < 3; q++) ok &= fabs(rl.gain[q] - r3.gain[q]) <= 0.05 * fmax(gain, 1e-3);
+        printf(
+            "%5.1f %6.0f %2d | %4.2f/%4.2f (%3.2f/%3.2f) %4.2f/%4.2f (%3.1f/%3.1f) %4.2f/%4.2f "
+            "(%3.1f/%3.1f) | %4.2f/%4.2f | %5.2f/%5.2f %5.2f/%5.2f %5.2f/%5.2f %4.2f %s\n",
+            depths[a], dens[b], S, r3.peak[0], rl.peak[0], r3.peak_t[0], rl.peak_t[0], r3.peak[1],
+            rl.peak[1], r3.peak_t[1], rl.peak_t[1], r3.peak[2], rl.peak[2], r3.peak_t[2],
+            rl.peak_t[2], x->redness_days[0], y->redness_days[0], r3.gain[0], rl.gain[0],
+            r3.gain[1], rl.gain[1], r3.gain[2], rl.gain[2], max_se(r3.se_gain, 3),
+            ok ? "ok" : "OUT");
+        fflush(stdout);
+        bad += !ok;
+      }
+  printf("%d case(s) outside the bounds\n", bad);
+  return bad ? 1 : 0;
+}
+
 int main(int argc, char **argv) {
   int quick = 0, ext = 0;
   double dx = 20, rn = 0;
@@ -328,44 +385,5 @@ int main(int argc, char **argv) {
         return 2;
       }
     }
-  if (ext) return extended(dx, rn) ? 1 : 0;
-  double depths[4] = {0.5, 1.0, 1.5, 2.0}, dens[4] = {100, 300, 1000, 3000};
-  int sess[2] = {1, 3}, bad = 0;
-  printf("%5s %6s %2s | %-21s %-21s %-21s | %-13s | %-29s %s\n", "depth", "n/cm2", "s",
-         "P peak 3D/lump (t)", "N peak", "M peak", "redness d", "PD collagen gain % at 30/90/180 d",
-         "3D se");
-  for (int a = 0; a < 4; a++)
-    for (int b = 0; b < 4; b++)
-      for (int c = 0; c < 2; c++) {
-        if (quick && (a % 2 || b % 2 || c)) continue;
-        if (getenv("AGREE_ONLY") &&
-            (a != atoi(getenv("AGREE_ONLY")) || b != atoi(getenv("AGREE_B")) ||
-             c != (getenv("AGREE_C") ? atoi(getenv("AGREE_C")) : 0)))
-          continue;
-        int S = sess[c];
-        double t_end = 42.0 * (S - 1) + 180;
-        res r3, rl;
-        run(MN_COURSE_LUMPED, "pen-12", depths[a], dens[b], S, 42, dx, rn, t_end, 1, &rl);
-        if (lumped_only)
-          r3 = rl;
-        else
-          run3d("pen-12", depths[a], dens[b], S, 42, dx, rn, t_end, &r3);
-        const mn_outcome *x = &r3.o, *y = &rl.o;
-        int ok = early_ok(&r3, &rl, S);
-        double gain = 0; /* the collagen gained since just after the first session */
-        for (int q = 0; q < 3; q++) gain = fmax(gain, fabs(r3.gain[q]));
-        for (int q = 0; q < 3; q++) ok &= fabs(rl.gain[q] - r3.gain[q]) <= 0.05 * fmax(gain, 1e-3);
-        printf(
-            "%5.1f %6.0f %2d | %4.2f/%4.2f (%3.2f/%3.2f) %4.2f/%4.2f (%3.1f/%3.1f) %4.2f/%4.2f "
-            "(%3.1f/%3.1f) | %4.2f/%4.2f | %5.2f/%5.2f %5.2f/%5.2f %5.2f/%5.2f %4.2f %s\n",
-            depths[a], dens[b], S, r3.peak[0], rl.peak[0], r3.peak_t[0], rl.peak_t[0], r3.peak[1],
-            rl.peak[1], r3.peak_t[1], rl.peak_t[1], r3.peak[2], rl.peak[2], r3.peak_t[2],
-            rl.peak_t[2], x->redness_days[0], y->redness_days[0], r3.gain[0], rl.gain[0],
-            r3.gain[1], rl.gain[1], r3.gain[2], rl.gain[2], max_se(r3.se_gain, 3),
-            ok ? "ok" : "OUT");
-        fflush(stdout);
-        bad += !ok;
-      }
-  printf("%d case(s) outside the bounds\n", bad);
-  return bad ? 1 : 0;
+  return ext ? (extended(dx, rn) ? 1 : 0) : sweep(quick, dx, rn);
 }

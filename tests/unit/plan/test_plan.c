@@ -492,6 +492,8 @@ Test(plan, the_probability_carries_at_most_the_requested_monte_carlo_error, .ini
   mn_posterior_fini(&po);
   mn_plan_request q = request(200);
   q.max_mcse = 0.01;
+  q.exact = 1;           /* every draw's course: the closed form below (the emulator's own test:
+                            the_emulator_agrees_with_every_draw) */
   q.patient_spread = -1; /* the mean patient: 0/1 per draw, the closed form below */
   add_region(&q, "cheek", MN_CONCERN_ACNE_SCARS, MN_SEVERITY_SEVERE);
   mn_plan *p = make(&q);
@@ -537,6 +539,102 @@ Test(plan, the_probability_carries_at_most_the_requested_monte_carlo_error, .ini
       mn_plan_make(&q, w.atlas, w.cat, &w.ps, w.rules, w.ind, p = calloc(1, sizeof *p), &e),
       MN_ERANGE);
   cr_assert(strstr(e.msg, "max_mcse"), "%s", e.msg);
+  free(p);
+}
+
+/* The plan of @p q with every draw's course and with the emulator: the same plan, and the
+ * emulated probability within 3 of its standard errors of the exact one over the same draws. */
+static void emulated_against_exact(mn_plan_request *q, mn_plan **emu_out) {
+  q->exact = 1;
+  mn_plan *ex = make(q);
+  q->exact = 0;
+  mn_plan *em = make(q);
+  printf("lumped runs: %d exact, %d emulated\n", ex->evaluations, em->evaluations);
+  cr_assert_lt(2 * em->evaluations, ex->evaluations, "the emulator saves nothing");
+  cr_assert_eq(em->sessions, ex->sessions);
+  cr_assert_eq(em->interval_days, ex->interval_days);
+  for (int i = 0; i < q->n_regions; i++) {
+    const mn_plan_region *a = &em->region[i], *b = &ex->region[i];
+    printf("  %s: P = %.4f +/- %.4f (%d draws, %d run) against %.4f +/- %.4f (%d draws)\n",
+           a->req.region, a->probability, a->probability_mcse, a->draws_kept - 1,
+           a->draws_exact - 1, b->probability, b->probability_mcse, b->draws_kept - 1);
+    cr_assert_eq(a->depth_mm, b->depth_mm, "%s", a->req.region);
+    cr_assert_eq(a->passes, b->passes);
+    cr_assert_eq(a->sessions, b->sessions);
+    cr_assert_eq(a->reached, b->reached);
+    cr_assert_lt(a->draws_exact, a->draws_kept);
+    cr_assert(fabs(a->probability - b->probability) <= 3 * a->probability_mcse,
+              "%s: %.4f against %.4f, s.e. %.4f", a->req.region, a->probability, b->probability,
+              a->probability_mcse);
+  }
+  mn_plan_fini(ex);
+  free(ex);
+  *emu_out = em;
+}
+
+Test(plan, the_emulator_agrees_with_every_draw, .init = setup, .fini = teardown) {
+  /* issue 19 (f), docs/design/planner-emulator.md section 4: 400 draws, so that the search's
+   * questions are emulated (with 200 they run every draw) */
+  mn_plan_request q = request(400);
+  add_region(&q, "cheek", MN_CONCERN_ACNE_SCARS, MN_SEVERITY_MODERATE);
+  add_region(&q, "perioral", MN_CONCERN_WRINKLES, MN_SEVERITY_MODERATE);
+  mn_plan *em;
+  emulated_against_exact(&q, &em);
+  /* 1 and 2 threads: the same plan, bit for bit */
+  q.threads = 1;
+  mn_plan *one = make(&q);
+  for (int i = 0; i < q.n_regions; i++) {
+    cr_assert_eq(one->region[i].probability, em->region[i].probability);
+    cr_assert_eq(one->region[i].probability_mcse, em->region[i].probability_mcse);
+    cr_assert_eq(one->region[i].draws_exact, em->region[i].draws_exact);
+  }
+  mn_plan_fini(one);
+  free(one);
+  mn_plan_fini(em);
+  free(em);
+}
+
+Test(plan, a_bad_emulator_is_caught_by_its_correction, .init = setup, .fini = teardown) {
+  /* an emulator that predicts a constant: the control variate still gives the exact answer
+   * within its error, and the error grows (more correction courses, or a wider band) */
+  mn_plan_request q = request(400);
+  add_region(&q, "cheek", MN_CONCERN_ACNE_SCARS, MN_SEVERITY_MODERATE);
+  q.max_mcse = 0;
+  mn_plan *good = make(&q);
+  q.emulator_constant = 1;
+  mn_plan *bad;
+  emulated_against_exact(&q, &bad);
+  const mn_plan_region *g = &good->region[0], *b = &bad->region[0];
+  printf("quadratic: +/- %.4f with %d courses; constant: +/- %.4f with %d\n", g->probability_mcse,
+         g->draws_exact, b->probability_mcse, b->draws_exact);
+  cr_assert(b->probability_mcse > g->probability_mcse || b->draws_exact > g->draws_exact);
+  mn_plan_fini(good);
+  free(good);
+  mn_plan_fini(bad);
+  free(bad);
+}
+
+Test(plan, the_emulated_final_course_meets_the_monte_carlo_limit, .init = setup, .fini = teardown) {
+  /* issue 16 with the emulator: every posterior draw predicted, as many corrected as the limit
+   * of one point needs; the same plan as every draw's course */
+  mn_plan_request q = request(200);
+  q.max_mcse = 0.01;
+  add_region(&q, "cheek", MN_CONCERN_ACNE_SCARS, MN_SEVERITY_MODERATE);
+  mn_plan *p = make(&q);
+  const mn_plan_region *r = &p->region[0];
+  mn_error e = {0};
+  mn_posterior po;
+  cr_assert_eq(mn_posterior_load(&po, &e), MN_OK, "%s", e.msg);
+  int pool = po.n;
+  mn_posterior_fini(&po);
+  printf("P = %.4f +/- %.4f over %d draws, %d run\n", r->probability, r->probability_mcse,
+         r->draws_kept - 1, r->draws_exact - 1);
+  cr_assert_eq(r->draws_kept, pool + 1);
+  cr_assert_lt(r->draws_exact, r->draws_kept);
+  cr_assert(r->probability_mcse <= 0.0101 || r->draws_exact == pool + 1, "MCSE %g",
+            r->probability_mcse);
+  cr_assert_eq(p->draws_used, r->draws_kept - 1);
+  mn_plan_fini(p);
   free(p);
 }
 
