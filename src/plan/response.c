@@ -236,10 +236,13 @@ fail:
 
 int mn__response_emulate_to(mn__region_ctx *x, const mn__candidate *c, int nd, mn__response *r,
                             mn_error *err) {
-  if (r->emulated || !mn__emulates(x, nd) || r->n_exact != r->nd || nd <= r->nd) return MN_OK;
-  int rc = mn__response_extend(x, c, first_courses(x), r, err); /* the fit's draws, exact */
-  if (rc == MN_OK && fit_rows(x, r)) rc = mn__response_extend(x, c, nd, r, err);
-  return rc;
+  if (nd <= r->nd || !mn__emulates(x, nd)) return MN_OK;
+  if (!r->emulated) {
+    int rc = mn__response_extend(x, c, first_courses(x), r, err); /* the fit's draws, exact */
+    if (rc) return rc;
+    if (!fit_rows(x, r)) return MN_OK;
+  }
+  return mn__response_extend(x, c, nd, r, err); /* predictions */
 }
 
 int mn__response_refine(mn__region_ctx *x, const mn__candidate *c, int n_exact, mn__response *r,
@@ -275,7 +278,8 @@ int mn__response_extend(mn__region_ctx *x, const mn__candidate *c, int nd, mn__r
  * factor b* whose response b (c, h) reaches it (the goal quantity is non-decreasing in b: fill
  * is linear in dh up to its clamp, collagen linear), then P(b >= b*) over the spread. A draw
  * that predicts a loss (b only scales it) counts as its mean does. */
-static double draw_probability(const mn__region_ctx *x, double c, double h, int population) {
+static double draw_probability(const mn__region_ctx *x, int d, double c, double h, int population) {
+  (void)d; /* the draw's own parameters: the observation model's (obs-v2) */
   const mn_plan_region *pr = x->pr;
   const mn_spread *s = x->spread;
   double G = pr->goal_pct, y = mn__goal_value(pr, c, h);
@@ -307,8 +311,8 @@ void mn__response_prob(const mn__region_ctx *x, const mn__response *r, int popul
   memset(e, 0, sizeof *e);
   for (int d = 0; d < r->nd; d++) { /* the per-draw probabilities: predicted where emulated */
     if (!r->emulated && !r->ok[d]) continue;
-    double q = r->emulated ? draw_probability(x, r->c_hat[d], r->h_hat[d], population)
-                           : draw_probability(x, r->collagen[d], r->dh[d], population);
+    double q = r->emulated ? draw_probability(x, d, r->c_hat[d], r->h_hat[d], population)
+                           : draw_probability(x, d, r->collagen[d], r->dh[d], population);
     m++, sum += q, sum2 += q * q;
   }
   e->n = m;
@@ -321,8 +325,8 @@ void mn__response_prob(const mn__region_ctx *x, const mn__response *r, int popul
   int n = 0;
   for (int d = 0; d < r->n_exact; d++) {
     if (!r->ok[d]) continue;
-    double q = draw_probability(x, r->collagen[d], r->dh[d], population);
-    double res = q - draw_probability(x, r->c_hat[d], r->h_hat[d], population);
+    double q = draw_probability(x, d, r->collagen[d], r->dh[d], population);
+    double res = q - draw_probability(x, d, r->c_hat[d], r->h_hat[d], population);
     big = fmax(big, fabs(res));
     if (d < r->n_train) continue; /* the fit's own draws do not correct it */
     n++, rs += res, rs2 += res * res;
@@ -338,8 +342,33 @@ void mn__response_prob(const mn__region_ctx *x, const mn__response *r, int popul
   e->v_res = fmax(v, big * big / (n + 2.0));
 }
 
-double mn__prob_mcse(const mn__prob *e, double tv) {
+double mn__prob_mcse(const mn__prob *e, double tv, double tv_res) {
   double v = e->n > 0 ? e->v_hat * (1.0 / e->n + tv) : INFINITY;
-  if (e->n_res > 0) v += e->v_res * (1.0 / e->n_res + tv);
+  if (e->n_res > 0) v += e->v_res * (1.0 / e->n_res + tv_res);
   return sqrt(v);
+}
+
+double mn__response_ess(const mn__region_ctx *x, const mn__response *r, int population) {
+  int w = x->chain_walkers, n = x->nd_pool - 1;
+  if (!x->chain_step || w < 1 || r->nd != x->nd_pool || n % w) return NAN;
+  mn_mcmc_chain ch = {.d = 1, .walkers = w, .steps = n / w};
+  ch.x = mn_malloc_array((size_t)n, sizeof *ch.x);
+  if (!ch.x) return NAN;
+  int *seen = mn_calloc((size_t)n, sizeof *seen), ok = seen != NULL;
+  for (int d = 1; d <= n && ok; d++) {
+    int j = x->chain_step[d], k = (d - 1) % w, at = j * w + k;
+    if (j < 0 || j >= ch.steps || seen[at] || (!r->emulated && !r->ok[d])) {
+      ok = 0;
+      break;
+    }
+    seen[at] = 1;
+    ch.x[at] = draw_probability(x, d, r->emulated ? r->c_hat[d] : r->collagen[d],
+                                r->emulated ? r->h_hat[d] : r->dh[d], population);
+  }
+  mn_mcmc_diag dg;
+  double ess =
+      ok && ch.steps >= 8 && mn_mcmc_diagnose(&ch, 0, &dg, NULL) == MN_OK ? dg.ess[0] : NAN;
+  mn_free(seen);
+  mn_free(ch.x);
+  return ess;
 }
