@@ -61,7 +61,16 @@ typedef struct mn_posterior {
   int tried, kept;      /**< draws after the burn-in, draws in the table */
   double ess;           /**< the smallest effective sample size of the chain */
   char fingerprint[17]; /**< mn_param_fingerprint of the parameters it was drawn from */
+  int walkers; /**< the chain's walkers (its "all N walkers" comment), 0 when not given: with
+                    them each row's place in the chain is known (mn_posterior_row_step) */
 } mn_posterior;
+/** The kept step of the chain (0 .. n / walkers - 1, in the chain's order) that row @p row of
+ *  @p po comes from: mn_posterior_text writes the kept steps in a spread order, step
+ *  j at row block i = j x stride mod steps (mn_posterior_stride), each block all walkers in
+ *  order. -1 when the table does not say its walkers or @p row is out of range. */
+int mn_posterior_row_step(const mn_posterior *po, int row);
+/** The spread order's stride for @p steps kept steps: about 0.618 steps, coprime with steps. */
+int mn_posterior_stride(int steps);
 /** The posterior compiled in; refused when data/healing_params.csv or data/calibration.csv
  *  changed since it was drawn. @p po is overwritten (free with mn_posterior_fini; zeroed on
  *  failure). @return MN_OK; MN_EINPUT for a malformed or stale table; MN_ENOMEM. */

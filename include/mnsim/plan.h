@@ -321,6 +321,9 @@ typedef struct mn_plan_region {
   mn_plan_curves *curves; /**< the figures' curves, owned by the plan (mn_plan_fini) */
   int draws_kept;         /**< parameter sets behind the probability (the nominal and the
                                posterior draws of the final course) */
+  double probability_ess; /**< the effective sample size of the per-draw probabilities along the
+                               posterior chain when the final course covers every posterior
+                               draw (then the Monte Carlo error's table term), NAN otherwise */
   int draws_exact;        /**< of those, the ones whose whole course ran: the bands and curves,
                                and the emulator's fit and correction (= draws_kept when nothing
                                was emulated) */

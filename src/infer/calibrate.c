@@ -750,14 +750,6 @@ int mn_calibration_text(const mn_calibration *c, char **text, size_t *len, mn_er
   return MN_OK;
 }
 
-static int gcd(int a, int b) {
-  while (b) {
-    int t = a % b;
-    a = b, b = t;
-  }
-  return a;
-}
-
 /* the sampler coordinate z of parameter k mapped back to its value */
 static double chain_value(const mn_calibration *c, int k, double z) {
   mn_param_info p;
@@ -792,8 +784,7 @@ int mn_posterior_text(const mn_calibration *c, const char *fingerprint, char **t
   n += (size_t)snprintf(buf + n, cap - n, "\n");
   /* the kept steps in a spread order (step j at position i = j x stride mod steps), so that the
    * first draws, which a small ensemble uses, come from the whole run */
-  int stride = (int)(0.618 * steps) > 1 ? (int)(0.618 * steps) : 1;
-  while (gcd(stride, steps) != 1) stride++;
+  int stride = mn_posterior_stride(steps);
   for (int i = 0; i < steps && n < cap; i++)
     for (int w = 0, s = o->burn + (int)((long)i * stride % steps) * o->thin;
          w < ch->walkers && n < cap; w++) {

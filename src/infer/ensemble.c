@@ -108,6 +108,16 @@ int mn_posterior_parse(const char *csv, size_t len, const char *name, mn_posteri
     rc = MN_ERR(err, MN_EINPUT, "", "%s: no '# fingerprint HEX tried N kept N ess X' line", name);
     goto done;
   }
+  static const char wkey[] = "(in a spread order), all ";
+  for (size_t i = 0; i + sizeof wkey - 1 <= len && i < 4096; i++) /* the header's comments */
+    if (!memcmp(csv + i, wkey, sizeof wkey - 1)) {
+      int w = 0;
+      for (size_t k = i + sizeof wkey - 1; k < len && csv[k] >= '0' && csv[k] <= '9' && w < 100000;
+           k++)
+        w = 10 * w + (csv[k] - '0');
+      po->walkers = w;
+      break;
+    }
   mn_model_params probe;
   po->ncols = c.ncols;
   po->n = c.nrows;
@@ -134,11 +144,32 @@ int mn_posterior_parse(const char *csv, size_t len, const char *name, mn_posteri
                     c.header[j], *x);
     }
   if (rc == MN_OK && po->n < 1) rc = MN_ERR(err, MN_EINPUT, "", "%s: no draws", name);
+  if (po->walkers < 1 || po->n % po->walkers) po->walkers = 0; /* the rows' places unknown */
 done:
   mn_csv_fini(&c);
 cleanup:
   if (rc) mn_posterior_fini(po);
   return rc;
+}
+
+static int gcd(int a, int b) {
+  while (b) {
+    int t = a % b;
+    a = b, b = t;
+  }
+  return a;
+}
+
+int mn_posterior_stride(int steps) {
+  int stride = (int)(0.618 * steps) > 1 ? (int)(0.618 * steps) : 1;
+  while (gcd(stride, steps) != 1) stride++;
+  return stride;
+}
+
+int mn_posterior_row_step(const mn_posterior *po, int row) {
+  if (po->walkers < 1 || row < 0 || row >= po->n) return -1;
+  int steps = po->n / po->walkers;
+  return (int)((long)(row / po->walkers) * mn_posterior_stride(steps) % steps);
 }
 
 int mn_posterior_load(mn_posterior *po, mn_error *err) {

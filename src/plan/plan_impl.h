@@ -122,6 +122,9 @@ typedef struct mn__region_ctx {
   int nd;                            /* draws of the search (the request's draws and the nominal) */
   int nd_pool; /* draws available to the final course (every posterior draw and the nominal) */
   double ess;  /* the posterior table's effective sample size (its chain's smallest) */
+  const int *chain_step; /* [nd_pool]: draw d's kept step in the chain (-1: the nominal), NULL
+                            when unknown; with chain_walkers the chain a draw quantity forms */
+  int chain_walkers;
   const mn_spread *spread; /* the response's spread between patients */
   int evaluations;
   mn__emu_space space; /* what an emulator reads (m = 0: none) */
@@ -145,10 +148,10 @@ int mn__response_emulate(mn__region_ctx *x, const mn__candidate *c, int k, doubl
                          mn__response *r, mn_error *err);
 /* Whether a course of @p nd draws is emulated (mn__response_emulate). */
 int mn__emulates(const mn__region_ctx *x, int nd);
-/* An exact response @p r turned into an emulated one of @p nd draws when the emulator pays at nd
- * draws: exact courses up to the emulator's first ones (more when r has more: they all fit or
- * correct it), the fit, predictions for the rest. Unchanged when it does not pay or the fit
- * fails (then r still holds its exact rows). On failure @p r is freed. */
+/* A response @p r made an emulated one of @p nd draws when the emulator pays at nd draws: an
+ * exact one gets exact courses up to the emulator's first ones (more when r has more: they all
+ * fit or correct it) and the fit; then every draw up to nd its predictions. Unchanged when it
+ * does not pay or the fit fails (then r still holds its exact rows). On failure @p r is freed. */
 int mn__response_emulate_to(mn__region_ctx *x, const mn__candidate *c, int nd, mn__response *r,
                             mn_error *err);
 /* More exact courses of an emulated response: draws up to @p n_exact (at most r->nd); once
@@ -173,8 +176,15 @@ typedef struct mn__prob {
  * error seen (1 for yes-or-no draws), so that the error is never zero. */
 void mn__response_prob(const mn__region_ctx *x, const mn__response *r, int population, mn__prob *e);
 /* The Monte Carlo standard error of @p e against the posterior, @p tv the posterior table's own
- * variance term 1 / ESS - 1 / N: sqrt(v_hat (1 / n + tv) + v_res (1 / n_res + tv)). */
-double mn__prob_mcse(const mn__prob *e, double tv);
+ * variance term 1 / ESS - 1 / N for the per-draw probabilities, @p tv_res for the prediction's
+ * error: sqrt(v_hat (1 / n + tv) + v_res (1 / n_res + tv_res)). */
+double mn__prob_mcse(const mn__prob *e, double tv, double tv_res);
+/* The effective sample size of the per-draw probabilities of @p r along the posterior chain
+ * (predicted where emulated; mn_mcmc_diagnose on the thinned chain they form), when @p r covers
+ * every posterior draw and the table says where each comes from; NAN otherwise. The Monte Carlo
+ * error of a mean over the whole table is v / ESS of its own quantity, which may be larger or
+ * smaller than the chain's smallest ESS over the parameters. */
+double mn__response_ess(const mn__region_ctx *x, const mn__response *r, int population);
 /* emulator.c: coefficients of a quadratic in m parameters; what the emulator reads (one session
  * of setting @p c per varying parameter); a fit over the finished draws [0, n_train) of @p r
  * (1 on success, 0 when too few or collinear); a prediction. */

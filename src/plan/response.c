@@ -232,10 +232,13 @@ fail:
 
 int mn__response_emulate_to(mn__region_ctx *x, const mn__candidate *c, int nd, mn__response *r,
                             mn_error *err) {
-  if (r->emulated || !mn__emulates(x, nd) || r->n_exact != r->nd || nd <= r->nd) return MN_OK;
-  int rc = mn__response_extend(x, c, first_courses(x), r, err); /* the fit's draws, exact */
-  if (rc == MN_OK && fit_rows(x, r)) rc = mn__response_extend(x, c, nd, r, err);
-  return rc;
+  if (nd <= r->nd || !mn__emulates(x, nd)) return MN_OK;
+  if (!r->emulated) {
+    int rc = mn__response_extend(x, c, first_courses(x), r, err); /* the fit's draws, exact */
+    if (rc) return rc;
+    if (!fit_rows(x, r)) return MN_OK;
+  }
+  return mn__response_extend(x, c, nd, r, err); /* predictions */
 }
 
 int mn__response_refine(mn__region_ctx *x, const mn__candidate *c, int n_exact, mn__response *r,
@@ -333,8 +336,32 @@ void mn__response_prob(const mn__region_ctx *x, const mn__response *r, int popul
   e->v_res = fmax(v, big * big / (n + 2.0));
 }
 
-double mn__prob_mcse(const mn__prob *e, double tv) {
+double mn__prob_mcse(const mn__prob *e, double tv, double tv_res) {
   double v = e->n > 0 ? e->v_hat * (1.0 / e->n + tv) : INFINITY;
-  if (e->n_res > 0) v += e->v_res * (1.0 / e->n_res + tv);
+  if (e->n_res > 0) v += e->v_res * (1.0 / e->n_res + tv_res);
   return sqrt(v);
+}
+
+double mn__response_ess(const mn__region_ctx *x, const mn__response *r, int population) {
+  int w = x->chain_walkers, n = x->nd_pool - 1;
+  if (!x->chain_step || w < 1 || r->nd != x->nd_pool || n % w) return NAN;
+  mn_mcmc_chain ch = {.d = 1, .walkers = w, .steps = n / w};
+  ch.x = mn_malloc_array((size_t)n, sizeof *ch.x);
+  if (!ch.x) return NAN;
+  int *seen = mn_calloc((size_t)n, sizeof *seen), ok = seen != NULL;
+  for (int d = 1; d <= n && ok; d++) {
+    int j = x->chain_step[d], k = (d - 1) % w, at = j * w + k;
+    if (j < 0 || j >= ch.steps || seen[at] || (!r->emulated && !r->ok[d])) {
+      ok = 0;
+      break;
+    }
+    seen[at] = 1;
+    ch.x[at] = draw_probability(x, d, r->emulated ? r->c_hat[d] : r->collagen[d], population);
+  }
+  mn_mcmc_diag dg;
+  double ess =
+      ok && ch.steps >= 8 && mn_mcmc_diagnose(&ch, 0, &dg, NULL) == MN_OK ? dg.ess[0] : NAN;
+  mn_free(seen);
+  mn_free(ch.x);
+  return ess;
 }

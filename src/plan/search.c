@@ -483,6 +483,14 @@ static double table_var(const mn__region_ctx *x) {
   return x->ess > 0 ? 1.0 / x->ess - 1.0 / x->nd_pool : 0;
 }
 
+/* The table's term for the per-draw probabilities of @p r: with their own effective sample size
+ * along the chain when @p r covers every posterior draw (mn__response_ess), else the chain's
+ * smallest over the parameters (table_var). */
+static double table_var_of(const mn__region_ctx *x, const mn__response *r, int population) {
+  double e = mn__response_ess(x, r, population);
+  return isfinite(e) && e > 0 ? fmax(1.0 / e - 1.0 / x->nd_pool, 0) : table_var(x);
+}
+
 /* A region's probability, bands and curves from its final response. */
 static int region_bands(const mn__region_ctx *x, const mn__response *r, mn_error *err) {
   mn_plan_region *pr = x->pr;
@@ -496,7 +504,8 @@ static int region_bands(const mn__region_ctx *x, const mn__response *r, mn_error
     mn__response_prob(x, r, 0, &e);
     mn__response_prob(x, r, 1, &pop);
     pr->probability = e.p;
-    pr->probability_mcse = e.n > 0 ? mn__prob_mcse(&e, table_var(x)) : NAN;
+    pr->probability_mcse = e.n > 0 ? mn__prob_mcse(&e, table_var_of(x, r, 0), table_var(x)) : NAN;
+    pr->probability_ess = mn__response_ess(x, r, 0);
     pr->probability_population = pop.p;
   }
   pr->draws_exact = 0;
@@ -621,10 +630,10 @@ static int confirm_draws(mn__region_ctx *x, region_state *st, mn__response *rs, 
   for (int round = 0; round < (rs->emulated ? 8 : 3); round++) {
     mn__prob pe;
     mn__response_prob(x, rs, 0, &pe);
-    double tv = table_var(x);
-    if (mn__prob_mcse(&pe, tv) <= e || rs->n_exact >= x->nd_pool) break;
-    if (rs->emulated) { /* corrections n_res: v_hat (1 / n + tv) + v_res (1 / n_res + tv) <= e^2 */
-      double room = e * e - pe.v_hat * (1.0 / pe.n + tv) - pe.v_res * tv;
+    double tv = table_var(x), tvq = table_var_of(x, rs, 0);
+    if (mn__prob_mcse(&pe, tvq, tv) <= e || rs->n_exact >= x->nd_pool) break;
+    if (rs->emulated) { /* corrections n_res: v_hat (1 / n + tvq) + v_res (1 / n_res + tv) <= e^2 */
+      double room = e * e - pe.v_hat * (1.0 / pe.n + tvq) - pe.v_res * tv;
       double want = room > 0 ? ceil(1.1 * pe.v_res / room) : x->nd_pool;
       double to = rs->n_train + fmax(want, 2.0 * pe.n_res); /* at least double: progress */
       MN_TRY(
@@ -751,10 +760,11 @@ cleanup:
  * when the request bounds the Monte Carlo error, so that the error's floor is the table's own;
  * else the request's draws), and the posterior table's effective sample size. */
 static int plan_draws(const mn_plan_request *req, const mn_param_set *ps, mn_model_params **out,
-                      int *nd, int *pool, double *ess, mn_error *err) {
+                      int *nd, int *pool, double *ess, int **chain_step, int *walkers,
+                      mn_error *err) {
   int dropped = 0, kept = 0, rc = MN_OK;
   mn_posterior po = {0};
-  *out = NULL, *nd = *pool = 1, *ess = 0;
+  *out = NULL, *nd = *pool = 1, *ess = 0, *chain_step = NULL, *walkers = 0;
   if (req->draws > 0) MN_TRY(mn_posterior_load(&po, err));
   int n = req->draws > 0 && req->max_mcse > 0 ? po.n : 0;
   if (n < req->draws) n = req->draws;
@@ -773,6 +783,13 @@ static int plan_draws(const mn_plan_request *req, const mn_param_set *ps, mn_mod
     if (kept < req->draws)
       mn_log(MN_LOG_WARN, "draws = %d: the posterior ensemble gives %d usable draws; using those",
              req->draws, kept);
+    /* every row, none dropped: draw d is row d - 1, whose place in the chain the table says */
+    if (kept == po.n && dropped == 0 && po.walkers > 0 &&
+        (*chain_step = mn_malloc_array((size_t)kept + 1, sizeof(int)))) {
+      (*chain_step)[0] = -1;
+      for (int d = 1; d <= kept; d++) (*chain_step)[d] = mn_posterior_row_step(&po, d - 1);
+      *walkers = po.walkers;
+    }
   }
 cleanup:
   mn_posterior_fini(&po);
@@ -865,7 +882,7 @@ int mn_plan_make(const mn_plan_request *req, const mn_skin_atlas *atlas,
                  const mn_device_catalogue *cat, const mn_param_set *ps,
                  const mn_candidacy_rules *rules, const mn_indications *ind, mn_plan *out,
                  mn_error *err) {
-  int rc = MN_OK, nd = 0;
+  int rc = MN_OK, nd = 0, walkers = 0, *chain_step = NULL;
   mn_model_params *draws = NULL;
   region_state *st = NULL;
   mn__region_ctx x[MN_PLAN_MAX_REGIONS];
@@ -879,7 +896,7 @@ int mn_plan_make(const mn_plan_request *req, const mn_skin_atlas *atlas,
   int nI = interval_grid(&req->constraints, I, MAX_INTERVALS);
   int pool = 1;
   double ess = 0;
-  MN_TRY(plan_draws(req, ps, &draws, &nd, &pool, &ess, err));
+  MN_TRY(plan_draws(req, ps, &draws, &nd, &pool, &ess, &chain_step, &walkers, err));
   mn_spread spread;
   if (req->patient_spread == 0)
     MN_TRY(mn_spread_load_shipped(&spread, err));
@@ -901,6 +918,8 @@ int mn_plan_make(const mn_plan_request *req, const mn_skin_atlas *atlas,
                             .nd = nd,
                             .nd_pool = pool,
                             .ess = ess,
+                            .chain_step = chain_step,
+                            .chain_walkers = walkers,
                             .spread = &spread,
                             .pih_rule = pih_rule};
     MN_TRY(plan_region(&x[i], i, atlas, I, nI, &st[i], out, err));
@@ -915,6 +934,7 @@ int mn_plan_make(const mn_plan_request *req, const mn_skin_atlas *atlas,
 cleanup:
   mn_free(st);
   mn_free(draws);
+  mn_free(chain_step);
   return rc;
 }
 

@@ -505,7 +505,10 @@ Test(plan, the_probability_carries_at_most_the_requested_monte_carlo_error, .ini
   /* the error: the table's (1 / ESS) and the subsample's (1 / n - 1 / N, N = every draw and the
    * nominal; a dropped draw would move N by one, hence the tolerance) */
   double ps = (pr * n + 1) / (n + 2); /* Laplace: never zero */
-  double want = sqrt(ps * (1 - ps) * (1 / ess + 1 / n - 1.0 / (pool + 1)));
+  /* over every posterior draw, the table's term is the probabilities' own ESS along the chain */
+  double E = isfinite(r->probability_ess) ? r->probability_ess : ess;
+  cr_assert(isfinite(r->probability_ess) == (r->draws_kept == pool + 1));
+  double want = sqrt(ps * (1 - ps) * (fmax(1 / E - 1.0 / (pool + 1), 0) + 1 / n));
   cr_assert(fabs(r->probability_mcse - want) <= 0.01 * want, "MCSE %g, expected %g",
             r->probability_mcse, want);
   /* within the limit, or every posterior draw taken */
@@ -521,7 +524,8 @@ Test(plan, the_probability_carries_at_most_the_requested_monte_carlo_error, .ini
   r = &p->region[0];
   n = r->draws_kept, pr = r->probability;
   ps = (pr * n + 1) / (n + 2);
-  double bound = sqrt(ps * (1 - ps) * (1 / ess + 1 / n - 1.0 / (pool + 1)));
+  E = isfinite(r->probability_ess) ? r->probability_ess : ess;
+  double bound = sqrt(ps * (1 - ps) * (fmax(1 / E - 1.0 / (pool + 1), 0) + 1 / n));
   printf("with the patient factor: P = %.3f +/- %.4f over %d draws (0/1 bound %.4f)\n", pr,
          r->probability_mcse, r->draws_kept, bound);
   cr_assert(r->probability_mcse > 0 && r->probability_mcse <= bound * 1.0001);
@@ -617,7 +621,7 @@ Test(plan, a_bad_emulator_is_caught_by_its_correction, .init = setup, .fini = te
 Test(plan, the_emulated_final_course_meets_the_monte_carlo_limit, .init = setup, .fini = teardown) {
   /* issue 16 with the emulator: every posterior draw predicted, as many corrected as the limit
    * of one point needs; the same plan as every draw's course */
-  mn_plan_request q = request(200);
+  mn_plan_request q = request(400); /* the search's questions emulated too */
   q.max_mcse = 0.01;
   add_region(&q, "cheek", MN_CONCERN_ACNE_SCARS, MN_SEVERITY_MODERATE);
   mn_plan *p = make(&q);
@@ -626,11 +630,17 @@ Test(plan, the_emulated_final_course_meets_the_monte_carlo_limit, .init = setup,
   mn_posterior po;
   cr_assert_eq(mn_posterior_load(&po, &e), MN_OK, "%s", e.msg);
   int pool = po.n;
+  double ess = po.ess;
+  cr_assert_eq(po.walkers, 32, "the table's walkers: %d", po.walkers);
   mn_posterior_fini(&po);
   printf("P = %.4f +/- %.4f over %d draws, %d run\n", r->probability, r->probability_mcse,
          r->draws_kept - 1, r->draws_exact - 1);
   cr_assert_eq(r->draws_kept, pool + 1);
   cr_assert_lt(r->draws_exact, r->draws_kept);
+  /* the table's term from the probabilities' own chain: an ESS of at most the draws */
+  printf("ESS of the per-draw probabilities along the chain %.0f (the parameters' smallest %.0f)\n",
+         r->probability_ess, ess);
+  cr_assert(r->probability_ess > 0 && r->probability_ess <= 1.5 * pool);
   cr_assert(r->probability_mcse <= 0.0101 || r->draws_exact == pool + 1, "MCSE %g",
             r->probability_mcse);
   cr_assert_eq(p->draws_used, r->draws_kept - 1);
