@@ -82,6 +82,7 @@ static json_t *region_json(const mn_plan_region *r) {
       "uncertainty",
       "indication_source", r->ind ? r->ind->source : "", "binding", r->binding);
   if (o) json_object_set_new(o, "probability_population", num(r->probability_population));
+  if (o) json_object_set_new(o, "probability_population_mcse", num(r->probability_population_mcse));
   if (o) json_object_set_new(o, "draws_run", json_integer(r->draws_exact - 1));
   if (o) json_object_set_new(o, "probability_ess", num(r->probability_ess));
   return o;
