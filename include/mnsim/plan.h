@@ -304,14 +304,17 @@ typedef struct mn_plan_region {
   int reached;        /**< goal reached with the required probability */
   double probability; /**< that a patient reaches the goal with `sessions` sessions: over
                            the draws and the patient factor (req.patient_spread) */
-  double probability_population; /**< that the population mean reaches it: the share of the
-                                      draws whose predicted mean outcome does */
-  double probability_mcse;       /**< its Monte Carlo standard error over the n usable draws and the
-                                      posterior table's own (its ESS E, N draws): sqrt(p (1 - p)
-                                      (1 / n + 1 / E - 1 / N)), p = (hits + 1) / (n + 2) */
-  double outcome[3];             /**< q05, median, q95 of the goal quantity at the review */
-  double redness_days[3];        /**< per session: q05, median, q95 */
-  double redness_threshold;      /**< visibility threshold of the redness index (nominal) */
+  double probability_population;      /**< that the population mean reaches it: the share of the
+                                           draws whose predicted mean outcome does */
+  double probability_population_mcse; /**< its Monte Carlo standard error (as probability_mcse's) */
+  double probability_mcse;  /**< its Monte Carlo standard error over the n usable draws and the
+                                 posterior table's own (its ESS E, N draws): sqrt(p (1 - p)
+                                 (1 / n + 1 / E - 1 / N)), p = (hits + 1) / (n + 2), for
+                                 0/1 draws; with the emulator's correction's part added
+                                 (docs/plan.md "The emulator") */
+  double outcome[3];        /**< q05, median, q95 of the goal quantity at the review */
+  double redness_days[3];   /**< per session: q05, median, q95 */
+  double redness_threshold; /**< visibility threshold of the redness index (nominal) */
   double barrier_days[3];
   double sun_days[3];     /**< the model's sun window per session (barrier and UV drive) */
   double sun_window_days; /**< THE sun-avoidance window of the plan's outputs (summary,

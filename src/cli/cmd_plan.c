@@ -310,10 +310,11 @@ static void print_region(const mn_plan_region *r) {
       snprintf(draws, sizeof draws, "%d draws", r->draws_kept - 1);
     printf(
         "             goal %s >= %.0f %%%s: %s at the review, probability %.0f %% for a "
-        "patient (+/- %.1f, Monte Carlo s.e., %s; the mean patient's %.0f %%) %s\n",
+        "patient (+/- %.1f, Monte Carlo s.e., %s; the mean patient's %.0f %% +/- %.1f) %s\n",
         r->quantity == MN_GOAL_FILL ? "fill" : "papillary collagen", r->goal_pct,
         r->quantity == MN_GOAL_FILL ? depth : " gain", b1, 100 * r->probability,
         100 * r->probability_mcse, draws, 100 * r->probability_population,
+        100 * r->probability_population_mcse,
         r->reached ? "(reached)" : "(NOT reached within the constraints: best plan shown)");
   }
   band_text(b1, sizeof b1, r->redness_days, " d");

@@ -84,6 +84,7 @@ static json_t *region_json(const mn_plan_region *r) {
   if (o) json_object_set_new(o, "probability_population", num(r->probability_population));
   if (o)
     json_object_set_new(o, "residual_mm", num(r->quantity == MN_GOAL_FILL ? r->residual_mm : NAN));
+  if (o) json_object_set_new(o, "probability_population_mcse", num(r->probability_population_mcse));
   if (o) json_object_set_new(o, "draws_run", json_integer(r->draws_exact - 1));
   if (o) json_object_set_new(o, "probability_ess", num(r->probability_ess));
   return o;

@@ -58,6 +58,11 @@ extern const size_t mn__data_region_depths_csv_len;
 #define MN__EMU_TRAIN 3    /* exact courses per coefficient that fit the emulator */
 #define MN__EMU_CORRECT 32 /* first exact courses of the correction (doubled while needed) */
 #define MN__EMU_SHARE 4    /* emulate only when the draws are this many times the first courses */
+/* A region's first emulator is reused for a later question, scaled to its nominal course, when
+ * it explains at least this share of the collagen change's variance over the first correction
+ * courses; else the question fits its own (an assumption of ours, tuned to row (f)'s run count:
+ * below it the correction's variance grows faster than a fit costs) */
+#define MN__EMU_REUSE_R2 0.9
 
 /* The parameters an emulator reads: those that vary over the draws and move the course. */
 typedef struct mn__emu_space {
@@ -128,6 +133,10 @@ typedef struct mn__region_ctx {
   const mn_spread *spread; /* the response's spread between patients */
   int evaluations;
   mn__emu_space space; /* what an emulator reads (m = 0: none) */
+  mn__emu_model ref;   /* the region's first fitted emulator, which later questions reuse scaled
+                          to their own nominal course (has_ref) */
+  double ref_c, ref_h; /* its prediction on the nominal parameters */
+  int has_ref;
 } mn__region_ctx;
 
 void mn__response_free(mn__response *r);
@@ -141,9 +150,12 @@ int mn__response_run(mn__region_ctx *x, const mn__candidate *c, int k, double in
 int mn__response_extend(mn__region_ctx *x, const mn__candidate *c, int nd, mn__response *r,
                         mn_error *err);
 /* A course of @p nd draws whose goal quantities come from an emulator where that pays
- * (x->space.m > 0, nd at least MN__EMU_SHARE times the first exact courses, not req->exact):
- * the first courses run, the emulator is fitted and predicts every draw; else every draw runs
- * (mn__response_run). */
+ * (x->space.m > 0, nd at least MN__EMU_SHARE times the first exact courses, not req->exact).
+ * The region's first such course fits its own emulator on its first courses (x->ref); later
+ * ones run the nominal and MN__EMU_CORRECT more draws and reuse it, scaled by the ratio of their
+ * nominal course to its prediction there (the draws respond alike to every course: a guess the
+ * correction tests, and mn__response_refine fits afresh once as many courses as a fit needs have
+ * run). Else every draw runs (mn__response_run). */
 int mn__response_emulate(mn__region_ctx *x, const mn__candidate *c, int k, double interval, int nd,
                          mn__response *r, mn_error *err);
 /* Whether a course of @p nd draws is emulated (mn__response_emulate). */

@@ -213,15 +213,61 @@ static int fit_rows(const mn__region_ctx *x, mn__response *r) {
   return 1;
 }
 
+/* The share of the collagen change's variance over the correction courses of @p r that its
+ * predictions explain (1 - residual / total sum of squares; 1 when the change does not vary). */
+static double explained(const mn__response *r) {
+  double sum = 0, ss = 0, res = 0;
+  int n = 0;
+  for (int d = r->n_train; d < r->n_exact; d++)
+    if (r->ok[d]) n++, sum += r->collagen[d];
+  if (n < 2) return 0;
+  for (int d = r->n_train; d < r->n_exact; d++) {
+    if (!r->ok[d]) continue;
+    double e = r->collagen[d] - r->c_hat[d], t = r->collagen[d] - sum / n;
+    ss += t * t, res += e * e;
+  }
+  return ss > 0 ? 1 - res / ss : 1;
+}
+
+/* The region's reference emulator scaled to @p r's nominal course (draw 0, which it then
+ * matches: n_train = 1), predicting every row; 0 when the nominal did not finish. */
+static int scale_ref(const mn__region_ctx *x, mn__response *r) {
+  if (!x->has_ref || !r->ok[0]) return 0;
+  double sc = x->ref_c != 0 ? r->collagen[0] / x->ref_c : 0;
+  double sh = x->ref_h != 0 ? r->dh[0] / x->ref_h : 0;
+  r->emu = x->ref;
+  for (int i = 0; i < r->emu.p; i++) r->emu.bc[i] *= sc, r->emu.bh[i] *= sh;
+  r->emulated = 1, r->n_train = 1;
+  predict_rows(x, r, 0);
+  return 1;
+}
+
 int mn__response_emulate(mn__region_ctx *x, const mn__candidate *c, int k, double interval, int nd,
                          mn__response *r, mn_error *err) {
   if (!mn__emulates(x, nd)) return mn__response_run(x, c, k, interval, nd, r, err);
-  int rc = response_alloc(r, nd, err), n0 = first_courses(x);
+  int rc = response_alloc(r, nd, err), n0 = first_courses(x), n1 = 1 + MN__EMU_CORRECT;
   if (rc) return rc;
   r->k = k, r->interval = interval;
-  if ((rc = run_draws(x, c, r, 0, n0, err))) goto fail;
+  if (x->has_ref) { /* the nominal and the first correction, the reference scaled */
+    if ((rc = run_draws(x, c, r, 0, n1, err))) goto fail;
+    r->n_exact = n1;
+    if (scale_ref(x, r)) {
+      double r2 = explained(r);
+      mn_log(MN_LOG_DEBUG, "plan: %s: %d sessions every %g d: the reused emulator explains %.3f",
+             x->pr->skin.region, k, interval, r2);
+      if (r2 >= MN__EMU_REUSE_R2) return MN_OK;
+      r->emulated = 0, r->n_train = 0; /* it does not carry over: a fit of its own */
+    }
+  }
+  if ((rc = run_draws(x, c, r, r->n_exact, n0, err))) goto fail;
   r->n_exact = n0;
-  if (fit_rows(x, r)) return MN_OK;
+  if (fit_rows(x, r)) {
+    if (!x->has_ref) {
+      x->ref = r->emu, x->has_ref = 1;
+      mn__emu_predict(&x->space, &x->ref, &x->draws[0], &x->ref_c, &x->ref_h);
+    }
+    return MN_OK;
+  }
   if ((rc = run_draws(x, c, r, n0, nd, err))) goto fail; /* no fit: every draw runs */
   r->n_exact = nd;
   return MN_OK;
@@ -252,6 +298,9 @@ int mn__response_refine(mn__region_ctx *x, const mn__candidate *c, int n_exact, 
   }
   r->n_exact = n_exact;
   if (r->n_exact == r->nd) r->emulated = 0; /* every draw ran: the plain mean */
+  /* a reused emulator that needs more correction: its own fit once the courses allow one */
+  else if (r->emulated && r->n_train == 1 && r->n_exact >= first_courses(x))
+    (void)fit_rows(x, r);
   return MN_OK;
 }
 

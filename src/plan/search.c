@@ -499,6 +499,7 @@ static int region_bands(const mn__region_ctx *x, const mn__response *r, mn_error
   pr->curves = mn_calloc(1, sizeof *pr->curves);
   MN_CHECK(v && pr->curves, err, MN_ENOMEM, "", "out of memory");
   pr->probability = pr->probability_population = pr->probability_mcse = NAN;
+  pr->probability_population_mcse = NAN;
   if (pr->quantity != MN_GOAL_NONE) {
     mn__prob e, pop;
     mn__response_prob(x, r, 0, &e);
@@ -507,6 +508,8 @@ static int region_bands(const mn__region_ctx *x, const mn__response *r, mn_error
     pr->probability_mcse = e.n > 0 ? mn__prob_mcse(&e, table_var_of(x, r, 0), table_var(x)) : NAN;
     pr->probability_ess = mn__response_ess(x, r, 0);
     pr->probability_population = pop.p;
+    pr->probability_population_mcse =
+        pop.n > 0 ? mn__prob_mcse(&pop, table_var_of(x, r, 1), table_var(x)) : NAN;
   }
   pr->draws_exact = 0;
   for (int d = 0; d < r->nd; d++) pr->draws_exact += r->ok[d] != 0;

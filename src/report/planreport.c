@@ -311,10 +311,12 @@ static void section_plan(FILE *fp, const mn_plan_report *rp) {
       if (r->quantity == MN_GOAL_FILL)
         escf(fp, " of the %.2f mm depth (to %.2f mm)", r->defect_mm,
              r->defect_mm * (1 - r->goal_pct / 100));
-      fprintf(fp, "</td><td>%.1f %% [%.1f, %.1f]</td><td>%.0f %% &plusmn; %.1f (%.0f %%)%s",
+      fprintf(fp,
+              "</td><td>%.1f %% [%.1f, %.1f]</td><td>%.0f %% &plusmn; %.1f (%.0f %% &plusmn; "
+              "%.1f)%s",
               r->outcome[1], r->outcome[0], r->outcome[2], 100 * r->probability,
               100 * r->probability_mcse, 100 * r->probability_population,
-              r->reached ? "" : " (goal not reached)");
+              100 * r->probability_population_mcse, r->reached ? "" : " (goal not reached)");
     }
     fprintf(fp,
             "</td><td>%.1f d [%.1f, %.1f]</td><td>%.0f days</td><td>%.0f %% "
