@@ -55,7 +55,7 @@ extern const size_t mn__data_region_depths_csv_len;
 
 #define MN__EMU_MAX 8 /* active parameters at most; with more, every draw runs */
 #define MN__EMU_P (1 + MN__EMU_MAX + MN__EMU_MAX * (MN__EMU_MAX + 1) / 2)
-#define MN__EMU_TRAIN 3    /* exact courses per coefficient that fit the emulator */
+#define MN__EMU_TRAIN 2    /* exact courses per coefficient that fit the emulator */
 #define MN__EMU_CORRECT 32 /* first exact courses of the correction (doubled while needed) */
 #define MN__EMU_SHARE 4    /* emulate only when the draws are this many times the first courses */
 /* A region's first emulator is reused for a later question, scaled to its nominal course, when
