@@ -57,7 +57,9 @@ extern const size_t mn__data_region_depths_csv_len;
 #define MN__EMU_P (1 + MN__EMU_MAX + MN__EMU_MAX * (MN__EMU_MAX + 1) / 2)
 #define MN__EMU_TRAIN 2    /* exact courses per coefficient that fit the emulator */
 #define MN__EMU_CORRECT 32 /* first exact courses of the correction (doubled while needed) */
-#define MN__EMU_SHARE 4    /* emulate only when the draws are this many times the first courses */
+#define MN__EMU_SHARE                                                     \
+  2 /* emulate only when the draws are at least this many times the first \
+       courses (148 draws with five parameters) */
 /* A region's first emulator is reused for a later question, scaled to its nominal course, when
  * it explains at least this share of the collagen change's variance over the first correction
  * courses; else the question fits its own (an assumption of ours, tuned to row (f)'s run count:
