@@ -57,7 +57,9 @@ extern const size_t mn__data_region_depths_csv_len;
 #define MN__EMU_P (1 + MN__EMU_MAX + MN__EMU_MAX * (MN__EMU_MAX + 1) / 2)
 #define MN__EMU_TRAIN 2    /* exact courses per coefficient that fit the emulator */
 #define MN__EMU_CORRECT 32 /* first exact courses of the correction (doubled while needed) */
-#define MN__EMU_SHARE 4    /* emulate only when the draws are this many times the first courses */
+#define MN__EMU_SHARE                                                     \
+  2 /* emulate only when the draws are at least this many times the first \
+       courses (148 draws with five parameters) */
 /* A region's first emulator is reused for a later question, scaled to its nominal course, when
  * it explains at least this share of the collagen change's variance over the first correction
  * courses; else the question fits its own (an assumption of ours, tuned to row (f)'s run count:
@@ -177,6 +179,11 @@ int mn__response_refine(mn__region_ctx *x, const mn__candidate *c, int n_exact, 
 typedef struct mn__prob {
   double p, v_hat, v_res;
   int n, n_res;
+  double ess; /* the per-draw probabilities' effective sample size along the posterior chain
+                 when r covers every posterior draw and the table says where each comes from
+                 (mn_mcmc_diagnose on the thinned chain they form); NAN otherwise. The Monte
+                 Carlo error of a mean over the whole table is v / ESS of its own quantity,
+                 which may be larger or smaller than the chain's smallest over the parameters */
 } mn__prob;
 /* The probability that a patient reaches the region's goal (population = 0: the mean over the
  * draws of each draw's P(b >= b*), b the patient factor of x->spread and b* the factor whose
@@ -191,12 +198,6 @@ void mn__response_prob(const mn__region_ctx *x, const mn__response *r, int popul
  * variance term 1 / ESS - 1 / N for the per-draw probabilities, @p tv_res for the prediction's
  * error: sqrt(v_hat (1 / n + tv) + v_res (1 / n_res + tv_res)). */
 double mn__prob_mcse(const mn__prob *e, double tv, double tv_res);
-/* The effective sample size of the per-draw probabilities of @p r along the posterior chain
- * (predicted where emulated; mn_mcmc_diagnose on the thinned chain they form), when @p r covers
- * every posterior draw and the table says where each comes from; NAN otherwise. The Monte Carlo
- * error of a mean over the whole table is v / ESS of its own quantity, which may be larger or
- * smaller than the chain's smallest ESS over the parameters. */
-double mn__response_ess(const mn__region_ctx *x, const mn__response *r, int population);
 /* emulator.c: coefficients of a quadratic in m parameters; what the emulator reads (one session
  * of setting @p c per varying parameter); a fit over the finished draws [0, n_train) of @p r
  * (1 on success, 0 when too few or collinear); a prediction. */

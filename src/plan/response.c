@@ -348,16 +348,44 @@ static int yes_or_no(const mn__region_ctx *x, int population) {
   return population || (s->n == 1 && !(s->sigma[0] > 0));
 }
 
+/* The effective sample size of the per-draw values @p q ([nd_pool], draw 0 the nominal) along
+ * the posterior chain: NAN when the table does not say where each draw comes from. */
+static double chain_ess(const mn__region_ctx *x, const double *q) {
+  int w = x->chain_walkers, n = x->nd_pool - 1;
+  if (!x->chain_step || w < 1 || n % w || n / w < 8) return NAN;
+  mn_mcmc_chain ch = {.d = 1, .walkers = w, .steps = n / w};
+  ch.x = mn_malloc_array((size_t)n, sizeof *ch.x);
+  int *seen = mn_calloc((size_t)n, sizeof *seen), ok = ch.x && seen;
+  for (int d = 1; d <= n && ok; d++) {
+    int j = x->chain_step[d], at = j * w + (d - 1) % w;
+    ok = j >= 0 && j < ch.steps && !seen[at] && isfinite(q[d]);
+    if (ok) seen[at] = 1, ch.x[at] = q[d];
+  }
+  mn_mcmc_diag dg;
+  double ess = ok && mn_mcmc_diagnose(&ch, 0, &dg, NULL) == MN_OK ? dg.ess[0] : NAN;
+  mn_free(seen);
+  mn_free(ch.x);
+  return ess;
+}
+
 void mn__response_prob(const mn__region_ctx *x, const mn__response *r, int population,
                        mn__prob *e) {
   double sum = 0, sum2 = 0;
   int m = 0;
   memset(e, 0, sizeof *e);
-  for (int d = 0; d < r->nd; d++) { /* the per-draw probabilities: predicted where emulated */
+  e->ess = NAN;
+  /* the per-draw probabilities (predicted where emulated), kept for their ESS along the chain
+   * when r covers every posterior draw */
+  double *q = r->nd == x->nd_pool ? mn_malloc_array((size_t)r->nd, sizeof *q) : NULL;
+  for (int d = 0; d < r->nd; d++) {
+    if (q) q[d] = NAN;
     if (!r->emulated && !r->ok[d]) continue;
-    double q = draw_probability(x, d, r->emulated ? r->c_hat[d] : r->collagen[d], population);
-    m++, sum += q, sum2 += q * q;
+    double v = draw_probability(x, d, r->emulated ? r->c_hat[d] : r->collagen[d], population);
+    if (q) q[d] = v;
+    m++, sum += v, sum2 += v * v;
   }
+  if (q) e->ess = chain_ess(x, q);
+  mn_free(q);
   e->n = m;
   e->p = m ? sum / m : 0;
   /* with the pseudo-draws 0 and 1 (Laplace): never 0, p (1 - p) for 0/1 draws */
@@ -389,28 +417,4 @@ double mn__prob_mcse(const mn__prob *e, double tv, double tv_res) {
   double v = e->n > 0 ? e->v_hat * (1.0 / e->n + tv) : INFINITY;
   if (e->n_res > 0) v += e->v_res * (1.0 / e->n_res + tv_res);
   return sqrt(v);
-}
-
-double mn__response_ess(const mn__region_ctx *x, const mn__response *r, int population) {
-  int w = x->chain_walkers, n = x->nd_pool - 1;
-  if (!x->chain_step || w < 1 || r->nd != x->nd_pool || n % w) return NAN;
-  mn_mcmc_chain ch = {.d = 1, .walkers = w, .steps = n / w};
-  ch.x = mn_malloc_array((size_t)n, sizeof *ch.x);
-  if (!ch.x) return NAN;
-  int *seen = mn_calloc((size_t)n, sizeof *seen), ok = seen != NULL;
-  for (int d = 1; d <= n && ok; d++) {
-    int j = x->chain_step[d], k = (d - 1) % w, at = j * w + k;
-    if (j < 0 || j >= ch.steps || seen[at] || (!r->emulated && !r->ok[d])) {
-      ok = 0;
-      break;
-    }
-    seen[at] = 1;
-    ch.x[at] = draw_probability(x, d, r->emulated ? r->c_hat[d] : r->collagen[d], population);
-  }
-  mn_mcmc_diag dg;
-  double ess =
-      ok && ch.steps >= 8 && mn_mcmc_diagnose(&ch, 0, &dg, NULL) == MN_OK ? dg.ess[0] : NAN;
-  mn_free(seen);
-  mn_free(ch.x);
-  return ess;
 }

@@ -110,17 +110,37 @@ cleanup:
 /* Nominal screening: every candidate's single session (draw 0) for its redness and strength;
  * *any = 1 when some candidate's redness is within max_downtime_days. */
 static int screen(mn__region_ctx *x, mn__candidate *cand, int nc, int *any, mn_error *err) {
+  int fail[MAX_CANDIDATES] = {0}, evals = 0, nt = mn_threads(x->req->threads);
+  (void)nt; /* without OpenMP */
   *any = 0;
+  /* the candidates in parallel, each on its own copy of the context (its run count) */
+#ifdef _OPENMP
+#pragma omp parallel for schedule(dynamic) num_threads(nt) reduction(+ : evals)
+#endif
   for (int c = 0; c < nc; c++) {
+    mn__region_ctx xl = *x;
+    xl.evaluations = 0;
     mn__response r0;
-    int rc = mn__response_run(x, &cand[c], 1, 0, 1, &r0, err);
-    if (rc) return rc;
+    fail[c] = mn__response_run(&xl, &cand[c], 1, 0, 1, &r0, NULL) != MN_OK;
+    evals += xl.evaluations;
+    if (fail[c]) continue;
     cand[c].red_nominal = r0.red[0];
     cand[c].pih_nominal = r0.pih[0];
     cand[c].strength = r0.collagen[0]; /* every goal rises with the papillary collagen gain */
     cand[c].allowed = cand[c].red_nominal <= x->req->constraints.max_downtime_days;
-    *any |= cand[c].allowed;
     mn__response_free(&r0);
+  }
+  x->evaluations += evals;
+  for (int c = 0; c < nc; c++) {
+    if (fail[c]) { /* the first failure again, alone, for its message */
+      mn__response r0;
+      int rc = mn__response_run(x, &cand[c], 1, 0, 1, &r0, err);
+      if (rc) return rc;
+      mn__response_free(&r0);
+      return MN_ERR(err, MN_EINTERNAL, "", "a nominal run of %s failed only in parallel",
+                    x->pr->req.region);
+    }
+    *any |= cand[c].allowed;
   }
   return MN_OK;
 }
@@ -173,8 +193,16 @@ typedef struct region_state {
  * up to the first that reaches the goal (the rest of a column is not needed: +inf). */
 static int nominal_grid(mn__region_ctx *x, region_state *st, const double *I, int nI,
                         mn_error *err) {
-  int kmax = x->req->constraints.max_sessions;
+  int kmax = x->req->constraints.max_sessions, fail[MAX_INTERVALS] = {0}, evals = 0;
+  int nt = mn_threads(x->req->threads);
+  (void)nt; /* without OpenMP */
+  /* the intervals in parallel, each on its own copy of the context (its run count) */
+#ifdef _OPENMP
+#pragma omp parallel for schedule(dynamic) num_threads(nt) reduction(+ : evals)
+#endif
   for (int i = 0; i < nI; i++) {
+    mn__region_ctx xl = *x;
+    xl.evaluations = 0;
     int reached = 0;
     for (int k = 1; k <= kmax; k++) {
       if (reached) {
@@ -182,13 +210,26 @@ static int nominal_grid(mn__region_ctx *x, region_state *st, const double *I, in
         continue;
       }
       mn__response r;
-      int rc = mn__response_run(x, &st->cand[st->strong], k, I[i], 1, &r, err);
-      if (rc) return rc;
+      if (mn__response_run(&xl, &st->cand[st->strong], k, I[i], 1, &r, NULL)) {
+        fail[i] = k;
+        break;
+      }
       st->grid[k - 1][i] = r.goal[0];
       reached = r.goal[0] >= x->pr->goal_pct;
       mn__response_free(&r);
     }
+    evals += xl.evaluations;
   }
+  x->evaluations += evals;
+  for (int i = 0; i < nI; i++)
+    if (fail[i]) { /* the first failure again, alone, for its message */
+      mn__response r;
+      int rc = mn__response_run(x, &st->cand[st->strong], fail[i], I[i], 1, &r, err);
+      if (rc) return rc;
+      mn__response_free(&r);
+      return MN_ERR(err, MN_EINTERNAL, "", "a nominal run of %s failed only in parallel",
+                    x->pr->req.region);
+    }
   return MN_OK;
 }
 
@@ -483,12 +524,11 @@ static double table_var(const mn__region_ctx *x) {
   return x->ess > 0 ? 1.0 / x->ess - 1.0 / x->nd_pool : 0;
 }
 
-/* The table's term for the per-draw probabilities of @p r: with their own effective sample size
- * along the chain when @p r covers every posterior draw (mn__response_ess), else the chain's
- * smallest over the parameters (table_var). */
-static double table_var_of(const mn__region_ctx *x, const mn__response *r, int population) {
-  double e = mn__response_ess(x, r, population);
-  return isfinite(e) && e > 0 ? fmax(1.0 / e - 1.0 / x->nd_pool, 0) : table_var(x);
+/* The table's term for the per-draw probabilities of estimate @p e: with their own effective
+ * sample size along the chain when it is known (a course over every posterior draw), else the
+ * chain's smallest over the parameters (table_var). */
+static double table_var_of(const mn__region_ctx *x, const mn__prob *e) {
+  return isfinite(e->ess) && e->ess > 0 ? fmax(1.0 / e->ess - 1.0 / x->nd_pool, 0) : table_var(x);
 }
 
 /* A region's probability, bands and curves from its final response. */
@@ -499,17 +539,17 @@ static int region_bands(const mn__region_ctx *x, const mn__response *r, mn_error
   pr->curves = mn_calloc(1, sizeof *pr->curves);
   MN_CHECK(v && pr->curves, err, MN_ENOMEM, "", "out of memory");
   pr->probability = pr->probability_population = pr->probability_mcse = NAN;
-  pr->probability_population_mcse = NAN;
+  pr->probability_population_mcse = pr->probability_ess = NAN;
   if (pr->quantity != MN_GOAL_NONE) {
     mn__prob e, pop;
     mn__response_prob(x, r, 0, &e);
     mn__response_prob(x, r, 1, &pop);
     pr->probability = e.p;
-    pr->probability_mcse = e.n > 0 ? mn__prob_mcse(&e, table_var_of(x, r, 0), table_var(x)) : NAN;
-    pr->probability_ess = mn__response_ess(x, r, 0);
+    pr->probability_mcse = e.n > 0 ? mn__prob_mcse(&e, table_var_of(x, &e), table_var(x)) : NAN;
+    pr->probability_ess = e.ess;
     pr->probability_population = pop.p;
     pr->probability_population_mcse =
-        pop.n > 0 ? mn__prob_mcse(&pop, table_var_of(x, r, 1), table_var(x)) : NAN;
+        pop.n > 0 ? mn__prob_mcse(&pop, table_var_of(x, &pop), table_var(x)) : NAN;
   }
   pr->draws_exact = 0;
   for (int d = 0; d < r->nd; d++) pr->draws_exact += r->ok[d] != 0;
@@ -633,7 +673,7 @@ static int confirm_draws(mn__region_ctx *x, region_state *st, mn__response *rs, 
   for (int round = 0; round < (rs->emulated ? 8 : 3); round++) {
     mn__prob pe;
     mn__response_prob(x, rs, 0, &pe);
-    double tv = table_var(x), tvq = table_var_of(x, rs, 0);
+    double tv = table_var(x), tvq = table_var_of(x, &pe);
     if (mn__prob_mcse(&pe, tvq, tv) <= e || rs->n_exact >= x->nd_pool) break;
     if (rs->emulated) { /* corrections n_res: v_hat (1 / n + tvq) + v_res (1 / n_res + tv) <= e^2 */
       double room = e * e - pe.v_hat * (1.0 / pe.n + tvq) - pe.v_res * tv;
