@@ -711,7 +711,7 @@ static int solver_init(ode_solver *S, model *M, const mn_lumped_params *lp, mn_e
 /* The event loop: sessions and samples in time order. A session injures the near zones and
  * restarts CVODE; a sample records the layer means at its day. */
 static int integrate(ode_solver *S, model *M, const mn_lumped_geometry *g,
-                     const mn_lumped_input *in, mn_timeseries *ts, mn_error *err) {
+                     const mn_lumped_input *in, mn_timeseries *ts, int *cv_flag, mn_error *err) {
   const int NY = n_states(M);
   double *Y = N_VGetArrayPointer(S->y);
   double t = 0;
@@ -743,6 +743,7 @@ static int integrate(ode_solver *S, model *M, const mn_lumped_geometry *g,
     CVodeSetStopTime(S->cv, tstop);
     realtype tret;
     int flag = CVode(S->cv, tout, S->y, &tret, CV_NORMAL);
+    *cv_flag = flag;
     if (flag < 0)
       return MN_ERR(err, MN_ENUMERIC, "",
                     "CVODE failed at day %.4f (flag %d): the lumped model's state is not valid", t,
@@ -758,27 +759,24 @@ long mn_lumped_run_count(void) {
   return atomic_load_explicit(&run_count, memory_order_relaxed);
 }
 
-int mn_lumped_run(const mn_lumped_input *in, const mn_lumped_params *lp, mn_timeseries *ts,
-                  mn_lumped_geometry *geo, mn_error *err) {
+/* One run of @p in at relative tolerance @p rtol; *cv_flag is CVODE's last flag. */
+static int run_at(const mn_lumped_input *in, const mn_lumped_params *lp, double rtol,
+                  mn_timeseries *ts, mn_lumped_geometry *geo, int *cv_flag, mn_error *err) {
   int rc = MN_OK;
-  atomic_fetch_add_explicit(&run_count, 1, memory_order_relaxed);
   model M;
   mn_lumped_geometry g;
   ode_solver S;
+  mn_lumped_params at = *lp;
+  at.rtol = rtol;
   memset(&M, 0, sizeof M);
   memset(&g, 0, sizeof g);
   memset(&S, 0, sizeof S);
-  if (!input_ok(in))
-    return MN_ERR(err, MN_EINPUT, "",
-                  "lumped model: 1-%d channel groups of positive density and depth, and 1-%d "
-                  "sessions",
-                  MN_LUMPED_MAX_GROUPS, MN_MAX_SESSIONS);
-  model_init(&M, in, lp, &g);
+  model_init(&M, in, &at, &g);
   if (SUNContext_Create(NULL, &S.ctx) != 0)
     return MN_ERR(err, MN_ENOMEM, "", "cannot create a SUNDIALS context");
   MN_TRY(solver_create(&S, &M, err));
-  MN_TRY(solver_init(&S, &M, lp, err));
-  MN_TRY(integrate(&S, &M, &g, in, ts, err));
+  MN_TRY(solver_init(&S, &M, &at, err));
+  MN_TRY(integrate(&S, &M, &g, in, ts, cv_flag, err));
   long nst = 0;
   CVodeGetNumSteps(S.cv, &nst);
   g.steps = nst;
@@ -786,6 +784,42 @@ cleanup:
   solver_free(&S);
   if (geo) *geo = g;
   return rc;
+}
+
+static atomic_long retry_count;
+
+long mn__lumped_retry_count(void) {
+  return atomic_load_explicit(&retry_count, memory_order_relaxed);
+}
+
+int mn_lumped_run(const mn_lumped_input *in, const mn_lumped_params *lp, mn_timeseries *ts,
+                  mn_lumped_geometry *geo, mn_error *err) {
+  atomic_fetch_add_explicit(&run_count, 1, memory_order_relaxed);
+  if (!input_ok(in))
+    return MN_ERR(err, MN_EINPUT, "",
+                  "lumped model: 1-%d channel groups of positive density and depth, and 1-%d "
+                  "sessions",
+                  MN_LUMPED_MAX_GROUPS, MN_MAX_SESSIONS);
+  /* At a loose tolerance (the planner's 1e-4) a step can keep leaving the non-negative states
+   * (CV_CONSTR_FAIL: a fast-decaying species overshoots zero at every step size CVODE tries).
+   * The run is then made again from day 0 at a tolerance 10 times tighter, at most twice and
+   * never tighter than the default (1e-5, the calibration's: its runs are never rerun, so the
+   * shipped chain reproduces); a run that succeeds is never rerun either. */
+  mn_lumped_params def;
+  mn_lumped_params_default(&def);
+  const int n0 = ts->n;
+  double rtol = lp->rtol;
+  for (int attempt = 0;; attempt++) {
+    int flag = 0;
+    int rc = run_at(in, lp, rtol, ts, geo, &flag, err);
+    if (rc == MN_OK || flag != CV_CONSTR_FAIL || attempt == 2 || rtol / 10 < def.rtol * 0.999)
+      return rc;
+    atomic_fetch_add_explicit(&retry_count, 1, memory_order_relaxed);
+    rtol /= 10;
+    mn_log(MN_LOG_DEBUG, "lumped run: CVODE's constraints failed; rerun at rtol %g", rtol);
+    ts->n = n0;
+    mn_error_clear(err);
+  }
 }
 
 /* 1 when state i is a species present in its slab (a cohort's: a present matrix species) */

@@ -16,5 +16,7 @@ struct mn_lumped_input;
 struct mn_lumped_params;
 int mn__lumped_jacobian_check(const struct mn_lumped_input *in, const struct mn_lumped_params *lp,
                               unsigned seed, double *max_err, long *nnz);
+/** Runs made again at a tighter tolerance after CVODE's constraints failed, since the start. */
+long mn__lumped_retry_count(void);
 
 #endif
