@@ -426,6 +426,12 @@ Test(plan, deep_wrinkles_and_severe_scars_get_more_sessions, .init = setup, .fin
            p->interval_days / 7, p->region[0].reached, p->region[0].probability,
            p->region[0].probability_population);
     cr_assert(p->sessions > 3, "%d sessions", p->sessions);
+    /* a severe lesion that needling alone cannot bring to the scale's mild grade is an answer:
+     * the plan says which constraint binds and that the goal or the setting must change */
+    if (!p->region[0].reached) {
+      printf("  %s\n", p->region[0].binding);
+      cr_assert(strstr(p->region[0].binding, "max_sessions"), "%s", p->region[0].binding);
+    }
     mn_plan_fini(p);
     free(p);
   }
@@ -811,14 +817,15 @@ Test(plan, a_time_limited_do_not_treat_defers_the_start, .init = setup, .fini = 
 Test(plan, the_pih_precaution_constrains_the_search, .init = setup, .fini = teardown) {
   /* issue 18: R44 (Fitzpatrick IV-VI) says "conservative depths and passes"; the search keeps
    * the PIH risk's 95th percentile within 5/30 (Dogra 2014) and the plan says what changed. For
-   * type 6 the setting the search picks for a 45 % fill of moderate cheek scars exceeds it (with
-   * the calibration of 2026-12-03: 1.25 mm x 2, q95 19 %). */
+   * type 6 the setting the search picks for a 35 % fill of moderate cheek scars exceeds it (with
+   * the calibration of 2026-12-07: 1.25 mm x 2, 4 sessions, q95 22 %; 1.50 mm x 1 keeps it at
+   * 1.1 %). */
   mn_plan_request q = request(30);
   size_t ns;
   const mn_config_desc *st = mn_sun_param_table(&ns);
   mn_config_defaults(st, ns, &q.sun); /* the patient file's default sun, as `mnsim plan` uses */
   add_region(&q, "cheek", MN_CONCERN_ACNE_SCARS, MN_SEVERITY_MODERATE);
-  q.regions[0].goal_pct = 45;
+  q.regions[0].goal_pct = 35;
   q.patient.fitzpatrick = 6;
   mn_plan *p = make(&q);
   const mn_plan_region *r = &p->region[0];
