@@ -168,7 +168,7 @@ expect 2 "did you mean 'cheek'" -- "$m" sensitivity --region cheak
 expect 2 "--base '4' must be an integer in .8, 100000." -- "$m" sensitivity -N 4
 # mnsim calibrate: usage errors (the refit itself is the calibration test)
 expect 2 "mnsim calibrate: --walkers '1' must be an integer in .2, 1024." -- "$m" calibrate --walkers 1
-expect 2 "walkers must be even and at least twice the 9 dimensions (got 17)" -- "$m" calibrate --walkers 17
+expect 2 "walkers must be even and at least twice the 11 dimensions (got 17)" -- "$m" calibrate --walkers 17
 expect 2 "need at least 8 steps after the burn-in (steps 20, burn-in 15)" -- "$m" calibrate --steps 20 --burn 15
 expect 2 "'k_N' is tagged E; only parameters tagged C are fitted" -- "$m" calibrate --params k_N
 expect 2 "'foo' is not a model parameter" -- "$m" calibrate --params foo
@@ -194,7 +194,7 @@ sed 's/uq_draws: [0-9]*/uq_draws: 0/' "$tmp/l40.yaml" >"$tmp/l0.yaml"
 "$m" simulate -o "$tmp/l0" "$tmp/l0.yaml" 2>/dev/null | grep -q "values     the nominal run" ||
   { echo "FAIL: simulate without draws does not say it shows the nominal run"; fail=1; }
 # an unreached goal names what binds and the smallest change that reaches it (issue 18)
-printf 'draws: 60\npatient: {age_y: 55, fitzpatrick: 2}\nregions:\n  - {region: forehead, concern: wrinkles, severity: moderate}\nconstraints: {max_sessions: 1}\n' >"$tmp/bind.yaml"
+printf 'draws: 60\npatient: {age_y: 55, fitzpatrick: 2}\nregions:\n  - {region: cheek, concern: acne_scars, severity: moderate}\nconstraints: {max_sessions: 1}\n' >"$tmp/bind.yaml"
 "$m" plan --today 2026-12-03 --no-report -o "$tmp/bind" "$tmp/bind.yaml" >"$tmp/bind.txt" 2>&1
 grep -Eq "binding    constraints.max_sessions = 1 binds: [2-9]+ sessions at the same setting and interval reach the goal" "$tmp/bind.txt" &&
   grep -q '"binding": "constraints.max_sessions = 1 binds' "$tmp/bind/plan.json" ||
