@@ -501,11 +501,11 @@ Test(plan, the_probability_carries_at_most_the_requested_monte_carlo_error, .ini
   q.exact = 1;           /* every draw's course: the closed form below (the emulator's own test:
                             the_emulator_agrees_with_every_draw) */
   q.patient_spread = -1; /* the mean patient: 0/1 per draw, the closed form below */
-  add_region(&q, "cheek", MN_CONCERN_ACNE_SCARS, MN_SEVERITY_SEVERE);
+  add_region(&q, "cheek", MN_CONCERN_ACNE_SCARS, MN_SEVERITY_MODERATE);
   mn_plan *p = make(&q);
   const mn_plan_region *r = &p->region[0];
   double pr = r->probability, n = r->draws_kept;
-  printf("severe acne scars: P = %.3f +/- %.4f over %d draws (ESS of the table %.0f, %d draws)\n",
+  printf("moderate acne scars: P = %.3f +/- %.4f over %d draws (ESS of the table %.0f, %d draws)\n",
          pr, r->probability_mcse, r->draws_kept, ess, pool);
   cr_assert(r->draws_kept >= 201 && r->draws_kept <= pool + 1, "%d draws", r->draws_kept);
   /* the error: the table's (1 / ESS) and the subsample's (1 / n - 1 / N, N = every draw and the
@@ -587,7 +587,7 @@ Test(plan, the_emulator_agrees_with_every_draw, .init = setup, .fini = teardown)
    * (from 148 draws) and compared with every draw's course over the same 400 draws */
   mn_plan_request q = request(400);
   add_region(&q, "cheek", MN_CONCERN_ACNE_SCARS, MN_SEVERITY_MODERATE);
-  add_region(&q, "perioral", MN_CONCERN_WRINKLES, MN_SEVERITY_MODERATE);
+  add_region(&q, "perioral", MN_CONCERN_FINE_LINES, MN_SEVERITY_MODERATE);
   mn_plan *em;
   emulated_against_exact(&q, &em);
   /* 1 and 2 threads: the same plan, bit for bit */
