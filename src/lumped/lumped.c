@@ -759,23 +759,21 @@ long mn_lumped_run_count(void) {
   return atomic_load_explicit(&run_count, memory_order_relaxed);
 }
 
-/* One run of @p in at relative tolerance @p rtol; *cv_flag is CVODE's last flag. */
-static int run_at(const mn_lumped_input *in, const mn_lumped_params *lp, double rtol,
-                  mn_timeseries *ts, mn_lumped_geometry *geo, int *cv_flag, mn_error *err) {
+/* One run of @p in with @p lp; *cv_flag is CVODE's last flag. */
+static int run_once(const mn_lumped_input *in, const mn_lumped_params *lp, mn_timeseries *ts,
+                    mn_lumped_geometry *geo, int *cv_flag, mn_error *err) {
   int rc = MN_OK;
   model M;
   mn_lumped_geometry g;
   ode_solver S;
-  mn_lumped_params at = *lp;
-  at.rtol = rtol;
   memset(&M, 0, sizeof M);
   memset(&g, 0, sizeof g);
   memset(&S, 0, sizeof S);
-  model_init(&M, in, &at, &g);
+  model_init(&M, in, lp, &g);
   if (SUNContext_Create(NULL, &S.ctx) != 0)
     return MN_ERR(err, MN_ENOMEM, "", "cannot create a SUNDIALS context");
   MN_TRY(solver_create(&S, &M, err));
-  MN_TRY(solver_init(&S, &M, &at, err));
+  MN_TRY(solver_init(&S, &M, lp, err));
   MN_TRY(integrate(&S, &M, &g, in, ts, cv_flag, err));
   long nst = 0;
   CVodeGetNumSteps(S.cv, &nst);
@@ -805,18 +803,17 @@ int mn_lumped_run(const mn_lumped_input *in, const mn_lumped_params *lp, mn_time
    * The run is then made again from day 0 at a tolerance 10 times tighter, at most twice and
    * never tighter than the default (1e-5, the calibration's: its runs are never rerun, so the
    * shipped chain reproduces); a run that succeeds is never rerun either. */
-  mn_lumped_params def;
+  mn_lumped_params def, at = *lp;
   mn_lumped_params_default(&def);
   const int n0 = ts->n;
-  double rtol = lp->rtol;
   for (int attempt = 0;; attempt++) {
     int flag = 0;
-    int rc = run_at(in, lp, rtol, ts, geo, &flag, err);
-    if (rc == MN_OK || flag != CV_CONSTR_FAIL || attempt == 2 || rtol / 10 < def.rtol * 0.999)
+    int rc = run_once(in, &at, ts, geo, &flag, err);
+    if (rc == MN_OK || flag != CV_CONSTR_FAIL || attempt == 2 || at.rtol / 10 < def.rtol * 0.999)
       return rc;
     atomic_fetch_add_explicit(&retry_count, 1, memory_order_relaxed);
-    rtol /= 10;
-    mn_log(MN_LOG_DEBUG, "lumped run: CVODE's constraints failed; rerun at rtol %g", rtol);
+    at.rtol /= 10;
+    mn_log(MN_LOG_DEBUG, "lumped run: CVODE's constraints failed; rerun at rtol %g", at.rtol);
     ts->n = n0;
     mn_error_clear(err);
   }
