@@ -62,9 +62,13 @@ typedef struct mn_lumped_params {
   double rtol, atol; /**< CVODE's relative and absolute tolerances */
   int cohorts;       /**< 1: each session's lumen keeps its own matrix (C3, C1, E) as a cohort of
                           its zone; 0: the lumen mixes into the near zone at once */
+  int compact;       /**< 1: only the cohorts that hold volume are states, CVODE and KLU made
+                          again at each session (the same equations, a smaller system: the
+                          planner's); 0: every cohort of every zone from day 0 (the layout the
+                          shipped calibration ran with, so that it reproduces byte for byte) */
 } mn_lumped_params;
 /** Defaults: slab_um 200, rn_factor 0.2 as fitted against the 3D model (docs/model.md), rtol
- *  1e-5, atol 1e-8, cohorts 1. */
+ *  1e-5, atol 1e-8, cohorts 1, compact 0. */
 void mn_lumped_params_default(mn_lumped_params *p);
 
 /** Geometry derived from the input (for reports and tests). Plain data. */
@@ -77,7 +81,8 @@ typedef struct mn_lumped_geometry {
   double f_inj[MN_LUMPED_MAX_SLABS]; /**< displaced volume fraction per slab and session */
   double f_lum[MN_LUMPED_MAX_SLABS]; /**< lumen volume fraction per slab and session */
   int bleeding;                      /**< channels reach the subpapillary plexus */
-  long steps;                        /**< CVODE steps taken */
+  long steps;                        /**< CVODE steps taken (since the last session) */
+  int states;                        /**< states CVODE integrated after the last session */
 } mn_lumped_geometry;
 
 /** Run the lumped model of @p in with numerical settings @p lp and append one sample per input

@@ -31,6 +31,7 @@ void mn_lumped_params_default(mn_lumped_params *p) {
   p->rtol = 1e-5;
   p->atol = 1e-8;
   p->cohorts = 1;
+  p->compact = 0;
 }
 
 /* The matrix species, which do not move: each session's lumen keeps its own values of them (a
@@ -51,14 +52,17 @@ typedef struct model {
   double kn[NL][NS], kf[NL][NS]; /* near/far exchange, 1/day */
   double v[NL][NL][NS];          /* vertical exchange between layers, 1/day */
   double phi;
-  int single;               /* near zone fills the cell: no far zone */
-  int pd_top;               /* the first papillary slab: what the keratinocytes above respond to */
-  double uvf;               /* UV factor of the day's dose (mn_uv_factor) */
-  uint16_t dep[NL][NS];     /* bit r of dep[L][s]: reaction term r depends on species s */
-  int nc;                   /* cohorts: one per session (0: none, the lumen mixes into its zone) */
-  int na;                   /* cohorts made so far (sessions given): the others hold no volume */
-  int nbase;                /* states of the slabs' zones; the cohorts' come after them */
-  mn_reaction_coef lcm[NL]; /* the slab's coefficients for its matrix species only */
+  int single;           /* near zone fills the cell: no far zone */
+  int pd_top;           /* the first papillary slab: what the keratinocytes above respond to */
+  double uvf;           /* UV factor of the day's dose (mn_uv_factor) */
+  uint16_t dep[NL][NS]; /* bit r of dep[L][s]: reaction term r depends on species s */
+  int nc;               /* cohorts: one per session (0: none, the lumen mixes into its zone) */
+  int na;               /* cohorts made so far (sessions given): the others hold no volume */
+  int nbase;            /* states of the slabs' zones; the cohorts' come after them */
+  int compact;          /* 1: only the cohorts that hold volume are states (lp->compact) */
+  int ny;               /* states */
+  int coff[NL][NZ][MN_MAX_SESSIONS]; /* first state of cohort k of zone (L, z); -1: none */
+  mn_reaction_coef lcm[NL];          /* the slab's coefficients for its matrix species only */
   double w[NL][NZ][MN_MAX_SESSIONS]; /* share of zone (L, z) that is cohort k */
 } model;
 
@@ -66,13 +70,35 @@ static inline int idx(int l, int z, int s) {
   return (l * NZ + z) * NS + s;
 }
 
-/* cohort k's matrix species j in zone z of slab l */
+/* cohort k's matrix species j in zone z of slab l (a cohort that is a state: has_slot) */
 static inline int cidx(const model *M, int l, int z, int k, int j) {
-  return M->nbase + ((l * NZ + z) * M->nc + k) * NM + j;
+  return M->coff[l][z][k] + j;
+}
+
+/* 1 when cohort k of zone (l, z) is a state */
+static inline int has_slot(const model *M, int l, int z, int k) {
+  return M->coff[l][z][k] >= 0;
 }
 
 static inline int n_states(const model *M) {
-  return M->nbase + M->nl * NZ * M->nc * NM;
+  return M->ny;
+}
+
+/* The states of the cohorts, after the zones': every cohort of every zone (the full layout), or
+ * (compact) only those that hold a share of their zone. A cohort without volume takes no part in
+ * its zone (its matrix is weighted by 0), so leaving it out changes no equation, only the size of
+ * the system CVODE and KLU work on; it comes back at a later session only as a share the
+ * session's mixing gives it, which is when the layout is made again. */
+static void layout(model *M, int compact) {
+  int n = M->nbase;
+  for (int L = 0; L < M->nl; L++)
+    for (int z = 0; z < NZ; z++)
+      for (int k = 0; k < MN_MAX_SESSIONS; k++) {
+        int in = k < M->nc && (!compact || M->w[L][z][k] > 0);
+        M->coff[L][z][k] = in ? n : -1;
+        if (in) n += NM;
+      }
+  M->ny = n;
 }
 
 /* 1 when zone (L, z) holds a cohort */
@@ -130,7 +156,8 @@ static void cohort_f(const model *M, const double *y, int L, int z, const double
     int n = M->na - k0 < W ? M->na - k0 : W;
     for (int v = 0; v < n; v++) {
       for (int s = 0; s < NS; s++) cu[s * W + v] = u[s];
-      for (int j = 0; j < NM; j++) cu[mat[j] * W + v] = y[cidx(M, L, z, k0 + v, j)];
+      for (int j = 0; j < NM; j++)
+        cu[mat[j] * W + v] = has_slot(M, L, z, k0 + v) ? y[cidx(M, L, z, k0 + v, j)] : 0.0;
       if (ps >= 0) cu[ps * W + v] += dv[k0 + v];
       fs[v] = env->col_fs, c2[v] = env->col_c;
     }
@@ -175,7 +202,7 @@ static void cohort_rhs(const model *M, const double *y, double *dy, int L, int z
   zone_f(M, L, um, u, env, dy + idx(L, z, 0));
   cohort_f(M, y, L, z, u, env, -1, zero, f);
   for (int k = 0; k < M->nc; k++)
-    for (int j = 0; j < NM; j++) dy[cidx(M, L, z, k, j)] = f[k][j];
+    for (int j = 0; j < NM && has_slot(M, L, z, k); j++) dy[cidx(M, L, z, k, j)] = f[k][j];
 }
 
 static int rhs(realtype t, N_Vector yv, N_Vector dyv, void *user) {
@@ -195,7 +222,7 @@ static int rhs(realtype t, N_Vector yv, N_Vector dyv, void *user) {
       mn_reaction_pl(M->m, &M->lc[L], u, &env, p, l);
       for (int s = 0; s < NS; s++) du[s] = p[s] - l[s] * u[s];
       for (int k = 0; k < M->nc; k++)
-        for (int j = 0; j < NM; j++) dy[cidx(M, L, z, k, j)] = 0;
+        for (int j = 0; j < NM && has_slot(M, L, z, k); j++) dy[cidx(M, L, z, k, j)] = 0;
     }
   if (!M->single)
     for (int L = 0; L < M->nl; L++)
@@ -253,7 +280,7 @@ static long pattern(const model *M, sunindextype *rows, sunindextype *ptrs) {
         if (z == 0 && !M->single && M->kn[L][s] != 0) ROW(idx(L, 1, s));
         if (L + 1 < M->nl && M->v[L + 1][L][s] != 0) ROW(idx(L + 1, z, s));
         for (int k = 0; k < M->nc; k++) /* the cohorts' matrix sees the zone's mobile species */
-          for (int j = 0; j < NM; j++)
+          for (int j = 0; j < NM && has_slot(M, L, z, k); j++)
             if (cohort_dep(M, L, s, j)) ROW(cidx(M, L, z, k, j));
       }
   /* a cohort's column: the keratinocytes above (the top papillary slab), the zone's unsplit
@@ -261,7 +288,7 @@ static long pattern(const model *M, sunindextype *rows, sunindextype *ptrs) {
   for (int L = 0; L < M->nl; L++)
     for (int z = 0; z < NZ; z++)
       for (int k = 0; k < M->nc; k++)
-        for (int j = 0; j < NM; j++) {
+        for (int j = 0; j < NM && has_slot(M, L, z, k); j++) {
           const int s = mat[j];
           if (ptrs) ptrs[cidx(M, L, z, k, j)] = nz;
           if (drives_k(M, L, s))
@@ -382,7 +409,7 @@ static long zone_columns(const model *M, const double *y, int L, int z, double *
       for (int k = 0; k < M->nc; k++) dv[k] = h;
       cohort_f(M, y, L, z, c.u, &c.env, s, dv, f1c);
       for (int k = 0; k < M->nc; k++)
-        for (int j = 0; j < NM; j++)
+        for (int j = 0; j < NM && has_slot(M, L, z, k); j++)
           if (cohort_dep(M, L, s, j)) val[nz++] = (f1c[k][j] - c.f0c[k][j]) / h;
     }
   }
@@ -396,11 +423,12 @@ static long cohort_columns(const model *M, const double *y, int L, int z, double
   double f1[NS], hk[NM][MN_MAX_SESSIONS], f1cj[NM][MN_MAX_SESSIONS][NM];
   for (int j = 0; j < NM; j++) {
     for (int k = 0; k < M->nc; k++)
-      hk[j][k] = sqrt(DBL_EPSILON) * fmax(fabs(y[cidx(M, L, z, k, j)]), 1.0);
+      hk[j][k] =
+          sqrt(DBL_EPSILON) * fmax(has_slot(M, L, z, k) ? fabs(y[cidx(M, L, z, k, j)]) : 0.0, 1.0);
     if ((M->lc[L].present >> mat[j]) & 1) cohort_f(M, y, L, z, c.u, &c.env, mat[j], hk[j], f1cj[j]);
   }
   for (int k = 0; k < M->nc; k++)
-    for (int j = 0; j < NM; j++) {
+    for (int j = 0; j < NM && has_slot(M, L, z, k); j++) {
       const int s = mat[j], present = (M->lc[L].present >> s) & 1;
       const double w = M->w[L][z][k], h = hk[j][k];
       if (drives_k(M, L, s))
@@ -532,7 +560,8 @@ static void baseline(const model *M, double *y) {
   for (int L = 0; L < M->nl; L++)
     for (int z = 0; z < NZ; z++)
       for (int k = 0; k < M->nc; k++)
-        for (int j = 0; j < NM; j++) y[cidx(M, L, z, k, j)] = y[idx(L, z, mat[j])];
+        for (int j = 0; j < NM && has_slot(M, L, z, k); j++)
+          y[cidx(M, L, z, k, j)] = y[idx(L, z, mat[j])];
 }
 
 /* Before a later session: each compartment (the bulk and every cohort) to its layer mean, in
@@ -639,6 +668,8 @@ static void model_init(model *M, const mn_lumped_input *in, const mn_lumped_para
   M->nc = lp->cohorts ? in->sessions : 0;
   M->na = 0;
   memset(M->w, 0, sizeof M->w);
+  M->compact = lp->compact;
+  layout(M, M->compact);
   for (int L = 0; L < M->nl; L++) {
     M->lcm[L] = M->lc[L];
     M->lcm[L].present &= MAT_MASK;
@@ -654,12 +685,18 @@ typedef struct ode_solver {
   void *cv;
 } ode_solver;
 
-static void solver_free(ode_solver *S) {
+/* Everything but the context (NULL after it, so that it can be made again). */
+static void solver_release(ode_solver *S) {
   CVodeFree(&S->cv);
   SUNLinSolFree(S->LS);
   SUNMatDestroy(S->A);
   N_VDestroy(S->y);
   N_VDestroy(S->cons);
+  S->LS = NULL, S->A = NULL, S->y = S->cons = NULL;
+}
+
+static void solver_free(ode_solver *S) {
+  solver_release(S);
   SUNContext_Free(&S->ctx);
 }
 
@@ -692,12 +729,12 @@ static int solver_create(ode_solver *S, const model *M, mn_error *err) {
   return MN_OK;
 }
 
-/* Start CVODE at day 0 from the baseline state, every state >= 0, with M as its user data. */
-static int solver_init(ode_solver *S, model *M, const mn_lumped_params *lp, mn_error *err) {
-  baseline(M, N_VGetArrayPointer(S->y));
+/* Start CVODE at day @p t0 from the state in S->y, every state >= 0, with M as its user data. */
+static int solver_init(ode_solver *S, model *M, const mn_lumped_params *lp, double t0,
+                       mn_error *err) {
   N_VConst(1.0, S->cons); /* every state >= 0 */
   void *cv = S->cv;
-  if (!(CVodeInit(cv, rhs, 0.0, S->y) == CV_SUCCESS && CVodeSetUserData(cv, M) == CV_SUCCESS &&
+  if (!(CVodeInit(cv, rhs, t0, S->y) == CV_SUCCESS && CVodeSetUserData(cv, M) == CV_SUCCESS &&
         CVodeSStolerances(cv, lp->rtol, lp->atol) == CV_SUCCESS &&
         CVodeSetLinearSolver(cv, S->LS, S->A) == CV_SUCCESS &&
         CVodeSetJacFn(cv, jacobian) == CV_SUCCESS &&
@@ -708,28 +745,74 @@ static int solver_init(ode_solver *S, model *M, const mn_lumped_params *lp, mn_e
   return MN_OK;
 }
 
+/* A session in the compact layout: the state spread to the full layout (@p full, room for
+ * it), the near zones injured there, and CVODE and KLU made again for the cohorts that now hold
+ * volume, at day @p t. */
+static int session_compact(ode_solver *S, model *M, const mn_lumped_geometry *g,
+                           const mn_lumped_params *lp, int session, double t, double *full,
+                           mn_error *err) {
+  const double *Y = N_VGetArrayPointer(S->y);
+  int coff[NL][NZ][MN_MAX_SESSIONS];
+  memcpy(coff, M->coff, sizeof coff);
+  layout(M, 0);
+  memcpy(full, Y, (size_t)M->nbase * sizeof *full);
+  for (int L = 0; L < M->nl; L++)
+    for (int z = 0; z < NZ; z++)
+      for (int k = 0; k < M->nc; k++)
+        for (int j = 0; j < NM; j++)
+          full[cidx(M, L, z, k, j)] = coff[L][z][k] >= 0 ? Y[coff[L][z][k] + j] : 0.0;
+  for (int i = 0; i < n_states(M); i++) full[i] = fmax(full[i], 0.0);
+  injure(M, g, full, session);
+  memcpy(coff, M->coff, sizeof coff); /* the full layout's places */
+  layout(M, 1);
+  solver_release(S);
+  int rc = solver_create(S, M, err);
+  if (rc != MN_OK) return rc;
+  double *Z = N_VGetArrayPointer(S->y);
+  memcpy(Z, full, (size_t)M->nbase * sizeof *Z);
+  for (int L = 0; L < M->nl; L++)
+    for (int z = 0; z < NZ; z++)
+      for (int k = 0; k < M->nc; k++)
+        for (int j = 0; j < NM && has_slot(M, L, z, k); j++)
+          Z[cidx(M, L, z, k, j)] = full[coff[L][z][k] + j];
+  return solver_init(S, M, lp, t, err);
+}
+
 /* The event loop: sessions and samples in time order. A session injures the near zones and
  * restarts CVODE; a sample records the layer means at its day. */
 static int integrate(ode_solver *S, model *M, const mn_lumped_geometry *g,
-                     const mn_lumped_input *in, mn_timeseries *ts, int *cv_flag, mn_error *err) {
-  const int NY = n_states(M);
-  double *Y = N_VGetArrayPointer(S->y);
+                     const mn_lumped_input *in, const mn_lumped_params *lp, mn_timeseries *ts,
+                     int *cv_flag, mn_error *err) {
+  double *full = NULL; /* the compact layout's session scratch */
   double t = 0;
-  int next_s = 0, next_k = 0;
+  int next_s = 0, next_k = 0, rc = MN_OK;
+  if (M->compact) {
+    model F = *M;
+    layout(&F, 0);
+    full = mn_malloc_array((size_t)n_states(&F), sizeof *full);
+    if (!full) return MN_ERR(err, MN_ENOMEM, "", "out of memory for the lumped model");
+  }
   while (next_k < in->nsamples || next_s < in->sessions) {
     if (next_s < in->sessions && t >= in->session_day[next_s] - 1e-12) {
+      if (M->compact) {
+        MN_TRY(session_compact(S, M, g, lp, next_s, t, full, err));
+        next_s++;
+        continue;
+      }
       /* the state at a stop may hold round-off negatives (CVODE checks its constraints on the
        * corrected steps, within tolerance); they are zero concentrations */
-      for (int i = 0; i < NY; i++) Y[i] = fmax(Y[i], 0.0);
+      double *Y = N_VGetArrayPointer(S->y);
+      for (int i = 0; i < n_states(M); i++) Y[i] = fmax(Y[i], 0.0);
       injure(M, g, Y, next_s);
       next_s++;
-      if (CVodeReInit(S->cv, t, S->y) != CV_SUCCESS)
-        return MN_ERR(err, MN_ENUMERIC, "", "CVODE re-init failed");
+      if (CVodeReInit(S->cv, t, S->y) != CV_SUCCESS) {
+        rc = MN_ERR(err, MN_ENUMERIC, "", "CVODE re-init failed");
+        goto cleanup;
+      }
       continue;
     }
     if (next_k < in->nsamples && t >= in->samples[next_k] - 1e-12) {
-      int rc = sample(M, Y, t, next_s, ts, err);
-      if (rc != MN_OK) return rc;
+      MN_TRY(sample(M, N_VGetArrayPointer(S->y), t, next_s, ts, err));
       next_k++;
       continue;
     }
@@ -744,13 +827,17 @@ static int integrate(ode_solver *S, model *M, const mn_lumped_geometry *g,
     realtype tret;
     int flag = CVode(S->cv, tout, S->y, &tret, CV_NORMAL);
     *cv_flag = flag;
-    if (flag < 0)
-      return MN_ERR(err, MN_ENUMERIC, "",
-                    "CVODE failed at day %.4f (flag %d): the lumped model's state is not valid", t,
-                    flag);
+    if (flag < 0) {
+      rc = MN_ERR(err, MN_ENUMERIC, "",
+                  "CVODE failed at day %.4f (flag %d): the lumped model's state is not valid", t,
+                  flag);
+      goto cleanup;
+    }
     t = tout; /* returned exactly at tout (interpolated, or stopped there) */
   }
-  return MN_OK;
+cleanup:
+  mn_free(full);
+  return rc;
 }
 
 static atomic_long run_count;
@@ -773,11 +860,13 @@ static int run_once(const mn_lumped_input *in, const mn_lumped_params *lp, mn_ti
   if (SUNContext_Create(NULL, &S.ctx) != 0)
     return MN_ERR(err, MN_ENOMEM, "", "cannot create a SUNDIALS context");
   MN_TRY(solver_create(&S, &M, err));
-  MN_TRY(solver_init(&S, &M, lp, err));
-  MN_TRY(integrate(&S, &M, &g, in, ts, cv_flag, err));
+  baseline(&M, N_VGetArrayPointer(S.y));
+  MN_TRY(solver_init(&S, &M, lp, 0.0, err));
+  MN_TRY(integrate(&S, &M, &g, in, lp, ts, cv_flag, err));
   long nst = 0;
   CVodeGetNumSteps(S.cv, &nst);
   g.steps = nst;
+  g.states = n_states(&M);
 cleanup:
   solver_free(&S);
   if (geo) *geo = g;
@@ -822,8 +911,12 @@ int mn_lumped_run(const mn_lumped_input *in, const mn_lumped_params *lp, mn_time
 /* 1 when state i is a species present in its slab (a cohort's: a present matrix species) */
 static int live(const model *M, int i) {
   if (i < M->nbase) return (M->lc[i / (NZ * NS)].present >> (i % NS)) & 1;
-  int c = i - M->nbase, L = c / (NZ * M->nc * NM);
-  return (M->lc[L].present >> mat[c % NM]) & 1;
+  for (int L = 0; L < M->nl; L++)
+    for (int z = 0; z < NZ; z++)
+      for (int k = 0; k < M->nc; k++)
+        if (has_slot(M, L, z, k) && i >= M->coff[L][z][k] && i < M->coff[L][z][k] + NM)
+          return (M->lc[L].present >> mat[i - M->coff[L][z][k]]) & 1;
+  return 0;
 }
 
 int mn__lumped_jacobian_check(const mn_lumped_input *in, const mn_lumped_params *lp, unsigned seed,
@@ -842,6 +935,7 @@ int mn__lumped_jacobian_check(const mn_lumped_input *in, const mn_lumped_params 
       M.w[L][1][k] = k + 1 < M.nc ? 0.2 / (M.nc + 1) : 0;
     }
   M.na = M.nc;
+  layout(&M, M.compact); /* compact: the last cohort's far zone is left out */
   const int NY = n_states(&M);
   int rc = -1;
   double *col = mn_malloc_array((size_t)NY, sizeof *col);

@@ -229,12 +229,14 @@ Test(lumped, sparse_jacobian_matches_differences_of_the_rhs, .init = setup, .fin
   mn_lumped_params_default(&lp);
   const double dens[] = {100, 300, 3000, 1e6}, depth[] = {500, 1000, 2000};
   /* case c: 0 without cohorts, 1 with them and one session, 2 with them and ten (every cohort
-   * given a share of its zone, so that each of its terms is checked; ten: two batches of lanes) */
-  for (int c = 0; c < 3; c++)
+   * given a share of its zone, so that each of its terms is checked; ten: two batches of lanes),
+   * 3 as 2 in the compact layout (the last cohort's far zone, which holds no share, left out) */
+  for (int c = 0; c < 4; c++)
     for (int i = 0; i < 4; i++)
       for (int j = 0; j < 3; j++) {
-        mn_lumped_input in = input(dens[i], depth[j], c == 2 ? 10 : 1);
+        mn_lumped_input in = input(dens[i], depth[j], c >= 2 ? 10 : 1);
         lp.cohorts = c > 0;
+        lp.compact = c == 3;
         double err = 1;
         long nnz = 0;
         unsigned seed = 7u + (unsigned)(i * 3 + j + 12 * c);
@@ -513,4 +515,46 @@ Test(lumped, a_run_that_breaks_its_constraints_is_rerun_tighter, .init = setup, 
             "no tolerance needed a rerun: the test no longer reaches it (add a looser one)");
   mn_timeseries_fini(&ref);
   mn_timeseries_fini(&ts);
+}
+
+/* The compact layout (the planner's: only the cohorts that hold volume are states) is the same
+ * model: six sessions six weeks apart give the full layout's layer means to the tolerance, every
+ * species, every day, on a system with fewer states. */
+Test(lumped, the_compact_layout_is_the_same_model_on_fewer_states, .init = setup,
+     .fini = teardown) {
+  static double days[366];
+  for (int d = 0; d <= 365; d++) days[d] = d;
+  mn_lumped_input in = input(900, 1500, 6);
+  for (int k = 0; k < 6; k++) in.session_day[k] = 42.0 * k;
+  in.samples = days;
+  in.nsamples = 366;
+  mn_error e = {0};
+  mn_lumped_params lp;
+  mn_lumped_params_default(&lp);
+  lp.rtol = 1e-8, lp.atol = 1e-12;
+  mn_timeseries ts[2];
+  mn_lumped_geometry g[2];
+  for (int c = 0; c < 2; c++) {
+    lp.compact = c;
+    cr_assert_eq(mn_timeseries_init(&ts[c], 366, &e), MN_OK);
+    cr_assert_eq(mn_lumped_run(&in, &lp, &ts[c], &g[c], &e), MN_OK, "%s", e.msg);
+    cr_assert_eq(ts[c].n, 366);
+  }
+  cr_log_info("states after the last session: %d full, %d compact", g[0].states, g[1].states);
+  cr_assert_lt(g[1].states, g[0].states);
+  double worst = 0;
+  for (int k = 0; k < 366; k++) {
+    cr_assert_eq(ts[0].session[k], ts[1].session[k]);
+    for (int l = 0; l < MN_LAYER_HYPO; l++)
+      for (int s = 0; s < MN_NSPECIES; s++) {
+        double a = series_value(&ts[0], k, l, s), b = series_value(&ts[1], k, l, s);
+        double d = fabs(a - b) / (fabs(a) + 1e-6);
+        worst = fmax(worst, d);
+        cr_assert(d <= 5e-5, "day %d layer %d %s: %.9g full, %.9g compact", k, l,
+                  mn_species_name(s), a, b);
+      }
+  }
+  cr_log_info("largest relative difference %.2e", worst);
+  mn_timeseries_fini(&ts[0]);
+  mn_timeseries_fini(&ts[1]);
 }
