@@ -46,8 +46,16 @@ rc=$?
 [ $rc -eq 2 ] && grep -q "does not run over MPI ranks" "$tmp/d.txt" ||
   { echo "FAIL: device under mpirun: exit $rc"; cat "$tmp/d.txt"; fail=1; }
 [ ! -e "$tmp/d" ] || { echo "FAIL: device under mpirun wrote output"; fail=1; }
+# a table whose directory is missing: rank 0 says so and every rank stops before the chain
+# (rank 1 left in the chain's collectives would wait for ever: the timeout ends it, exit 124)
+timeout 120 mpirun -np 2 "$m" calibrate --params K_V,V_vis --walkers 4 --steps 100000 --burn 0 \
+  --threads 1 -o "$tmp/none/cal.csv" >"$tmp/nd.txt" 2>&1
+rc=$?
+[ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -q "cannot create a temporary file in $tmp/none" "$tmp/nd.txt" ||
+  { echo "FAIL: missing output directory under mpirun: exit $rc"; cat "$tmp/nd.txt"; fail=1; }
 # a signal that reaches one rank only stops every rank at the next shared batch (a rank that
 # left alone would leave the others waiting in the collective for ever): exit 130, no output
+mkdir -p "$tmp/st"
 mpirun -np 2 "$m" calibrate --params K_V,V_vis --walkers 4 --steps 100000 --burn 0 --threads 1 \
   -o "$tmp/st/cal.csv" >"$tmp/st.txt" 2>&1 &
 mp=$!

@@ -54,6 +54,7 @@ stop TERM 1 "$tmp/sl" -- "$m" simulate -q -o "$tmp/sl" "$tmp/lumped.yaml"
 stop INT 1.5 "$tmp/su" -- "$m" simulate -q -o "$tmp/su" "$tmp/cell.yaml"
 stop TERM 1 "$tmp/pl" -- "$m" plan -q -o "$tmp/pl" examples/patient-acne-scars.yaml
 stop INT 1 "$tmp/va" -- "$m" validate -q
+mkdir -p "$tmp/ca" # calibrate refuses a table whose directory is missing, before it starts
 stop TERM 1 "$tmp/ca" -- "$m" calibrate -q -o "$tmp/ca/calibration.csv"
 stop INT 1 "$tmp/se" -- "$m" sensitivity -q -o "$tmp/se"
 

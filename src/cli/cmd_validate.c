@@ -497,6 +497,44 @@ static int write_tables(const calibrate_result *r, const char *cpath, const char
   return mn_io_write_set(items, 2, err);
 }
 
+/* Before a chain of hours: each table's directory must take a file (a temporary is made and
+ * removed), so that a missing or read-only directory is said now, not when the chain ends. */
+static int probe_tables(const char *cpath, const char *post_path, mn_error *err) {
+  char ppath[4200];
+  const char *paths[2] = {cpath, ppath};
+  if (post_path)
+    snprintf(ppath, sizeof ppath, "%s", post_path);
+  else {
+    const char *slash = strrchr(cpath, '/');
+    snprintf(ppath, sizeof ppath, "%.*sposterior.csv", slash ? (int)(slash - cpath + 1) : 0, cpath);
+  }
+  for (int i = 0; i < 2; i++) {
+    mn_ofile f;
+    int rc = mn_ofile_open(&f, paths[i], err);
+    if (rc) return rc;
+    mn_ofile_abort(&f);
+  }
+  return MN_OK;
+}
+
+/* probe_tables on rank 0 (which writes them), the answer shared with every rank so that they
+ * all stop or all go on (a rank left in the chain's collectives would wait for ever). */
+static int probe_tables_agreed(const char *cpath, const char *post_path, mn_error *err) {
+  const int n = mn_dist_size();
+  int lo, hi, rc = mn_dist_rank() == 0 ? probe_tables(cpath, post_path, err) : MN_OK;
+  if (n == 1) return rc;
+  double *x = mn_calloc((size_t)n, sizeof *x);
+  if (!x) return MN_ERR(err, MN_ENOMEM, "", "out of memory");
+  mn_dist_block(n, &lo, &hi);
+  for (int i = lo; i < hi; i++) x[i] = rc;
+  int rs = mn_dist_share(x, n, 1, err);
+  if (!rs && !rc && x[0] != 0)
+    rc = MN_ERR(err, MN_EIO, "", "rank 0 cannot write the tables (%s): its message says why",
+                cpath);
+  mn_free(x);
+  return rs ? rs : rc;
+}
+
 static void print_fit(const calibrate_result *r, double t0, const char *cpath, const char *ppath) {
   const mn_calibration *cal = &r->cal;
   const mn_mcmc_diag *dg = &cal->diag;
@@ -602,7 +640,9 @@ int cmd_calibrate(int argc, char **argv) {
   memset(&r, 0, sizeof r);
   char ppath[4200] = "";
   double t0 = mn_wall_time();
-  int rc = calibrate_tables(&a, &r, &err);
+  int rc = MN_OK;
+  if (a.common.outdir) rc = probe_tables_agreed(a.common.outdir, a.post_path, &err);
+  if (!rc) rc = calibrate_tables(&a, &r, &err);
   if (!rc && a.common.outdir && mn_dist_rank() == 0) /* under mpirun rank 0 writes */
     rc = write_tables(&r, a.common.outdir, a.post_path, ppath, sizeof ppath, &err);
   if (!rc && !a.common.quiet && mn_dist_rank() == 0) print_fit(&r, t0, a.common.outdir, ppath);
