@@ -938,8 +938,9 @@ Test(plan, draws_in_stages_give_the_plan_of_every_draw_with_fewer_runs, .init = 
      .fini = teardown) {
   /* issue 19: the search's yes-or-no questions stop drawing once the answer is clear (an early
    * "yes" is still checked on every draw). Three regions whose searches ask both kinds: the plan
-   * is the same, value for value, as when every question takes all its draws */
-  mn_plan_request q = request(200);
+   * is the same, value for value, as when every question takes all its draws (100 draws: stages
+   * of 50 and 100; the perioral search's early "no" answers save about 8 % of the runs) */
+  mn_plan_request q = request(100);
   add_region(&q, "cheek", MN_CONCERN_ACNE_SCARS, MN_SEVERITY_MODERATE);
   add_region(&q, "forehead", MN_CONCERN_FINE_LINES, MN_SEVERITY_MILD);
   add_region(&q, "perioral", MN_CONCERN_WRINKLES, MN_SEVERITY_MODERATE);
