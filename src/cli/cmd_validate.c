@@ -529,8 +529,8 @@ static int probe_tables_agreed(const char *cpath, const char *post_path, mn_erro
   for (int i = lo; i < hi; i++) x[i] = rc;
   int rs = mn_dist_share(x, n, 1, err);
   if (!rs && !rc && x[0] != 0)
-    rc = MN_ERR(err, MN_EIO, "", "rank 0 cannot write the tables (%s): its message says why",
-                cpath);
+    rc =
+        MN_ERR(err, MN_EIO, "", "rank 0 cannot write the tables (%s): its message says why", cpath);
   mn_free(x);
   return rs ? rs : rc;
 }
