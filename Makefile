@@ -56,10 +56,13 @@ test-asan: deps
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DMNSIM_SANITIZE=ON $(CMAKE_FLAGS)
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	# exit code 86 for every sanitizer report: mnsim's own runtime errors exit 1, which the tests of
-	# error paths expect, so a report there must not look like one
+	# error paths expect, so a report there must not look like one. Left out: the goldens and the
+	# full checks (numbers), MPI (Open MPI's own allocations) and `calibration` (the shipped tables'
+	# targets under 400 posterior draws: numbers again; validate's code runs here in cli.sh)
 	cd $(ASAN_BUILD) && MNSIM_TEST_QUICK=1 ASAN_OPTIONS=detect_leaks=1:exitcode=86 \
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0:exitcode=86 \
-	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=86 ctest --output-on-failure -j $(JOBS) -LE 'golden|full|mpi'
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=86 ctest --output-on-failure -j $(JOBS) \
+	  -LE 'golden|full|mpi' -E '^calibration$$'
 
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 30
@@ -70,13 +73,23 @@ fuzz: deps
 	  -DMNSIM_SANITIZE=ON -DMNSIM_WITH_OPENMP=OFF $(CMAKE_FLAGS)
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_case fuzz_csv fuzz_atlas fuzz_catalogue fuzz_params \
 	  fuzz_patient fuzz_rules fuzz_checkpoint
-	@for t in case csv atlas catalogue params patient rules checkpoint; do \
-	  mkdir -p $(FUZZ_BUILD)/corpus-$$t; \
-	  ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
-	  ./$(FUZZ_BUILD)/tests/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=20 \
-	    -rss_limit_mb=4096 -print_final_stats=1 $(FUZZ_BUILD)/corpus-$$t tests/fuzz/corpus/$$t \
-	    2>$(FUZZ_BUILD)/fuzz-$$t.log || { tail -40 $(FUZZ_BUILD)/fuzz-$$t.log; exit 1; }; \
-	  printf 'fuzz %-10s ' $$t; grep -E 'stat::number_of_executed_units' $(FUZZ_BUILD)/fuzz-$$t.log; \
+	@# two targets at a time (each is one process on one core), each for FUZZ_SECONDS
+	@for pair in "case csv" "atlas catalogue" "params patient" "rules checkpoint"; do \
+	  pids=""; \
+	  for t in $$pair; do \
+	    mkdir -p $(FUZZ_BUILD)/corpus-$$t; \
+	    ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
+	    ./$(FUZZ_BUILD)/tests/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=20 \
+	      -rss_limit_mb=4096 -print_final_stats=1 $(FUZZ_BUILD)/corpus-$$t tests/fuzz/corpus/$$t \
+	      2>$(FUZZ_BUILD)/fuzz-$$t.log & \
+	    pids="$$pids $$!"; \
+	  done; \
+	  set -- $$pair; \
+	  for p in $$pids; do \
+	    wait $$p || { tail -40 $(FUZZ_BUILD)/fuzz-$$1.log; echo "fuzz $$1 failed"; exit 1; }; \
+	    printf 'fuzz %-10s ' $$1; grep -E 'stat::number_of_executed_units' $(FUZZ_BUILD)/fuzz-$$1.log; \
+	    shift; \
+	  done; \
 	done
 
 bench: build

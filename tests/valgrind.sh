@@ -1,9 +1,10 @@
 #!/bin/sh
 # Memcheck over the command line (good and bad cases, error paths, a short simulation) and the
 # unit tests (their fault-injection loops walk every allocation failure path).
-# usage: tests/valgrind.sh MNSIM BUILD_DIR
+# usage: tests/valgrind.sh MNSIM BUILD_DIR [cli|plan|unit]   (one part, for ctest to run them side
+# by side: the commands, the planner with its report, the unit tests; all without the third argument)
 set -u
-m=$1 build=$2
+m=$1 build=$2 part=${3:-all}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 vg="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --suppressions=tests/valgrind.supp"
@@ -15,9 +16,10 @@ run() { # run DESCRIPTION EXPECTED-STATUS command...
   rc=$?
   [ $rc -eq "$want" ] || { echo "FAIL valgrind $what: exit $rc (want $want)"; tail -30 "$tmp/err"; fail=1; }
 }
+n=0
+if [ "$part" = all ] || [ "$part" = cli ]; then
 run "device" 0 "$m" device -q -o "$tmp/d" examples/pen-cheek.yaml
 run "device --json" 0 "$m" device -q --json --no-figures -o "$tmp/d2" tests/cases/good/stamp-scars.yaml
-n=0
 for f in tests/cases/bad/*.yaml tests/cases/bad_sim/*.yaml tests/cases/bad_plan/*.yaml; do
   case "$f" in */bad_sim/*) cmd=simulate ;; */bad_plan/*) cmd=plan ;; *) cmd=device ;; esac
   run "$f" 2 "$m" $cmd -q -o "$tmp/x" "$f"
@@ -27,8 +29,15 @@ printf 'simulate: {days: 1.5, snapshot_days: [1], checkpoint_min: 0, uq_draws: 3
 run "simulate" 0 "$m" simulate -q -o "$tmp/s" "$tmp/sim.yaml"
 printf 'simulate: {mode: lumped, days: 60, sessions: 2, uq_draws: 4}\n' >"$tmp/lumped.yaml"
 run "simulate lumped" 0 "$m" simulate -q -o "$tmp/l" "$tmp/lumped.yaml"
+n=$((n + 4))
+fi
+if [ "$part" = all ] || [ "$part" = plan ]; then
 # the planner with its calendar and report (a few draws; the report's 3D run included)
 run "plan" 0 "$m" plan -q --draws 4 --max-mcse 0.1 -o "$tmp/p" examples/patient-acne-scars.yaml
+n=$((n + 1))
+fi
+[ "$part" = unit ] || [ "$part" = all ] ||
+  { [ $fail -eq 0 ] && echo "valgrind: clean over $n commands"; exit $fail; }
 # Criterion runs each test in a child process, and a child's memcheck errors do not reach the
 # parent's exit status: memcheck follows the children and writes one log per process, and any
 # line in them (-q: errors and definite leaks only) fails the suite.
@@ -42,5 +51,5 @@ for t in unit_core unit_skin unit_device unit_io unit_lumped; do
     fail=1
   fi
 done
-[ $fail -eq 0 ] && echo "valgrind: clean over $((n + 5)) commands and the unit tests"
+[ $fail -eq 0 ] && echo "valgrind: clean over $n commands (0: this part has none) and the five unit suites"
 exit $fail
