@@ -51,5 +51,5 @@ for t in unit_core unit_skin unit_device unit_io unit_lumped; do
     fail=1
   fi
 done
-[ $fail -eq 0 ] && echo "valgrind: clean over $n commands (0: this part has none) and the five unit suites"
+[ $fail -eq 0 ] && echo "valgrind: clean over the five unit suites$([ $n -gt 0 ] && echo " and $n commands")"
 exit $fail

@@ -480,16 +480,21 @@ static int calibrate_tables(const calibrate_args *a, calibrate_result *r, mn_err
   return rc;
 }
 
-/* Write the calibration table to @p cpath and, next to it (or to --posterior), the posterior
- * ensemble, all or nothing; @p ppath gets the posterior's path. */
-static int write_tables(const calibrate_result *r, const char *cpath, const char *post_path,
-                        char *ppath, size_t n, mn_error *err) {
+/* The posterior table's path: --posterior, else posterior.csv beside the calibration table. */
+static void posterior_path(const char *cpath, const char *post_path, char *ppath, size_t n) {
   if (post_path)
     snprintf(ppath, n, "%s", post_path);
   else {
     const char *slash = strrchr(cpath, '/');
     snprintf(ppath, n, "%.*sposterior.csv", slash ? (int)(slash - cpath + 1) : 0, cpath);
   }
+}
+
+/* Write the calibration table to @p cpath and, next to it (or to --posterior), the posterior
+ * ensemble, all or nothing; @p ppath gets the posterior's path. */
+static int write_tables(const calibrate_result *r, const char *cpath, const char *post_path,
+                        char *ppath, size_t n, mn_error *err) {
+  posterior_path(cpath, post_path, ppath, n);
   cli_blob b[2] = {{r->ctext, r->clen}, {r->ptext, r->plen}};
   mn_out_item items[2] = {{"", cli_write_blob, &b[0]}, {"", cli_write_blob, &b[1]}};
   snprintf(items[0].path, sizeof items[0].path, "%s", cpath);
@@ -502,12 +507,7 @@ static int write_tables(const calibrate_result *r, const char *cpath, const char
 static int probe_tables(const char *cpath, const char *post_path, mn_error *err) {
   char ppath[4200];
   const char *paths[2] = {cpath, ppath};
-  if (post_path)
-    snprintf(ppath, sizeof ppath, "%s", post_path);
-  else {
-    const char *slash = strrchr(cpath, '/');
-    snprintf(ppath, sizeof ppath, "%.*sposterior.csv", slash ? (int)(slash - cpath + 1) : 0, cpath);
-  }
+  posterior_path(cpath, post_path, ppath, sizeof ppath);
   for (int i = 0; i < 2; i++) {
     mn_ofile f;
     int rc = mn_ofile_open(&f, paths[i], err);

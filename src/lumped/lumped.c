@@ -745,36 +745,42 @@ static int solver_init(ode_solver *S, model *M, const mn_lumped_params *lp, doub
   return MN_OK;
 }
 
+/* The states of @p src (cohort places @p from) into @p dst in M's layout: the zones' as they are,
+ * each cohort M holds from its place in @p src, 0 where @p src has none. */
+static void relayout(const model *M, int (*from)[NZ][MN_MAX_SESSIONS], const double *src,
+                     double *dst) {
+  memcpy(dst, src, (size_t)M->nbase * sizeof *dst);
+  for (int L = 0; L < M->nl; L++)
+    for (int z = 0; z < NZ; z++)
+      for (int k = 0; k < M->nc; k++)
+        for (int j = 0; j < NM && has_slot(M, L, z, k); j++)
+          dst[cidx(M, L, z, k, j)] = from[L][z][k] >= 0 ? src[from[L][z][k] + j] : 0.0;
+}
+
+/* The state at a stop may hold round-off negatives (CVODE checks its constraints on the
+ * corrected steps, within tolerance); they are zero concentrations. */
+static void clamp_states(double *y, int n) {
+  for (int i = 0; i < n; i++) y[i] = fmax(y[i], 0.0);
+}
+
 /* A session in the compact layout: the state spread to the full layout (@p full, room for
  * it), the near zones injured there, and CVODE and KLU made again for the cohorts that now hold
  * volume, at day @p t. */
 static int session_compact(ode_solver *S, model *M, const mn_lumped_geometry *g,
                            const mn_lumped_params *lp, int session, double t, double *full,
                            mn_error *err) {
-  const double *Y = N_VGetArrayPointer(S->y);
   int coff[NL][NZ][MN_MAX_SESSIONS];
-  memcpy(coff, M->coff, sizeof coff);
+  memcpy(coff, M->coff, sizeof coff); /* the compact layout's places */
   layout(M, 0);
-  memcpy(full, Y, (size_t)M->nbase * sizeof *full);
-  for (int L = 0; L < M->nl; L++)
-    for (int z = 0; z < NZ; z++)
-      for (int k = 0; k < M->nc; k++)
-        for (int j = 0; j < NM; j++)
-          full[cidx(M, L, z, k, j)] = coff[L][z][k] >= 0 ? Y[coff[L][z][k] + j] : 0.0;
-  for (int i = 0; i < n_states(M); i++) full[i] = fmax(full[i], 0.0);
+  relayout(M, coff, N_VGetArrayPointer(S->y), full);
+  clamp_states(full, n_states(M));
   injure(M, g, full, session);
   memcpy(coff, M->coff, sizeof coff); /* the full layout's places */
   layout(M, 1);
   solver_release(S);
   int rc = solver_create(S, M, err);
   if (rc != MN_OK) return rc;
-  double *Z = N_VGetArrayPointer(S->y);
-  memcpy(Z, full, (size_t)M->nbase * sizeof *Z);
-  for (int L = 0; L < M->nl; L++)
-    for (int z = 0; z < NZ; z++)
-      for (int k = 0; k < M->nc; k++)
-        for (int j = 0; j < NM && has_slot(M, L, z, k); j++)
-          Z[cidx(M, L, z, k, j)] = full[coff[L][z][k] + j];
+  relayout(M, coff, full, N_VGetArrayPointer(S->y));
   return solver_init(S, M, lp, t, err);
 }
 
@@ -786,10 +792,8 @@ static int integrate(ode_solver *S, model *M, const mn_lumped_geometry *g,
   double *full = NULL; /* the compact layout's session scratch */
   double t = 0;
   int next_s = 0, next_k = 0, rc = MN_OK;
-  if (M->compact) {
-    model F = *M;
-    layout(&F, 0);
-    full = mn_malloc_array((size_t)n_states(&F), sizeof *full);
+  if (M->compact) { /* room for the full layout: every cohort of every zone */
+    full = mn_malloc_array((size_t)(M->nbase + M->nl * NZ * M->nc * NM), sizeof *full);
     if (!full) return MN_ERR(err, MN_ENOMEM, "", "out of memory for the lumped model");
   }
   while (next_k < in->nsamples || next_s < in->sessions) {
@@ -799,10 +803,8 @@ static int integrate(ode_solver *S, model *M, const mn_lumped_geometry *g,
         next_s++;
         continue;
       }
-      /* the state at a stop may hold round-off negatives (CVODE checks its constraints on the
-       * corrected steps, within tolerance); they are zero concentrations */
       double *Y = N_VGetArrayPointer(S->y);
-      for (int i = 0; i < n_states(M); i++) Y[i] = fmax(Y[i], 0.0);
+      clamp_states(Y, n_states(M));
       injure(M, g, Y, next_s);
       next_s++;
       if (CVodeReInit(S->cv, t, S->y) != CV_SUCCESS) {

@@ -163,7 +163,7 @@ static int run_draws(mn__region_ctx *x, const mn__candidate *c, mn__response *r,
   mn_lumped_params lp;
   mn_lumped_params_default(&lp);
   lp.rtol = MN__PLAN_RTOL;
-  lp.compact = 1; /* the cohorts that hold volume only: 1.4-1.8x faster for 6-12 sessions */
+  lp.compact = 1; /* the cohorts that hold volume only: 1.2-1.7x faster for 1-12 sessions */
   int nt = mn_threads(x->req->threads);
   (void)nt; /* without OpenMP */
 #ifdef _OPENMP
