@@ -315,25 +315,31 @@ static inline MN_INLINE_ALWAYS void mn_reaction_step_lanes(
   enum { W = MN_NSPECIES * MN_REACTION_LANES };
   double p0[W], l0[W], p1[W], l1[W], u1[W];
   mn_reaction_pl_lanes(m, c, n, st, u, uv, col_fs, col_c, p0, l0);
-  for (int s = 0; s < MN_NSPECIES; s++) MN_LANES_FOR(v, n) {
+  for (int s = 0; s < MN_NSPECIES; s++) {
+    if (!(c->present & (1u << s))) { /* p = l = 0: the stage keeps the value */
+      MN_LANES_FOR(v, n) u1[s * st + v] = u[s * st + v];
+      continue;
+    }
+    MN_LANES_FOR(v, n) {
       const int i = s * st + v;
       u1[i] = (u[i] + dt * p0[i]) / (1.0 + dt * l0[i]);
     }
+  }
   mn_reaction_pl_lanes(m, c, n, st, u1, uv, col_fs, col_c, p1, l1);
   for (int s = 0; s < MN_NSPECIES; s++) {
     if (low) MN_LANES_FOR(v, n) low[s * st + v] = u1[s * st + v];
     if (!(c->present & (1u << s))) continue;
     MN_LANES_FOR(v, n) {
       const int i = s * st + v;
-      /* both forms of the denominator are computed, with divisors that are never 0, and one is
-         chosen: the lanes need no branch (the compiler may not speculate a floating-point
-         operation that the source does not always perform) */
+      /* u2 = num / (1 + by / u1) taken as num u1 / (u1 + by): one division. Both forms are
+         computed and one is chosen: the lanes need no branch (the compiler may not speculate a
+         floating-point operation that the source does not always perform) */
       const int pos = u1[i] > 1e-300;
       const double num = u[i] + 0.5 * dt * (p0[i] + p1[i]);
-      const double by = 0.5 * dt * (l0[i] * u[i] + l1[i] * u1[i]) / (pos ? u1[i] : 1.0);
-      const double den_pos = 1.0 + by, den_zero = 1.0 + 0.5 * dt * (l0[i] + l1[i]);
-      const double den = pos ? den_pos : den_zero;
-      u[i] = num / den;
+      const double by = 0.5 * dt * (l0[i] * u[i] + l1[i] * u1[i]);
+      const double top = pos ? num * u1[i] : num;
+      const double den = pos ? u1[i] + by : 1.0 + 0.5 * dt * (l0[i] + l1[i]);
+      u[i] = top / den;
     }
   }
 }

@@ -59,6 +59,7 @@ struct mn_solver {
   double *plane_change; /* [nz] per-plane largest relative change */
   double *plane_fast;   /* [nz][NFAST] per-plane maxima of the fast species */
   size_t *plane_bad;    /* [nz] first bad cell of a plane, SIZE_MAX if none */
+  uint8_t *plane_pd;    /* [nz] 1 if the plane holds a papillary cell */
   double *plane_sum;    /* [nz][MN_LAYER_HYPO][MN_NSPECIES + 1] */
   double *col_fs;       /* [ny][nx] papillary F + S under each epidermal column */
   double *col_c;        /* [ny][nx] papillary C1 + C3 under each epidermal column */
@@ -89,6 +90,7 @@ void mn_solver_destroy(mn_solver *s) {
   mn_free(s->plane_change);
   mn_free(s->plane_fast);
   mn_free(s->plane_bad);
+  mn_free(s->plane_pd);
   mn_free(s->plane_sum);
   mn_free(s->col_fs);
   mn_free(s->col_c);
@@ -142,14 +144,19 @@ int mn_solver_create(const mn_solver_params *sp, const mn_grid *g, const mn_mode
   s->plane_change = mn_malloc_array((size_t)g->nz, sizeof(double));
   s->plane_fast = mn_malloc_array((size_t)g->nz * NFAST, sizeof(double));
   s->plane_bad = mn_malloc_array((size_t)g->nz, sizeof(size_t));
+  s->plane_pd = mn_calloc((size_t)g->nz, 1);
   s->plane_sum = mn_malloc_array((size_t)g->nz * MN_LAYER_HYPO * (MN_NSPECIES + 1), sizeof(double));
   s->col_fs = mn_calloc((size_t)g->nx * (size_t)g->ny, sizeof(double));
   s->col_c = mn_calloc((size_t)g->nx * (size_t)g->ny, sizeof(double));
   s->col_w = mn_calloc((size_t)g->nx * (size_t)g->ny, sizeof(double));
-  MN_CHECK(s->work && s->plane_change && s->plane_fast && s->plane_bad && s->plane_sum &&
-               s->col_fs && s->col_c && s->col_w,
+  MN_CHECK(s->work && s->plane_change && s->plane_fast && s->plane_bad && s->plane_pd &&
+               s->plane_sum && s->col_fs && s->col_c && s->col_w,
            err, MN_ENOMEM, "", "out of memory for the solver's workspace");
   for (int f = 0; f < NFAST; f++) s->fast_bits |= 1u << fast[f];
+  for (int k = 0; k < g->nz; k++)
+    for (int j = 0; j < g->ny; j++)
+      for (int i = 0; i < g->nx; i++)
+        s->plane_pd[k] |= g->cell[mn_grid_at(g, i, j, k)] == MN_LAYER_PD;
   set_baseline(s);
   s->dt = sp->first_step_day;
   *out = s;
@@ -222,6 +229,7 @@ static void columns(mn_solver *s) {
     double *w = s->col_w + (size_t)j * nx;
     for (size_t i = 0; i < nx; i++) w[i] = fs[i] = cc[i] = 0;
     for (int k = 0; k < g->nz; k++) {
+      if (!s->plane_pd[k]) continue; /* nothing to add: the same sums */
       const size_t row = mn_grid_at(g, 0, j, k);
       const uint8_t *cell = g->cell + row;
       const double *F = s->u[MN_SP_F] + row, *S = s->u[MN_SP_S] + row;
@@ -256,7 +264,9 @@ static inline MN_INLINE_ALWAYS void react_run(mn_solver *s, const mn_reaction_co
                                               size_t *bad) {
   /* change[W] and fastmax[NFAST][W]: the lanes' running maxima */
   enum { W = MN_REACTION_LANES };
-  const unsigned skip = s->frozen ? s->fast_bits : 0u;
+  /* skipped: the frozen fast species and the species absent from the layer (0 in the field,
+     and 0 after the step: their terms are 0) */
+  const unsigned skip = (s->frozen ? s->fast_bits : 0u) | ~(unsigned)lc->present;
   double u[MN_NSPECIES * W], low[MN_NSPECIES * W];
   for (int q = 0; q < MN_NSPECIES; q++) {
     const double *from = s->u[q] + c;
@@ -266,20 +276,25 @@ static inline MN_INLINE_ALWAYS void react_run(mn_solver *s, const mn_reaction_co
       for (int v = 0; v < n; v++) u[q * W + v] = from[v];
   }
   mn_reaction_step_lanes(&s->m, lc, n, W, u, uv, fs, cc, dt, low);
-  for (int v = 0; v < n && *bad == SIZE_MAX; v++)
-    for (int q = 0; q < MN_NSPECIES; q++)
-      if (!(u[q * W + v] >= 0)) { /* NaN fails it too */
-        *bad = c + (size_t)v;
-        break;
-      }
+  if (*bad == SIZE_MAX) { /* one vector test of every value; the search only after a failure */
+    int any = 0;
+    for (int q = 0; q < MN_NSPECIES; q++) MN_LANES_FOR(v, n) any |= !(u[q * W + v] >= 0);
+    for (int v = 0; any && v < n && *bad == SIZE_MAX; v++)
+      for (int q = 0; q < MN_NSPECIES; q++)
+        if (!(u[q * W + v] >= 0)) { /* NaN fails it too */
+          *bad = c + (size_t)v;
+          break;
+        }
+  }
   for (int q = 0; q < MN_NSPECIES; q++) {
     double *to = s->u[q] + c;
     if (!(skip & (1u << q)))
       for (int v = 0; v < n; v++) to[v] = u[q * W + v];
   }
-  if (skip) return; /* frozen: no change and no value above 0 */
+  if (s->frozen) return; /* no change and no value above 0 */
   for (int f = 0; f < NFAST; f++) {
     const int q = fast[f];
+    if (!(lc->present & (1u << q))) continue; /* 0 before and after */
     MN_LANES_FOR(v, n) { /* per-lane maxima; the plane takes the maximum over the lanes */
       const double x = u[q * W + v], e = fabs(x - low[q * W + v]);
       const double a = e / (s->sp.abs_tol + s->sp.rel_tol * fabs(x));
