@@ -22,7 +22,7 @@ static const mn_config_desc solver_table[] = {
     {"first_step_day", MN_CONFIG_DOUBLE, "day", 2.0 / 1440, 1e-6, 1, NULL, NULL,
      offsetof(mn_solver_params, first_step_day), sizeof(double),
      "step after each injury; also the fixed step when fixed_step is true"},
-    {"rel_tol", MN_CONFIG_DOUBLE, "", 0.01, 1e-6, 0.5, NULL, NULL,
+    {"rel_tol", MN_CONFIG_DOUBLE, "", 0.04, 1e-6, 0.5, NULL, NULL,
      offsetof(mn_solver_params, rel_tol), sizeof(double),
      "relative local error tolerance of the reaction steps (embedded MPRK22 / Patankar-Euler)"},
     {"abs_tol", MN_CONFIG_DOUBLE, "", 1e-3, 1e-9, 0.1, NULL, NULL,

@@ -125,13 +125,11 @@ static void run(int mode, const char *device, double depth_mm, double density, i
   mn_device dev;
   mn_device_init(&dev, cat, &dp, &e);
   mn_grid_params gp = {.dx_um = dx, .dz_epi_um = 10, .dz_pd_um = 20, .dz_rd_um = 40};
-  mn_solver_params so = {.min_step_day = 1e-5,
-                         .max_step_day = 1,
-                         .first_step_day = 2.0 / 1440,
-                         .rel_tol = 0.01,
-                         .abs_tol = 1e-3,
-                         .freeze_tol = 1e-7,
-                         .threads = 0};
+  size_t nso;
+  const mn_config_desc *sot = mn_solver_param_table(&nso);
+  mn_solver_params so;
+  mn_config_defaults(sot, nso, &so); /* the shipped step tolerance */
+  so.min_step_day = 1e-5, so.threads = 0;
   mn_lumped_params lp;
   mn_lumped_params_default(&lp);
   if (rn > 0) lp.rn_factor = rn;
