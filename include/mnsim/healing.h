@@ -425,6 +425,9 @@ typedef struct mn_step_info {
   double error;         /**< local error estimate of the step, relative to the tolerances */
   int frozen;           /**< fast species frozen */
   int rejected;         /**< steps redone with a smaller dt (always 0: no step is redone) */
+  int sums;             /**< the step ended at t_stop and its reactions added the layer sums:
+                             mn_solver_layer_means makes no pass of its own until the fields
+                             change */
 } mn_step_info;
 
 /** Advance one adaptive step, not beyond @p t_stop (day; a step that would end within 1e-3 dt of

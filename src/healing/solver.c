@@ -61,6 +61,8 @@ struct mn_solver {
   size_t *plane_bad;    /* [nz] first bad cell of a plane, SIZE_MAX if none */
   uint8_t *plane_pd;    /* [nz] 1 if the plane holds a papillary cell */
   double *plane_sum;    /* [nz][MN_LAYER_HYPO][MN_NSPECIES + 1] */
+  int sums_now;         /* the reaction pass under way adds each plane's layer sums */
+  int sums_valid;       /* plane_sum holds the sums of the fields as they are */
   double *col_fs;       /* [ny][nx] papillary F + S under each epidermal column */
   double *col_c;        /* [ny][nx] papillary C1 + C3 under each epidermal column */
   double *col_w;        /* [ny][nx] papillary thickness of each column (columns()' sums) */
@@ -167,6 +169,7 @@ cleanup:
 }
 
 double *mn_solver_field(mn_solver *s, int sp) {
+  s->sums_valid = 0; /* the caller may change it */
   return s->u[sp];
 }
 const double *mn_solver_field_c(const mn_solver *s, int sp) {
@@ -190,6 +193,7 @@ void mn_solver_get_scalars(const mn_solver *s, mn_solver_scalars *o) {
 }
 void mn_solver_set_scalars(mn_solver *s, const mn_solver_scalars *in) {
   s->t = in->t_day, s->dt = in->dt_day, s->u_uv = in->u_uv, s->frozen = in->frozen;
+  s->sums_valid = 0;
   s->steps = in->steps;
 }
 
@@ -213,6 +217,7 @@ void mn_solver_apply_injury(mn_solver *s, const mn_injury *inj) {
       }
   s->dt = s->sp.first_step_day;
   s->frozen = 0;
+  s->sums_valid = 0;
 }
 
 /* The papillary dermis under each column: the dz-weighted means of F + S and of C1 + C3 over
@@ -261,7 +266,7 @@ static void columns(mn_solver *s) {
 static inline MN_INLINE_ALWAYS void react_run(mn_solver *s, const mn_reaction_coef *lc, size_t c,
                                               int n, const double *fs, const double *cc, double uv,
                                               double dt, double *change, double *fastmax,
-                                              size_t *bad) {
+                                              size_t *bad, double *sum) {
   /* change[W] and fastmax[NFAST][W]: the lanes' running maxima */
   enum { W = MN_REACTION_LANES };
   /* skipped: the frozen fast species and the species absent from the layer (0 in the field,
@@ -291,6 +296,13 @@ static inline MN_INLINE_ALWAYS void react_run(mn_solver *s, const mn_reaction_co
     if (!(skip & (1u << q)))
       for (int v = 0; v < n; v++) to[v] = u[q * W + v];
   }
+  if (sum) /* the layer's sums (mn_solver_layer_means): a skipped species' field holds 0, whose
+              sum stays 0; each voxel in the order of the cells, as the separate pass adds them */
+    for (int v = 0; v < n; v++) {
+      sum[MN_NSPECIES] += 1;
+      for (int q = 0; q < MN_NSPECIES; q++)
+        if (!(skip & (1u << q))) sum[q] += u[q * W + v];
+    }
   if (s->frozen) return; /* no change and no value above 0 */
   for (int f = 0; f < NFAST; f++) {
     const int q = fast[f];
@@ -314,6 +326,8 @@ static REACT_CLONES void react_plane(mn_solver *s, int k, double dt) {
   const double uv = mn_uv_factor(&s->m, s->u_uv);
   double lane_change[W] = {0}, lane_fast[NFAST * W] = {0};
   size_t bad = SIZE_MAX;
+  double *ps = s->sums_now ? s->plane_sum + (size_t)k * MN_LAYER_HYPO * (MN_NSPECIES + 1) : NULL;
+  if (ps) memset(ps, 0, MN_LAYER_HYPO * (MN_NSPECIES + 1) * sizeof *ps);
   for (int j = 0; j < g->ny; j++) {
     const size_t row = mn_grid_at(g, 0, j, k);
     const uint8_t *cell = g->cell + row;
@@ -324,10 +338,13 @@ static REACT_CLONES void react_plane(mn_solver *s, int k, double dt) {
       for (n = 1; n < W && i + n < g->nx && cell[i + n] == cell[i];) n++;
       const mn_reaction_coef *lc = &s->lc[cell[i]];
       if (!lc->present) continue;
+      double *sum = ps ? ps + cell[i] * (MN_NSPECIES + 1) : NULL;
       if (n == W)
-        react_run(s, lc, row + (size_t)i, W, fs + i, cc + i, uv, dt, lane_change, lane_fast, &bad);
+        react_run(s, lc, row + (size_t)i, W, fs + i, cc + i, uv, dt, lane_change, lane_fast, &bad,
+                  sum);
       else
-        react_run(s, lc, row + (size_t)i, n, fs + i, cc + i, uv, dt, lane_change, lane_fast, &bad);
+        react_run(s, lc, row + (size_t)i, n, fs + i, cc + i, uv, dt, lane_change, lane_fast, &bad,
+                  sum);
     }
   }
   double change = 0, fastmax[NFAST] = {0}; /* maxima: the same whatever the order */
@@ -400,6 +417,11 @@ int mn_solver_step(mn_solver *s, double t_stop, mn_step_info *info, mn_error *er
   if (left <= 0)
     return MN_ERR(err, MN_EINTERNAL, "", "step requested at day %g, stop %g", s->t, t_stop);
   if (dt > left || left - dt < 1e-3 * dt) dt = left;
+  /* a step that ends where the caller stops (a sample, a session, the end) adds the layer sums
+     in its last reaction pass, while each plane is in cache: mn_solver_layer_means then needs no
+     pass of its own */
+  const int sums = dt == left;
+  s->sums_valid = 0;
   double fmax1, fmax2;
   size_t bad1, bad2;
   double ch = react(s, 0.5 * dt, &fmax1, &bad1);
@@ -416,32 +438,37 @@ int mn_solver_step(mn_solver *s, double t_stop, mn_step_info *info, mn_error *er
   }
   mn_diffusion_lod_many(s->g, fields, (const double(*)[MN_LAYER_HYPO])Ds, nf, 0.0, dt, s->work,
                         s->nthreads);
+  s->sums_now = sums;
   ch = fmax(ch, react(s, 0.5 * dt, &fmax2, &bad2));
+  s->sums_now = 0;
   if (bad2 != SIZE_MAX) return bad_state(s, bad2, err);
+  s->sums_valid = sums;
   s->t += dt;
   s->steps++;
   adapt(s, dt, ch);
-  if (!s->frozen && fmax2 < s->sp.freeze_tol) freeze_fast(s);
-  if (info) *info = (mn_step_info){s->t, dt, ch, s->frozen, 0};
+  if (!s->frozen && fmax2 < s->sp.freeze_tol) freeze_fast(s), s->sums_valid = 0;
+  if (info) *info = (mn_step_info){s->t, dt, ch, s->frozen, 0, s->sums_valid};
   return MN_OK;
 }
 
 void mn_solver_layer_means(const mn_solver *s, double out[MN_LAYER_HYPO][MN_NSPECIES]) {
   const mn_grid *g = s->g;
   enum { W = MN_NSPECIES + 1 };
+  if (!s->sums_valid) { /* else the last step's reactions added them */
 #pragma omp parallel for num_threads(s->nthreads) schedule(static)
-  for (int k = 0; k < g->nz; k++) {
-    double *ps = s->plane_sum + (size_t)k * MN_LAYER_HYPO * W;
-    memset(ps, 0, MN_LAYER_HYPO * W * sizeof *ps);
-    for (int j = 0; j < g->ny; j++)
-      for (int i = 0; i < g->nx; i++) {
-        size_t c = mn_grid_at(g, i, j, k);
-        int l = g->cell[c];
-        if (l >= MN_LAYER_HYPO) continue;
-        double *acc = ps + l * W;
-        acc[MN_NSPECIES] += 1;
-        for (int q = 0; q < MN_NSPECIES; q++) acc[q] += s->u[q][c];
-      }
+    for (int k = 0; k < g->nz; k++) {
+      double *ps = s->plane_sum + (size_t)k * MN_LAYER_HYPO * W;
+      memset(ps, 0, MN_LAYER_HYPO * W * sizeof *ps);
+      for (int j = 0; j < g->ny; j++)
+        for (int i = 0; i < g->nx; i++) {
+          size_t c = mn_grid_at(g, i, j, k);
+          int l = g->cell[c];
+          if (l >= MN_LAYER_HYPO) continue;
+          double *acc = ps + l * W;
+          acc[MN_NSPECIES] += 1;
+          for (int q = 0; q < MN_NSPECIES; q++) acc[q] += s->u[q][c];
+        }
+    }
   }
   double tot[MN_LAYER_HYPO][W];
   memset(tot, 0, sizeof tot);

@@ -356,6 +356,33 @@ Test(verify, one_and_two_threads_give_identical_fields) {
 /* A session injured a window of planes at a time (how mnsim simulate keeps the damage fields
  * small) gives every cell the same value as one pass over the grid: channels across the periodic
  * edge, one shallow (no bleeding) and deep ones (bleeding), windows of 1, 5 and 7 planes. */
+/* A step that ends where the caller stops adds the layer sums in its last reaction pass; they
+ * must be the separate pass's, bit for bit (each voxel's value in the same order), at several
+ * stops in the first days after a puncture, on 2 threads. */
+Test(verify, layer_means_added_by_the_reactions_match_a_pass_over_the_fields) {
+  cell_run r;
+  cell_setup(&r, 0.3, 20, 2, 0, 1e-3);
+  const double stops[] = {0.01, 0.05, 0.3, 2.0};
+  mn_error e = {0};
+  for (int n = 0; n < 4; n++) {
+    mn_step_info info = {0};
+    while (mn_solver_time(r.s) < stops[n] - 1e-12) {
+      cr_assert_eq(mn_solver_step(r.s, stops[n], &info, &e), MN_OK, "%s", e.msg);
+      cr_assert_eq(info.sums, !(mn_solver_time(r.s) < stops[n] - 1e-12)); /* the last one */
+    }
+    double fused[MN_LAYER_HYPO][MN_NSPECIES], pass[MN_LAYER_HYPO][MN_NSPECIES];
+    mn_solver_layer_means(r.s, fused);
+    (void)mn_solver_field(r.s, MN_SP_D); /* a writer's access: the next call makes its own pass */
+    mn_solver_layer_means(r.s, pass);
+    for (int l = 0; l < MN_LAYER_HYPO; l++)
+      for (int q = 0; q < MN_NSPECIES; q++)
+        cr_assert(fused[l][q] == pass[l][q], "day %g, layer %d, %s: %.17g vs %.17g", stops[n], l,
+                  mn_species_name(q), fused[l][q], pass[l][q]);
+    cr_assert_gt(pass[MN_LAYER_PD][MN_SP_P], 0);
+  }
+  cell_fini(&r);
+}
+
 Test(verify, injury_by_windows_of_planes_matches_the_whole_grid) {
   const double xy[][3] = {
       {0.31, 0.29, 900}, {0.02, 0.58, 1000}, {0.59, 0.01, 200}, {0.3, 0.05, 600}};
