@@ -331,15 +331,16 @@ static inline MN_INLINE_ALWAYS void mn_reaction_step_lanes(
     if (!(c->present & (1u << s))) continue;
     MN_LANES_FOR(v, n) {
       const int i = s * st + v;
-      /* u2 = num / (1 + by / u1) taken as num u1 / (u1 + by): one division. Both forms are
-         computed and one is chosen: the lanes need no branch (the compiler may not speculate a
-         floating-point operation that the source does not always perform) */
+      /* u2 = num / (1 + by / u1) taken as num (u1 / (u1 + by)): one division, of a ratio <= 1
+         (num u1 would underflow for u1 below about 1e-160). Both forms are computed and one is
+         chosen: the lanes need no branch (the compiler may not speculate a floating-point
+         operation that the source does not always perform) */
       const int pos = u1[i] > 1e-300;
       const double num = u[i] + 0.5 * dt * (p0[i] + p1[i]);
       const double by = 0.5 * dt * (l0[i] * u[i] + l1[i] * u1[i]);
-      const double top = pos ? num * u1[i] : num;
+      const double top = pos ? u1[i] : 1.0;
       const double den = pos ? u1[i] + by : 1.0 + 0.5 * dt * (l0[i] + l1[i]);
-      u[i] = top / den;
+      u[i] = num * (top / den);
     }
   }
 }
@@ -399,7 +400,9 @@ int mn_solver_create(const mn_solver_params *sp, const mn_grid *g, const mn_mode
 void mn_solver_destroy(mn_solver *s);
 
 /** Field of species @p sp (0 <= sp < MN_NSPECIES, not checked; mn_grid layout). Borrowed: valid
- *  until mn_solver_destroy; writing to it changes the state (checkpoint restore). */
+ *  until mn_solver_destroy; writing to it changes the state (checkpoint restore). Fetch it again
+ *  after a step before writing: the call tells the solver that its layer sums of the last step
+ *  (mn_step_info.sums) may no longer hold. */
 double *mn_solver_field(mn_solver *s, int sp);
 /** Read-only mn_solver_field. */
 const double *mn_solver_field_c(const mn_solver *s, int sp);
