@@ -61,7 +61,6 @@ struct mn_solver {
   size_t *plane_bad;    /* [nz] first bad cell of a plane, SIZE_MAX if none */
   uint8_t *plane_pd;    /* [nz] 1 if the plane holds a papillary cell */
   double *plane_sum;    /* [nz][MN_LAYER_HYPO][MN_NSPECIES + 1] */
-  int sums_now;         /* the reaction pass under way adds each plane's layer sums */
   int sums_valid;       /* plane_sum holds the sums of the fields as they are */
   double *col_fs;       /* [ny][nx] papillary F + S under each epidermal column */
   double *col_c;        /* [ny][nx] papillary C1 + C3 under each epidermal column */
@@ -318,15 +317,16 @@ static inline MN_INLINE_ALWAYS void react_run(mn_solver *s, const mn_reaction_co
 
 /* Reactions of plane k over dt: the largest local error estimate of a fast species (MPRK22
  * against its embedded Patankar-Euler stage, over abs_tol + rel_tol |u|), the largest fast value,
- * and the first cell whose state turned NaN or negative. Each row goes in runs of up to
- * MN_REACTION_LANES voxels of one layer, as vectors across the voxels (mn_reaction_step_lanes). */
-static REACT_CLONES void react_plane(mn_solver *s, int k, double dt) {
+ * and the first cell whose state turned NaN or negative; with @p sums, the plane's layer sums
+ * (plane_sum) of the new state. Each row goes in runs of up to MN_REACTION_LANES voxels of one
+ * layer, as vectors across the voxels (mn_reaction_step_lanes). */
+static REACT_CLONES void react_plane(mn_solver *s, int k, double dt, int sums) {
   enum { W = MN_REACTION_LANES };
   const mn_grid *g = s->g;
   const double uv = mn_uv_factor(&s->m, s->u_uv);
   double lane_change[W] = {0}, lane_fast[NFAST * W] = {0};
   size_t bad = SIZE_MAX;
-  double *ps = s->sums_now ? s->plane_sum + (size_t)k * MN_LAYER_HYPO * (MN_NSPECIES + 1) : NULL;
+  double *ps = sums ? s->plane_sum + (size_t)k * MN_LAYER_HYPO * (MN_NSPECIES + 1) : NULL;
   if (ps) memset(ps, 0, MN_LAYER_HYPO * (MN_NSPECIES + 1) * sizeof *ps);
   for (int j = 0; j < g->ny; j++) {
     const size_t row = mn_grid_at(g, 0, j, k);
@@ -358,12 +358,13 @@ static REACT_CLONES void react_plane(mn_solver *s, int k, double dt) {
   s->plane_bad[k] = bad;
 }
 
-/* One reaction half-step over the grid; returns the largest scaled error estimate. */
-static double react(mn_solver *s, double dt, double *fastmax, size_t *bad) {
+/* One reaction half-step over the grid (with @p sums: the layer sums too); returns the largest
+ * scaled error estimate. */
+static double react(mn_solver *s, double dt, int sums, double *fastmax, size_t *bad) {
   const mn_grid *g = s->g;
   columns(s);
 #pragma omp parallel for num_threads(s->nthreads) schedule(dynamic, 1)
-  for (int k = 0; k < g->nz; k++) react_plane(s, k, dt);
+  for (int k = 0; k < g->nz; k++) react_plane(s, k, dt, sums);
   double change = 0, peak[NFAST] = {0};
   *fastmax = 0;
   *bad = SIZE_MAX;
@@ -424,7 +425,7 @@ int mn_solver_step(mn_solver *s, double t_stop, mn_step_info *info, mn_error *er
   s->sums_valid = 0;
   double fmax1, fmax2;
   size_t bad1, bad2;
-  double ch = react(s, 0.5 * dt, &fmax1, &bad1);
+  double ch = react(s, 0.5 * dt, 0, &fmax1, &bad1);
   if (bad1 != SIZE_MAX) return bad_state(s, bad1, err); /* before diffusion can spread it */
   double *fields[MN_NSPECIES];
   double Ds[MN_NSPECIES][MN_LAYER_HYPO];
@@ -438,9 +439,7 @@ int mn_solver_step(mn_solver *s, double t_stop, mn_step_info *info, mn_error *er
   }
   mn_diffusion_lod_many(s->g, fields, (const double(*)[MN_LAYER_HYPO])Ds, nf, 0.0, dt, s->work,
                         s->nthreads);
-  s->sums_now = sums;
-  ch = fmax(ch, react(s, 0.5 * dt, &fmax2, &bad2));
-  s->sums_now = 0;
+  ch = fmax(ch, react(s, 0.5 * dt, sums, &fmax2, &bad2));
   if (bad2 != SIZE_MAX) return bad_state(s, bad2, err);
   s->sums_valid = sums;
   s->t += dt;
