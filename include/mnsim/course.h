@@ -84,7 +84,24 @@ typedef struct mn_course_params {
                         simulate.supersample */
   const mn_lumped_params *lumped; /**< lumped mode and bands: NULL = mn_lumped_params_default */
   mn_sun sun;                     /**< the patient's sun after the sessions */
+  /** lumped mode: NULL, or what a course of these settings with fewer sessions held (@p hold):
+   *  the run starts at its day, its samples before that day are taken as they are */
+  const struct mn_course_hold *resume;
+  /** lumped mode: NULL, or where to keep this course's state at the day its next session would
+   *  be (sessions x interval_day, when before the end) and its samples before that day, for a
+   *  longer course to resume from. The integrator stops at that day, as the longer course's does
+   *  for its session: the results move within the solver's tolerance against a run without */
+  struct mn_course_hold *hold;
 } mn_course_params;
+
+/** A lumped course's state at the day of a session it does not give, and its samples before
+ *  that day (mn_course_params.hold, .resume). Owned arrays: mn_course_hold_fini. */
+typedef struct mn_course_hold {
+  mn_lumped_hold lumped; /**< lumped.t_day 0: nothing held */
+  mn_timeseries ts;      /**< the samples before lumped.t_day */
+} mn_course_hold;
+/** Free the arrays of @p h and clear it (NULL-safe). */
+void mn_course_hold_fini(mn_course_hold *h);
 
 /** Fill @p p with the defaults of a course: unit cell, Fitzpatrick type 3, one session (42
  *  days apart when there are more), 180 days, hourly samples, supersample 3 (the case file's

@@ -37,6 +37,22 @@ typedef struct mn_lumped_group {
   double depth_um;    /**< effective channel depth */
 } mn_lumped_group;
 
+/** A run's state at a day after its last session: what a run of the same input with more
+ *  sessions holds at that day, before its next session (the integrator stops at that day in both,
+ *  and a session restarts it). mn_lumped_input.hold fills one; .resume starts a longer course
+ *  from it, bit for bit as the run from day 0 would go on. Compact layout only
+ *  (mn_lumped_params.compact = 1). Owns y: mn_lumped_hold_fini. */
+typedef struct mn_lumped_hold {
+  double t_day; /**< the day held (the next session's); 0: nothing held */
+  int sessions; /**< sessions given before it */
+  int ny;       /**< states */
+  double *y;    /**< [ny] the state, unclamped, in the compact layout of na and w */
+  int na;       /**< cohorts made */
+  double w[MN_LUMPED_MAX_SLABS][MN_LUMPED_ZONES][MN_MAX_SESSIONS]; /**< cohort shares */
+} mn_lumped_hold;
+/** Free y and clear @p h (NULL-safe). */
+void mn_lumped_hold_fini(mn_lumped_hold *h);
+
 /** The treatment as the lumped model sees it. Pointers are borrowed for the call: they point
  *  into tables the caller owns, which must stay valid until mn_lumped_run returns. */
 typedef struct mn_lumped_input {
@@ -52,6 +68,14 @@ typedef struct mn_lumped_input {
   const double *samples; /**< [nsamples] sample days (increasing, within [0, t_end]) */
   int nsamples;
   double uv; /**< daily UV dose, SED/day (mn_uv_factor); 0 = no sun */
+  /** NULL, or a state held by a run of this input with fewer sessions (everything else the
+   *  same): the run starts there, giving sessions from resume->sessions on and recording the
+   *  samples from resume->t_day on (the earlier ones are the holding run's) */
+  const mn_lumped_hold *resume;
+  /** NULL, or where to hold the state at day hold_day, after the last session and before t_end:
+   *  the integrator stops there, as a longer course's does for its next session */
+  mn_lumped_hold *hold;
+  double hold_day;
 } mn_lumped_input;
 
 /** Numerical settings (no case-file keys: course uses the defaults). */

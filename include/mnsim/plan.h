@@ -122,6 +122,9 @@ typedef struct mn_plan_request {
                               (docs/plan.md "Draws in stages"); the same plan, more runs */
   int exact;             /**< 1: no emulator: every probability from every draw's own course
                               (docs/plan.md "The emulator"); the default 0 emulates where it pays */
+  int from_day0;         /**< 1: every course runs from day 0, none from the state a shorter
+                              course of its setting held (docs/plan.md "Courses share their
+                              beginnings"): the same plan, more work; a check */
   int emulator_constant; /**< tests only: the emulator predicts a constant (the control variate
                               must still give an unbiased probability, with a larger error) */
   uint64_t seed;
@@ -370,6 +373,7 @@ typedef struct mn_plan {
                                matches allow (today + cand.wait_days; the start is not earlier);
                                "" when none applies or the plan treats no one */
   int evaluations;        /**< lumped runs */
+  int resumed;            /**< of those, courses that started from a shorter one's held state */
   int draws_used;         /**< posterior draws behind the probabilities and bands (the most of
                                any region's final course) */
   double spread_q[3];     /**< sigma_b of the patient factor used: 5, 50, 95 % (0 for none) */

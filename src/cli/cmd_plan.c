@@ -12,7 +12,7 @@
 
 typedef struct plan_opts {
   cli_opts common;
-  int draws, threads, rules, tmpl, no_report, no_histology, exact;
+  int draws, threads, rules, tmpl, no_report, no_histology, exact, from_day0;
   double max_mcse; /* --max-mcse, -1: the file's */
   double spread;   /* --patient-spread, NaN: the file's */
   const char *today;
@@ -48,6 +48,9 @@ static const cli_option options[] = {
      "posterior of data/between_patient.csv; -1: none, the mean patient)"},
     {"exact", 0, CLI_FLAG, NULL, 0, 0, PO(exact), 0, NULL,
      "no emulator: every probability from every draw's own course (slower; docs/plan.md)"},
+    {"from-day-0", 0, CLI_FLAG, NULL, 0, 0, PO(from_day0), 0, NULL,
+     "run every course from day 0, none from a shorter course's held state (slower, the same "
+     "plan: a check; docs/plan.md)"},
     {"threads", 0, CLI_INT, "N", 1, 256, PO(threads), 0, NULL,
      "parallel model runs (default: all cores)"},
     {"today", 0, CLI_STRING, "DATE", 0, 0, PO(today), 0, NULL,
@@ -358,10 +361,10 @@ static void print_summary(const mn_patient_file *pf, const mn_plan *p, const cha
   for (int i = 0; i < p->n_regions; i++) print_region(&p->region[i]);
   if (p->note[0]) printf("  note       %s\n", p->note);
   printf(
-      "  evidence   up to %d posterior draws of the parameters, %d lumped runs in %.2f s; depths,\n"
-      "             defect depths and goals from data/indications.csv (sources there); sun\n"
-      "             avoidance: %s\n",
-      p->draws_used, p->evaluations, secs, MN_PLAN_SUN_RULE);
+      "  evidence   up to %d posterior draws of the parameters, %d lumped runs (%d from a shorter\n"
+      "             course's held state) in %.2f s; depths, defect depths and goals from\n"
+      "             data/indications.csv (sources there); sun avoidance: %s\n",
+      p->draws_used, p->evaluations, p->resumed, secs, MN_PLAN_SUN_RULE);
   if (p->spread_q[1] > 0)
     printf(
         "             patients: each responds as the mean times a factor of spread sigma_b "
@@ -453,6 +456,7 @@ static int make(run *r, plan_opts *o, const char *path, mn_error *err) {
   if (!isnan(o->spread)) q->patient_spread = o->spread;
   q->threads = o->threads;
   q->exact = o->exact;
+  q->from_day0 = o->from_day0;
   snprintf(q->today, sizeof q->today, "%s", r->today);
   r->ps = mn_malloc(sizeof *r->ps);
   MN_CHECK(r->ps, err, MN_ENOMEM, "", "out of memory");

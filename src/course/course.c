@@ -287,15 +287,72 @@ int mn_course_done(const mn_course *c) {
          mn_solver_time(c->s) >= c->t_end - EPS_DAY;
 }
 
+void mn_course_hold_fini(mn_course_hold *h) {
+  if (!h) return;
+  mn_lumped_hold_fini(&h->lumped);
+  mn_timeseries_fini(&h->ts);
+}
+
+/* Samples [0, n) of @p from appended to @p to. */
+static int copy_samples(const mn_timeseries *from, int n, mn_timeseries *to, mn_error *err) {
+  for (int i = 0; i < n; i++) {
+    const double(*mean)[MN_NSPECIES] =
+        (const double(*)[MN_NSPECIES])(from->mean + (size_t)i * MN_LAYER_HYPO * MN_NSPECIES);
+    int rc = mn_timeseries_add(to, from->t[i], from->session[i], from->redness[i], mean, err);
+    if (rc) return rc;
+  }
+  return MN_OK;
+}
+
+/* The samples of the held course before its day, which must be this course's first ones. */
+static int resume_samples(mn_course *c, const mn_course_hold *h, mn_error *err) {
+  int n = 0;
+  while (n < h->ts.n && h->ts.t[n] < h->lumped.t_day - EPS_DAY) n++;
+  for (int i = 0; i < n; i++)
+    if (i >= c->nsamples || h->ts.t[i] != c->samples[i])
+      return MN_ERR(err, MN_EINPUT, "",
+                    "the held course's sample %d (day %g) is not this course's (the courses "
+                    "differ before day %g)",
+                    i, h->ts.t[i], h->lumped.t_day);
+  c->ts.n = 0;
+  return copy_samples(&h->ts, n, &c->ts, err);
+}
+
+/* This course's samples before the held day into the hold. */
+static int hold_samples(const mn_course *c, mn_course_hold *h, mn_error *err) {
+  int n = 0;
+  while (n < c->ts.n && c->ts.t[n] < h->lumped.t_day - EPS_DAY) n++;
+  if (h->ts.cap < n) {
+    mn_timeseries_fini(&h->ts);
+    int rc = mn_timeseries_init(&h->ts, n, err);
+    if (rc) return rc;
+  }
+  h->ts.n = 0;
+  return copy_samples(&c->ts, n, &h->ts, err);
+}
+
 static int run_lumped(mn_course *c, mn_step_info *info, mn_error *err) {
   mn_lumped_input in;
   mn__course_lumped_input(c, c->p.model, &in);
-  int rc = mn_lumped_run(&in, &c->lp, &c->ts, &c->geo, err);
+  int rc = MN_OK;
+  if (c->p.hold) c->p.hold->lumped.t_day = 0;
+  if (c->p.resume) {
+    MN_TRY(resume_samples(c, c->p.resume, err));
+    in.resume = &c->p.resume->lumped;
+  }
+  double next = c->p.sessions * c->p.interval_day; /* the day of a next session */
+  if (c->p.hold && c->p.sessions < MN_MAX_SESSIONS && c->p.interval_day > 0 &&
+      next < c->t_end - EPS_DAY)
+    in.hold = &c->p.hold->lumped, in.hold_day = next;
+  MN_TRY(mn_lumped_run(&in, &c->lp, &c->ts, &c->geo, err));
+  if (in.hold && in.hold->t_day > 0 && (rc = hold_samples(c, c->p.hold, err)))
+    c->p.hold->lumped.t_day = 0;
   if (rc) return rc;
   c->lumped_done = 1;
   c->next_session = c->p.sessions, c->next_sample = c->nsamples;
   if (info) *info = (mn_step_info){.t_day = c->t_end, .dt_day = c->t_end};
-  return MN_OK;
+cleanup:
+  return rc;
 }
 
 int mn_course_step(mn_course *c, double t_stop, mn_step_info *info, mn_error *err) {

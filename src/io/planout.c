@@ -127,15 +127,16 @@ int mn_io_plan_json(FILE *fp, const void *ctx, mn_error *err) {
       num(p->interval_best_days / 7), "interval_reason", p->interval_reason, "dates", sessions,
       "review", review, "every_goal_reached", p->reached, "note", p->note, "regions", regions);
   json_t *root = json_pack(
-      "{s:s,s:s,s:s,s:s,s:{s:o,s:s,s:i,s:o,s:o,s:o},s:o,s:o,s:{s:s,s:i,s:o,s:I,s:i,s:o,s:s,s:s}}",
+      "{s:s,s:s,s:s,s:s,s:{s:o,s:s,s:i,s:o,s:o,s:o},s:o,s:o,s:{s:s,s:i,s:o,s:I,s:i,s:i,s:o,s:s,s:s}"
+      "}",
       "mnsim_version", mn_version(), "command", o->command ? o->command : "plan", "patient_file",
       o->pf->file, "description", o->pf->description, "patient", "age_y", num(q->patient.age_y),
       "sex", q->patient.sex ? "male" : "female", "fitzpatrick", q->patient.fitzpatrick,
       "conditions", cond, "medications", meds, "procedures", procs, "candidacy",
       candidacy_json(&p->cand), "plan", plan, "method", "device", q->device, "draws", p->draws_used,
       "max_mcse", num(q->max_mcse), "seed", (json_int_t)q->seed, "lumped_runs", p->evaluations,
-      "probability_required", num(q->constraints.probability), "sun_avoidance_rule",
-      MN_PLAN_SUN_RULE, "model",
+      "lumped_runs_resumed", p->resumed, "probability_required", num(q->constraints.probability),
+      "sun_avoidance_rule", MN_PLAN_SUN_RULE, "model",
       "lumped twin, each course run whole for every parameter draw (docs/plan.md)");
   if (root) /* the patient factor behind every probability (docs/plan.md) */
     json_object_set_new(

@@ -784,6 +784,28 @@ static int session_compact(ode_solver *S, model *M, const mn_lumped_geometry *g,
   return solver_init(S, M, lp, t, err);
 }
 
+void mn_lumped_hold_fini(mn_lumped_hold *h) {
+  if (!h) return;
+  mn_free(h->y);
+  memset(h, 0, sizeof *h);
+}
+
+/* The state @p y at day @p t after @p sessions sessions into @p h (its y reused when large
+ * enough). */
+static int hold_state(const model *M, const double *y, double t, int sessions, mn_lumped_hold *h,
+                      mn_error *err) {
+  const int ny = n_states(M);
+  if (!h->y || h->ny < ny) {
+    double *q = mn_realloc_array(h->y, (size_t)ny, sizeof *q);
+    if (!q) return MN_ERR(err, MN_ENOMEM, "", "out of memory for a held lumped state");
+    h->y = q;
+  }
+  memcpy(h->y, y, (size_t)ny * sizeof *y);
+  h->ny = ny, h->t_day = t, h->sessions = sessions, h->na = M->na;
+  memcpy(h->w, M->w, sizeof h->w);
+  return MN_OK;
+}
+
 /* The event loop: sessions and samples in time order. A session injures the near zones and
  * restarts CVODE; a sample records the layer means at its day. */
 static int integrate(ode_solver *S, model *M, const mn_lumped_geometry *g,
@@ -791,7 +813,11 @@ static int integrate(ode_solver *S, model *M, const mn_lumped_geometry *g,
                      int *cv_flag, mn_error *err) {
   double *full = NULL; /* the compact layout's session scratch */
   double t = 0;
-  int next_s = 0, next_k = 0, rc = MN_OK;
+  int next_s = 0, next_k = 0, rc = MN_OK, holding = in->hold != NULL;
+  if (in->resume) { /* the holding run recorded the samples before its day */
+    t = in->resume->t_day, next_s = in->resume->sessions;
+    while (next_k < in->nsamples && in->samples[next_k] < t - 1e-12) next_k++;
+  }
   if (M->compact) { /* room for the full layout: every cohort of every zone */
     full = mn_malloc_array((size_t)(M->nbase + M->nl * NZ * M->nc * NM), sizeof *full);
     if (!full) return MN_ERR(err, MN_ENOMEM, "", "out of memory for the lumped model");
@@ -813,6 +839,11 @@ static int integrate(ode_solver *S, model *M, const mn_lumped_geometry *g,
       }
       continue;
     }
+    if (holding && next_s == in->sessions && t >= in->hold_day - 1e-12) {
+      MN_TRY(hold_state(M, N_VGetArrayPointer(S->y), t, next_s, in->hold, err));
+      holding = 0;
+      continue;
+    }
     if (next_k < in->nsamples && t >= in->samples[next_k] - 1e-12) {
       MN_TRY(sample(M, N_VGetArrayPointer(S->y), t, next_s, ts, err));
       next_k++;
@@ -824,6 +855,8 @@ static int integrate(ode_solver *S, model *M, const mn_lumped_geometry *g,
     if (next_k < in->nsamples) tout = fmin(tout, in->samples[next_k]);
     if (next_s < in->sessions) tout = fmin(tout, in->session_day[next_s]);
     if (next_s < in->sessions) tstop = fmin(tstop, in->session_day[next_s]);
+    if (holding && next_s == in->sessions) /* stopped there as for a next session */
+      tout = fmin(tout, in->hold_day), tstop = fmin(tstop, in->hold_day);
     if (tout <= t) break;
     CVodeSetStopTime(S->cv, tstop);
     realtype tret;
@@ -861,9 +894,24 @@ static int run_once(const mn_lumped_input *in, const mn_lumped_params *lp, mn_ti
   model_init(&M, in, lp, &g);
   if (SUNContext_Create(NULL, &S.ctx) != 0)
     return MN_ERR(err, MN_ENOMEM, "", "cannot create a SUNDIALS context");
-  MN_TRY(solver_create(&S, &M, err));
-  baseline(&M, N_VGetArrayPointer(S.y));
-  MN_TRY(solver_init(&S, &M, lp, 0.0, err));
+  if (in->resume) { /* the held state, in its layout; its session makes CVODE */
+    const mn_lumped_hold *h = in->resume;
+    M.na = h->na;
+    memcpy(M.w, h->w, sizeof M.w);
+    layout(&M, 1);
+    MN_CHECK(lp->compact && h->sessions < in->sessions && h->ny == n_states(&M) &&
+                 fabs(h->t_day - in->session_day[h->sessions]) <= 1e-9,
+             err, MN_EINPUT, "",
+             "lumped run: the held state (day %g, %d sessions, %d states) is not one of this "
+             "course",
+             h->t_day, h->sessions, h->ny);
+    MN_TRY(solver_create(&S, &M, err));
+    memcpy(N_VGetArrayPointer(S.y), h->y, (size_t)h->ny * sizeof *h->y);
+  } else {
+    MN_TRY(solver_create(&S, &M, err));
+    baseline(&M, N_VGetArrayPointer(S.y));
+    MN_TRY(solver_init(&S, &M, lp, 0.0, err));
+  }
   MN_TRY(integrate(&S, &M, &g, in, lp, ts, cv_flag, err));
   long nst = 0;
   CVodeGetNumSteps(S.cv, &nst);
@@ -889,6 +937,12 @@ int mn_lumped_run(const mn_lumped_input *in, const mn_lumped_params *lp, mn_time
                   "lumped model: 1-%d channel groups of positive density and depth, and 1-%d "
                   "sessions",
                   MN_LUMPED_MAX_GROUPS, MN_MAX_SESSIONS);
+  if (in->hold) {
+    if (!(in->hold_day > in->session_day[in->sessions - 1]))
+      return MN_ERR(err, MN_EINPUT, "", "lumped run: hold_day %g is not after the last session",
+                    in->hold_day);
+    in->hold->t_day = 0;
+  }
   /* At a loose tolerance (the planner's 1e-4) a step can keep leaving the non-negative states
    * (CV_CONSTR_FAIL: a fast-decaying species overshoots zero at every step size CVODE tries).
    * The run is then made again from day 0 at a tolerance 10 times tighter, at most twice and
@@ -896,10 +950,23 @@ int mn_lumped_run(const mn_lumped_input *in, const mn_lumped_params *lp, mn_time
    * shipped chain reproduces); a run that succeeds is never rerun either. */
   mn_lumped_params def, at = *lp;
   mn_lumped_params_default(&def);
-  const int n0 = ts->n;
+  mn_lumped_input run = *in;
+  int n0 = ts->n;
   for (int attempt = 0;; attempt++) {
     int flag = 0;
-    int rc = run_once(in, &at, ts, geo, &flag, err);
+    int rc = run_once(&run, &at, ts, geo, &flag, err);
+    /* held only by a run that succeeds at lp's tolerance: a longer course's from day 0 would go
+       as it did */
+    if (in->hold && (rc != MN_OK || attempt > 0)) in->hold->t_day = 0;
+    if (rc != MN_OK && flag == CV_CONSTR_FAIL && run.resume) {
+      /* as a run from day 0 would fail there too and be made again from day 0: from day 0 (the
+         samples the caller copied from the holding run recorded again) */
+      for (int k = 0; k < in->nsamples && in->samples[k] < run.resume->t_day - 1e-12; k++) n0--;
+      run.resume = NULL, attempt--;
+      ts->n = n0;
+      mn_error_clear(err);
+      continue;
+    }
     if (rc == MN_OK || flag != CV_CONSTR_FAIL || attempt == 2 || at.rtol / 10 < def.rtol * 0.999)
       return rc;
     atomic_fetch_add_explicit(&retry_count, 1, memory_order_relaxed);

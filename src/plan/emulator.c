@@ -66,6 +66,7 @@ int mn__emu_space_init(mn__region_ctx *x, const mn__candidate *c, mn_error *err)
   }
   mn__region_ctx t = *x;
   t.draws = probe, t.nd = t.nd_pool = nv + 1;
+  t.holds = NULL; /* other parameters under the draws' indices */
   mn__response r;
   int rc = mn__response_run(&t, c, 1, 0, nv + 1, &r, err);
   x->evaluations = t.evaluations;

@@ -118,6 +118,25 @@ typedef struct mn__candidate {
                          v2: the fill reads it too) */
 } mn__candidate;
 
+/* What the exact courses of one setting and interval held for the longer courses of the same
+ * draws (response.c). Every planner course holds its state at the day a next session would be
+ * (mn_course_params.hold), as the longer course stops there for that session, so the courses of
+ * a setting share their beginnings bit for bit: a course of k sessions starts from the state
+ * after the most sessions below k that some course of its draw held. */
+typedef struct mn__draw_holds {
+  mn_timeseries ts;                       /* the samples before the latest held day */
+  mn_lumped_hold h[MN_PLAN_MAX_SESSIONS]; /* h[j]: after j sessions, at day j I (t_day 0: none) */
+  int m[MN_PLAN_MAX_SESSIONS];            /* samples before h[j]'s day */
+} mn__draw_holds;
+typedef struct mn__holds {
+  const mn_model_params *draws; /* the setting, interval and draws they are for */
+  double depth_mm, density, interval;
+  int passes;
+  int n;             /* draws with room */
+  mn__draw_holds *d; /* [n] */
+} mn__holds;
+void mn__holds_fini(mn__holds *h);
+
 /* What the search of one region shares between its steps. */
 typedef struct mn__region_ctx {
   const mn_plan_request *req;
@@ -133,7 +152,9 @@ typedef struct mn__region_ctx {
                             when unknown; with chain_walkers the chain a draw quantity forms */
   int chain_walkers;
   const mn_spread *spread; /* the response's spread between patients */
+  mn__holds *holds;        /* NULL: every course from day 0 */
   int evaluations;
+  int resumed;         /* of them, courses started from a held state */
   mn__emu_space space; /* what an emulator reads (m = 0: none) */
   mn__emu_model ref;   /* the region's first fitted emulator, which later questions reuse scaled
                           to their own nominal course (has_ref) */

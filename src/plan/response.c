@@ -125,9 +125,57 @@ static void response_row(const mn__region_ctx *x, int d, const mn_timeseries *ts
   r->ok[d] = 1;
 }
 
-/* Draw @p d's course of setting @p c as a lumped course; MN_OK when its row of @p r is filled. */
+void mn__holds_fini(mn__holds *h) {
+  for (int i = 0; i < h->n; i++) {
+    mn_timeseries_fini(&h->d[i].ts);
+    for (int j = 0; j < MN_PLAN_MAX_SESSIONS; j++) mn_lumped_hold_fini(&h->d[i].h[j]);
+  }
+  mn_free(h->d);
+  memset(h, 0, sizeof *h);
+}
+
+/* x->holds ready for setting @p c at @p interval and draws [0, nd): emptied when it held another
+ * setting's, grown to nd draws. */
+static int holds_for(mn__region_ctx *x, const mn__candidate *c, double interval, int nd,
+                     mn_error *err) {
+  mn__holds *h = x->holds;
+  if (!h) return MN_OK;
+  if (h->draws != x->draws || h->depth_mm != c->depth_mm || h->density != c->density ||
+      h->passes != c->passes || h->interval != interval) {
+    mn__holds_fini(h);
+    *h = (mn__holds){.draws = x->draws,
+                     .depth_mm = c->depth_mm,
+                     .density = c->density,
+                     .passes = c->passes,
+                     .interval = interval};
+  }
+  if (h->n < nd) {
+    mn__draw_holds *q = mn_realloc_array(h->d, (size_t)nd, sizeof *q);
+    if (!q) return MN_ERR(err, MN_ENOMEM, "", "out of memory for %d held courses", nd);
+    memset(q + h->n, 0, (size_t)(nd - h->n) * sizeof *q);
+    h->d = q, h->n = nd;
+  }
+  return MN_OK;
+}
+
+/* The state a course of @p k sessions held (@p out) kept in @p dh, taken from @p out. */
+static void keep_hold(mn__draw_holds *dh, int k, mn_course_hold *out) {
+  if (k >= MN_PLAN_MAX_SESSIONS || !(out->lumped.t_day > 0)) return;
+  mn_lumped_hold_fini(&dh->h[k]);
+  dh->h[k] = out->lumped;
+  dh->m[k] = out->ts.n;
+  memset(&out->lumped, 0, sizeof out->lumped);
+  if (out->ts.n > dh->ts.n) { /* the longer beginning: the shorter ones are its first samples */
+    mn_timeseries_fini(&dh->ts);
+    dh->ts = out->ts;
+    memset(&out->ts, 0, sizeof out->ts);
+  }
+}
+
+/* Draw @p d's course of setting @p c as a lumped course; MN_OK when its row of @p r is filled.
+ * *resumed: 1 when it started from a held state. */
 static int response_draw(const mn__region_ctx *x, const mn__candidate *c, const mn_device *dev,
-                         const mn_lumped_params *lp, int d, mn__response *r) {
+                         const mn_lumped_params *lp, int d, mn__response *r, int *resumed) {
   mn_error e = {0};
   mn_course_params q;
   mn_course_params_default(&q);
@@ -143,6 +191,21 @@ static int response_draw(const mn__region_ctx *x, const mn__candidate *c, const 
   q.days = fmax(mn__review_day(r->k, r->interval), MN_PLAN_YEAR_SAMPLES - 1);
   q.lumped = lp;
   q.sun = x->req->sun;
+  /* every course holds (its numbers do not depend on whether a longer one follows); it starts
+     from the state after the most sessions below its own that its draw held */
+  mn__draw_holds *dh = x->holds && !x->req->from_day0 && d < x->holds->n ? &x->holds->d[d] : NULL;
+  mn_course_hold from, out;
+  memset(&out, 0, sizeof out);
+  q.hold = &out;
+  int j = r->k - 1 < MN_PLAN_MAX_SESSIONS ? r->k - 1 : MN_PLAN_MAX_SESSIONS - 1;
+  while (dh && j > 0 && !(dh->h[j].t_day > 0)) j--;
+  if (dh && j > 0) {
+    from.lumped = dh->h[j];
+    from.ts = dh->ts;
+    from.ts.n = dh->m[j];
+    q.resume = &from;
+  }
+  *resumed = q.resume != NULL;
   mn_outcome o;
   mn_course *course = NULL;
   int rc = mn_course_create(&q, &course, &e);
@@ -150,29 +213,37 @@ static int response_draw(const mn__region_ctx *x, const mn__candidate *c, const 
   if (rc == MN_OK) rc = mn_course_outcome(course, &o, &e);
   if (rc == MN_OK) response_row(x, d, mn_course_series(course), &o, r);
   mn_course_destroy(course);
+  if (rc == MN_OK && dh) keep_hold(dh, r->k, &out);
+  mn_course_hold_fini(&out);
   return rc;
 }
 
 /* Draws [d0, d1) of setting @p c into @p r, in parallel. */
 static int run_draws(mn__region_ctx *x, const mn__candidate *c, mn__response *r, int d0, int d1,
                      mn_error *err) {
+  int rc = holds_for(x, c, r->interval, d1, err);
+  if (rc) return rc;
   mn_device dev;
   memset(&dev, 0, sizeof dev);
-  int rc = mn_device_init_at(&dev, x->cat, x->req->device, c->depth_mm, err);
+  rc = mn_device_init_at(&dev, x->cat, x->req->device, c->depth_mm, err);
   if (rc) return rc;
   mn_lumped_params lp;
   mn_lumped_params_default(&lp);
   lp.rtol = MN__PLAN_RTOL;
   lp.compact = 1; /* the cohorts that hold volume only: 1.2-1.7x faster for 1-12 sessions */
-  int nt = mn_threads(x->req->threads);
+  int nt = mn_threads(x->req->threads), resumed = 0;
   (void)nt; /* without OpenMP */
 #ifdef _OPENMP
-#pragma omp parallel for schedule(dynamic) num_threads(nt)
+#pragma omp parallel for schedule(dynamic) num_threads(nt) reduction(+ : resumed)
 #endif
-  for (int d = d0; d < d1; d++) /* a stop request skips the draws not yet started; a failed run
-                                    leaves its row's ok flag 0 */
-    if (!mn_stop_requested()) (void)response_draw(x, c, &dev, &lp, d, r);
+  for (int d = d0; d < d1; d++) { /* a stop request skips the draws not yet started; a failed run
+                                     leaves its row's ok flag 0 */
+    int from = 0;
+    if (!mn_stop_requested()) (void)response_draw(x, c, &dev, &lp, d, r, &from);
+    resumed += from;
+  }
   x->evaluations += d1 - d0;
+  x->resumed += resumed;
   mn_device_fini(&dev);
   if (mn_stop_requested()) return mn_stop_error(err, "planning");
   for (int d = 0; d < d1; d++)

@@ -120,6 +120,7 @@ static int screen(mn__region_ctx *x, mn__candidate *cand, int nc, int *any, mn_e
   for (int c = 0; c < nc; c++) {
     mn__region_ctx xl = *x;
     xl.evaluations = 0;
+    xl.holds = NULL; /* single sessions */
     mn__response r0;
     fail[c] = mn__response_run(&xl, &cand[c], 1, 0, 1, &r0, NULL) != MN_OK;
     evals += xl.evaluations;
@@ -193,16 +194,18 @@ typedef struct region_state {
  * up to the first that reaches the goal (the rest of a column is not needed: +inf). */
 static int nominal_grid(mn__region_ctx *x, region_state *st, const double *I, int nI,
                         mn_error *err) {
-  int kmax = x->req->constraints.max_sessions, fail[MAX_INTERVALS] = {0}, evals = 0;
+  int kmax = x->req->constraints.max_sessions, fail[MAX_INTERVALS] = {0}, evals = 0, resumed = 0;
   int nt = mn_threads(x->req->threads);
   (void)nt; /* without OpenMP */
   /* the intervals in parallel, each on its own copy of the context (its run count) */
 #ifdef _OPENMP
-#pragma omp parallel for schedule(dynamic) num_threads(nt) reduction(+ : evals)
+#pragma omp parallel for schedule(dynamic) num_threads(nt) reduction(+ : evals, resumed)
 #endif
   for (int i = 0; i < nI; i++) {
     mn__region_ctx xl = *x;
-    xl.evaluations = 0;
+    mn__holds holds = {0}; /* the interval's own: k sessions start from k - 1 */
+    xl.evaluations = xl.resumed = 0;
+    xl.holds = &holds;
     int reached = 0;
     for (int k = 1; k <= kmax; k++) {
       if (reached) {
@@ -218,9 +221,12 @@ static int nominal_grid(mn__region_ctx *x, region_state *st, const double *I, in
       reached = r.goal[0] >= x->pr->goal_pct;
       mn__response_free(&r);
     }
+    mn__holds_fini(&holds);
     evals += xl.evaluations;
+    resumed += xl.resumed;
   }
   x->evaluations += evals;
+  x->resumed += resumed;
   for (int i = 0; i < nI; i++)
     if (fail[i]) { /* the first failure again, alone, for its message */
       mn__response r;
@@ -789,6 +795,7 @@ static int region_course(mn__region_ctx *x, region_state *st, int i, double I, m
   pr->draws_kept = rs.nd;
   MN_TRY(region_bands(x, &rs, err));
   out->evaluations += x->evaluations;
+  out->resumed += x->resumed;
   /* the no-overlap rule: the interval outlasts the 95th percentile of redness and barrier */
   if (I < pr->redness_days[2] || I < pr->barrier_days[2])
     append_note(out, "%s: the %g-week interval is shorter than the redness or barrier window",
@@ -929,6 +936,8 @@ int mn_plan_make(const mn_plan_request *req, const mn_skin_atlas *atlas,
   mn_model_params *draws = NULL;
   region_state *st = NULL;
   mn__region_ctx x[MN_PLAN_MAX_REGIONS];
+  mn__holds holds[MN_PLAN_MAX_REGIONS];
+  memset(holds, 0, sizeof holds);
   double I[MAX_INTERVALS];
   memset(out, 0, sizeof *out);
   MN_TRY(mn_plan_request_check(req, err));
@@ -964,10 +973,12 @@ int mn_plan_make(const mn_plan_request *req, const mn_skin_atlas *atlas,
                             .chain_step = chain_step,
                             .chain_walkers = walkers,
                             .spread = &spread,
+                            .holds = &holds[i],
                             .pih_rule = pih_rule};
     MN_TRY(plan_region(&x[i], i, atlas, I, nI, &st[i], out, err));
     out->evaluations += x[i].evaluations;
-    x[i].evaluations = 0;
+    out->resumed += x[i].resumed;
+    x[i].evaluations = x[i].resumed = 0;
   }
   MN_TRY(plan_course(req, x, st, I, nI, out, err));
   out->draws_used = 0; /* the most behind a region's figures (the nominal not counted) */
@@ -975,6 +986,7 @@ int mn_plan_make(const mn_plan_request *req, const mn_skin_atlas *atlas,
     if (out->region[i].draws_kept - 1 > out->draws_used)
       out->draws_used = out->region[i].draws_kept - 1;
 cleanup:
+  for (int i = 0; i < MN_PLAN_MAX_REGIONS; i++) mn__holds_fini(&holds[i]);
   mn_free(st);
   mn_free(draws);
   mn_free(chain_step);

@@ -265,3 +265,66 @@ Test(course, every_allocation_failure_is_clean, .init = setup, .fini = teardown)
     cr_assert(reached_ok, "mode %d: never succeeded", mode);
   }
 }
+
+/* A lumped course of k + 1 sessions resumed from what the course of k sessions held (its state
+ * at day k I and its samples before) gives the series and outcome of that course run from day 0
+ * - which holds too, as every planner course does - bit for bit, chained 1 -> 2 -> 3 sessions,
+ * with hourly samples after each session and daily ones; and a course of other settings cannot
+ * take it. */
+Test(course, a_course_resumed_from_a_shorter_ones_hold_is_the_course_from_day_0, .init = setup,
+     .fini = teardown) {
+  mn_error e = {0};
+  mn_lumped_params lp;
+  mn_lumped_params_default(&lp);
+  lp.rtol = 1e-4, lp.compact = 1; /* the planner's */
+  mn_course_hold held = {0}, scratch = {0}, next = {0};
+  for (int k = 1; k <= 3; k++) {
+    mn_course_params p = lumped(NULL);
+    p.density_cm2 = 300, p.depth_mm = 1.0;
+    p.sessions = k, p.interval_day = 35, p.days = 35 * (k - 1) + 150;
+    p.lumped = &lp;
+    mn_course *ref = NULL, *res = NULL;
+    p.hold = &scratch;
+    cr_assert_eq(mn_course_create(&p, &ref, &e), MN_OK, "%s", e.msg);
+    cr_assert_eq(mn_course_run(ref, &e), MN_OK, "%s", e.msg);
+    p.hold = &next;
+    p.resume = k > 1 ? &held : NULL;
+    cr_assert_eq(mn_course_create(&p, &res, &e), MN_OK, "%s", e.msg);
+    cr_assert_eq(mn_course_run(res, &e), MN_OK, "%s", e.msg);
+    cr_assert_eq(next.lumped.t_day, 35.0 * k);
+    const mn_timeseries *a = mn_course_series(ref), *b = mn_course_series(res);
+    cr_assert_eq(a->n, b->n);
+    cr_assert(!memcmp(a->t, b->t, (size_t)a->n * sizeof *a->t));
+    cr_assert(
+        !memcmp(a->mean, b->mean, (size_t)a->n * MN_LAYER_HYPO * MN_NSPECIES * sizeof *a->mean),
+        "%d sessions: the resumed course's layer means differ", k);
+    cr_assert(!memcmp(a->redness, b->redness, (size_t)a->n * sizeof *a->redness));
+    mn_outcome oa, ob;
+    cr_assert_eq(mn_course_outcome(ref, &oa, &e), MN_OK, "%s", e.msg);
+    cr_assert_eq(mn_course_outcome(res, &ob, &e), MN_OK, "%s", e.msg);
+    cr_assert_eq(oa.collagen_end_pct[0], ob.collagen_end_pct[0]);
+    cr_assert_eq(oa.pih_risk, ob.pih_risk);
+    for (int s = 0; s < k; s++) cr_assert_eq(oa.redness_days[s], ob.redness_days[s]);
+    /* the hold's samples are the course's before its day */
+    cr_assert(next.ts.n > 0 && next.ts.t[next.ts.n - 1] < next.lumped.t_day);
+    cr_assert(next.ts.n == a->n || a->t[next.ts.n] >= next.lumped.t_day);
+    mn_course_destroy(ref);
+    mn_course_destroy(res);
+    mn_course_hold t = held;
+    held = next, next = t;
+  }
+  /* another interval: its samples are not the held course's */
+  mn_course_params p = lumped(NULL);
+  p.density_cm2 = 300, p.depth_mm = 1.0, p.lumped = &lp;
+  p.sessions = 4, p.interval_day = 42, p.days = 300;
+  held.lumped.t_day = 42 * 3; /* as if held at this course's fourth session */
+  p.resume = &held;
+  mn_course *c = NULL;
+  cr_assert_eq(mn_course_create(&p, &c, &e), MN_OK, "%s", e.msg);
+  cr_assert_eq(mn_course_run(c, &e), MN_EINPUT);
+  cr_assert(strstr(e.msg, "held course"), "%s", e.msg);
+  mn_course_destroy(c);
+  mn_course_hold_fini(&held);
+  mn_course_hold_fini(&next);
+  mn_course_hold_fini(&scratch);
+}

@@ -558,3 +558,74 @@ Test(lumped, the_compact_layout_is_the_same_model_on_fewer_states, .init = setup
   mn_timeseries_fini(&ts[0]);
   mn_timeseries_fini(&ts[1]);
 }
+
+/* A held state: a course of k sessions holds its state at day k I (where a (k + 1)-th session
+ * would be), and the course of k + 1 sessions resumed from it gives, sample for sample and bit
+ * for bit, what that course run from day 0 gives - chained over three sessions, at the planner's
+ * tolerance and layout, with samples every 6 hours (the session days among them). */
+static void six_hourly(mn_lumped_input *in, double *t, int cap) {
+  int n = 0;
+  while (n < cap && 0.25 * n <= in->t_end + 1e-9) t[n] = 0.25 * n, n++;
+  in->samples = t, in->nsamples = n;
+}
+
+Test(lumped, a_course_resumed_from_a_held_state_matches_the_run_from_day_0, .init = setup,
+     .fini = teardown) {
+  static double t[4 * 300 + 1];
+  mn_error e = {0};
+  mn_lumped_params lp;
+  mn_lumped_params_default(&lp);
+  lp.rtol = 1e-4, lp.compact = 1;
+  mn_lumped_hold h[2], scratch;
+  memset(h, 0, sizeof h);
+  memset(&scratch, 0, sizeof scratch);
+  mn_timeseries ts, ref;
+  for (int k = 1; k <= 3; k++) {
+    mn_lumped_input in = input(900, 1500, k);
+    in.t_end = 300;
+    six_hourly(&in, t, (int)(sizeof t / sizeof t[0]));
+    in.hold = &scratch; /* the run from day 0 stops at day k I too */
+    in.hold_day = 42.0 * k;
+    cr_assert_eq(mn_timeseries_init(&ref, in.nsamples, &e), MN_OK);
+    cr_assert_eq(mn_lumped_run(&in, &lp, &ref, NULL, &e), MN_OK, "%s", e.msg);
+    cr_assert_eq(mn_timeseries_init(&ts, in.nsamples, &e), MN_OK);
+    const mn_lumped_hold *from = k > 1 ? &h[(k - 2) % 2] : NULL;
+    if (from) { /* the samples before the held day are the holding run's */
+      cr_assert_eq(from->t_day, in.session_day[k - 1]);
+      cr_assert_eq(from->sessions, k - 1);
+      while (ts.n < ref.n && ref.t[ts.n] < from->t_day - 1e-12) {
+        int i = ts.n;
+        const double(*mean)[MN_NSPECIES] =
+            (const double(*)[MN_NSPECIES])(ref.mean + (size_t)i * MN_LAYER_HYPO * MN_NSPECIES);
+        cr_assert_eq(mn_timeseries_add(&ts, ref.t[i], ref.session[i], ref.redness[i], mean, &e),
+                     MN_OK);
+      }
+    }
+    in.resume = from;
+    in.hold = &h[(k - 1) % 2];
+    in.hold_day = 42.0 * k;
+    cr_assert_eq(mn_lumped_run(&in, &lp, &ts, NULL, &e), MN_OK, "%s", e.msg);
+    cr_assert_eq(in.hold->t_day, 42.0 * k, "course %d held nothing", k);
+    cr_assert_eq(ts.n, ref.n);
+    if (k > 1) {
+      cr_assert(
+          !memcmp(ts.mean, ref.mean, (size_t)ts.n * MN_LAYER_HYPO * MN_NSPECIES * sizeof *ts.mean),
+          "%d sessions resumed after %d: the layer means differ from the run from day 0", k, k - 1);
+      cr_assert(!memcmp(ts.session, ref.session, (size_t)ts.n * sizeof *ts.session));
+    }
+    mn_timeseries_fini(&ts);
+    mn_timeseries_fini(&ref);
+  }
+  /* a held state of another course is refused */
+  mn_lumped_input in = input(900, 1500, 3);
+  in.session_day[2] = 90;
+  six_hourly(&in, t, (int)(sizeof t / sizeof t[0]));
+  in.resume = &h[1]; /* two sessions, held at day 84 */
+  cr_assert_eq(mn_timeseries_init(&ts, in.nsamples, &e), MN_OK);
+  cr_assert_eq(mn_lumped_run(&in, &lp, &ts, NULL, &e), MN_EINPUT);
+  cr_assert(strstr(e.msg, "held state"), "%s", e.msg);
+  mn_timeseries_fini(&ts);
+  mn_lumped_hold_fini(&h[0]);
+  mn_lumped_hold_fini(&h[1]);
+  mn_lumped_hold_fini(&scratch);
+}

@@ -984,3 +984,39 @@ Test(plan, draws_in_stages_give_the_plan_of_every_draw_with_fewer_runs, .init = 
   free(staged);
   free(all);
 }
+
+Test(plan, courses_resumed_from_shorter_ones_give_the_plan_of_courses_from_day_0, .init = setup,
+     .fini = teardown) {
+  /* issue 19: a course of k sessions starts from the state that a shorter course of its setting,
+   * interval and draw held at its next session's day (docs/plan.md "Courses share their
+   * beginnings"). The perioral search asks for ever more sessions and the binding count beyond
+   * max_sessions: value for value the plan of every course run from day 0, with the same runs */
+  mn_plan_request q = request(60);
+  add_region(&q, "perioral", MN_CONCERN_WRINKLES, MN_SEVERITY_MODERATE);
+  mn_plan *shared = make(&q);
+  q.from_day0 = 1;
+  mn_plan *fresh = make(&q);
+  printf("lumped runs: %d, %d of them resumed; from day 0 %d\n", shared->evaluations,
+         shared->resumed, fresh->evaluations);
+  cr_assert_gt(shared->resumed, shared->evaluations / 4);
+  cr_assert_eq(fresh->resumed, 0);
+  cr_assert_eq(shared->evaluations, fresh->evaluations);
+  cr_assert_eq(shared->sessions, fresh->sessions);
+  cr_assert_eq(shared->interval_days, fresh->interval_days);
+  const mn_plan_region *a = &shared->region[0], *b = &fresh->region[0];
+  cr_assert_gt(a->sessions, 2, "a search over several session counts (%d)", a->sessions);
+  cr_assert_eq(a->depth_mm, b->depth_mm);
+  cr_assert_eq(a->sessions, b->sessions);
+  cr_assert_eq(a->probability, b->probability, "%.17g against %.17g", a->probability,
+               b->probability);
+  cr_assert_str_eq(a->binding, b->binding);
+  for (int j = 0; j < 3; j++) {
+    cr_assert_eq(a->outcome[j], b->outcome[j]);
+    cr_assert_eq(a->pih_pct[j], b->pih_pct[j]);
+    cr_assert_eq(a->redness_days[j], b->redness_days[j]);
+  }
+  mn_plan_fini(shared);
+  mn_plan_fini(fresh);
+  free(shared);
+  free(fresh);
+}
