@@ -102,6 +102,10 @@ typedef struct mn__response {
   int emulated, n_exact, n_train;
   mn__emu_model emu;
   double *c_hat, *h_hat; /* [nd] predicted collagen change (%) and thickening (um) */
+  /* [nd][4] per population flag (mn__response_prob): the collagen change a draw's probability
+   * was last computed for and that probability, for its course (0, 1) and its prediction (2, 3);
+   * NAN: none. The probabilities are asked again as courses are added; only new rows compute */
+  double *memo[2];
 } mn__response;
 
 /* A needle setting the search considers. */
@@ -214,7 +218,7 @@ typedef struct mn__prob {
  * error over the correction courses (a control variate, unbiased whatever the emulator's error);
  * a correction whose errors are all equal counts as if one more course erred by the largest
  * error seen (1 for yes-or-no draws), so that the error is never zero. */
-void mn__response_prob(const mn__region_ctx *x, const mn__response *r, int population, mn__prob *e);
+void mn__response_prob(const mn__region_ctx *x, mn__response *r, int population, mn__prob *e);
 /* The Monte Carlo standard error of @p e against the posterior, @p tv the posterior table's own
  * variance term 1 / ESS - 1 / N for the per-draw probabilities, @p tv_res for the prediction's
  * error: sqrt(v_hat (1 / n + tv) + v_res (1 / n_res + tv_res)). */

@@ -25,6 +25,8 @@ void mn__response_free(mn__response *r) {
   mn_free(r->ok);
   mn_free(r->c_hat);
   mn_free(r->h_hat);
+  mn_free(r->memo[0]);
+  mn_free(r->memo[1]);
   memset(r, 0, sizeof *r);
 }
 
@@ -45,13 +47,18 @@ static int response_resize(mn__response *r, int nd, mn_error *err) {
            {(void **)&r->pih, sizeof(double)},
            {(void **)&r->ok, sizeof(int)},
            {(void **)&r->c_hat, sizeof(double)},
-           {(void **)&r->h_hat, sizeof(double)}};
+           {(void **)&r->h_hat, sizeof(double)},
+           {(void **)&r->memo[0], 4 * sizeof(double)},
+           {(void **)&r->memo[1], 4 * sizeof(double)}};
   for (size_t i = 0; i < sizeof a / sizeof a[0]; i++) {
     void *q = mn_realloc_array(*a[i].p, (size_t)nd, a[i].per_draw);
     if (!q) return MN_ERR(err, MN_ENOMEM, "", "out of memory for %d parameter draws", nd);
     *a[i].p = q;
   }
-  for (int d = r->nd; d < nd; d++) r->ok[d] = 0;
+  for (int d = r->nd; d < nd; d++) {
+    r->ok[d] = 0;
+    for (int i = 0; i < 4; i++) r->memo[0][4 * (size_t)d + i] = r->memo[1][4 * (size_t)d + i] = NAN;
+  }
   r->nd = nd;
   return MN_OK;
 }
@@ -414,6 +421,32 @@ static double draw_probability(const mn__region_ctx *x, int d, double c, int pop
   return mn_spread_survival(s, exp(hi));
 }
 
+/* draw_probability of draw @p d at collagen change @p c, from r's memo when it was computed for
+ * c (@p slot 0: the draw's course, 1: its prediction); a NAN c is never kept. */
+static double memo_prob(const mn__region_ctx *x, mn__response *r, int d, int slot, double c,
+                        int population) {
+  double *m = r->memo[population] + 4 * (size_t)d + 2 * slot;
+  if (m[0] == c) return m[1];
+  double p = draw_probability(x, d, c, population);
+  m[0] = c, m[1] = p;
+  return p;
+}
+
+/* Every probability mn__response_prob reads into r's memo, the draws in parallel (each writes
+ * its own row; the sums are then taken in draw order, the same for any thread count). */
+static void fill_memo(const mn__region_ctx *x, mn__response *r, int population) {
+  int nt = mn_threads(x->req->threads);
+  (void)nt; /* without OpenMP */
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static, 256) num_threads(nt)
+#endif
+  for (int d = 0; d < r->nd; d++) {
+    if (r->emulated) (void)memo_prob(x, r, d, 1, r->c_hat[d], population);
+    if (r->ok[d] && (!r->emulated || d < r->n_exact))
+      (void)memo_prob(x, r, d, 0, r->collagen[d], population);
+  }
+}
+
 /* Whether every draw's probability is 0 or 1 (the mean patient, or the population's share). */
 static int yes_or_no(const mn__region_ctx *x, int population) {
   const mn_spread *s = x->spread;
@@ -440,8 +473,7 @@ static double chain_ess(const mn__region_ctx *x, const double *q) {
   return ess;
 }
 
-void mn__response_prob(const mn__region_ctx *x, const mn__response *r, int population,
-                       mn__prob *e) {
+void mn__response_prob(const mn__region_ctx *x, mn__response *r, int population, mn__prob *e) {
   double sum = 0, sum2 = 0;
   int m = 0;
   memset(e, 0, sizeof *e);
@@ -449,10 +481,12 @@ void mn__response_prob(const mn__region_ctx *x, const mn__response *r, int popul
   /* the per-draw probabilities (predicted where emulated), kept for their ESS along the chain
    * when r covers every posterior draw */
   double *q = r->nd == x->nd_pool ? mn_malloc_array((size_t)r->nd, sizeof *q) : NULL;
+  fill_memo(x, r, population);
   for (int d = 0; d < r->nd; d++) {
     if (q) q[d] = NAN;
     if (!r->emulated && !r->ok[d]) continue;
-    double v = draw_probability(x, d, r->emulated ? r->c_hat[d] : r->collagen[d], population);
+    double v = r->emulated ? memo_prob(x, r, d, 1, r->c_hat[d], population)
+                           : memo_prob(x, r, d, 0, r->collagen[d], population);
     if (q) q[d] = v;
     m++, sum += v, sum2 += v * v;
   }
@@ -468,8 +502,8 @@ void mn__response_prob(const mn__region_ctx *x, const mn__response *r, int popul
   int n = 0;
   for (int d = 0; d < r->n_exact; d++) {
     if (!r->ok[d]) continue;
-    double res = draw_probability(x, d, r->collagen[d], population) -
-                 draw_probability(x, d, r->c_hat[d], population);
+    double res = memo_prob(x, r, d, 0, r->collagen[d], population) -
+                 memo_prob(x, r, d, 1, r->c_hat[d], population);
     big = fmax(big, fabs(res));
     if (d < r->n_train) continue; /* the fit's own draws do not correct it */
     n++, rs += res, rs2 += res * res;

@@ -538,7 +538,7 @@ static double table_var_of(const mn__region_ctx *x, const mn__prob *e) {
 }
 
 /* A region's probability, bands and curves from its final response. */
-static int region_bands(const mn__region_ctx *x, const mn__response *r, mn_error *err) {
+static int region_bands(const mn__region_ctx *x, mn__response *r, mn_error *err) {
   mn_plan_region *pr = x->pr;
   int rc = MN_OK;
   double *v = mn_malloc_array((size_t)r->nd, sizeof *v);
