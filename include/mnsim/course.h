@@ -84,8 +84,10 @@ typedef struct mn_course_params {
                         simulate.supersample */
   const mn_lumped_params *lumped; /**< lumped mode and bands: NULL = mn_lumped_params_default */
   mn_sun sun;                     /**< the patient's sun after the sessions */
-  /** lumped mode: NULL, or what a course of these settings with fewer sessions held (@p hold):
-   *  the run starts at its day, its samples before that day are taken as they are */
+  /** lumped mode: NULL, or what a course of these settings and parameters with fewer sessions
+   *  held (@p hold; a distinct object): the run starts at its day, its samples before that day
+   *  are taken as they are. Only the sample days and the state's size are checked: that the
+   *  rest is the same is the caller's to ensure */
   const struct mn_course_hold *resume;
   /** lumped mode: NULL, or where to keep this course's state at the day its next session would
    *  be (sessions x interval_day, when before the end) and its samples before that day, for a

@@ -307,13 +307,15 @@ static int copy_samples(const mn_timeseries *from, int n, mn_timeseries *to, mn_
 /* The samples of the held course before its day, which must be this course's first ones. */
 static int resume_samples(mn_course *c, const mn_course_hold *h, mn_error *err) {
   int n = 0;
-  while (n < h->ts.n && h->ts.t[n] < h->lumped.t_day - EPS_DAY) n++;
-  for (int i = 0; i < n; i++)
-    if (i >= c->nsamples || h->ts.t[i] != c->samples[i])
+  while (n < h->ts.n && h->ts.t[n] < h->lumped.t_day) n++; /* exactly, as mn_lumped_run skips */
+  /* the same days, and none of this course's left between them and the held day */
+  for (int i = 0; i <= n; i++)
+    if (i < n ? i >= c->nsamples || h->ts.t[i] != c->samples[i]
+              : i < c->nsamples && c->samples[i] < h->lumped.t_day)
       return MN_ERR(err, MN_EINPUT, "",
-                    "the held course's sample %d (day %g) is not this course's (the courses "
-                    "differ before day %g)",
-                    i, h->ts.t[i], h->lumped.t_day);
+                    "the held course's samples before day %g are not this course's (sample %d "
+                    "differs: the courses differ before that day)",
+                    h->lumped.t_day, i);
   c->ts.n = 0;
   return copy_samples(&h->ts, n, &c->ts, err);
 }
@@ -321,7 +323,7 @@ static int resume_samples(mn_course *c, const mn_course_hold *h, mn_error *err) 
 /* This course's samples before the held day into the hold. */
 static int hold_samples(const mn_course *c, mn_course_hold *h, mn_error *err) {
   int n = 0;
-  while (n < c->ts.n && c->ts.t[n] < h->lumped.t_day - EPS_DAY) n++;
+  while (n < c->ts.n && c->ts.t[n] < h->lumped.t_day) n++;
   if (h->ts.cap < n) {
     mn_timeseries_fini(&h->ts);
     int rc = mn_timeseries_init(&h->ts, n, err);
@@ -335,6 +337,8 @@ static int run_lumped(mn_course *c, mn_step_info *info, mn_error *err) {
   mn_lumped_input in;
   mn__course_lumped_input(c, c->p.model, &in);
   int rc = MN_OK;
+  if (c->p.hold && (const mn_course_hold *)c->p.hold == c->p.resume)
+    return MN_ERR(err, MN_EINPUT, "", "a course cannot hold into the state it resumes from");
   if (c->p.hold) c->p.hold->lumped.t_day = 0;
   if (c->p.resume) {
     MN_TRY(resume_samples(c, c->p.resume, err));

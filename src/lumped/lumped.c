@@ -816,7 +816,7 @@ static int integrate(ode_solver *S, model *M, const mn_lumped_geometry *g,
   int next_s = 0, next_k = 0, rc = MN_OK, holding = in->hold != NULL;
   if (in->resume) { /* the holding run recorded the samples before its day */
     t = in->resume->t_day, next_s = in->resume->sessions;
-    while (next_k < in->nsamples && in->samples[next_k] < t - 1e-12) next_k++;
+    while (next_k < in->nsamples && in->samples[next_k] < t) next_k++; /* exactly: the caller's */
   }
   if (M->compact) { /* room for the full layout: every cohort of every zone */
     full = mn_malloc_array((size_t)(M->nbase + M->nl * NZ * M->nc * NM), sizeof *full);
@@ -839,7 +839,7 @@ static int integrate(ode_solver *S, model *M, const mn_lumped_geometry *g,
       }
       continue;
     }
-    if (holding && next_s == in->sessions && t >= in->hold_day - 1e-12) {
+    if (holding && next_s == in->sessions && t >= in->hold_day) { /* stopped exactly there */
       MN_TRY(hold_state(M, N_VGetArrayPointer(S->y), t, next_s, in->hold, err));
       holding = 0;
       continue;
@@ -900,7 +900,7 @@ static int run_once(const mn_lumped_input *in, const mn_lumped_params *lp, mn_ti
     memcpy(M.w, h->w, sizeof M.w);
     layout(&M, 1);
     MN_CHECK(lp->compact && h->sessions < in->sessions && h->ny == n_states(&M) &&
-                 fabs(h->t_day - in->session_day[h->sessions]) <= 1e-9,
+                 h->t_day == in->session_day[h->sessions],
              err, MN_EINPUT, "",
              "lumped run: the held state (day %g, %d sessions, %d states) is not one of this "
              "course",
@@ -923,7 +923,11 @@ cleanup:
   return rc;
 }
 
-static atomic_long retry_count;
+static atomic_long retry_count, fallback_count;
+
+long mn__lumped_fallback_count(void) {
+  return atomic_load_explicit(&fallback_count, memory_order_relaxed);
+}
 
 long mn__lumped_retry_count(void) {
   return atomic_load_explicit(&retry_count, memory_order_relaxed);
@@ -932,17 +936,19 @@ long mn__lumped_retry_count(void) {
 int mn_lumped_run(const mn_lumped_input *in, const mn_lumped_params *lp, mn_timeseries *ts,
                   mn_lumped_geometry *geo, mn_error *err) {
   atomic_fetch_add_explicit(&run_count, 1, memory_order_relaxed);
+  if (in->hold) in->hold->t_day = 0; /* held only by a run that succeeds: below */
   if (!input_ok(in))
     return MN_ERR(err, MN_EINPUT, "",
                   "lumped model: 1-%d channel groups of positive density and depth, and 1-%d "
                   "sessions",
                   MN_LUMPED_MAX_GROUPS, MN_MAX_SESSIONS);
-  if (in->hold) {
-    if (!(in->hold_day > in->session_day[in->sessions - 1]))
-      return MN_ERR(err, MN_EINPUT, "", "lumped run: hold_day %g is not after the last session",
-                    in->hold_day);
-    in->hold->t_day = 0;
-  }
+  if (in->hold && !(in->hold_day > in->session_day[in->sessions - 1]))
+    return MN_ERR(err, MN_EINPUT, "", "lumped run: hold_day %g is not after the last session",
+                  in->hold_day);
+  if (in->hold && in->hold == in->resume)
+    return MN_ERR(err, MN_EINPUT, "",
+                  "lumped run: the held state to resume from is also the one "
+                  "to hold");
   /* At a loose tolerance (the planner's 1e-4) a step can keep leaving the non-negative states
    * (CV_CONSTR_FAIL: a fast-decaying species overshoots zero at every step size CVODE tries).
    * The run is then made again from day 0 at a tolerance 10 times tighter, at most twice and
@@ -961,7 +967,8 @@ int mn_lumped_run(const mn_lumped_input *in, const mn_lumped_params *lp, mn_time
     if (rc != MN_OK && flag == CV_CONSTR_FAIL && run.resume) {
       /* as a run from day 0 would fail there too and be made again from day 0: from day 0 (the
          samples the caller copied from the holding run recorded again) */
-      for (int k = 0; k < in->nsamples && in->samples[k] < run.resume->t_day - 1e-12; k++) n0--;
+      for (int k = 0; k < in->nsamples && in->samples[k] < run.resume->t_day; k++) n0--;
+      atomic_fetch_add_explicit(&fallback_count, 1, memory_order_relaxed);
       run.resume = NULL, attempt--;
       ts->n = n0;
       mn_error_clear(err);

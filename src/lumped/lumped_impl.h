@@ -18,5 +18,7 @@ int mn__lumped_jacobian_check(const struct mn_lumped_input *in, const struct mn_
                               unsigned seed, double *max_err, long *nnz);
 /** Runs made again at a tighter tolerance after CVODE's constraints failed, since the start. */
 long mn__lumped_retry_count(void);
+/** Resumed runs whose constraints failed and that were made again from day 0, since the start. */
+long mn__lumped_fallback_count(void);
 
 #endif

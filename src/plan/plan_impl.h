@@ -128,16 +128,20 @@ typedef struct mn__candidate {
  * a setting share their beginnings bit for bit: a course of k sessions starts from the state
  * after the most sessions below k that some course of its draw held. */
 typedef struct mn__draw_holds {
-  mn_timeseries ts;                       /* the samples before the latest held day */
-  mn_lumped_hold h[MN_PLAN_MAX_SESSIONS]; /* h[j]: after j sessions, at day j I (t_day 0: none) */
-  int m[MN_PLAN_MAX_SESSIONS];            /* samples before h[j]'s day */
+  mn_timeseries ts;                        /* the samples before the latest held day */
+  mn_lumped_hold *h[MN_PLAN_MAX_SESSIONS]; /* h[j]: after j sessions, at day j I (NULL: none) */
+  int m[MN_PLAN_MAX_SESSIONS];             /* samples before h[j]'s day */
 } mn__draw_holds;
+/* Draws whose courses are kept: a kept course costs its samples before the held day, about
+ * 90 kB per session (the hourly week after each), so a search over every posterior draw (--exact,
+ * or the final course of many draws) keeps the first ones only; the others run from day 0. About
+ * 250 MB at most (eleven sessions), 50-100 MB for the four to six sessions of a usual search. */
+#define MN__HOLD_DRAWS 256
 typedef struct mn__holds {
   const mn_model_params *draws; /* the setting, interval and draws they are for */
   double depth_mm, density, interval;
   int passes;
-  int n;             /* draws with room */
-  mn__draw_holds *d; /* [n] */
+  mn__draw_holds *d[MN__HOLD_DRAWS]; /* per draw, NULL until a course of it is kept */
 } mn__holds;
 void mn__holds_fini(mn__holds *h);
 
@@ -156,7 +160,7 @@ typedef struct mn__region_ctx {
                             when unknown; with chain_walkers the chain a draw quantity forms */
   int chain_walkers;
   const mn_spread *spread; /* the response's spread between patients */
-  mn__holds *holds;        /* NULL: every course from day 0 */
+  mn__holds *holds;        /* NULL: every course from day 0 (the request's from_day0 too) */
   int evaluations;
   int resumed;         /* of them, courses started from a held state */
   mn__emu_space space; /* what an emulator reads (m = 0: none) */

@@ -132,44 +132,47 @@ static void response_row(const mn__region_ctx *x, int d, const mn_timeseries *ts
   r->ok[d] = 1;
 }
 
-void mn__holds_fini(mn__holds *h) {
-  for (int i = 0; i < h->n; i++) {
-    mn_timeseries_fini(&h->d[i].ts);
-    for (int j = 0; j < MN_PLAN_MAX_SESSIONS; j++) mn_lumped_hold_fini(&h->d[i].h[j]);
+static void draw_holds_free(mn__draw_holds *dh) {
+  if (!dh) return;
+  mn_timeseries_fini(&dh->ts);
+  for (int j = 0; j < MN_PLAN_MAX_SESSIONS; j++) {
+    mn_lumped_hold_fini(dh->h[j]);
+    mn_free(dh->h[j]);
   }
-  mn_free(h->d);
+  mn_free(dh);
+}
+
+void mn__holds_fini(mn__holds *h) {
+  for (int i = 0; i < MN__HOLD_DRAWS; i++) draw_holds_free(h->d[i]);
   memset(h, 0, sizeof *h);
 }
 
-/* x->holds ready for setting @p c at @p interval and draws [0, nd): emptied when it held another
- * setting's, grown to nd draws. */
-static int holds_for(mn__region_ctx *x, const mn__candidate *c, double interval, int nd,
-                     mn_error *err) {
+/* x->holds ready for setting @p c at @p interval: emptied when it held another setting's. */
+static void holds_for(mn__region_ctx *x, const mn__candidate *c, double interval) {
   mn__holds *h = x->holds;
-  if (!h) return MN_OK;
+  if (!h || x->req->from_day0) return;
   if (h->draws != x->draws || h->depth_mm != c->depth_mm || h->density != c->density ||
       h->passes != c->passes || h->interval != interval) {
     mn__holds_fini(h);
-    *h = (mn__holds){.draws = x->draws,
-                     .depth_mm = c->depth_mm,
-                     .density = c->density,
-                     .passes = c->passes,
-                     .interval = interval};
+    h->draws = x->draws, h->depth_mm = c->depth_mm, h->density = c->density;
+    h->passes = c->passes, h->interval = interval;
   }
-  if (h->n < nd) {
-    mn__draw_holds *q = mn_realloc_array(h->d, (size_t)nd, sizeof *q);
-    if (!q) return MN_ERR(err, MN_ENOMEM, "", "out of memory for %d held courses", nd);
-    memset(q + h->n, 0, (size_t)(nd - h->n) * sizeof *q);
-    h->d = q, h->n = nd;
-  }
-  return MN_OK;
 }
 
-/* The state a course of @p k sessions held (@p out) kept in @p dh, taken from @p out. */
-static void keep_hold(mn__draw_holds *dh, int k, mn_course_hold *out) {
+/* The state a course of @p k sessions held (@p out) kept in *slot (made when NULL), taken from
+ * @p out; a failed allocation keeps nothing (the longer courses then start earlier). */
+static void keep_hold(mn__draw_holds **slot, int k, mn_course_hold *out) {
   if (k >= MN_PLAN_MAX_SESSIONS || !(out->lumped.t_day > 0)) return;
-  mn_lumped_hold_fini(&dh->h[k]);
-  dh->h[k] = out->lumped;
+  mn__draw_holds *dh = *slot ? *slot : mn_calloc(1, sizeof *dh);
+  mn_lumped_hold *lh = !dh ? NULL : dh->h[k] ? dh->h[k] : mn_malloc(sizeof *lh);
+  if (!lh) {
+    if (dh != *slot) mn_free(dh);
+    return;
+  }
+  *slot = dh;
+  if (dh->h[k]) mn_lumped_hold_fini(dh->h[k]);
+  *lh = out->lumped;
+  dh->h[k] = lh;
   dh->m[k] = out->ts.n;
   memset(&out->lumped, 0, sizeof out->lumped);
   if (out->ts.n > dh->ts.n) { /* the longer beginning: the shorter ones are its first samples */
@@ -200,19 +203,20 @@ static int response_draw(const mn__region_ctx *x, const mn__candidate *c, const 
   q.sun = x->req->sun;
   /* every course holds (its numbers do not depend on whether a longer one follows); it starts
      from the state after the most sessions below its own that its draw held */
-  mn__draw_holds *dh = x->holds && !x->req->from_day0 && d < x->holds->n ? &x->holds->d[d] : NULL;
+  mn__draw_holds **slot =
+      x->holds && !x->req->from_day0 && d < MN__HOLD_DRAWS ? &x->holds->d[d] : NULL;
+  mn__draw_holds *dh = slot ? *slot : NULL;
   mn_course_hold from, out;
   memset(&out, 0, sizeof out);
   q.hold = &out;
   int j = r->k - 1 < MN_PLAN_MAX_SESSIONS ? r->k - 1 : MN_PLAN_MAX_SESSIONS - 1;
-  while (dh && j > 0 && !(dh->h[j].t_day > 0)) j--;
+  while (dh && j > 0 && !dh->h[j]) j--;
   if (dh && j > 0) {
-    from.lumped = dh->h[j];
+    from.lumped = *dh->h[j];
     from.ts = dh->ts;
     from.ts.n = dh->m[j];
     q.resume = &from;
   }
-  *resumed = q.resume != NULL;
   mn_outcome o;
   mn_course *course = NULL;
   int rc = mn_course_create(&q, &course, &e);
@@ -220,7 +224,8 @@ static int response_draw(const mn__region_ctx *x, const mn__candidate *c, const 
   if (rc == MN_OK) rc = mn_course_outcome(course, &o, &e);
   if (rc == MN_OK) response_row(x, d, mn_course_series(course), &o, r);
   mn_course_destroy(course);
-  if (rc == MN_OK && dh) keep_hold(dh, r->k, &out);
+  *resumed = rc == MN_OK && q.resume;
+  if (rc == MN_OK && slot) keep_hold(slot, r->k, &out);
   mn_course_hold_fini(&out);
   return rc;
 }
@@ -228,11 +233,10 @@ static int response_draw(const mn__region_ctx *x, const mn__candidate *c, const 
 /* Draws [d0, d1) of setting @p c into @p r, in parallel. */
 static int run_draws(mn__region_ctx *x, const mn__candidate *c, mn__response *r, int d0, int d1,
                      mn_error *err) {
-  int rc = holds_for(x, c, r->interval, d1, err);
-  if (rc) return rc;
+  holds_for(x, c, r->interval);
   mn_device dev;
   memset(&dev, 0, sizeof dev);
-  rc = mn_device_init_at(&dev, x->cat, x->req->device, c->depth_mm, err);
+  int rc = mn_device_init_at(&dev, x->cat, x->req->device, c->depth_mm, err);
   if (rc) return rc;
   mn_lumped_params lp;
   mn_lumped_params_default(&lp);

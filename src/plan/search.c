@@ -203,7 +203,8 @@ static int nominal_grid(mn__region_ctx *x, region_state *st, const double *I, in
 #endif
   for (int i = 0; i < nI; i++) {
     mn__region_ctx xl = *x;
-    mn__holds holds = {0}; /* the interval's own: k sessions start from k - 1 */
+    mn__holds holds; /* the interval's own: k sessions start from k - 1 */
+    memset(&holds, 0, sizeof holds);
     xl.evaluations = xl.resumed = 0;
     xl.holds = &holds;
     int reached = 0;
@@ -793,6 +794,7 @@ static int region_course(mn__region_ctx *x, region_state *st, int i, double I, m
   } else if (!reached && acted)
     snprintf(pr->binding, sizeof pr->binding, "the precaution binds: %.270s", pr->precaution);
   pr->draws_kept = rs.nd;
+  if (x->holds) mn__holds_fini(x->holds); /* the region's courses are done */
   MN_TRY(region_bands(x, &rs, err));
   out->evaluations += x->evaluations;
   out->resumed += x->resumed;

@@ -532,14 +532,15 @@ Test(verify, the_default_step_tolerance_keeps_the_outcomes_of_a_16x_tighter_one)
 /* The tolerance alone does not say how far the shipped run is from the solution: the splitting
  * and the implicit diffusion are first order in dt (observed_order_in_dt_is_one) and the step
  * control estimates the reactions' error only, so in the slow months after a session the steps
- * run at max_step_day (1 day) and the matrix's error builds up there. Against a run with 16 times
- * the tolerance and 16 times shorter largest steps (the same cell and outcomes as above), the
- * shipped settings must stay within 2.5 % of the collagen gain and 1 % (0.05 day, 0.5 %) of the
- * rest. Measured (docs/model.md "Step control"): 491 against 3991 steps, collagen gain +1.45 %
- * (papillary) and +1.05 % (reticular), redness integral -0.40 %, last visible day -0.006, Mel
- * peak -0.09 %, elastin change +0.05 %; with steps 64 times shorter the reference moves by a
- * quarter of that (first order: the shipped gain lies about 1.8 % above the limit). With
- * max_step_day 4 the papillary gain is +2.6 % (which fails), with 2 +1.9 %. */
+ * run at max_step_day (1 day) and the matrix's error builds up there. Against a run with a 16
+ * times tighter tolerance and 16 times shorter largest steps (the same cell and outcomes as
+ * above), the shipped settings must stay within 2.5 % of the collagen gain and 1 % (0.05 day,
+ * 0.5 %) of the rest. Measured (docs/model.md "Step control"): 491 against 3991 steps, collagen
+ * gain +1.45 % (papillary) and +1.05 % (reticular), redness integral -0.40 %, last visible day
+ * -0.006, Mel peak -0.09 %, elastin change +0.05 %; with a 64 times tighter tolerance and 64
+ * times shorter steps the reference moves by a sixth of that (taken as first order: the shipped
+ * gain lies about 1.8 % above the converged value). With max_step_day 4 the papillary gain is
+ * +2.6 % (which fails), with 2 +1.9 %. */
 Test(verify, the_shipped_step_control_stays_near_a_converged_run) {
   size_t n;
   mn_solver_params so;

@@ -269,8 +269,9 @@ Test(course, every_allocation_failure_is_clean, .init = setup, .fini = teardown)
 /* A lumped course of k + 1 sessions resumed from what the course of k sessions held (its state
  * at day k I and its samples before) gives the series and outcome of that course run from day 0
  * - which holds too, as every planner course does - bit for bit, chained 1 -> 2 -> 3 sessions,
- * with hourly samples after each session and daily ones; and a course of other settings cannot
- * take it. */
+ * with hourly samples after each session and daily ones; and a course of another interval cannot
+ * take it (its samples differ; that the settings and parameters are the same is the caller's to
+ * ensure: the planner keys what it keeps by them). */
 Test(course, a_course_resumed_from_a_shorter_ones_hold_is_the_course_from_day_0, .init = setup,
      .fini = teardown) {
   mn_error e = {0};
