@@ -486,6 +486,8 @@ void mn_timeseries_fini(mn_timeseries *ts);
  *  MN_EINTERNAL if the reserved room is exhausted. */
 int mn_timeseries_add(mn_timeseries *ts, double t, int session, double redness,
                       const double mean[MN_LAYER_HYPO][MN_NSPECIES], mn_error *err);
+/** Append samples [0, @p n) of @p from to @p ts; MN_EINTERNAL when the room runs out. */
+int mn_timeseries_append(mn_timeseries *ts, const mn_timeseries *from, int n, mn_error *err);
 /** Layer mean of species @p s in layer @p l at sample @p i. */
 static inline double mn_ts_mean(const mn_timeseries *ts, int i, int l, int s) {
   return ts->mean[((size_t)i * MN_LAYER_HYPO + (size_t)l) * MN_NSPECIES + (size_t)s];

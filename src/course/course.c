@@ -293,17 +293,6 @@ void mn_course_hold_fini(mn_course_hold *h) {
   mn_timeseries_fini(&h->ts);
 }
 
-/* Samples [0, n) of @p from appended to @p to. */
-static int copy_samples(const mn_timeseries *from, int n, mn_timeseries *to, mn_error *err) {
-  for (int i = 0; i < n; i++) {
-    const double(*mean)[MN_NSPECIES] =
-        (const double(*)[MN_NSPECIES])(from->mean + (size_t)i * MN_LAYER_HYPO * MN_NSPECIES);
-    int rc = mn_timeseries_add(to, from->t[i], from->session[i], from->redness[i], mean, err);
-    if (rc) return rc;
-  }
-  return MN_OK;
-}
-
 /* The samples of the held course before its day, which must be this course's first ones. */
 static int resume_samples(mn_course *c, const mn_course_hold *h, mn_error *err) {
   int n = 0;
@@ -317,7 +306,7 @@ static int resume_samples(mn_course *c, const mn_course_hold *h, mn_error *err) 
                     "differs: the courses differ before that day)",
                     h->lumped.t_day, i);
   c->ts.n = 0;
-  return copy_samples(&h->ts, n, &c->ts, err);
+  return mn_timeseries_append(&c->ts, &h->ts, n, err);
 }
 
 /* This course's samples before the held day into the hold. */
@@ -330,7 +319,7 @@ static int hold_samples(const mn_course *c, mn_course_hold *h, mn_error *err) {
     if (rc) return rc;
   }
   h->ts.n = 0;
-  return copy_samples(&c->ts, n, &h->ts, err);
+  return mn_timeseries_append(&h->ts, &c->ts, n, err);
 }
 
 static int run_lumped(mn_course *c, mn_step_info *info, mn_error *err) {

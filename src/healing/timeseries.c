@@ -41,6 +41,16 @@ int mn_timeseries_add(mn_timeseries *ts, double t, int session, double redness,
   return MN_OK;
 }
 
+int mn_timeseries_append(mn_timeseries *ts, const mn_timeseries *from, int n, mn_error *err) {
+  for (int i = 0; i < n; i++) {
+    const double(*mean)[MN_NSPECIES] =
+        (const double(*)[MN_NSPECIES])(from->mean + (size_t)i * MN_LAYER_HYPO * MN_NSPECIES);
+    int rc = mn_timeseries_add(ts, from->t[i], from->session[i], from->redness[i], mean, err);
+    if (rc) return rc;
+  }
+  return MN_OK;
+}
+
 double mn_ts_at(const mn_timeseries *ts, int l, int s, double t) {
   if (ts->n == 0) return 0;
   if (t <= ts->t[0]) return mn_ts_mean(ts, 0, l, s);

@@ -572,12 +572,9 @@ static void six_hourly(mn_lumped_input *in, double *t, int cap) {
 /* Samples of @p from before day @p t appended to @p to. */
 static void copy_before(const mn_timeseries *from, double t, mn_timeseries *to) {
   mn_error e = {0};
-  for (int i = 0; i < from->n && from->t[i] < t; i++) {
-    const double(*mean)[MN_NSPECIES] =
-        (const double(*)[MN_NSPECIES])(from->mean + (size_t)i * MN_LAYER_HYPO * MN_NSPECIES);
-    cr_assert_eq(mn_timeseries_add(to, from->t[i], from->session[i], from->redness[i], mean, &e),
-                 MN_OK);
-  }
+  int n = 0;
+  while (n < from->n && from->t[n] < t) n++;
+  cr_assert_eq(mn_timeseries_append(to, from, n, &e), MN_OK, "%s", e.msg);
 }
 
 static int same_series(const mn_timeseries *a, const mn_timeseries *b) {
