@@ -83,6 +83,8 @@ static inline size_t mn_grid_at(const mn_grid *g, int i, int j, int k) {
 /** Allocate one zeroed field (mn_grid.ncell doubles, 64-byte aligned); free with mn_free.
  *  @return the field, or NULL when out of memory. */
 double *mn_grid_field(const mn_grid *g);
+/** mn_grid_field in float32 (the 3D solver's storage): mn_grid.ncell floats, 64-byte aligned. */
+float *mn_grid_field_f32(const mn_grid *g);
 /** Interior cells. */
 static inline size_t mn_grid_cells(const mn_grid *g) {
   return (size_t)g->nx * (size_t)g->ny * (size_t)g->nz;

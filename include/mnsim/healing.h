@@ -399,13 +399,14 @@ int mn_solver_create(const mn_solver_params *sp, const mn_grid *g, const mn_mode
 /** Free a solver and its fields. NULL-safe. */
 void mn_solver_destroy(mn_solver *s);
 
-/** Field of species @p sp (0 <= sp < MN_NSPECIES, not checked; mn_grid layout). Borrowed: valid
+/** Field of species @p sp (0 <= sp < MN_NSPECIES, not checked; mn_grid layout), stored in float32
+ *  (the reactions and the diffusion compute in double; docs/model.md "Storage"). Borrowed: valid
  *  until mn_solver_destroy; writing to it changes the state (checkpoint restore). Fetch it again
  *  after a step before writing: the call tells the solver that its layer sums of the last step
  *  (mn_step_info.sums) may no longer hold. */
-double *mn_solver_field(mn_solver *s, int sp);
+float *mn_solver_field(mn_solver *s, int sp);
 /** Read-only mn_solver_field. */
-const double *mn_solver_field_c(const mn_solver *s, int sp);
+const float *mn_solver_field_c(const mn_solver *s, int sp);
 /** Current time, days since the start. */
 double mn_solver_time(const mn_solver *s);
 /** Step size the next step will try, days. */
@@ -521,11 +522,11 @@ void mn_diffusion_lod_steps(const mn_grid *g, double *const *u,
                             const double (*D_layer)[MN_LAYER_HYPO], int nf, double decay, double dt,
                             int nsteps, double *work, int nthreads);
 /** mn_diffusion_lod_steps on float32 fields (arithmetic in double, storage in float): half the
- *  memory traffic. Layer-uniform grids only. @return MN_OK, or MN_EINPUT (fields unchanged) on a
- *  grid with lesions. */
-int mn_diffusion_lod_steps_f32(const mn_grid *g, float *const *u,
-                               const double (*D_layer)[MN_LAYER_HYPO], int nf, double decay,
-                               double dt, int nsteps, double *work, int nthreads, mn_error *err);
+ *  memory traffic. On a grid with lesions (the general path) each line, plane or column slab is
+ *  solved in a double copy and stored back rounded. */
+void mn_diffusion_lod_steps_f32(const mn_grid *g, float *const *u,
+                                const double (*D_layer)[MN_LAYER_HYPO], int nf, double decay,
+                                double dt, int nsteps, double *work, int nthreads);
 /** Work doubles per slice of mn_diffusion_lod (it needs one slice per thread). */
 size_t mn_diffusion_work(const mn_grid *g);
 /** Total mass sum(u dV) over the interior (um3 x units), fixed-order reduction. */

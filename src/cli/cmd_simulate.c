@@ -281,7 +281,7 @@ static void print_setup(const sim *m) {
         "  grid       %d x %d x %d cells (dx %g um, %.2f x %.2f mm, %.0f um deep), %.0f "
         "punctures/cm2; fields %.1f MB\n",
         g->nx, g->ny, g->nz, g->dx_um, 1e-3 * g->dx_um * g->nx, 1e-3 * g->dx_um * g->ny,
-        g->zf_um[g->nz], density, 1e-6 * (double)g->ncell * MN_NSPECIES * sizeof(double));
+        g->zf_um[g->nz], density, 1e-6 * (double)g->ncell * MN_NSPECIES * sizeof(float));
   else
     printf(
         "  zones      %.0f punctures/cm2: cell radius %.0f um, near zone %.0f um (%.1f %% of "

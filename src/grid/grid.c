@@ -48,6 +48,9 @@ void mn_grid_destroy(mn_grid *g) {
 double *mn_grid_field(const mn_grid *g) {
   return mn_calloc_aligned(g->ncell, sizeof(double));
 }
+float *mn_grid_field_f32(const mn_grid *g) {
+  return mn_calloc_aligned(g->ncell, sizeof(float));
+}
 double mn_grid_xc_mm(const mn_grid *g, int i) {
   return g->x0_mm + 1e-3 * g->dx_um * (i + 0.5);
 }

@@ -20,8 +20,9 @@ static size_t lod_work(const mn_grid *g);
 size_t mn_diffusion_work(const mn_grid *g) {
   size_t nx = (size_t)g->nx, ny = (size_t)g->ny, nz = (size_t)g->nz;
   /* y sweep: five [ny][nx] arrays and the wrap weights; z sweep: four [nz][nx]; x: five [nx];
-   * fused passes: two planes, fourteen rows and the factors (lod_work) */
-  size_t w = 5 * nx * (ny > nz ? ny : nz) + 6 * nx + 5 * ny + 64, f = lod_work(g);
+   * each with a double copy of a float field's plane, slab or line (float storage); fused
+   * passes: two planes, fourteen rows and the factors (lod_work) */
+  size_t w = 6 * nx * (ny > nz ? ny : nz) + 7 * nx + 5 * ny + 64, f = lod_work(g);
   return ((w > f ? w : f) + 7) / 8 * 8; /* slices of 64 bytes */
 }
 
@@ -65,10 +66,28 @@ static void line_solve(double *u, int n, const double *wlo, const double *whi, d
 }
 
 /* x sweep of plane k: each j-line solved on its own (contiguous). */
-static void sweep_x(const mn_grid *g, double *u, const double *Dc, double dt, double dec, int k,
+/* A field of the general path: double, or float32 storage (f not NULL) solved through a double
+ * copy of each line, plane or slab. */
+typedef struct lod_fref {
+  double *d;
+  float *f;
+} lod_fref;
+
+/* Rows of n values at from + r * rs (r < nr) to and from the contiguous double rows of to. */
+static void rows_in(const float *from, size_t rs, int nr, int n, double *to) {
+  for (int r = 0; r < nr; r++)
+    for (int i = 0; i < n; i++) to[(size_t)r * n + i] = from[(size_t)r * rs + i];
+}
+static void rows_out(const double *from, int nr, int n, float *to, size_t rs) {
+  for (int r = 0; r < nr; r++)
+    for (int i = 0; i < n; i++) to[(size_t)r * rs + i] = (float)from[(size_t)r * n + i];
+}
+
+static void sweep_x(const mn_grid *g, lod_fref uf, const double *Dc, double dt, double dec, int k,
                     double *w) {
   int nx = g->nx, cyc = g->lateral_bc == MN_BC_PERIODIC;
   double *wlo = w, *whi = w + nx, *cp = w + 2 * nx, *im = w + 3 * nx, *z = w + 4 * nx;
+  double *line = w + 5 * nx;
   double s = dt / (g->dx_um * g->dx_um);
   for (int j = 0; j < g->ny; j++) {
     size_t o = mn_grid_at(g, 0, j, k);
@@ -80,7 +99,13 @@ static void sweep_x(const mn_grid *g, double *u, const double *Dc, double dt, do
     }
     double wrap = cyc ? wlo[0] : -1;
     if (!cyc) wlo[0] = whi[nx - 1] = 0;
-    line_solve(u + o, nx, wlo, whi, dec, wrap, cp, im, z);
+    if (uf.f) {
+      rows_in(uf.f + o, 0, 1, nx, line);
+      line_solve(line, nx, wlo, whi, dec, wrap, cp, im, z);
+      rows_out(line, 1, nx, uf.f + o, 0);
+    } else {
+      line_solve(uf.d + o, nx, wlo, whi, dec, wrap, cp, im, z);
+    }
   }
 }
 
@@ -137,7 +162,7 @@ static void batch_solve(double *u, int n, int m, size_t qs, const double *wlo, c
 }
 
 /* y sweep of plane k: the nx lines along y solved together. */
-static void sweep_y(const mn_grid *g, double *u, const double *Dc, double dt, double dec, int k,
+static void sweep_y(const mn_grid *g, lod_fref uf, const double *Dc, double dt, double dec, int k,
                     double *w) {
   int nx = g->nx, ny = g->ny, cyc = g->lateral_bc == MN_BC_PERIODIC;
   size_t pn = (size_t)nx * ny;
@@ -157,12 +182,19 @@ static void sweep_y(const mn_grid *g, double *u, const double *Dc, double dt, do
   } else {
     for (int i = 0; i < nx; i++) wlo[i] = whi[(size_t)(ny - 1) * nx + i] = 0;
   }
-  batch_solve(u + mn_grid_at(g, 0, 0, k), ny, nx, g->sy, wlo, whi, NULL, dec, cyc ? wrap : NULL, cp,
-              im, z);
+  size_t o = mn_grid_at(g, 0, 0, k);
+  if (uf.f) {
+    double *plane = wrap + nx;
+    rows_in(uf.f + o, g->sy, ny, nx, plane);
+    batch_solve(plane, ny, nx, (size_t)nx, wlo, whi, NULL, dec, cyc ? wrap : NULL, cp, im, z);
+    rows_out(plane, ny, nx, uf.f + o, g->sy);
+  } else {
+    batch_solve(uf.d + o, ny, nx, g->sy, wlo, whi, NULL, dec, cyc ? wrap : NULL, cp, im, z);
+  }
 }
 
 /* z sweep of row j: the nx columns along z solved together, in mass form with non-uniform dz. */
-static void sweep_z(const mn_grid *g, double *u, const double *Dc, double dt, double dec, int j,
+static void sweep_z(const mn_grid *g, lod_fref uf, const double *Dc, double dt, double dec, int j,
                     double *w) {
   int nx = g->nx, nz = g->nz;
   size_t pn = (size_t)nx * nz;
@@ -185,8 +217,15 @@ static void sweep_z(const mn_grid *g, double *u, const double *Dc, double dt, do
   for (int i = 0; i < nx; i++) wlo[i] = 0;
   /* a baseline bottom face stays on the last row's diagonal: its neighbour is the fixed 0 */
   (void)z;
-  batch_solve(u + mn_grid_at(g, 0, j, 0), nz, nx, g->sz, wlo, whi, g->dz_um, dec, NULL, cp, im,
-              NULL);
+  size_t o = mn_grid_at(g, 0, j, 0);
+  if (uf.f) {
+    double *slab = w + 5 * pn;
+    rows_in(uf.f + o, g->sz, nz, nx, slab);
+    batch_solve(slab, nz, nx, (size_t)nx, wlo, whi, g->dz_um, dec, NULL, cp, im, NULL);
+    rows_out(slab, nz, nx, uf.f + o, g->sz);
+  } else {
+    batch_solve(uf.d + o, nz, nx, g->sz, wlo, whi, g->dz_um, dec, NULL, cp, im, NULL);
+  }
 }
 
 /* ---- layer-uniform grids: coefficients depend on the plane (x, y) or the depth (z) only, so
@@ -569,28 +608,30 @@ static inline LOD_INLINE void v4_storef(float *p, v4d v) {
 #undef LOD_WFIELD
 
 /* The general path: per-line coefficients (lesions), one step at a time. */
-static void lod_general(const mn_grid *g, double *const *u, const double (*Dc)[256], int nf,
-                        double dec, double dt, double *work, size_t wsz, int nthreads) {
+static void lod_general(const mn_grid *g, double *const *ud, float *const *uff,
+                        const double (*Dc)[256], int nf, double dec, double dt, double *work,
+                        size_t wsz, int nthreads) {
   (void)nthreads; /* without OpenMP */
 #pragma omp parallel num_threads(nthreads)
   {
     double *w = work + (size_t)thread_id() * wsz;
     for (int f = 0; f < nf; f++) {
+      lod_fref u = {ud ? ud[f] : NULL, uff ? uff[f] : NULL};
 #pragma omp for schedule(static)
-      for (int k = 0; k < g->nz; k++) sweep_x(g, u[f], Dc[f], dt, dec, k, w);
+      for (int k = 0; k < g->nz; k++) sweep_x(g, u, Dc[f], dt, dec, k, w);
 #pragma omp for schedule(static)
-      for (int k = 0; k < g->nz; k++) sweep_y(g, u[f], Dc[f], dt, dec, k, w);
+      for (int k = 0; k < g->nz; k++) sweep_y(g, u, Dc[f], dt, dec, k, w);
 #pragma omp for schedule(static)
-      for (int j = 0; j < g->ny; j++) sweep_z(g, u[f], Dc[f], dt, dec, j, w);
+      for (int j = 0; j < g->ny; j++) sweep_z(g, u, Dc[f], dt, dec, j, w);
     }
   }
 }
 
 enum { LOD_MAXF = 16 };
 
-static int lod_run(const mn_grid *g, double *const *ud, float *const *uf,
-                   const double (*D_layer)[MN_LAYER_HYPO], int nf, double decay, double dt,
-                   int nsteps, double *work, int nthreads) {
+static void lod_run(const mn_grid *g, double *const *ud, float *const *uf,
+                    const double (*D_layer)[MN_LAYER_HYPO], int nf, double decay, double dt,
+                    int nsteps, double *work, int nthreads) {
   double Dc[LOD_MAXF][256];
   if (nf > LOD_MAXF) nf = LOD_MAXF;
   if (nthreads < 1) nthreads = 1;
@@ -598,9 +639,8 @@ static int lod_run(const mn_grid *g, double *const *ud, float *const *uf,
   double dec = dt * decay / 3.0;
   size_t wsz = mn_diffusion_work(g);
   if (!g->uniform) {
-    if (uf) return MN_EINPUT;
-    for (int n = 0; n < nsteps; n++) lod_general(g, ud, Dc, nf, dec, dt, work, wsz, nthreads);
-    return MN_OK;
+    for (int n = 0; n < nsteps; n++) lod_general(g, ud, uf, Dc, nf, dec, dt, work, wsz, nthreads);
+    return;
   }
   /* fields are independent: each thread takes whole fields through all the steps */
 #pragma omp parallel for num_threads(nthreads) schedule(static, 1)
@@ -613,7 +653,6 @@ static int lod_run(const mn_grid *g, double *const *ud, float *const *uf,
     else
       lod_field_d(g, ud[f], &fac, nsteps, w);
   }
-  return MN_OK;
 }
 
 void mn_diffusion_lod_steps(const mn_grid *g, double *const *u,
@@ -622,13 +661,10 @@ void mn_diffusion_lod_steps(const mn_grid *g, double *const *u,
   lod_run(g, u, NULL, D_layer, nf, decay, dt, nsteps, work, nthreads);
 }
 
-int mn_diffusion_lod_steps_f32(const mn_grid *g, float *const *u,
-                               const double (*D_layer)[MN_LAYER_HYPO], int nf, double decay,
-                               double dt, int nsteps, double *work, int nthreads, mn_error *err) {
-  if (lod_run(g, NULL, u, D_layer, nf, decay, dt, nsteps, work, nthreads))
-    return MN_ERR(err, MN_EINPUT, "",
-                  "float32 fields need a layer-uniform grid (no lesions); this grid has lesions");
-  return MN_OK;
+void mn_diffusion_lod_steps_f32(const mn_grid *g, float *const *u,
+                                const double (*D_layer)[MN_LAYER_HYPO], int nf, double decay,
+                                double dt, int nsteps, double *work, int nthreads) {
+  lod_run(g, NULL, u, D_layer, nf, decay, dt, nsteps, work, nthreads);
 }
 
 void mn_diffusion_lod_many(const mn_grid *g, double *const *u,

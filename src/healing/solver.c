@@ -54,7 +54,7 @@ struct mn_solver {
   double age_y;
   mn_reaction_coef lc[256];
   double D[MN_NSPECIES][MN_LAYER_HYPO];
-  double *u[MN_NSPECIES];
+  float *u[MN_NSPECIES]; /* float32 storage, arithmetic in double (docs/model.md "Storage") */
   double *work;
   double *plane_change; /* [nz] per-plane largest relative change */
   double *plane_fast;   /* [nz][NFAST] per-plane maxima of the fast species */
@@ -107,7 +107,7 @@ static void set_baseline(mn_solver *s) {
       for (int j = 0; j < g->ny; j++)
         for (int i = 0; i < g->nx; i++) {
           size_t c = mn_grid_at(g, i, j, k);
-          s->u[q][c] = s->lc[g->cell[c]].present & (1u << q) ? base : 0.0;
+          s->u[q][c] = s->lc[g->cell[c]].present & (1u << q) ? (float)base : 0.0f;
         }
   }
 }
@@ -137,7 +137,7 @@ int mn_solver_create(const mn_solver_params *sp, const mn_grid *g, const mn_mode
   for (int q = 0; q < MN_NSPECIES; q++)
     for (int l = 0; l < MN_LAYER_HYPO; l++) s->D[q][l] = mn_model_diffusivity(mp, q, l);
   for (int q = 0; q < MN_NSPECIES; q++) {
-    s->u[q] = mn_grid_field(g);
+    s->u[q] = mn_grid_field_f32(g);
     MN_CHECK(s->u[q], err, MN_ENOMEM, "", "out of memory for %zu cells x %d species", g->ncell,
              MN_NSPECIES);
   }
@@ -167,11 +167,11 @@ cleanup:
   return rc;
 }
 
-double *mn_solver_field(mn_solver *s, int sp) {
+float *mn_solver_field(mn_solver *s, int sp) {
   s->sums_valid = 0; /* the caller may change it */
   return s->u[sp];
 }
-const double *mn_solver_field_c(const mn_solver *s, int sp) {
+const float *mn_solver_field_c(const mn_solver *s, int sp) {
   return s->u[sp];
 }
 double mn_solver_time(const mn_solver *s) {
@@ -208,11 +208,13 @@ void mn_solver_apply_injury(mn_solver *s, const mn_injury *inj) {
         double f = mn_injury_at(inj->d_inj, inj, c), lum = mn_injury_at(inj->d_lum, inj, c);
         double b = mn_injury_at(inj->d_bleed, inj, c);
         if (f <= 0 && !(b > 0)) continue;
-        if (has & (1u << MN_SP_D)) s->u[MN_SP_D][c] = 1 - (1 - s->u[MN_SP_D][c]) * (1 - lum);
-        if (has & (1u << MN_SP_C1)) s->u[MN_SP_C1][c] *= 1 - lum;
-        if (has & (1u << MN_SP_E)) s->u[MN_SP_E][c] *= 1 - lum;
-        if (has & (1u << MN_SP_C3)) s->u[MN_SP_C3][c] *= 1 - f; /* immature matrix tears */
-        if (has & (1u << MN_SP_T)) s->u[MN_SP_T][c] += tau * b;
+        float *d = s->u[MN_SP_D] + c, *c1 = s->u[MN_SP_C1] + c, *e = s->u[MN_SP_E] + c;
+        float *c3 = s->u[MN_SP_C3] + c, *t = s->u[MN_SP_T] + c;
+        if (has & (1u << MN_SP_D)) *d = (float)(1 - (1 - (double)*d) * (1 - lum));
+        if (has & (1u << MN_SP_C1)) *c1 = (float)(*c1 * (1 - lum));
+        if (has & (1u << MN_SP_E)) *e = (float)(*e * (1 - lum));
+        if (has & (1u << MN_SP_C3)) *c3 = (float)(*c3 * (1 - f)); /* immature matrix tears */
+        if (has & (1u << MN_SP_T)) *t = (float)(*t + tau * b);
       }
   s->dt = s->sp.first_step_day;
   s->frozen = 0;
@@ -236,14 +238,14 @@ static void columns(mn_solver *s) {
       if (!s->plane_pd[k]) continue; /* nothing to add: the same sums */
       const size_t row = mn_grid_at(g, 0, j, k);
       const uint8_t *cell = g->cell + row;
-      const double *F = s->u[MN_SP_F] + row, *S = s->u[MN_SP_S] + row;
-      const double *C1 = s->u[MN_SP_C1] + row, *C3 = s->u[MN_SP_C3] + row;
+      const float *F = s->u[MN_SP_F] + row, *S = s->u[MN_SP_S] + row;
+      const float *C1 = s->u[MN_SP_C1] + row, *C3 = s->u[MN_SP_C3] + row;
       const double dz = g->dz_um[k];
       for (size_t i = 0; i < nx; i++) {
         if (cell[i] != MN_LAYER_PD) continue;
         w[i] += dz;
-        fs[i] += dz * (F[i] + S[i]);
-        cc[i] += dz * (C1[i] + C3[i]);
+        fs[i] += dz * ((double)F[i] + S[i]);
+        cc[i] += dz * ((double)C1[i] + C3[i]);
       }
     }
     for (size_t i = 0; i < nx; i++) {
@@ -273,7 +275,7 @@ static inline MN_INLINE_ALWAYS void react_run(mn_solver *s, const mn_reaction_co
   const unsigned skip = (s->frozen ? s->fast_bits : 0u) | ~(unsigned)lc->present;
   double u[MN_NSPECIES * W], low[MN_NSPECIES * W];
   for (int q = 0; q < MN_NSPECIES; q++) {
-    const double *from = s->u[q] + c;
+    const float *from = s->u[q] + c;
     if (skip & (1u << q))
       for (int v = 0; v < n; v++) u[q * W + v] = 0.0;
     else
@@ -290,10 +292,11 @@ static inline MN_INLINE_ALWAYS void react_run(mn_solver *s, const mn_reaction_co
           break;
         }
   }
-  for (int q = 0; q < MN_NSPECIES; q++) {
-    double *to = s->u[q] + c;
-    if (!(skip & (1u << q)))
-      for (int v = 0; v < n; v++) to[v] = u[q * W + v];
+  for (int q = 0; q < MN_NSPECIES; q++) { /* stored rounded; what follows reads what is stored */
+    float *to = s->u[q] + c;
+    if (skip & (1u << q)) continue;
+    MN_LANES_FOR(v, n) u[q * W + v] = (float)u[q * W + v]; /* rounded in place, then copied */
+    for (int v = 0; v < n; v++) to[v] = (float)u[q * W + v];
   }
   if (sum) /* the layer's sums (mn_solver_layer_means): a skipped species' field holds 0, whose
               sum stays 0; each voxel in the order of the cells, as the separate pass adds them */
@@ -395,7 +398,7 @@ static int bad_state(const mn_solver *s, size_t c, mn_error *err) {
 static void freeze_fast(mn_solver *s) {
   const mn_grid *g = s->g;
   for (int f = 0; f < NFAST; f++) {
-    double *u = s->u[fast[f]];
+    float *u = s->u[fast[f]];
     for (int k = 0; k < g->nz; k++)
       for (int j = 0; j < g->ny; j++) memset(u + mn_grid_at(g, 0, j, k), 0, g->nx * sizeof *u);
   }
@@ -427,7 +430,7 @@ int mn_solver_step(mn_solver *s, double t_stop, mn_step_info *info, mn_error *er
   size_t bad1, bad2;
   double ch = react(s, 0.5 * dt, 0, &fmax1, &bad1);
   if (bad1 != SIZE_MAX) return bad_state(s, bad1, err); /* before diffusion can spread it */
-  double *fields[MN_NSPECIES];
+  float *fields[MN_NSPECIES];
   double Ds[MN_NSPECIES][MN_LAYER_HYPO];
   int nf = 0;
   for (int q = 0; q < MN_NSPECIES; q++) {
@@ -437,8 +440,8 @@ int mn_solver_step(mn_solver *s, double t_stop, mn_step_info *info, mn_error *er
     fields[nf] = s->u[q];
     memcpy(Ds[nf++], s->D[q], sizeof Ds[0]);
   }
-  mn_diffusion_lod_many(s->g, fields, (const double(*)[MN_LAYER_HYPO])Ds, nf, 0.0, dt, s->work,
-                        s->nthreads);
+  mn_diffusion_lod_steps_f32(s->g, fields, (const double(*)[MN_LAYER_HYPO])Ds, nf, 0.0, dt, 1,
+                             s->work, s->nthreads);
   ch = fmax(ch, react(s, 0.5 * dt, sums, &fmax2, &bad2));
   if (bad2 != SIZE_MAX) return bad_state(s, bad2, err);
   s->sums_valid = sums;

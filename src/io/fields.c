@@ -119,7 +119,7 @@ static int read_dataset(hid_t loc, const char *name, hid_t mem_type, void *data,
  * memory space): no packed copy, so a snapshot adds no field-sized buffer to the run's peak
  * memory. The memory space is the padded field, [nz][ny + 2 ng][sy]; the hyperslab from
  * (0, ng, ox) of extent [nz][ny][nx] is the interior. */
-static int write_field(hid_t loc, const char *name, const mn_grid *g, const double *f,
+static int write_field(hid_t loc, const char *name, const mn_grid *g, const float *f,
                        hid_t file_type, int deflate) {
   hsize_t dims[3] = {(hsize_t)g->nz, (hsize_t)g->ny, (hsize_t)g->nx};
   hsize_t mdims[3] = {(hsize_t)g->nz, (hsize_t)(g->sz / g->sy), (hsize_t)g->sy};
@@ -128,7 +128,7 @@ static int write_field(hid_t loc, const char *name, const mn_grid *g, const doub
   hid_t p = dcpl_for(dims[0], dims[1], dims[2], deflate);
   herr_t r = H5Sselect_hyperslab(ms, H5S_SELECT_SET, start, NULL, dims, NULL);
   hid_t d = r < 0 ? -1 : H5Dcreate2(loc, name, file_type, sp, H5P_DEFAULT, p, H5P_DEFAULT);
-  r = d < 0 ? -1 : H5Dwrite(d, H5T_NATIVE_DOUBLE, ms, H5S_ALL, H5P_DEFAULT, f);
+  r = d < 0 ? -1 : H5Dwrite(d, H5T_NATIVE_FLOAT, ms, H5S_ALL, H5P_DEFAULT, f);
   if (d >= 0) H5Dclose(d);
   H5Pclose(p);
   H5Sclose(ms);
@@ -137,7 +137,7 @@ static int write_field(hid_t loc, const char *name, const mn_grid *g, const doub
 }
 
 /* A grid field's interior read straight into the field (the halo keeps its values). */
-static int read_field(hid_t loc, const char *name, const mn_grid *g, double *f) {
+static int read_field(hid_t loc, const char *name, const mn_grid *g, float *f) {
   hid_t d = H5Dopen2(loc, name, H5P_DEFAULT);
   if (d < 0) return -1;
   hsize_t dims[3] = {(hsize_t)g->nz, (hsize_t)g->ny, (hsize_t)g->nx};
@@ -148,7 +148,7 @@ static int read_field(hid_t loc, const char *name, const mn_grid *g, double *f) 
   herr_t r = n == (hssize_t)mn_grid_cells(g)
                  ? H5Sselect_hyperslab(ms, H5S_SELECT_SET, start, NULL, dims, NULL)
                  : -1;
-  r = r < 0 ? -1 : H5Dread(d, H5T_NATIVE_DOUBLE, ms, H5S_ALL, H5P_DEFAULT, f);
+  r = r < 0 ? -1 : H5Dread(d, H5T_NATIVE_FLOAT, ms, H5S_ALL, H5P_DEFAULT, f);
   H5Sclose(ms);
   H5Sclose(sp);
   H5Dclose(d);
@@ -410,13 +410,13 @@ static uint64_t sum_item(uint64_t h, const char *name, const void *p, size_t n) 
   return mn_fnv1a64(h, p, n);
 }
 
-/* FNV-1a taken a 64-bit word at a time (the fields are most of a checkpoint: eight times fewer
- * multiplications than byte by byte). Each step is a bijection of the state for a given word, so
- * a change confined to one word (any number of flipped bits in one value) always changes the
- * result. */
-static uint64_t sum_words(uint64_t h, const double *v, size_t n) {
+/* FNV-1a taken a 32-bit word (one float32 value) at a time (the fields are most of a checkpoint:
+ * four times fewer multiplications than byte by byte). Each step is a bijection of the state for
+ * a given word, so a change confined to one word (any number of flipped bits in one value)
+ * always changes the result. */
+static uint64_t sum_words(uint64_t h, const float *v, size_t n) {
   for (size_t i = 0; i < n; i++) {
-    uint64_t w;
+    uint32_t w;
     memcpy(&w, v + i, sizeof w);
     h = (h ^ w) * 1099511628211ull;
   }
@@ -449,7 +449,7 @@ static uint64_t content_sum(const ckpt_head *c, const mn_grid *g, const mn_solve
   h = sum_item(h, "grid_dims", c->dims, sizeof c->dims);
   h = sum_item(h, "run_state", run, sizeof run);
   for (int q = 0; q < MN_NSPECIES; q++) {
-    const double *f = mn_solver_field_c(s, q);
+    const float *f = mn_solver_field_c(s, q);
     h = mn_fnv1a64(h, mn_species_name(q), strlen(mn_species_name(q)) + 1);
     for (int k = 0; k < g->nz; k++)
       for (int j = 0; j < g->ny; j++) h = sum_words(h, f + mn_grid_at(g, 0, j, k), (size_t)g->nx);
@@ -514,7 +514,7 @@ int mn_checkpoint_write(const char *path, const mn_grid *g, const mn_solver *s,
   bad |= write_dataset(f, "grid_dims", 1, &three, H5T_NATIVE_INT, H5T_NATIVE_INT, c.dims, 0) < 0;
   bad |= write_dataset(f, "run_state", 1, &three, H5T_NATIVE_INT, H5T_NATIVE_INT, run, 0) < 0;
   for (int q = 0; q < MN_NSPECIES && !bad; q++)
-    bad |= write_field(f, mn_species_name(q), g, mn_solver_field_c(s, q), H5T_IEEE_F64LE, 0) < 0;
+    bad |= write_field(f, mn_species_name(q), g, mn_solver_field_c(s, q), H5T_IEEE_F32LE, 0) < 0;
   if (n > 0 && !bad) {
     hsize_t nn = (hsize_t)n, nm = (hsize_t)n * MN_LAYER_HYPO * MN_NSPECIES;
     bad |= write_dataset(f, "ts_t", 1, &nn, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, ts->t, 0) < 0;
@@ -634,7 +634,7 @@ int mn_checkpoint_read_state(const char *path, mn_run_state *rs, mn_error *err) 
 static int check_content(const char *path, const ckpt_head *c, const mn_grid *g, const mn_solver *s,
                          const mn_timeseries *ts, mn_error *err) {
   for (int q = 0; q < MN_NSPECIES; q++) {
-    const double *f = mn_solver_field_c(s, q);
+    const float *f = mn_solver_field_c(s, q);
     for (int k = 0; k < g->nz; k++)
       for (int j = 0; j < g->ny; j++)
         for (int i = 0; i < g->nx; i++)

@@ -26,7 +26,7 @@ static double last_above(const mn_timeseries *ts, const double *x, double thr, d
 
 double mn_outcome_lesion_dh_um(const mn_grid *g, const mn_solver *s, const mn_model_params *m,
                                const mn_lesion *l) {
-  const double *c1 = mn_solver_field_c(s, MN_SP_C1), *c3 = mn_solver_field_c(s, MN_SP_C3);
+  const float *c1 = mn_solver_field_c(s, MN_SP_C1), *c3 = mn_solver_field_c(s, MN_SP_C3);
   double sum = 0;
   long cols = 0;
   for (int j = 0; j < g->ny; j++)
@@ -36,14 +36,14 @@ double mn_outcome_lesion_dh_um(const mn_grid *g, const mn_solver *s, const mn_mo
       for (int k = 0; k < g->nz; k++) {
         size_t c = mn_grid_at(g, i, j, k);
         if (g->cell[c] == MN_LAYER_PD || g->cell[c] == MN_LAYER_RD)
-          sum += g->dz_um[k] * (c1[c] + c3[c] - 1);
+          sum += g->dz_um[k] * ((double)c1[c] + c3[c] - 1);
       }
     }
   return cols ? m->psi * sum / (double)cols : 0;
 }
 
 double mn_outcome_lesion_gain(const mn_grid *g, const mn_solver *s, const mn_lesion *l) {
-  const double *c1 = mn_solver_field_c(s, MN_SP_C1), *c3 = mn_solver_field_c(s, MN_SP_C3);
+  const float *c1 = mn_solver_field_c(s, MN_SP_C1), *c3 = mn_solver_field_c(s, MN_SP_C3);
   double sum[2] = {0}, w[2] = {0}; /* the lesion's columns, the whole grid */
   for (int j = 0; j < g->ny; j++)
     for (int i = 0; i < g->nx; i++) {
@@ -51,7 +51,7 @@ double mn_outcome_lesion_gain(const mn_grid *g, const mn_solver *s, const mn_les
       for (int k = 0; k < g->nz; k++) {
         size_t c = mn_grid_at(g, i, j, k);
         if (g->cell[c] != MN_LAYER_PD) continue;
-        double x = g->dz_um[k] * (c1[c] + c3[c] - 1);
+        double x = g->dz_um[k] * ((double)c1[c] + c3[c] - 1);
         sum[1] += x, w[1] += g->dz_um[k];
         if (in) sum[0] += x, w[0] += g->dz_um[k];
       }

@@ -42,7 +42,7 @@ cleanup:
 /* Copy field @p sp of the course's solver on the plane through the channel (j = ny / 2). */
 static void take_plane(mn_course *c, int sp, double *out) {
   const mn_grid *g = mn_course_grid(c);
-  const double *u = mn_solver_field_c(mn_course_solver(c), sp);
+  const float *u = mn_solver_field_c(mn_course_solver(c), sp);
   int j = g->ny / 2;
   for (int k = 0; k < g->nz; k++)
     for (int i = 0; i < g->nx; i++)

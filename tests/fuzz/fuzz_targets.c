@@ -3,6 +3,7 @@
  * checkpoints of `mnsim simulate`.
  * One source, one target per -DFUZZ_<NAME>; tests/fuzz/replay.c replays the saved corpora in
  * every ctest run. */
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -168,7 +169,7 @@ static struct {
   mn_device dev;
   mn_param_set ps;
   mn_course *c;
-  double *init[MN_NSPECIES]; /* the fields at day 0 */
+  float *init[MN_NSPECIES]; /* the fields at day 0 */
   size_t len;
   char path[64];
 } fx;
@@ -196,8 +197,8 @@ static int fixture(void) {
   const mn_grid *g = mn_course_grid(fx.c);
   fx.len = g->ncell;
   for (int q = 0; q < MN_NSPECIES; q++) {
-    fx.init[q] = malloc(fx.len * sizeof(double));
-    memcpy(fx.init[q], mn_solver_field(mn_course_solver(fx.c), q), fx.len * sizeof(double));
+    fx.init[q] = malloc(fx.len * sizeof(float));
+    memcpy(fx.init[q], mn_solver_field(mn_course_solver(fx.c), q), fx.len * sizeof(float));
   }
   snprintf(fx.path, sizeof fx.path, "/tmp/mnsim-fuzz-ckpt-%ld.h5", (long)getpid());
   return 0;
@@ -245,7 +246,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const mn_grid *g = mn_course_grid(c);
   mn_timeseries *ts = mn_course_series_mut(c);
   for (int q = 0; q < MN_NSPECIES; q++)
-    memcpy(mn_solver_field(s, q), fx.init[q], fx.len * sizeof(double));
+    memcpy(mn_solver_field(s, q), fx.init[q], fx.len * sizeof(float));
   /* a valid position at day 0, then what the input overrides */
   mn_solver_scalars sc = {0, 1e-3, 0, 0, 0};
   mn_run_state rs = {.seed = 1};
@@ -271,7 +272,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       ts->mean[i * MN_LAYER_HYPO * MN_NSPECIES + k] = 1;
   }
   if (ts->n && (flags & 4096)) ts->t[ts->n - 1] = as_double(v[12]);
-  if (flags & 8192) mn_solver_field(s, 0)[mn_grid_at(g, 1, 1, 1)] = as_double(v[13]);
+  if (flags & 8192) { /* the fields are float32: a double beyond its range is stored as infinity */
+    double x = as_double(v[13]);
+    mn_solver_field(s, 0)[mn_grid_at(g, 1, 1, 1)] =
+        isnan(x) || fabs(x) <= FLT_MAX ? (float)x : (float)copysign(INFINITY, x);
+  }
   if (ts->n && (flags & 16384)) ts->session[0] = (int)v[14];
   mn_solver_set_scalars(s, &sc);
   mn_error e = {0};
