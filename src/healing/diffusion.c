@@ -65,7 +65,6 @@ static void line_solve(double *u, int n, const double *wlo, const double *whi, d
   for (int q = 0; q < n; q++) u[q] -= f * z[q];
 }
 
-/* x sweep of plane k: each j-line solved on its own (contiguous). */
 /* A field of the general path: double, or float32 storage (f not NULL) solved through a double
  * copy of each line, plane or slab. */
 typedef struct lod_fref {
@@ -83,6 +82,7 @@ static void rows_out(const double *from, int nr, int n, float *to, size_t rs) {
     for (int i = 0; i < n; i++) to[(size_t)r * rs + i] = (float)from[(size_t)r * n + i];
 }
 
+/* x sweep of plane k: each j-line solved on its own (contiguous). */
 static void sweep_x(const mn_grid *g, lod_fref uf, const double *Dc, double dt, double dec, int k,
                     double *w) {
   int nx = g->nx, cyc = g->lateral_bc == MN_BC_PERIODIC;
